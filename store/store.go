@@ -1,0 +1,193 @@
+// Package store owns the MongoDB connection: a MongoDB URI in production, or FerretDB
+// running in-process on SQLite (the embedded default), plus the declaration of indexes.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+)
+
+// DefaultDatabase is used when the MongoDB URI names no database.
+const DefaultDatabase = "guyub"
+
+// AddressFile is written under the data directory by an embedded server, so that a
+// second process (an admin command) can connect to it instead of opening the same files.
+const AddressFile = "embedded-mongodb.uri"
+
+// ErrDataDirInUse means another process already runs an embedded server on the data directory.
+var ErrDataDirInUse = errors.New("data directory is in use by another guyub process")
+
+// Config selects the database: URI when set, otherwise an embedded FerretDB under DataDir.
+type Config struct {
+	URI     string // MONGODB_URI
+	DataDir string // GUYUB_DATA: the SQLite files live in DataDir/db
+	Logger  *slog.Logger
+}
+
+// Store is an open connection to the database.
+type Store struct {
+	Client   *mongo.Client
+	DB       *mongo.Database
+	URI      string // the URI the driver connected to (the embedded server's, when embedded)
+	Embedded bool
+
+	stopEmbedded func()
+}
+
+// ValidateURI checks a MongoDB URI without connecting, so configuration errors show at start.
+func ValidateURI(uri string) error {
+	_, err := connstring.ParseAndValidate(uri)
+	return err
+}
+
+// Open connects to the configured database, starting the embedded server when no URI is set.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Store{URI: cfg.URI, stopEmbedded: func() {}}
+	if s.URI == "" {
+		uri, stop, err := startEmbedded(cfg.DataDir, logger)
+		if err != nil {
+			return nil, err
+		}
+		s.URI, s.Embedded, s.stopEmbedded = uri, true, stop
+	}
+	client, db, err := Connect(ctx, s.URI)
+	if err != nil {
+		s.stopEmbedded()
+		return nil, err
+	}
+	s.Client, s.DB = client, db
+	return s, nil
+}
+
+// Connect opens a driver client for uri and returns the database the URI names (or DefaultDatabase).
+// The driver connects lazily; use Ping to know whether the server answers.
+func Connect(ctx context.Context, uri string) (*mongo.Client, *mongo.Database, error) {
+	cs, err := connstring.ParseAndValidate(uri)
+	if err != nil {
+		return nil, nil, fmt.Errorf("MONGODB_URI: %w", err)
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(5 * time.Second))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	name := cs.Database
+	if name == "" {
+		name = DefaultDatabase
+	}
+	return client, client.Database(name), nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.Client.Ping(ctx, readpref.Primary())
+}
+
+// Close disconnects and stops the embedded server, if any.
+func (s *Store) Close(ctx context.Context) error {
+	err := s.Client.Disconnect(ctx)
+	s.stopEmbedded()
+	return err
+}
+
+// startEmbedded runs FerretDB with the SQLite handler on a random loopback port. A lock file
+// keeps a second process from opening the same SQLite files; the URI is recorded beside it.
+func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func(), err error) {
+	if dataDir == "" {
+		dataDir = "data"
+	}
+	dbDir, err := filepath.Abs(filepath.Join(dataDir, "db"))
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(dbDir, 0o750); err != nil {
+		return "", nil, fmt.Errorf("GUYUB_DATA: %w", err)
+	}
+	unlock, err := lockDataDir(dataDir)
+	if err != nil {
+		return "", nil, err
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: (&url.URL{Scheme: "file", Path: dbDir + "/"}).String(),
+		// FerretDB logs every connection at info level; only its warnings matter to us.
+		Logger: slog.New(quietHandler{logger.Handler()}),
+	})
+	if err != nil {
+		unlock()
+		return "", nil, fmt.Errorf("start embedded FerretDB: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.Run(ctx)
+	}()
+	uri = f.MongoDBURI() // blocks until the listener is up
+	addrFile := filepath.Join(dataDir, AddressFile)
+	if err := os.WriteFile(addrFile, []byte(uri+"\n"), 0o600); err != nil {
+		logger.Warn("cannot record the embedded database address", "file", addrFile, "err", err)
+	}
+	stop = func() {
+		cancel()
+		<-done
+		_ = os.Remove(addrFile)
+		unlock()
+	}
+	return uri, stop, nil
+}
+
+// EmbeddedURI returns the address a running embedded server recorded under dataDir, if any.
+func EmbeddedURI(dataDir string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(dataDir, AddressFile))
+	if err != nil {
+		return "", false
+	}
+	uri := strings.TrimSpace(string(b))
+	return uri, uri != ""
+}
+
+// lockDataDir takes an exclusive advisory lock that the kernel releases if the process dies.
+func lockDataDir(dataDir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dataDir, "guyub.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("GUYUB_DATA: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("GUYUB_DATA %s: %w", dataDir, ErrDataDirInUse)
+		}
+		return nil, fmt.Errorf("GUYUB_DATA: lock: %w", err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// quietHandler passes on only warnings and errors.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler        { return quietHandler{h.Handler.WithAttrs(a)} }
+func (h quietHandler) WithGroup(n string) slog.Handler             { return quietHandler{h.Handler.WithGroup(n)} }

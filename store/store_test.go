@@ -1,0 +1,91 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+func TestOpenEmbedded_KeepsDataAcrossRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	cfg := store.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler)}
+
+	s, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Embedded || !strings.HasPrefix(s.URI, "mongodb://127.0.0.1:") {
+		t.Fatalf("embedded server should listen on loopback, got %q", s.URI)
+	}
+	if uri, ok := store.EmbeddedURI(dir); !ok || uri != s.URI {
+		t.Fatalf("recorded address = %q, want %q", uri, s.URI)
+	}
+	if _, err := s.DB.Collection("notes").InsertOne(ctx, bson.M{"_id": "n1", "text": "halo"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second process on the same files must be refused while the first runs.
+	if _, err := store.Open(ctx, cfg); !errors.Is(err, store.ErrDataDirInUse) {
+		t.Fatalf("second open: err = %v, want ErrDataDirInUse", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := store.EmbeddedURI(dir); ok {
+		t.Fatal("address file should be removed at close")
+	}
+
+	s, err = store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	var got bson.M
+	if err := s.DB.Collection("notes").FindOne(ctx, bson.M{"_id": "n1"}).Decode(&got); err != nil {
+		t.Fatalf("data lost across restart: %v", err)
+	}
+	if got["text"] != "halo" {
+		t.Fatalf("text = %v", got["text"])
+	}
+}
+
+func TestEnsureIndexes_IdempotentAndUnique(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	set := store.Indexes{Collection: "things", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
+	}}
+	for range 2 {
+		if err := store.EnsureIndexes(ctx, db, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coll := db.Collection("things")
+	if _, err := coll.InsertOne(ctx, bson.M{"slug": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := coll.InsertOne(ctx, bson.M{"slug": "a"})
+	if !mongo.IsDuplicateKeyError(err) {
+		t.Fatalf("second insert: err = %v, want a duplicate-key error", err)
+	}
+}
+
+func TestConnect_RejectsBadURI(t *testing.T) {
+	if _, _, err := store.Connect(context.Background(), "postgres://nope"); err == nil {
+		t.Fatal("want an error for a non-MongoDB URI")
+	}
+}
