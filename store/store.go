@@ -68,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.URI, s.Embedded, s.stopEmbedded = uri, true, stop
 	}
-	client, db, err := Connect(ctx, s.URI)
+	client, db, err := connect(s.URI, s.Embedded)
 	if err != nil {
 		s.stopEmbedded()
 		return nil, err
@@ -79,12 +79,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Connect opens a driver client for uri and returns the database the URI names (or DefaultDatabase).
 // The driver connects lazily; use Ping to know whether the server answers.
-func Connect(ctx context.Context, uri string) (*mongo.Client, *mongo.Database, error) {
+func Connect(uri string) (*mongo.Client, *mongo.Database, error) {
+	return connect(uri, false)
+}
+
+// connect opens the client. For FerretDB v1 it uses a single connection: FerretDB applies an
+// update by reading the document and writing it back without a transaction, so two updates
+// of one document on two connections can lose one of them (40 concurrent $inc ended at 2).
+// FerretDB answers the commands of one connection in order, so one connection makes every
+// update from this process atomic, as MongoDB's are.
+func connect(uri string, ferretDB bool) (*mongo.Client, *mongo.Database, error) {
 	cs, err := connstring.ParseAndValidate(uri)
 	if err != nil {
 		return nil, nil, fmt.Errorf("MONGODB_URI: %w", err)
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(5 * time.Second))
+	opts := options.Client().ApplyURI(uri).SetServerSelectionTimeout(5 * time.Second)
+	if ferretDB {
+		opts.SetMaxPoolSize(1)
+	}
+	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
@@ -189,5 +202,7 @@ func lockDataDir(dataDir string) (unlock func(), err error) {
 type quietHandler struct{ slog.Handler }
 
 func (h quietHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler        { return quietHandler{h.Handler.WithAttrs(a)} }
-func (h quietHandler) WithGroup(n string) slog.Handler             { return quietHandler{h.Handler.WithGroup(n)} }
+func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(a)}
+}
+func (h quietHandler) WithGroup(n string) slog.Handler { return quietHandler{h.Handler.WithGroup(n)} }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,8 +85,34 @@ func TestEnsureIndexes_IdempotentAndUnique(t *testing.T) {
 	}
 }
 
+// FerretDB v1 updates by read-then-write; the embedded store must still count every $inc.
+func TestEmbedded_ConcurrentIncrementsAreNotLost(t *testing.T) {
+	ctx := context.Background()
+	coll := storetest.DB(t).Collection("counters")
+	if _, err := coll.InsertOne(ctx, bson.M{"_id": "c", "n": 0}); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 40
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			if _, err := coll.UpdateOne(ctx, bson.M{"_id": "c"}, bson.M{"$inc": bson.M{"n": 1}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var got struct{ N int }
+	if err := coll.FindOne(ctx, bson.M{"_id": "c"}).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.N != writers {
+		t.Fatalf("n = %d after %d concurrent increments", got.N, writers)
+	}
+}
+
 func TestConnect_RejectsBadURI(t *testing.T) {
-	if _, _, err := store.Connect(context.Background(), "postgres://nope"); err == nil {
+	if _, _, err := store.Connect("postgres://nope"); err == nil {
 		t.Fatal("want an error for a non-MongoDB URI")
 	}
 }
