@@ -1,0 +1,153 @@
+// Package handlers holds the Fiber routes for pages and /api/v1: it parses and validates
+// input, calls one service, and renders a page or JSON. It has no MongoDB code.
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/etag"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/ratelimit"
+)
+
+// Config is what the web tier needs to know from the configuration.
+type Config struct {
+	SiteName        string
+	DefaultLanguage string        // "en" or "id"
+	BodyLimit       int           // bytes
+	RateLimit       int           // requests per client IP per RateWindow; 0 disables
+	RateWindow      time.Duration // default one minute
+	TrustedProxies  []string      // load balancers whose X-Forwarded-For is believed
+	Logger          *slog.Logger
+}
+
+// RateLimiter counts requests per key; ratelimit.Limiter implements it on MongoDB.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, limit int, per time.Duration) (ratelimit.Decision, error)
+}
+
+// ReadinessCheck is one dependency /readyz asks about. A failing critical check takes the
+// instance out of the load balancer (503); a failing non-critical one reports "degraded".
+type ReadinessCheck struct {
+	Name     string
+	Critical bool
+	Check    func(context.Context) error
+}
+
+// Deps are the services the routes call.
+type Deps struct {
+	Limiter   RateLimiter // required when Config.RateLimit > 0
+	Readiness []ReadinessCheck
+	Metrics   *prometheus.Registry // nil: a registry of its own
+}
+
+// Server renders pages and answers the API.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	catalog *frontend.Catalog
+	assets  *frontend.Assets
+	metrics *httpMetrics
+	nav     []navItem
+}
+
+// New builds the Fiber app with its middleware and routes.
+func New(cfg Config, deps Deps) (*fiber.App, error) {
+	catalog, err := frontend.LoadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	assets, err := frontend.LoadAssets()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SiteName == "" {
+		cfg.SiteName = "Guyub"
+	}
+	if cfg.DefaultLanguage == "" {
+		cfg.DefaultLanguage = frontend.DefaultLanguage
+	}
+	if !catalog.Supports(cfg.DefaultLanguage) {
+		return nil, fmt.Errorf("default language %q is not one of %v", cfg.DefaultLanguage, catalog.Languages())
+	}
+	if cfg.RateWindow == 0 {
+		cfg.RateWindow = time.Minute
+	}
+	if cfg.RateLimit > 0 && deps.Limiter == nil {
+		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = prometheus.NewRegistry()
+	}
+	s := &Server{
+		cfg:     cfg,
+		deps:    deps,
+		log:     cfg.Logger,
+		catalog: catalog,
+		assets:  assets,
+		metrics: newHTTPMetrics(deps.Metrics),
+		nav:     []navItem{{Label: "nav.home", URL: "/"}},
+	}
+
+	app := fiber.New(fiber.Config{
+		AppName:                 "guyub",
+		Views:                   frontend.Templates(map[string]any{"asset": assets.URL}),
+		ViewsLayout:             "layouts/base",
+		ErrorHandler:            s.handleError,
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             15 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             2 * time.Minute,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+	})
+
+	app.Use(requestid.New())
+	app.Use(s.observe) // access log and metrics see every response, errors included
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+	app.Use(helmet.New(helmet.Config{
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: https:; object-src 'none'; " +
+			"base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+		ReferrerPolicy:            "strict-origin-when-cross-origin",
+		CrossOriginEmbedderPolicy: "unsafe-none", // provider avatars are cross-origin images
+	}))
+	app.Use(compress.New())
+	app.Use(etag.New())
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metricsHandler())
+	app.Get("/static/*", s.static)
+
+	app.Use(s.chooseLanguage)
+	app.Use(s.rateLimit)
+	app.Get("/", s.home)
+	return app, nil
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+func (s *Server) home(c *fiber.Ctx) error {
+	return s.render(c, fiber.StatusOK, "home", "home.title", nil)
+}
