@@ -199,10 +199,20 @@ func lockDataDir(dataDir string) (unlock func(), err error) {
 	}, nil
 }
 
-// quietHandler passes on only warnings and errors.
+// quietHandler passes on FerretDB's warnings and errors, less its dumps of every command
+// that answered an error (a duplicate key, endSessions at shutdown): the driver hands those
+// errors to the code that asked, which decides whether they matter.
 type quietHandler struct{ slog.Handler }
 
 func (h quietHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "Response header:") || strings.HasPrefix(r.Message, "Response message:") ||
+		strings.HasPrefix(r.Message, "Request header:") || strings.HasPrefix(r.Message, "Request message:") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
 func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler {
 	return quietHandler{h.Handler.WithAttrs(a)}
 }

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/store"
+)
+
+// config is the whole configuration; every field has an environment variable and a flag twin.
+type config struct {
+	Addr           string
+	DataDir        string
+	BaseURL        string
+	MongoURI       string
+	SiteName       string
+	DefaultLang    string
+	RateLimit      int
+	BodyLimitMB    int
+	TrustedProxies []string
+	LogLevel       slog.Level
+	LogFormat      string
+	Demo           bool
+}
+
+// setting declares one configuration value: where it comes from, its default, how it parses.
+type setting struct {
+	env, flag, def, usage string
+	apply                 func(c *config, v string) error
+}
+
+var settings = []setting{
+	{"GUYUB_ADDR", "addr", ":8080", "address to serve HTTP on", func(c *config, v string) error {
+		host, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return err
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+		if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+			return fmt.Errorf("host %q is not an IP address", host)
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"GUYUB_DATA", "data", "./data", "directory for the embedded database and search index", func(c *config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("must not be empty")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{"GUYUB_BASE_URL", "base-url", "http://localhost:8080", "public URL of the portal, for links and OAuth callbacks", func(c *config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil {
+			return err
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("%q is not an absolute http(s) URL without query", v)
+		}
+		c.BaseURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{"MONGODB_URI", "mongodb-uri", "", "MongoDB connection string; empty runs the embedded FerretDB", func(c *config, v string) error {
+		if v != "" {
+			if err := store.ValidateURI(v); err != nil {
+				return err
+			}
+		}
+		c.MongoURI = v
+		return nil
+	}},
+	{"GUYUB_SITE_NAME", "site-name", "Guyub", "name of the portal shown in the header", func(c *config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("must not be empty")
+		}
+		c.SiteName = v
+		return nil
+	}},
+	{"GUYUB_DEFAULT_LANG", "default-lang", "en", "language when the visitor's browser asks for none we have (en, id)", func(c *config, v string) error {
+		catalog, err := frontend.LoadCatalog()
+		if err != nil {
+			return err
+		}
+		if !catalog.Supports(v) {
+			return fmt.Errorf("unknown language %q; one of %s", v, strings.Join(catalog.Languages(), ", "))
+		}
+		c.DefaultLang = v
+		return nil
+	}},
+	{"GUYUB_RATE_LIMIT", "rate-limit", "300", "requests per minute per client IP; 0 turns the limit off", func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number ≥ 0", v)
+		}
+		c.RateLimit = n
+		return nil
+	}},
+	{"GUYUB_BODY_LIMIT_MB", "body-limit-mb", "4", "largest request body accepted, in MiB", func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			return fmt.Errorf("%q is not a whole number from 1 to 1024", v)
+		}
+		c.BodyLimitMB = n
+		return nil
+	}},
+	{"GUYUB_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs or CIDRs of load balancers whose X-Forwarded-For is believed", func(c *config, v string) error {
+		c.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+				return fmt.Errorf("%q is neither an IP address nor a CIDR range", p)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+		return nil
+	}},
+	{"GUYUB_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"GUYUB_LOG_FORMAT", "log-format", "text", "text or json", func(c *config, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("%q is neither text nor json", v)
+		}
+		c.LogFormat = v
+		return nil
+	}},
+}
+
+// ignoredEnv are GUYUB_ variables that belong to the tests, not to the server.
+var ignoredEnv = []string{"GUYUB_TEST_MONGODB_URI"}
+
+// loadConfig reads flags, then environment variables, then defaults, in that order of
+// precedence. Any bad value stops with one line that names the setting.
+func loadConfig(name string, args []string, environ []string, usageOut io.Writer) (config, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.env] = true
+	}
+	for k := range env {
+		if strings.HasPrefix(k, "GUYUB_") && !known[k] && !slices.Contains(ignoredEnv, k) {
+			return config{}, fmt.Errorf("unknown setting %s (see --help for the settings there are)", k)
+		}
+	}
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		values[i] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
+	}
+	var c config
+	fs.BoolVar(&c.Demo, "demo", false, "load the demo content (once; running again changes nothing)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	for i, s := range settings {
+		v, from := s.def, "default"
+		if ev, ok := env[s.env]; ok {
+			v, from = ev, s.env
+		}
+		if set[s.flag] {
+			v, from = *values[i], "--"+s.flag
+		}
+		if err := s.apply(&c, v); err != nil {
+			if from != s.env {
+				from += " (" + s.env + ")"
+			}
+			return config{}, fmt.Errorf("%s: %v", from, err)
+		}
+	}
+	return c, nil
+}
+
+func (c config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

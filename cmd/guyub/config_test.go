@@ -1,0 +1,69 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestLoadConfig_Defaults(t *testing.T) {
+	c, err := loadConfig("guyub", nil, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.MongoURI != "" || c.DefaultLang != "en" ||
+		c.RateLimit != 300 || c.BodyLimitMB != 4 || c.LogLevel != slog.LevelInfo || c.BaseURL != "http://localhost:8080" {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestLoadConfig_FlagBeatsEnvBeatsDefault(t *testing.T) {
+	env := []string{"GUYUB_ADDR=:9000", "GUYUB_DEFAULT_LANG=id", "GUYUB_RATE_LIMIT=10"}
+	c, err := loadConfig("guyub", []string{"--addr", "127.0.0.1:7000"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7000" || c.DefaultLang != "id" || c.RateLimit != 10 {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestLoadConfig_BadValuesNameTheSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"unparseable MongoDB URI", nil, []string{"MONGODB_URI=postgres://db"}, "MONGODB_URI"},
+		{"MongoDB URI flag", []string{"--mongodb-uri", "mongodb://"}, nil, "--mongodb-uri (MONGODB_URI)"},
+		{"unknown language", nil, []string{"GUYUB_DEFAULT_LANG=fr"}, `GUYUB_DEFAULT_LANG: unknown language "fr"`},
+		{"bad port", nil, []string{"GUYUB_ADDR=:http99"}, "GUYUB_ADDR"},
+		{"address without port", []string{"--addr", "localhost"}, nil, "--addr (GUYUB_ADDR)"},
+		{"negative rate limit", nil, []string{"GUYUB_RATE_LIMIT=-1"}, "GUYUB_RATE_LIMIT"},
+		{"relative base URL", nil, []string{"GUYUB_BASE_URL=example.com"}, "GUYUB_BASE_URL"},
+		{"bad proxy", nil, []string{"GUYUB_TRUSTED_PROXIES=10.0.0.1,lb.local"}, `GUYUB_TRUSTED_PROXIES: "lb.local"`},
+		{"log level", nil, []string{"GUYUB_LOG_LEVEL=loud"}, "GUYUB_LOG_LEVEL"},
+		{"misspelt setting", nil, []string{"GUYUB_ADRR=:80"}, "unknown setting GUYUB_ADRR"},
+		{"unknown flag", []string{"--colour"}, nil, "flag provided but not defined: -colour"},
+		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig("guyub", tt.args, tt.env, io.Discard)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q should be one line containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfig_TestVariablesAreNotSettings(t *testing.T) {
+	if _, err := loadConfig("guyub", nil, []string{"GUYUB_TEST_MONGODB_URI=mongodb://x"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,55 @@
+// Command guyub runs the Guyub community portal.
+//
+//	guyub [serve] [flags]   serve the portal (the default)
+//
+// With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
+// needs installing. Run `guyub --help` for every setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// program is main's dependencies, so tests can run it in-process.
+type program struct {
+	stdout, stderr io.Writer
+	environ        []string
+	listening      func(addr string) // called once the HTTP listener is up; tests use it
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	p := program{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
+	err := p.run(ctx, os.Args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	default:
+		fmt.Fprintln(os.Stderr, "guyub:", err)
+		os.Exit(1)
+	}
+}
+
+var commands = map[string]func(p program, ctx context.Context, args []string) error{
+	"serve": program.serve,
+}
+
+func (p program) run(ctx context.Context, args []string) error {
+	name := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q; commands: serve", name)
+	}
+	return cmd(p, ctx, args)
+}
