@@ -1,0 +1,125 @@
+// Package customers owns the customer record: profile, roles, sign-in identities,
+// suspension, and (as they land) purchases, satisfaction score and lifecycle stage.
+// Nothing outside this package touches the customers or identities collections.
+package customers
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Role is what a customer may do beyond contributing.
+type Role string
+
+const (
+	RoleCustomer  Role = "customer"
+	RoleModerator Role = "moderator"
+	RoleProduct   Role = "product"
+	RoleAdmin     Role = "admin"
+)
+
+// Roles lists every role, least powerful first.
+var Roles = []Role{RoleCustomer, RoleModerator, RoleProduct, RoleAdmin}
+
+// ParseRole accepts a role's name.
+func ParseRole(s string) (Role, bool) {
+	r := Role(strings.TrimSpace(strings.ToLower(s)))
+	return r, slices.Contains(Roles, r)
+}
+
+// Status of an account.
+type Status string
+
+const (
+	StatusActive    Status = "active"
+	StatusSuspended Status = "suspended"
+)
+
+// Identity is a sign-in with a social or OpenID Connect provider.
+type Identity struct {
+	Provider string    `bson:"provider" json:"provider"`
+	Subject  string    `bson:"subject" json:"-"`
+	LinkedAt time.Time `bson:"linked_at" json:"linked_at"`
+}
+
+// Suspension says why and until when an account may not post.
+type Suspension struct {
+	Reason string        `bson:"reason"`
+	By     bson.ObjectID `bson:"by"`
+	At     time.Time     `bson:"at"`
+	Until  *time.Time    `bson:"until,omitempty"` // nil: until reinstated
+}
+
+// Customer is the record of one person: every contribution lands here.
+type Customer struct {
+	ID            bson.ObjectID `bson:"_id"`
+	Email         string        `bson:"email,omitempty"` // lower-cased; absent for a social login without email
+	EmailVerified bool          `bson:"email_verified"`
+	DisplayName   string        `bson:"display_name"`
+	AvatarURL     string        `bson:"avatar_url,omitempty"`
+	Locale        string        `bson:"locale,omitempty"`
+	Roles         []Role        `bson:"roles"`
+	Identities    []Identity    `bson:"identities"` // a copy for display; the identities collection is the unique guard
+	PasswordHash  string        `bson:"password_hash,omitempty"`
+	Status        Status        `bson:"status"`
+	Suspension    *Suspension   `bson:"suspension,omitempty"`
+	CreatedAt     time.Time     `bson:"created_at"`
+	UpdatedAt     time.Time     `bson:"updated_at"`
+	LastActiveAt  time.Time     `bson:"last_active_at"`
+	Version       int           `bson:"version"`
+}
+
+// HasRole reports whether the customer holds role. Admins hold every role.
+func (c *Customer) HasRole(role Role) bool {
+	return slices.Contains(c.Roles, role) || slices.Contains(c.Roles, RoleAdmin)
+}
+
+// HasAnyRole reports whether the customer holds one of roles.
+func (c *Customer) HasAnyRole(roles ...Role) bool {
+	return slices.ContainsFunc(roles, c.HasRole)
+}
+
+// IsStaff is true for moderators, product team members and admins.
+func (c *Customer) IsStaff() bool {
+	return c.HasAnyRole(RoleModerator, RoleProduct, RoleAdmin)
+}
+
+// SuspendedAt reports whether the account may not post at time now.
+func (c *Customer) SuspendedAt(now time.Time) bool {
+	if c.Status != StatusSuspended || c.Suspension == nil {
+		return false
+	}
+	return c.Suspension.Until == nil || now.Before(*c.Suspension.Until)
+}
+
+// HasIdentity reports whether the customer signs in with provider.
+func (c *Customer) HasIdentity(provider string) bool {
+	return slices.ContainsFunc(c.Identities, func(i Identity) bool { return i.Provider == provider })
+}
+
+// Initials are shown when there is no avatar: up to two letters of the display name.
+func (c *Customer) Initials() string {
+	var out []rune
+	for _, word := range strings.Fields(c.DisplayName) {
+		r := []rune(word)[0]
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			out = append(out, unicode.ToUpper(r))
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// NormalizeEmail lower-cases and trims an address so that one person has one record.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}

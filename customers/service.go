@@ -1,0 +1,395 @@
+package customers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
+)
+
+// Errors callers act on.
+var (
+	ErrEmailTaken     = errs.New(errs.Conflict, "account.email_taken")
+	ErrIdentityInUse  = errs.New(errs.Conflict, "account.identity_in_use")
+	ErrNotFound       = errs.New(errs.NotFound, "account.not_found")
+	ErrProviderLinked = errs.New(errs.Conflict, "account.provider_linked")
+	maxDisplayNameLen = 60
+)
+
+// Indexes of the collections this package owns. FerretDB v1 does not enforce a unique index
+// on array elements, so a sign-in identity is guarded by its own document, keyed by
+// provider and subject, rather than by an index on customers.identities.
+var Indexes = []store.Indexes{
+	{Collection: "customers", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
+		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+	}},
+	{Collection: "identities", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "customer_id", Value: 1}}},
+	}},
+}
+
+// Service reads and writes customer records.
+type Service struct {
+	customers  *mongo.Collection
+	identities *mongo.Collection
+	languages  []string
+	now        func() time.Time
+}
+
+// NewService returns the service on db; languages are the locales a customer may prefer.
+func NewService(db *mongo.Database, languages []string) *Service {
+	return &Service{
+		customers:  db.Collection("customers"),
+		identities: db.Collection("identities"),
+		languages:  languages,
+		now:        func() time.Time { return time.Now().UTC() },
+	}
+}
+
+type identityDoc struct {
+	ID         string        `bson:"_id"`
+	Provider   string        `bson:"provider"`
+	Subject    string        `bson:"subject"`
+	CustomerID bson.ObjectID `bson:"customer_id"`
+	LinkedAt   time.Time     `bson:"linked_at"`
+}
+
+func identityKey(provider, subject string) string { return provider + "|" + subject }
+
+// NewCustomer is what is known of a person at their first sign-in.
+type NewCustomer struct {
+	Email         string
+	EmailVerified bool
+	DisplayName   string
+	AvatarURL     string
+	Locale        string
+	PasswordHash  string
+	Roles         []Role
+	Identity      *Identity // the social login that created the account, if any
+}
+
+// Create stores a new customer. The identity, if any, is claimed first: its unique key is
+// the guard against two concurrent first sign-ins creating two records for one person.
+func (s *Service) Create(ctx context.Context, in NewCustomer) (*Customer, error) {
+	now := s.now()
+	c := &Customer{
+		ID:            bson.NewObjectID(),
+		Email:         NormalizeEmail(in.Email),
+		EmailVerified: in.EmailVerified,
+		DisplayName:   cleanDisplayName(in.DisplayName, in.Email),
+		AvatarURL:     in.AvatarURL,
+		Locale:        in.Locale,
+		Roles:         withCustomerRole(in.Roles),
+		Identities:    []Identity{},
+		PasswordHash:  in.PasswordHash,
+		Status:        StatusActive,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		LastActiveAt:  now,
+		Version:       1,
+	}
+	if !slices.Contains(s.languages, c.Locale) {
+		c.Locale = ""
+	}
+	if in.Identity != nil {
+		ident := *in.Identity
+		ident.LinkedAt = now
+		if err := s.claimIdentity(ctx, c.ID, ident); err != nil {
+			return nil, err
+		}
+		c.Identities = append(c.Identities, ident)
+	}
+	if _, err := s.customers.InsertOne(ctx, c); err != nil {
+		if in.Identity != nil {
+			_, _ = s.identities.DeleteOne(ctx, bson.M{"_id": identityKey(in.Identity.Provider, in.Identity.Subject), "customer_id": c.ID})
+		}
+		if mongo.IsDuplicateKeyError(err) {
+			return nil, ErrEmailTaken
+		}
+		return nil, fmt.Errorf("create customer: %w", err)
+	}
+	return c, nil
+}
+
+// claimIdentity inserts the identity's key for customer; it is idempotent for the same owner.
+func (s *Service) claimIdentity(ctx context.Context, customer bson.ObjectID, ident Identity) error {
+	doc := identityDoc{
+		ID:         identityKey(ident.Provider, ident.Subject),
+		Provider:   ident.Provider,
+		Subject:    ident.Subject,
+		CustomerID: customer,
+		LinkedAt:   ident.LinkedAt,
+	}
+	_, err := s.identities.InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		var existing identityDoc
+		if err := s.identities.FindOne(ctx, bson.M{"_id": doc.ID}).Decode(&existing); err != nil {
+			return fmt.Errorf("read identity: %w", err)
+		}
+		if existing.CustomerID != customer {
+			return ErrIdentityInUse
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("claim identity: %w", err)
+	}
+	return nil
+}
+
+// LinkIdentity adds a social login to an existing customer: one account per provider.
+func (s *Service) LinkIdentity(ctx context.Context, id bson.ObjectID, ident Identity) error {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, have := range c.Identities {
+		if have.Provider == ident.Provider {
+			if have.Subject == ident.Subject {
+				return nil
+			}
+			return ErrProviderLinked
+		}
+	}
+	ident.LinkedAt = s.now()
+	if err := s.claimIdentity(ctx, id, ident); err != nil {
+		return err
+	}
+	// The guard keeps a retried link from adding the provider twice.
+	_, err = s.customers.UpdateOne(ctx,
+		bson.M{"_id": id, "identities.provider": bson.M{"$ne": ident.Provider}},
+		bson.M{"$push": bson.M{"identities": ident}, "$set": bson.M{"updated_at": ident.LinkedAt}, "$inc": bson.M{"version": 1}})
+	if err != nil {
+		return fmt.Errorf("link identity: %w", err)
+	}
+	return nil
+}
+
+// Get returns one customer.
+func (s *Service) Get(ctx context.Context, id bson.ObjectID) (*Customer, error) {
+	return s.findOne(ctx, bson.M{"_id": id})
+}
+
+// GetMany returns the customers with the given IDs, in one query, keyed by ID.
+func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Customer, error) {
+	out := make(map[bson.ObjectID]*Customer, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := s.customers.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err != nil {
+		return nil, fmt.Errorf("get customers: %w", err)
+	}
+	var list []*Customer
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("get customers: %w", err)
+	}
+	for _, c := range list {
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// FindByEmail returns the customer with that address.
+func (s *Service) FindByEmail(ctx context.Context, email string) (*Customer, error) {
+	email = NormalizeEmail(email)
+	if email == "" {
+		return nil, ErrNotFound
+	}
+	return s.findOne(ctx, bson.M{"email": email})
+}
+
+// FindByIdentity returns the customer who signs in with provider as subject.
+func (s *Service) FindByIdentity(ctx context.Context, provider, subject string) (*Customer, error) {
+	var doc identityDoc
+	err := s.identities.FindOne(ctx, bson.M{"_id": identityKey(provider, subject)}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find identity: %w", err)
+	}
+	return s.Get(ctx, doc.CustomerID)
+}
+
+func (s *Service) findOne(ctx context.Context, filter bson.M) (*Customer, error) {
+	var c Customer
+	err := s.customers.FindOne(ctx, filter).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find customer: %w", err)
+	}
+	return &c, nil
+}
+
+// update applies set to one customer, bumping its version.
+func (s *Service) update(ctx context.Context, id bson.ObjectID, set bson.M) error {
+	set["updated_at"] = s.now()
+	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set, "$inc": bson.M{"version": 1}})
+	if err != nil {
+		return fmt.Errorf("update customer: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetPasswordHash stores a new password hash (computed by identity).
+func (s *Service) SetPasswordHash(ctx context.Context, id bson.ObjectID, hash string) error {
+	return s.update(ctx, id, bson.M{"password_hash": hash})
+}
+
+// Profile is what a customer edits about themselves.
+type Profile struct {
+	DisplayName string `form:"display_name" json:"display_name"`
+	Locale      string `form:"locale" json:"locale"`
+}
+
+// UpdateProfile validates and stores a customer's own profile.
+func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, p Profile) error {
+	var f errs.Fields
+	name := strings.TrimSpace(p.DisplayName)
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		f.Add("display_name", "field.required")
+	case n > maxDisplayNameLen:
+		f.Add("display_name", "field.too_long", "Max", maxDisplayNameLen)
+	}
+	if p.Locale != "" && !slices.Contains(s.languages, p.Locale) {
+		f.Add("locale", "field.choose_one")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return s.update(ctx, id, bson.M{"display_name": name, "locale": p.Locale})
+}
+
+// SetRoles replaces a customer's roles; every account keeps the customer role.
+func (s *Service) SetRoles(ctx context.Context, id bson.ObjectID, roles []Role) error {
+	return s.update(ctx, id, bson.M{"roles": withCustomerRole(roles)})
+}
+
+// Suspend stops a customer from posting, with a reason they are shown, until a time or
+// until reinstated.
+func (s *Service) Suspend(ctx context.Context, id, by bson.ObjectID, reason string, until *time.Time) error {
+	var f errs.Fields
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		f.Add("reason", "field.required")
+	} else if utf8.RuneCountInString(reason) > 500 {
+		f.Add("reason", "field.too_long", "Max", 500)
+	}
+	if until != nil && !until.After(s.now()) {
+		f.Add("until", "field.future_date")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return s.update(ctx, id, bson.M{
+		"status":     StatusSuspended,
+		"suspension": Suspension{Reason: reason, By: by, At: s.now(), Until: until},
+	})
+}
+
+// Reinstate lifts a suspension.
+func (s *Service) Reinstate(ctx context.Context, id bson.ObjectID) error {
+	return s.update(ctx, id, bson.M{"status": StatusActive, "suspension": nil})
+}
+
+// Touch records activity, at most once an hour per customer so reads stay reads.
+func (s *Service) Touch(ctx context.Context, id bson.ObjectID) error {
+	now := s.now()
+	_, err := s.customers.UpdateOne(ctx,
+		bson.M{"_id": id, "last_active_at": bson.M{"$lt": now.Add(-time.Hour)}},
+		bson.M{"$set": bson.M{"last_active_at": now}})
+	if err != nil {
+		return fmt.Errorf("touch customer: %w", err)
+	}
+	return nil
+}
+
+// Query selects customers for the staff's account list.
+type Query struct {
+	Text   string        // matches the start of the email or any part of the name
+	Role   Role          // optional
+	Status Status        // optional
+	Before bson.ObjectID // key of the last customer of the previous page (newest first)
+	Limit  int
+}
+
+// Search lists customers newest first, a page at a time by key.
+func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
+	filter := bson.M{}
+	if text := strings.TrimSpace(q.Text); text != "" {
+		quoted := regexp.QuoteMeta(strings.ToLower(text))
+		filter["$or"] = bson.A{
+			bson.M{"email": bson.M{"$regex": "^" + quoted}},
+			bson.M{"display_name": bson.M{"$regex": quoted, "$options": "i"}},
+		}
+	}
+	if q.Role != "" {
+		filter["roles"] = q.Role
+	}
+	if q.Status != "" {
+		filter["status"] = q.Status
+	}
+	if !q.Before.IsZero() {
+		filter["_id"] = bson.M{"$lt": q.Before}
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 25
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)).
+		SetProjection(bson.M{"password_hash": 0})
+	cur, err := s.customers.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("search customers: %w", err)
+	}
+	var list []*Customer
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("search customers: %w", err)
+	}
+	return list, nil
+}
+
+func withCustomerRole(roles []Role) []Role {
+	out := []Role{RoleCustomer}
+	for _, r := range roles {
+		if !slices.Contains(out, r) && slices.Contains(Roles, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// cleanDisplayName trims a name to the allowed length, or derives one from the email.
+func cleanDisplayName(name, email string) string {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" {
+		name, _, _ = strings.Cut(NormalizeEmail(email), "@")
+	}
+	if name == "" {
+		name = "Member"
+	}
+	if r := []rune(name); len(r) > maxDisplayNameLen {
+		name = string(r[:maxDisplayNameLen])
+	}
+	return name
+}

@@ -1,0 +1,140 @@
+// Package identity owns how people sign in: email and password accounts, social and
+// OpenID Connect logins through goth, sessions, CSRF tokens and personal API tokens.
+// The customer record itself belongs to package customers.
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/ratelimit"
+	"github.com/guyub/guyub/store"
+)
+
+// Limiter counts attempts; ratelimit.Limiter implements it on MongoDB.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, per time.Duration) (ratelimit.Decision, error)
+}
+
+// Config tunes the service; the zero value of each field picks a sensible default.
+type Config struct {
+	SessionLifetime time.Duration    // default 30 days, renewed while in use
+	PasswordParams  *argon2id.Params // default argon2id.DefaultParams (64 MiB, 1 pass)
+	Secret          []byte           // HMAC key for CSRF tokens; default: generated once and kept in MongoDB
+}
+
+// Service signs people in and out.
+type Service struct {
+	cfg       Config
+	customers *customers.Service
+	limiter   Limiter
+	sessions  *mongo.Collection
+	tokens    *mongo.Collection
+	attempts  *mongo.Collection // social logins under way
+	common    map[string]struct{}
+	dummyHash string // compared when an email is unknown, so timing does not tell
+	now       func() time.Time
+	csrfKey   []byte
+}
+
+// Indexes of the collections this package owns. Expired sessions and login attempts are
+// removed by Purge (FerretDB v1 has no TTL indexes).
+var Indexes = []store.Indexes{
+	{Collection: "sessions", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "customer_id", Value: 1}}},
+		{Keys: bson.D{{Key: "expires_at", Value: 1}}},
+	}},
+	{Collection: "api_tokens", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "hash", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: -1}}},
+	}},
+	{Collection: "login_attempts", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "expires_at", Value: 1}}},
+	}},
+}
+
+// New builds the service. It loads the CSRF key from MongoDB, creating it on first start, so
+// that every instance signs with the same key without configuration.
+func New(ctx context.Context, db *mongo.Database, cust *customers.Service, limiter Limiter, cfg Config) (*Service, error) {
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if cfg.PasswordParams == nil {
+		cfg.PasswordParams = argon2id.DefaultParams
+	}
+	s := &Service{
+		cfg:       cfg,
+		customers: cust,
+		limiter:   limiter,
+		sessions:  db.Collection("sessions"),
+		tokens:    db.Collection("api_tokens"),
+		attempts:  db.Collection("login_attempts"),
+		common:    loadCommonPasswords(),
+		now:       func() time.Time { return time.Now().UTC() },
+		csrfKey:   cfg.Secret,
+	}
+	var err error
+	if s.dummyHash, err = argon2id.CreateHash(randomToken(16), cfg.PasswordParams); err != nil {
+		return nil, err
+	}
+	if len(s.csrfKey) == 0 {
+		if s.csrfKey, err = sharedSecret(ctx, db.Collection("secrets"), "csrf"); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// sharedSecret returns the named secret, creating it if it does not exist yet. Two instances
+// starting at once both insert; the unique _id keeps the first, and both read it back.
+func sharedSecret(ctx context.Context, coll *mongo.Collection, name string) ([]byte, error) {
+	_, err := coll.InsertOne(ctx, bson.M{"_id": name, "value": randomToken(32), "created_at": time.Now().UTC()})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return nil, fmt.Errorf("create %s secret: %w", name, err)
+	}
+	var doc struct{ Value string }
+	if err := coll.FindOne(ctx, bson.M{"_id": name}).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("read %s secret: %w", name, err)
+	}
+	return []byte(doc.Value), nil
+}
+
+// Purge removes expired sessions and abandoned social logins.
+func (s *Service) Purge(ctx context.Context) error {
+	now := s.now()
+	if _, err := s.sessions.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}}); err != nil {
+		return fmt.Errorf("purge sessions: %w", err)
+	}
+	if _, err := s.attempts.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}}); err != nil {
+		return fmt.Errorf("purge login attempts: %w", err)
+	}
+	return nil
+}
+
+// randomToken returns n random bytes, URL-safe encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashToken is how bearer secrets (session and API tokens) are stored: a leaked database
+// does not hand out working tokens. They are random, so a fast hash is enough.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func notFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }

@@ -1,0 +1,188 @@
+package identity
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/argon2id"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+)
+
+// Password rules, after NIST SP 800-63B: a minimum length and no well-known passwords,
+// no composition rules.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 128 // hashing a megabyte on request is a denial of service
+)
+
+// Sign-in attempts allowed per account and per IP address in each window.
+const (
+	signInWindow     = 15 * time.Minute
+	signInPerAccount = 10
+	signInPerIP      = 30
+)
+
+//go:embed common-passwords.txt
+var commonPasswordsText string
+
+func loadCommonPasswords() map[string]struct{} {
+	set := make(map[string]struct{}, 10000)
+	sc := bufio.NewScanner(strings.NewReader(commonPasswordsText))
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			set[line] = struct{}{}
+		}
+	}
+	return set
+}
+
+// Errors of signing in.
+var (
+	// ErrBadCredentials is the one answer for an unknown email and a wrong password, so the
+	// form does not tell who has an account.
+	ErrBadCredentials  = errs.New(errs.Unauthorized, "signin.bad_credentials")
+	ErrTooManyAttempts = errs.New(errs.TooMany, "signin.too_many")
+)
+
+// checkPassword adds the password's problems to f.
+func (s *Service) checkPassword(f *errs.Fields, field, password, email string) {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < MinPasswordLength:
+		f.Add(field, "password.too_short", "Min", MinPasswordLength)
+	case n > MaxPasswordLength:
+		f.Add(field, "password.too_long", "Max", MaxPasswordLength)
+	}
+	lower := strings.ToLower(password)
+	if _, common := s.common[lower]; common {
+		f.Add(field, "password.common")
+	}
+	local, _, _ := strings.Cut(customers.NormalizeEmail(email), "@")
+	if email != "" && (lower == customers.NormalizeEmail(email) || (len(local) >= 4 && strings.Contains(lower, local))) {
+		f.Add(field, "password.like_email")
+	}
+}
+
+// SignUp is the email account form.
+type SignUp struct {
+	Email       string `form:"email" json:"email"`
+	DisplayName string `form:"display_name" json:"display_name"`
+	Password    string `form:"password" json:"password"`
+	Locale      string `form:"-" json:"-"`
+}
+
+// SignUp creates an email and password account.
+func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, error) {
+	var f errs.Fields
+	email := customers.NormalizeEmail(in.Email)
+	switch {
+	case email == "":
+		f.Add("email", "field.required")
+	case !looksLikeEmail(email):
+		f.Add("email", "field.email")
+	}
+	if name := strings.TrimSpace(in.DisplayName); name == "" {
+		f.Add("display_name", "field.required")
+	} else if utf8.RuneCountInString(name) > 60 {
+		f.Add("display_name", "field.too_long", "Max", 60)
+	}
+	s.checkPassword(&f, "password", in.Password, email)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	hash, err := argon2id.CreateHash(in.Password, s.cfg.PasswordParams)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	c, err := s.customers.Create(ctx, customers.NewCustomer{
+		Email: email, DisplayName: in.DisplayName, PasswordHash: hash, Locale: in.Locale,
+	})
+	if errors.Is(err, customers.ErrEmailTaken) {
+		return nil, errs.Field("email", "signup.email_taken")
+	}
+	return c, err
+}
+
+// SignIn checks an email and password. Attempts are limited per account and per IP.
+func (s *Service) SignIn(ctx context.Context, email, password, ip string) (*customers.Customer, error) {
+	email = customers.NormalizeEmail(email)
+	for _, limit := range []struct {
+		key string
+		n   int
+	}{{"signin:ip:" + ip, signInPerIP}, {"signin:account:" + email, signInPerAccount}} {
+		d, err := s.limiter.Allow(ctx, limit.key, limit.n, signInWindow)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			return nil, ErrTooManyAttempts
+		}
+	}
+	c, err := s.customers.FindByEmail(ctx, email)
+	if errors.Is(err, customers.ErrNotFound) || (err == nil && c.PasswordHash == "") {
+		_, _ = argon2id.ComparePasswordAndHash(password, s.dummyHash)
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(password) > 4*MaxPasswordLength {
+		return nil, ErrBadCredentials
+	}
+	ok, err := argon2id.ComparePasswordAndHash(password, c.PasswordHash)
+	if err != nil {
+		return nil, fmt.Errorf("check password: %w", err)
+	}
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	return c, nil
+}
+
+// ChangePassword sets a new password. An account made by social login has none yet and
+// may set one without the current one. Every other session of the customer ends.
+func (s *Service) ChangePassword(ctx context.Context, id bson.ObjectID, current, next, keepSession string) error {
+	c, err := s.customers.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	var f errs.Fields
+	if c.PasswordHash != "" {
+		ok, err := argon2id.ComparePasswordAndHash(current, c.PasswordHash)
+		if err != nil {
+			return fmt.Errorf("check password: %w", err)
+		}
+		if !ok {
+			f.Add("current_password", "password.wrong_current")
+		}
+	}
+	s.checkPassword(&f, "new_password", next, c.Email)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	hash, err := argon2id.CreateHash(next, s.cfg.PasswordParams)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	if err := s.customers.SetPasswordHash(ctx, id, hash); err != nil {
+		return err
+	}
+	return s.EndOtherSessions(ctx, id, keepSession)
+}
+
+// looksLikeEmail is a deliberately loose check: one @, something before it, a dot after it.
+// Whether mail arrives is the only real test.
+func looksLikeEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " \t\r\n<>") &&
+		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && len(s) <= 254
+}
