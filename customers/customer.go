@@ -123,3 +123,7 @@ func (c *Customer) Initials() string {
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
+
+// HasOwnRole reports whether role is among the customer's roles, without the admin's
+// implicit ones (for showing what is assigned).
+func (c *Customer) HasOwnRole(role Role) bool { return slices.Contains(c.Roles, role) }

@@ -20,10 +20,10 @@ import (
 
 // Errors callers act on.
 var (
-	ErrEmailTaken     = errs.New(errs.Conflict, "account.email_taken")
-	ErrIdentityInUse  = errs.New(errs.Conflict, "account.identity_in_use")
-	ErrNotFound       = errs.New(errs.NotFound, "account.not_found")
-	ErrProviderLinked = errs.New(errs.Conflict, "account.provider_linked")
+	ErrEmailTaken     = errs.New(errs.ErrConflict, "account.email_taken")
+	ErrIdentityInUse  = errs.New(errs.ErrConflict, "account.identity_in_use")
+	ErrNotFound       = errs.New(errs.ErrNotFound, "account.not_found")
+	ErrProviderLinked = errs.New(errs.ErrConflict, "account.provider_linked")
 	maxDisplayNameLen = 60
 )
 

@@ -150,11 +150,11 @@ func TestSuspend_ReasonRequiredAndUntilRespected(t *testing.T) {
 	s := newService(t)
 	c, _ := s.Create(ctx, customers.NewCustomer{Email: "s@example.com"})
 	admin := bson.NewObjectID()
-	if err := s.Suspend(ctx, c.ID, admin, " ", nil); !errors.Is(err, errs.Invalid) {
+	if err := s.Suspend(ctx, c.ID, admin, " ", nil); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("no reason: err = %v", err)
 	}
 	past := time.Now().Add(-time.Hour)
-	if err := s.Suspend(ctx, c.ID, admin, "spam", &past); !errors.Is(err, errs.Invalid) {
+	if err := s.Suspend(ctx, c.ID, admin, "spam", &past); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("end in the past: err = %v", err)
 	}
 	until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Millisecond)

@@ -12,14 +12,14 @@ import (
 
 // Kinds of failure, matched with errors.Is.
 var (
-	NotFound     = errors.New("not found")           // 404
-	Forbidden    = errors.New("forbidden")           // 403
-	Unauthorized = errors.New("not signed in")       // 401 / redirect to sign-in
-	Conflict     = errors.New("conflict")            // 409
-	TooMany      = errors.New("too many attempts")   // 429
-	Invalid      = errors.New("invalid input")       // 422, see Fields
-	Suspended    = errors.New("account suspended")   // 403 with the reason
-	Unavailable  = errors.New("service unavailable") // 503
+	ErrNotFound     = errors.New("not found")           // 404
+	ErrForbidden    = errors.New("forbidden")           // 403
+	ErrUnauthorized = errors.New("not signed in")       // 401 / redirect to sign-in
+	ErrConflict     = errors.New("conflict")            // 409
+	ErrTooMany      = errors.New("too many attempts")   // 429
+	ErrInvalid      = errors.New("invalid input")       // 422, see Fields
+	ErrSuspended    = errors.New("account suspended")   // 403 with the reason
+	ErrUnavailable  = errors.New("service unavailable") // 503
 )
 
 // Message is a localisable message: an ID from the locale files and its arguments as
@@ -71,7 +71,7 @@ func (f *Fields) Err() error {
 }
 
 func (f *Fields) Error() string { return "invalid " + strings.Join(f.Order, ", ") }
-func (f *Fields) Unwrap() error { return Invalid }
+func (f *Fields) Unwrap() error { return ErrInvalid }
 
 // Field returns a Fields error with a single problem.
 func Field(field, messageID string, args ...any) error {

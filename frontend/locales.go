@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
+
+	"github.com/guyub/guyub/errs"
 )
 
 // DefaultLanguage is the language of the portal when nothing else decides.
@@ -119,4 +122,23 @@ func (c *Catalog) MessageIDs(lang string) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// Describe puts an error a service returned into words: a domain error's message, or one
+// message per invalid field. Anything else is described by its own text.
+func (c *Catalog) Describe(lang string, err error) string {
+	var fields *errs.Fields
+	if errors.As(err, &fields) {
+		parts := make([]string, 0, len(fields.Order))
+		for _, name := range fields.Order {
+			m := fields.ByName[name]
+			parts = append(parts, name+": "+c.T(lang, m.ID, m.Args...))
+		}
+		return strings.Join(parts, "; ")
+	}
+	var domain *errs.Error
+	if errors.As(err, &domain) {
+		return c.T(lang, domain.Message.ID, domain.Message.Args...)
+	}
+	return err.Error()
 }

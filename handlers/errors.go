@@ -3,9 +3,12 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/errs"
 )
 
 // errorPage is the data of the error template.
@@ -18,29 +21,55 @@ type errorPage struct {
 // apiError is the JSON body of every /api/v1 error.
 type apiError struct {
 	Error struct {
-		Status    int    `json:"status"`
-		Message   string `json:"message"`
-		RequestID string `json:"request_id,omitempty"`
+		Status    int               `json:"status"`
+		Message   string            `json:"message"`
+		Fields    map[string]string `json:"fields,omitempty"`
+		Link      string            `json:"link,omitempty"`
+		RequestID string            `json:"request_id,omitempty"`
 	} `json:"error"`
 }
 
 // localisedStatuses have their own messages; other codes use their class's (400 or 500).
-var localisedStatuses = map[int]bool{400: true, 403: true, 404: true, 405: true, 413: true, 429: true, 500: true, 503: true}
+var localisedStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true,
+	413: true, 422: true, 429: true, 500: true, 503: true}
+
+// statusOf maps the kinds of domain error to HTTP status codes.
+func statusOf(err error) int {
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &fe):
+		return fe.Code
+	case errors.Is(err, errs.ErrInvalid):
+		return fiber.StatusUnprocessableEntity
+	case errors.Is(err, errs.ErrNotFound):
+		return fiber.StatusNotFound
+	case errors.Is(err, errs.ErrUnauthorized):
+		return fiber.StatusUnauthorized
+	case errors.Is(err, errs.ErrForbidden), errors.Is(err, errs.ErrSuspended):
+		return fiber.StatusForbidden
+	case errors.Is(err, errs.ErrConflict):
+		return fiber.StatusConflict
+	case errors.Is(err, errs.ErrTooMany):
+		return fiber.StatusTooManyRequests
+	case errors.Is(err, errs.ErrUnavailable):
+		return fiber.StatusServiceUnavailable
+	}
+	return fiber.StatusInternalServerError
+}
 
 // handleError turns every error into a localised page, or JSON under /api/. Internals are
 // logged with the request ID and never shown.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	status := fiber.StatusInternalServerError
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		status = fe.Code
-	}
-	requestID := fmt.Sprint(c.Locals("requestid"))
-	if c.Locals("requestid") == nil {
-		requestID = ""
-	}
+	status := statusOf(err)
+	requestID, _ := c.Locals("requestid").(string)
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", requestID, "err", err)
+	}
+	lang := s.language(c)
+
+	// A page that needs a signed-in visitor sends an anonymous one to sign in, and back.
+	if status == fiber.StatusUnauthorized && !isAPI(c) && c.Method() == fiber.MethodGet {
+		return c.Redirect("/signin?next=" + url.QueryEscape(c.OriginalURL()))
 	}
 
 	key := status
@@ -50,16 +79,34 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			key = fiber.StatusInternalServerError
 		}
 	}
-	lang := s.language(c)
 	titleID := fmt.Sprintf("error.%d.title", key)
 	message := s.catalog.T(lang, fmt.Sprintf("error.%d.message", key))
+	var domain *errs.Error
+	if errors.As(err, &domain) {
+		message = s.catalog.T(lang, domain.Message.ID, domain.Message.Args...)
+	}
+	var fields *errs.Fields
+	errors.As(err, &fields)
 
 	// A body may be half-written when the error struck; the headers (request ID, security) stay.
 	c.Response().ResetBody()
 	if isAPI(c) {
 		var body apiError
 		body.Error.Status, body.Error.Message, body.Error.RequestID = status, message, requestID
+		if fields != nil {
+			body.Error.Fields = s.fieldMessages(lang, fields)
+		}
+		if domain != nil {
+			body.Error.Link = domain.Link
+		}
 		return c.Status(status).JSON(body)
+	}
+	if fields != nil {
+		var list []string
+		for _, name := range fields.Order {
+			list = append(list, s.fieldMessages(lang, fields)[name])
+		}
+		message = strings.Join(list, " ")
 	}
 	page := errorPage{Status: status, Message: message, RequestID: requestID}
 	if renderErr := s.render(c, status, "error", titleID, page); renderErr != nil {
@@ -67,6 +114,15 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return c.Status(status).SendString(s.catalog.T(lang, titleID))
 	}
 	return nil
+}
+
+// fieldMessages localises a message per field.
+func (s *Server) fieldMessages(lang string, f *errs.Fields) map[string]string {
+	out := make(map[string]string, len(f.Order))
+	for name, m := range f.ByName {
+		out[name] = s.catalog.T(lang, m.ID, m.Args...)
+	}
+	return out
 }
 
 // isAPI reports whether a request is for the JSON API.

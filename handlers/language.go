@@ -4,15 +4,17 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/customers"
 )
 
 const (
 	langLocal  = "lang"
-	langCookie = "lang"
+	langCookie = "guyub_lang"
 )
 
-// chooseLanguage remembers an explicit ?lang= choice in a cookie, so that the switch holds
-// on every later page without JavaScript.
+// chooseLanguage remembers an explicit ?lang= choice: in a cookie, so the switch holds on
+// later pages without JavaScript, and on the account of a signed-in customer.
 func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 	if lang := c.Query("lang"); s.catalog.Supports(lang) {
 		c.Cookie(&fiber.Cookie{
@@ -22,26 +24,39 @@ func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 			Expires:  time.Now().AddDate(1, 0, 0),
 			HTTPOnly: true,
 			SameSite: fiber.CookieSameSiteLaxMode,
-			Secure:   c.Protocol() == "https",
+			Secure:   s.cfg.SecureCookies,
 		})
+		if u := currentUser(c); u != nil && u.Locale != lang {
+			if err := s.deps.Customers.UpdateProfile(c.UserContext(), u.ID, customers.Profile{DisplayName: u.DisplayName, Locale: lang}); err != nil {
+				s.log.Warn("remember language", "err", err)
+			}
+			u.Locale = lang
+		}
 	}
 	s.language(c)
 	return c.Next()
 }
 
-// language picks the request's language: ?lang=, then the cookie the switch set, then
-// Accept-Language, then the portal's default. (A signed-in customer's preference comes first
-// once accounts exist.) It is also called by the error handler, which may run before any
-// middleware, so the choice is computed on first use.
+// language picks the request's language: ?lang=, then the signed-in customer's preference,
+// then the cookie the switch set, then Accept-Language, then the portal's default. The
+// error handler may run before any middleware, so the choice is made on first use.
 func (s *Server) language(c *fiber.Ctx) string {
 	if lang, ok := c.Locals(langLocal).(string); ok {
 		return lang
 	}
-	lang := c.Query("lang")
-	if !s.catalog.Supports(lang) {
-		lang = c.Cookies(langCookie)
+	candidates := []string{c.Query("lang")}
+	if u := currentUser(c); u != nil {
+		candidates = append(candidates, u.Locale)
 	}
-	if !s.catalog.Supports(lang) {
+	candidates = append(candidates, c.Cookies(langCookie))
+	lang := ""
+	for _, l := range candidates {
+		if s.catalog.Supports(l) {
+			lang = l
+			break
+		}
+	}
+	if lang == "" {
 		lang = s.catalog.Match(c.Get(fiber.HeaderAcceptLanguage), s.cfg.DefaultLanguage)
 	}
 	c.Locals(langLocal, lang)

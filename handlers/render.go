@@ -1,10 +1,14 @@
 package handlers
 
 import (
+	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/frontend"
 )
 
@@ -15,6 +19,10 @@ type Page struct {
 	Title     string
 	Nav       []navItem
 	Languages []languageLink
+	User      *customers.Customer // nil when signed out
+	CSRF      string              // the token every form sends back
+	Flash     string              // a one-time message after a redirect
+	Path      string
 	Data      any
 
 	catalog *frontend.Catalog
@@ -22,6 +30,9 @@ type Page struct {
 
 // T translates a message into the page's language; args are name/value pairs.
 func (p *Page) T(id string, args ...any) string { return p.catalog.T(p.Lang, id, args...) }
+
+// Msg translates a message a service returned.
+func (p *Page) Msg(m errs.Message) string { return p.catalog.T(p.Lang, m.ID, m.Args...) }
 
 type navItem struct {
 	Label  string // message ID
@@ -37,26 +48,38 @@ type languageLink struct {
 // languageNames are written in their own language, as a switch should show them.
 var languageNames = map[string]string{"en": "English", "id": "Bahasa Indonesia"}
 
-// render writes a full page. titleID is a message ID; the page's title in the current language.
+// render writes a full page. titleID is the message ID of the page's title.
 func (s *Server) render(c *fiber.Ctx, status int, template, titleID string, data any) error {
+	return s.renderTitled(c, status, template, s.catalog.T(s.language(c), titleID), data)
+}
+
+// renderTitled writes a full page whose title is already in the reader's language.
+func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, data any) error {
 	lang := s.language(c)
 	page := &Page{
 		Lang:      lang,
 		SiteName:  s.cfg.SiteName,
-		Title:     s.catalog.T(lang, titleID),
+		Title:     title,
 		Nav:       s.navFor(c.Path()),
 		Languages: s.languageLinks(c, lang),
+		User:      currentUser(c),
+		CSRF:      s.csrfToken(c),
+		Flash:     s.takeFlash(c, lang),
+		Path:      c.Path(),
 		Data:      data,
 		catalog:   s.catalog,
 	}
 	c.Set(fiber.HeaderVary, "Accept-Language, Cookie")
+	if page.User != nil || page.Flash != "" {
+		c.Set(fiber.HeaderCacheControl, "private, no-store")
+	}
 	return c.Status(status).Render(template, page)
 }
 
 func (s *Server) navFor(path string) []navItem {
 	items := make([]navItem, len(s.nav))
 	for i, item := range s.nav {
-		item.Active = item.URL == path
+		item.Active = item.URL == path || (item.URL != "/" && strings.HasPrefix(path, item.URL+"/"))
 		items[i] = item
 	}
 	return items
@@ -76,4 +99,42 @@ func (s *Server) languageLinks(c *fiber.Ctx, current string) []languageLink {
 		links = append(links, languageLink{Code: code, Name: languageNames[code], URL: link.String(), Current: code == current})
 	}
 	return links
+}
+
+// form is the state of a submitted form shown again: what was typed and what is wrong.
+type form struct {
+	Values  map[string]string
+	Errors  map[string]string // localised, by field
+	Message string            // localised, about the whole form
+}
+
+// Value returns what was typed into a field.
+func (f *form) Value(name string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Values[name]
+}
+
+// Error returns the message for a field, if any.
+func (f *form) Error(name string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Errors[name]
+}
+
+// formFailed turns a service's validation error into the form to show again with 422; any
+// other error is returned for the error handler.
+func (s *Server) formFailed(c *fiber.Ctx, err error, values map[string]string) (*form, error) {
+	lang := s.language(c)
+	var fields *errs.Fields
+	if errors.As(err, &fields) {
+		return &form{Values: values, Errors: s.fieldMessages(lang, fields)}, nil
+	}
+	var domain *errs.Error
+	if errors.As(err, &domain) && statusOf(err) < 500 {
+		return &form{Values: values, Message: s.catalog.T(lang, domain.Message.ID, domain.Message.Args...)}, nil
+	}
+	return nil, err
 }

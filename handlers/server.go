@@ -16,7 +16,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/ratelimit"
 )
 
@@ -28,6 +30,7 @@ type Config struct {
 	RateLimit       int           // requests per client IP per RateWindow; 0 disables
 	RateWindow      time.Duration // default one minute
 	TrustedProxies  []string      // load balancers whose X-Forwarded-For is believed
+	SecureCookies   bool          // served over HTTPS: cookies get the Secure flag
 	Logger          *slog.Logger
 }
 
@@ -46,7 +49,10 @@ type ReadinessCheck struct {
 
 // Deps are the services the routes call.
 type Deps struct {
-	Limiter   RateLimiter // required when Config.RateLimit > 0
+	Customers *customers.Service
+	Identity  *identity.Service
+	Providers []*identity.Provider // enabled social logins
+	Limiter   RateLimiter          // required when Config.RateLimit > 0
 	Readiness []ReadinessCheck
 	Metrics   *prometheus.Registry // nil: a registry of its own
 }
@@ -89,6 +95,9 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
+	}
+	if deps.Customers == nil || deps.Identity == nil {
+		return nil, fmt.Errorf("handlers need the customers and identity services")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -135,9 +144,15 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get("/metrics", s.metricsHandler())
 	app.Get("/static/*", s.static)
 
-	app.Use(s.chooseLanguage)
 	app.Use(s.rateLimit)
+	app.Use(s.identify)
+	app.Use(s.chooseLanguage)
+	app.Use(s.csrf)
 	app.Get("/", s.home)
+	s.authRoutes(app)
+	s.profileRoutes(app)
+	s.adminRoutes(app)
+	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil
 }
 

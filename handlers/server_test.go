@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,16 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
-
-func newApp(t *testing.T, cfg handlers.Config, deps handlers.Deps) *fiber.App {
-	t.Helper()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	app, err := handlers.New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return app
-}
 
 type response struct {
 	*http.Response
@@ -71,7 +59,7 @@ func TestHome_ChoosesLanguage(t *testing.T) {
 		{"default is English", "/", nil, "Welcome to Guyub", "en"},
 		{"Accept-Language id", "/", []string{"Accept-Language", "id-ID,id;q=0.9,en;q=0.5"}, "Selamat datang di Guyub", "id"},
 		{"query beats header", "/?lang=en", []string{"Accept-Language", "id"}, "Welcome to Guyub", "en"},
-		{"cookie from the switch", "/", []string{"Cookie", "lang=id"}, "Selamat datang di Guyub", "id"},
+		{"cookie from the switch", "/", []string{"Cookie", "guyub_lang=id"}, "Selamat datang di Guyub", "id"},
 		{"unknown lang ignored", "/?lang=xx", nil, "Welcome to Guyub", "en"},
 	}
 	for _, tt := range tests {
@@ -88,12 +76,14 @@ func TestHome_ChoosesLanguage(t *testing.T) {
 }
 
 func TestHome_DefaultLanguageFromConfig(t *testing.T) {
-	app := newApp(t, handlers.Config{DefaultLanguage: "id"}, handlers.Deps{})
+	e := newEnv(t)
+	app := e.app(handlers.Config{DefaultLanguage: "id"}, handlers.Deps{})
 	if res := get(t, app, "/"); !strings.Contains(res.body, "Selamat datang") {
 		t.Fatalf("default language id not used:\n%s", res.body)
 	}
-	if _, err := handlers.New(handlers.Config{DefaultLanguage: "fr"}, handlers.Deps{}); err == nil {
-		t.Fatal("an unsupported default language must be refused")
+	_, err := handlers.New(handlers.Config{DefaultLanguage: "fr"}, handlers.Deps{Customers: e.customers, Identity: e.identity})
+	if err == nil || !strings.Contains(err.Error(), `"fr"`) {
+		t.Fatalf("an unsupported default language must be refused: %v", err)
 	}
 }
 
@@ -101,7 +91,7 @@ func TestLanguageSwitch_RemembersChoiceAndKeepsPage(t *testing.T) {
 	app := newApp(t, handlers.Config{}, handlers.Deps{})
 	res := get(t, app, "/?lang=id&x=1")
 	cookie := res.Header.Get("Set-Cookie")
-	if !strings.Contains(cookie, "lang=id") || !strings.Contains(strings.ToLower(cookie), "samesite=lax") {
+	if !strings.Contains(cookie, "guyub_lang=id") || !strings.Contains(strings.ToLower(cookie), "samesite=lax") {
 		t.Fatalf("Set-Cookie = %q", cookie)
 	}
 	if !strings.Contains(res.body, `href="/?lang=en&amp;x=1"`) {
@@ -205,18 +195,6 @@ func TestStatic_HashedURLsCachedForAYear(t *testing.T) {
 	}
 }
 
-// listen serves app on a random loopback port, for what only a real connection shows.
-func listen(t *testing.T, app *fiber.App) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { _ = app.Shutdown() })
-	return "http://" + ln.Addr().String()
-}
-
 func TestBodyLimit_413(t *testing.T) {
 	app := newApp(t, handlers.Config{BodyLimit: 1024}, handlers.Deps{})
 	base := listen(t, app)
@@ -232,14 +210,11 @@ func TestBodyLimit_413(t *testing.T) {
 }
 
 func TestRateLimit_429AfterLimitSharedAcrossInstances(t *testing.T) {
-	db := storetest.DB(t)
-	if err := store.EnsureIndexes(context.Background(), db, ratelimit.Indexes); err != nil {
-		t.Fatal(err)
-	}
+	e := newEnv(t)
 	cfg := handlers.Config{RateLimit: 3}
 	// Two instances of the web tier on one database share the counter.
-	a := newApp(t, cfg, handlers.Deps{Limiter: ratelimit.New(db)})
-	b := newApp(t, cfg, handlers.Deps{Limiter: ratelimit.New(db)})
+	a := e.app(cfg, handlers.Deps{Limiter: ratelimit.New(e.db)})
+	b := e.app(cfg, handlers.Deps{Limiter: ratelimit.New(e.db)})
 	for i, app := range []*fiber.App{a, b, a} {
 		if res := get(t, app, "/"); res.StatusCode != 200 {
 			t.Fatalf("request %d: status %d", i+1, res.StatusCode)
@@ -321,10 +296,7 @@ func TestMetrics_CountRequestsByRoute(t *testing.T) {
 }
 
 func BenchmarkHome(b *testing.B) {
-	app, err := handlers.New(handlers.Config{Logger: slog.New(slog.DiscardHandler)}, handlers.Deps{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	app := newEnv(b).app(handlers.Config{}, handlers.Deps{})
 	for b.Loop() {
 		res, err := app.Test(httptest.NewRequest(http.MethodGet, "/", nil), -1)
 		if err != nil || res.StatusCode != 200 {
@@ -334,12 +306,7 @@ func BenchmarkHome(b *testing.B) {
 }
 
 func BenchmarkHomeRateLimited(b *testing.B) {
-	db := storetest.DB(b)
-	app, err := handlers.New(handlers.Config{Logger: slog.New(slog.DiscardHandler), RateLimit: 1 << 30, RateWindow: time.Hour},
-		handlers.Deps{Limiter: ratelimit.New(db)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	app := newEnv(b).app(handlers.Config{RateLimit: 1 << 30, RateWindow: time.Hour}, handlers.Deps{})
 	for b.Loop() {
 		res, err := app.Test(httptest.NewRequest(http.MethodGet, "/", nil), -1)
 		if err != nil || res.StatusCode != 200 {

@@ -181,7 +181,7 @@ func TestTokens_StaffOnlyScopesAndRevocation(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	cust, _ := f.customers.Create(ctx, customers.NewCustomer{Email: "e@example.com"})
-	if _, _, err := f.identity.CreateToken(ctx, cust, identity.NewToken{Name: "x", Scopes: []string{"read"}}); !errors.Is(err, errs.Forbidden) {
+	if _, _, err := f.identity.CreateToken(ctx, cust, identity.NewToken{Name: "x", Scopes: []string{"read"}}); !errors.Is(err, errs.ErrForbidden) {
 		t.Fatalf("a customer's token: %v", err)
 	}
 	staff, _ := f.customers.Create(ctx, customers.NewCustomer{Email: "p@example.com", Roles: []customers.Role{customers.RoleProduct}})
@@ -200,7 +200,7 @@ func TestTokens_StaffOnlyScopesAndRevocation(t *testing.T) {
 	if list, _ := f.identity.Tokens(ctx, staff.ID); len(list) != 1 || list[0].Hash == secret {
 		t.Fatalf("tokens = %+v", list)
 	}
-	if err := f.identity.RevokeToken(ctx, cust.ID, tok.ID); !errors.Is(err, errs.NotFound) {
+	if err := f.identity.RevokeToken(ctx, cust.ID, tok.ID); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("revoking someone else's token: %v", err)
 	}
 	if err := f.identity.RevokeToken(ctx, staff.ID, tok.ID); err != nil {

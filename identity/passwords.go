@@ -49,8 +49,8 @@ func loadCommonPasswords() map[string]struct{} {
 var (
 	// ErrBadCredentials is the one answer for an unknown email and a wrong password, so the
 	// form does not tell who has an account.
-	ErrBadCredentials  = errs.New(errs.Unauthorized, "signin.bad_credentials")
-	ErrTooManyAttempts = errs.New(errs.TooMany, "signin.too_many")
+	ErrBadCredentials  = errs.New(errs.ErrUnauthorized, "signin.bad_credentials")
+	ErrTooManyAttempts = errs.New(errs.ErrTooMany, "signin.too_many")
 )
 
 // checkPassword adds the password's problems to f.
@@ -169,14 +169,32 @@ func (s *Service) ChangePassword(ctx context.Context, id bson.ObjectID, current,
 	if err := f.Err(); err != nil {
 		return err
 	}
-	hash, err := argon2id.CreateHash(next, s.cfg.PasswordParams)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
-	}
-	if err := s.customers.SetPasswordHash(ctx, id, hash); err != nil {
+	if err := s.storePassword(ctx, id, next); err != nil {
 		return err
 	}
 	return s.EndOtherSessions(ctx, id, keepSession)
+}
+
+// SetPassword sets a password without asking for the current one, for the admin command.
+func (s *Service) SetPassword(ctx context.Context, id bson.ObjectID, password string) error {
+	c, err := s.customers.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	var f errs.Fields
+	s.checkPassword(&f, "password", password, c.Email)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return s.storePassword(ctx, id, password)
+}
+
+func (s *Service) storePassword(ctx context.Context, id bson.ObjectID, password string) error {
+	hash, err := argon2id.CreateHash(password, s.cfg.PasswordParams)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	return s.customers.SetPasswordHash(ctx, id, hash)
 }
 
 // looksLikeEmail is a deliberately loose check: one @, something before it, a dot after it.

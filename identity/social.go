@@ -44,10 +44,10 @@ const loginAttemptLifetime = 10 * time.Minute
 
 // Errors of social login; each sends the person back to the sign-in page with a message.
 var (
-	ErrLoginCancelled = errs.New(errs.Unauthorized, "signin.social_cancelled")
-	ErrLoginFailed    = errs.New(errs.Unauthorized, "signin.social_failed")
-	ErrLoginState     = errs.New(errs.Forbidden, "signin.social_state")
-	ErrNoSuchProvider = errs.New(errs.NotFound, "signin.no_provider")
+	ErrLoginCancelled = errs.New(errs.ErrUnauthorized, "signin.social_cancelled")
+	ErrLoginFailed    = errs.New(errs.ErrUnauthorized, "signin.social_failed")
+	ErrLoginState     = errs.New(errs.ErrForbidden, "signin.social_state")
+	ErrNoSuchProvider = errs.New(errs.ErrNotFound, "signin.no_provider")
 )
 
 // ConfigureProviders builds the goth providers with their callback URLs under baseURL.

@@ -64,7 +64,7 @@ func ParseScopes(s string) []string {
 // CreateToken makes a token for a staff member and returns its secret, shown only this once.
 func (s *Service) CreateToken(ctx context.Context, owner *customers.Customer, in NewToken) (string, *APIToken, error) {
 	if !owner.IsStaff() {
-		return "", nil, errs.New(errs.Forbidden, "tokens.staff_only")
+		return "", nil, errs.New(errs.ErrForbidden, "tokens.staff_only")
 	}
 	var f errs.Fields
 	name := strings.TrimSpace(in.Name)
@@ -123,7 +123,7 @@ func (s *Service) RevokeToken(ctx context.Context, owner, id bson.ObjectID) erro
 		return fmt.Errorf("revoke token: %w", err)
 	}
 	if res.MatchedCount == 0 {
-		return errs.New(errs.NotFound, "tokens.not_found")
+		return errs.New(errs.ErrNotFound, "tokens.not_found")
 	}
 	return nil
 }

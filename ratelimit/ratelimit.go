@@ -5,7 +5,6 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -92,21 +91,4 @@ func (l *Limiter) Purge(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("purge rate limits: %w", err)
 	}
 	return res.DeletedCount, nil
-}
-
-// PurgeEvery purges ended windows until ctx ends. Every instance may run it: deleting what
-// has expired twice is harmless.
-func (l *Limiter) PurgeEvery(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := l.Purge(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("purge rate limits", "err", err)
-			}
-		}
-	}
 }

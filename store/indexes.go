@@ -16,13 +16,14 @@ type Indexes struct {
 
 // EnsureIndexes creates the declared indexes. Creating an index that exists with the same
 // keys and options is a no-op, so this is safe on every start and from every instance.
+// Indexes are created one by one: FerretDB v1 crashes the connection when one
+// createIndexes command names two or more indexes that already exist.
 func EnsureIndexes(ctx context.Context, db *mongo.Database, sets ...Indexes) error {
 	for _, set := range sets {
-		if len(set.Models) == 0 {
-			continue
-		}
-		if _, err := db.Collection(set.Collection).Indexes().CreateMany(ctx, set.Models); err != nil {
-			return fmt.Errorf("indexes on %s: %w", set.Collection, err)
+		for _, model := range set.Models {
+			if _, err := db.Collection(set.Collection).Indexes().CreateOne(ctx, model); err != nil {
+				return fmt.Errorf("indexes on %s: %w", set.Collection, err)
+			}
 		}
 	}
 	return nil

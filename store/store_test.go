@@ -67,8 +67,10 @@ func TestOpenEmbedded_KeepsDataAcrossRestart(t *testing.T) {
 func TestEnsureIndexes_IdempotentAndUnique(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.DB(t)
+	// Two or more: FerretDB v1 crashed re-creating several existing indexes in one command.
 	set := store.Indexes{Collection: "things", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "_id", Value: -1}}},
 	}}
 	for range 2 {
 		if err := store.EnsureIndexes(ctx, db, set); err != nil {

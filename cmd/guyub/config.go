@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/store"
 )
 
@@ -29,7 +30,33 @@ type config struct {
 	TrustedProxies []string
 	LogLevel       slog.Level
 	LogFormat      string
-	Demo           bool
+	SessionSecret  string
+	Providers      map[string]*providerSettings // by kind: google, github, facebook, oidc
+}
+
+// providerSettings enables a social login when both key and secret are set.
+type providerSettings struct {
+	Key, Secret, Issuer, Label string
+}
+
+func (c *config) provider(kind string) *providerSettings {
+	if c.Providers == nil {
+		c.Providers = map[string]*providerSettings{}
+	}
+	if c.Providers[kind] == nil {
+		c.Providers[kind] = &providerSettings{}
+	}
+	return c.Providers[kind]
+}
+
+// providerSetting declares one field of a social login's settings.
+func providerSetting(kind, field, usage string, set func(p *providerSettings, v string)) setting {
+	env := "GUYUB_" + strings.ToUpper(kind) + "_" + strings.ToUpper(field)
+	flagName := kind + "-" + strings.ToLower(field)
+	return setting{env, flagName, "", usage, func(c *config, v string) error {
+		set(c.provider(kind), strings.TrimSpace(v))
+		return nil
+	}}
 }
 
 // setting declares one configuration value: where it comes from, its default, how it parses.
@@ -137,6 +164,55 @@ var settings = []setting{
 		c.LogFormat = v
 		return nil
 	}},
+	{"GUYUB_SESSION_SECRET", "session-secret", "", "key for CSRF tokens, 32+ characters; empty: generated once and kept in MongoDB", func(c *config, v string) error {
+		if v != "" && len(v) < 32 {
+			return errors.New("must be at least 32 characters")
+		}
+		c.SessionSecret = v
+		return nil
+	}},
+	providerSetting("google", "key", "Google OAuth client ID", func(p *providerSettings, v string) { p.Key = v }),
+	providerSetting("google", "secret", "Google OAuth client secret", func(p *providerSettings, v string) { p.Secret = v }),
+	providerSetting("github", "key", "GitHub OAuth app client ID", func(p *providerSettings, v string) { p.Key = v }),
+	providerSetting("github", "secret", "GitHub OAuth app client secret", func(p *providerSettings, v string) { p.Secret = v }),
+	providerSetting("facebook", "key", "Facebook app ID", func(p *providerSettings, v string) { p.Key = v }),
+	providerSetting("facebook", "secret", "Facebook app secret", func(p *providerSettings, v string) { p.Secret = v }),
+	providerSetting("oidc", "issuer", "OpenID Connect issuer URL (Keycloak realm, Okta, Auth0, Azure AD…)", func(p *providerSettings, v string) { p.Issuer = v }),
+	providerSetting("oidc", "key", "OpenID Connect client ID", func(p *providerSettings, v string) { p.Key = v }),
+	providerSetting("oidc", "secret", "OpenID Connect client secret", func(p *providerSettings, v string) { p.Secret = v }),
+	providerSetting("oidc", "name", "label of the OpenID Connect button, e.g. your company's name", func(p *providerSettings, v string) { p.Label = v }),
+}
+
+// checkProviders: a half-configured provider is a mistake worth stopping for.
+func (c *config) checkProviders() error {
+	for _, kind := range []string{"google", "github", "facebook", "oidc"} {
+		p := c.Providers[kind]
+		if p == nil {
+			continue
+		}
+		prefix := "GUYUB_" + strings.ToUpper(kind)
+		if (p.Key == "") != (p.Secret == "") {
+			return fmt.Errorf("%s_KEY and %s_SECRET must be set together", prefix, prefix)
+		}
+		if kind == "oidc" && p.Key != "" {
+			u, err := url.Parse(p.Issuer)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("GUYUB_OIDC_ISSUER: %q is not an http(s) URL; it is required with GUYUB_OIDC_KEY", p.Issuer)
+			}
+		}
+	}
+	return nil
+}
+
+// enabledProviders lists the configured social logins in the order the buttons show.
+func (c *config) enabledProviders() []identity.ProviderConfig {
+	var out []identity.ProviderConfig
+	for _, kind := range []string{"oidc", "google", "github", "facebook"} {
+		if p := c.Providers[kind]; p != nil && p.Key != "" {
+			out = append(out, identity.ProviderConfig{Kind: kind, Key: p.Key, Secret: p.Secret, Issuer: p.Issuer, Label: p.Label})
+		}
+	}
+	return out
 }
 
 // ignoredEnv are GUYUB_ variables that belong to the tests, not to the server.
@@ -144,7 +220,8 @@ var ignoredEnv = []string{"GUYUB_TEST_MONGODB_URI"}
 
 // loadConfig reads flags, then environment variables, then defaults, in that order of
 // precedence. Any bad value stops with one line that names the setting.
-func loadConfig(name string, args []string, environ []string, usageOut io.Writer) (config, error) {
+// extra adds a subcommand's own flags.
+func loadConfig(name string, args []string, environ []string, usageOut io.Writer, extra ...func(*flag.FlagSet)) (config, error) {
 	env := map[string]string{}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -168,7 +245,9 @@ func loadConfig(name string, args []string, environ []string, usageOut io.Writer
 		values[i] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
 	}
 	var c config
-	fs.BoolVar(&c.Demo, "demo", false, "load the demo content (once; running again changes nothing)")
+	for _, add := range extra {
+		add(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -192,6 +271,9 @@ func loadConfig(name string, args []string, environ []string, usageOut io.Writer
 			}
 			return config{}, fmt.Errorf("%s: %v", from, err)
 		}
+	}
+	if err := c.checkProviders(); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }

@@ -1,6 +1,8 @@
 // Command guyub runs the Guyub community portal.
 //
-//	guyub [serve] [flags]   serve the portal (the default)
+//	guyub [serve] [--demo] [flags]   serve the portal (the default)
+//	guyub admin create --email E --password P [--role admin]
+//	guyub admin token --email E --name N --scopes read,write
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
 // needs installing. Run `guyub --help` for every setting.
@@ -40,6 +42,7 @@ func main() {
 
 var commands = map[string]func(p program, ctx context.Context, args []string) error{
 	"serve": program.serve,
+	"admin": program.admin,
 }
 
 func (p program) run(ctx context.Context, args []string) error {
@@ -49,7 +52,7 @@ func (p program) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q; commands: serve", name)
+		return fmt.Errorf("unknown command %q; commands: serve, admin", name)
 	}
 	return cmd(p, ctx, args)
 }

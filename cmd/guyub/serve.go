@@ -2,22 +2,28 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/guyub/guyub/demo"
 	"github.com/guyub/guyub/handlers"
-	"github.com/guyub/guyub/ratelimit"
-	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/identity"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after SIGINT/SIGTERM.
 const shutdownGrace = 20 * time.Second
 
 func (p program) serve(ctx context.Context, args []string) error {
-	cfg, err := loadConfig("guyub serve", args, p.environ, p.stderr)
+	var loadDemo bool
+	cfg, err := loadConfig("guyub serve", args, p.environ, p.stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&loadDemo, "demo", false, "load the demo content (once; running again changes nothing)")
+	})
 	if err != nil {
 		return err
 	}
@@ -31,35 +37,44 @@ func (p program) serve(ctx context.Context, args []string) error {
 	defer ln.Close()
 
 	started := time.Now()
-	st, err := store.Open(ctx, store.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Logger: log})
+	svc, err := openServices(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := st.Close(closeCtx); err != nil {
+		if err := svc.close(); err != nil {
 			log.Warn("close database", "err", err)
 		}
 	}()
-	if err := st.Ping(ctx); err != nil {
-		return fmt.Errorf("MONGODB_URI: cannot reach the database: %w", err)
+	providers, err := identity.ConfigureProviders(cfg.BaseURL, cfg.enabledProviders())
+	if err != nil {
+		return fmt.Errorf("GUYUB_OIDC_ISSUER: %w", err)
 	}
-	if err := store.EnsureIndexes(ctx, st.DB, ratelimit.Indexes); err != nil {
-		return err
+	if loadDemo {
+		if !svc.store.Embedded {
+			log.Warn("loading demo content, with a demo admin whose password is public, into MONGODB_URI")
+		}
+		summary, err := demo.Load(ctx, demo.Deps{Customers: svc.customers, Identity: svc.identity})
+		if err != nil {
+			return fmt.Errorf("demo content: %w", err)
+		}
+		fmt.Fprintln(p.stdout, summary)
 	}
 
-	limiter := ratelimit.New(st.DB)
 	app, err := handlers.New(handlers.Config{
 		SiteName:        cfg.SiteName,
 		DefaultLanguage: cfg.DefaultLang,
 		BodyLimit:       cfg.BodyLimitMB << 20,
 		RateLimit:       cfg.RateLimit,
 		TrustedProxies:  cfg.TrustedProxies,
+		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
 		Logger:          log,
 	}, handlers.Deps{
-		Limiter:   limiter,
-		Readiness: []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: st.Ping}},
+		Customers: svc.customers,
+		Identity:  svc.identity,
+		Providers: providers,
+		Limiter:   svc.limiter,
+		Readiness: []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: svc.store.Ping}},
 		Metrics:   prometheus.NewRegistry(),
 	})
 	if err != nil {
@@ -67,20 +82,23 @@ func (p program) serve(ctx context.Context, args []string) error {
 	}
 
 	workers, stopWorkers := context.WithCancel(context.Background())
-	purged := make(chan struct{})
-	go func() {
-		defer close(purged)
-		limiter.PurgeEvery(workers, time.Minute, log)
-	}()
+	var jobs sync.WaitGroup
+	jobs.Go(func() {
+		runEvery(workers, time.Minute, log, "purge rate limits", func(ctx context.Context) error {
+			_, err := svc.limiter.Purge(ctx)
+			return err
+		})
+	})
+	jobs.Go(func() { runEvery(workers, 10*time.Minute, log, "purge sessions", svc.identity.Purge) })
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	database := "MongoDB"
-	if st.Embedded {
+	if svc.store.Embedded {
 		database = "embedded FerretDB in " + cfg.DataDir
 	}
 	log.Info("guyub is serving", "url", cfg.BaseURL, "addr", ln.Addr().String(), "database", database,
-		"startup_ms", time.Since(started).Milliseconds())
+		"social_logins", len(providers), "startup_ms", time.Since(started).Milliseconds())
 	if p.listening != nil {
 		p.listening(ln.Addr().String())
 	}
@@ -92,6 +110,6 @@ func (p program) serve(ctx context.Context, args []string) error {
 		err = app.ShutdownWithTimeout(shutdownGrace)
 	}
 	stopWorkers()
-	<-purged
+	jobs.Wait()
 	return err
 }

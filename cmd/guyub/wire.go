@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/ratelimit"
+	"github.com/guyub/guyub/store"
+)
+
+// services are the domain services, built once from their dependencies.
+type services struct {
+	store     *store.Store
+	catalog   *frontend.Catalog
+	limiter   *ratelimit.Limiter
+	customers *customers.Service
+	identity  *identity.Service
+}
+
+// indexes lists every package's index declarations, applied at start.
+func indexes() []store.Indexes {
+	var all []store.Indexes
+	all = append(all, ratelimit.Indexes)
+	all = append(all, customers.Indexes...)
+	all = append(all, identity.Indexes...)
+	return all
+}
+
+// openServices connects to the database and builds the services. A command run beside a
+// server on the embedded default (admin) joins that server's database through the address
+// it recorded, rather than opening the same SQLite files from a second process.
+func openServices(ctx context.Context, cfg config, log *slog.Logger, joinRunning bool) (*services, error) {
+	storeCfg := store.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Logger: log}
+	if joinRunning && cfg.MongoURI == "" {
+		if uri, ok := store.EmbeddedURI(cfg.DataDir); ok {
+			if running, err := store.Open(ctx, store.Config{URI: uri, Logger: log}); err == nil {
+				pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				err = running.Ping(pingCtx)
+				cancel()
+				if err == nil {
+					return buildServices(ctx, running, cfg)
+				}
+				_ = running.Close(ctx)
+			}
+		}
+	}
+	st, err := store.Open(ctx, storeCfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Ping(ctx); err != nil {
+		_ = st.Close(ctx)
+		return nil, fmt.Errorf("MONGODB_URI: cannot reach the database: %w", err)
+	}
+	return buildServices(ctx, st, cfg)
+}
+
+func buildServices(ctx context.Context, st *store.Store, cfg config) (*services, error) {
+	fail := func(err error) (*services, error) {
+		_ = st.Close(context.Background())
+		return nil, err
+	}
+	if err := store.EnsureIndexes(ctx, st.DB, indexes()...); err != nil {
+		return fail(err)
+	}
+	catalog, err := frontend.LoadCatalog()
+	if err != nil {
+		return fail(err)
+	}
+	s := &services{store: st, catalog: catalog, limiter: ratelimit.New(st.DB)}
+	s.customers = customers.NewService(st.DB, catalog.Languages())
+	s.identity, err = identity.New(ctx, st.DB, s.customers, s.limiter, identity.Config{Secret: []byte(cfg.SessionSecret)})
+	if err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+func (s *services) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.store.Close(ctx)
+}
+
+// runEvery runs job every interval until ctx ends. Jobs here are idempotent clean-ups, safe
+// for every instance to run.
+func runEvery(ctx context.Context, interval time.Duration, log *slog.Logger, name string, job func(context.Context) error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := job(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("periodic job failed", "job", name, "err", err)
+			}
+		}
+	}
+}

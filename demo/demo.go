@@ -1,0 +1,85 @@
+// Package demo loads the demo content, in English and Bahasa Indonesia, so a newcomer sees
+// a lived-in portal. Loading is idempotent: what exists already is left as it is. Each
+// feature adds its own content here.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/identity"
+)
+
+// Deps are the services the demo content is written through, so it obeys the same rules
+// as content people write.
+type Deps struct {
+	Customers *customers.Service
+	Identity  *identity.Service
+}
+
+// The demo admin's sign-in. It is public: demo data is for trying the portal out.
+const (
+	AdminEmail    = "admin@guyub.example"
+	AdminPassword = "guyub-demo-admin"
+)
+
+// person is a demo account.
+type person struct {
+	Email, Name, Locale string
+	Roles               []customers.Role
+}
+
+var people = []person{
+	{AdminEmail, "Admin Guyub", "en", []customers.Role{customers.RoleAdmin}},
+	{"moderator@guyub.example", "Sari Wulandari", "id", []customers.Role{customers.RoleModerator}},
+	{"product@guyub.example", "Daniel Hughes", "en", []customers.Role{customers.RoleProduct}},
+	{"ayu@guyub.example", "Ayu Lestari", "id", nil},
+	{"budi@guyub.example", "Budi Santoso", "id", nil},
+	{"emma@guyub.example", "Emma Clarke", "en", nil},
+	{"rahul@guyub.example", "Rahul Mehta", "en", nil},
+}
+
+// Load writes the demo content that is not there yet and says how to sign in.
+func Load(ctx context.Context, d Deps) (string, error) {
+	created := 0
+	for _, p := range people {
+		_, err := d.Customers.FindByEmail(ctx, p.Email)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, customers.ErrNotFound) {
+			return "", err
+		}
+		// Every demo member shares the admin's password, so any of them can be tried.
+		c, err := d.Identity.SignUp(ctx, identity.SignUp{Email: p.Email, DisplayName: p.Name, Password: AdminPassword, Locale: p.Locale})
+		if err != nil {
+			return "", fmt.Errorf("demo account %s: %w", p.Email, err)
+		}
+		if len(p.Roles) > 0 {
+			if err := d.Customers.SetRoles(ctx, c.ID, p.Roles); err != nil {
+				return "", err
+			}
+		}
+		created++
+	}
+	var b strings.Builder
+	if created > 0 {
+		fmt.Fprintf(&b, "Demo content loaded: %d accounts.\n", created)
+	} else {
+		b.WriteString("Demo content is already loaded.\n")
+	}
+	fmt.Fprintf(&b, "Sign in as the demo admin: %s / %s\n", AdminEmail, AdminPassword)
+	fmt.Fprintf(&b, "Other demo members (same password): %s", strings.Join(otherEmails(), ", "))
+	return b.String(), nil
+}
+
+func otherEmails() []string {
+	var out []string
+	for _, p := range people[1:] {
+		out = append(out, p.Email)
+	}
+	return out
+}

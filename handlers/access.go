@@ -1,0 +1,228 @@
+package handlers
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/identity"
+)
+
+const (
+	sessionCookie = "guyub_session"
+	csrfCookie    = "guyub_csrf"
+	flashCookie   = "guyub_flash"
+	userLocal     = "user"
+	tokenLocal    = "api_token"
+	browserLocal  = "browser_id"
+	csrfField     = "_csrf"
+	csrfHeader    = "X-CSRF-Token"
+)
+
+// currentUser is the signed-in customer, or nil.
+func currentUser(c *fiber.Ctx) *customers.Customer {
+	u, _ := c.Locals(userLocal).(*customers.Customer)
+	return u
+}
+
+// identify finds who is asking: an API token on /api/v1, otherwise the session cookie.
+func (s *Server) identify(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if auth := c.Get(fiber.HeaderAuthorization); isAPI(c) && auth != "" {
+		secret, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			return errs.New(errs.ErrUnauthorized, "api.bad_authorization")
+		}
+		tok, user, err := s.deps.Identity.AuthenticateToken(ctx, strings.TrimSpace(secret))
+		if err != nil {
+			return err
+		}
+		if user == nil {
+			return errs.New(errs.ErrUnauthorized, "api.bad_token")
+		}
+		c.Locals(userLocal, user)
+		c.Locals(tokenLocal, tok)
+		return c.Next()
+	}
+	_, user, err := s.deps.Identity.LookupSession(ctx, c.Cookies(sessionCookie))
+	if err != nil {
+		return err
+	}
+	if user != nil {
+		c.Locals(userLocal, user)
+	}
+	return c.Next()
+}
+
+// signIn starts a session and sets its cookie: a new token at every sign-in.
+func (s *Server) signIn(c *fiber.Ctx, user *customers.Customer) error {
+	_ = s.deps.Identity.EndSession(c.UserContext(), c.Cookies(sessionCookie))
+	token, err := s.deps.Identity.StartSession(c.UserContext(), user.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
+	if err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", HTTPOnly: true, Secure: s.cfg.SecureCookies,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(30 * 24 * time.Hour),
+	})
+	c.Locals(userLocal, user)
+	return nil
+}
+
+// signOut ends the session on the server and clears the cookie.
+func (s *Server) signOut(c *fiber.Ctx) error {
+	if err := s.deps.Identity.EndSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
+		return err
+	}
+	c.ClearCookie(sessionCookie)
+	c.Locals(userLocal, nil)
+	return nil
+}
+
+// csrf makes every state-changing request from a browser prove it came from our own form:
+// the form's token must be the HMAC of the browser's random CSRF cookie. A request
+// authenticated by an API token carries no ambient credentials and needs none.
+func (s *Server) csrf(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if c.Locals(tokenLocal) != nil {
+		return c.Next()
+	}
+	token := c.Get(csrfHeader)
+	if token == "" {
+		token = c.FormValue(csrfField)
+	}
+	if !s.deps.Identity.ValidCSRF(c.Cookies(csrfCookie), token) {
+		return errs.New(errs.ErrForbidden, "error.csrf")
+	}
+	return c.Next()
+}
+
+// csrfToken returns the token for this browser's forms, giving it a CSRF cookie if needed.
+func (s *Server) csrfToken(c *fiber.Ctx) string {
+	id, _ := c.Locals(browserLocal).(string)
+	if id == "" {
+		id = c.Cookies(csrfCookie)
+	}
+	if id == "" {
+		id = identity.NewBrowserID()
+		c.Cookie(&fiber.Cookie{
+			Name: csrfCookie, Value: id, Path: "/", HTTPOnly: true, Secure: s.cfg.SecureCookies,
+			SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().AddDate(1, 0, 0),
+		})
+	}
+	c.Locals(browserLocal, id)
+	return s.deps.Identity.CSRFToken(id)
+}
+
+// signedIn guards a route: pages send an anonymous visitor to sign in, the API answers 401.
+func (s *Server) signedIn(c *fiber.Ctx) error {
+	if currentUser(c) == nil {
+		if isAPI(c) || c.Method() == fiber.MethodGet {
+			return errs.New(errs.ErrUnauthorized, "error.401.message")
+		}
+		return c.Redirect("/signin", fiber.StatusSeeOther)
+	}
+	return c.Next()
+}
+
+// requireRole guards a route for customers holding one of roles (admins hold all).
+func (s *Server) requireRole(roles ...customers.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u := currentUser(c)
+		if u == nil {
+			return s.signedIn(c)
+		}
+		if !u.HasAnyRole(roles...) {
+			return errs.New(errs.ErrForbidden, "error.403.message")
+		}
+		return c.Next()
+	}
+}
+
+// requireActive guards routes that publish: a suspended customer may read, not post,
+// and is told why.
+func (s *Server) requireActive(c *fiber.Ctx) error {
+	u := currentUser(c)
+	if u == nil {
+		return s.signedIn(c)
+	}
+	if u.SuspendedAt(time.Now()) {
+		return suspendedError(u, s.language(c))
+	}
+	return c.Next()
+}
+
+func suspendedError(u *customers.Customer, lang string) *errs.Error {
+	if until := u.Suspension.Until; until != nil {
+		return errs.New(errs.ErrSuspended, "account.suspended_until", "Reason", u.Suspension.Reason, "Until", formatDate(*until, lang))
+	}
+	return errs.New(errs.ErrSuspended, "account.suspended", "Reason", u.Suspension.Reason)
+}
+
+// apiScopes holds a token to its scopes: reading needs "read", anything else "write".
+// A browser session calling the API may do what the customer may.
+func (s *Server) apiScopes(c *fiber.Ctx) error {
+	tok, _ := c.Locals(tokenLocal).(*identity.APIToken)
+	if tok == nil {
+		return c.Next()
+	}
+	need := identity.ScopeWrite
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		need = identity.ScopeRead
+	}
+	if !tok.Allows(need) {
+		return errs.New(errs.ErrForbidden, "api.scope_missing", "Scope", string(need))
+	}
+	return c.Next()
+}
+
+// flash leaves a one-time message for the page after a redirect.
+func (s *Server) flash(c *fiber.Ctx, messageID string) {
+	c.Cookie(&fiber.Cookie{Name: flashCookie, Value: messageID, Path: "/", HTTPOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// takeFlash reads and clears the flash. Only flash.* messages are shown, so a planted
+// cookie cannot make the page say anything else.
+func (s *Server) takeFlash(c *fiber.Ctx, lang string) string {
+	id := c.Cookies(flashCookie)
+	if id == "" {
+		return ""
+	}
+	c.ClearCookie(flashCookie)
+	if !strings.HasPrefix(id, "flash.") {
+		return ""
+	}
+	return s.catalog.T(lang, id)
+}
+
+// localPath accepts a return address only if it stays on this site.
+func localPath(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, "/\\") || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return next
+}
+
+var monthNames = map[string][]string{
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	"id": {"Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"},
+}
+
+// formatDate writes a date the way each language does: "23 November 2026" in both.
+func formatDate(t time.Time, lang string) string {
+	months, ok := monthNames[lang]
+	if !ok {
+		months = monthNames["en"]
+	}
+	return t.Format("2") + " " + months[t.Month()-1] + " " + t.Format("2006")
+}

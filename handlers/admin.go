@@ -1,0 +1,154 @@
+package handlers
+
+import (
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+)
+
+const accountsPageSize = 25
+
+func (s *Server) adminRoutes(app *fiber.App) {
+	admin := app.Group("/admin", s.requireRole(customers.RoleAdmin))
+	admin.Get("/accounts", s.accountsPage)
+	admin.Post("/accounts/:id/roles", s.accountRoles)
+	admin.Post("/accounts/:id/suspend", s.accountSuspend)
+	admin.Post("/accounts/:id/reinstate", s.accountReinstate)
+}
+
+type accountsData struct {
+	Query    string
+	Role     string
+	Status   string
+	Roles    []customers.Role
+	Accounts []*customers.Customer
+	Next     string // URL of the next (older) page
+	Failed   string // ID of the account whose form failed
+	Form     *form
+}
+
+func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
+	q := customers.Query{Text: c.Query("q"), Limit: accountsPageSize + 1}
+	if r, ok := customers.ParseRole(c.Query("role")); ok {
+		q.Role = r
+	}
+	if st := customers.Status(c.Query("status")); st == customers.StatusActive || st == customers.StatusSuspended {
+		q.Status = st
+	}
+	if before, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
+		q.Before = before
+	}
+	list, err := s.deps.Customers.Search(c.UserContext(), q)
+	if err != nil {
+		return nil, err
+	}
+	d := &accountsData{Query: q.Text, Role: string(q.Role), Status: string(q.Status), Roles: customers.Roles, Accounts: list}
+	if len(list) > accountsPageSize {
+		d.Accounts = list[:accountsPageSize]
+		next := url.Values{"q": {q.Text}, "role": {d.Role}, "status": {d.Status},
+			"before": {d.Accounts[accountsPageSize-1].ID.Hex()}}
+		d.Next = "/admin/accounts?" + next.Encode()
+	}
+	return d, nil
+}
+
+func (s *Server) accountsPage(c *fiber.Ctx) error {
+	d, err := s.accountsData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "admin/accounts", "admin.accounts.title", d)
+}
+
+// accountFailed shows the list again with the failed form's messages.
+func (s *Server) accountFailed(c *fiber.Ctx, id bson.ObjectID, err error) error {
+	f, err := s.formFailed(c, err, map[string]string{"reason": c.FormValue("reason"), "until": c.FormValue("until")})
+	if err != nil {
+		return err
+	}
+	d, err := s.accountsData(c)
+	if err != nil {
+		return err
+	}
+	d.Failed, d.Form = id.Hex(), f
+	return s.render(c, fiber.StatusUnprocessableEntity, "admin/accounts", "admin.accounts.title", d)
+}
+
+func (s *Server) accountID(c *fiber.Ctx) (bson.ObjectID, error) {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return id, customers.ErrNotFound
+	}
+	return id, nil
+}
+
+// backToAccounts returns to the list the form was on.
+func (s *Server) backToAccounts(c *fiber.Ctx, flash string) error {
+	s.flash(c, flash)
+	back := "/admin/accounts"
+	if q := c.Request().URI().QueryString(); len(q) > 0 {
+		back += "?" + string(q)
+	}
+	return c.Redirect(back, fiber.StatusSeeOther)
+}
+
+func (s *Server) accountRoles(c *fiber.Ctx) error {
+	id, err := s.accountID(c)
+	if err != nil {
+		return err
+	}
+	var roles []customers.Role
+	for _, raw := range c.Context().PostArgs().PeekMulti("roles") {
+		if r, ok := customers.ParseRole(string(raw)); ok {
+			roles = append(roles, r)
+		}
+	}
+	// An admin cannot take away their own admin role: someone must be left to give it back.
+	if id == currentUser(c).ID && !slices.Contains(roles, customers.RoleAdmin) {
+		return s.accountFailed(c, id, errs.New(errs.ErrConflict, "admin.keep_own_admin"))
+	}
+	if err := s.deps.Customers.SetRoles(c.UserContext(), id, roles); err != nil {
+		return err
+	}
+	return s.backToAccounts(c, "flash.roles_saved")
+}
+
+func (s *Server) accountSuspend(c *fiber.Ctx) error {
+	id, err := s.accountID(c)
+	if err != nil {
+		return err
+	}
+	if id == currentUser(c).ID {
+		return s.accountFailed(c, id, errs.New(errs.ErrConflict, "admin.not_yourself"))
+	}
+	var until *time.Time
+	if raw := c.FormValue("until"); raw != "" {
+		t, err := time.Parse("2006-01-02", raw)
+		if err != nil {
+			return s.accountFailed(c, id, errs.Field("until", "field.date"))
+		}
+		t = t.UTC()
+		until = &t
+	}
+	if err := s.deps.Customers.Suspend(c.UserContext(), id, currentUser(c).ID, c.FormValue("reason"), until); err != nil {
+		return s.accountFailed(c, id, err)
+	}
+	return s.backToAccounts(c, "flash.suspended")
+}
+
+func (s *Server) accountReinstate(c *fiber.Ctx) error {
+	id, err := s.accountID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Customers.Reinstate(c.UserContext(), id); err != nil {
+		return err
+	}
+	return s.backToAccounts(c, "flash.reinstated")
+}

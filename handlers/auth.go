@@ -1,0 +1,182 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/identity"
+)
+
+const oauthStateCookie = "guyub_oauth_state"
+
+func (s *Server) authRoutes(app *fiber.App) {
+	app.Get("/signin", s.signInPage)
+	app.Post("/signin", s.signInSubmit)
+	app.Get("/signup", s.signUpPage)
+	app.Post("/signup", s.signUpSubmit)
+	app.Post("/signout", s.signOutSubmit)
+	app.Get("/auth/:provider", s.socialBegin)
+	app.Get("/auth/:provider/callback", s.socialCallback)
+}
+
+type signInData struct {
+	Next      string
+	Providers []*identity.Provider
+	Form      *form
+}
+
+// socialErrors are the messages the sign-in page shows after a failed social login.
+var socialErrors = map[string]string{
+	"cancelled": "signin.social_cancelled",
+	"failed":    "signin.social_failed",
+	"state":     "signin.social_state",
+}
+
+func (s *Server) signInPage(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return c.Redirect(localPath(c.Query("next")))
+	}
+	data := signInData{Next: localPath(c.Query("next")), Providers: s.deps.Providers}
+	if id, ok := socialErrors[c.Query("error")]; ok {
+		data.Form = &form{Message: s.catalog.T(s.language(c), id)}
+	}
+	return s.render(c, fiber.StatusOK, "signin", "signin.title", data)
+}
+
+func (s *Server) signInSubmit(c *fiber.Ctx) error {
+	email, next := c.FormValue("email"), localPath(c.FormValue("next"))
+	user, signInErr := s.deps.Identity.SignIn(c.UserContext(), email, c.FormValue("password"), c.IP())
+	if signInErr != nil {
+		f, err := s.formFailed(c, signInErr, map[string]string{"email": email})
+		if err != nil {
+			return err
+		}
+		// 401 or 429, but as the form again, not an error page.
+		return s.render(c, statusOf(signInErr), "signin", "signin.title", signInData{Next: next, Providers: s.deps.Providers, Form: f})
+	}
+	if err := s.signIn(c, user); err != nil {
+		return err
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+type signUpData struct {
+	Next      string
+	Providers []*identity.Provider
+	Form      *form
+}
+
+func (s *Server) signUpPage(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return c.Redirect("/profile")
+	}
+	return s.render(c, fiber.StatusOK, "signup", "signup.title",
+		signUpData{Next: localPath(c.Query("next")), Providers: s.deps.Providers})
+}
+
+func (s *Server) signUpSubmit(c *fiber.Ctx) error {
+	var in identity.SignUp
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	in.Locale = s.language(c)
+	next := localPath(c.FormValue("next"))
+	user, err := s.deps.Identity.SignUp(c.UserContext(), in)
+	if err != nil {
+		f, err := s.formFailed(c, err, map[string]string{"email": in.Email, "display_name": in.DisplayName})
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusUnprocessableEntity, "signup", "signup.title",
+			signUpData{Next: next, Providers: s.deps.Providers, Form: f})
+	}
+	if err := s.signIn(c, user); err != nil {
+		return err
+	}
+	s.flash(c, "flash.welcome")
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+func (s *Server) signOutSubmit(c *fiber.Ctx) error {
+	if err := s.signOut(c); err != nil {
+		return err
+	}
+	return c.Redirect("/", fiber.StatusSeeOther)
+}
+
+func (s *Server) provider(name string) *identity.Provider {
+	for _, p := range s.deps.Providers {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// socialBegin sends the browser to the provider. With ?link=1 a signed-in customer adds the
+// provider to their account instead of signing in.
+func (s *Server) socialBegin(c *fiber.Ctx) error {
+	p := s.provider(c.Params("provider"))
+	if p == nil {
+		return identity.ErrNoSuchProvider
+	}
+	var linkTo bson.ObjectID
+	if u := currentUser(c); u != nil && c.Query("link") == "1" {
+		linkTo = u.ID
+	}
+	authURL, state, err := s.deps.Identity.BeginLogin(c.UserContext(), p, linkTo, localPath(c.Query("next")))
+	if err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{
+		Name: oauthStateCookie, Value: state, Path: "/auth/", HTTPOnly: true, Secure: s.cfg.SecureCookies,
+		SameSite: fiber.CookieSameSiteLaxMode, MaxAge: 600,
+	})
+	return c.Redirect(authURL)
+}
+
+func (s *Server) socialCallback(c *fiber.Ctx) error {
+	p := s.provider(c.Params("provider"))
+	if p == nil {
+		return identity.ErrNoSuchProvider
+	}
+	cookieState := c.Cookies(oauthStateCookie)
+	c.Cookie(&fiber.Cookie{Name: oauthStateCookie, Path: "/auth/", MaxAge: -1})
+	query, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.ErrBadRequest
+	}
+	res, err := s.deps.Identity.CompleteLogin(c.UserContext(), s.log, p, cookieState, query)
+	switch {
+	case errors.Is(err, identity.ErrLoginCancelled):
+		return c.Redirect("/signin?error=cancelled", fiber.StatusSeeOther)
+	case errors.Is(err, identity.ErrLoginState):
+		return c.Redirect("/signin?error=state", fiber.StatusSeeOther)
+	case errors.Is(err, customers.ErrIdentityInUse):
+		s.flash(c, "flash.identity_in_use")
+		return c.Redirect("/profile", fiber.StatusSeeOther)
+	case errors.Is(err, customers.ErrProviderLinked):
+		s.flash(c, "flash.provider_linked_already")
+		return c.Redirect("/profile", fiber.StatusSeeOther)
+	case errors.Is(err, identity.ErrLoginFailed), errors.Is(err, errs.ErrInvalid):
+		return c.Redirect("/signin?error=failed", fiber.StatusSeeOther)
+	case err != nil:
+		return err
+	}
+	if res.Linked && currentUser(c) != nil && currentUser(c).ID == res.Customer.ID {
+		s.flash(c, "flash.provider_linked")
+		return c.Redirect("/profile", fiber.StatusSeeOther)
+	}
+	if err := s.signIn(c, res.Customer); err != nil {
+		return err
+	}
+	if res.Created {
+		s.flash(c, "flash.welcome")
+	}
+	return c.Redirect(localPath(res.ReturnTo), fiber.StatusSeeOther)
+}

@@ -1,0 +1,332 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers"
+)
+
+func TestPassword_SignUpSignOutSignIn(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+
+	res := b.post("/signup", url.Values{"email": {"Ayu@Example.com"}, "display_name": {"Ayu Lestari"}, "password": {"es teler segar"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign up: status %d\n%s", res.StatusCode, res.body)
+	}
+	res = b.get("/profile")
+	if res.StatusCode != 200 || !strings.Contains(res.body, "Ayu Lestari") || !strings.Contains(res.body, "ayu@example.com") {
+		t.Fatalf("profile after sign-up: %d\n%s", res.StatusCode, res.body)
+	}
+	if !strings.Contains(res.body, "Welcome! Your account is ready.") {
+		t.Error("the first page after sign-up should welcome the new member")
+	}
+
+	if res := b.post("/signout", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	if res := b.get("/profile"); res.StatusCode != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), "/signin?next=%2Fprofile") {
+		t.Fatalf("profile after sign-out: %d → %q", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	wrong := b.post("/signin", url.Values{"email": {"ayu@example.com"}, "password": {"es teler basi"}})
+	unknown := b.post("/signin", url.Values{"email": {"nobody@example.com"}, "password": {"es teler segar"}})
+	for _, res := range []response{wrong, unknown} {
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.body, "That email and password do not match an account.") {
+			t.Fatalf("bad sign-in: %d\n%s", res.StatusCode, res.body)
+		}
+	}
+	res = b.post("/signin", url.Values{"email": {"AYU@example.com"}, "password": {"es teler segar"}, "next": {"/members/x"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/members/x" {
+		t.Fatalf("sign in: %d → %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := b.get("/profile"); res.StatusCode != 200 {
+		t.Fatalf("profile after sign-in: %d", res.StatusCode)
+	}
+}
+
+func TestSignUp_ErrorsPerFieldKeepWhatWasTyped(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	res := b.post("/signup?lang=id", url.Values{"email": {"budi@"}, "display_name": {"Budi"}, "password": {"password1"}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	for _, want := range []string{"Masukkan alamat email", "Kata sandi ini termasuk yang paling umum", `value="Budi"`, `aria-invalid="true"`} {
+		if !strings.Contains(res.body, want) {
+			t.Errorf("the form should show %q", want)
+		}
+	}
+	if n, _ := e.db.Collection("customers").CountDocuments(context.Background(), map[string]any{}); n != 0 {
+		t.Fatalf("%d accounts stored by an invalid sign-up", n)
+	}
+}
+
+func TestSignIn_NextMustStayOnSite(t *testing.T) {
+	e := newEnv(t)
+	e.person("c@example.com")
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	for _, next := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example"} {
+		res := b.post("/signin", url.Values{"email": {"c@example.com"}, "password": {"correct horse battery"}, "next": {next}})
+		if loc := res.Header.Get("Location"); loc != "/" {
+			t.Errorf("next=%q redirected to %q", next, loc)
+		}
+	}
+}
+
+func TestSignIn_LimitedPerAccount(t *testing.T) {
+	e := newEnv(t)
+	e.person("d@example.com")
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	for range 10 {
+		b.post("/signin", url.Values{"email": {"d@example.com"}, "password": {"guess"}})
+	}
+	res := b.post("/signin", url.Values{"email": {"d@example.com"}, "password": {"correct horse battery"}})
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(res.body, "Too many sign-in attempts") {
+		t.Fatalf("status %d\n%s", res.StatusCode, res.body)
+	}
+}
+
+func TestCSRF_StateChangingFormsNeedTheToken(t *testing.T) {
+	e := newEnv(t)
+	e.person("e@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	victim, attacker := newBrowser(t, base), newBrowser(t, base)
+	victim.signIn("e@example.com")
+
+	tests := map[string]url.Values{
+		"no token":                 {"_csrf": {""}, "display_name": {"pwned"}},
+		"another browser's token":  {"_csrf": {attacker.csrf()}, "display_name": {"pwned"}},
+		"a token that was made up": {"_csrf": {"AAAA"}, "display_name": {"pwned"}},
+	}
+	for name, form := range tests {
+		res := victim.post("/profile", form)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(res.body, "This form has expired") {
+			t.Errorf("%s: status %d", name, res.StatusCode)
+		}
+	}
+	c, _ := e.customers.FindByEmail(context.Background(), "e@example.com")
+	if c.DisplayName == "pwned" {
+		t.Fatal("a forged form changed the profile")
+	}
+	if res := victim.post("/profile", url.Values{"display_name": {"Eka"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("with the page's own token: %d", res.StatusCode)
+	}
+}
+
+func TestRoleGuards(t *testing.T) {
+	e := newEnv(t)
+	e.person("cust@example.com")
+	e.person("mod@example.com", customers.RoleModerator)
+	e.person("admin@example.com", customers.RoleAdmin)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+
+	tests := []struct {
+		who, method, path string
+		want              int
+	}{
+		{"", "GET", "/admin/accounts", http.StatusFound},
+		{"", "GET", "/profile", http.StatusFound},
+		{"", "GET", "/api/v1/me", http.StatusUnauthorized},
+		{"", "POST", "/profile", http.StatusSeeOther},
+		{"cust@example.com", "GET", "/admin/accounts", http.StatusForbidden},
+		{"mod@example.com", "GET", "/admin/accounts", http.StatusForbidden},
+		{"admin@example.com", "GET", "/admin/accounts", http.StatusOK},
+		{"cust@example.com", "POST", "/profile/tokens", http.StatusForbidden},
+		{"mod@example.com", "POST", "/admin/accounts/000000000000000000000000/reinstate", http.StatusForbidden},
+		{"cust@example.com", "GET", "/api/v1/me", http.StatusOK},
+	}
+	for _, tt := range tests {
+		b := newBrowser(t, base)
+		if tt.who != "" {
+			b.signIn(tt.who)
+		}
+		var res response
+		if tt.method == "GET" {
+			res = b.get(tt.path)
+		} else {
+			res = b.post(tt.path, url.Values{"name": {"x"}, "scopes": {"read"}})
+		}
+		if res.StatusCode != tt.want {
+			t.Errorf("%s %s as %q: status %d, want %d", tt.method, tt.path, tt.who, res.StatusCode, tt.want)
+		}
+		if tt.want == http.StatusFound && !strings.HasPrefix(res.Header.Get("Location"), "/signin?next=") {
+			t.Errorf("%s as anonymous: redirect to %q, want the sign-in page", tt.path, res.Header.Get("Location"))
+		}
+		if tt.want == http.StatusUnauthorized && !strings.Contains(res.body, `"status":401`) {
+			t.Errorf("API 401 should be JSON: %s", res.body)
+		}
+	}
+}
+
+func TestAdmin_SuspendThenReinstate(t *testing.T) {
+	e := newEnv(t)
+	target := e.person("spammer@example.com")
+	admin := e.person("admin@example.com", customers.RoleAdmin)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	a, s := newBrowser(t, base), newBrowser(t, base)
+	a.signIn("admin@example.com")
+	s.signIn("spammer@example.com")
+
+	a.get("/admin/accounts?q=spam")
+	if !strings.Contains(a.last.body, "spammer@example.com") || strings.Contains(a.last.body, "admin@example.com</div>") {
+		t.Fatalf("search should find only the spammer:\n%s", a.last.body)
+	}
+	res := a.post("/admin/accounts/"+target.ID.Hex()+"/suspend", url.Values{"reason": {""}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "This field is required.") {
+		t.Fatalf("suspend without a reason: %d", res.StatusCode)
+	}
+	if res := a.post("/admin/accounts/"+admin.ID.Hex()+"/suspend", url.Values{"reason": {"oops"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("suspending oneself: %d", res.StatusCode)
+	}
+	if res := a.post("/admin/accounts/"+target.ID.Hex()+"/suspend", url.Values{"reason": {"Spam links in every post"}, "until": {"2099-01-31"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("suspend: %d\n%s", res.StatusCode, res.body)
+	}
+
+	// The suspended member can read, is told why, and cannot post.
+	if res := s.get("/profile"); res.StatusCode != 200 || !strings.Contains(res.body, "suspended until 31 January 2099") || !strings.Contains(res.body, "Spam links in every post") {
+		t.Fatalf("profile of a suspended member: %d\n%s", res.StatusCode, res.body)
+	}
+	res = s.post("/profile", url.Values{"display_name": {"Buy cheap pills"}})
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(res.body, "Spam links in every post") {
+		t.Fatalf("a suspended member posting: %d\n%s", res.StatusCode, res.body)
+	}
+
+	a.get("/admin/accounts")
+	if res := a.post("/admin/accounts/"+target.ID.Hex()+"/reinstate", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reinstate: %d", res.StatusCode)
+	}
+	if res := s.post("/profile", url.Values{"display_name": {"Reformed"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("posting after reinstatement: %d", res.StatusCode)
+	}
+}
+
+func TestAdmin_RolesButNotOwnAdmin(t *testing.T) {
+	e := newEnv(t)
+	target := e.person("sari@example.com")
+	admin := e.person("admin@example.com", customers.RoleAdmin)
+	a := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	a.signIn("admin@example.com")
+	a.get("/admin/accounts")
+	if res := a.post("/admin/accounts/"+target.ID.Hex()+"/roles", url.Values{"roles": {"moderator", "product"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("grant roles: %d", res.StatusCode)
+	}
+	got, _ := e.customers.Get(context.Background(), target.ID)
+	if !got.HasOwnRole(customers.RoleModerator) || !got.HasOwnRole(customers.RoleProduct) || !got.HasOwnRole(customers.RoleCustomer) {
+		t.Fatalf("roles = %v", got.Roles)
+	}
+	res := a.post("/admin/accounts/"+admin.ID.Hex()+"/roles", url.Values{"roles": {"moderator"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "cannot remove your own admin role") {
+		t.Fatalf("dropping own admin: %d", res.StatusCode)
+	}
+	if got, _ := e.customers.Get(context.Background(), admin.ID); !got.HasOwnRole(customers.RoleAdmin) {
+		t.Fatal("the admin lost the admin role")
+	}
+}
+
+var tokenOnPage = regexp.MustCompile(`<code class="secret">(gyb_[A-Za-z0-9_-]+)</code>`)
+
+func TestAPITokens_ScopesAndRevocation(t *testing.T) {
+	e := newEnv(t)
+	staff := e.person("product@example.com", customers.RoleProduct)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn("product@example.com")
+	b.get("/profile")
+
+	create := func(scopes ...string) string {
+		res := b.post("/profile/tokens", url.Values{"name": {"CRM sync"}, "scopes": scopes})
+		m := tokenOnPage.FindStringSubmatch(res.body)
+		if res.StatusCode != http.StatusCreated || m == nil {
+			t.Fatalf("create token: %d\n%s", res.StatusCode, res.body)
+		}
+		return m[1]
+	}
+	readOnly, readWrite := create("read"), create("read", "write")
+	if res := b.get("/profile"); strings.Contains(res.body, readOnly) {
+		t.Fatal("a token's secret must be shown only once")
+	}
+
+	api := func(method, token string) response {
+		req, _ := http.NewRequest(method, base+"/api/v1/me", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return newBrowser(t, base).do(req)
+	}
+	res := api("GET", readOnly)
+	var me struct {
+		ID    string
+		Roles []string
+	}
+	if err := json.Unmarshal([]byte(res.body), &me); err != nil || res.StatusCode != 200 || me.ID != staff.ID.Hex() {
+		t.Fatalf("GET /api/v1/me with a token: %d %s", res.StatusCode, res.body)
+	}
+	if res := api("POST", readOnly); res.StatusCode != http.StatusForbidden || !strings.Contains(res.body, "write") {
+		t.Fatalf("a read token writing: %d %s", res.StatusCode, res.body)
+	}
+	if res := api("POST", readWrite); res.StatusCode == http.StatusForbidden {
+		t.Fatalf("a write token is not refused for its scope: %s", res.body)
+	}
+	if res := api("GET", "gyb_forged"); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a forged token: %d", res.StatusCode)
+	}
+
+	tokens, _ := e.identity.Tokens(context.Background(), staff.ID)
+	b.get("/profile")
+	for _, tok := range tokens {
+		if res := b.post("/profile/tokens/"+tok.ID.Hex()+"/revoke", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoke: %d", res.StatusCode)
+		}
+	}
+	if res := api("GET", readOnly); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a revoked token: %d", res.StatusCode)
+	}
+}
+
+func TestMemberPage_EmailOnlyForOwnerAndStaff(t *testing.T) {
+	e := newEnv(t)
+	ayu := e.person("ayu@example.com")
+	e.person("budi@example.com")
+	e.person("mod@example.com", customers.RoleModerator)
+	e.person("product@example.com", customers.RoleProduct)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	for who, sees := range map[string]bool{"": false, "budi@example.com": false, "mod@example.com": false,
+		"product@example.com": true, "ayu@example.com": true} {
+		b := newBrowser(t, base)
+		if who != "" {
+			b.signIn(who)
+		}
+		res := b.get("/members/" + ayu.ID.Hex())
+		if res.StatusCode != 200 {
+			t.Fatalf("member page for %q: %d", who, res.StatusCode)
+		}
+		if got := strings.Contains(res.body, "ayu@example.com"); got != sees {
+			t.Errorf("viewer %q sees the email: %v, want %v", who, got, sees)
+		}
+	}
+}
+
+func TestLanguage_AccountPreferenceFollowsTheSwitch(t *testing.T) {
+	e := newEnv(t)
+	e.person("f@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn("f@example.com")
+	b.get("/?lang=id")
+	// Another browser, no cookie, English Accept-Language: the account's choice wins.
+	other := newBrowser(t, base)
+	other.signIn("f@example.com")
+	req, _ := http.NewRequest(http.MethodGet, base+"/profile", nil)
+	req.Header.Set("Accept-Language", "en")
+	if res := other.do(req); !strings.Contains(res.body, `<html lang="id">`) {
+		t.Fatalf("the account's language should win over the browser's:\n%s", res.body)
+	}
+}

@@ -1,0 +1,194 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/ratelimit"
+	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/store/storetest"
+)
+
+// env is one test's world: a fresh database and the services on it.
+type env struct {
+	t         testing.TB
+	db        *mongo.Database
+	customers *customers.Service
+	identity  *identity.Service
+	limiter   *ratelimit.Limiter
+}
+
+// cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
+var cheap = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, append(append(customers.Indexes, identity.Indexes...), ratelimit.Indexes)...); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
+	var err error
+	if e.identity, err = identity.New(ctx, db, e.customers, e.limiter, identity.Config{PasswordParams: cheap}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// app builds the web tier on the env's services (deps may override them).
+func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
+	e.t.Helper()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	if deps.Customers == nil {
+		deps.Customers = e.customers
+	}
+	if deps.Identity == nil {
+		deps.Identity = e.identity
+	}
+	if cfg.RateLimit > 0 && deps.Limiter == nil {
+		deps.Limiter = e.limiter
+	}
+	app, err := handlers.New(cfg, deps)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return app
+}
+
+// newApp is an app on a fresh env, for tests that need nothing else.
+func newApp(t *testing.T, cfg handlers.Config, deps handlers.Deps) *fiber.App {
+	t.Helper()
+	return newEnv(t).app(cfg, deps)
+}
+
+// listen serves app on a random loopback port, for what only a real connection shows.
+func listen(t testing.TB, app *fiber.App) string {
+	t.Helper()
+	ln, base := loopback(t)
+	serve(t, app, ln)
+	return base
+}
+
+// loopback opens a listener first, for an app that must know its own URL (OAuth callbacks).
+func loopback(t testing.TB) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, "http://" + ln.Addr().String()
+}
+
+func serve(t testing.TB, app *fiber.App, ln net.Listener) {
+	go app.Listener(ln)
+	t.Cleanup(func() { _ = app.Shutdown() })
+}
+
+// person makes an account with a password, and roles.
+func (e *env) person(email string, roles ...customers.Role) *customers.Customer {
+	e.t.Helper()
+	c, err := e.identity.SignUp(context.Background(), identity.SignUp{Email: email, DisplayName: strings.Split(email, "@")[0], Password: "correct horse battery"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(roles) > 0 {
+		if err := e.customers.SetRoles(context.Background(), c.ID, roles); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// browser is an HTTP client with its own cookies, as one person's browser.
+type browser struct {
+	t    testing.TB
+	base string
+	http *http.Client
+	last response
+}
+
+func newBrowser(t testing.TB, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, http: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// following lets the browser follow redirects, also to other hosts (an OIDC provider).
+func (b *browser) following() *browser {
+	b.http.CheckRedirect = nil
+	return b
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	res, err := b.http.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	b.last = response{res, string(body)}
+	return b.last
+}
+
+func (b *browser) get(path string) response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	return b.do(req)
+}
+
+var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrf is the token of the last page's forms, loading a page first if need be.
+func (b *browser) csrf() string {
+	b.t.Helper()
+	if m := csrfInput.FindStringSubmatch(b.last.body); m != nil {
+		return m[1]
+	}
+	for _, page := range []string{"/signin", "/profile"} { // signed out, signed in
+		if m := csrfInput.FindStringSubmatch(b.get(page).body); m != nil {
+			return m[1]
+		}
+	}
+	b.t.Fatalf("no CSRF token on the page:\n%s", b.last.body)
+	return ""
+}
+
+// post submits a form as the page would, with its CSRF token.
+func (b *browser) post(path string, form url.Values) response {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", b.csrf())
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// signIn signs in with the password every test person has.
+func (b *browser) signIn(email string) {
+	b.t.Helper()
+	res := b.post("/signin", url.Values{"email": {email}, "password": {"correct horse battery"}})
+	if res.StatusCode != http.StatusSeeOther {
+		b.t.Fatalf("sign in as %s: status %d\n%s", email, res.StatusCode, res.body)
+	}
+}

@@ -1,0 +1,171 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/identity"
+)
+
+func (s *Server) profileRoutes(app *fiber.App) {
+	app.Get("/profile", s.signedIn, s.profilePage)
+	app.Post("/profile", s.requireActive, s.profileSubmit)
+	app.Post("/profile/password", s.signedIn, s.passwordSubmit)
+	app.Post("/profile/tokens", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
+	app.Post("/profile/tokens/:id/revoke", s.signedIn, s.tokenRevoke)
+	app.Get("/members/:id", s.memberPage)
+}
+
+// profileData is the signed-in customer's own page.
+type profileData struct {
+	Member      *customers.Customer
+	Languages   []languageLink
+	Providers   []providerLink
+	Tokens      []*identity.APIToken
+	Scopes      []identity.Scope
+	NewToken    string // shown once, right after it is made
+	ProfileForm *form
+	Password    *form
+	TokenForm   *form
+	Suspension  string
+}
+
+type providerLink struct {
+	Name, Label string
+	Linked      bool
+}
+
+func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
+	u := currentUser(c)
+	d := &profileData{Member: u, Scopes: identity.Scopes}
+	for _, code := range s.catalog.Languages() {
+		d.Languages = append(d.Languages, languageLink{Code: code, Name: languageNames[code], Current: code == u.Locale})
+	}
+	for _, p := range s.deps.Providers {
+		d.Providers = append(d.Providers, providerLink{Name: p.Name, Label: p.Label, Linked: u.HasIdentity(p.Name)})
+	}
+	if u.IsStaff() {
+		tokens, err := s.deps.Identity.Tokens(c.UserContext(), u.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.Tokens = tokens
+	}
+	if u.SuspendedAt(time.Now()) {
+		m := suspendedError(u, s.language(c)).Message
+		d.Suspension = s.catalog.T(s.language(c), m.ID, m.Args...)
+	}
+	return d, nil
+}
+
+func (s *Server) renderProfile(c *fiber.Ctx, status int, edit func(*profileData)) error {
+	d, err := s.profileData(c)
+	if err != nil {
+		return err
+	}
+	if edit != nil {
+		edit(d)
+	}
+	return s.render(c, status, "profile", "profile.title", d)
+}
+
+func (s *Server) profilePage(c *fiber.Ctx) error {
+	return s.renderProfile(c, fiber.StatusOK, nil)
+}
+
+func (s *Server) profileSubmit(c *fiber.Ctx) error {
+	var in customers.Profile
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	u := currentUser(c)
+	if err := s.deps.Customers.UpdateProfile(c.UserContext(), u.ID, in); err != nil {
+		f, err := s.formFailed(c, err, map[string]string{"display_name": in.DisplayName, "locale": in.Locale})
+		if err != nil {
+			return err
+		}
+		return s.renderProfile(c, fiber.StatusUnprocessableEntity, func(d *profileData) { d.ProfileForm = f })
+	}
+	if in.Locale != "" {
+		// The page after the redirect speaks the newly chosen language.
+		c.Cookie(&fiber.Cookie{Name: langCookie, Value: in.Locale, Path: "/", HTTPOnly: true,
+			Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	}
+	s.flash(c, "flash.profile_saved")
+	return c.Redirect("/profile", fiber.StatusSeeOther)
+}
+
+func (s *Server) passwordSubmit(c *fiber.Ctx) error {
+	u := currentUser(c)
+	err := s.deps.Identity.ChangePassword(c.UserContext(), u.ID, c.FormValue("current_password"),
+		c.FormValue("new_password"), c.Cookies(sessionCookie))
+	if err != nil {
+		f, err := s.formFailed(c, err, nil)
+		if err != nil {
+			return err
+		}
+		return s.renderProfile(c, fiber.StatusUnprocessableEntity, func(d *profileData) { d.Password = f })
+	}
+	s.flash(c, "flash.password_changed")
+	return c.Redirect("/profile", fiber.StatusSeeOther)
+}
+
+func (s *Server) tokenCreate(c *fiber.Ctx) error {
+	var in identity.NewToken
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	secret, _, err := s.deps.Identity.CreateToken(c.UserContext(), currentUser(c), in)
+	if err != nil {
+		f, err := s.formFailed(c, err, map[string]string{"name": in.Name})
+		if err != nil {
+			return err
+		}
+		return s.renderProfile(c, fiber.StatusUnprocessableEntity, func(d *profileData) { d.TokenForm = f })
+	}
+	// The secret is shown on this response only; a redirect would have to store it.
+	return s.renderProfile(c, fiber.StatusCreated, func(d *profileData) { d.NewToken = secret })
+}
+
+func (s *Server) tokenRevoke(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return errs.New(errs.ErrNotFound, "tokens.not_found")
+	}
+	if err := s.deps.Identity.RevokeToken(c.UserContext(), currentUser(c).ID, id); err != nil {
+		return err
+	}
+	s.flash(c, "flash.token_revoked")
+	return c.Redirect("/profile", fiber.StatusSeeOther)
+}
+
+// memberData is a customer's public page. Email is there only for the member themself and
+// for product and admin staff.
+type memberData struct {
+	Member    *customers.Customer
+	ShowEmail bool
+	IsSelf    bool
+}
+
+func (s *Server) memberPage(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	m, err := s.deps.Customers.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	viewer := currentUser(c)
+	d := memberData{Member: m}
+	if viewer != nil {
+		d.IsSelf = viewer.ID == m.ID
+		d.ShowEmail = d.IsSelf || viewer.HasAnyRole(customers.RoleProduct)
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return s.renderTitled(c, fiber.StatusOK, "member", m.DisplayName, d)
+}
