@@ -23,7 +23,7 @@ type Deps struct {
 // The demo admin's sign-in. It is public: demo data is for trying the portal out.
 const (
 	AdminEmail    = "admin@guyub.example"
-	AdminPassword = "guyub-demo-admin"
+	AdminPassword = "guyub-demo-2026"
 )
 
 // person is a demo account.

@@ -78,7 +78,7 @@ func (s *Server) signOut(c *fiber.Ctx) error {
 	if err := s.deps.Identity.EndSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
 		return err
 	}
-	c.ClearCookie(sessionCookie)
+	clearCookie(c, sessionCookie, "/")
 	c.Locals(userLocal, nil)
 	return nil
 }
@@ -196,11 +196,17 @@ func (s *Server) takeFlash(c *fiber.Ctx, lang string) string {
 	if id == "" {
 		return ""
 	}
-	c.ClearCookie(flashCookie)
+	clearCookie(c, flashCookie, "/")
 	if !strings.HasPrefix(id, "flash.") {
 		return ""
 	}
 	return s.catalog.T(lang, id)
+}
+
+// clearCookie removes a cookie. The path must be the one it was set with, or the browser
+// keeps the original (Fiber's ClearCookie sets none).
+func clearCookie(c *fiber.Ctx, name, path string) {
+	c.Cookie(&fiber.Cookie{Name: name, Path: path, MaxAge: -1, Expires: time.Unix(0, 0)})
 }
 
 // localPath accepts a return address only if it stays on this site.

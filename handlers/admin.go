@@ -29,6 +29,7 @@ type accountsData struct {
 	Roles    []customers.Role
 	Accounts []*customers.Customer
 	Next     string // URL of the next (older) page
+	Back     string // this list's query, so a form returns to the same list
 	Failed   string // ID of the account whose form failed
 	Form     *form
 }
@@ -49,6 +50,9 @@ func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
 		return nil, err
 	}
 	d := &accountsData{Query: q.Text, Role: string(q.Role), Status: string(q.Status), Roles: customers.Roles, Accounts: list}
+	if raw := c.Request().URI().QueryString(); len(raw) > 0 {
+		d.Back = "?" + string(raw)
+	}
 	if len(list) > accountsPageSize {
 		d.Accounts = list[:accountsPageSize]
 		next := url.Values{"q": {q.Text}, "role": {d.Role}, "status": {d.Status},

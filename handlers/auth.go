@@ -146,7 +146,7 @@ func (s *Server) socialCallback(c *fiber.Ctx) error {
 		return identity.ErrNoSuchProvider
 	}
 	cookieState := c.Cookies(oauthStateCookie)
-	c.Cookie(&fiber.Cookie{Name: oauthStateCookie, Path: "/auth/", MaxAge: -1})
+	clearCookie(c, oauthStateCookie, "/auth/")
 	query, err := url.ParseQuery(string(c.Request().URI().QueryString()))
 	if err != nil {
 		return fiber.ErrBadRequest

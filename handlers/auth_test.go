@@ -330,3 +330,57 @@ func TestLanguage_AccountPreferenceFollowsTheSwitch(t *testing.T) {
 		t.Fatalf("the account's language should win over the browser's:\n%s", res.body)
 	}
 }
+
+func TestFlash_ShownOnceAlsoOnDeeperPaths(t *testing.T) {
+	e := newEnv(t)
+	target := e.person("g@example.com")
+	e.person("admin@example.com", customers.RoleAdmin)
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	b.signIn("admin@example.com")
+	b.get("/admin/accounts")
+	b.post("/admin/accounts/"+target.ID.Hex()+"/roles", url.Values{"roles": {"moderator"}})
+	// The flash is read under /admin/, where a cookie cleared without Path=/ would survive.
+	if res := b.get("/admin/accounts"); !strings.Contains(res.body, "Roles saved.") {
+		t.Fatal("the page after saving should confirm it")
+	}
+	if res := b.get("/admin/accounts"); strings.Contains(res.body, "Roles saved.") {
+		t.Fatal("the confirmation must not show again")
+	}
+}
+
+func TestSessionCookie_FlagsAndRotation(t *testing.T) {
+	e := newEnv(t)
+	e.person("h@example.com")
+	sessionCookie := func(res response) string {
+		for _, c := range res.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "guyub_session=") {
+				return c
+			}
+		}
+		t.Fatalf("no session cookie in %v", res.Header.Values("Set-Cookie"))
+		return ""
+	}
+	// Served over HTTPS (behind a proxy), the cookie is Secure; always HttpOnly and Lax.
+	https := newBrowser(t, listen(t, e.app(handlers.Config{SecureCookies: true}, handlers.Deps{})))
+	cookie := strings.ToLower(sessionCookie(https.post("/signin", url.Values{"email": {"h@example.com"}, "password": {"correct horse battery"}})))
+	for _, flag := range []string{"httponly", "secure", "samesite=lax", "path=/"} {
+		if !strings.Contains(cookie, flag) {
+			t.Errorf("session cookie %q lacks %s", cookie, flag)
+		}
+	}
+
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	first := sessionCookie(b.post("/signin", url.Values{"email": {"h@example.com"}, "password": {"correct horse battery"}}))
+	if strings.Contains(strings.ToLower(first), "secure") {
+		t.Errorf("over plain HTTP the cookie cannot be Secure: %q", first)
+	}
+	// Signing in again gives a new session and ends the old one on the server.
+	second := sessionCookie(b.post("/signin", url.Values{"email": {"h@example.com"}, "password": {"correct horse battery"}}))
+	oldToken := strings.TrimPrefix(strings.Split(first, ";")[0], "guyub_session=")
+	if oldToken == strings.TrimPrefix(strings.Split(second, ";")[0], "guyub_session=") {
+		t.Fatal("the session token must change at sign-in")
+	}
+	if _, who, _ := e.identity.LookupSession(context.Background(), oldToken); who != nil {
+		t.Fatal("the old session still works after signing in again")
+	}
+}

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -31,7 +29,6 @@ type profileData struct {
 	ProfileForm *form
 	Password    *form
 	TokenForm   *form
-	Suspension  string
 }
 
 type providerLink struct {
@@ -54,10 +51,6 @@ func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 			return nil, err
 		}
 		d.Tokens = tokens
-	}
-	if u.SuspendedAt(time.Now()) {
-		m := suspendedError(u, s.language(c)).Message
-		d.Suspension = s.catalog.T(s.language(c), m.ID, m.Args...)
 	}
 	return d, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,6 +23,7 @@ type Page struct {
 	User      *customers.Customer // nil when signed out
 	CSRF      string              // the token every form sends back
 	Flash     string              // a one-time message after a redirect
+	Notice    string              // why a suspended member cannot post, on every page
 	Path      string
 	Data      any
 
@@ -30,6 +32,9 @@ type Page struct {
 
 // T translates a message into the page's language; args are name/value pairs.
 func (p *Page) T(id string, args ...any) string { return p.catalog.T(p.Lang, id, args...) }
+
+// Date writes a date the reader's way.
+func (p *Page) Date(t time.Time) string { return formatDate(t, p.Lang) }
 
 // Msg translates a message a service returned.
 func (p *Page) Msg(m errs.Message) string { return p.catalog.T(p.Lang, m.ID, m.Args...) }
@@ -68,6 +73,9 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		Path:      c.Path(),
 		Data:      data,
 		catalog:   s.catalog,
+	}
+	if page.User != nil && page.User.SuspendedAt(time.Now()) {
+		page.Notice = page.Msg(suspendedError(page.User, lang).Message)
 	}
 	c.Set(fiber.HeaderVary, "Accept-Language, Cookie")
 	if page.User != nil || page.Flash != "" {

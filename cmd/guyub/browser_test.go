@@ -33,3 +33,71 @@ func TestBrowser_HomePageSwitchesToIndonesian(t *testing.T) {
 	}
 	b.Screenshots("not-found-id")
 }
+
+func TestBrowser_SignUpSignOutSignInSeeProfile(t *testing.T) {
+	r := start(t)
+	b := browsertest.New(t)
+
+	b.Open(r.URL + "/")
+	b.Click(`.account-menu a[href^="/signin"]`)
+	b.Screenshots("signin-en")
+	b.Click(`a[href^="/signup"]`)
+	b.Fill("#display_name", "Putri Maharani")
+	b.Fill("#email", "putri@example.com")
+	b.Fill("#password", "password")
+	b.Submit(`form[action="/signup"] button`)
+	if got := b.Text("#password-error"); !strings.Contains(got, "most common") {
+		t.Fatalf("a common password should be refused with a reason, got %q", got)
+	}
+	b.Screenshots("signup-errors-en")
+	b.Fill("#password", "sambal terasi pedas")
+	b.Submit(`form[action="/signup"] button`)
+	if got := b.Text(".account-menu .me"); !strings.Contains(got, "Putri Maharani") {
+		t.Fatalf("after sign-up the header should show the member, got %q", got)
+	}
+
+	b.Submit(`form[action="/signout"] button`)
+	b.Click(`.account-menu a[href^="/signin"]`)
+	b.Fill("#email", "putri@example.com")
+	b.Fill("#password", "sambal terasi pedas")
+	b.Submit(`form[action="/signin"] button`)
+
+	b.Click(".account-menu .me")
+	if got := b.Text("h1"); got != "Putri Maharani" {
+		t.Fatalf("profile heading = %q", got)
+	}
+	if got := b.Text(".profile-head .muted"); !strings.Contains(got, "putri@example.com") {
+		t.Fatalf("own profile should show the email, got %q", got)
+	}
+	b.Screenshots("profile-en")
+	b.Open(r.URL + "/profile?lang=id")
+	if got := b.Text("#edit-profile"); got != "Data Anda" {
+		t.Fatalf("profile in Indonesian: %q", got)
+	}
+	b.Screenshots("profile-id")
+}
+
+func TestBrowser_AdminSuspendsAnAccount(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	b.Open(r.URL + "/signin")
+	b.Fill("#email", "admin@guyub.example")
+	b.Fill("#password", "guyub-demo-2026")
+	b.Submit(`form[action="/signin"] button`)
+	b.Click(`.account-menu a[href="/admin/accounts"]`)
+	b.Screenshots("admin-accounts-en")
+
+	b.Fill("#q", "budi")
+	b.Submit(`form.filters button`)
+	if got := b.Text(".account-list"); !strings.Contains(got, "Budi Santoso") || strings.Contains(got, "Ayu Lestari") {
+		t.Fatalf("search for budi shows %q", got)
+	}
+	b.Toggle(".account summary")
+	b.Fill(`input[name="reason"]`, "Spam di setiap postingan")
+	b.Submit(`form[action*="/suspend"] button`)
+	if got := b.Text(".account-badges"); !strings.Contains(got, "Suspended") {
+		t.Fatalf("after suspending, badges = %q", got)
+	}
+	b.Open(r.URL + "/admin/accounts?lang=id")
+	b.Screenshots("admin-accounts-id")
+}

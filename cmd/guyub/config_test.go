@@ -47,6 +47,9 @@ func TestLoadConfig_BadValuesNameTheSetting(t *testing.T) {
 		{"log level", nil, []string{"GUYUB_LOG_LEVEL=loud"}, "GUYUB_LOG_LEVEL"},
 		{"misspelt setting", nil, []string{"GUYUB_ADRR=:80"}, "unknown setting GUYUB_ADRR"},
 		{"unknown flag", []string{"--colour"}, nil, "flag provided but not defined: -colour"},
+		{"key without secret", nil, []string{"GUYUB_GITHUB_KEY=abc"}, "GUYUB_GITHUB_KEY and GUYUB_GITHUB_SECRET must be set together"},
+		{"OIDC without issuer", nil, []string{"GUYUB_OIDC_KEY=a", "GUYUB_OIDC_SECRET=b"}, "GUYUB_OIDC_ISSUER"},
+		{"short session secret", nil, []string{"GUYUB_SESSION_SECRET=short"}, "GUYUB_SESSION_SECRET: must be at least 32 characters"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
 	}
 	for _, tt := range tests {
@@ -59,6 +62,19 @@ func TestLoadConfig_BadValuesNameTheSetting(t *testing.T) {
 				t.Fatalf("error %q should be one line containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadConfig_EnabledProviders(t *testing.T) {
+	env := []string{"GUYUB_GITHUB_KEY=gh", "GUYUB_GITHUB_SECRET=s1", "GUYUB_OIDC_ISSUER=https://sso.example/realms/acme",
+		"GUYUB_OIDC_KEY=portal", "GUYUB_OIDC_SECRET=s2", "GUYUB_OIDC_NAME=Acme"}
+	c, err := loadConfig("guyub", nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.enabledProviders()
+	if len(got) != 2 || got[0].Kind != "oidc" || got[0].Label != "Acme" || got[0].Issuer != "https://sso.example/realms/acme" || got[1].Kind != "github" || got[1].Secret != "s1" {
+		t.Fatalf("providers = %+v", got)
 	}
 }
 

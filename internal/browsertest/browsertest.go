@@ -110,10 +110,44 @@ func (b *Browser) Text(selector string) string {
 	return strings.TrimSpace(Get(b, chromedp.Text(chromedp.CSS(selector))))
 }
 
-// Click clicks the first element matching a CSS selector and waits for the next page.
+// Click clicks a link or button matching a CSS selector and waits for the next page.
 func (b *Browser) Click(selector string) {
 	b.t.Helper()
-	b.Do(chromedp.Click(chromedp.CSS(selector)), chromedp.WaitReady(chromedp.CSS("body")))
+	b.navigate(chromedp.Click(chromedp.CSS(selector)))
+}
+
+// Toggle clicks something that changes the page without loading another (a <details>).
+func (b *Browser) Toggle(selector string) {
+	b.t.Helper()
+	b.Do(chromedp.Click(chromedp.CSS(selector)))
+}
+
+// navigate runs an action that loads another page and waits until the old document is
+// gone and the new one is ready, so what follows reads the new page.
+func (b *Browser) navigate(action chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	Get(b, chromedp.Evaluate[bool](`window.__guyubOld = true`))
+	b.Do(action)
+	deadline := time.Now().Add(20 * time.Second)
+	for Get(b, chromedp.Evaluate[bool](`window.__guyubOld === true`)) {
+		if time.Now().After(deadline) {
+			b.t.Fatal("browser: the page did not change")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Do(chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+// Fill types text into the form field matching a CSS selector.
+func (b *Browser) Fill(selector, text string) {
+	b.t.Helper()
+	b.Do(chromedp.SendKeys(chromedp.CSS(selector), text))
+}
+
+// Submit clicks a form's button and waits for the page that answers it.
+func (b *Browser) Submit(button string) {
+	b.t.Helper()
+	b.navigate(chromedp.Click(chromedp.CSS(button)))
 }
 
 // Location is the current URL.

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runCmd runs a guyub command in-process and returns what it printed.
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	p := program{stdout: &out, stderr: &out}
+	err := p.run(context.Background(), args)
+	return out.String(), err
+}
+
+func TestAdminCreate_WithoutAServerThenPromoteIdempotently(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCmd(t, "admin", "create", "--data", dir, "--email", "Boss@Example.com", "--password", "kopi susu gula aren")
+	if err != nil || !strings.Contains(out, "created boss@example.com") || !strings.Contains(out, "has the admin role") {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	out, err = runCmd(t, "admin", "create", "--data", dir, "--email", "boss@example.com")
+	if err != nil || strings.Contains(out, "created") {
+		t.Fatalf("second run should only confirm: %v\n%s", err, out)
+	}
+	if _, err := runCmd(t, "admin", "create", "--data", dir, "--email", "new@example.com", "--password", "password123"); err == nil ||
+		!strings.Contains(err.Error(), "password: This password is one of the most common ones") {
+		t.Fatalf("a common password: %v", err)
+	}
+	if _, err := runCmd(t, "admin", "create", "--data", dir, "--email", "x@example.com", "--password", "long enough pass", "--role", "owner"); err == nil ||
+		!strings.Contains(err.Error(), `unknown role "owner"`) {
+		t.Fatalf("unknown role: %v", err)
+	}
+}
+
+// The admin commands join a running server's embedded database instead of opening its
+// files a second time; the server sees the account and the token at once.
+func TestAdminCommands_JoinARunningServer(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, "--data", dir)
+	if _, err := runCmd(t, "admin", "create", "--data", dir, "--email", "ops@example.com", "--password", "nasi uduk betawi", "--role", "product"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "admin", "token", "--data", dir, "--email", "ops@example.com", "--name", "CRM", "--scopes", "read,write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out)
+	if !regexp.MustCompile(`^gyb_[A-Za-z0-9_-]{40,}$`).MatchString(token) {
+		t.Fatalf("token output = %q", out)
+	}
+	req, _ := http.NewRequest(http.MethodGet, r.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("the running server refused the new token: %d", res.StatusCode)
+	}
+	if _, err := runCmd(t, "admin", "token", "--data", dir, "--email", "nobody@example.com", "--name", "x"); err == nil {
+		t.Fatal("a token for an unknown account must fail")
+	}
+}
+
+func TestDemo_LoadsOnceAndTheAdminCanSignIn(t *testing.T) {
+	dir := t.TempDir()
+	first := start(t, "--data", dir, "--demo")
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(first.Log.String(), "Demo content loaded") || !strings.Contains(first.Log.String(), "admin@guyub.example / guyub-demo-2026") {
+		t.Fatalf("first run should load and say how to sign in:\n%s", first.Log)
+	}
+	second := start(t, "--data", dir, "--demo")
+	if !strings.Contains(second.Log.String(), "Demo content is already loaded") {
+		t.Fatalf("second run should change nothing:\n%s", second.Log)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	res, err := client.Get(second.URL + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := new(bytes.Buffer)
+	page.ReadFrom(res.Body)
+	res.Body.Close()
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(page.String())
+	if csrf == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	res, err = client.PostForm(second.URL+"/signin", url.Values{"_csrf": {csrf[1]}, "email": {"admin@guyub.example"}, "password": {"guyub-demo-2026"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	res, err = client.Get(second.URL + "/admin/accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Reset()
+	page.ReadFrom(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(page.String(), "Ayu Lestari") || !strings.Contains(page.String(), "Emma Clarke") {
+		t.Fatalf("the demo admin should see the demo accounts: %d", res.StatusCode)
+	}
+}
