@@ -314,3 +314,24 @@ func BenchmarkHomeRateLimited(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProfileSignedIn is a signed-in page: session and customer look-ups on the
+// embedded FerretDB, then the render.
+func BenchmarkProfileSignedIn(b *testing.B) {
+	e := newEnv(b)
+	e.person("bench@example.com")
+	app := e.app(handlers.Config{}, handlers.Deps{})
+	c, _ := e.customers.FindByEmail(context.Background(), "bench@example.com")
+	token, err := e.identity.StartSession(context.Background(), c.ID, "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "/profile", nil)
+		req.Header.Set("Cookie", "guyub_session="+token)
+		res, err := app.Test(req, -1)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatal(res.StatusCode, err)
+		}
+	}
+}
