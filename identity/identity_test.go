@@ -248,3 +248,29 @@ func TestPurge_RemovesExpiredSessionsOnly(t *testing.T) {
 		t.Fatal("live session purged")
 	}
 }
+
+// unlimited lets every attempt through, so a benchmark measures the password check.
+type unlimited struct{}
+
+func (unlimited) Allow(context.Context, string, int, time.Duration) (ratelimit.Decision, error) {
+	return ratelimit.Decision{Allowed: true}, nil
+}
+
+// BenchmarkSignIn uses the production argon2id parameters: the cost of one password check.
+func BenchmarkSignIn(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.DB(b)
+	cust := customers.NewService(db, nil)
+	id, err := identity.New(ctx, db, cust, unlimited{}, identity.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := id.SignUp(ctx, identity.SignUp{Email: "b@example.com", DisplayName: "B", Password: "gado gado enak sekali"}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := id.SignIn(ctx, "b@example.com", "gado gado enak sekali", "10.9.0.1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
