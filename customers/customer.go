@@ -96,6 +96,9 @@ func (c *Customer) SuspendedAt(now time.Time) bool {
 	return c.Suspension.Until == nil || now.Before(*c.Suspension.Until)
 }
 
+// IsSuspended reports whether the account may not post now.
+func (c *Customer) IsSuspended() bool { return c.SuspendedAt(time.Now()) }
+
 // HasIdentity reports whether the customer signs in with provider.
 func (c *Customer) HasIdentity(provider string) bool {
 	return slices.ContainsFunc(c.Identities, func(i Identity) bool { return i.Provider == provider })

@@ -24,8 +24,14 @@ var (
 	ErrIdentityInUse  = errs.New(errs.ErrConflict, "account.identity_in_use")
 	ErrNotFound       = errs.New(errs.ErrNotFound, "account.not_found")
 	ErrProviderLinked = errs.New(errs.ErrConflict, "account.provider_linked")
-	maxDisplayNameLen = 60
 )
+
+// MaxDisplayNameLen is the longest display name, in characters.
+const MaxDisplayNameLen = 60
+
+// orphanAge is how old an identity must be before a claim may take it from a customer that
+// does not exist: younger, and its customer may still be being created.
+const orphanAge = time.Minute
 
 // Indexes of the collections this package owns. FerretDB v1 does not enforce a unique index
 // on array elements, so a sign-in identity is guarded by its own document, keyed by
@@ -139,10 +145,21 @@ func (s *Service) claimIdentity(ctx context.Context, customer bson.ObjectID, ide
 		if err := s.identities.FindOne(ctx, bson.M{"_id": doc.ID}).Decode(&existing); err != nil {
 			return fmt.Errorf("read identity: %w", err)
 		}
-		if existing.CustomerID != customer {
-			return ErrIdentityInUse
+		if existing.CustomerID == customer {
+			return nil
 		}
-		return nil
+		// A crash between claiming an identity and creating its customer leaves the identity
+		// pointing at nobody; a later claim takes it over rather than locking the person out.
+		if s.now().Sub(existing.LinkedAt) > orphanAge {
+			if _, err := s.Get(ctx, existing.CustomerID); errors.Is(err, ErrNotFound) {
+				res, err := s.identities.UpdateOne(ctx, bson.M{"_id": doc.ID, "customer_id": existing.CustomerID},
+					bson.M{"$set": bson.M{"customer_id": customer, "linked_at": ident.LinkedAt}})
+				if err == nil && res.ModifiedCount == 1 {
+					return nil
+				}
+			}
+		}
+		return ErrIdentityInUse
 	}
 	if err != nil {
 		return fmt.Errorf("claim identity: %w", err)
@@ -265,12 +282,7 @@ type Profile struct {
 func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, p Profile) error {
 	var f errs.Fields
 	name := strings.TrimSpace(p.DisplayName)
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
-		f.Add("display_name", "field.required")
-	case n > maxDisplayNameLen:
-		f.Add("display_name", "field.too_long", "Max", maxDisplayNameLen)
-	}
+	ValidateDisplayName(&f, "display_name", name)
 	if p.Locale != "" && !slices.Contains(s.languages, p.Locale) {
 		f.Add("locale", "field.choose_one")
 	}
@@ -278,6 +290,39 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, p Profile
 		return err
 	}
 	return s.update(ctx, id, bson.M{"display_name": name, "locale": p.Locale})
+}
+
+// ValidateDisplayName adds a problem with a display name to f.
+func ValidateDisplayName(f *errs.Fields, field, name string) {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(name)); {
+	case n == 0:
+		f.Add(field, "field.required")
+	case n > MaxDisplayNameLen:
+		f.Add(field, "field.too_long", "Max", MaxDisplayNameLen)
+	}
+}
+
+// SetLocale stores the language a customer chose with the language switch.
+func (s *Service) SetLocale(ctx context.Context, id bson.ObjectID, locale string) error {
+	if !slices.Contains(s.languages, locale) {
+		return errs.Field("locale", "field.choose_one")
+	}
+	return s.update(ctx, id, bson.M{"locale": locale})
+}
+
+// EmailProven records that a provider vouched for the account's email. If the email was
+// never verified, whoever set the account's password did not prove they own it (someone
+// may have signed up with another person's address), so the password is removed: the
+// owner sets a new one. It reports whether a password was removed.
+func (s *Service) EmailProven(ctx context.Context, id bson.ObjectID) (bool, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil || c.EmailVerified {
+		return false, err
+	}
+	if err := s.update(ctx, id, bson.M{"email_verified": true, "password_hash": ""}); err != nil {
+		return false, err
+	}
+	return c.PasswordHash != "", nil
 }
 
 // SetRoles replaces a customer's roles; every account keeps the customer role.
@@ -388,8 +433,8 @@ func cleanDisplayName(name, email string) string {
 	if name == "" {
 		name = "Member"
 	}
-	if r := []rune(name); len(r) > maxDisplayNameLen {
-		name = string(r[:maxDisplayNameLen])
+	if r := []rune(name); len(r) > MaxDisplayNameLen {
+		name = string(r[:MaxDisplayNameLen])
 	}
 	return name
 }

@@ -228,3 +228,26 @@ func TestInitials(t *testing.T) {
 		}
 	}
 }
+
+// A crash between claiming an identity and creating its customer must not lock the person
+// out: once the claim is old, a new sign-in takes it over.
+func TestCreate_TakesOverAnOrphanedIdentity(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	s := customers.NewService(db, nil)
+	_, err := db.Collection("identities").InsertOne(ctx, bson.M{"_id": "github|77", "provider": "github", "subject": "77",
+		"customer_id": bson.NewObjectID(), "linked_at": time.Now().Add(-10 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Create(ctx, customers.NewCustomer{DisplayName: "Indra", Identity: &customers.Identity{Provider: "github", Subject: "77"}})
+	if err != nil {
+		t.Fatalf("an orphaned identity should be taken over: %v", err)
+	}
+	if got, err := s.FindByIdentity(ctx, "github", "77"); err != nil || got.ID != c.ID {
+		t.Fatalf("FindByIdentity = %v, %v", got, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/guyub/guyub/customers"
@@ -46,24 +47,22 @@ var people = []person{
 func Load(ctx context.Context, d Deps) (string, error) {
 	created := 0
 	for _, p := range people {
-		_, err := d.Customers.FindByEmail(ctx, p.Email)
-		if err == nil {
-			continue
+		c, err := d.Customers.FindByEmail(ctx, p.Email)
+		if errors.Is(err, customers.ErrNotFound) {
+			// Every demo member shares the admin's password, so any of them can be tried.
+			c, err = d.Identity.SignUp(ctx, identity.SignUp{Email: p.Email, DisplayName: p.Name, Password: AdminPassword, Locale: p.Locale})
+			created++
 		}
-		if !errors.Is(err, customers.ErrNotFound) {
-			return "", err
-		}
-		// Every demo member shares the admin's password, so any of them can be tried.
-		c, err := d.Identity.SignUp(ctx, identity.SignUp{Email: p.Email, DisplayName: p.Name, Password: AdminPassword, Locale: p.Locale})
 		if err != nil {
 			return "", fmt.Errorf("demo account %s: %w", p.Email, err)
 		}
-		if len(p.Roles) > 0 {
-			if err := d.Customers.SetRoles(ctx, c.ID, p.Roles); err != nil {
-				return "", err
-			}
+		// Checked every time, so a run stopped half-way is completed by the next.
+		if !slices.ContainsFunc(p.Roles, func(r customers.Role) bool { return !c.HasOwnRole(r) }) {
+			continue
 		}
-		created++
+		if err := d.Customers.SetRoles(ctx, c.ID, append(c.Roles, p.Roles...)); err != nil {
+			return "", err
+		}
 	}
 	var b strings.Builder
 	if created > 0 {

@@ -26,6 +26,18 @@ type Catalog struct {
 	localizers map[string]*i18n.Localizer
 }
 
+// Languages lists the languages there are message files for, without loading them.
+func Languages() []string {
+	names, _ := fs.Glob(files, "locales/*.json") // the pattern is valid
+	langs := []string{DefaultLanguage}
+	for _, name := range names {
+		if lang := strings.TrimSuffix(path.Base(name), ".json"); lang != DefaultLanguage {
+			langs = append(langs, lang)
+		}
+	}
+	return langs
+}
+
 // LoadCatalog reads locales/*.json, one file per language (en.json, id.json).
 func LoadCatalog() (*Catalog, error) {
 	bundle := i18n.NewBundle(language.English)

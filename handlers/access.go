@@ -48,37 +48,38 @@ func (s *Server) identify(c *fiber.Ctx) error {
 		c.Locals(tokenLocal, tok)
 		return c.Next()
 	}
-	_, user, err := s.deps.Identity.LookupSession(ctx, c.Cookies(sessionCookie))
+	token := s.cookie(c, sessionCookie)
+	sess, user, err := s.deps.Identity.LookupSession(ctx, token)
 	if err != nil {
 		return err
 	}
 	if user != nil {
 		c.Locals(userLocal, user)
+		if sess.Renewed {
+			s.setCookie(c, sessionCookie, token, s.deps.Identity.SessionLifetime())
+		}
 	}
 	return c.Next()
 }
 
 // signIn starts a session and sets its cookie: a new token at every sign-in.
 func (s *Server) signIn(c *fiber.Ctx, user *customers.Customer) error {
-	_ = s.deps.Identity.EndSession(c.UserContext(), c.Cookies(sessionCookie))
-	token, err := s.deps.Identity.StartSession(c.UserContext(), user.ID, c.IP(), c.Get(fiber.HeaderUserAgent))
+	_ = s.deps.Identity.EndSession(c.UserContext(), s.cookie(c, sessionCookie))
+	token, err := s.deps.Identity.StartSession(c.UserContext(), user.ID, s.clientIP(c), c.Get(fiber.HeaderUserAgent))
 	if err != nil {
 		return err
 	}
-	c.Cookie(&fiber.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", HTTPOnly: true, Secure: s.cfg.SecureCookies,
-		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(30 * 24 * time.Hour),
-	})
+	s.setCookie(c, sessionCookie, token, s.deps.Identity.SessionLifetime())
 	c.Locals(userLocal, user)
 	return nil
 }
 
 // signOut ends the session on the server and clears the cookie.
 func (s *Server) signOut(c *fiber.Ctx) error {
-	if err := s.deps.Identity.EndSession(c.UserContext(), c.Cookies(sessionCookie)); err != nil {
+	if err := s.deps.Identity.EndSession(c.UserContext(), s.cookie(c, sessionCookie)); err != nil {
 		return err
 	}
-	clearCookie(c, sessionCookie, "/")
+	s.clearCookie(c, sessionCookie)
 	c.Locals(userLocal, nil)
 	return nil
 }
@@ -98,7 +99,7 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 	if token == "" {
 		token = c.FormValue(csrfField)
 	}
-	if !s.deps.Identity.ValidCSRF(c.Cookies(csrfCookie), token) {
+	if !s.deps.Identity.ValidCSRF(s.cookie(c, csrfCookie), token) {
 		return errs.New(errs.ErrForbidden, "error.csrf")
 	}
 	return c.Next()
@@ -108,14 +109,11 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 func (s *Server) csrfToken(c *fiber.Ctx) string {
 	id, _ := c.Locals(browserLocal).(string)
 	if id == "" {
-		id = c.Cookies(csrfCookie)
+		id = s.cookie(c, csrfCookie)
 	}
 	if id == "" {
 		id = identity.NewBrowserID()
-		c.Cookie(&fiber.Cookie{
-			Name: csrfCookie, Value: id, Path: "/", HTTPOnly: true, Secure: s.cfg.SecureCookies,
-			SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().AddDate(1, 0, 0),
-		})
+		s.setCookie(c, csrfCookie, id, 365*24*time.Hour)
 	}
 	c.Locals(browserLocal, id)
 	return s.deps.Identity.CSRFToken(id)
@@ -161,7 +159,8 @@ func (s *Server) requireActive(c *fiber.Ctx) error {
 
 func suspendedError(u *customers.Customer, lang string) *errs.Error {
 	if until := u.Suspension.Until; until != nil {
-		return errs.New(errs.ErrSuspended, "account.suspended_until", "Reason", u.Suspension.Reason, "Until", formatDate(*until, lang))
+		// The end is the midnight after the last day; name the last day.
+		return errs.New(errs.ErrSuspended, "account.suspended_until", "Reason", u.Suspension.Reason, "Until", formatDate(until.Add(-time.Second), lang))
 	}
 	return errs.New(errs.ErrSuspended, "account.suspended", "Reason", u.Suspension.Reason)
 }
@@ -185,28 +184,21 @@ func (s *Server) apiScopes(c *fiber.Ctx) error {
 
 // flash leaves a one-time message for the page after a redirect.
 func (s *Server) flash(c *fiber.Ctx, messageID string) {
-	c.Cookie(&fiber.Cookie{Name: flashCookie, Value: messageID, Path: "/", HTTPOnly: true,
-		Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	s.setCookie(c, flashCookie, messageID, 0)
 }
 
 // takeFlash reads and clears the flash. Only flash.* messages are shown, so a planted
 // cookie cannot make the page say anything else.
 func (s *Server) takeFlash(c *fiber.Ctx, lang string) string {
-	id := c.Cookies(flashCookie)
+	id := s.cookie(c, flashCookie)
 	if id == "" {
 		return ""
 	}
-	clearCookie(c, flashCookie, "/")
+	s.clearCookie(c, flashCookie)
 	if !strings.HasPrefix(id, "flash.") {
 		return ""
 	}
 	return s.catalog.T(lang, id)
-}
-
-// clearCookie removes a cookie. The path must be the one it was set with, or the browser
-// keeps the original (Fiber's ClearCookie sets none).
-func clearCookie(c *fiber.Ctx, name, path string) {
-	c.Cookie(&fiber.Cookie{Name: name, Path: path, MaxAge: -1, Expires: time.Unix(0, 0)})
 }
 
 // localPath accepts a return address only if it stays on this site.

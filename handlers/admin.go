@@ -133,12 +133,12 @@ func (s *Server) accountSuspend(c *fiber.Ctx) error {
 	}
 	var until *time.Time
 	if raw := c.FormValue("until"); raw != "" {
-		t, err := time.Parse("2006-01-02", raw)
+		day, err := time.Parse("2006-01-02", raw)
 		if err != nil {
 			return s.accountFailed(c, id, errs.Field("until", "field.date"))
 		}
-		t = t.UTC()
-		until = &t
+		end := day.AddDate(0, 0, 1) // suspended through the chosen day
+		until = &end
 	}
 	if err := s.deps.Customers.Suspend(c.UserContext(), id, currentUser(c).ID, c.FormValue("reason"), until); err != nil {
 		return s.accountFailed(c, id, err)

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -24,7 +25,8 @@ func (s *Server) authRoutes(app *fiber.App) {
 	app.Get("/auth/:provider/callback", s.socialCallback)
 }
 
-type signInData struct {
+// authPage is the data of the sign-in and sign-up pages.
+type authPage struct {
 	Next      string
 	Providers []*identity.Provider
 	Form      *form
@@ -35,13 +37,15 @@ var socialErrors = map[string]string{
 	"cancelled": "signin.social_cancelled",
 	"failed":    "signin.social_failed",
 	"state":     "signin.social_state",
+	"linked":    "account.provider_linked",
+	"in_use":    "account.identity_in_use",
 }
 
 func (s *Server) signInPage(c *fiber.Ctx) error {
 	if currentUser(c) != nil {
 		return c.Redirect(localPath(c.Query("next")))
 	}
-	data := signInData{Next: localPath(c.Query("next")), Providers: s.deps.Providers}
+	data := authPage{Next: localPath(c.Query("next")), Providers: s.deps.Providers}
 	if id, ok := socialErrors[c.Query("error")]; ok {
 		data.Form = &form{Message: s.catalog.T(s.language(c), id)}
 	}
@@ -50,14 +54,14 @@ func (s *Server) signInPage(c *fiber.Ctx) error {
 
 func (s *Server) signInSubmit(c *fiber.Ctx) error {
 	email, next := c.FormValue("email"), localPath(c.FormValue("next"))
-	user, signInErr := s.deps.Identity.SignIn(c.UserContext(), email, c.FormValue("password"), c.IP())
+	user, signInErr := s.deps.Identity.SignIn(c.UserContext(), email, c.FormValue("password"), s.clientIP(c))
 	if signInErr != nil {
 		f, err := s.formFailed(c, signInErr, map[string]string{"email": email})
 		if err != nil {
 			return err
 		}
 		// 401 or 429, but as the form again, not an error page.
-		return s.render(c, statusOf(signInErr), "signin", "signin.title", signInData{Next: next, Providers: s.deps.Providers, Form: f})
+		return s.render(c, statusOf(signInErr), "signin", "signin.title", authPage{Next: next, Providers: s.deps.Providers, Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -65,18 +69,12 @@ func (s *Server) signInSubmit(c *fiber.Ctx) error {
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 
-type signUpData struct {
-	Next      string
-	Providers []*identity.Provider
-	Form      *form
-}
-
 func (s *Server) signUpPage(c *fiber.Ctx) error {
 	if currentUser(c) != nil {
 		return c.Redirect("/profile")
 	}
 	return s.render(c, fiber.StatusOK, "signup", "signup.title",
-		signUpData{Next: localPath(c.Query("next")), Providers: s.deps.Providers})
+		authPage{Next: localPath(c.Query("next")), Providers: s.deps.Providers})
 }
 
 func (s *Server) signUpSubmit(c *fiber.Ctx) error {
@@ -93,7 +91,7 @@ func (s *Server) signUpSubmit(c *fiber.Ctx) error {
 			return err
 		}
 		return s.render(c, fiber.StatusUnprocessableEntity, "signup", "signup.title",
-			signUpData{Next: next, Providers: s.deps.Providers, Form: f})
+			authPage{Next: next, Providers: s.deps.Providers, Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -133,10 +131,7 @@ func (s *Server) socialBegin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Cookie(&fiber.Cookie{
-		Name: oauthStateCookie, Value: state, Path: "/auth/", HTTPOnly: true, Secure: s.cfg.SecureCookies,
-		SameSite: fiber.CookieSameSiteLaxMode, MaxAge: 600,
-	})
+	s.setCookie(c, oauthStateCookie, state, 10*time.Minute)
 	return c.Redirect(authURL)
 }
 
@@ -145,8 +140,8 @@ func (s *Server) socialCallback(c *fiber.Ctx) error {
 	if p == nil {
 		return identity.ErrNoSuchProvider
 	}
-	cookieState := c.Cookies(oauthStateCookie)
-	clearCookie(c, oauthStateCookie, "/auth/")
+	cookieState := s.cookie(c, oauthStateCookie)
+	s.clearCookie(c, oauthStateCookie)
 	query, err := url.ParseQuery(string(c.Request().URI().QueryString()))
 	if err != nil {
 		return fiber.ErrBadRequest
@@ -157,11 +152,15 @@ func (s *Server) socialCallback(c *fiber.Ctx) error {
 		return c.Redirect("/signin?error=cancelled", fiber.StatusSeeOther)
 	case errors.Is(err, identity.ErrLoginState):
 		return c.Redirect("/signin?error=state", fiber.StatusSeeOther)
-	case errors.Is(err, customers.ErrIdentityInUse):
-		s.flash(c, "flash.identity_in_use")
-		return c.Redirect("/profile", fiber.StatusSeeOther)
-	case errors.Is(err, customers.ErrProviderLinked):
-		s.flash(c, "flash.provider_linked_already")
+	case errors.Is(err, customers.ErrIdentityInUse), errors.Is(err, customers.ErrProviderLinked):
+		code, flash := "linked", "flash.provider_linked_already"
+		if errors.Is(err, customers.ErrIdentityInUse) {
+			code, flash = "in_use", "flash.identity_in_use"
+		}
+		if currentUser(c) == nil {
+			return c.Redirect("/signin?error="+code, fiber.StatusSeeOther)
+		}
+		s.flash(c, flash)
 		return c.Redirect("/profile", fiber.StatusSeeOther)
 	case errors.Is(err, identity.ErrLoginFailed), errors.Is(err, errs.ErrInvalid):
 		return c.Redirect("/signin?error=failed", fiber.StatusSeeOther)
@@ -175,8 +174,11 @@ func (s *Server) socialCallback(c *fiber.Ctx) error {
 	if err := s.signIn(c, res.Customer); err != nil {
 		return err
 	}
-	if res.Created {
+	switch {
+	case res.Created:
 		s.flash(c, "flash.welcome")
+	case res.PasswordRemoved:
+		s.flash(c, "flash.password_removed")
 	}
 	return c.Redirect(localPath(res.ReturnTo), fiber.StatusSeeOther)
 }

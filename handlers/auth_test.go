@@ -11,6 +11,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/identity"
 )
 
 func TestPassword_SignUpSignOutSignIn(t *testing.T) {
@@ -191,7 +192,7 @@ func TestAdmin_SuspendThenReinstate(t *testing.T) {
 	}
 
 	// The suspended member can read, is told why, and cannot post.
-	if res := s.get("/profile"); res.StatusCode != 200 || !strings.Contains(res.body, "suspended until 31 January 2099") || !strings.Contains(res.body, "Spam links in every post") {
+	if res := s.get("/profile"); res.StatusCode != 200 || !strings.Contains(res.body, "suspended through 31 January 2099") || !strings.Contains(res.body, "Spam links in every post") {
 		t.Fatalf("profile of a suspended member: %d\n%s", res.StatusCode, res.body)
 	}
 	res = s.post("/profile", url.Values{"display_name": {"Buy cheap pills"}})
@@ -353,7 +354,7 @@ func TestSessionCookie_FlagsAndRotation(t *testing.T) {
 	e.person("h@example.com")
 	sessionCookie := func(res response) string {
 		for _, c := range res.Header.Values("Set-Cookie") {
-			if strings.HasPrefix(c, "guyub_session=") {
+			if strings.HasPrefix(c, "guyub_session=") || strings.HasPrefix(c, "__Host-guyub_session=") {
 				return c
 			}
 		}
@@ -363,7 +364,7 @@ func TestSessionCookie_FlagsAndRotation(t *testing.T) {
 	// Served over HTTPS (behind a proxy), the cookie is Secure; always HttpOnly and Lax.
 	https := newBrowser(t, listen(t, e.app(handlers.Config{SecureCookies: true}, handlers.Deps{})))
 	cookie := strings.ToLower(sessionCookie(https.post("/signin", url.Values{"email": {"h@example.com"}, "password": {"correct horse battery"}})))
-	for _, flag := range []string{"httponly", "secure", "samesite=lax", "path=/"} {
+	for _, flag := range []string{"__host-guyub_session=", "httponly", "secure", "samesite=lax", "path=/"} {
 		if !strings.Contains(cookie, flag) {
 			t.Errorf("session cookie %q lacks %s", cookie, flag)
 		}
@@ -382,5 +383,62 @@ func TestSessionCookie_FlagsAndRotation(t *testing.T) {
 	}
 	if _, who, _ := e.identity.LookupSession(context.Background(), oldToken); who != nil {
 		t.Fatal("the old session still works after signing in again")
+	}
+}
+
+func TestClientIP_OnlyTrustedProxiesMayForward(t *testing.T) {
+	e := newEnv(t)
+	// Behind a trusted load balancer (127.0.0.1 here) the client is the right-most address
+	// the balancer did not account for; what the client wrote further left does not count.
+	base := listen(t, e.app(handlers.Config{RateLimit: 2, TrustedProxies: []string{"127.0.0.0/8"}}, handlers.Deps{}))
+	get := func(xff string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+		req.Header.Set("X-Forwarded-For", xff)
+		return newBrowser(t, base).do(req).StatusCode
+	}
+	for i, spoof := range []string{"1.1.1.1", "2.2.2.2"} {
+		if code := get(spoof + ", 203.0.113.9"); code != 200 {
+			t.Fatalf("request %d: %d", i+1, code)
+		}
+	}
+	if code := get("3.3.3.3, 203.0.113.9"); code != http.StatusTooManyRequests {
+		t.Fatalf("a client changing the left of X-Forwarded-For must not escape the limit: %d", code)
+	}
+	if code := get("203.0.113.10"); code != 200 {
+		t.Fatalf("another client has its own count: %d", code)
+	}
+
+	// Without trusted proxies the header is ignored: every request is the socket's address.
+	direct := listen(t, e.app(handlers.Config{RateLimit: 1}, handlers.Deps{}))
+	req, _ := http.NewRequest(http.MethodGet, direct+"/", nil)
+	newBrowser(t, direct).do(req)
+	req, _ = http.NewRequest(http.MethodGet, direct+"/", nil)
+	req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	if res := newBrowser(t, direct).do(req); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("an untrusted X-Forwarded-For must be ignored: %d", res.StatusCode)
+	}
+}
+
+func TestAPITokens_StopWhenTheOwnerIsNoLongerStaff(t *testing.T) {
+	e := newEnv(t)
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	secret, _, err := e.identity.CreateToken(context.Background(), mod, identity.NewToken{Name: "x", Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	call := func() int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		return newBrowser(t, base).do(req).StatusCode
+	}
+	if code := call(); code != 200 {
+		t.Fatalf("staff token: %d", code)
+	}
+	if err := e.customers.SetRoles(context.Background(), mod.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if code := call(); code != http.StatusUnauthorized {
+		t.Fatalf("a demoted moderator's token: %d, want 401", code)
 	}
 }

@@ -111,6 +111,9 @@ func (e *env) person(email string, roles ...customers.Role) *customers.Customer 
 		if err := e.customers.SetRoles(context.Background(), c.ID, roles); err != nil {
 			e.t.Fatal(err)
 		}
+		if c, err = e.customers.Get(context.Background(), c.ID); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	return c
 }

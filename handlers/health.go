@@ -29,16 +29,20 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	for _, check := range s.deps.Readiness {
 		wg.Go(func() {
 			err := check.Check(ctx)
+			if err != nil {
+				// The cause goes to the log; the public answer names only the dependency.
+				s.log.Warn("readiness check failed", "check", check.Name, "err", err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				res.Checks[check.Name] = "ok"
 			case check.Critical:
-				res.Checks[check.Name] = "unavailable: " + err.Error()
+				res.Checks[check.Name] = "unavailable"
 				res.Status = "unavailable"
 			default:
-				res.Checks[check.Name] = "degraded: " + err.Error()
+				res.Checks[check.Name] = "degraded"
 				if res.Status == "ok" {
 					res.Status = "degraded"
 				}

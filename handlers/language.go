@@ -4,30 +4,23 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/guyub/guyub/customers"
 )
 
 const (
-	langLocal  = "lang"
-	langCookie = "guyub_lang"
+	langLocal    = "lang"
+	langCookie   = "guyub_lang"
+	langLifetime = 365 * 24 * time.Hour
 )
 
 // chooseLanguage remembers an explicit ?lang= choice: in a cookie, so the switch holds on
 // later pages without JavaScript, and on the account of a signed-in customer.
 func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 	if lang := c.Query("lang"); s.catalog.Supports(lang) {
-		c.Cookie(&fiber.Cookie{
-			Name:     langCookie,
-			Value:    lang,
-			Path:     "/",
-			Expires:  time.Now().AddDate(1, 0, 0),
-			HTTPOnly: true,
-			SameSite: fiber.CookieSameSiteLaxMode,
-			Secure:   s.cfg.SecureCookies,
-		})
+		s.setCookie(c, langCookie, lang, langLifetime)
+		// A preference, so a plain link may set it: the worst a forged link does is switch
+		// the language.
 		if u := currentUser(c); u != nil && u.Locale != lang {
-			if err := s.deps.Customers.UpdateProfile(c.UserContext(), u.ID, customers.Profile{DisplayName: u.DisplayName, Locale: lang}); err != nil {
+			if err := s.deps.Customers.SetLocale(c.UserContext(), u.ID, lang); err != nil {
 				s.log.Warn("remember language", "err", err)
 			}
 			u.Locale = lang
@@ -48,7 +41,7 @@ func (s *Server) language(c *fiber.Ctx) string {
 	if u := currentUser(c); u != nil {
 		candidates = append(candidates, u.Locale)
 	}
-	candidates = append(candidates, c.Cookies(langCookie))
+	candidates = append(candidates, s.cookie(c, langCookie))
 	lang := ""
 	for _, l := range candidates {
 		if s.catalog.Supports(l) {

@@ -19,7 +19,7 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "guyub_http_requests_total",
@@ -31,21 +31,13 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route"}),
 	}
-	// Registering twice (two apps on one registry in a test) keeps the first collectors.
 	for _, c := range []prometheus.Collector{m.requests, m.duration, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
-			if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-				switch existing := are.ExistingCollector.(type) {
-				case *prometheus.CounterVec:
-					m.requests = existing
-				case *prometheus.HistogramVec:
-					m.duration = existing
-				}
-			}
+			return nil, fmt.Errorf("metrics: %w", err)
 		}
 	}
-	return m
+	return m, nil
 }
 
 // observe logs each request and counts it in the metrics. It renders errors itself, so
@@ -69,7 +61,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		"status", status,
 		"duration_ms", float64(elapsed.Microseconds())/1000,
 		"bytes", len(c.Response().Body()),
-		"ip", c.IP(),
+		"ip", s.clientIP(c),
 		"request_id", c.Locals("requestid"),
 	)
 	return nil

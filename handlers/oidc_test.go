@@ -126,6 +126,38 @@ func TestOIDC_VerifiedEmailLinksToTheExistingAccount(t *testing.T) {
 	}
 }
 
+// Someone signs up first with another person's address and a password of their own. When
+// the address's real owner signs in with a provider that vouches for it, they get the
+// account and the squatter's password and sessions stop working.
+func TestOIDC_VerifiedEmailTakesBackASquattedAccount(t *testing.T) {
+	w := newOIDCWorld(t)
+	squatter := newBrowser(t, w.base)
+	squatter.post("/signup", url.Values{"email": {"hana@acme.example"}, "display_name": {"Hana"}, "password": {"squatter secret 1"}})
+	if res := squatter.get("/profile"); res.StatusCode != 200 {
+		t.Fatalf("squatter not signed in: %d", res.StatusCode)
+	}
+
+	owner := w.login(t, &mockoidc.MockUser{Subject: "kc-6006", Email: "hana@acme.example", EmailVerified: true})
+	if !strings.Contains(owner.last.body, "password was removed") {
+		t.Fatalf("the owner should be told the old password is gone:\n%s", owner.last.body)
+	}
+	if res := squatter.get("/profile"); res.StatusCode != http.StatusFound {
+		t.Fatalf("the squatter's session should end: %d", res.StatusCode)
+	}
+	res := newBrowser(t, w.base).post("/signin", url.Values{"email": {"hana@acme.example"}, "password": {"squatter secret 1"}})
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the squatter's password should no longer work: %d", res.StatusCode)
+	}
+	c, _ := w.customers.FindByEmail(context.Background(), "hana@acme.example")
+	if !c.EmailVerified || !c.HasIdentity("openid-connect") {
+		t.Fatalf("account = %+v", c)
+	}
+	// A later verified login to an account whose email is proven keeps its password.
+	if removed, _ := w.customers.EmailProven(context.Background(), c.ID); removed {
+		t.Fatal("a proven email must not remove a password again")
+	}
+}
+
 func TestOIDC_UnverifiedEmailDoesNotLink(t *testing.T) {
 	w := newOIDCWorld(t)
 	existing := w.person("eko@acme.example")

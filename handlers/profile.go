@@ -85,8 +85,7 @@ func (s *Server) profileSubmit(c *fiber.Ctx) error {
 	}
 	if in.Locale != "" {
 		// The page after the redirect speaks the newly chosen language.
-		c.Cookie(&fiber.Cookie{Name: langCookie, Value: in.Locale, Path: "/", HTTPOnly: true,
-			Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+		s.setCookie(c, langCookie, in.Locale, langLifetime)
 	}
 	s.flash(c, "flash.profile_saved")
 	return c.Redirect("/profile", fiber.StatusSeeOther)
@@ -95,7 +94,7 @@ func (s *Server) profileSubmit(c *fiber.Ctx) error {
 func (s *Server) passwordSubmit(c *fiber.Ctx) error {
 	u := currentUser(c)
 	err := s.deps.Identity.ChangePassword(c.UserContext(), u.ID, c.FormValue("current_password"),
-		c.FormValue("new_password"), c.Cookies(sessionCookie))
+		c.FormValue("new_password"), s.cookie(c, sessionCookie))
 	if err != nil {
 		f, err := s.formFailed(c, err, nil)
 		if err != nil {

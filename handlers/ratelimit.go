@@ -13,7 +13,7 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 	if s.cfg.RateLimit <= 0 {
 		return c.Next()
 	}
-	d, err := s.deps.Limiter.Allow(c.UserContext(), "ip:"+c.IP(), s.cfg.RateLimit, s.cfg.RateWindow)
+	d, err := s.deps.Limiter.Allow(c.UserContext(), "ip:"+s.clientIP(c), s.cfg.RateLimit, s.cfg.RateWindow)
 	if err != nil {
 		s.log.Warn("rate limiter unavailable; request allowed", "err", err)
 		return c.Next()

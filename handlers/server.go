@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,7 +31,7 @@ type Config struct {
 	RateLimit       int           // requests per client IP per RateWindow; 0 disables
 	RateWindow      time.Duration // default one minute
 	TrustedProxies  []string      // load balancers whose X-Forwarded-For is believed
-	SecureCookies   bool          // served over HTTPS: cookies get the Secure flag
+	SecureCookies   bool          // served over HTTPS: Secure, __Host- cookies and HSTS
 	Logger          *slog.Logger
 }
 
@@ -55,6 +56,7 @@ type Deps struct {
 	Limiter   RateLimiter          // required when Config.RateLimit > 0
 	Readiness []ReadinessCheck
 	Metrics   *prometheus.Registry // nil: a registry of its own
+	Catalog   *frontend.Catalog    // nil: loaded here
 }
 
 // Server renders pages and answers the API.
@@ -66,11 +68,19 @@ type Server struct {
 	assets  *frontend.Assets
 	metrics *httpMetrics
 	nav     []navItem
+	proxies []*net.IPNet
 }
 
 // New builds the Fiber app with its middleware and routes.
 func New(cfg Config, deps Deps) (*fiber.App, error) {
-	catalog, err := frontend.LoadCatalog()
+	catalog := deps.Catalog
+	if catalog == nil {
+		var err error
+		if catalog, err = frontend.LoadCatalog(); err != nil {
+			return nil, err
+		}
+	}
+	proxies, err := parseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -102,29 +112,31 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
 	}
+	metrics, err := newHTTPMetrics(deps.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:     cfg,
 		deps:    deps,
 		log:     cfg.Logger,
 		catalog: catalog,
 		assets:  assets,
-		metrics: newHTTPMetrics(deps.Metrics),
+		metrics: metrics,
 		nav:     []navItem{{Label: "nav.home", URL: "/"}},
+		proxies: proxies,
 	}
 
 	app := fiber.New(fiber.Config{
-		AppName:                 "guyub",
-		Views:                   frontend.Templates(map[string]any{"asset": assets.URL}),
-		ViewsLayout:             "layouts/base",
-		ErrorHandler:            s.handleError,
-		BodyLimit:               cfg.BodyLimit,
-		ReadTimeout:             15 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             2 * time.Minute,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
-		TrustedProxies:          cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+		AppName:               "guyub",
+		Views:                 frontend.Templates(map[string]any{"asset": assets.URL}),
+		ViewsLayout:           "layouts/base",
+		ErrorHandler:          s.handleError,
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
 	})
 
 	app.Use(requestid.New())
@@ -135,7 +147,15 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 			"base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 		ReferrerPolicy:            "strict-origin-when-cross-origin",
 		CrossOriginEmbedderPolicy: "unsafe-none", // provider avatars are cross-origin images
+		HSTSMaxAge:                hstsMaxAge(cfg.SecureCookies),
 	}))
+	if cfg.SecureCookies {
+		// Behind a TLS-terminating proxy Fiber sees plain HTTP and would leave HSTS out.
+		app.Use(func(c *fiber.Ctx) error {
+			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000")
+			return c.Next()
+		})
+	}
 	app.Use(compress.New())
 	app.Use(etag.New())
 
@@ -156,11 +176,11 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	return app, nil
 }
 
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
+func hstsMaxAge(https bool) int {
+	if https {
+		return 31536000
 	}
-	return fiber.HeaderXForwardedFor
+	return 0
 }
 
 func (s *Server) home(c *fiber.Ctx) error {

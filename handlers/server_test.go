@@ -268,6 +268,9 @@ func TestReadyz(t *testing.T) {
 			if res.StatusCode != tt.wantStatus || body.Status != tt.wantState {
 				t.Fatalf("status %d %q, want %d %q: %s", res.StatusCode, body.Status, tt.wantStatus, tt.wantState, res.body)
 			}
+			if strings.Contains(res.body, "refused") || strings.Contains(res.body, "127.0.0.1") {
+				t.Fatalf("the cause of a failure belongs in the log, not the public answer: %s", res.body)
+			}
 		})
 	}
 }

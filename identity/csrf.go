@@ -7,8 +7,9 @@ import (
 )
 
 // CSRFToken is the token a form must send back for the browser whose random ID is in its
-// CSRF cookie. It is an HMAC of that ID, so a cookie planted by someone else (for example
-// from a sibling subdomain) is useless without the server's key, and nothing is stored.
+// CSRF cookie: an HMAC of that ID, so nothing is stored. A forged request can send the
+// cookie but cannot read it to compute the token. (Over HTTPS the cookie is named
+// __Host-…, so a sibling subdomain cannot plant one of its own either.)
 func (s *Service) CSRFToken(browserID string) string {
 	mac := hmac.New(sha256.New, s.csrfKey)
 	mac.Write([]byte("csrf\x00" + browserID))

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -44,7 +45,8 @@ type Service struct {
 	tokens    *mongo.Collection
 	attempts  *mongo.Collection // social logins under way
 	common    map[string]struct{}
-	dummyHash string // compared when an email is unknown, so timing does not tell
+	hashing   chan struct{} // slots for argon2id, which takes 64 MiB a time
+	dummyHash string        // compared when an email is unknown, so timing does not tell
 	now       func() time.Time
 	csrfKey   []byte
 }
@@ -82,6 +84,7 @@ func New(ctx context.Context, db *mongo.Database, cust *customers.Service, limit
 		tokens:    db.Collection("api_tokens"),
 		attempts:  db.Collection("login_attempts"),
 		common:    loadCommonPasswords(),
+		hashing:   make(chan struct{}, 2*runtime.NumCPU()),
 		now:       func() time.Time { return time.Now().UTC() },
 		csrfKey:   cfg.Secret,
 	}
@@ -96,6 +99,9 @@ func New(ctx context.Context, db *mongo.Database, cust *customers.Service, limit
 	}
 	return s, nil
 }
+
+// SessionLifetime is how long a session lasts unused; the cookie lasts as long.
+func (s *Service) SessionLifetime() time.Duration { return s.cfg.SessionLifetime }
 
 // sharedSecret returns the named secret, creating it if it does not exist yet. Two instances
 // starting at once both insert; the unique _id keeps the first, and both read it back.

@@ -90,18 +90,14 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, e
 	case !looksLikeEmail(email):
 		f.Add("email", "field.email")
 	}
-	if name := strings.TrimSpace(in.DisplayName); name == "" {
-		f.Add("display_name", "field.required")
-	} else if utf8.RuneCountInString(name) > 60 {
-		f.Add("display_name", "field.too_long", "Max", 60)
-	}
+	customers.ValidateDisplayName(&f, "display_name", in.DisplayName)
 	s.checkPassword(&f, "password", in.Password, email)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	hash, err := argon2id.CreateHash(in.Password, s.cfg.PasswordParams)
+	hash, err := s.hash(ctx, in.Password)
 	if err != nil {
-		return nil, fmt.Errorf("hash password: %w", err)
+		return nil, err
 	}
 	c, err := s.customers.Create(ctx, customers.NewCustomer{
 		Email: email, DisplayName: in.DisplayName, PasswordHash: hash, Locale: in.Locale,
@@ -115,6 +111,10 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, e
 // SignIn checks an email and password. Attempts are limited per account and per IP.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (*customers.Customer, error) {
 	email = customers.NormalizeEmail(email)
+	// Refused before any look-up, so the answer takes as long for every email.
+	if len(password) > 4*MaxPasswordLength {
+		return nil, ErrBadCredentials
+	}
 	for _, limit := range []struct {
 		key string
 		n   int
@@ -129,23 +129,57 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (*cust
 	}
 	c, err := s.customers.FindByEmail(ctx, email)
 	if errors.Is(err, customers.ErrNotFound) || (err == nil && c.PasswordHash == "") {
-		_, _ = argon2id.ComparePasswordAndHash(password, s.dummyHash)
+		_, _ = s.compare(ctx, password, s.dummyHash)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
-	if len(password) > 4*MaxPasswordLength {
-		return nil, ErrBadCredentials
-	}
-	ok, err := argon2id.ComparePasswordAndHash(password, c.PasswordHash)
+	ok, err := s.compare(ctx, password, c.PasswordHash)
 	if err != nil {
-		return nil, fmt.Errorf("check password: %w", err)
+		return nil, err
 	}
 	if !ok {
 		return nil, ErrBadCredentials
 	}
 	return c, nil
+}
+
+// hash and compare run argon2id, which takes 64 MiB each time, a few at once at most so a
+// burst of sign-ins cannot exhaust memory; the rest wait their turn.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	h, err := argon2id.CreateHash(password, s.cfg.PasswordParams)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}
+
+func (s *Service) compare(ctx context.Context, password, hash string) (bool, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	if err != nil {
+		return false, fmt.Errorf("check password: %w", err)
+	}
+	return ok, nil
+}
+
+func (s *Service) hashSlot(ctx context.Context) (func(), error) {
+	select {
+	case s.hashing <- struct{}{}:
+		return func() { <-s.hashing }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // ChangePassword sets a new password. An account made by social login has none yet and
@@ -157,9 +191,9 @@ func (s *Service) ChangePassword(ctx context.Context, id bson.ObjectID, current,
 	}
 	var f errs.Fields
 	if c.PasswordHash != "" {
-		ok, err := argon2id.ComparePasswordAndHash(current, c.PasswordHash)
+		ok, err := s.compare(ctx, current, c.PasswordHash)
 		if err != nil {
-			return fmt.Errorf("check password: %w", err)
+			return err
 		}
 		if !ok {
 			f.Add("current_password", "password.wrong_current")
@@ -190,9 +224,9 @@ func (s *Service) SetPassword(ctx context.Context, id bson.ObjectID, password st
 }
 
 func (s *Service) storePassword(ctx context.Context, id bson.ObjectID, password string) error {
-	hash, err := argon2id.CreateHash(password, s.cfg.PasswordParams)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return err
 	}
 	return s.customers.SetPasswordHash(ctx, id, hash)
 }

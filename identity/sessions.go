@@ -19,6 +19,7 @@ type Session struct {
 	ExpiresAt  time.Time     `bson:"expires_at"`
 	IP         string        `bson:"ip"`
 	UserAgent  string        `bson:"user_agent"`
+	Renewed    bool          `bson:"-"` // extended by this look-up: the cookie should be too
 }
 
 // StartSession signs a customer in and returns the token for the cookie. A new token each
@@ -60,8 +61,9 @@ func (s *Service) LookupSession(ctx context.Context, token string) (*Session, *c
 		return nil, nil, nil // the account is gone; treat as signed out
 	}
 	if now.Sub(sess.LastSeenAt) > 24*time.Hour {
+		sess.LastSeenAt, sess.ExpiresAt, sess.Renewed = now, now.Add(s.cfg.SessionLifetime), true
 		_, _ = s.sessions.UpdateOne(ctx, bson.M{"_id": sess.ID},
-			bson.M{"$set": bson.M{"last_seen_at": now, "expires_at": now.Add(s.cfg.SessionLifetime)}})
+			bson.M{"$set": bson.M{"last_seen_at": sess.LastSeenAt, "expires_at": sess.ExpiresAt}})
 		_ = s.customers.Touch(ctx, c.ID)
 	}
 	return &sess, c, nil

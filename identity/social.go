@@ -120,10 +120,11 @@ func (s *Service) BeginLogin(ctx context.Context, p *Provider, linkTo bson.Objec
 
 // LoginResult is who signed in, and how.
 type LoginResult struct {
-	Customer *customers.Customer
-	Created  bool // a new account
-	Linked   bool // the provider was added to an existing account
-	ReturnTo string
+	Customer        *customers.Customer
+	Created         bool // a new account
+	Linked          bool // the provider was added to an existing account
+	PasswordRemoved bool // the account's unproven password was removed (see customers.EmailProven)
+	ReturnTo        string
 }
 
 // CompleteLogin finishes a social login at the provider's callback. cookieState is the
@@ -192,11 +193,7 @@ func (s *Service) signInWith(ctx context.Context, provider string, u goth.User, 
 	if email != "" {
 		c, err := s.customers.FindByEmail(ctx, email)
 		if err == nil {
-			if err := s.customers.LinkIdentity(ctx, c.ID, ident); err != nil {
-				return nil, err
-			}
-			c, err = s.customers.Get(ctx, c.ID)
-			return &LoginResult{Customer: c, Linked: true}, err
+			return s.linkByEmail(ctx, c, ident)
 		}
 		if !errors.Is(err, customers.ErrNotFound) {
 			return nil, err
@@ -211,8 +208,13 @@ func (s *Service) signInWith(ctx context.Context, provider string, u goth.User, 
 	})
 	switch {
 	case errors.Is(err, customers.ErrIdentityInUse):
-		// A second callback for the same person won the race; it made the account.
-		c, err = s.customers.FindByIdentity(ctx, provider, u.UserID)
+		// A second callback for the same person won the race; it is making the account.
+		for range 20 {
+			if c, err = s.customers.FindByIdentity(ctx, provider, u.UserID); !errors.Is(err, customers.ErrNotFound) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		return &LoginResult{Customer: c}, err
 	case errors.Is(err, customers.ErrEmailTaken):
 		// The email was registered between our look-up and insert; link to it instead.
@@ -221,6 +223,26 @@ func (s *Service) signInWith(ctx context.Context, provider string, u goth.User, 
 		return nil, err
 	}
 	return &LoginResult{Customer: c, Created: true}, nil
+}
+
+// linkByEmail joins a provider to the account whose email it vouches for. If that account's
+// email was never proven, its password goes (and its sessions end): the provider has just
+// shown who owns the address, the password's setter had not.
+func (s *Service) linkByEmail(ctx context.Context, c *customers.Customer, ident customers.Identity) (*LoginResult, error) {
+	if err := s.customers.LinkIdentity(ctx, c.ID, ident); err != nil {
+		return nil, err
+	}
+	removed, err := s.customers.EmailProven(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if removed {
+		if err := s.EndOtherSessions(ctx, c.ID, ""); err != nil {
+			return nil, err
+		}
+	}
+	c, err = s.customers.Get(ctx, c.ID)
+	return &LoginResult{Customer: c, Linked: true, PasswordRemoved: removed}, err
 }
 
 // emailVerified says whether the provider vouches for the email. GitHub hands out only

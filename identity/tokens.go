@@ -146,7 +146,9 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*APITok
 		return nil, nil, nil
 	}
 	c, err := s.customers.Get(ctx, t.CustomerID)
-	if err != nil {
+	// Tokens are for staff: one whose owner lost the role stops working (and reappears, still
+	// revocable, if the role comes back).
+	if err != nil || !c.IsStaff() {
 		return nil, nil, nil
 	}
 	now := s.now()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -34,12 +35,19 @@ func (p program) adminCreate(ctx context.Context, args []string) error {
 	var email, password, name, role string
 	cfg, err := loadConfig("guyub admin create", args, p.environ, p.stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "email", "", "email of the account (required)")
-		fs.StringVar(&password, "password", "", "password to set (required for a new account)")
+		fs.StringVar(&password, "password", "", `password to set (required for a new account); "-" reads it from standard input, keeping it out of the shell history`)
 		fs.StringVar(&name, "name", "", "display name of a new account")
 		fs.StringVar(&role, "role", "admin", "role to grant: customer, moderator, product or admin")
 	})
 	if err != nil {
 		return err
+	}
+	if password == "-" {
+		line, err := bufio.NewReader(p.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("--password -: reading standard input: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
 	}
 	r, ok := customers.ParseRole(role)
 	if !ok {

@@ -34,6 +34,11 @@ func TestAdminCreate_WithoutAServerThenPromoteIdempotently(t *testing.T) {
 		!strings.Contains(err.Error(), "password: This password is one of the most common ones") {
 		t.Fatalf("a common password: %v", err)
 	}
+	var out2 bytes.Buffer
+	p := program{stdin: strings.NewReader("teh botol dingin\n"), stdout: &out2, stderr: &out2}
+	if err := p.run(context.Background(), []string{"admin", "create", "--data", dir, "--email", "piped@example.com", "--password", "-"}); err != nil {
+		t.Fatalf("password from standard input: %v\n%s", err, out2.String())
+	}
 	if _, err := runCmd(t, "admin", "create", "--data", dir, "--email", "x@example.com", "--password", "long enough pass", "--role", "owner"); err == nil ||
 		!strings.Contains(err.Error(), `unknown role "owner"`) {
 		t.Fatalf("unknown role: %v", err)

@@ -115,12 +115,8 @@ var settings = []setting{
 		return nil
 	}},
 	{"GUYUB_DEFAULT_LANG", "default-lang", "en", "language when the visitor's browser asks for none we have (en, id)", func(c *config, v string) error {
-		catalog, err := frontend.LoadCatalog()
-		if err != nil {
-			return err
-		}
-		if !catalog.Supports(v) {
-			return fmt.Errorf("unknown language %q; one of %s", v, strings.Join(catalog.Languages(), ", "))
+		if langs := frontend.Languages(); !slices.Contains(langs, v) {
+			return fmt.Errorf("unknown language %q; one of %s", v, strings.Join(langs, ", "))
 		}
 		c.DefaultLang = v
 		return nil

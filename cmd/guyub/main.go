@@ -22,6 +22,7 @@ import (
 
 // program is main's dependencies, so tests can run it in-process.
 type program struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	environ        []string
 	listening      func(addr string) // called once the HTTP listener is up; tests use it
@@ -30,7 +31,7 @@ type program struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	p := program{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
+	p := program{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
 	err := p.run(ctx, os.Args[1:])
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):

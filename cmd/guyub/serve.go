@@ -76,6 +76,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Limiter:   svc.limiter,
 		Readiness: []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: svc.store.Ping}},
 		Metrics:   prometheus.NewRegistry(),
+		Catalog:   svc.catalog,
 	})
 	if err != nil {
 		return err
