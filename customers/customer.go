@@ -67,6 +67,7 @@ type Customer struct {
 	PasswordHash  string        `bson:"password_hash,omitempty"`
 	Status        Status        `bson:"status"`
 	Suspension    *Suspension   `bson:"suspension,omitempty"`
+	Purchases     []Purchase    `bson:"purchases,omitempty"`
 	CreatedAt     time.Time     `bson:"created_at"`
 	UpdatedAt     time.Time     `bson:"updated_at"`
 	LastActiveAt  time.Time     `bson:"last_active_at"`

@@ -45,12 +45,14 @@ var Indexes = []store.Indexes{
 	{Collection: "identities", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}}},
 	}},
+	signalIndexes,
 }
 
 // Service reads and writes customer records.
 type Service struct {
 	customers  *mongo.Collection
 	identities *mongo.Collection
+	signals    *mongo.Collection
 	languages  []string
 	now        func() time.Time
 }
@@ -60,6 +62,7 @@ func NewService(db *mongo.Database, languages []string) *Service {
 	return &Service{
 		customers:  db.Collection("customers"),
 		identities: db.Collection("identities"),
+		signals:    db.Collection("signals"),
 		languages:  languages,
 		now:        func() time.Time { return time.Now().UTC() },
 	}

@@ -1,0 +1,379 @@
+package reviews
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+)
+
+// Status of a piece of user content.
+type Status string
+
+const (
+	StatusPending   Status = "pending"
+	StatusPublished Status = "published"
+	StatusHidden    Status = "hidden"
+	StatusDeleted   Status = "deleted"
+)
+
+// Review is one customer's rating and opinion of one product.
+type Review struct {
+	ID         bson.ObjectID `bson:"_id" json:"id"`
+	ProductID  bson.ObjectID `bson:"product_id" json:"product_id"`
+	AuthorID   bson.ObjectID `bson:"author_id" json:"author_id"`
+	Rating     int           `bson:"rating" json:"rating"`
+	Title      string        `bson:"title" json:"title"`
+	BodyMD     string        `bson:"body_md" json:"body"`
+	BodyHTML   template.HTML `bson:"body_html" json:"body_html"`
+	Pros       string        `bson:"pros,omitempty" json:"pros,omitempty"`
+	Cons       string        `bson:"cons,omitempty" json:"cons,omitempty"`
+	Lang       string        `bson:"lang,omitempty" json:"lang,omitempty"`
+	Verified   bool          `bson:"verified" json:"verified_purchase"`
+	HelpfulYes int           `bson:"helpful_yes" json:"helpful_yes"`
+	HelpfulNo  int           `bson:"helpful_no" json:"helpful_no"`
+	Reply      *Reply        `bson:"reply,omitempty" json:"brand_reply,omitempty"`
+	Status     Status        `bson:"status" json:"status"`
+	History    []Revision    `bson:"history,omitempty" json:"-"`
+	EditedAt   *time.Time    `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
+	// CountedRating is the rating this review adds to its product's summary now (0: none).
+	// Moving it is what guards the summary against counting a retry twice.
+	CountedRating int       `bson:"counted_rating" json:"-"`
+	CreatedAt     time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt     time.Time `bson:"updated_at" json:"updated_at"`
+	Version       int       `bson:"version" json:"-"`
+	SearchDirty   bool      `bson:"search_dirty" json:"-"`
+}
+
+// Revision is an earlier version of an edited review.
+type Revision struct {
+	Rating int       `bson:"rating"`
+	Title  string    `bson:"title"`
+	BodyMD string    `bson:"body_md"`
+	Pros   string    `bson:"pros,omitempty"`
+	Cons   string    `bson:"cons,omitempty"`
+	At     time.Time `bson:"at"`
+}
+
+// Reply is the company's answer under a review.
+type Reply struct {
+	BodyMD   string        `bson:"body_md" json:"body"`
+	BodyHTML template.HTML `bson:"body_html" json:"body_html"`
+	AuthorID bson.ObjectID `bson:"author_id" json:"-"`
+	At       time.Time     `bson:"at" json:"at"`
+}
+
+// Input is the review form and the API's review.
+type Input struct {
+	Rating int    `form:"rating" json:"rating"`
+	Title  string `form:"title" json:"title"`
+	Body   string `form:"body" json:"body"`
+	Pros   string `form:"pros" json:"pros"`
+	Cons   string `form:"cons" json:"cons"`
+	Lang   string `form:"-" json:"lang"`
+}
+
+// Limits of a review.
+const (
+	MaxTitle   = 120
+	MaxBody    = 5000
+	MaxProsCon = 500
+)
+
+// Validate checks a review.
+func (in *Input) Validate() error {
+	var f errs.Fields
+	in.Title, in.Body = strings.TrimSpace(in.Title), strings.TrimSpace(in.Body)
+	in.Pros, in.Cons = strings.TrimSpace(in.Pros), strings.TrimSpace(in.Cons)
+	if in.Rating < 1 || in.Rating > 5 {
+		f.Add("rating", "review.rating_range")
+	}
+	if utf8.RuneCountInString(in.Title) > MaxTitle {
+		f.Add("title", "field.too_long", "Max", MaxTitle)
+	}
+	switch n := utf8.RuneCountInString(in.Body); {
+	case n == 0:
+		f.Add("body", "review.body_required")
+	case n > MaxBody:
+		f.Add("body", "field.too_long", "Max", MaxBody)
+	}
+	if utf8.RuneCountInString(in.Pros) > MaxProsCon {
+		f.Add("pros", "field.too_long", "Max", MaxProsCon)
+	}
+	if utf8.RuneCountInString(in.Cons) > MaxProsCon {
+		f.Add("cons", "field.too_long", "Max", MaxProsCon)
+	}
+	return f.Err()
+}
+
+// Errors of reviewing.
+var (
+	ErrReviewNotFound = errs.New(errs.ErrNotFound, "review.not_found")
+	ErrNotAuthor      = errs.New(errs.ErrForbidden, "review.not_author")
+	ErrEditConflict   = errs.New(errs.ErrConflict, "review.edit_conflict")
+)
+
+// Create publishes a customer's review of a product. A second review of the same product
+// is refused by the unique index, with a link to the first; a review the author deleted
+// is written over (its old text stays in the history).
+func (s *Service) Create(ctx context.Context, author *customers.Customer, productSlug string, in Input) (*Review, error) {
+	if author.IsSuspended() {
+		return nil, errs.New(errs.ErrSuspended, "account.suspended", "Reason", author.Suspension.Reason)
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := s.Product(ctx, productSlug)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r := &Review{
+		ID: bson.NewObjectID(), ProductID: p.ID, AuthorID: author.ID, Rating: in.Rating, Title: in.Title,
+		BodyMD: in.Body, BodyHTML: s.md.HTML(in.Body), Pros: in.Pros, Cons: in.Cons, Lang: in.Lang,
+		Verified: author.HasPurchased(p.ID), Status: StatusPublished,
+		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true,
+	}
+	_, err = s.reviews.InsertOne(ctx, r)
+	if mongo.IsDuplicateKeyError(err) {
+		existing, ferr := s.findReview(ctx, bson.M{"product_id": p.ID, "author_id": author.ID})
+		if ferr != nil {
+			return nil, ferr
+		}
+		if existing.Status != StatusDeleted {
+			return nil, &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "review.exists"},
+				Link: "/reviews/" + existing.ID.Hex() + "/edit"}
+		}
+		return s.revise(ctx, existing, in, StatusPublished)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create review: %w", err)
+	}
+	if err := s.syncRating(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Update edits the author's own review, keeping the earlier version in its history.
+func (s *Service) Update(ctx context.Context, author *customers.Customer, id bson.ObjectID, in Input) (*Review, error) {
+	if author.IsSuspended() {
+		return nil, errs.New(errs.ErrSuspended, "account.suspended", "Reason", author.Suspension.Reason)
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := s.Review(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.AuthorID != author.ID {
+		return nil, ErrNotAuthor
+	}
+	if r.Status == StatusDeleted {
+		return nil, ErrReviewNotFound
+	}
+	return s.revise(ctx, r, in, r.Status)
+}
+
+// revise writes new text over a review, guarded by its version so that two edits at once
+// cannot silently overwrite each other.
+func (s *Service) revise(ctx context.Context, r *Review, in Input, status Status) (*Review, error) {
+	now := s.now()
+	prev := Revision{Rating: r.Rating, Title: r.Title, BodyMD: r.BodyMD, Pros: r.Pros, Cons: r.Cons, At: r.UpdatedAt}
+	var out Review
+	err := s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": r.ID, "version": r.Version}, bson.M{
+		"$set": bson.M{"rating": in.Rating, "title": in.Title, "body_md": in.Body, "body_html": s.md.HTML(in.Body),
+			"pros": in.Pros, "cons": in.Cons, "status": status, "edited_at": now, "updated_at": now, "search_dirty": true},
+		"$push": bson.M{"history": prev},
+		"$inc":  bson.M{"version": 1},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrEditConflict
+	}
+	if err != nil {
+		return nil, fmt.Errorf("edit review: %w", err)
+	}
+	if err := s.syncRating(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Delete removes a review from view: its author or staff may. Nothing is lost; the
+// review's status becomes deleted.
+func (s *Service) Delete(ctx context.Context, by *customers.Customer, id bson.ObjectID) error {
+	r, err := s.Review(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.AuthorID != by.ID && !by.HasAnyRole(customers.RoleModerator) {
+		return ErrNotAuthor
+	}
+	return s.SetStatus(ctx, id, StatusDeleted)
+}
+
+// SetStatus moves a review between published, hidden and deleted (moderation uses it);
+// the product's summary and the author's signal follow.
+func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status) error {
+	res, err := s.reviews.UpdateOne(ctx, bson.M{"_id": id}, bson.M{
+		"$set": bson.M{"status": status, "updated_at": s.now(), "search_dirty": true},
+		"$inc": bson.M{"version": 1},
+	})
+	if err != nil {
+		return fmt.Errorf("review status: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrReviewNotFound
+	}
+	return s.syncRating(ctx, id)
+}
+
+// syncRating makes the product's rating summary agree with the review as stored: a
+// published review counts its rating, any other counts nothing. The review's
+// counted_rating moves first, guarded by its old value, and only the call that moved it
+// changes the product, so a retry or a concurrent call cannot count twice. A crash between
+// the two writes leaves a difference that repair removes.
+func (s *Service) syncRating(ctx context.Context, id bson.ObjectID) error {
+	for range 5 {
+		r, err := s.Review(ctx, id)
+		if err != nil {
+			return err
+		}
+		want := 0
+		if r.Status == StatusPublished {
+			want = r.Rating
+		}
+		if want == r.CountedRating {
+			return s.syncSignal(ctx, r, want)
+		}
+		res, err := s.reviews.UpdateOne(ctx,
+			bson.M{"_id": id, "counted_rating": r.CountedRating, "rating": r.Rating, "status": r.Status},
+			bson.M{"$set": bson.M{"counted_rating": want}})
+		if err != nil {
+			return fmt.Errorf("count rating: %w", err)
+		}
+		if res.ModifiedCount == 0 {
+			continue // the review changed under us; look again
+		}
+		if _, err := s.products.UpdateOne(ctx, bson.M{"_id": r.ProductID}, bson.M{"$inc": ratingDelta(r.CountedRating, want)}); err != nil {
+			return fmt.Errorf("count rating: %w", err)
+		}
+		return s.syncSignal(ctx, r, want)
+	}
+	return ErrEditConflict
+}
+
+// ratingDelta is the $inc that moves a summary from counting rating from to rating to.
+func ratingDelta(from, to int) bson.M {
+	inc := bson.M{}
+	add := func(key string, n int) {
+		if v, ok := inc[key].(int); ok {
+			n += v
+		}
+		inc[key] = n
+	}
+	if from > 0 {
+		add("rating.count", -1)
+		add("rating.sum", -from)
+		add(fmt.Sprintf("rating.hist.%d", from-1), -1)
+	}
+	if to > 0 {
+		add("rating.count", 1)
+		add("rating.sum", to)
+		add(fmt.Sprintf("rating.hist.%d", to-1), 1)
+	}
+	return inc
+}
+
+func (s *Service) syncSignal(ctx context.Context, r *Review, counted int) error {
+	if s.signals == nil {
+		return nil
+	}
+	sig := customers.ReviewSignal(r.AuthorID, r.ID.Hex(), r.Rating, r.UpdatedAt)
+	if counted == 0 {
+		return s.signals.WithdrawSignal(ctx, sig.ID)
+	}
+	return s.signals.RecordSignal(ctx, sig)
+}
+
+// Review returns one review.
+func (s *Service) Review(ctx context.Context, id bson.ObjectID) (*Review, error) {
+	return s.findReview(ctx, bson.M{"_id": id})
+}
+
+// ReviewBy returns a customer's review of a product, if any (deleted ones included).
+func (s *Service) ReviewBy(ctx context.Context, author, product bson.ObjectID) (*Review, error) {
+	return s.findReview(ctx, bson.M{"product_id": product, "author_id": author})
+}
+
+func (s *Service) findReview(ctx context.Context, filter bson.M) (*Review, error) {
+	var r Review
+	err := s.reviews.FindOne(ctx, filter).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrReviewNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find review: %w", err)
+	}
+	return &r, nil
+}
+
+// ReplyInput is the brand reply form.
+type ReplyInput struct {
+	Body string `form:"body" json:"body"`
+}
+
+// SetReply writes (or rewrites) the company's reply under a review.
+func (s *Service) SetReply(ctx context.Context, staff *customers.Customer, id bson.ObjectID, in ReplyInput) (*Review, error) {
+	if !staff.HasAnyRole(customers.RoleProduct) {
+		return nil, errs.New(errs.ErrForbidden, "review.reply_staff_only")
+	}
+	body := strings.TrimSpace(in.Body)
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		return nil, errs.Field("body", "field.required")
+	case n > 2000:
+		return nil, errs.Field("body", "field.too_long", "Max", 2000)
+	}
+	reply := Reply{BodyMD: body, BodyHTML: s.md.HTML(body), AuthorID: staff.ID, At: s.now()}
+	var out Review
+	err := s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": id, "status": StatusPublished}, bson.M{
+		"$set": bson.M{"reply": reply, "updated_at": reply.At, "search_dirty": true}, "$inc": bson.M{"version": 1},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrReviewNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reply: %w", err)
+	}
+	return &out, nil
+}
+
+// RecordPurchase records that a customer bought a product, and marks their review of it,
+// if any, as a verified purchase.
+func (s *Service) RecordPurchase(ctx context.Context, customer bson.ObjectID, p customers.Purchase) (bool, error) {
+	if _, err := s.ProductByID(ctx, p.ProductID); err != nil {
+		return false, errs.Field("product_id", "product.not_found")
+	}
+	added, err := s.customers.AddPurchase(ctx, customer, p)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.reviews.UpdateOne(ctx, bson.M{"product_id": p.ProductID, "author_id": customer, "verified": false},
+		bson.M{"$set": bson.M{"verified": true, "search_dirty": true}, "$inc": bson.M{"version": 1}})
+	if err != nil {
+		return false, fmt.Errorf("verify review: %w", err)
+	}
+	return added, nil
+}

@@ -1,0 +1,76 @@
+// Package reviews owns products, their reviews (ratings, helpful votes, brand replies and
+// the rating summaries kept on each product) and testimonials. Nothing outside this package
+// touches the products, reviews, review_votes or testimonials collections.
+package reviews
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/store"
+)
+
+// SignalRecorder takes the satisfaction signal of every published review;
+// customers.Service implements it.
+type SignalRecorder interface {
+	RecordSignal(ctx context.Context, s customers.Signal) error
+	WithdrawSignal(ctx context.Context, id string) error
+}
+
+// Service is the reviews and testimonials service.
+type Service struct {
+	products     *mongo.Collection
+	reviews      *mongo.Collection
+	votes        *mongo.Collection
+	testimonials *mongo.Collection
+	customers    *customers.Service
+	signals      SignalRecorder
+	md           *markdown.Renderer
+	now          func() time.Time
+}
+
+// NewService builds the service on db.
+func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecorder, md *markdown.Renderer) *Service {
+	return &Service{
+		products:     db.Collection("products"),
+		reviews:      db.Collection("reviews"),
+		votes:        db.Collection("review_votes"),
+		testimonials: db.Collection("testimonials"),
+		customers:    cust,
+		signals:      signals,
+		md:           md,
+		now:          func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// Indexes of this package's collections, one per query shape.
+var Indexes = []store.Indexes{
+	{Collection: "products", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "name", Value: 1}, {Key: "slug", Value: 1}}},
+	}},
+	{Collection: "reviews", Models: []mongo.IndexModel{
+		// One review per customer per product: the guard, not a read-then-write check.
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "author_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "helpful_yes", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "rating", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
+	}},
+	{Collection: "review_votes", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "review_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+	}},
+	{Collection: "testimonials", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "rank", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "rank", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
+		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "from_review_id", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
+	}},
+}

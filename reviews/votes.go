@@ -1,0 +1,107 @@
+package reviews
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+)
+
+// ErrBadCursor is a page cursor that was not made here.
+var ErrBadCursor = errs.New(errs.ErrInvalid, "list.bad_cursor")
+
+// HelpfulVote is one customer's answer to "was this review helpful?".
+type HelpfulVote struct {
+	ID         bson.ObjectID `bson:"_id"`
+	ReviewID   bson.ObjectID `bson:"review_id"`
+	CustomerID bson.ObjectID `bson:"customer_id"`
+	Helpful    bool          `bson:"helpful"`
+	At         time.Time     `bson:"at"`
+}
+
+// ErrOwnReview: nobody votes on their own review.
+var ErrOwnReview = errs.New(errs.ErrForbidden, "review.own_vote")
+
+// Vote records whether a customer found a review helpful. One vote per customer per review
+// (a unique index); voting again changes the vote. The counters move only when the vote
+// document did, so retries count once.
+func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID bson.ObjectID, helpful bool) (*Review, error) {
+	r, err := s.Review(ctx, reviewID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != StatusPublished {
+		return nil, ErrReviewNotFound
+	}
+	if r.AuthorID == voter.ID {
+		return nil, ErrOwnReview
+	}
+	vote := HelpfulVote{ID: bson.NewObjectID(), ReviewID: reviewID, CustomerID: voter.ID, Helpful: helpful, At: s.now()}
+	_, err = s.votes.InsertOne(ctx, vote)
+	switch {
+	case err == nil:
+		return s.countVote(ctx, reviewID, bson.M{helpfulField(helpful): 1})
+	case !mongo.IsDuplicateKeyError(err):
+		return nil, fmt.Errorf("vote: %w", err)
+	}
+	var existing HelpfulVote
+	if err := s.votes.FindOne(ctx, bson.M{"review_id": reviewID, "customer_id": voter.ID}).Decode(&existing); err != nil {
+		return nil, fmt.Errorf("vote: %w", err)
+	}
+	if existing.Helpful == helpful {
+		return r, nil
+	}
+	res, err := s.votes.UpdateOne(ctx, bson.M{"_id": existing.ID, "helpful": existing.Helpful},
+		bson.M{"$set": bson.M{"helpful": helpful, "at": vote.At}})
+	if err != nil {
+		return nil, fmt.Errorf("vote: %w", err)
+	}
+	if res.ModifiedCount == 0 {
+		return s.Review(ctx, reviewID) // a concurrent change of the same vote counted it
+	}
+	return s.countVote(ctx, reviewID, bson.M{helpfulField(helpful): 1, helpfulField(!helpful): -1})
+}
+
+func helpfulField(helpful bool) string {
+	if helpful {
+		return "helpful_yes"
+	}
+	return "helpful_no"
+}
+
+func (s *Service) countVote(ctx context.Context, id bson.ObjectID, inc bson.M) (*Review, error) {
+	if _, err := s.reviews.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": inc}); err != nil {
+		return nil, fmt.Errorf("count vote: %w", err)
+	}
+	return s.Review(ctx, id)
+}
+
+// VotesBy returns a customer's votes on some reviews, in one query (for showing a page).
+func (s *Service) VotesBy(ctx context.Context, voter bson.ObjectID, reviews []*Review) (map[bson.ObjectID]bool, error) {
+	out := map[bson.ObjectID]bool{}
+	if len(reviews) == 0 || voter.IsZero() {
+		return out, nil
+	}
+	ids := make([]bson.ObjectID, len(reviews))
+	for i, r := range reviews {
+		ids[i] = r.ID
+	}
+	cur, err := s.votes.Find(ctx, bson.M{"customer_id": voter, "review_id": bson.M{"$in": ids}})
+	if err != nil {
+		return nil, fmt.Errorf("votes: %w", err)
+	}
+	var list []HelpfulVote
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("votes: %w", err)
+	}
+	for _, v := range list {
+		out[v.ReviewID] = v.Helpful
+	}
+	return out, nil
+}
+
