@@ -12,6 +12,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/reviews"
 )
 
 // Deps are the services the demo content is written through, so it obeys the same rules
@@ -19,6 +20,7 @@ import (
 type Deps struct {
 	Customers *customers.Service
 	Identity  *identity.Service
+	Reviews   *reviews.Service
 }
 
 // The demo admin's sign-in. It is public: demo data is for trying the portal out.

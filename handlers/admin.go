@@ -15,11 +15,19 @@ import (
 const accountsPageSize = 25
 
 func (s *Server) adminRoutes(app *fiber.App) {
-	admin := app.Group("/admin", s.requireRole(customers.RoleAdmin))
-	admin.Get("/accounts", s.accountsPage)
-	admin.Post("/accounts/:id/roles", s.accountRoles)
-	admin.Post("/accounts/:id/suspend", s.accountSuspend)
-	admin.Post("/accounts/:id/reinstate", s.accountReinstate)
+	admin := app.Group("/admin", s.requireRole(customers.RoleModerator, customers.RoleProduct))
+	admin.Get("/", s.adminHome)
+	only := s.requireRole(customers.RoleAdmin)
+	admin.Get("/accounts", only, s.accountsPage)
+	admin.Post("/accounts/:id/roles", only, s.accountRoles)
+	admin.Post("/accounts/:id/suspend", only, s.accountSuspend)
+	admin.Post("/accounts/:id/reinstate", only, s.accountReinstate)
+	s.catalogRoutes(admin)
+}
+
+// adminHome lists the staff pages the signed-in staff member may use.
+func (s *Server) adminHome(c *fiber.Ctx) error {
+	return s.render(c, fiber.StatusOK, "admin/index", "admin.title", nil)
 }
 
 type accountsData struct {
@@ -72,7 +80,8 @@ func (s *Server) accountsPage(c *fiber.Ctx) error {
 
 // accountFailed shows the list again with the failed form's messages.
 func (s *Server) accountFailed(c *fiber.Ctx, id bson.ObjectID, err error) error {
-	f, err := s.formFailed(c, err, map[string]string{"reason": c.FormValue("reason"), "until": c.FormValue("until")})
+	f, err := s.formFailed(c, err, map[string]string{"reason": c.FormValue("reason"), "until": c.FormValue("until"),
+		"product": c.FormValue("product"), "order_id": c.FormValue("order_id"), "date": c.FormValue("date"), "amount": c.FormValue("amount")})
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,29 @@
 package handlers
 
 import (
+	"bytes"
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) apiRoutes(api fiber.Router) {
+	product := s.requireRole(customers.RoleProduct)
 	api.Get("/me", s.signedIn, s.apiMe)
+	api.Get("/products", s.apiProducts)
+	api.Post("/products", product, s.apiProductCreate)
+	api.Post("/products/import", product, s.apiProductImport)
+	api.Get("/products/:slug", s.apiProduct)
+	api.Get("/products/:slug/reviews", s.apiReviews)
+	api.Post("/products/:slug/reviews", s.requireActive, s.apiReviewCreate)
+	api.Post("/reviews/:id/helpful", s.requireActive, s.apiReviewHelpful)
+	api.Post("/reviews/:id/reply", product, s.apiReviewReply)
+	api.Post("/customers/:id/purchases", product, s.apiPurchase)
+	api.Get("/testimonials", s.apiTestimonials)
 }
 
 // meJSON is the caller's own record; email is theirs to see.
@@ -27,4 +43,175 @@ func (s *Server) apiMe(c *fiber.Ctx) error {
 		ID: u.ID.Hex(), DisplayName: u.DisplayName, Email: u.Email, Roles: u.Roles,
 		Locale: u.Locale, Status: u.Status, AvatarURL: u.AvatarURL,
 	})
+}
+
+// parseJSON reads a JSON body; a body that is not JSON is a 400 with a message.
+func parseJSON(c *fiber.Ctx, v any) error {
+	if err := c.BodyParser(v); err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	return nil
+}
+
+func (s *Server) apiProducts(c *fiber.Ctx) error {
+	limit, _ := strconv.Atoi(c.Query("limit"))
+	list, next, err := s.deps.Reviews.Products(c.UserContext(), c.Query("after"), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"products": list, "next": next})
+}
+
+func (s *Server) apiProduct(c *fiber.Ctx) error {
+	p, err := s.deps.Reviews.Product(c.UserContext(), c.Params("slug"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (s *Server) apiProductCreate(c *fiber.Ctx) error {
+	var in reviews.ProductInput
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := s.deps.Reviews.CreateProduct(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(p)
+}
+
+// apiProductImport takes JSON Lines, one product per line, and answers per line.
+func (s *Server) apiProductImport(c *fiber.Ctx) error {
+	lang := s.language(c)
+	results, err := s.deps.Reviews.ImportProducts(c.UserContext(), bytes.NewReader(c.Body()), func(err error) map[string]string {
+		return map[string]string{"error": s.catalog.Describe(lang, err)}
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"results": results})
+}
+
+// reviewJSON is a review with its author's public name.
+type reviewJSON struct {
+	*reviews.Review
+	Author string `json:"author"`
+}
+
+func (s *Server) apiReviews(c *fiber.Ctx) error {
+	d, err := s.productData(c)
+	if err != nil {
+		return err
+	}
+	out := make([]reviewJSON, len(d.Reviews))
+	for i, r := range d.Reviews {
+		out[i] = reviewJSON{Review: r.Review, Author: r.Author.DisplayName}
+	}
+	next := ""
+	if d.nextQuery != nil {
+		next = "/api/v1/products/" + d.Product.Slug + "/reviews?" + d.nextQuery.Encode()
+	}
+	return c.JSON(fiber.Map{"product": d.Product, "reviews": out, "next": next})
+}
+
+func (s *Server) apiReviewCreate(c *fiber.Ctx) error {
+	var in reviews.Input
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+func (s *Server) apiReviewHelpful(c *fiber.Ctx) error {
+	id, err := s.reviewID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Helpful *bool `json:"helpful"`
+	}
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Helpful == nil {
+		return fiber.NewError(fiber.StatusBadRequest, `send {"helpful": true} or {"helpful": false}`)
+	}
+	r, err := s.deps.Reviews.Vote(c.UserContext(), currentUser(c), id, *in.Helpful)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func (s *Server) apiReviewReply(c *fiber.Ctx) error {
+	id, err := s.reviewID(c)
+	if err != nil {
+		return err
+	}
+	var in reviews.ReplyInput
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.deps.Reviews.SetReply(c.UserContext(), currentUser(c), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+// apiPurchase lets a shop or CRM report a purchase; the same order twice is recorded once.
+func (s *Server) apiPurchase(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return customers.ErrNotFound
+	}
+	var in purchaseInput
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := s.purchase(c, in)
+	if err != nil {
+		return err
+	}
+	added, err := s.deps.Reviews.RecordPurchase(c.UserContext(), id, p)
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if added {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(fiber.Map{"recorded": added})
+}
+
+// testimonialJSON is what the company's site may show of a testimonial.
+type testimonialJSON struct {
+	Quote     string `json:"quote"`
+	Author    string `json:"author"`
+	AvatarURL string `json:"avatar_url,omitempty"`
+	Product   string `json:"product,omitempty"`
+	Featured  bool   `json:"featured"`
+}
+
+func (s *Server) apiTestimonials(c *fiber.Ctx) error {
+	limit, _ := strconv.Atoi(c.Query("limit"))
+	views, next, _, err := s.wall(c, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]testimonialJSON, len(views))
+	for i, v := range views {
+		out[i] = testimonialJSON{Quote: v.Quote, Author: v.Author.DisplayName, AvatarURL: v.Author.AvatarURL,
+			Featured: v.Status == reviews.TestimonialFeatured}
+		if v.Product != nil {
+			out[i].Product = v.Product.Slug
+		}
+	}
+	return c.JSON(fiber.Map{"testimonials": out, "next": next})
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/ratelimit"
+	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/store"
 	"github.com/guyub/guyub/store/storetest"
 )
@@ -30,6 +32,7 @@ type env struct {
 	db        *mongo.Database
 	customers *customers.Service
 	identity  *identity.Service
+	reviews   *reviews.Service
 	limiter   *ratelimit.Limiter
 }
 
@@ -40,7 +43,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(customers.Indexes, identity.Indexes...), ratelimit.Indexes)...); err != nil {
+	if err := store.EnsureIndexes(ctx, db, append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), ratelimit.Indexes)...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
@@ -48,6 +51,7 @@ func newEnv(t testing.TB) *env {
 	if e.identity, err = identity.New(ctx, db, e.customers, e.limiter, identity.Config{PasswordParams: cheap}); err != nil {
 		t.Fatal(err)
 	}
+	e.reviews = reviews.NewService(db, e.customers, e.customers, markdown.New())
 	return e
 }
 
@@ -60,6 +64,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Identity == nil {
 		deps.Identity = e.identity
+	}
+	if deps.Reviews == nil {
+		deps.Reviews = e.reviews
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter

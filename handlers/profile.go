@@ -7,6 +7,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) profileRoutes(app *fiber.App) {
@@ -26,6 +27,10 @@ type profileData struct {
 	Tokens      []*identity.APIToken
 	Scopes      []identity.Scope
 	NewToken    string // shown once, right after it is made
+	Reviews     []*reviews.Review
+	Products    map[bson.ObjectID]*reviews.Product
+	Requests    []testimonialView // staff asked to feature a review: the member decides
+	Stories     []testimonialView // the member's own testimonials and where they stand
 	ProfileForm *form
 	Password    *form
 	TokenForm   *form
@@ -44,6 +49,25 @@ func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 	}
 	for _, p := range s.deps.Providers {
 		d.Providers = append(d.Providers, providerLink{Name: p.Name, Label: p.Label, Linked: u.HasIdentity(p.Name)})
+	}
+	var err error
+	if d.Reviews, d.Products, err = s.deps.Reviews.ReviewsByAuthor(c.UserContext(), u.ID, 20); err != nil {
+		return nil, err
+	}
+	mine, err := s.deps.Reviews.TestimonialsBy(c.UserContext(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	views, err := s.testimonialViews(c, mine)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range views {
+		if v.ConsentAt == nil && v.Status == reviews.TestimonialPending {
+			d.Requests = append(d.Requests, v)
+		} else {
+			d.Stories = append(d.Stories, v)
+		}
 	}
 	if u.IsStaff() {
 		tokens, err := s.deps.Identity.Tokens(c.UserContext(), u.ID)

@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"html/template"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +38,22 @@ func (p *Page) T(id string, args ...any) string { return p.catalog.T(p.Lang, id,
 
 // Date writes a date the reader's way.
 func (p *Page) Date(t time.Time) string { return formatDate(t, p.Lang) }
+
+// Stars shows a rating (an int or a float64 average) as five stars, with its value for
+// screen readers.
+func (p *Page) Stars(value any) template.HTML {
+	var rating float64
+	switch v := value.(type) {
+	case int:
+		rating = float64(v)
+	case float64:
+		rating = v
+	}
+	n := min(max(int(math.Round(rating)), 0), 5)
+	label := template.HTMLEscapeString(p.T("stars.label", "Rating", strconv.FormatFloat(math.Round(rating*10)/10, 'f', -1, 64)))
+	return template.HTML(`<span class="stars" role="img" aria-label="` + label + `">` +
+		strings.Repeat("★", n) + `<span class="off">` + strings.Repeat("★", 5-n) + `</span></span>`) //nolint:gosec // built from escaped parts
+}
 
 // Msg translates a message a service returned.
 func (p *Page) Msg(m errs.Message) string { return p.catalog.T(p.Lang, m.ID, m.Args...) }
@@ -145,4 +164,50 @@ func (s *Server) formFailed(c *fiber.Ctx, err error, values map[string]string) (
 		return &form{Values: values, Message: s.catalog.T(lang, domain.Message.ID, domain.Message.Args...)}, nil
 	}
 	return nil, err
+}
+
+// templateFuncs are the helpers every template may call.
+func templateFuncs(assets *frontend.Assets) map[string]any {
+	return map[string]any{
+		"asset": assets.URL,
+		// seq counts from a to b, up or down: {{range seq 5 1}}.
+		"seq": func(a, b int) []int {
+			var out []int
+			for i := a; ; {
+				out = append(out, i)
+				if i == b {
+					return out
+				}
+				if a < b {
+					i++
+				} else {
+					i--
+				}
+			}
+		},
+		// reviewForm hands the shared review fields their page, form state and chosen rating.
+		"reviewForm":  func(p *Page, f *form, rating int) reviewFormArgs { return reviewFormArgs{p, f, rating} },
+		"productForm": func(p *Page, f *form) productFormArgs { return productFormArgs{p, f} },
+		"moderationRow": func(p *Page, t testimonialView, failed string, f *form) moderationArgs {
+			return moderationArgs{Page: p, Item: t, Failed: failed == t.ID.Hex(), Form: f}
+		},
+	}
+}
+
+type productFormArgs struct {
+	Page *Page
+	Form *form
+}
+
+type moderationArgs struct {
+	Page   *Page
+	Item   testimonialView
+	Failed bool
+	Form   *form
+}
+
+type reviewFormArgs struct {
+	Page   *Page
+	Form   *form
+	Rating int
 }

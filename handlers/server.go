@@ -21,6 +21,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/ratelimit"
+	"github.com/guyub/guyub/reviews"
 )
 
 // Config is what the web tier needs to know from the configuration.
@@ -52,6 +53,7 @@ type ReadinessCheck struct {
 type Deps struct {
 	Customers *customers.Service
 	Identity  *identity.Service
+	Reviews   *reviews.Service
 	Providers []*identity.Provider // enabled social logins
 	Limiter   RateLimiter          // required when Config.RateLimit > 0
 	Readiness []ReadinessCheck
@@ -106,8 +108,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
 	}
-	if deps.Customers == nil || deps.Identity == nil {
-		return nil, fmt.Errorf("handlers need the customers and identity services")
+	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil {
+		return nil, fmt.Errorf("handlers need the customers, identity and reviews services")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -123,13 +125,14 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		catalog: catalog,
 		assets:  assets,
 		metrics: metrics,
-		nav:     []navItem{{Label: "nav.home", URL: "/"}},
+		nav: []navItem{{Label: "nav.home", URL: "/"}, {Label: "nav.reviews", URL: "/products"},
+			{Label: "nav.testimonials", URL: "/testimonials"}},
 		proxies: proxies,
 	}
 
 	app := fiber.New(fiber.Config{
 		AppName:               "guyub",
-		Views:                 frontend.Templates(map[string]any{"asset": assets.URL}),
+		Views:                 frontend.Templates(templateFuncs(assets)),
 		ViewsLayout:           "layouts/base",
 		ErrorHandler:          s.handleError,
 		BodyLimit:             cfg.BodyLimit,
@@ -171,6 +174,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get("/", s.home)
 	s.authRoutes(app)
 	s.profileRoutes(app)
+	s.reviewRoutes(app)
+	s.testimonialRoutes(app)
 	s.adminRoutes(app)
 	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil

@@ -27,9 +27,13 @@ type world struct {
 	reviews   *reviews.Service
 }
 
-func corruptRating(t *testing.T, w *world, p *reviews.Product) { reviews.CorruptRatingOf(t, w.reviews, p.Slug) }
+func corruptRating(t *testing.T, w *world, p *reviews.Product) {
+	reviews.CorruptRatingOf(t, w.reviews, p.Slug)
+}
 
-func corruptHelpful(t *testing.T, w *world, id bson.ObjectID) { reviews.CorruptHelpfulOf(t, w.reviews, id) }
+func corruptHelpful(t *testing.T, w *world, id bson.ObjectID) {
+	reviews.CorruptHelpfulOf(t, w.reviews, id)
+}
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
@@ -491,4 +495,3 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
-

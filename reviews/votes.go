@@ -104,4 +104,3 @@ func (s *Service) VotesBy(ctx context.Context, voter bson.ObjectID, reviews []*R
 	}
 	return out, nil
 }
-

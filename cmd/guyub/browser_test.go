@@ -84,7 +84,8 @@ func TestBrowser_AdminSuspendsAnAccount(t *testing.T) {
 	b.Fill("#email", "admin@guyub.example")
 	b.Fill("#password", "guyub-demo-2026")
 	b.Submit(`form[action="/signin"] button`)
-	b.Click(`.account-menu a[href="/admin/accounts"]`)
+	b.Click(`.account-menu a[href="/admin/"]`)
+	b.Click(`main a[href="/admin/accounts"]`)
 	b.Screenshots("admin-accounts-en")
 
 	b.Fill("#q", "budi")

@@ -9,7 +9,9 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/ratelimit"
+	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/store"
 )
 
@@ -20,6 +22,7 @@ type services struct {
 	limiter   *ratelimit.Limiter
 	customers *customers.Service
 	identity  *identity.Service
+	reviews   *reviews.Service
 }
 
 // indexes lists every package's index declarations, applied at start.
@@ -28,6 +31,7 @@ func indexes() []store.Indexes {
 	all = append(all, ratelimit.Indexes)
 	all = append(all, customers.Indexes...)
 	all = append(all, identity.Indexes...)
+	all = append(all, reviews.Indexes...)
 	return all
 }
 
@@ -78,6 +82,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	if err != nil {
 		return fail(err)
 	}
+	s.reviews = reviews.NewService(st.DB, s.customers, s.customers, markdown.New())
 	return s, nil
 }
 

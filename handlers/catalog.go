@@ -1,0 +1,154 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/reviews"
+)
+
+// catalogRoutes are the product team's pages: the product catalogue and purchases.
+func (s *Server) catalogRoutes(admin fiber.Router) {
+	product := s.requireRole(customers.RoleProduct)
+	admin.Get("/products", product, s.adminProducts)
+	admin.Post("/products", product, s.adminProductCreate)
+	admin.Get("/products/:slug", product, s.adminProductPage)
+	admin.Post("/products/:slug", product, s.adminProductUpdate)
+	admin.Post("/accounts/:id/purchases", s.requireRole(customers.RoleAdmin), s.accountPurchase)
+}
+
+type adminProductsData struct {
+	Products []*reviews.Product
+	Next     string
+	Form     *form
+}
+
+func (s *Server) adminProducts(c *fiber.Ctx) error {
+	return s.renderAdminProducts(c, fiber.StatusOK, nil)
+}
+
+func (s *Server) renderAdminProducts(c *fiber.Ctx, status int, f *form) error {
+	list, next, err := s.deps.Reviews.Products(c.UserContext(), c.Query("after"), 50)
+	if err != nil {
+		return err
+	}
+	d := adminProductsData{Products: list, Form: f}
+	if next != "" {
+		d.Next = "/admin/products?after=" + next
+	}
+	return s.render(c, status, "admin/products", "admin.products.title", d)
+}
+
+func productValues(in reviews.ProductInput) map[string]string {
+	return map[string]string{"slug": in.Slug, "name": in.Name, "description": in.Description,
+		"image_url": in.ImageURL, "category": in.Category}
+}
+
+func (s *Server) adminProductCreate(c *fiber.Ctx) error {
+	var in reviews.ProductInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	p, err := s.deps.Reviews.CreateProduct(c.UserContext(), in)
+	if err != nil {
+		f, err := s.formFailed(c, err, productValues(in))
+		if err != nil {
+			return err
+		}
+		return s.renderAdminProducts(c, fiber.StatusUnprocessableEntity, f)
+	}
+	s.flash(c, "flash.product_saved")
+	return c.Redirect("/products/"+p.Slug, fiber.StatusSeeOther)
+}
+
+type adminProductData struct {
+	Product *reviews.Product
+	Form    *form
+}
+
+func (s *Server) adminProductPage(c *fiber.Ctx) error {
+	p, err := s.deps.Reviews.Product(c.UserContext(), c.Params("slug"))
+	if err != nil {
+		return err
+	}
+	in := reviews.ProductInput{Slug: p.Slug, Name: p.Name, Description: p.Description, ImageURL: p.ImageURL, Category: p.Category}
+	return s.render(c, fiber.StatusOK, "admin/product", "admin.products.edit", adminProductData{Product: p, Form: &form{Values: productValues(in)}})
+}
+
+func (s *Server) adminProductUpdate(c *fiber.Ctx) error {
+	var in reviews.ProductInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	p, err := s.deps.Reviews.UpdateProduct(c.UserContext(), c.Params("slug"), in)
+	if err != nil {
+		f, err := s.formFailed(c, err, productValues(in))
+		if err != nil {
+			return err
+		}
+		current, err := s.deps.Reviews.Product(c.UserContext(), c.Params("slug"))
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusUnprocessableEntity, "admin/product", "admin.products.edit", adminProductData{Product: current, Form: f})
+	}
+	s.flash(c, "flash.product_saved")
+	return c.Redirect("/products/"+p.Slug, fiber.StatusSeeOther)
+}
+
+// purchaseInput is the purchase form and the CRM's API call.
+type purchaseInput struct {
+	Product string  `form:"product" json:"product"` // slug
+	OrderID string  `form:"order_id" json:"order_id"`
+	Date    string  `form:"date" json:"-"`
+	At      string  `form:"-" json:"at"` // RFC 3339
+	Amount  float64 `form:"amount" json:"amount"`
+}
+
+// purchase turns the input into a purchase of a known product.
+func (s *Server) purchase(c *fiber.Ctx, in purchaseInput) (customers.Purchase, error) {
+	p := customers.Purchase{OrderID: in.OrderID, Amount: in.Amount}
+	var f errs.Fields
+	if product, err := s.deps.Reviews.Product(c.UserContext(), in.Product); err != nil {
+		f.Add("product", "product.not_found")
+	} else {
+		p.ProductID = product.ID
+	}
+	switch {
+	case in.Date != "":
+		t, err := time.Parse("2006-01-02", in.Date)
+		if err != nil {
+			f.Add("date", "field.date")
+		}
+		p.At = t
+	case in.At != "":
+		t, err := time.Parse(time.RFC3339, in.At)
+		if err != nil {
+			f.Add("at", "field.datetime")
+		}
+		p.At = t
+	}
+	return p, f.Err()
+}
+
+func (s *Server) accountPurchase(c *fiber.Ctx) error {
+	id, err := s.accountID(c)
+	if err != nil {
+		return err
+	}
+	var in purchaseInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	p, err := s.purchase(c, in)
+	if err == nil {
+		_, err = s.deps.Reviews.RecordPurchase(c.UserContext(), id, p)
+	}
+	if err != nil {
+		return s.accountFailed(c, id, err)
+	}
+	return s.backToAccounts(c, "flash.purchase_saved")
+}

@@ -1,0 +1,224 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/reviews"
+)
+
+func (s *Server) testimonialRoutes(app *fiber.App) {
+	app.Get("/testimonials", s.wallPage)
+	app.Get("/testimonials/new", s.signedIn, s.testimonialForm)
+	app.Post("/testimonials", s.requireActive, s.testimonialSubmit)
+	app.Post("/testimonials/:id/consent", s.signedIn, s.testimonialConsent)
+	app.Get("/embed/testimonials", s.embedTestimonials)
+	staff := app.Group("/admin/testimonials", s.requireRole(customers.RoleModerator, customers.RoleProduct))
+	staff.Get("/", s.testimonialQueue)
+	staff.Post("/:id/decision", s.testimonialDecide)
+}
+
+// testimonialView is a testimonial with who said it and about what.
+type testimonialView struct {
+	*reviews.Testimonial
+	Author  *customers.Customer
+	Product *reviews.Product
+}
+
+// testimonialViews loads the authors and products of a list in two queries.
+func (s *Server) testimonialViews(c *fiber.Ctx, list []*reviews.Testimonial) ([]testimonialView, error) {
+	ids := make([]bson.ObjectID, len(list))
+	for i, t := range list {
+		ids[i] = t.AuthorID
+	}
+	authors, err := s.deps.Customers.GetMany(c.UserContext(), ids)
+	if err != nil {
+		return nil, err
+	}
+	products, err := s.deps.Reviews.TestimonialProducts(c.UserContext(), list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]testimonialView, 0, len(list))
+	for _, t := range list {
+		v := testimonialView{Testimonial: t, Author: authors[t.AuthorID]}
+		if v.Author == nil {
+			v.Author = &customers.Customer{DisplayName: "—"}
+		}
+		if t.ProductID != nil {
+			v.Product = products[*t.ProductID]
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+type wallData struct {
+	Testimonials []testimonialView
+	Products     []*reviews.Product
+	Product      string
+	Next         string
+}
+
+// wall reads the filter shared by the wall page, the widget and the API.
+func (s *Server) wall(c *fiber.Ctx, limit int) ([]testimonialView, string, string, error) {
+	q := reviews.WallQuery{After: c.Query("after"), Limit: limit}
+	slug := c.Query("product")
+	if slug != "" {
+		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
+		if err != nil {
+			return nil, "", "", err
+		}
+		q.ProductID = p.ID
+	}
+	list, next, err := s.deps.Reviews.Wall(c.UserContext(), q)
+	if err != nil {
+		return nil, "", "", err
+	}
+	views, err := s.testimonialViews(c, list)
+	return views, next, slug, err
+}
+
+func (s *Server) wallPage(c *fiber.Ctx) error {
+	views, next, slug, err := s.wall(c, 12)
+	if err != nil {
+		return err
+	}
+	products, _, err := s.deps.Reviews.Products(c.UserContext(), "", 100)
+	if err != nil {
+		return err
+	}
+	d := wallData{Testimonials: views, Products: products, Product: slug}
+	if next != "" {
+		d.Next = "/testimonials?" + url.Values{"product": {slug}, "after": {next}}.Encode()
+	}
+	return s.render(c, fiber.StatusOK, "testimonials", "testimonials.title", d)
+}
+
+// embedTestimonials is the widget for the company's own site: a small page for an iframe,
+// with only approved and featured testimonials.
+func (s *Server) embedTestimonials(c *fiber.Ctx) error {
+	limit, _ := strconv.Atoi(c.Query("limit", "3"))
+	views, _, _, err := s.wall(c, min(max(limit, 1), 20))
+	if err != nil {
+		return err
+	}
+	// Other sites may frame this page, and only this page.
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'self'; img-src 'self' data: https:; frame-ancestors *; base-uri 'none'; form-action 'none'")
+	c.Response().Header.Del(fiber.HeaderXFrameOptions)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.Render("embed/testimonials", fiber.Map{
+		"Lang": s.language(c), "SiteName": s.cfg.SiteName, "Testimonials": views,
+		"T": func(id string, args ...any) string { return s.catalog.T(s.language(c), id, args...) },
+	}, "layouts/embed")
+}
+
+type testimonialFormData struct {
+	Products []*reviews.Product
+	Form     *form
+}
+
+func (s *Server) testimonialForm(c *fiber.Ctx) error {
+	return s.renderTestimonialForm(c, fiber.StatusOK, &form{Values: map[string]string{"product": c.Query("product")}})
+}
+
+func (s *Server) renderTestimonialForm(c *fiber.Ctx, status int, f *form) error {
+	products, _, err := s.deps.Reviews.Products(c.UserContext(), "", 100)
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, "testimonial_new", "testimonials.new_title", testimonialFormData{Products: products, Form: f})
+}
+
+func (s *Server) testimonialSubmit(c *fiber.Ctx) error {
+	var in reviews.TestimonialInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	if _, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), currentUser(c), in); err != nil {
+		f, err := s.formFailed(c, err, map[string]string{"quote": in.Quote, "product": in.Product})
+		if err != nil {
+			return err
+		}
+		return s.renderTestimonialForm(c, fiber.StatusUnprocessableEntity, f)
+	}
+	s.flash(c, "flash.testimonial_submitted")
+	return c.Redirect("/profile#testimonials", fiber.StatusSeeOther)
+}
+
+func (s *Server) testimonialConsent(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return reviews.ErrTestimonialNotFound
+	}
+	allow := c.FormValue("answer") == "allow"
+	if err := s.deps.Reviews.AnswerConsent(c.UserContext(), currentUser(c), id, allow); err != nil {
+		return err
+	}
+	if allow {
+		s.flash(c, "flash.consent_given")
+	} else {
+		s.flash(c, "flash.consent_declined")
+	}
+	return c.Redirect("/profile#testimonials", fiber.StatusSeeOther)
+}
+
+type testimonialQueueData struct {
+	Pending []testimonialView
+	Shown   []testimonialView
+	Failed  string
+	Form    *form
+}
+
+func (s *Server) testimonialQueueData(c *fiber.Ctx) (*testimonialQueueData, error) {
+	pending, err := s.deps.Reviews.Pending(c.UserContext(), 100)
+	if err != nil {
+		return nil, err
+	}
+	shown, _, err := s.deps.Reviews.Wall(c.UserContext(), reviews.WallQuery{Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	d := &testimonialQueueData{}
+	if d.Pending, err = s.testimonialViews(c, pending); err != nil {
+		return nil, err
+	}
+	if d.Shown, err = s.testimonialViews(c, shown); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (s *Server) testimonialQueue(c *fiber.Ctx) error {
+	d, err := s.testimonialQueueData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "admin/testimonials", "admin.testimonials.title", d)
+}
+
+func (s *Server) testimonialDecide(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return reviews.ErrTestimonialNotFound
+	}
+	err = s.deps.Reviews.Decide(c.UserContext(), currentUser(c), id, reviews.Decision(c.FormValue("decision")), c.FormValue("reason"))
+	if err != nil {
+		f, err := s.formFailed(c, err, map[string]string{"reason": c.FormValue("reason")})
+		if err != nil {
+			return err
+		}
+		d, err := s.testimonialQueueData(c)
+		if err != nil {
+			return err
+		}
+		d.Failed, d.Form = id.Hex(), f
+		return s.render(c, fiber.StatusUnprocessableEntity, "admin/testimonials", "admin.testimonials.title", d)
+	}
+	s.flash(c, "flash.decision_saved")
+	return c.Redirect("/admin/testimonials", fiber.StatusSeeOther)
+}
