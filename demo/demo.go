@@ -66,9 +66,13 @@ func Load(ctx context.Context, d Deps) (string, error) {
 			return "", err
 		}
 	}
+	madeProducts, madeReviews, err := loadReviews(ctx, d)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	if created > 0 {
-		fmt.Fprintf(&b, "Demo content loaded: %d accounts.\n", created)
+	if created+madeProducts+madeReviews > 0 {
+		fmt.Fprintf(&b, "Demo content loaded: %d accounts, %d products, %d reviews.\n", created, madeProducts, madeReviews)
 	} else {
 		b.WriteString("Demo content is already loaded.\n")
 	}

@@ -201,13 +201,14 @@ func (s *Server) reviewCreate(c *fiber.Ctx) error {
 		return fiber.ErrBadRequest
 	}
 	in.Lang = s.language(c)
-	r, err := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
-	if err != nil {
-		f, err := s.formFailed(c, err, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
+	r, createErr := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
+	if createErr != nil {
+		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
 		if err != nil {
 			return err
 		}
-		return s.renderProduct(c, fiber.StatusUnprocessableEntity, func(d *productData) { d.Form, d.FormRating = f, in.Rating })
+		// 422 for what was typed, 409 for a second review.
+		return s.renderProduct(c, statusOf(createErr), func(d *productData) { d.Form, d.FormRating = f, in.Rating })
 	}
 	s.flash(c, "flash.review_published")
 	return c.Redirect("/products/"+c.Params("slug")+"#review-"+r.ID.Hex(), fiber.StatusSeeOther)

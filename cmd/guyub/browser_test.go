@@ -102,3 +102,43 @@ func TestBrowser_AdminSuspendsAnAccount(t *testing.T) {
 	b.Open(r.URL + "/admin/accounts?lang=id")
 	b.Screenshots("admin-accounts-id")
 }
+
+func TestBrowser_WriteAReviewAndVoteAnotherHelpful(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	b.Open(r.URL + "/signin")
+	b.Fill("#email", "emma@guyub.example")
+	b.Fill("#password", "guyub-demo-2026")
+	b.Submit(`form[action="/signin"] button`)
+
+	b.Click(`.site-nav a[href="/products"]`)
+	b.Screenshots("products-en")
+	b.Click(`a[href="/products/suara-wireless-earbuds"]`)
+	if got := b.Text(".average strong"); got != "4.0" {
+		t.Fatalf("average before = %q", got)
+	}
+	b.Toggle(`input[name="rating"][value="2"]`)
+	b.Fill("#title", "Falls out when running")
+	b.Fill("#body", "Sound is fine, but they **fall out** on every run.")
+	b.Submit(`form[action$="/reviews"] button`)
+	if got := b.Text(".alert.success"); !strings.Contains(got, "Your review is published") {
+		t.Fatalf("after publishing: %q", got)
+	}
+	if got := b.Text(".average strong"); got != "3.0" {
+		t.Fatalf("average after = %q, want 3.0", got)
+	}
+	if got := b.Text(".review-list"); !strings.Contains(got, "Falls out when running") {
+		t.Fatalf("the new review is not listed: %q", got)
+	}
+
+	// Rahul's review: Emma finds it helpful.
+	b.Submit(`.review-list li:not(:has(a[href*="/edit"])) button[value="yes"]`)
+	if got := b.Text(".review-list"); !strings.Contains(got, "1 found this helpful") {
+		t.Fatalf("the vote is not counted: %q", got)
+	}
+	b.Screenshots("product-en")
+	b.Open(r.URL + "/products/kopi-gayo-arabika?lang=id")
+	b.Screenshots("product-id")
+	b.Open(r.URL + "/testimonials")
+	b.Screenshots("testimonials-id")
+}
