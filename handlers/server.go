@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
@@ -188,6 +189,25 @@ func hstsMaxAge(https bool) int {
 	return 0
 }
 
+type homeData struct {
+	Reviews      []*reviews.Review
+	Products     map[bson.ObjectID]*reviews.Product
+	Testimonials []testimonialView
+}
+
+// home shows what is new in each section, once a section has anything.
 func (s *Server) home(c *fiber.Ctx) error {
-	return s.render(c, fiber.StatusOK, "home", "home.title", nil)
+	var d homeData
+	var err error
+	if d.Reviews, d.Products, err = s.deps.Reviews.Latest(c.UserContext(), 3); err != nil {
+		return err
+	}
+	wall, _, err := s.deps.Reviews.Wall(c.UserContext(), reviews.WallQuery{Limit: 2})
+	if err != nil {
+		return err
+	}
+	if d.Testimonials, err = s.testimonialViews(c, wall); err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "home", "home.title", d)
 }

@@ -151,3 +151,23 @@ func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, lim
 	products, err := s.productsByID(ctx, ids)
 	return list, products, err
 }
+
+// Latest lists the newest published reviews of any product, with their products (for the
+// home page).
+func (s *Service) Latest(ctx context.Context, limit int) ([]*Review, map[bson.ObjectID]*Product, error) {
+	cur, err := s.reviews.Find(ctx, bson.M{"status": StatusPublished}, options.Find().
+		SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(clampLimit(limit, 3, 20))).SetProjection(bson.M{"history": 0}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("latest reviews: %w", err)
+	}
+	var list []*Review
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, nil, fmt.Errorf("latest reviews: %w", err)
+	}
+	ids := make([]bson.ObjectID, len(list))
+	for i, r := range list {
+		ids[i] = r.ProductID
+	}
+	products, err := s.productsByID(ctx, ids)
+	return list, products, err
+}

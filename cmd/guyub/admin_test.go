@@ -119,3 +119,18 @@ func TestDemo_LoadsOnceAndTheAdminCanSignIn(t *testing.T) {
 		t.Fatalf("the demo admin should see the demo accounts: %d", res.StatusCode)
 	}
 }
+
+func TestRepair_ReportsAndFixesNothingOnHealthyData(t *testing.T) {
+	dir := t.TempDir()
+	first := start(t, "--data", dir, "--demo")
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "repair", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "products: 4 checked, 0 fixed") || !strings.Contains(out, "reviews: 8 checked, 0 fixed") {
+		t.Fatalf("repair output:\n%s", out)
+	}
+}

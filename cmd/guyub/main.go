@@ -3,6 +3,7 @@
 //	guyub [serve] [--demo] [flags]   serve the portal (the default)
 //	guyub admin create --email E --password P [--role admin]
 //	guyub admin token --email E --name N --scopes read,write
+//	guyub repair                      recompute every counter from the raw documents
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
 // needs installing. Run `guyub --help` for every setting.
@@ -42,8 +43,9 @@ func main() {
 }
 
 var commands = map[string]func(p program, ctx context.Context, args []string) error{
-	"serve": program.serve,
-	"admin": program.admin,
+	"serve":  program.serve,
+	"admin":  program.admin,
+	"repair": program.repair,
 }
 
 func (p program) run(ctx context.Context, args []string) error {
@@ -53,7 +55,7 @@ func (p program) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q; commands: serve, admin", name)
+		return fmt.Errorf("unknown command %q; commands: serve, admin, repair", name)
 	}
 	return cmd(p, ctx, args)
 }
