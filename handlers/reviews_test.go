@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -301,5 +303,32 @@ func TestAPI_ProductsReviewsPurchasesImport(t *testing.T) {
 	products := call("GET", "/api/v1/products?limit=1", "", "")
 	if !strings.Contains(products.body, `"next":"kopi-toraja"`) {
 		t.Fatalf("API products page: %s", products.body)
+	}
+}
+
+// BenchmarkProductPage renders a product page of 10 reviews out of 200, with authors and
+// votes loaded in batches, on the embedded FerretDB.
+func BenchmarkProductPage(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	p, err := e.reviews.CreateProduct(ctx, reviews.ProductInput{Name: "Bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 200 {
+		c, err := e.customers.Create(ctx, customers.NewCustomer{Email: "b" + strconv.Itoa(i) + "@example.com", DisplayName: "B"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.reviews.Create(ctx, c, p.Slug, reviews.Input{Rating: 1 + i%5, Body: "Review number " + strconv.Itoa(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	app := e.app(handlers.Config{}, handlers.Deps{})
+	for b.Loop() {
+		res, err := app.Test(httptest.NewRequest(http.MethodGet, "/products/"+p.Slug, nil), -1)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatal(res.StatusCode, err)
+		}
 	}
 }

@@ -495,3 +495,31 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReviewsPage is one page of 10 reviews out of 200, per sort order, on the
+// embedded FerretDB (MongoDB serves these from the declared indexes).
+func BenchmarkReviewsPage(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.DB(b)
+	if err := store.EnsureIndexes(ctx, db, append(customers.Indexes, reviews.Indexes...)...); err != nil {
+		b.Fatal(err)
+	}
+	cust := customers.NewService(db, nil)
+	svc := reviews.NewService(db, cust, cust, markdown.New())
+	p, _ := svc.CreateProduct(ctx, reviews.ProductInput{Name: "Bench"})
+	for i := range 200 {
+		c, _ := cust.Create(ctx, customers.NewCustomer{Email: fmt.Sprintf("b%d@example.com", i)})
+		if _, err := svc.Create(ctx, c, p.Slug, reviews.Input{Rating: 1 + i%5, Body: strings.Repeat("Good product. ", 20)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, sort := range reviews.Sorts {
+		b.Run(sort, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := svc.Reviews(ctx, reviews.Query{ProductID: p.ID, Sort: sort}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
