@@ -13,18 +13,19 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 )
 
-// Status of a piece of user content.
-type Status string
+// Status of a review: the status every kind of user content has.
+type Status = content.Status
 
 const (
-	StatusPending   Status = "pending"
-	StatusPublished Status = "published"
-	StatusHidden    Status = "hidden"
-	StatusDeleted   Status = "deleted"
+	StatusPending   = content.StatusPending
+	StatusPublished = content.StatusPublished
+	StatusHidden    = content.StatusHidden
+	StatusDeleted   = content.StatusDeleted
 )
 
 // Review is one customer's rating and opinion of one product.
@@ -44,8 +45,10 @@ type Review struct {
 	HelpfulNo  int           `bson:"helpful_no" json:"helpful_no"`
 	Reply      *Reply        `bson:"reply,omitempty" json:"brand_reply,omitempty"`
 	Status     Status        `bson:"status" json:"status"`
-	History    []Revision    `bson:"history,omitempty" json:"-"`
-	EditedAt   *time.Time    `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
+	// ModerationReason tells the author why a moderator hid the review.
+	ModerationReason string     `bson:"moderation_reason,omitempty" json:"-"`
+	History          []Revision `bson:"history,omitempty" json:"-"`
+	EditedAt         *time.Time `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
 	// CountedRating is the rating this review adds to its product's summary now (0: none).
 	// Moving it is what guards the summary against counting a retry twice.
 	CountedRating int       `bson:"counted_rating" json:"-"`
@@ -144,6 +147,12 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 		Verified: author.HasPurchased(p.ID), Status: StatusPublished,
 		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true,
 	}
+	sub := submission(r.ID, author.ID, p.ID, in)
+	verdict, err := s.screen.Screen(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	r.Status = verdict.Status
 	_, err = s.reviews.InsertOne(ctx, r)
 	if mongo.IsDuplicateKeyError(err) {
 		existing, ferr := s.findReview(ctx, bson.M{"product_id": p.ID, "author_id": author.ID})
@@ -154,10 +163,13 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 			return nil, &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "review.exists"},
 				Link: "/reviews/" + existing.ID.Hex() + "/edit"}
 		}
-		return s.revise(ctx, existing, in, StatusPublished)
+		return s.revise(ctx, existing, author.ID, in)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create review: %w", err)
+	}
+	if err := s.screen.Record(ctx, sub, verdict); err != nil {
+		return nil, err
 	}
 	if err := s.syncRating(ctx, r.ID); err != nil {
 		return nil, err
@@ -165,10 +177,19 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	return r, nil
 }
 
-// Update edits the author's own review, keeping the earlier version in its history.
-func (s *Service) Update(ctx context.Context, author *customers.Customer, id bson.ObjectID, in Input) (*Review, error) {
-	if author.IsSuspended() {
-		return nil, errs.New(errs.ErrSuspended, "account.suspended", "Reason", author.Suspension.Reason)
+// submission is a review as moderation screens it.
+func submission(id, author, product bson.ObjectID, in Input) content.Submission {
+	return content.Submission{
+		Ref: content.Ref{Kind: content.KindReview, ID: id}, Author: author, ProductID: product,
+		Text: strings.Join([]string{in.Title, in.Body, in.Pros, in.Cons}, "\n"),
+	}
+}
+
+// Update edits a review, keeping the earlier version in its history: its author may, and so
+// may a moderator (editing from the queue).
+func (s *Service) Update(ctx context.Context, editor *customers.Customer, id bson.ObjectID, in Input) (*Review, error) {
+	if editor.IsSuspended() {
+		return nil, errs.New(errs.ErrSuspended, "account.suspended", "Reason", editor.Suspension.Reason)
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -177,18 +198,34 @@ func (s *Service) Update(ctx context.Context, author *customers.Customer, id bso
 	if err != nil {
 		return nil, err
 	}
-	if r.AuthorID != author.ID {
+	if r.AuthorID != editor.ID && !editor.HasRole(customers.RoleModerator) {
 		return nil, ErrNotAuthor
 	}
 	if r.Status == StatusDeleted {
 		return nil, ErrReviewNotFound
 	}
-	return s.revise(ctx, r, in, r.Status)
+	return s.revise(ctx, r, editor.ID, in)
 }
 
 // revise writes new text over a review, guarded by its version so that two edits at once
-// cannot silently overwrite each other.
-func (s *Service) revise(ctx context.Context, r *Review, in Input, status Status) (*Review, error) {
+// cannot silently overwrite each other. The new text is screened again: an author's edit
+// can be held for a moderator; a moderator's edit is not; a hidden review stays hidden.
+func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, in Input) (*Review, error) {
+	sub := submission(r.ID, r.AuthorID, r.ProductID, in)
+	status := r.Status
+	verdict := content.Verdict{Status: StatusPublished}
+	if editor == r.AuthorID {
+		var err error
+		if verdict, err = s.screen.Screen(ctx, sub); err != nil {
+			return nil, err
+		}
+		switch {
+		case r.Status == StatusDeleted: // written again after deleting
+			status = verdict.Status
+		case r.Status == StatusPublished && verdict.Status == StatusPending:
+			status = StatusPending
+		}
+	}
 	now := s.now()
 	prev := Revision{Rating: r.Rating, Title: r.Title, BodyMD: r.BodyMD, Pros: r.Pros, Cons: r.Cons, At: r.UpdatedAt}
 	var out Review
@@ -203,6 +240,12 @@ func (s *Service) revise(ctx context.Context, r *Review, in Input, status Status
 	}
 	if err != nil {
 		return nil, fmt.Errorf("edit review: %w", err)
+	}
+	if status == StatusPending && r.Status != StatusPending {
+		verdict.Status = StatusPending
+	}
+	if err := s.screen.Record(ctx, sub, verdict); err != nil {
+		return nil, err
 	}
 	if err := s.syncRating(ctx, r.ID); err != nil {
 		return nil, err
@@ -220,23 +263,36 @@ func (s *Service) Delete(ctx context.Context, by *customers.Customer, id bson.Ob
 	if r.AuthorID != by.ID && !by.HasAnyRole(customers.RoleModerator) {
 		return ErrNotAuthor
 	}
-	return s.SetStatus(ctx, id, StatusDeleted)
+	_, err = s.SetStatus(ctx, id, StatusDeleted, "")
+	return err
 }
 
-// SetStatus moves a review between published, hidden and deleted (moderation uses it);
-// the product's summary and the author's signal follow.
-func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status) error {
-	res, err := s.reviews.UpdateOne(ctx, bson.M{"_id": id}, bson.M{
-		"$set": bson.M{"status": status, "updated_at": s.now(), "search_dirty": true},
+// SetStatus moves a review between pending, published, hidden and deleted (moderation
+// uses it, with the reason the author is shown); the product's summary and the author's
+// signal follow. It returns the status before.
+func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+	var before Review
+	err := s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{
+		"$set": bson.M{"status": status, "moderation_reason": reason, "updated_at": s.now(), "search_dirty": true},
 		"$inc": bson.M{"version": 1},
-	})
+	}).Decode(&before) // FerretDB v1 takes no projection on findAndModify
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", ErrReviewNotFound
+	}
 	if err != nil {
-		return fmt.Errorf("review status: %w", err)
+		return "", fmt.Errorf("review status: %w", err)
 	}
-	if res.MatchedCount == 0 {
-		return ErrReviewNotFound
+	return before.Status, s.syncRating(ctx, id)
+}
+
+// Describe is a review as moderation sees it.
+func (s *Service) Describe(ctx context.Context, id bson.ObjectID) (content.Submission, content.Status, error) {
+	r, err := s.Review(ctx, id)
+	if err != nil {
+		return content.Submission{}, "", err
 	}
-	return s.syncRating(ctx, id)
+	in := Input{Title: r.Title, Body: r.BodyMD, Pros: r.Pros, Cons: r.Cons}
+	return submission(r.ID, r.AuthorID, r.ProductID, in), r.Status, nil
 }
 
 // syncRating makes the product's rating summary agree with the review as stored: a

@@ -152,11 +152,11 @@ func TestRatingSummary_ExactThroughCreateEditDeleteHideAndRepair(t *testing.T) {
 	}
 	wantSummary(t, w.summary(p), 2, 5, [5]int{1, 0, 0, 1, 0})
 
-	if err := w.reviews.SetStatus(w.ctx, rc.ID, reviews.StatusHidden); err != nil {
+	if _, err := w.reviews.SetStatus(w.ctx, rc.ID, reviews.StatusHidden, ""); err != nil {
 		t.Fatal(err)
 	}
 	wantSummary(t, w.summary(p), 1, 1, [5]int{1, 0, 0, 0, 0})
-	if err := w.reviews.SetStatus(w.ctx, rc.ID, reviews.StatusPublished); err != nil {
+	if _, err := w.reviews.SetStatus(w.ctx, rc.ID, reviews.StatusPublished, ""); err != nil {
 		t.Fatal(err)
 	}
 	wantSummary(t, w.summary(p), 2, 5, [5]int{1, 0, 0, 1, 0})
@@ -204,7 +204,7 @@ func TestSignals_PublishedReviewsOnly(t *testing.T) {
 	if len(sigs) != 1 || sigs[0].Value != 75 || sigs[0].Weight != 2 || sigs[0].Kind != customers.SignalReview {
 		t.Fatalf("signals = %+v, want one review signal of 75", sigs)
 	}
-	if err := w.reviews.SetStatus(w.ctx, r.ID, reviews.StatusHidden); err != nil {
+	if _, err := w.reviews.SetStatus(w.ctx, r.ID, reviews.StatusHidden, ""); err != nil {
 		t.Fatal(err)
 	}
 	if sigs, _ := w.customers.Signals(w.ctx, a.ID); len(sigs) != 0 {

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/store"
@@ -23,6 +24,22 @@ type SignalRecorder interface {
 	WithdrawSignal(ctx context.Context, id string) error
 }
 
+// Screener checks content against the moderation rules before it is stored (Screen, which
+// may refuse it or hold it for a moderator) and notes it after (Record);
+// moderation.Service implements it.
+type Screener interface {
+	Screen(ctx context.Context, sub content.Submission) (content.Verdict, error)
+	Record(ctx context.Context, sub content.Submission, v content.Verdict) error
+}
+
+// publishAll is the screener when no moderation is wired: everything is published.
+type publishAll struct{}
+
+func (publishAll) Screen(context.Context, content.Submission) (content.Verdict, error) {
+	return content.Verdict{Status: content.StatusPublished}, nil
+}
+func (publishAll) Record(context.Context, content.Submission, content.Verdict) error { return nil }
+
 // Service is the reviews and testimonials service.
 type Service struct {
 	products     *mongo.Collection
@@ -31,6 +48,7 @@ type Service struct {
 	testimonials *mongo.Collection
 	customers    *customers.Service
 	signals      SignalRecorder
+	screen       Screener
 	md           *markdown.Renderer
 	now          func() time.Time
 }
@@ -44,10 +62,15 @@ func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecor
 		testimonials: db.Collection("testimonials"),
 		customers:    cust,
 		signals:      signals,
+		screen:       publishAll{},
 		md:           md,
 		now:          func() time.Time { return time.Now().UTC() },
 	}
 }
+
+// SetScreener puts new and edited content through moderation. (Moderation needs this
+// service as its publisher, so the two are connected after both exist.)
+func (s *Service) SetScreener(sc Screener) { s.screen = sc }
 
 // Indexes of this package's collections, one per query shape.
 var Indexes = []store.Indexes{

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 )
@@ -98,8 +99,19 @@ func (s *Service) SubmitTestimonial(ctx context.Context, author *customers.Custo
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
+	// Every testimonial waits for a moderator anyway; screening can still refuse a blocked word.
+	id := bson.NewObjectID()
+	if _, err := s.screen.Screen(ctx, content.Submission{Ref: content.Ref{Kind: content.KindTestimonial, ID: id},
+		Author: author.ID, Text: quote}); err != nil {
+		var fields *errs.Fields
+		if errors.As(err, &fields) && len(fields.Order) > 0 {
+			m := fields.ByName[fields.Order[0]]
+			return nil, errs.Field("quote", m.ID, m.Args...) // the rule's message, on this form's field
+		}
+		return nil, err
+	}
 	now := s.now()
-	t := &Testimonial{ID: bson.NewObjectID(), AuthorID: author.ID, Quote: quote, ProductID: productID, ConsentAt: &now,
+	t := &Testimonial{ID: id, AuthorID: author.ID, Quote: quote, ProductID: productID, ConsentAt: &now,
 		Status: TestimonialPending, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	if _, err := s.testimonials.InsertOne(ctx, t); err != nil {
 		return nil, fmt.Errorf("submit testimonial: %w", err)

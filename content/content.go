@@ -1,0 +1,71 @@
+// Package content is the vocabulary shared by the services that own user content (reviews,
+// testimonials, forums, ideas) and the one that moderates it, so each can declare the small
+// interface it needs of the other without importing it.
+package content
+
+import (
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Kind is a kind of user content.
+type Kind string
+
+const (
+	KindReview      Kind = "review"
+	KindTestimonial Kind = "testimonial"
+	KindThread      Kind = "thread"
+	KindPost        Kind = "post"
+	KindIdea        Kind = "idea"
+)
+
+// Status of a piece of user content. Nothing is ever removed: hidden and deleted content
+// stays in the database.
+type Status string
+
+const (
+	StatusPending   Status = "pending"   // waiting for a moderator
+	StatusPublished Status = "published" // public
+	StatusHidden    Status = "hidden"    // taken out of public view by a moderator or by flags
+	StatusDeleted   Status = "deleted"   // deleted by its author (softly)
+)
+
+// Ref names one piece of content.
+type Ref struct {
+	Kind Kind          `bson:"kind" json:"kind"`
+	ID   bson.ObjectID `bson:"id" json:"id"`
+}
+
+// String is the form used in URLs and forms: "review:6745…".
+func (r Ref) String() string { return string(r.Kind) + ":" + r.ID.Hex() }
+
+// ParseRef reads "kind:hex".
+func ParseRef(s string) (Ref, bool) {
+	for i := range len(s) {
+		if s[i] == ':' {
+			id, err := bson.ObjectIDFromHex(s[i+1:])
+			return Ref{Kind: Kind(s[:i]), ID: id}, err == nil && i > 0
+		}
+	}
+	return Ref{}, false
+}
+
+// Submission is content offered for publication, new or edited, as moderation screens it.
+type Submission struct {
+	Ref       Ref
+	Author    bson.ObjectID
+	Text      string        // everything the author wrote, title and body
+	ProductID bson.ObjectID // optional, for the queue's filters
+	Category  string        // optional
+}
+
+// Reason is why a rule held content back.
+type Reason struct {
+	Rule   string `bson:"rule" json:"rule"`     // watched_word, too_many_links, duplicate, new_account, flagged
+	Detail string `bson:"detail" json:"detail"` // the word, the number of links…
+}
+
+// Verdict is the outcome of screening: published, or pending with the reasons.
+type Verdict struct {
+	Status  Status
+	Reasons []Reason
+}

@@ -1,0 +1,70 @@
+// Package moderation owns how content is curated: the pre-screen rules and their word
+// lists, community flags, the moderators' queue, decisions, suspensions and the append-only
+// audit log. The content itself stays with its owner (reviews, community…), which
+// moderation reaches through the Publisher interface.
+package moderation
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/store"
+)
+
+// Publisher is what moderation needs of a content owner: to change an item's status (with
+// the reason its author is shown) and to describe an item.
+type Publisher interface {
+	SetStatus(ctx context.Context, id bson.ObjectID, status content.Status, reason string) (before content.Status, err error)
+	Describe(ctx context.Context, id bson.ObjectID) (content.Submission, content.Status, error)
+}
+
+// Service is the moderation service.
+type Service struct {
+	settings     *mongo.Collection
+	fingerprints *mongo.Collection
+	flags        *mongo.Collection
+	queue        *mongo.Collection
+	log          *mongo.Collection
+	customers    *customers.Service
+	publishers   map[content.Kind]Publisher
+	now          func() time.Time
+}
+
+// New builds the service; publishers maps each kind of content to its owner.
+func New(db *mongo.Database, cust *customers.Service, publishers map[content.Kind]Publisher) *Service {
+	return &Service{
+		settings:     db.Collection("moderation_settings"),
+		fingerprints: db.Collection("moderation_fingerprints"),
+		flags:        db.Collection("flags"),
+		queue:        db.Collection("moderation_queue"),
+		log:          db.Collection("moderation_log"),
+		customers:    cust,
+		publishers:   publishers,
+		now:          func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// Indexes of this package's collections.
+var Indexes = []store.Indexes{
+	{Collection: "moderation_fingerprints", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "author", Value: 1}, {Key: "hash", Value: 1}}},
+	}},
+	{Collection: "flags", Models: []mongo.IndexModel{
+		// One flag per customer per item: the guard against counting a customer twice.
+		{Keys: bson.D{{Key: "ref", Value: 1}, {Key: "flagger", Value: 1}}, Options: options.Index().SetUnique(true)},
+	}},
+	{Collection: "moderation_queue", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "open", Value: 1}, {Key: "opened_at", Value: 1}, {Key: "_id", Value: 1}}},
+	}},
+	{Collection: "moderation_log", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "target_author", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "action", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "actor", Value: 1}, {Key: "_id", Value: -1}}},
+	}},
+}
