@@ -3,6 +3,7 @@ package customers
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -15,9 +16,12 @@ import (
 // Purchase is a product a customer bought, as a shop or CRM reports it.
 type Purchase struct {
 	ProductID bson.ObjectID `bson:"product_id" json:"product_id"`
-	OrderID   string        `bson:"order_id" json:"order_id"` // the shop's reference; recording it twice adds it once
-	At        time.Time     `bson:"at" json:"at"`
-	Amount    float64       `bson:"amount" json:"amount"`
+	OrderID   string        `bson:"order_id" json:"order_id"` // the shop's reference
+	// Key is order and product: an order of several products is several purchases, and
+	// recording one twice adds it once.
+	Key    string    `bson:"key" json:"-"`
+	At     time.Time `bson:"at" json:"at"`
+	Amount float64   `bson:"amount" json:"amount"`
 }
 
 // HasPurchased reports whether the customer bought the product.
@@ -32,7 +36,7 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 	if p.ProductID.IsZero() {
 		f.Add("product_id", "field.required")
 	}
-	if p.Amount < 0 {
+	if p.Amount < 0 || math.IsNaN(p.Amount) || math.IsInf(p.Amount, 0) {
 		f.Add("amount", "field.not_negative")
 	}
 	p.OrderID = strings.TrimSpace(p.OrderID)
@@ -53,8 +57,9 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 		// Without the shop's reference, the same product on the same day is the same purchase.
 		p.OrderID = p.ProductID.Hex() + "@" + p.At.Format("2006-01-02")
 	}
+	p.Key = p.OrderID + "/" + p.ProductID.Hex()
 	res, err := s.customers.UpdateOne(ctx,
-		bson.M{"_id": id, "purchases.order_id": bson.M{"$ne": p.OrderID}},
+		bson.M{"_id": id, "purchases.key": bson.M{"$ne": p.Key}},
 		bson.M{"$push": bson.M{"purchases": p}, "$set": bson.M{"updated_at": s.now()}, "$inc": bson.M{"version": 1}})
 	if err != nil {
 		return false, fmt.Errorf("add purchase: %w", err)

@@ -12,15 +12,17 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
 // Deps are the services the demo content is written through, so it obeys the same rules
 // as content people write.
 type Deps struct {
-	Customers *customers.Service
-	Identity  *identity.Service
-	Reviews   *reviews.Service
+	Customers  *customers.Service
+	Identity   *identity.Service
+	Reviews    *reviews.Service
+	Moderation *moderation.Service
 }
 
 // The demo admin's sign-in. It is public: demo data is for trying the portal out.

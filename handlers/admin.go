@@ -2,14 +2,11 @@ package handlers
 
 import (
 	"net/url"
-	"slices"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
-	"github.com/guyub/guyub/errs"
 )
 
 const accountsPageSize = 25
@@ -122,12 +119,9 @@ func (s *Server) accountRoles(c *fiber.Ctx) error {
 			roles = append(roles, r)
 		}
 	}
-	// An admin cannot take away their own admin role: someone must be left to give it back.
-	if id == currentUser(c).ID && !slices.Contains(roles, customers.RoleAdmin) {
-		return s.accountFailed(c, id, errs.New(errs.ErrConflict, "admin.keep_own_admin"))
-	}
-	if err := s.deps.Customers.SetRoles(c.UserContext(), id, roles); err != nil {
-		return err
+	// Logged in the audit log; an admin cannot take away their own admin role.
+	if err := s.deps.Moderation.SetRoles(c.UserContext(), currentUser(c), id, roles); err != nil {
+		return s.accountFailed(c, id, err)
 	}
 	return s.backToAccounts(c, "flash.roles_saved")
 }
@@ -137,19 +131,11 @@ func (s *Server) accountSuspend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if id == currentUser(c).ID {
-		return s.accountFailed(c, id, errs.New(errs.ErrConflict, "admin.not_yourself"))
+	until, err := untilDay(c.FormValue("until"))
+	if err == nil {
+		err = s.deps.Moderation.Suspend(c.UserContext(), currentUser(c), id, c.FormValue("reason"), until)
 	}
-	var until *time.Time
-	if raw := c.FormValue("until"); raw != "" {
-		day, err := time.Parse("2006-01-02", raw)
-		if err != nil {
-			return s.accountFailed(c, id, errs.Field("until", "field.date"))
-		}
-		end := day.AddDate(0, 0, 1) // suspended through the chosen day
-		until = &end
-	}
-	if err := s.deps.Customers.Suspend(c.UserContext(), id, currentUser(c).ID, c.FormValue("reason"), until); err != nil {
+	if err != nil {
 		return s.accountFailed(c, id, err)
 	}
 	return s.backToAccounts(c, "flash.suspended")
@@ -160,7 +146,7 @@ func (s *Server) accountReinstate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Customers.Reinstate(c.UserContext(), id); err != nil {
+	if err := s.deps.Moderation.Reinstate(c.UserContext(), currentUser(c), id); err != nil {
 		return err
 	}
 	return s.backToAccounts(c, "flash.reinstated")

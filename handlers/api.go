@@ -2,12 +2,15 @@ package handlers
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -24,6 +27,69 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	api.Post("/reviews/:id/reply", product, s.apiReviewReply)
 	api.Post("/customers/:id/purchases", product, s.apiPurchase)
 	api.Get("/testimonials", s.apiTestimonials)
+	api.Post("/flags", s.requireActive, s.apiFlag)
+	moderator := s.requireRole(customers.RoleModerator)
+	api.Get("/moderation/queue", moderator, s.apiQueue)
+	api.Post("/moderation/decisions", moderator, s.apiDecisions)
+}
+
+func (s *Server) apiFlag(c *fiber.Ctx) error {
+	var in moderation.FlagInput
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	res, err := s.deps.Moderation.Flag(c.UserContext(), currentUser(c), in)
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if res.Counted {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(fiber.Map{"counted": res.Counted, "hidden": res.Hidden})
+}
+
+func (s *Server) apiQueue(c *fiber.Ctx) error {
+	d, err := s.queueData(c)
+	if err != nil {
+		return err
+	}
+	items := make([]*moderation.Item, len(d.Items))
+	for i, it := range d.Items {
+		items[i] = it.Item
+	}
+	next := ""
+	if d.Next != "" {
+		next = "/api/v1/moderation/queue" + strings.TrimPrefix(d.Next, "/moderation")
+	}
+	return c.JSON(fiber.Map{"items": items, "next": next})
+}
+
+// apiDecisions takes one decision or a list: {"refs": [...], "action": "reject", "reason": "…"}
+// or [{…}, {…}].
+func (s *Server) apiDecisions(c *fiber.Ctx) error {
+	var many []moderation.DecisionInput
+	body := bytes.TrimSpace(c.Body())
+	if len(body) > 0 && body[0] == '[' {
+		if err := json.Unmarshal(body, &many); err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, err.Error())
+		}
+	} else {
+		var one moderation.DecisionInput
+		if err := parseJSON(c, &one); err != nil {
+			return err
+		}
+		many = append(many, one)
+	}
+	var results []moderation.DecisionResult
+	for _, in := range many {
+		res, err := s.deps.Moderation.Decide(c.UserContext(), currentUser(c), in)
+		results = append(results, res...)
+		if err != nil {
+			return err
+		}
+	}
+	return c.JSON(fiber.Map{"results": results})
 }
 
 // meJSON is the caller's own record; email is theirs to see.

@@ -16,10 +16,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/store"
@@ -28,12 +30,13 @@ import (
 
 // env is one test's world: a fresh database and the services on it.
 type env struct {
-	t         testing.TB
-	db        *mongo.Database
-	customers *customers.Service
-	identity  *identity.Service
-	reviews   *reviews.Service
-	limiter   *ratelimit.Limiter
+	t          testing.TB
+	db         *mongo.Database
+	customers  *customers.Service
+	identity   *identity.Service
+	reviews    *reviews.Service
+	moderation *moderation.Service
+	limiter    *ratelimit.Limiter
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -43,7 +46,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), ratelimit.Indexes)...); err != nil {
+	if err := store.EnsureIndexes(ctx, db, append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), moderation.Indexes...), ratelimit.Indexes)...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
@@ -52,6 +55,8 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.reviews = reviews.NewService(db, e.customers, e.customers, markdown.New())
+	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews})
+	e.reviews.SetScreener(e.moderation)
 	return e
 }
 
@@ -67,6 +72,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Reviews == nil {
 		deps.Reviews = e.reviews
+	}
+	if deps.Moderation == nil {
+		deps.Moderation = e.moderation
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter

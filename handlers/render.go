@@ -14,6 +14,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/moderation"
 )
 
 // Page is what every template receives: the layout's data plus the page's own in Data.
@@ -188,6 +189,8 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		// reviewForm hands the shared review fields their page, form state and chosen rating.
 		"reviewForm":  func(p *Page, f *form, rating int) reviewFormArgs { return reviewFormArgs{p, f, rating} },
 		"productForm": func(p *Page, f *form) productFormArgs { return productFormArgs{p, f} },
+		"flagReasons": func() []string { return moderation.FlagReasons },
+		"join":        func(words []string) string { return strings.Join(words, "\n") },
 		"moderationRow": func(p *Page, t testimonialView, failed string, f *form) moderationArgs {
 			return moderationArgs{Page: p, Item: t, Failed: failed == t.ID.Hex(), Form: f}
 		},

@@ -210,7 +210,11 @@ func (s *Server) reviewCreate(c *fiber.Ctx) error {
 		// 422 for what was typed, 409 for a second review.
 		return s.renderProduct(c, statusOf(createErr), func(d *productData) { d.Form, d.FormRating = f, in.Rating })
 	}
-	s.flash(c, "flash.review_published")
+	if r.Status == reviews.StatusPending {
+		s.flash(c, "flash.review_pending")
+	} else {
+		s.flash(c, "flash.review_published")
+	}
 	return c.Redirect("/products/"+c.Params("slug")+"#review-"+r.ID.Hex(), fiber.StatusSeeOther)
 }
 
@@ -250,7 +254,8 @@ func (s *Server) ownReview(c *fiber.Ctx) (*reviews.Review, *reviews.Product, err
 	if err != nil {
 		return nil, nil, err
 	}
-	if r.AuthorID != currentUser(c).ID || r.Status == reviews.StatusDeleted {
+	u := currentUser(c)
+	if (r.AuthorID != u.ID && !u.HasRole(customers.RoleModerator)) || r.Status == reviews.StatusDeleted {
 		return nil, nil, reviews.ErrReviewNotFound
 	}
 	p, err := s.deps.Reviews.ProductByID(c.UserContext(), r.ProductID)
@@ -275,13 +280,13 @@ func (s *Server) reviewEdit(c *fiber.Ctx) error {
 	if err := c.BodyParser(&in); err != nil {
 		return fiber.ErrBadRequest
 	}
-	updated, err := s.deps.Reviews.Update(c.UserContext(), currentUser(c), r.ID, in)
-	if err != nil {
-		f, err := s.formFailed(c, err, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
+	updated, updateErr := s.deps.Reviews.Update(c.UserContext(), currentUser(c), r.ID, in)
+	if updateErr != nil {
+		f, err := s.formFailed(c, updateErr, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
 		if err != nil {
 			return err
 		}
-		return s.render(c, fiber.StatusUnprocessableEntity, "review_edit", "review.edit_title",
+		return s.render(c, statusOf(updateErr), "review_edit", "review.edit_title",
 			reviewEditData{Review: r, Product: p, Form: f, Rating: in.Rating})
 	}
 	return s.backToReview(c, updated, "flash.review_saved")

@@ -21,6 +21,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
 )
@@ -52,14 +53,15 @@ type ReadinessCheck struct {
 
 // Deps are the services the routes call.
 type Deps struct {
-	Customers *customers.Service
-	Identity  *identity.Service
-	Reviews   *reviews.Service
-	Providers []*identity.Provider // enabled social logins
-	Limiter   RateLimiter          // required when Config.RateLimit > 0
-	Readiness []ReadinessCheck
-	Metrics   *prometheus.Registry // nil: a registry of its own
-	Catalog   *frontend.Catalog    // nil: loaded here
+	Customers  *customers.Service
+	Identity   *identity.Service
+	Reviews    *reviews.Service
+	Moderation *moderation.Service
+	Providers  []*identity.Provider // enabled social logins
+	Limiter    RateLimiter          // required when Config.RateLimit > 0
+	Readiness  []ReadinessCheck
+	Metrics    *prometheus.Registry // nil: a registry of its own
+	Catalog    *frontend.Catalog    // nil: loaded here
 }
 
 // Server renders pages and answers the API.
@@ -109,8 +111,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
 	}
-	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil {
-		return nil, fmt.Errorf("handlers need the customers, identity and reviews services")
+	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Moderation == nil {
+		return nil, fmt.Errorf("handlers need the customers, identity, reviews and moderation services")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -177,6 +179,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.profileRoutes(app)
 	s.reviewRoutes(app)
 	s.testimonialRoutes(app)
+	s.moderationRoutes(app)
 	s.adminRoutes(app)
 	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil

@@ -17,7 +17,7 @@ func (s *Server) testimonialRoutes(app *fiber.App) {
 	app.Post("/testimonials", s.requireActive, s.testimonialSubmit)
 	app.Post("/testimonials/:id/consent", s.signedIn, s.testimonialConsent)
 	app.Get("/embed/testimonials", s.embedTestimonials)
-	staff := app.Group("/admin/testimonials", s.requireRole(customers.RoleModerator, customers.RoleProduct))
+	staff := app.Group("/admin/testimonials", s.requireRole(customers.RoleModerator))
 	staff.Get("/", s.testimonialQueue)
 	staff.Post("/:id/decision", s.testimonialDecide)
 }
@@ -110,7 +110,8 @@ func (s *Server) embedTestimonials(c *fiber.Ctx) error {
 	// Other sites may frame this page, and only this page.
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'self'; img-src 'self' data: https:; frame-ancestors *; base-uri 'none'; form-action 'none'")
 	c.Response().Header.Del(fiber.HeaderXFrameOptions)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	// Private: a response may carry a renewed session cookie, which no shared cache may keep.
+	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
 	return c.Render("embed/testimonials", fiber.Map{
 		"Lang": s.language(c), "SiteName": s.cfg.SiteName, "Testimonials": views,
 		"T": func(id string, args ...any) string { return s.catalog.T(s.language(c), id, args...) },
@@ -206,9 +207,12 @@ func (s *Server) testimonialDecide(c *fiber.Ctx) error {
 	if err != nil {
 		return reviews.ErrTestimonialNotFound
 	}
-	err = s.deps.Reviews.Decide(c.UserContext(), currentUser(c), id, reviews.Decision(c.FormValue("decision")), c.FormValue("reason"))
-	if err != nil {
-		f, err := s.formFailed(c, err, map[string]string{"reason": c.FormValue("reason")})
+	decideErr := s.deps.Reviews.Decide(c.UserContext(), currentUser(c), id, reviews.Decision(c.FormValue("decision")), c.FormValue("reason"))
+	if decideErr != nil {
+		if statusOf(decideErr) == fiber.StatusNotFound {
+			return decideErr
+		}
+		f, err := s.formFailed(c, decideErr, map[string]string{"reason": c.FormValue("reason")})
 		if err != nil {
 			return err
 		}
@@ -217,7 +221,7 @@ func (s *Server) testimonialDecide(c *fiber.Ctx) error {
 			return err
 		}
 		d.Failed, d.Form = id.Hex(), f
-		return s.render(c, fiber.StatusUnprocessableEntity, "admin/testimonials", "admin.testimonials.title", d)
+		return s.render(c, statusOf(decideErr), "admin/testimonials", "admin.testimonials.title", d)
 	}
 	s.flash(c, "flash.decision_saved")
 	return c.Redirect("/admin/testimonials", fiber.StatusSeeOther)

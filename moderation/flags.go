@@ -26,7 +26,8 @@ type FlagInput struct {
 	Text   string `form:"text" json:"text"`
 }
 
-type flagDoc struct {
+// FlagRecord is one customer's report.
+type FlagRecord struct {
 	ID       bson.ObjectID `bson:"_id"`
 	Ref      string        `bson:"ref"`
 	Flagger  bson.ObjectID `bson:"flagger"`
@@ -74,7 +75,7 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 	if status == content.StatusDeleted {
 		return FlagResult{}, errs.New(errs.ErrNotFound, "moderation.unknown_content")
 	}
-	_, err = s.flags.InsertOne(ctx, flagDoc{ID: bson.NewObjectID(), Ref: ref.String(), Flagger: flagger.ID,
+	_, err = s.flags.InsertOne(ctx, FlagRecord{ID: bson.NewObjectID(), Ref: ref.String(), Flagger: flagger.ID,
 		Reason: in.Reason, Text: in.Text, At: s.now()})
 	if mongo.IsDuplicateKeyError(err) {
 		return FlagResult{}, nil
@@ -113,8 +114,8 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 }
 
 // FlagsOn lists the open flags of some queue items, in one query, for the queue page.
-func (s *Service) FlagsOn(ctx context.Context, items []*Item) (map[string][]flagDoc, error) {
-	out := map[string][]flagDoc{}
+func (s *Service) FlagsOn(ctx context.Context, items []*Item) (map[string][]FlagRecord, error) {
+	out := map[string][]FlagRecord{}
 	if len(items) == 0 {
 		return out, nil
 	}
@@ -126,7 +127,7 @@ func (s *Service) FlagsOn(ctx context.Context, items []*Item) (map[string][]flag
 	if err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
 	}
-	var list []flagDoc
+	var list []FlagRecord
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
 	}

@@ -59,10 +59,14 @@ func (s *Service) ImportProducts(ctx context.Context, r io.Reader, describe func
 		case err == nil:
 			res.Status = "updated"
 		case errors.Is(err, ErrProductNotFound):
-			if _, err := s.CreateProduct(ctx, in); err != nil {
-				res.Status, res.Errors = "error", describe(err)
-			} else {
+			_, err := s.CreateProduct(ctx, in)
+			switch {
+			case err == nil:
 				res.Status = "created"
+			case statusLike(err):
+				res.Status, res.Errors = "error", describe(err)
+			default:
+				return results, err // ours, not the line's: a 500, not a message
 			}
 		default:
 			if statusLike(err) {

@@ -148,7 +148,7 @@ func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, lim
 	for _, r := range list {
 		ids = append(ids, r.ProductID)
 	}
-	products, err := s.productsByID(ctx, ids)
+	products, err := s.ProductsByID(ctx, ids)
 	return list, products, err
 }
 
@@ -168,6 +168,6 @@ func (s *Service) Latest(ctx context.Context, limit int) ([]*Review, map[bson.Ob
 	for i, r := range list {
 		ids[i] = r.ProductID
 	}
-	products, err := s.productsByID(ctx, ids)
+	products, err := s.ProductsByID(ctx, ids)
 	return list, products, err
 }

@@ -203,8 +203,8 @@ func (s *Service) findProduct(ctx context.Context, filter bson.M) (*Product, err
 	return &p, nil
 }
 
-// productsByID loads the products of a page of reviews or testimonials in one query.
-func (s *Service) productsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Product, error) {
+// ProductsByID loads the products of a page of reviews or testimonials in one query.
+func (s *Service) ProductsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Product, error) {
 	out := map[bson.ObjectID]*Product{}
 	if len(ids) == 0 {
 		return out, nil

@@ -220,6 +220,10 @@ func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, i
 			return nil, err
 		}
 		switch {
+		case r.Status == StatusDeleted && r.ModerationReason != "":
+			// Hidden by a moderator, then deleted and written again: a moderator looks again.
+			status, verdict.Status = StatusPending, StatusPending
+			verdict.Reasons = append(verdict.Reasons, content.Reason{Rule: "previously_hidden"})
 		case r.Status == StatusDeleted: // written again after deleting
 			status = verdict.Status
 		case r.Status == StatusPublished && verdict.Status == StatusPending:
@@ -272,8 +276,12 @@ func (s *Service) Delete(ctx context.Context, by *customers.Customer, id bson.Ob
 // signal follow. It returns the status before.
 func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
 	var before Review
+	set := bson.M{"status": status, "updated_at": s.now(), "search_dirty": true}
+	if reason != "" || status == StatusPublished {
+		set["moderation_reason"] = reason // an author's own delete keeps a moderator's reason
+	}
 	err := s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{
-		"$set": bson.M{"status": status, "moderation_reason": reason, "updated_at": s.now(), "search_dirty": true},
+		"$set": set,
 		"$inc": bson.M{"version": 1},
 	}).Decode(&before) // FerretDB v1 takes no projection on findAndModify
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -281,6 +289,9 @@ func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status
 	}
 	if err != nil {
 		return "", fmt.Errorf("review status: %w", err)
+	}
+	if err := s.syncTestimonial(ctx, id, status == StatusPublished); err != nil {
+		return "", err
 	}
 	return before.Status, s.syncRating(ctx, id)
 }

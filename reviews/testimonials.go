@@ -166,7 +166,8 @@ func (s *Service) AnswerConsent(ctx context.Context, author *customers.Customer,
 	} else {
 		set["status"], set["reject_reason"] = TestimonialRejected, "declined by the author"
 	}
-	_, err = s.testimonials.UpdateOne(ctx, bson.M{"_id": id, "consent_at": bson.M{"$exists": false}},
+	// Only an unanswered request is answered: a moderator's decision in between stands.
+	_, err = s.testimonials.UpdateOne(ctx, bson.M{"_id": id, "consent_at": bson.M{"$exists": false}, "status": TestimonialPending},
 		bson.M{"$set": set, "$inc": bson.M{"version": 1}})
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
@@ -187,7 +188,7 @@ const (
 // Decide approves, features or rejects a testimonial. Nothing without the author's
 // consent can be shown; a rejection needs a reason the author sees.
 func (s *Service) Decide(ctx context.Context, moderator *customers.Customer, id bson.ObjectID, d Decision, reason string) error {
-	if !moderator.IsStaff() {
+	if !moderator.HasRole(customers.RoleModerator) {
 		return errs.New(errs.ErrForbidden, "error.403.message")
 	}
 	t, err := s.findTestimonial(ctx, bson.M{"_id": id})
@@ -212,7 +213,7 @@ func (s *Service) Decide(ctx context.Context, moderator *customers.Customer, id 
 		return ErrNoConsent
 	}
 	_, err = s.testimonials.UpdateOne(ctx, bson.M{"_id": id}, bson.M{
-		"$set": bson.M{"status": status, "rank": rankOf(status, t.ConsentAt), "reject_reason": reason,
+		"$set": bson.M{"status": status, "rank": s.wallRank(ctx, t, status), "reject_reason": reason,
 			"updated_at": s.now(), "search_dirty": true},
 		"$inc": bson.M{"version": 1},
 	})
@@ -307,5 +308,39 @@ func (s *Service) TestimonialProducts(ctx context.Context, list []*Testimonial) 
 			ids = append(ids, *t.ProductID)
 		}
 	}
-	return s.productsByID(ctx, ids)
+	return s.ProductsByID(ctx, ids)
+}
+
+// wallRank is a testimonial's place on the wall; one made from a review shows only while
+// that review is published.
+func (s *Service) wallRank(ctx context.Context, t *Testimonial, status TestimonialStatus) int {
+	if t.FromReviewID != nil {
+		if r, err := s.Review(ctx, *t.FromReviewID); err != nil || r.Status != StatusPublished {
+			return 0
+		}
+	}
+	return rankOf(status, t.ConsentAt)
+}
+
+// syncTestimonial takes a testimonial made from a review off the wall while the review is
+// not published (hidden, deleted, held), and puts it back when it is.
+func (s *Service) syncTestimonial(ctx context.Context, reviewID bson.ObjectID, published bool) error {
+	t, err := s.findTestimonial(ctx, bson.M{"from_review_id": reviewID})
+	if errors.Is(err, ErrTestimonialNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rank := 0
+	if published {
+		rank = rankOf(t.Status, t.ConsentAt)
+	}
+	if rank == t.Rank {
+		return nil
+	}
+	if _, err := s.testimonials.UpdateOne(ctx, bson.M{"_id": t.ID}, bson.M{"$set": bson.M{"rank": rank}}); err != nil {
+		return fmt.Errorf("testimonial rank: %w", err)
+	}
+	return nil
 }

@@ -54,7 +54,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		if !svc.store.Embedded {
 			log.Warn("loading demo content, with a demo admin whose password is public, into MONGODB_URI")
 		}
-		summary, err := demo.Load(ctx, demo.Deps{Customers: svc.customers, Identity: svc.identity, Reviews: svc.reviews})
+		summary, err := demo.Load(ctx, demo.Deps{Customers: svc.customers, Identity: svc.identity, Reviews: svc.reviews, Moderation: svc.moderation})
 		if err != nil {
 			return fmt.Errorf("demo content: %w", err)
 		}
@@ -70,14 +70,15 @@ func (p program) serve(ctx context.Context, args []string) error {
 		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
 		Logger:          log,
 	}, handlers.Deps{
-		Customers: svc.customers,
-		Identity:  svc.identity,
-		Reviews:   svc.reviews,
-		Providers: providers,
-		Limiter:   svc.limiter,
-		Readiness: []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: svc.store.Ping}},
-		Metrics:   prometheus.NewRegistry(),
-		Catalog:   svc.catalog,
+		Customers:  svc.customers,
+		Identity:   svc.identity,
+		Reviews:    svc.reviews,
+		Moderation: svc.moderation,
+		Providers:  providers,
+		Limiter:    svc.limiter,
+		Readiness:  []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: svc.store.Ping}},
+		Metrics:    prometheus.NewRegistry(),
+		Catalog:    svc.catalog,
 	})
 	if err != nil {
 		return err

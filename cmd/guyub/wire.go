@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/store"
@@ -17,12 +19,13 @@ import (
 
 // services are the domain services, built once from their dependencies.
 type services struct {
-	store     *store.Store
-	catalog   *frontend.Catalog
-	limiter   *ratelimit.Limiter
-	customers *customers.Service
-	identity  *identity.Service
-	reviews   *reviews.Service
+	store      *store.Store
+	catalog    *frontend.Catalog
+	limiter    *ratelimit.Limiter
+	customers  *customers.Service
+	identity   *identity.Service
+	reviews    *reviews.Service
+	moderation *moderation.Service
 }
 
 // indexes lists every package's index declarations, applied at start.
@@ -32,6 +35,7 @@ func indexes() []store.Indexes {
 	all = append(all, customers.Indexes...)
 	all = append(all, identity.Indexes...)
 	all = append(all, reviews.Indexes...)
+	all = append(all, moderation.Indexes...)
 	return all
 }
 
@@ -83,6 +87,8 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 		return fail(err)
 	}
 	s.reviews = reviews.NewService(st.DB, s.customers, s.customers, markdown.New())
+	s.moderation = moderation.New(st.DB, s.customers, map[content.Kind]moderation.Publisher{content.KindReview: s.reviews})
+	s.reviews.SetScreener(s.moderation)
 	return s, nil
 }
 

@@ -1,0 +1,279 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/moderation"
+	"github.com/guyub/guyub/reviews"
+)
+
+func (s *Server) moderationRoutes(app *fiber.App) {
+	app.Post("/flags", s.requireActive, s.flagSubmit)
+	mod := app.Group("/moderation", s.requireRole(customers.RoleModerator))
+	mod.Get("/", s.queuePage)
+	mod.Post("/decisions", s.decisionSubmit)
+	mod.Post("/suspend/:id", s.queueSuspend)
+	mod.Get("/log", s.logPage)
+	admin := s.requireRole(customers.RoleAdmin)
+	app.Get("/admin/rules", admin, s.rulesPage)
+	app.Post("/admin/rules", admin, s.rulesSubmit)
+}
+
+// flagSubmit records a report and returns to the page it came from.
+func (s *Server) flagSubmit(c *fiber.Ctx) error {
+	var in moderation.FlagInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	if _, err := s.deps.Moderation.Flag(c.UserContext(), currentUser(c), in); err != nil {
+		return err
+	}
+	s.flash(c, "flash.flagged")
+	return c.Redirect(localPath(c.FormValue("back")), fiber.StatusSeeOther)
+}
+
+// queueItem is a queue entry with its author, their history and the open flags.
+type queueItem struct {
+	*moderation.Item
+	Author  *customers.Customer
+	History moderation.History
+	Flags   []moderation.FlagRecord
+	Product *reviews.Product
+}
+
+type queueData struct {
+	Items    []queueItem
+	Next     string
+	Kind     string
+	Product  string
+	Category string
+	Rule     string
+	Kinds    []content.Kind
+	Rules    []string
+	Form     *form
+}
+
+func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
+	ctx := c.UserContext()
+	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
+	d := &queueData{Kind: c.Query("kind"), Product: c.Query("product"), Category: q.Category, Rule: q.Rule,
+		Kinds: []content.Kind{content.KindReview}, Rules: []string{"watched_word", "too_many_links", "duplicate", "new_account", "flagged"}}
+	if d.Product != "" {
+		p, err := s.deps.Reviews.Product(ctx, d.Product)
+		if err != nil {
+			return nil, err
+		}
+		q.ProductID = p.ID
+	}
+	items, next, err := s.deps.Moderation.Queue(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if next != "" {
+		d.Next = "/moderation?" + url.Values{"kind": {d.Kind}, "product": {d.Product}, "category": {d.Category}, "rule": {d.Rule}, "after": {next}}.Encode()
+	}
+	// Authors, histories, flags and products for the whole page: four queries.
+	authorIDs := make([]bson.ObjectID, len(items))
+	var productIDs []bson.ObjectID
+	for i, it := range items {
+		authorIDs[i] = it.Author
+		if !it.ProductID.IsZero() {
+			productIDs = append(productIDs, it.ProductID)
+		}
+	}
+	authors, err := s.deps.Customers.GetMany(ctx, authorIDs)
+	if err != nil {
+		return nil, err
+	}
+	histories, err := s.deps.Moderation.Histories(ctx, authorIDs)
+	if err != nil {
+		return nil, err
+	}
+	flags, err := s.deps.Moderation.FlagsOn(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	products, err := s.deps.Reviews.ProductsByID(ctx, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		v := queueItem{Item: it, Author: authors[it.Author], History: histories[it.Author], Flags: flags[it.ID], Product: products[it.ProductID]}
+		if v.Author == nil {
+			v.Author = &customers.Customer{DisplayName: "—"}
+		}
+		d.Items = append(d.Items, v)
+	}
+	return d, nil
+}
+
+func (s *Server) queuePage(c *fiber.Ctx) error {
+	d, err := s.queueData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "moderation/queue", "moderation.title", d)
+}
+
+// decisionSubmit takes one item's button ("approve review:…") or a bulk action on the
+// ticked items.
+func (s *Server) decisionSubmit(c *fiber.Ctx) error {
+	in := moderation.DecisionInput{Reason: c.FormValue("reason")}
+	if one := c.FormValue("single"); one != "" {
+		action, ref, _ := strings.Cut(one, " ")
+		in.Action, in.Refs = moderation.Action(action), []string{ref}
+		in.Reason = c.FormValue("reason-" + ref)
+	} else {
+		in.Action = moderation.Action(c.FormValue("action"))
+		for _, raw := range c.Context().PostArgs().PeekMulti("refs") {
+			in.Refs = append(in.Refs, string(raw))
+		}
+	}
+	if _, err := s.deps.Moderation.Decide(c.UserContext(), currentUser(c), in); err != nil {
+		f, err := s.formFailed(c, err, nil)
+		if err != nil {
+			return err
+		}
+		d, err := s.queueData(c)
+		if err != nil {
+			return err
+		}
+		d.Form = f
+		return s.render(c, fiber.StatusUnprocessableEntity, "moderation/queue", "moderation.title", d)
+	}
+	s.flash(c, "flash.decision_saved")
+	return c.Redirect("/moderation", fiber.StatusSeeOther)
+}
+
+func (s *Server) queueSuspend(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return customers.ErrNotFound
+	}
+	until, err := untilDay(c.FormValue("until"))
+	if err == nil {
+		err = s.deps.Moderation.Suspend(c.UserContext(), currentUser(c), id, c.FormValue("reason"), until)
+	}
+	if err != nil {
+		f, err := s.formFailed(c, err, nil)
+		if err != nil {
+			return err
+		}
+		d, err := s.queueData(c)
+		if err != nil {
+			return err
+		}
+		d.Form = f
+		return s.render(c, fiber.StatusUnprocessableEntity, "moderation/queue", "moderation.title", d)
+	}
+	s.flash(c, "flash.suspended")
+	return c.Redirect("/moderation", fiber.StatusSeeOther)
+}
+
+// untilDay reads an optional last day of a suspension; it ends at the following midnight.
+func untilDay(raw string) (*time.Time, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	day, err := time.Parse("2006-01-02", raw)
+	if err != nil {
+		return nil, errs.Field("until", "field.date")
+	}
+	end := day.AddDate(0, 0, 1)
+	return &end, nil
+}
+
+type logData struct {
+	Entries []logEntry
+	Action  string
+	Actions []moderation.Action
+	Next    string
+}
+
+type logEntry struct {
+	*moderation.Entry
+	Actor  *customers.Customer
+	Author *customers.Customer
+}
+
+func (s *Server) logPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	q := moderation.LogQuery{Action: moderation.Action(c.Query("action")), Limit: 50}
+	if id, err := bson.ObjectIDFromHex(c.Query("author")); err == nil {
+		q.Author = id
+	}
+	if id, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
+		q.Before = id
+	}
+	entries, err := s.deps.Moderation.Log(ctx, q)
+	if err != nil {
+		return err
+	}
+	var ids []bson.ObjectID
+	for _, e := range entries {
+		ids = append(ids, e.Actor, e.TargetAuthor)
+	}
+	people, err := s.deps.Customers.GetMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	d := logData{Action: string(q.Action), Actions: []moderation.Action{moderation.ActionScreen, moderation.ActionAutoHide,
+		moderation.ActionApprove, moderation.ActionReject, moderation.ActionSuspend, moderation.ActionReinstate,
+		moderation.ActionRoles, moderation.ActionRules}}
+	for _, e := range entries {
+		d.Entries = append(d.Entries, logEntry{Entry: e, Actor: people[e.Actor], Author: people[e.TargetAuthor]})
+	}
+	if len(entries) == q.Limit {
+		next := url.Values{"action": {d.Action}, "before": {entries[len(entries)-1].ID.Hex()}}
+		if !q.Author.IsZero() {
+			next.Set("author", q.Author.Hex())
+		}
+		d.Next = "/moderation/log?" + next.Encode()
+	}
+	return s.render(c, fiber.StatusOK, "moderation/log", "moderation.log_title", d)
+}
+
+type rulesData struct {
+	Rules moderation.Rules
+	Form  *form
+}
+
+func (s *Server) rulesPage(c *fiber.Ctx) error {
+	r, err := s.deps.Moderation.Rules(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "admin/rules", "rules.title", rulesData{Rules: r})
+}
+
+func (s *Server) rulesSubmit(c *fiber.Ctx) error {
+	lines := func(name string) []string {
+		return strings.Split(strings.ReplaceAll(c.FormValue(name), "\r", ""), "\n")
+	}
+	number := func(name string) int { n, _ := strconv.Atoi(strings.TrimSpace(c.FormValue(name))); return n }
+	r := moderation.Rules{
+		Blocked:        map[string][]string{"en": lines("blocked_en"), "id": lines("blocked_id")},
+		Watched:        map[string][]string{"en": lines("watched_en"), "id": lines("watched_id")},
+		MaxLinks:       number("max_links"),
+		NewAccountHold: number("new_account_hold"),
+		FlagThreshold:  number("flag_threshold"),
+	}
+	if err := s.deps.Moderation.SaveRules(c.UserContext(), currentUser(c).ID, r); err != nil {
+		f, err := s.formFailed(c, err, nil)
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusUnprocessableEntity, "admin/rules", "rules.title", rulesData{Rules: r, Form: f})
+	}
+	s.flash(c, "flash.rules_saved")
+	return c.Redirect("/admin/rules", fiber.StatusSeeOther)
+}
