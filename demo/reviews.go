@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -39,6 +41,8 @@ var demoReviews = []demoReview{
 	{"emma@guyub.example", "tas-tote-batik-parang", 5, "Beautiful and sturdy", "The stamping is lovely up close and it carries my laptop without sagging.", "Craftsmanship", "", true, "en"},
 	{"budi@guyub.example", "tas-tote-batik-parang", 3, "Bagus, warnanya luntur sedikit", "Motifnya indah, tapi setelah dicuci warnanya agak pudar.", "", "Luntur", false, "id"},
 	{"rahul@guyub.example", "suara-wireless-earbuds", 4, "Great battery", "Battery life is as promised. Call quality is average in the wind.", "Battery", "Mic in wind", true, "en"},
+	// Held by the watched-word rule, so the moderation queue has something to show.
+	{"rahul@guyub.example", "tas-tote-batik-parang", 1, "Feels like a scam", "The strap tore on day three and nobody answered my email.", "", "Strap", false, "en"},
 }
 
 // loadReviews writes the demo catalogue, reviews, votes, a reply and testimonials. Every step
@@ -151,6 +155,20 @@ func loadReviews(ctx context.Context, d Deps) (products, reviewsMade int, err er
 	// Rahul has been asked about his earbuds review and not yet answered.
 	if _, err := d.Reviews.PromoteReview(ctx, staff, made["rahul@guyub.examplesuara-wireless-earbuds"].ID); err != nil {
 		return 0, 0, err
+	}
+	// Two customers report a review as off-topic: flagged, below the threshold, in the queue.
+	if d.Moderation != nil {
+		budiTote := made["budi@guyub.exampletas-tote-batik-parang"]
+		for _, email := range []string{"ayu@guyub.example", "emma@guyub.example"} {
+			flagger, err := byEmail(email)
+			if err != nil {
+				return 0, 0, err
+			}
+			in := moderation.FlagInput{Ref: content.Ref{Kind: content.KindReview, ID: budiTote.ID}.String(), Reason: "off_topic"}
+			if _, err := d.Moderation.Flag(ctx, flagger, in); err != nil {
+				return 0, 0, err
+			}
+		}
 	}
 	return products, reviewsMade, nil
 }

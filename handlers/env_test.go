@@ -14,6 +14,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/content"
@@ -209,4 +210,13 @@ func (b *browser) signIn(email string) {
 	if res.StatusCode != http.StatusSeeOther {
 		b.t.Fatalf("sign in as %s: status %d\n%s", email, res.StatusCode, res.body)
 	}
+}
+
+func mustObjectID(t *testing.T, hex string) bson.ObjectID {
+	t.Helper()
+	id, err := bson.ObjectIDFromHex(hex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -231,6 +231,9 @@ func TestTestimonials_ConsentFromProfileWidgetAndAPI(t *testing.T) {
 	if w := widget(); strings.Index(w, "Still waiting") > strings.Index(w, "every day") {
 		t.Fatal("featured testimonials come first")
 	}
+	if log := m.get("/moderation/log?lang=en"); !strings.Contains(log.body, "Testimonial") || !strings.Contains(log.body, "approved") {
+		t.Fatal("testimonial decisions are in the audit log")
+	}
 }
 
 func TestAPI_ProductsReviewsPurchasesImport(t *testing.T) {

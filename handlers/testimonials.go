@@ -7,7 +7,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -222,6 +224,20 @@ func (s *Server) testimonialDecide(c *fiber.Ctx) error {
 		}
 		d.Failed, d.Form = id.Hex(), f
 		return s.render(c, statusOf(decideErr), "admin/testimonials", "admin.testimonials.title", d)
+	}
+	t, err := s.deps.Reviews.Testimonial(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	action := moderation.ActionApprove
+	if t.Status == reviews.TestimonialRejected {
+		action = moderation.ActionReject
+	}
+	err = s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: currentUser(c).ID, Action: action,
+		Target: &content.Ref{Kind: content.KindTestimonial, ID: id}, TargetAuthor: t.AuthorID,
+		After: content.Status(t.Status), Reason: t.RejectReason})
+	if err != nil {
+		return err
 	}
 	s.flash(c, "flash.decision_saved")
 	return c.Redirect("/admin/testimonials", fiber.StatusSeeOther)

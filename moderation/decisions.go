@@ -47,6 +47,9 @@ type Entry struct {
 	SuspendedUntil *time.Time       `bson:"suspended_until,omitempty" json:"suspended_until,omitempty"`
 }
 
+// Append adds a decision taken elsewhere (a testimonial's approval) to the audit log.
+func (s *Service) Append(ctx context.Context, e Entry) error { return s.record(ctx, e) }
+
 func (s *Service) record(ctx context.Context, e Entry) error {
 	e.ID, e.At = bson.NewObjectID(), s.now()
 	if _, err := s.log.InsertOne(ctx, e); err != nil {

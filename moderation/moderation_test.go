@@ -303,3 +303,27 @@ func TestSuspendAndRolesAreLogged(t *testing.T) {
 		t.Fatalf("log about the target: %+v", log)
 	}
 }
+
+// Hidden by a moderator, deleted and written again by its author: it waits for a moderator
+// again instead of coming back published.
+func TestDecide_DeleteAndRewriteCannotDodgeAModerator(t *testing.T) {
+	w := newWorld(t)
+	author := w.person("Dodger")
+	r, _ := w.write(author, "Perfectly fine at first.")
+	ref := content.Ref{Kind: content.KindReview, ID: r.ID}.String()
+	w.moderation.Flag(w.ctx, w.person("F"), moderation.FlagInput{Ref: ref, Reason: "abuse"})
+	if _, err := w.moderation.Decide(w.ctx, w.moderator, moderation.DecisionInput{Refs: []string{ref}, Action: moderation.ActionReject, Reason: "Insults"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.reviews.Delete(w.ctx, author, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.write(author, "Same insults, new review.")
+	if err != nil || again.ID != r.ID || again.Status != content.StatusPending {
+		t.Fatalf("rewritten: %+v %v", again, err)
+	}
+	items, _, _ := w.moderation.Queue(w.ctx, moderation.QueueQuery{Rule: "previously_hidden"})
+	if len(items) != 1 {
+		t.Fatalf("it is back in the queue: %+v", items)
+	}
+}

@@ -64,9 +64,13 @@ func (w *world) product(name string) *reviews.Product {
 	return p
 }
 
-func (w *world) review(author *customers.Customer, p *reviews.Product, rating int) *reviews.Review {
+func (w *world) review(author *customers.Customer, p *reviews.Product, rating int, body ...string) *reviews.Review {
 	w.t.Helper()
-	r, err := w.reviews.Create(w.ctx, author, p.Slug, reviews.Input{Rating: rating, Title: "Title", Body: fmt.Sprintf("%d stars from %s", rating, author.DisplayName)})
+	text := fmt.Sprintf("%d stars from %s", rating, author.DisplayName)
+	if len(body) > 0 {
+		text = body[0]
+	}
+	r, err := w.reviews.Create(w.ctx, author, p.Slug, reviews.Input{Rating: rating, Title: "Title", Body: text})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -521,5 +525,40 @@ func BenchmarkReviewsPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A testimonial made from a review leaves the wall when the review is hidden, and comes
+// back when it is published again.
+func TestTestimonials_FollowTheirReview(t *testing.T) {
+	w := newWorld(t)
+	p := w.product("Sandals")
+	author, mod := w.person("Nia"), w.person("Mod", customers.RoleModerator)
+	r := w.review(author, p, 5, "Comfortable all day.")
+	tm, err := w.reviews.PromoteReview(w.ctx, mod, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.reviews.AnswerConsent(w.ctx, author, tm.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	shown := func() int {
+		list, _, _ := w.reviews.Wall(w.ctx, reviews.WallQuery{})
+		return len(list)
+	}
+	if shown() != 1 {
+		t.Fatal("consented: shown")
+	}
+	if _, err := w.reviews.SetStatus(w.ctx, r.ID, reviews.StatusHidden, "Off-topic"); err != nil {
+		t.Fatal(err)
+	}
+	if shown() != 0 {
+		t.Fatal("the review is hidden: its testimonial leaves the wall")
+	}
+	if _, err := w.reviews.SetStatus(w.ctx, r.ID, reviews.StatusPublished, ""); err != nil {
+		t.Fatal(err)
+	}
+	if shown() != 1 {
+		t.Fatal("published again: back on the wall")
 	}
 }

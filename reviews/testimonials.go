@@ -223,6 +223,11 @@ func (s *Service) Decide(ctx context.Context, moderator *customers.Customer, id 
 	return nil
 }
 
+// Testimonial returns one testimonial.
+func (s *Service) Testimonial(ctx context.Context, id bson.ObjectID) (*Testimonial, error) {
+	return s.findTestimonial(ctx, bson.M{"_id": id})
+}
+
 func (s *Service) findTestimonial(ctx context.Context, filter bson.M) (*Testimonial, error) {
 	var t Testimonial
 	err := s.testimonials.FindOne(ctx, filter).Decode(&t)

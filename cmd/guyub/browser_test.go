@@ -142,3 +142,41 @@ func TestBrowser_WriteAReviewAndVoteAnotherHelpful(t *testing.T) {
 	b.Open(r.URL + "/testimonials")
 	b.Screenshots("testimonials-id")
 }
+
+func TestBrowser_HeldReviewApprovedByAModerator(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	signIn := func(email string) {
+		b.Open(r.URL + "/signin")
+		b.Fill("#email", email)
+		b.Fill("#password", "guyub-demo-2026")
+		b.Submit(`form[action="/signin"] button`)
+	}
+	signIn("ayu@guyub.example")
+	b.Open(r.URL + "/products/suara-wireless-earbuds")
+	b.Toggle(`input[name="rating"][value="3"]`)
+	b.Fill("#body", "Suaranya bagus, tapi penjual di toko sebelah penipu.")
+	b.Submit(`form[action$="/reviews"] button`)
+	if got := b.Text(".alert.success"); !strings.Contains(got, "menunggu moderator") {
+		t.Fatalf("the author is told it waits: %q", got)
+	}
+	if got := b.Text(".review-list"); strings.Contains(got, "penjual di toko sebelah") {
+		t.Fatal("a held review is not listed")
+	}
+	b.Submit(`form[action="/signout"] button`)
+
+	signIn("moderator@guyub.example")
+	b.Open(r.URL + "/moderation/")
+	b.Screenshots("moderation-queue-id")
+	// Oldest first: the newest item, Ayu's, is the last.
+	b.Submit(`.queue > li:last-child button[value^="approve review:"]`)
+	if got := b.Text(".alert.success"); got == "" {
+		t.Fatal("no confirmation after approving")
+	}
+	b.Open(r.URL + "/products/suara-wireless-earbuds")
+	if got := b.Text(".review-list"); !strings.Contains(got, "penjual di toko sebelah") {
+		t.Fatalf("the approved review is on the product page: %q", got)
+	}
+	b.Open(r.URL + "/moderation/log?lang=en")
+	b.Screenshots("moderation-log-en")
+}
