@@ -327,3 +327,23 @@ func TestDecide_DeleteAndRewriteCannotDodgeAModerator(t *testing.T) {
 		t.Fatalf("it is back in the queue: %+v", items)
 	}
 }
+
+// BenchmarkScreen is the moderation cost added to every content write on the embedded
+// FerretDB: the rules, the duplicate and new-account look-ups.
+func BenchmarkScreen(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.DB(b)
+	if err := store.EnsureIndexes(ctx, db, moderation.Indexes...); err != nil {
+		b.Fatal(err)
+	}
+	cust := customers.NewService(db, nil)
+	mod := moderation.New(db, cust, nil)
+	author, _ := cust.Create(ctx, customers.NewCustomer{Email: "b@example.com"})
+	sub := content.Submission{Ref: content.Ref{Kind: content.KindReview}, Author: author.ID,
+		Text: strings.Repeat("Kopinya enak dan pengirimannya cepat sekali. ", 20)}
+	for b.Loop() {
+		if _, err := mod.Screen(ctx, sub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
