@@ -1,0 +1,191 @@
+// Package search owns the search index: one Document shape for every kind of content, the
+// Index interface with a Meilisearch adapter (production) and a Bleve adapter (embedded
+// default), the settings both apply, and the worker that keeps the index in step with
+// MongoDB.
+package search
+
+import (
+	"context"
+	"html"
+	"html/template"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Document is anything searchable, in one shape.
+type Document struct {
+	ID         string   `json:"id"`   // "review-<hex>": letters, digits, - and _ only (Meilisearch's rule)
+	Kind       string   `json:"kind"` // thread, post, review, testimonial, idea, feedback
+	Title      string   `json:"title"`
+	Body       string   `json:"body"`
+	URL        string   `json:"url"`
+	Product    string   `json:"product,omitempty"` // slug
+	Category   string   `json:"category,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	Rating     int      `json:"rating,omitempty"`
+	Sentiment  float64  `json:"sentiment,omitempty"`
+	Status     string   `json:"status"`     // published or pending (hidden and deleted are not indexed)
+	Visibility string   `json:"visibility"` // public or staff
+	Author     string   `json:"author,omitempty"`
+	Lang       string   `json:"lang,omitempty"`
+	CreatedAt  int64    `json:"created_at"` // Unix seconds
+}
+
+// Sorts of results.
+const (
+	SortRelevance = "relevance"
+	SortNewest    = "newest"
+	SortRating    = "rating"
+)
+
+// Query is a search: text, filters, order and page.
+type Query struct {
+	Text     string
+	Kind     string
+	Product  string
+	Category string
+	Lang     string
+	Rating   int
+	Statuses []string // empty: published only (what the public may see)
+	Sort     string
+	Page     int // from 1
+	PerPage  int
+}
+
+// Normalize fills in defaults and bounds.
+func (q *Query) Normalize() {
+	q.Text = strings.TrimSpace(q.Text)
+	if len(q.Text) > 200 {
+		q.Text = q.Text[:200]
+	}
+	if len(q.Statuses) == 0 {
+		q.Statuses = []string{"published"}
+	}
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	if q.PerPage < 1 || q.PerPage > 50 {
+		q.PerPage = 10
+	}
+	if q.Page > 1000 {
+		q.Page = 1000
+	}
+	switch q.Sort {
+	case SortNewest, SortRating:
+	default:
+		q.Sort = SortRelevance
+	}
+}
+
+// Hit is one result, with its title and a snippet of its body highlighted.
+type Hit struct {
+	Document
+	TitleHTML   template.HTML `json:"title_html"`
+	SnippetHTML template.HTML `json:"snippet_html"`
+}
+
+// Results is one page of hits with the facet counts of all matches.
+type Results struct {
+	Hits    []Hit                     `json:"hits"`
+	Total   int                       `json:"total"`
+	Page    int                       `json:"page"`
+	PerPage int                       `json:"per_page"`
+	Pages   int                       `json:"pages"`
+	Facets  map[string]map[string]int `json:"facets"` // facet → value → count
+	Took    time.Duration             `json:"-"`
+}
+
+// Facets are the fields counted for every search.
+var Facets = []string{"kind", "product", "category", "rating", "lang"}
+
+// Index is a search index.
+type Index interface {
+	Upsert(ctx context.Context, docs ...Document) error
+	Delete(ctx context.Context, ids ...string) error
+	Search(ctx context.Context, q Query) (*Results, error)
+	Clear(ctx context.Context) error // remove every document, for reindex
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Synonyms are groups of words that mean the same, English and Indonesian together, so a
+// search in either language finds both.
+var Synonyms = [][]string{
+	{"review", "ulasan"}, {"service", "pelayanan", "layanan"}, {"customer", "pelanggan"},
+	{"delivery", "pengiriman", "shipping"}, {"price", "harga"}, {"coffee", "kopi"}, {"rice", "nasi"},
+	{"bag", "tas"}, {"broken", "rusak"}, {"quality", "kualitas"}, {"fast", "cepat"}, {"slow", "lambat"},
+	{"cheap", "murah"}, {"expensive", "mahal"}, {"battery", "baterai"}, {"warranty", "garansi"},
+	{"question", "pertanyaan"}, {"idea", "ide"}, {"problem", "masalah"}, {"sound", "suara"},
+}
+
+// synonymsOf returns the other words of a word's group.
+func synonymsOf(word string) []string {
+	for _, group := range Synonyms {
+		for _, w := range group {
+			if w == word {
+				var out []string
+				for _, o := range group {
+					if o != word {
+						out = append(out, o)
+					}
+				}
+				return out
+			}
+		}
+	}
+	return nil
+}
+
+// Span is a matched range of a field, in bytes.
+type Span struct{ Start, End int }
+
+// highlight escapes text for HTML and marks the spans with <mark>. With snippet > 0 it
+// keeps about that many characters around the first match.
+func highlight(text string, spans []Span, snippet int) template.HTML {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].Start < spans[j].Start })
+	from, to := 0, len(text)
+	if snippet > 0 && len(text) > snippet {
+		center := 0
+		if len(spans) > 0 {
+			center = spans[0].Start
+		}
+		from = max(center-snippet/3, 0)
+		to = min(from+snippet, len(text))
+		for from > 0 && !utf8.RuneStart(text[from]) {
+			from--
+		}
+		for to < len(text) && !utf8.RuneStart(text[to]) {
+			to++
+		}
+	}
+	var b strings.Builder
+	if from > 0 {
+		b.WriteString("…")
+	}
+	pos := from
+	for _, s := range spans {
+		if s.Start < pos || s.End > to || s.Start >= s.End {
+			continue
+		}
+		b.WriteString(html.EscapeString(text[pos:s.Start]))
+		b.WriteString("<mark>")
+		b.WriteString(html.EscapeString(text[s.Start:s.End]))
+		b.WriteString("</mark>")
+		pos = s.End
+	}
+	b.WriteString(html.EscapeString(text[pos:to]))
+	if to < len(text) {
+		b.WriteString("…")
+	}
+	return template.HTML(b.String()) //nolint:gosec // every piece of text is escaped above
+}
+
+// pages is the number of pages for total hits.
+func pages(total, perPage int) int {
+	if total == 0 {
+		return 0
+	}
+	return (total + perPage - 1) / perPage
+}
