@@ -199,5 +199,3 @@ func (m *Meili) Search(ctx context.Context, q Query) (*Results, error) {
 	}
 	return out, nil
 }
-
-

@@ -118,3 +118,30 @@ func TestConnect_RejectsBadURI(t *testing.T) {
 		t.Fatal("want an error for a non-MongoDB URI")
 	}
 }
+
+func TestLeases_OneHolderUntilExpiry(t *testing.T) {
+	ctx := context.Background()
+	l := store.NewLeases(storetest.DB(t))
+	if ok, err := l.Acquire(ctx, "sync", "a", time.Minute); !ok || err != nil {
+		t.Fatalf("a free lease: %v %v", ok, err)
+	}
+	if ok, _ := l.Acquire(ctx, "sync", "b", time.Minute); ok {
+		t.Fatal("a held lease cannot be taken")
+	}
+	if ok, _ := l.Acquire(ctx, "sync", "a", time.Minute); !ok {
+		t.Fatal("the holder renews")
+	}
+	if ok, _ := l.Acquire(ctx, "other", "b", 10*time.Millisecond); !ok {
+		t.Fatal("another lease is free")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if ok, _ := l.Acquire(ctx, "other", "c", time.Minute); !ok {
+		t.Fatal("an expired lease can be taken")
+	}
+	if err := l.Release(ctx, "sync", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := l.Acquire(ctx, "sync", "b", time.Minute); !ok {
+		t.Fatal("a released lease is free")
+	}
+}
