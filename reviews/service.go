@@ -87,6 +87,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "rating", Value: 1}, {Key: "_id", Value: -1}}}, // lowest first
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 	{Collection: "review_votes", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "review_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
@@ -97,5 +98,6 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "from_review_id", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 }

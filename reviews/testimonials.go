@@ -344,7 +344,7 @@ func (s *Service) syncTestimonial(ctx context.Context, reviewID bson.ObjectID, p
 	if rank == t.Rank {
 		return nil
 	}
-	if _, err := s.testimonials.UpdateOne(ctx, bson.M{"_id": t.ID}, bson.M{"$set": bson.M{"rank": rank}}); err != nil {
+	if _, err := s.testimonials.UpdateOne(ctx, bson.M{"_id": t.ID}, bson.M{"$set": bson.M{"rank": rank, "search_dirty": true}, "$inc": bson.M{"version": 1}}); err != nil {
 		return fmt.Errorf("testimonial rank: %w", err)
 	}
 	return nil

@@ -1,0 +1,196 @@
+package reviews
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/search"
+)
+
+// ReviewSource is the reviews' side of the search sync.
+func (s *Service) ReviewSource() search.Source { return reviewSource{s} }
+
+// TestimonialSource is the testimonials' side of the search sync.
+func (s *Service) TestimonialSource() search.Source { return testimonialSource{s} }
+
+// indexed are the review statuses kept in the index: the public sees published, staff may
+// also find pending ones; hidden and deleted reviews leave it.
+var indexed = bson.M{"$in": bson.A{StatusPublished, StatusPending}}
+
+type reviewSource struct{ s *Service }
+
+func (reviewSource) Name() string { return "reviews" }
+
+func (r reviewSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
+	return r.find(ctx, bson.M{"search_dirty": true}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+func (r reviewSource) MarkIndexed(ctx context.Context, id string, version int) error {
+	return markIndexed(ctx, r.s.reviews, "review-", id, version)
+}
+
+func (r reviewSource) Count(ctx context.Context) (int, error) {
+	n, err := r.s.reviews.CountDocuments(ctx, bson.M{"status": indexed})
+	return int(n), err
+}
+
+func (r reviewSource) All(ctx context.Context, batch int, fn func([]search.Pending) error) error {
+	return inBatches(ctx, batch, bson.M{"status": indexed}, r.find, fn)
+}
+
+func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
+	cur, err := r.s.reviews.Find(ctx, filter, opts.SetProjection(bson.M{"history": 0, "body_html": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("reviews to index: %w", err)
+	}
+	var list []*Review
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("reviews to index: %w", err)
+	}
+	productIDs := make([]bson.ObjectID, len(list))
+	authorIDs := make([]bson.ObjectID, len(list))
+	for i, rv := range list {
+		productIDs[i], authorIDs[i] = rv.ProductID, rv.AuthorID
+	}
+	products, err := r.s.ProductsByID(ctx, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	authors, err := r.s.customers.GetMany(ctx, authorIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.Pending, 0, len(list))
+	for _, rv := range list {
+		p := products[rv.ProductID]
+		if p == nil {
+			p = &Product{}
+		}
+		title := rv.Title
+		if title == "" {
+			title = p.Name
+		}
+		out = append(out, search.Pending{
+			Indexed: rv.Status == StatusPublished || rv.Status == StatusPending,
+			Version: rv.Version,
+			Doc: search.Document{
+				ID: "review-" + rv.ID.Hex(), Kind: "review", Title: title,
+				Body: strings.TrimSpace(strings.Join([]string{rv.BodyMD, rv.Pros, rv.Cons}, "\n")),
+				URL:  "/products/" + p.Slug + "#review-" + rv.ID.Hex(), Product: p.Slug, Category: p.Category,
+				Rating: rv.Rating, Status: string(rv.Status), Visibility: "public", Author: authorName(authors, rv.AuthorID),
+				Lang: rv.Lang, CreatedAt: rv.CreatedAt.Unix(),
+			},
+		})
+	}
+	return out, nil
+}
+
+type testimonialSource struct{ s *Service }
+
+func (testimonialSource) Name() string { return "testimonials" }
+
+func (t testimonialSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
+	return t.find(ctx, bson.M{"search_dirty": true}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+func (t testimonialSource) MarkIndexed(ctx context.Context, id string, version int) error {
+	return markIndexed(ctx, t.s.testimonials, "testimonial-", id, version)
+}
+
+func (t testimonialSource) Count(ctx context.Context) (int, error) {
+	n, err := t.s.testimonials.CountDocuments(ctx, bson.M{"rank": bson.M{"$gte": 1}})
+	return int(n), err
+}
+
+func (t testimonialSource) All(ctx context.Context, batch int, fn func([]search.Pending) error) error {
+	return inBatches(ctx, batch, bson.M{"rank": bson.M{"$gte": 1}}, t.find, fn)
+}
+
+func (t testimonialSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
+	list, err := t.s.testimonialList(ctx, filter, opts)
+	if err != nil {
+		return nil, err
+	}
+	products, err := t.s.TestimonialProducts(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	authorIDs := make([]bson.ObjectID, len(list))
+	for i, tm := range list {
+		authorIDs[i] = tm.AuthorID
+	}
+	authors, err := t.s.customers.GetMany(ctx, authorIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.Pending, 0, len(list))
+	for _, tm := range list {
+		doc := search.Document{ID: "testimonial-" + tm.ID.Hex(), Kind: "testimonial", Title: authorName(authors, tm.AuthorID),
+			Body: tm.Quote, URL: "/testimonials", Status: "published", Visibility: "public",
+			Author: authorName(authors, tm.AuthorID), CreatedAt: tm.CreatedAt.Unix()}
+		if tm.ProductID != nil {
+			if p := products[*tm.ProductID]; p != nil {
+				doc.Product, doc.Category = p.Slug, p.Category
+				doc.URL = "/testimonials?product=" + p.Slug
+			}
+		}
+		out = append(out, search.Pending{Doc: doc, Indexed: tm.Rank >= 1, Version: tm.Version})
+	}
+	return out, nil
+}
+
+func authorName(authors map[bson.ObjectID]*customers.Customer, id bson.ObjectID) string {
+	if a := authors[id]; a != nil {
+		return a.DisplayName
+	}
+	return ""
+}
+
+// markIndexed clears the dirty flag of a document if its version is still the one indexed.
+func markIndexed(ctx context.Context, coll *mongo.Collection, prefix, id string, version int) error {
+	oid, err := bson.ObjectIDFromHex(strings.TrimPrefix(id, prefix))
+	if err != nil {
+		return fmt.Errorf("mark indexed %s: %w", id, err)
+	}
+	if _, err := coll.UpdateOne(ctx, bson.M{"_id": oid, "version": version}, bson.M{"$set": bson.M{"search_dirty": false}}); err != nil {
+		return fmt.Errorf("mark indexed %s: %w", id, err)
+	}
+	return nil
+}
+
+// inBatches walks a collection by _id, a batch at a time.
+func inBatches(ctx context.Context, size int, filter bson.M, find func(context.Context, bson.M, *options.FindOptionsBuilder) ([]search.Pending, error), fn func([]search.Pending) error) error {
+	var after bson.ObjectID
+	for {
+		f := bson.M{}
+		for k, v := range filter {
+			f[k] = v
+		}
+		if !after.IsZero() {
+			f["_id"] = bson.M{"$gt": after}
+		}
+		batch, err := find(ctx, f, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(size)))
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+		last := batch[len(batch)-1].Doc.ID
+		if after, err = bson.ObjectIDFromHex(last[strings.LastIndex(last, "-")+1:]); err != nil {
+			return err
+		}
+		if len(batch) < size {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/guyub/guyub/store"
+)
+
+// Pending is a document whose entry in the index may be out of date.
+type Pending struct {
+	Doc     Document
+	Indexed bool // false: it must leave the index (hidden, deleted)
+	Version int  // the content's version when read
+}
+
+// Source is a content owner's side of the sync: its content marked dirty on every write
+// (ARCHITECTURE §5), and all of it for a rebuild. reviews implements it for reviews and
+// testimonials; each kind of content adds its own.
+type Source interface {
+	Name() string
+	Dirty(ctx context.Context, limit int) ([]Pending, error)
+	// MarkIndexed clears the dirty flag only if the version is still the one indexed, so
+	// an edit made while the batch was in flight stays dirty and is indexed next time.
+	MarkIndexed(ctx context.Context, id string, version int) error
+	Count(ctx context.Context) (int, error)
+	All(ctx context.Context, batch int, fn func([]Pending) error) error
+}
+
+// Syncer keeps the index in step with MongoDB.
+type Syncer struct {
+	index   Index
+	sources []Source
+	leases  *store.Leases
+	owner   string
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	lastErr error // the index's last failure, for /readyz; nil once a pass succeeds
+}
+
+// NewSyncer builds the worker; owner names this instance for the lease.
+func NewSyncer(index Index, leases *store.Leases, owner string, log *slog.Logger, sources ...Source) *Syncer {
+	return &Syncer{index: index, sources: sources, leases: leases, owner: owner, log: log}
+}
+
+const (
+	syncBatch = 200
+	leaseName = "search-sync"
+)
+
+// SyncOnce pushes one batch of dirty content of every source and reports how many
+// documents it handled. A failing index leaves everything dirty, to be retried.
+func (s *Syncer) SyncOnce(ctx context.Context) (int, error) {
+	done := 0
+	for _, src := range s.sources {
+		pending, err := src.Dirty(ctx, syncBatch)
+		if err != nil {
+			return done, err
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		var upserts []Document
+		var deletes []string
+		for _, p := range pending {
+			if p.Indexed {
+				upserts = append(upserts, p.Doc)
+			} else {
+				deletes = append(deletes, p.Doc.ID)
+			}
+		}
+		if err := s.index.Upsert(ctx, upserts...); err != nil {
+			return done, s.failed(fmt.Errorf("index %s: %w", src.Name(), err))
+		}
+		if err := s.index.Delete(ctx, deletes...); err != nil {
+			return done, s.failed(fmt.Errorf("index %s: %w", src.Name(), err))
+		}
+		for _, p := range pending {
+			if err := src.MarkIndexed(ctx, p.Doc.ID, p.Version); err != nil {
+				return done, err
+			}
+		}
+		done += len(pending)
+	}
+	s.mu.Lock()
+	s.lastErr = nil
+	s.mu.Unlock()
+	return done, nil
+}
+
+func (s *Syncer) failed(err error) error {
+	s.mu.Lock()
+	s.lastErr = err
+	s.mu.Unlock()
+	return err
+}
+
+// Check is the index's readiness: reachable, and the last sync pass did not fail.
+func (s *Syncer) Check(ctx context.Context) error {
+	if err := s.index.Ping(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastErr
+}
+
+// Run syncs until ctx ends: while it holds the lease, it drains the dirty content, then
+// looks again every interval. Another instance holding the lease does the work meanwhile.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	defer func() { _ = s.leases.Release(context.Background(), leaseName, s.owner) }()
+	for {
+		if held, err := s.leases.Acquire(ctx, leaseName, s.owner, 10*interval); err == nil && held {
+			for {
+				n, err := s.SyncOnce(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.Warn("search sync: will retry", "err", err)
+					}
+					break
+				}
+				if n < syncBatch {
+					break
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Reindex rebuilds the index from MongoDB: everything out, then every source's indexable
+// content in. progress is told how far it is.
+func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) error {
+	total := 0
+	for _, src := range s.sources {
+		n, err := src.Count(ctx)
+		if err != nil {
+			return err
+		}
+		total += n
+	}
+	if err := s.index.Clear(ctx); err != nil {
+		return err
+	}
+	done := 0
+	progress(done, total)
+	for _, src := range s.sources {
+		err := src.All(ctx, 500, func(batch []Pending) error {
+			var docs []Document
+			for _, p := range batch {
+				if p.Indexed {
+					docs = append(docs, p.Doc)
+				}
+			}
+			if err := s.index.Upsert(ctx, docs...); err != nil {
+				return err
+			}
+			for _, p := range batch {
+				if err := src.MarkIndexed(ctx, p.Doc.ID, p.Version); err != nil {
+					return err
+				}
+			}
+			done += len(batch)
+			progress(done, total)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reindex %s: %w", src.Name(), err)
+		}
+	}
+	return nil
+}
