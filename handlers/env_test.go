@@ -25,6 +25,7 @@ import (
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
+	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
 	"github.com/guyub/guyub/store/storetest"
 )
@@ -37,6 +38,8 @@ type env struct {
 	identity   *identity.Service
 	reviews    *reviews.Service
 	moderation *moderation.Service
+	search     *search.Bleve
+	syncer     *search.Syncer
 	limiter    *ratelimit.Limiter
 }
 
@@ -58,6 +61,10 @@ func newEnv(t testing.TB) *env {
 	e.reviews = reviews.NewService(db, e.customers, e.customers, markdown.New())
 	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews})
 	e.reviews.SetScreener(e.moderation)
+	if e.search, err = search.OpenBleveMemory(); err != nil {
+		t.Fatal(err)
+	}
+	e.syncer = search.NewSyncer(e.search, store.NewLeases(db), "test", slog.New(slog.DiscardHandler), e.reviews.ReviewSource(), e.reviews.TestimonialSource())
 	return e
 }
 
@@ -76,6 +83,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Moderation == nil {
 		deps.Moderation = e.moderation
+	}
+	if deps.Search == nil {
+		deps.Search = e.search
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter

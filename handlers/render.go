@@ -190,6 +190,7 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"reviewForm":  func(p *Page, f *form, rating int) reviewFormArgs { return reviewFormArgs{p, f, rating} },
 		"productForm": func(p *Page, f *form) productFormArgs { return productFormArgs{p, f} },
 		"flagReasons": func() []string { return moderation.FlagReasons },
+		"atoi":        func(s string) int { n, _ := strconv.Atoi(s); return n },
 		"join":        func(words []string) string { return strings.Join(words, "\n") },
 		"moderationRow": func(p *Page, t testimonialView, failed string, f *form) moderationArgs {
 			return moderationArgs{Page: p, Item: t, Failed: failed == t.ID.Hex(), Form: f}

@@ -24,6 +24,7 @@ import (
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
+	"github.com/guyub/guyub/search"
 )
 
 // Config is what the web tier needs to know from the configuration.
@@ -57,6 +58,7 @@ type Deps struct {
 	Identity   *identity.Service
 	Reviews    *reviews.Service
 	Moderation *moderation.Service
+	Search     search.Index
 	Providers  []*identity.Provider // enabled social logins
 	Limiter    RateLimiter          // required when Config.RateLimit > 0
 	Readiness  []ReadinessCheck
@@ -111,8 +113,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
 	}
-	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Moderation == nil {
-		return nil, fmt.Errorf("handlers need the customers, identity, reviews and moderation services")
+	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Moderation == nil || deps.Search == nil {
+		return nil, fmt.Errorf("handlers need the customers, identity, reviews, moderation and search services")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -129,7 +131,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		assets:  assets,
 		metrics: metrics,
 		nav: []navItem{{Label: "nav.home", URL: "/"}, {Label: "nav.reviews", URL: "/products"},
-			{Label: "nav.testimonials", URL: "/testimonials"}},
+			{Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
 		proxies: proxies,
 	}
 
@@ -180,6 +182,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.reviewRoutes(app)
 	s.testimonialRoutes(app)
 	s.moderationRoutes(app)
+	s.searchRoutes(app)
 	s.adminRoutes(app)
 	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil

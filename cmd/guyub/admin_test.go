@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCmd runs a guyub command in-process and returns what it printed.
@@ -132,5 +133,36 @@ func TestRepair_ReportsAndFixesNothingOnHealthyData(t *testing.T) {
 	}
 	if !strings.Contains(out, "products: 4 checked, 0 fixed") || !strings.Contains(out, "reviews: 9 checked, 0 fixed") {
 		t.Fatalf("repair output:\n%s", out)
+	}
+}
+
+func TestSearch_DemoContentIsFoundAndReindexRebuildsIt(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, "--data", dir, "--demo")
+	// The sync worker indexes the demo content in the background.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, body := httpGet(t, r.URL+"/api/v1/search?q=kopi")
+		if strings.Contains(body, `"total":`) && !strings.Contains(body, `"total":0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo content never became searchable: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := runCmd(t, "reindex", "--data", dir); err == nil || !strings.Contains(err.Error(), "stop it first") {
+		t.Fatalf("reindex beside a running embedded server: %v", err)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "reindex", "--data", dir)
+	if err != nil || !strings.Contains(out, "reindexed in") {
+		t.Fatalf("reindex: %v\n%s", err, out)
+	}
+	again := start(t, "--data", dir)
+	if _, body := httpGet(t, again.URL+"/search?q=kopi"); !strings.Contains(body, "<mark>") {
+		t.Fatal("after reindex the demo content is still found")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type config struct {
 	LogLevel       slog.Level
 	LogFormat      string
 	SessionSecret  string
+	MeiliURL       string
+	MeiliKey       string
+	SearchIndex    string
 	Providers      map[string]*providerSettings // by kind: google, github, facebook, oidc
 }
 
@@ -165,6 +169,27 @@ var settings = []setting{
 			return errors.New("must be at least 32 characters")
 		}
 		c.SessionSecret = v
+		return nil
+	}},
+	{"MEILISEARCH_URL", "meilisearch-url", "", "Meilisearch URL; empty uses the embedded Bleve index under GUYUB_DATA/search", func(c *config, v string) error {
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("%q is not an http(s) URL", v)
+			}
+		}
+		c.MeiliURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{"MEILISEARCH_API_KEY", "meilisearch-api-key", "", "Meilisearch API key", func(c *config, v string) error {
+		c.MeiliKey = v
+		return nil
+	}},
+	{"GUYUB_SEARCH_INDEX", "search-index", "guyub", "name of the Meilisearch index", func(c *config, v string) error {
+		if !regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`).MatchString(v) {
+			return fmt.Errorf("%q: use letters, digits, - and _", v)
+		}
+		c.SearchIndex = v
 		return nil
 	}},
 	providerSetting("google", "key", "Google OAuth client ID", func(p *providerSettings, v string) { p.Key = v }),

@@ -4,6 +4,7 @@
 //	guyub admin create --email E --password P [--role admin]
 //	guyub admin token --email E --name N --scopes read,write
 //	guyub repair                      recompute every counter from the raw documents
+//	guyub reindex                     rebuild the search index from MongoDB
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
 // needs installing. Run `guyub --help` for every setting.
@@ -45,7 +46,8 @@ func main() {
 var commands = map[string]func(p program, ctx context.Context, args []string) error{
 	"serve":  program.serve,
 	"admin":  program.admin,
-	"repair": program.repair,
+	"repair":  program.repair,
+	"reindex": program.reindex,
 }
 
 func (p program) run(ctx context.Context, args []string) error {
@@ -55,7 +57,7 @@ func (p program) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q; commands: serve, admin, repair", name)
+		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex", name)
 	}
 	return cmd(p, ctx, args)
 }

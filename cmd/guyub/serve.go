@@ -46,6 +46,11 @@ func (p program) serve(ctx context.Context, args []string) error {
 			log.Warn("close database", "err", err)
 		}
 	}()
+	index, syncer, err := svc.openSearch(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer index.Close()
 	providers, err := identity.ConfigureProviders(cfg.BaseURL, cfg.enabledProviders())
 	if err != nil {
 		return fmt.Errorf("GUYUB_OIDC_ISSUER: %w", err)
@@ -74,6 +79,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Identity:   svc.identity,
 		Reviews:    svc.reviews,
 		Moderation: svc.moderation,
+		Search:     index,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness:  []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: svc.store.Ping}},
@@ -93,6 +99,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		})
 	})
 	jobs.Go(func() { runEvery(workers, 10*time.Minute, log, "purge sessions", svc.identity.Purge) })
+	jobs.Go(func() { syncer.Run(workers, 2*time.Second) })
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()

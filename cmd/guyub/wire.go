@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/guyub/guyub/content"
@@ -14,6 +16,7 @@ import (
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
+	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
 )
 
@@ -113,4 +116,22 @@ func runEvery(ctx context.Context, interval time.Duration, log *slog.Logger, nam
 			}
 		}
 	}
+}
+
+// openSearch opens Meilisearch when configured, otherwise the embedded Bleve index, and the
+// worker that keeps it in step with MongoDB.
+func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger) (search.Index, *search.Syncer, error) {
+	var idx search.Index
+	var err error
+	if cfg.MeiliURL != "" {
+		if idx, err = search.OpenMeili(ctx, cfg.MeiliURL, cfg.MeiliKey, cfg.SearchIndex); err != nil {
+			return nil, nil, fmt.Errorf("MEILISEARCH_URL: %w", err)
+		}
+	} else if idx, err = search.OpenBleve(filepath.Join(cfg.DataDir, "search")); err != nil {
+		return nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
+	}
+	host, _ := os.Hostname()
+	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), fmt.Sprintf("%s-%d", host, os.Getpid()), log,
+		s.reviews.ReviewSource(), s.reviews.TestimonialSource())
+	return idx, syncer, nil
 }

@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"net/url"
+	"sort"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/search"
+)
+
+func (s *Server) searchRoutes(app *fiber.App) {
+	app.Get("/search", s.searchPage)
+	app.Get("/search/suggest", s.searchSuggest)
+	app.Get("/api/v1/search", s.apiScopes, s.apiSearch)
+}
+
+// searchQuery reads a search from the query string. Only staff may look beyond published.
+func (s *Server) searchQuery(c *fiber.Ctx) search.Query {
+	q := search.Query{Text: c.Query("q"), Kind: c.Query("kind"), Product: c.Query("product"), Category: c.Query("category"),
+		Lang: c.Query("lang_filter"), Sort: c.Query("sort")}
+	q.Rating, _ = strconv.Atoi(c.Query("rating"))
+	q.Page, _ = strconv.Atoi(c.Query("page"))
+	if u := currentUser(c); u != nil && u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) {
+		if st := c.Query("status"); st == "pending" || st == "published" {
+			q.Statuses = []string{st}
+		}
+	}
+	q.Normalize()
+	return q
+}
+
+// runSearch asks the index; an index that is down is a 503 with a message, not a 500.
+func (s *Server) runSearch(c *fiber.Ctx, q search.Query) (*search.Results, error) {
+	res, err := s.deps.Search.Search(c.UserContext(), q)
+	if err != nil {
+		s.log.Warn("search failed", "err", err)
+		return nil, errs.New(errs.ErrUnavailable, "search.unavailable")
+	}
+	return res, nil
+}
+
+type facetLink struct {
+	Value, Label, URL string
+	Count             int
+	Active            bool
+}
+
+type searchData struct {
+	Query   search.Query
+	Results *search.Results
+	Facets  map[string][]facetLink
+	Names   []string
+	Prev    string
+	Next    string
+	Sorts   []string
+	Staff   bool
+	Status  string
+}
+
+// link is the current search with some parameters changed.
+func link(c *fiber.Ctx, set map[string]string) string {
+	v := url.Values{}
+	for _, k := range []string{"q", "kind", "product", "category", "rating", "lang_filter", "sort", "status"} {
+		if x := c.Query(k); x != "" {
+			v.Set(k, x)
+		}
+	}
+	for k, x := range set {
+		if x == "" {
+			v.Del(k)
+		} else {
+			v.Set(k, x)
+		}
+	}
+	return "/search?" + v.Encode()
+}
+
+func (s *Server) searchPage(c *fiber.Ctx) error {
+	q := s.searchQuery(c)
+	d := searchData{Query: q, Sorts: []string{search.SortRelevance, search.SortNewest, search.SortRating}, Names: search.Facets, Status: c.Query("status")}
+	if u := currentUser(c); u != nil {
+		d.Staff = u.HasAnyRole(customers.RoleModerator, customers.RoleProduct)
+	}
+	res, err := s.runSearch(c, q)
+	if err != nil {
+		return err
+	}
+	d.Results = res
+	d.Facets = map[string][]facetLink{}
+	param := map[string]string{"kind": "kind", "product": "product", "category": "category", "rating": "rating", "lang": "lang_filter"}
+	current := map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "rating": strconv.Itoa(q.Rating), "lang": q.Lang}
+	for _, name := range search.Facets {
+		var links []facetLink
+		for value, n := range res.Facets[name] {
+			active := current[name] == value
+			target := value
+			if active {
+				target = "" // a second click removes the filter
+			}
+			links = append(links, facetLink{Value: value, Label: value, Count: n, Active: active,
+				URL: link(c, map[string]string{param[name]: target, "page": ""})})
+		}
+		sort.Slice(links, func(i, j int) bool {
+			return links[i].Count > links[j].Count || (links[i].Count == links[j].Count && links[i].Value < links[j].Value)
+		})
+		d.Facets[name] = links
+	}
+	if q.Page > 1 {
+		d.Prev = link(c, map[string]string{"page": strconv.Itoa(q.Page - 1)})
+	}
+	if q.Page < res.Pages {
+		d.Next = link(c, map[string]string{"page": strconv.Itoa(q.Page + 1)})
+	}
+	return s.render(c, fiber.StatusOK, "search", "search.title", d)
+}
+
+func (s *Server) apiSearch(c *fiber.Ctx) error {
+	res, err := s.runSearch(c, s.searchQuery(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+// searchSuggest answers search-as-you-type and "similar questions" with a few titles.
+func (s *Server) searchSuggest(c *fiber.Ctx) error {
+	q := s.searchQuery(c)
+	q.PerPage, q.Page, q.Sort = 5, 1, search.SortRelevance
+	if len([]rune(q.Text)) < 2 {
+		return c.JSON(fiber.Map{"suggestions": []any{}})
+	}
+	res, err := s.runSearch(c, q)
+	if err != nil {
+		return err
+	}
+	type suggestion struct {
+		Title string `json:"title"`
+		URL   string `json:"url"`
+		Kind  string `json:"kind"`
+	}
+	out := []suggestion{}
+	for _, h := range res.Hits {
+		out = append(out, suggestion{Title: h.Title, URL: h.URL, Kind: h.Kind})
+	}
+	c.Set(fiber.HeaderCacheControl, "private, max-age=30")
+	return c.JSON(fiber.Map{"suggestions": out})
+}

@@ -1,0 +1,76 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/reviews"
+)
+
+func TestSearchPage_HighlightsFacetsAndWhoSeesWhat(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.product("Kopi Gayo")
+	q := e.product("Rice Cooker")
+	e.review(e.person("a@example.com"), p, 5, "Pelayanan pelanggan ramah, kopi harum.")
+	e.review(e.person("b@example.com"), q, 2, "The <b>lid</b> broke after a week.")
+	held, err := e.reviews.Create(ctx, e.person("c@example.com"), p.Slug, reviews.Input{Rating: 1, Body: "Penjualnya penipu kopi palsu"})
+	if err != nil || held.Status != reviews.StatusPending {
+		t.Fatalf("held review: %v %v", held, err)
+	}
+	e.person("mod@example.com", customers.RoleModerator)
+	if _, err := e.syncer.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	anon := newBrowser(t, base)
+
+	res := anon.get("/search?q=pelayanan")
+	if res.StatusCode != 200 || !strings.Contains(res.body, "<mark>Pelayanan</mark>") || !strings.Contains(res.body, "1 result") {
+		t.Fatalf("search page: %d\n%s", res.StatusCode, res.body)
+	}
+	res = anon.get("/search?q=broke")
+	if strings.Contains(res.body, "<b>lid</b>") || !strings.Contains(res.body, "&lt;b&gt;lid&lt;/b&gt;") {
+		t.Fatal("snippets are escaped")
+	}
+	res = anon.get("/search?q=kopi")
+	if strings.Contains(res.body, "palsu") {
+		t.Fatal("the public does not find a held review")
+	}
+	if !strings.Contains(res.body, `href="/search?product=kopi-gayo&amp;q=kopi"`) {
+		t.Fatalf("facets link to filtered searches:\n%s", res.body)
+	}
+	mod := newBrowser(t, base)
+	mod.signIn("mod@example.com")
+	if res := mod.get("/search?q=kopi&status=pending"); !strings.Contains(res.body, "palsu") {
+		t.Fatal("a moderator can search held content")
+	}
+	if res := anon.get("/search?q=kopi&status=pending"); strings.Contains(res.body, "palsu") {
+		t.Fatal("the public cannot ask for held content")
+	}
+
+	var api struct {
+		Total  int
+		Facets map[string]map[string]int
+		Hits   []struct {
+			ID, URL   string
+			TitleHTML string `json:"title_html"`
+		}
+	}
+	raw := anon.get("/api/v1/search?q=coffee")
+	if err := json.Unmarshal([]byte(raw.body), &api); err != nil || api.Total != 1 || !strings.HasPrefix(api.Hits[0].URL, "/products/kopi-gayo#review-") {
+		t.Fatalf("API search for the English synonym of kopi: %s", raw.body)
+	}
+	sugg := anon.get("/search/suggest?q=pelay")
+	if !strings.Contains(sugg.body, `"kind":"review"`) {
+		t.Fatalf("suggestions as you type: %s", sugg.body)
+	}
+	if res := anon.get("/search?q=" + strings.Repeat("x", 1000) + "&page=-3&sort=evil"); res.StatusCode != http.StatusOK {
+		t.Fatalf("odd input is normalised, not an error: %d", res.StatusCode)
+	}
+}
