@@ -44,8 +44,8 @@ func main() {
 }
 
 var commands = map[string]func(p program, ctx context.Context, args []string) error{
-	"serve":  program.serve,
-	"admin":  program.admin,
+	"serve":   program.serve,
+	"admin":   program.admin,
 	"repair":  program.repair,
 	"reindex": program.reindex,
 }
