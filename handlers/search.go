@@ -129,7 +129,7 @@ func (s *Server) apiSearch(c *fiber.Ctx) error {
 // searchSuggest answers search-as-you-type and "similar questions" with a few titles.
 func (s *Server) searchSuggest(c *fiber.Ctx) error {
 	q := s.searchQuery(c)
-	q.PerPage, q.Page, q.Sort = 5, 1, search.SortRelevance
+	q.PerPage, q.Page, q.Sort, q.NoFacets = 5, 1, search.SortRelevance, true
 	if len([]rune(q.Text)) < 2 {
 		return c.JSON(fiber.Map{"suggestions": []any{}})
 	}

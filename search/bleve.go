@@ -246,6 +246,9 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 		req.SortBy([]string{"-_score", "-created_at"})
 	}
 	for _, f := range Facets {
+		if q.NoFacets {
+			break
+		}
 		field := f
 		if f == "rating" {
 			field = "rating_s"

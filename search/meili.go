@@ -155,10 +155,12 @@ func (m *Meili) Search(ctx context.Context, q Query) (*Results, error) {
 	perPage := int64(q.PerPage)
 	req := &meilisearch.SearchRequest{
 		Filter:              filter(q),
-		Facets:              Facets,
 		Page:                int64(q.Page),
 		HitsPerPage:         &perPage,
 		ShowMatchesPosition: true,
+	}
+	if !q.NoFacets {
+		req.Facets = Facets
 	}
 	switch q.Sort {
 	case SortNewest:

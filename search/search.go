@@ -52,6 +52,7 @@ type Query struct {
 	Sort     string
 	Page     int // from 1
 	PerPage  int
+	NoFacets bool // search as you type needs no counts, and is faster without them
 }
 
 // Normalize fills in defaults and bounds.
