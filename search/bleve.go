@@ -265,7 +265,9 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 		counts := map[string]int{}
 		if fr.Terms != nil {
 			for _, t := range fr.Terms.Terms() {
-				counts[t.Term] = t.Count
+				if t.Term != "" && t.Term != "0" { // no rating, no language: not a value to filter by
+					counts[t.Term] = t.Count
+				}
 			}
 		}
 		out.Facets[name] = counts

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guyub/guyub/internal/browsertest"
 )
@@ -179,4 +180,25 @@ func TestBrowser_HeldReviewApprovedByAModerator(t *testing.T) {
 	}
 	b.Open(r.URL + "/moderation/log?lang=en")
 	b.Screenshots("moderation-log-en")
+}
+
+func TestBrowser_SearchFindsAcrossLanguages(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		b.Open(r.URL + "/search?q=coffee&lang=id")
+		if strings.Contains(b.Text(".results"), "Kopi") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := b.Text(".hits"); !strings.Contains(got, "Kopi Gayo") && !strings.Contains(got, "kopi") {
+		t.Fatalf("'coffee' should find the Indonesian 'kopi' content: %q", got)
+	}
+	b.Screenshots("search-id")
+	b.Click(`.facets a[href*="kind=testimonial"]`)
+	if got := b.Text(".results .muted"); !strings.Contains(got, "1 hasil") {
+		t.Fatalf("the testimonial facet narrows to one: %q", got)
+	}
 }

@@ -85,6 +85,9 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 			r.Facets["product"]["grinder"] != 2 || r.Facets["lang"]["id"] != 2 || r.Facets["rating"]["5"] != 1 || r.Facets["category"]["Coffee"] != 3 {
 			t.Fatalf("facets = %+v (total %d)", r.Facets, r.Total)
 		}
+		if _, ok := r.Facets["rating"][""]; ok || len(r.Facets["rating"]) != 4 {
+			t.Fatalf("a document without a rating adds no rating value: %+v", r.Facets["rating"])
+		}
 		for name, q := range map[string]search.Query{
 			"kind":     {Kind: "testimonial"},
 			"product":  {Product: "grinder"},
