@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/guyub/guyub/internal/browsertest"
 )
 
@@ -200,5 +202,23 @@ func TestBrowser_SearchFindsAcrossLanguages(t *testing.T) {
 	b.Click(`.facets a[href*="kind=testimonial"]`)
 	if got := b.Text(".results .muted"); !strings.Contains(got, "1 hasil") {
 		t.Fatalf("the testimonial facet narrows to one: %q", got)
+	}
+}
+
+func TestBrowser_SuggestionsWhileTyping(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, body := httpGet(t, r.URL+"/search/suggest?q=kopi"); strings.Contains(body, `"title"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.Open(r.URL + "/search")
+	b.Fill("#q", "Kopi")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#search-suggestions li a")))
+	if got := b.Text("#search-suggestions"); got == "" {
+		t.Fatal("typing should show suggestions")
 	}
 }
