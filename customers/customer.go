@@ -68,10 +68,44 @@ type Customer struct {
 	Status        Status        `bson:"status"`
 	Suspension    *Suspension   `bson:"suspension,omitempty"`
 	Purchases     []Purchase    `bson:"purchases,omitempty"`
-	CreatedAt     time.Time     `bson:"created_at"`
-	UpdatedAt     time.Time     `bson:"updated_at"`
-	LastActiveAt  time.Time     `bson:"last_active_at"`
-	Version       int           `bson:"version"`
+	Counters      Counters      `bson:"counters"`
+	// ReviewedProducts are the products the customer reviewed (for the stage rules).
+	ReviewedProducts   []bson.ObjectID `bson:"reviewed_products,omitempty"`
+	Satisfaction       Satisfaction    `bson:"satisfaction"`
+	Stage              Stage           `bson:"stage"`
+	StageHistory       []StageChange   `bson:"stage_history,omitempty"`
+	ReachedExpansionAt *time.Time      `bson:"reached_expansion_at,omitempty"`
+	CreatedAt          time.Time       `bson:"created_at"`
+	UpdatedAt          time.Time       `bson:"updated_at"`
+	LastActiveAt       time.Time       `bson:"last_active_at"`
+	Version            int             `bson:"version"`
+}
+
+// Counters count a customer's contributions.
+type Counters struct {
+	Threads  int `bson:"threads" json:"threads"`
+	Posts    int `bson:"posts" json:"posts"`
+	Reviews  int `bson:"reviews" json:"reviews"`
+	Ideas    int `bson:"ideas" json:"ideas"`
+	Votes    int `bson:"votes" json:"votes"`
+	Feedback int `bson:"feedback" json:"feedback"`
+}
+
+// Facts are what the stage rules see of the customer at time now.
+func (c *Customer) Facts(now time.Time) Facts {
+	products := map[bson.ObjectID]bool{}
+	for _, p := range c.Purchases {
+		products[p.ProductID] = true
+	}
+	for _, p := range c.ReviewedProducts {
+		products[p] = true
+	}
+	k := c.Counters
+	return Facts{
+		Contributions: k.Threads + k.Posts + k.Ideas + k.Votes + k.Feedback + k.Reviews,
+		Purchases:     len(c.Purchases), Reviews: k.Reviews, Products: len(products),
+		Satisfaction: c.Satisfaction, LastActive: c.LastActiveAt, ReachedExpansionAt: c.ReachedExpansionAt, Now: now,
+	}
 }
 
 // HasRole reports whether the customer holds role. Admins hold every role.

@@ -70,5 +70,5 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 		}
 		return false, nil // already recorded
 	}
-	return true, nil
+	return true, s.EvaluateStage(ctx, id)
 }

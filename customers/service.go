@@ -39,6 +39,8 @@ const orphanAge = time.Minute
 var Indexes = []store.Indexes{
 	{Collection: "customers", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
+		{Keys: bson.D{{Key: "stage", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "satisfaction.band", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 	}},
@@ -105,6 +107,9 @@ func (s *Service) Create(ctx context.Context, in NewCustomer) (*Customer, error)
 		Identities:    []Identity{},
 		PasswordHash:  in.PasswordHash,
 		Status:        StatusActive,
+		Satisfaction:  Satisfaction{NPS: -1},
+		Stage:         StageAwareness,
+		StageHistory:  []StageChange{{To: StageAwareness, Cause: "registered", At: now}},
 		CreatedAt:     now,
 		UpdatedAt:     now,
 		LastActiveAt:  now,

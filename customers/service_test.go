@@ -3,6 +3,8 @@ package customers_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,5 +251,75 @@ func TestCreate_TakesOverAnOrphanedIdentity(t *testing.T) {
 	}
 	if got, err := s.FindByIdentity(ctx, "github", "77"); err != nil || got.ID != c.ID {
 		t.Fatalf("FindByIdentity = %v, %v", got, err)
+	}
+}
+
+func TestSatisfaction_ConcurrentAnswersFromOneCustomerAreAllCounted(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "busy@example.com"})
+	var wg sync.WaitGroup
+	base := time.Now().Add(-time.Hour)
+	var signals []customers.Signal
+	for i := range 12 {
+		sig := customers.SurveySignal(c.ID, customers.SignalCSAT, fmt.Sprint("r", i), 1+i%5, base.Add(time.Duration(i)*time.Minute))
+		signals = append(signals, sig)
+		wg.Go(func() {
+			if err := s.RecordSignal(ctx, sig); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := s.Get(ctx, c.ID)
+	want := customers.Recompute(signals)
+	if got.Satisfaction.Signals != 12 || got.Satisfaction.Score != want.Score {
+		t.Fatalf("after 12 concurrent answers: %d signals, score %d; want 12 and %d", got.Satisfaction.Signals, got.Satisfaction.Score, want.Score)
+	}
+	// Repair recomputes the same from the raw signals.
+	if _, err := s.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.Get(ctx, c.ID); again.Satisfaction.Score != want.Score {
+		t.Fatalf("repair: %d, want %d", again.Satisfaction.Score, want.Score)
+	}
+}
+
+func TestStage_MovesWithSignalsAndKeepsItsHistory(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "journey@example.com"})
+	if c.Stage != customers.StageAwareness {
+		t.Fatalf("a new account is in awareness: %s", c.Stage)
+	}
+	s.Contributed(ctx, c.ID, "votes", bson.ObjectID{})
+	p1, p2 := bson.NewObjectID(), bson.NewObjectID()
+	s.AddPurchase(ctx, c.ID, customers.Purchase{ProductID: p1, OrderID: "A"})
+	s.RecordSignal(ctx, customers.SurveySignal(c.ID, customers.SignalNPS, "n1", 10, time.Now()))
+	s.AddPurchase(ctx, c.ID, customers.Purchase{ProductID: p2, OrderID: "B"})
+	got, _ := s.Get(ctx, c.ID)
+	if got.Stage != customers.StageCommitment {
+		t.Fatalf("two products, NPS 10, active: %s", got.Stage)
+	}
+	s.RecordSignal(ctx, customers.SurveySignal(c.ID, customers.SignalNPS, "n2", 2, time.Now()))
+	got, _ = s.Get(ctx, c.ID)
+	if got.Stage != customers.StageDissolution || got.Satisfaction.NPSCat != customers.NPSDetractor {
+		t.Fatalf("a detractor answer: %s %s", got.Stage, got.Satisfaction.NPSCat)
+	}
+	// Changing the answer back (the same source) recomputes: back to expansion, not commitment.
+	s.RecordSignal(ctx, customers.SurveySignal(c.ID, customers.SignalNPS, "n2", 10, time.Now()))
+	got, _ = s.Get(ctx, c.ID)
+	if got.Stage != customers.StageExpansion {
+		t.Fatalf("from dissolution: %s, want expansion", got.Stage)
+	}
+	var path []string
+	for _, h := range got.StageHistory {
+		if h.Cause == "" {
+			t.Errorf("a change without a cause: %+v", h)
+		}
+		path = append(path, string(h.To))
+	}
+	if strings.Join(path, ",") != "awareness,exploration,expansion,commitment,dissolution,expansion" {
+		t.Fatalf("history: %v", path)
 	}
 }

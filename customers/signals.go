@@ -2,6 +2,7 @@ package customers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,6 +34,7 @@ type Signal struct {
 	CustomerID bson.ObjectID `bson:"customer_id"`
 	Kind       SignalKind    `bson:"kind"`
 	Value      float64       `bson:"value"`
+	Raw        float64       `bson:"raw"` // the answer as given (the NPS 0–10 for the category)
 	Weight     float64       `bson:"weight"`
 	At         time.Time     `bson:"at"`
 }
@@ -41,30 +43,184 @@ type Signal struct {
 func ReviewSignal(customer bson.ObjectID, reviewID string, rating int, at time.Time) Signal {
 	return Signal{
 		ID: string(SignalReview) + ":" + reviewID, CustomerID: customer, Kind: SignalReview,
-		Value: 25 * float64(rating-1), Weight: baseWeights[SignalReview], At: at.UTC(),
+		Value: 25 * float64(rating-1), Raw: float64(rating), Weight: baseWeights[SignalReview], At: at.UTC(),
 	}
+}
+
+// SurveySignal is a survey answer as a signal: NPS n (0–10) → 10n, CSAT c (1–5) → 25(c−1),
+// CES e (1–7, 1 effortless) → 100(7−e)/6.
+func SurveySignal(customer bson.ObjectID, kind SignalKind, responseID string, answer int, at time.Time) Signal {
+	a := float64(answer)
+	v := map[SignalKind]float64{SignalNPS: 10 * a, SignalCSAT: 25 * (a - 1), SignalCES: 100 * (7 - a) / 6}[kind]
+	return Signal{ID: string(kind) + ":" + responseID, CustomerID: customer, Kind: kind, Value: v, Raw: a,
+		Weight: baseWeights[kind], At: at.UTC()}
+}
+
+// SentimentSignal is the sentiment s (−1…1) of a customer's own text: 50(s+1).
+func SentimentSignal(customer bson.ObjectID, sourceID string, s float64, at time.Time) Signal {
+	return Signal{ID: string(SignalSentiment) + ":" + sourceID, CustomerID: customer, Kind: SignalSentiment,
+		Value: 50 * (s + 1), Raw: s, Weight: baseWeights[SignalSentiment], At: at.UTC()}
 }
 
 var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexModel{
 	{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}},
 }}
 
-// RecordSignal stores a signal, replacing an earlier one from the same source.
-// (The score and lifecycle stage are computed from the signals with the feedback issue.)
+// RecordSignal stores a signal and moves the customer's score: in O(1) for a new signal,
+// by recomputing from the raw signals when it replaces one (an edited answer or review).
+// The score is then re-read by the stage rules.
 func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
-	_, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true))
+	res, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("record signal: %w", err)
+	}
+	if res.MatchedCount > 0 {
+		return s.RecomputeSatisfaction(ctx, sig.CustomerID)
+	}
+	// Read, add, write back guarded by the satisfaction's version: concurrent signals for one
+	// customer retry rather than overwrite each other.
+	for range 20 {
+		c, err := s.Get(ctx, sig.CustomerID)
+		if err != nil {
+			return err
+		}
+		next := c.Satisfaction.Add(sig.Value, sig.Weight, sig.At)
+		if sig.Kind == SignalNPS {
+			next = next.withNPS(int(sig.Raw), sig.At)
+		}
+		next.Version = c.Satisfaction.Version + 1
+		res, err := s.customers.UpdateOne(ctx, bson.M{"_id": c.ID, "satisfaction.version": c.Satisfaction.Version},
+			bson.M{"$set": bson.M{"satisfaction": next, "last_active_at": s.now()}, "$inc": bson.M{"version": 1}})
+		if err != nil {
+			return fmt.Errorf("record signal: %w", err)
+		}
+		if res.ModifiedCount == 1 {
+			return s.EvaluateStage(ctx, c.ID)
+		}
+	}
+	return fmt.Errorf("record signal: too much contention on customer %s", sig.CustomerID.Hex())
+}
+
+// WithdrawSignal removes a signal whose source is gone (a hidden or deleted review) and
+// recomputes the score without it.
+func (s *Service) WithdrawSignal(ctx context.Context, id string) error {
+	var sig Signal
+	err := s.signals.FindOneAndDelete(ctx, bson.M{"_id": id}).Decode(&sig)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("withdraw signal: %w", err)
+	}
+	return s.RecomputeSatisfaction(ctx, sig.CustomerID)
+}
+
+// RecomputeSatisfaction rebuilds a customer's score from the raw signals — what repair
+// runs for everyone — and re-evaluates the stage.
+func (s *Service) RecomputeSatisfaction(ctx context.Context, id bson.ObjectID) error {
+	signals, err := s.Signals(ctx, id)
+	if err != nil {
+		return err
+	}
+	sat := Recompute(signals)
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	sat.Version = c.Satisfaction.Version + 1
+	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"satisfaction": sat}, "$inc": bson.M{"version": 1}}); err != nil {
+		return fmt.Errorf("recompute satisfaction: %w", err)
+	}
+	return s.EvaluateStage(ctx, id)
+}
+
+// Contributed counts a contribution (a review, post, vote…) and re-evaluates the stage.
+// product is the reviewed product, for reviews.
+func (s *Service) Contributed(ctx context.Context, id bson.ObjectID, kind string, product bson.ObjectID) error {
+	update := bson.M{"$inc": bson.M{"counters." + kind: 1, "version": 1}, "$set": bson.M{"last_active_at": s.now()}}
+	if !product.IsZero() {
+		update["$addToSet"] = bson.M{"reviewed_products": product}
+	}
+	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": id}, update); err != nil {
+		return fmt.Errorf("count contribution: %w", err)
+	}
+	return s.EvaluateStage(ctx, id)
+}
+
+// EvaluateStage applies the stage rules and records a change with its cause. The write is
+// guarded by the stage read, so two evaluations at once record one change.
+func (s *Service) EvaluateStage(ctx context.Context, id bson.ObjectID) error {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	current := c.Stage
+	if current == "" {
+		current = StageAwareness
+	}
+	now := s.now()
+	next, cause := NextStage(current, c.Facts(now))
+	if next == current {
+		return nil
+	}
+	set := bson.M{"stage": next}
+	if next == StageExpansion && c.ReachedExpansionAt == nil {
+		set["reached_expansion_at"] = now
+	}
+	_, err = s.customers.UpdateOne(ctx, bson.M{"_id": id, "stage": c.Stage}, bson.M{
+		"$set":  set,
+		"$push": bson.M{"stage_history": StageChange{From: current, To: next, Cause: cause, At: now}},
+		"$inc":  bson.M{"version": 1},
+	})
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
 	}
 	return nil
 }
 
-// WithdrawSignal removes a signal whose source is gone (a hidden or deleted review).
-func (s *Service) WithdrawSignal(ctx context.Context, id string) error {
-	if _, err := s.signals.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
-		return fmt.Errorf("withdraw signal: %w", err)
+// EvaluateAllStages re-applies the stage rules to every customer (the daily job: inactivity
+// moves stages without any event).
+func (s *Service) EvaluateAllStages(ctx context.Context) (int, error) {
+	return s.forEach(ctx, s.EvaluateStage)
+}
+
+// Repair recomputes every customer's score from the raw signals, and their stage.
+func (s *Service) Repair(ctx context.Context) (int, error) {
+	return s.forEach(ctx, s.RecomputeSatisfaction)
+}
+
+// forEach calls fn for every customer, a batch of IDs at a time.
+func (s *Service) forEach(ctx context.Context, fn func(context.Context, bson.ObjectID) error) (int, error) {
+	var after bson.ObjectID
+	n := 0
+	for {
+		filter := bson.M{}
+		if !after.IsZero() {
+			filter["_id"] = bson.M{"$gt": after}
+		}
+		cur, err := s.customers.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+			SetLimit(500).SetProjection(bson.M{"_id": 1}))
+		if err != nil {
+			return n, fmt.Errorf("customers: %w", err)
+		}
+		var ids []struct {
+			ID bson.ObjectID `bson:"_id"`
+		}
+		if err := cur.All(ctx, &ids); err != nil {
+			return n, fmt.Errorf("customers: %w", err)
+		}
+		if len(ids) == 0 {
+			return n, nil
+		}
+		for _, x := range ids {
+			if err := fn(ctx, x.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+		after = ids[len(ids)-1].ID
 	}
-	return nil
 }
 
 // Signals lists a customer's signals, oldest first.

@@ -112,7 +112,7 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 	if q.Page > 1 {
 		d.Prev = link(c, map[string]string{"page": strconv.Itoa(q.Page - 1)})
 	}
-	if q.Page < res.Pages {
+	if q.Page < res.Pages && q.Page < 1000 { // Normalize stops at page 1000
 		d.Next = link(c, map[string]string{"page": strconv.Itoa(q.Page + 1)})
 	}
 	return s.render(c, fiber.StatusOK, "search", "search.title", d)

@@ -175,6 +175,10 @@ func (s *Service) UpdateProduct(ctx context.Context, slug string, in ProductInpu
 	case err != nil:
 		return nil, fmt.Errorf("update product: %w", err)
 	}
+	// Its reviews carry its slug, name and category in the search index.
+	if _, err := s.reviews.UpdateMany(ctx, bson.M{"product_id": p.ID}, bson.M{"$set": bson.M{"search_dirty": true}, "$inc": bson.M{"version": 1}}); err != nil {
+		return nil, fmt.Errorf("update product: %w", err)
+	}
 	return &p, nil
 }
 

@@ -174,6 +174,11 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if err := s.syncRating(ctx, r.ID); err != nil {
 		return nil, err
 	}
+	if s.signals != nil {
+		if err := s.signals.Contributed(ctx, author.ID, "reviews", p.ID); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

@@ -17,11 +17,12 @@ import (
 	"github.com/guyub/guyub/store"
 )
 
-// SignalRecorder takes the satisfaction signal of every published review;
-// customers.Service implements it.
+// SignalRecorder takes the satisfaction signal of every published review and counts
+// contributions toward the author's lifecycle stage; customers.Service implements it.
 type SignalRecorder interface {
 	RecordSignal(ctx context.Context, s customers.Signal) error
 	WithdrawSignal(ctx context.Context, id string) error
+	Contributed(ctx context.Context, customer bson.ObjectID, kind string, product bson.ObjectID) error
 }
 
 // Screener checks content against the moderation rules before it is stored (Screen, which

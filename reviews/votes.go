@@ -45,6 +45,11 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID 
 	_, err = s.votes.InsertOne(ctx, vote)
 	switch {
 	case err == nil:
+		if s.signals != nil {
+			if err := s.signals.Contributed(ctx, voter.ID, "votes", bson.ObjectID{}); err != nil {
+				return nil, err
+			}
+		}
 		return s.countVote(ctx, reviewID, bson.M{helpfulField(helpful): 1})
 	case !mongo.IsDuplicateKeyError(err):
 		return nil, fmt.Errorf("vote: %w", err)

@@ -58,8 +58,8 @@ type Query struct {
 // Normalize fills in defaults and bounds.
 func (q *Query) Normalize() {
 	q.Text = strings.TrimSpace(q.Text)
-	if len(q.Text) > 200 {
-		q.Text = q.Text[:200]
+	if r := []rune(q.Text); len(r) > 200 {
+		q.Text = string(r[:200])
 	}
 	if len(q.Statuses) == 0 {
 		q.Statuses = []string{"published"}
@@ -145,6 +145,16 @@ type Span struct{ Start, End int }
 // highlight escapes text for HTML and marks the spans with <mark>. With snippet > 0 it
 // keeps about that many characters around the first match.
 func highlight(text string, spans []Span, snippet int) template.HTML {
+	// Spans come from the engine; keep only those that lie within the text on character
+	// boundaries, whatever it sent.
+	valid := spans[:0:0]
+	for _, s := range spans {
+		if s.Start >= 0 && s.End <= len(text) && s.Start < s.End && utf8.RuneStart(text[s.Start]) &&
+			(s.End == len(text) || utf8.RuneStart(text[s.End])) {
+			valid = append(valid, s)
+		}
+	}
+	spans = valid
 	sort.Slice(spans, func(i, j int) bool { return spans[i].Start < spans[j].Start })
 	from, to := 0, len(text)
 	if snippet > 0 && len(text) > snippet {

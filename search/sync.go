@@ -114,10 +114,19 @@ func (s *Syncer) Check(ctx context.Context) error {
 func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	defer func() { _ = s.leases.Release(context.Background(), leaseName, s.owner) }()
+	defer func() {
+		release, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.leases.Release(release, leaseName, s.owner)
+	}()
 	for {
 		if held, err := s.leases.Acquire(ctx, leaseName, s.owner, 10*interval); err == nil && held {
 			for {
+				// Renewed before every batch: a long backlog must not outlast the lease and
+				// let a second instance write older versions beside this one.
+				if held, err := s.leases.Acquire(ctx, leaseName, s.owner, 10*interval); err != nil || !held {
+					break
+				}
 				n, err := s.SyncOnce(ctx)
 				if err != nil {
 					if ctx.Err() == nil {

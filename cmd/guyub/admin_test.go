@@ -131,7 +131,8 @@ func TestRepair_ReportsAndFixesNothingOnHealthyData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "products: 4 checked, 0 fixed") || !strings.Contains(out, "reviews: 9 checked, 0 fixed") {
+	if !strings.Contains(out, "products: 4 checked, 0 fixed") || !strings.Contains(out, "reviews: 9 checked, 0 fixed") ||
+		!strings.Contains(out, "customers: 7 scores and stages recomputed") {
 		t.Fatalf("repair output:\n%s", out)
 	}
 }

@@ -82,9 +82,12 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Search:     index,
 		Providers:  providers,
 		Limiter:    svc.limiter,
-		Readiness:  []handlers.ReadinessCheck{{Name: "mongodb", Critical: true, Check: svc.store.Ping}},
-		Metrics:    prometheus.NewRegistry(),
-		Catalog:    svc.catalog,
+		Readiness: []handlers.ReadinessCheck{
+			{Name: "mongodb", Critical: true, Check: svc.store.Ping},
+			{Name: "search", Check: syncer.Check}, // down: degraded; writes go on and the sync catches up
+		},
+		Metrics: prometheus.NewRegistry(),
+		Catalog: svc.catalog,
 	})
 	if err != nil {
 		return err
@@ -100,6 +103,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	})
 	jobs.Go(func() { runEvery(workers, 10*time.Minute, log, "purge sessions", svc.identity.Purge) })
 	jobs.Go(func() { syncer.Run(workers, 2*time.Second) })
+	jobs.Go(func() { runEvery(workers, time.Hour, log, "daily stage review", svc.dailyStages(owner(), log)) })
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()

@@ -100,7 +100,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 func TestServe_EmbeddedDefaultStartsAndStopsGracefully(t *testing.T) {
 	dir := t.TempDir()
 	r := start(t, "--data", dir)
-	if code, body := httpGet(t, r.URL+"/readyz"); code != 200 || !strings.Contains(body, `"mongodb":"ok"`) {
+	if code, body := httpGet(t, r.URL+"/readyz"); code != 200 || !strings.Contains(body, `"mongodb":"ok"`) || !strings.Contains(body, `"search":"ok"`) {
 		t.Fatalf("/readyz = %d %s", code, body)
 	}
 	if code, body := httpGet(t, r.URL+"/"); code != 200 || !strings.Contains(body, "Welcome to Guyub") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -130,8 +131,32 @@ func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger)
 	} else if idx, err = search.OpenBleve(filepath.Join(cfg.DataDir, "search")); err != nil {
 		return nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
 	}
-	host, _ := os.Hostname()
-	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), fmt.Sprintf("%s-%d", host, os.Getpid()), log,
+	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), owner(), log,
 		s.reviews.ReviewSource(), s.reviews.TestimonialSource())
 	return idx, syncer, nil
+}
+
+// owner names this instance for leases: host and process for people reading the lease,
+// and a random part so two containers with the same hostname and pid never clash.
+func owner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
+
+// dailyStages re-evaluates every customer's lifecycle stage once a day: the first instance
+// to take the day's lease does it (inactivity moves stages without any event).
+func (s *services) dailyStages(owner string, log *slog.Logger) func(context.Context) error {
+	leases := store.NewLeases(s.store.DB)
+	return func(ctx context.Context) error {
+		day := time.Now().UTC().Format("2006-01-02")
+		held, err := leases.Acquire(ctx, "stages:"+day, owner, 25*time.Hour)
+		if err != nil || !held {
+			return err
+		}
+		n, err := s.customers.EvaluateAllStages(ctx)
+		log.Info("daily stage review", "customers", n, "err", err)
+		return err
+	}
 }

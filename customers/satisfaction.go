@@ -1,0 +1,165 @@
+package customers
+
+import (
+	"math"
+	"time"
+)
+
+// halfLife is how long until a signal counts half as much (ARCHITECTURE §4).
+const halfLife = 90 * 24 * time.Hour
+
+// Bands of the satisfaction score.
+const (
+	BandSatisfied = "satisfied" // ≥ 70
+	BandNeutral   = "neutral"   // 40–69
+	BandAtRisk    = "at_risk"   // < 40
+)
+
+// NPS categories from the latest NPS answer.
+const (
+	NPSPromoter  = "promoter"  // 9–10
+	NPSPassive   = "passive"   // 7–8
+	NPSDetractor = "detractor" // 0–6
+)
+
+// Satisfaction is the decayed weighted mean of a customer's signals, kept in O(1) per
+// signal: S and W are the weighted sums as of T0. Waiting does not change the mean (all
+// weights decay alike), so only a new signal moves it.
+type Satisfaction struct {
+	S       float64   `bson:"s" json:"-"`
+	W       float64   `bson:"w" json:"-"`
+	T0      time.Time `bson:"t0" json:"-"`
+	Score   int       `bson:"score" json:"score"` // 0–100, meaningful when W > 0
+	Band    string    `bson:"band,omitempty" json:"band,omitempty"`
+	NPS     int       `bson:"nps" json:"nps"` // the latest NPS answer, -1 for none
+	NPSAt   time.Time `bson:"nps_at,omitempty" json:"-"`
+	NPSCat  string    `bson:"nps_category,omitempty" json:"nps_category,omitempty"`
+	Signals int       `bson:"signals" json:"signals"`
+	Version int       `bson:"version" json:"-"`
+}
+
+// HasScore reports whether any signal has been counted.
+func (s Satisfaction) HasScore() bool { return s.W > 0 }
+
+// decay is 2^(−d/halfLife).
+func decay(d time.Duration) float64 { return math.Exp2(-float64(d) / float64(halfLife)) }
+
+// Add counts one signal of value v (0–100) and weight w at time t. A signal newer than T0
+// decays the sums to t; an older one is added already decayed to T0, so the order in which
+// signals arrive does not change the result.
+func (s Satisfaction) Add(v, w float64, t time.Time) Satisfaction {
+	switch {
+	case s.W == 0:
+		s.S, s.W, s.T0 = w*v, w, t
+	case !t.Before(s.T0):
+		f := decay(t.Sub(s.T0))
+		s.S, s.W, s.T0 = s.S*f+w*v, s.W*f+w, t
+	default:
+		d := decay(s.T0.Sub(t))
+		s.S, s.W = s.S+w*v*d, s.W+w*d
+	}
+	s.Signals++
+	s.Score = int(math.Round(s.S / s.W))
+	s.Band = band(s.Score)
+	return s
+}
+
+// withNPS records an NPS answer if it is the latest.
+func (s Satisfaction) withNPS(answer int, at time.Time) Satisfaction {
+	if s.NPS < 0 || !at.Before(s.NPSAt) {
+		s.NPS, s.NPSAt, s.NPSCat = answer, at, NPSCategory(answer)
+	}
+	return s
+}
+
+func band(score int) string {
+	switch {
+	case score >= 70:
+		return BandSatisfied
+	case score >= 40:
+		return BandNeutral
+	}
+	return BandAtRisk
+}
+
+// NPSCategory of an answer 0–10.
+func NPSCategory(answer int) string {
+	switch {
+	case answer >= 9:
+		return NPSPromoter
+	case answer >= 7:
+		return NPSPassive
+	}
+	return NPSDetractor
+}
+
+// Recompute folds raw signals into a satisfaction, as `repair` and every edit or removal of
+// a signal do; the incremental Add gives the same result to within rounding.
+func Recompute(signals []Signal) Satisfaction {
+	s := Satisfaction{NPS: -1}
+	for _, sig := range signals {
+		s = s.Add(sig.Value, sig.Weight, sig.At)
+		if sig.Kind == SignalNPS {
+			s = s.withNPS(int(sig.Raw), sig.At)
+		}
+	}
+	return s
+}
+
+// Stage is where a customer is in their relationship with the company.
+type Stage string
+
+const (
+	StageAwareness   Stage = "awareness"
+	StageExploration Stage = "exploration"
+	StageExpansion   Stage = "expansion"
+	StageCommitment  Stage = "commitment"
+	StageDissolution Stage = "dissolution"
+)
+
+// StageChange is one move, with its cause, kept on the record.
+type StageChange struct {
+	From  Stage     `bson:"from" json:"from"`
+	To    Stage     `bson:"to" json:"to"`
+	Cause string    `bson:"cause" json:"cause"`
+	At    time.Time `bson:"at" json:"at"`
+}
+
+// Facts are what the stage rules look at.
+type Facts struct {
+	Contributions      int // posted, asked, voted or searched
+	Purchases          int
+	Reviews            int
+	Products           int // distinct products bought or reviewed
+	Satisfaction       Satisfaction
+	LastActive         time.Time
+	ReachedExpansionAt *time.Time
+	Now                time.Time
+}
+
+// NextStage applies ARCHITECTURE §4 to the facts and says why. From dissolution a customer
+// can come back to expansion, not straight to commitment.
+func NextStage(current Stage, f Facts) (Stage, string) {
+	sat := f.Satisfaction
+	switch {
+	case sat.HasScore() && sat.Score < 40:
+		return StageDissolution, "score below 40"
+	case sat.NPSCat == NPSDetractor:
+		return StageDissolution, "latest NPS answer is a detractor"
+	case f.ReachedExpansionAt != nil && f.Now.Sub(f.LastActive) > 180*24*time.Hour:
+		return StageDissolution, "inactive for 180 days"
+	}
+	if f.Products >= 2 && sat.HasScore() && sat.Score >= 70 && f.Now.Sub(f.LastActive) <= 90*24*time.Hour {
+		if current == StageDissolution {
+			return StageExpansion, "back from dissolution (commitment comes after)"
+		}
+		return StageCommitment, "two or more products, score 70 or more, active in the last 90 days"
+	}
+	if f.Purchases > 0 || f.Reviews > 0 {
+		return StageExpansion, "a purchase or a review"
+	}
+	if f.Contributions > 0 {
+		return StageExploration, "took part without buying or reviewing"
+	}
+	return StageAwareness, "registered"
+}
