@@ -251,15 +251,7 @@ func (s *Service) FindByIdentity(ctx context.Context, provider, subject string) 
 }
 
 func (s *Service) findOne(ctx context.Context, filter bson.M) (*Customer, error) {
-	var c Customer
-	err := s.customers.FindOne(ctx, filter).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find customer: %w", err)
-	}
-	return &c, nil
+	return store.FindOne[Customer](ctx, s.customers, filter, ErrNotFound)
 }
 
 // update applies set to one customer, bumping its version.

@@ -139,16 +139,7 @@ func (s *Server) decisionSubmit(c *fiber.Ctx) error {
 		}
 	}
 	if _, err := s.deps.Moderation.Decide(c.UserContext(), currentUser(c), in); err != nil {
-		f, err := s.formFailed(c, err, nil)
-		if err != nil {
-			return err
-		}
-		d, err := s.queueData(c)
-		if err != nil {
-			return err
-		}
-		d.Form = f
-		return s.render(c, fiber.StatusUnprocessableEntity, "moderation/queue", "moderation.title", d)
+		return s.queueFailed(c, err)
 	}
 	s.flash(c, "flash.decision_saved")
 	return c.Redirect("/moderation", fiber.StatusSeeOther)
@@ -164,19 +155,24 @@ func (s *Server) queueSuspend(c *fiber.Ctx) error {
 		err = s.deps.Moderation.Suspend(c.UserContext(), currentUser(c), id, c.FormValue("reason"), until)
 	}
 	if err != nil {
-		f, err := s.formFailed(c, err, nil)
-		if err != nil {
-			return err
-		}
-		d, err := s.queueData(c)
-		if err != nil {
-			return err
-		}
-		d.Form = f
-		return s.render(c, fiber.StatusUnprocessableEntity, "moderation/queue", "moderation.title", d)
+		return s.queueFailed(c, err)
 	}
 	s.flash(c, "flash.suspended")
 	return c.Redirect("/moderation", fiber.StatusSeeOther)
+}
+
+// queueFailed shows the queue again with what was wrong with the decision or suspension.
+func (s *Server) queueFailed(c *fiber.Ctx, failure error) error {
+	f, err := s.formFailed(c, failure, nil)
+	if err != nil {
+		return err
+	}
+	d, err := s.queueData(c)
+	if err != nil {
+		return err
+	}
+	d.Form = f
+	return s.render(c, statusOf(failure), "moderation/queue", "moderation.title", d)
 }
 
 // untilDay reads an optional last day of a suspension; it ends at the following midnight.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // Product is something customers review.
@@ -196,15 +197,7 @@ func (s *Service) ProductByID(ctx context.Context, id bson.ObjectID) (*Product, 
 }
 
 func (s *Service) findProduct(ctx context.Context, filter bson.M) (*Product, error) {
-	var p Product
-	err := s.products.FindOne(ctx, filter).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrProductNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find product: %w", err)
-	}
-	return &p, nil
+	return store.FindOne[Product](ctx, s.products, filter, ErrProductNotFound)
 }
 
 // ProductsByID loads the products of a page of reviews or testimonials in one query.

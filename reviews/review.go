@@ -16,6 +16,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // Status of a review: the status every kind of user content has.
@@ -390,15 +391,7 @@ func (s *Service) ReviewBy(ctx context.Context, author, product bson.ObjectID) (
 }
 
 func (s *Service) findReview(ctx context.Context, filter bson.M) (*Review, error) {
-	var r Review
-	err := s.reviews.FindOne(ctx, filter).Decode(&r)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrReviewNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find review: %w", err)
-	}
-	return &r, nil
+	return store.FindOne[Review](ctx, s.reviews, filter, ErrReviewNotFound)
 }
 
 // ReplyInput is the brand reply form.

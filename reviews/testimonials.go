@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // TestimonialStatus is where a testimonial stands with the moderators.
@@ -229,15 +230,7 @@ func (s *Service) Testimonial(ctx context.Context, id bson.ObjectID) (*Testimoni
 }
 
 func (s *Service) findTestimonial(ctx context.Context, filter bson.M) (*Testimonial, error) {
-	var t Testimonial
-	err := s.testimonials.FindOne(ctx, filter).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrTestimonialNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find testimonial: %w", err)
-	}
-	return &t, nil
+	return store.FindOne[Testimonial](ctx, s.testimonials, filter, ErrTestimonialNotFound)
 }
 
 // WallQuery selects shown testimonials.
