@@ -374,6 +374,9 @@ type Query struct {
 	Text   string        // matches the start of the email or any part of the name
 	Role   Role          // optional
 	Status Status        // optional
+	Stage  Stage         // optional
+	Band   string        // optional: satisfied, neutral, at_risk
+	NPS    string        // optional: promoter, passive, detractor
 	Before bson.ObjectID // key of the last customer of the previous page (newest first)
 	Limit  int
 }
@@ -393,6 +396,15 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	}
 	if q.Status != "" {
 		filter["status"] = q.Status
+	}
+	if q.Stage != "" {
+		filter["stage"] = q.Stage
+	}
+	if q.Band != "" {
+		filter["satisfaction.band"] = q.Band
+	}
+	if q.NPS != "" {
+		filter["satisfaction.nps_category"] = q.NPS
 	}
 	if !q.Before.IsZero() {
 		filter["_id"] = bson.M{"$lt": q.Before}

@@ -191,6 +191,7 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"productForm": func(p *Page, f *form) productFormArgs { return productFormArgs{p, f} },
 		"flagReasons": func() []string { return moderation.FlagReasons },
 		"atoi":        func(s string) int { n, _ := strconv.Atoi(s); return n },
+		"list":        func(items ...string) []string { return items },
 		"join":        func(words []string) string { return strings.Join(words, "\n") },
 		"moderationRow": func(p *Page, t testimonialView, failed string, f *form) moderationArgs {
 			return moderationArgs{Page: p, Item: t, Failed: failed == t.ID.Hex(), Form: f}

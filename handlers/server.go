@@ -183,6 +183,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.testimonialRoutes(app)
 	s.moderationRoutes(app)
 	s.searchRoutes(app)
+	s.recordRoutes(app)
 	s.adminRoutes(app)
 	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil

@@ -222,3 +222,21 @@ func TestBrowser_SuggestionsWhileTyping(t *testing.T) {
 		t.Fatal("typing should show suggestions")
 	}
 }
+
+func TestBrowser_StaffReadsACustomerRecord(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	b.Open(r.URL + "/signin")
+	b.Fill("#email", "product@guyub.example")
+	b.Fill("#password", "guyub-demo-2026")
+	b.Submit(`form[action="/signin"] button`)
+	b.Open(r.URL + "/staff/customers/?q=ayu")
+	b.Click(`td a[href^="/staff/customers/"]`)
+	if got := b.Text("h1"); got != "Ayu Lestari" {
+		t.Fatalf("record heading = %q", got)
+	}
+	if got := b.Text(".record-cards"); !strings.Contains(got, "Expansion") && !strings.Contains(got, "Berkembang") && !strings.Contains(got, "Commitment") {
+		t.Fatalf("the stage is shown: %q", got)
+	}
+	b.Screenshots("record-en")
+}
