@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
@@ -23,6 +24,7 @@ type Deps struct {
 	Identity   *identity.Service
 	Reviews    *reviews.Service
 	Moderation *moderation.Service
+	Feedback   *feedback.Service
 }
 
 // The demo admin's sign-in. It is public: demo data is for trying the portal out.
@@ -71,6 +73,11 @@ func Load(ctx context.Context, d Deps) (string, error) {
 	madeProducts, madeReviews, err := loadReviews(ctx, d)
 	if err != nil {
 		return "", err
+	}
+	if d.Feedback != nil {
+		if err := loadSurveys(ctx, d); err != nil {
+			return "", err
+		}
 	}
 	var b strings.Builder
 	if created+madeProducts+madeReviews > 0 {

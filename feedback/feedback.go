@@ -404,3 +404,14 @@ func (s *Service) Purge(ctx context.Context) error {
 	_, err := s.links.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": s.now()}})
 	return err
 }
+
+// ResponsesBy lists a customer's answers, newest first (for their record's timeline).
+func (s *Service) ResponsesBy(ctx context.Context, customer bson.ObjectID, limit int) ([]*Response, error) {
+	cur, err := s.responses.Find(ctx, bson.M{"customer_id": customer},
+		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(max(1, min(limit, 200)))))
+	if err != nil {
+		return nil, fmt.Errorf("responses: %w", err)
+	}
+	var list []*Response
+	return list, cur.All(ctx, &list)
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/markdown"
@@ -38,6 +39,7 @@ type env struct {
 	identity   *identity.Service
 	reviews    *reviews.Service
 	moderation *moderation.Service
+	feedback   *feedback.Service
 	search     *search.Bleve
 	syncer     *search.Syncer
 	limiter    *ratelimit.Limiter
@@ -50,7 +52,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), moderation.Indexes...), ratelimit.Indexes)...); err != nil {
+	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes)...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
@@ -61,6 +63,7 @@ func newEnv(t testing.TB) *env {
 	e.reviews = reviews.NewService(db, e.customers, e.customers, markdown.New())
 	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews})
 	e.reviews.SetScreener(e.moderation)
+	e.feedback = feedback.New(db, e.customers, e.customers)
 	if e.search, err = search.OpenBleveMemory(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +89,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Search == nil {
 		deps.Search = e.search
+	}
+	if deps.Feedback == nil {
+		deps.Feedback = e.feedback
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter

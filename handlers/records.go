@@ -109,6 +109,18 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
 			Text: t.Quote, Status: string(t.Status), sortKey: t.CreatedAt.UnixNano()})
 	}
+	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, 50)
+	if err != nil {
+		return err
+	}
+	for _, a := range answers {
+		text := fmt.Sprintf("%s %d", strings.ToUpper(string(a.Kind)), a.Score)
+		if a.Comment != "" {
+			text += " — " + a.Comment
+		}
+		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
+			Status: a.Channel, sortKey: a.At.UnixNano()})
+	}
 	log, err := s.deps.Moderation.Log(ctx, moderation.LogQuery{Author: id, Limit: 50})
 	if err != nil {
 		return err

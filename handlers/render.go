@@ -13,6 +13,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/moderation"
 )
@@ -192,11 +193,22 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"flagReasons": func() []string { return moderation.FlagReasons },
 		"atoi":        func(s string) int { n, _ := strconv.Atoi(s); return n },
 		"list":        func(items ...string) []string { return items },
-		"join":        func(words []string) string { return strings.Join(words, "\n") },
+		"surveyForm": func(p *Page, sv *feedback.Survey, question, action string, f *form) surveyFormArgs {
+			return surveyFormArgs{Page: p, Survey: sv, Question: question, Action: action, Form: f}
+		},
+		"join": func(words []string) string { return strings.Join(words, "\n") },
 		"moderationRow": func(p *Page, t testimonialView, failed string, f *form) moderationArgs {
 			return moderationArgs{Page: p, Item: t, Failed: failed == t.ID.Hex(), Form: f}
 		},
 	}
+}
+
+type surveyFormArgs struct {
+	Page     *Page
+	Survey   *feedback.Survey
+	Question string
+	Action   string
+	Form     *form
 }
 
 type productFormArgs struct {

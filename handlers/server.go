@@ -19,6 +19,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
@@ -36,6 +37,7 @@ type Config struct {
 	RateWindow      time.Duration // default one minute
 	TrustedProxies  []string      // load balancers whose X-Forwarded-For is believed
 	SecureCookies   bool          // served over HTTPS: Secure, __Host- cookies and HSTS
+	BaseURL         string        // the public address, for personal survey links
 	Logger          *slog.Logger
 }
 
@@ -59,6 +61,7 @@ type Deps struct {
 	Reviews    *reviews.Service
 	Moderation *moderation.Service
 	Search     search.Index
+	Feedback   *feedback.Service
 	Providers  []*identity.Provider // enabled social logins
 	Limiter    RateLimiter          // required when Config.RateLimit > 0
 	Readiness  []ReadinessCheck
@@ -113,8 +116,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
 	}
-	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Moderation == nil || deps.Search == nil {
-		return nil, fmt.Errorf("handlers need the customers, identity, reviews, moderation and search services")
+	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Moderation == nil || deps.Search == nil || deps.Feedback == nil {
+		return nil, fmt.Errorf("handlers need the customers, identity, reviews, moderation, search and feedback services")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -184,6 +187,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.moderationRoutes(app)
 	s.searchRoutes(app)
 	s.recordRoutes(app)
+	s.surveyRoutes(app)
 	s.adminRoutes(app)
 	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil
@@ -197,6 +201,8 @@ func hstsMaxAge(https bool) int {
 }
 
 type homeData struct {
+	Survey       *feedback.Survey // one survey the signed-in customer is asked, if any
+	Question     string
 	Reviews      []*reviews.Review
 	Products     map[bson.ObjectID]*reviews.Product
 	Testimonials []testimonialView
@@ -215,6 +221,15 @@ func (s *Server) home(c *fiber.Ctx) error {
 	}
 	if d.Testimonials, err = s.testimonialViews(c, wall); err != nil {
 		return err
+	}
+	if u := currentUser(c); u != nil {
+		due, err := s.deps.Feedback.Due(c.UserContext(), u.ID)
+		if err != nil {
+			return err
+		}
+		if len(due) > 0 {
+			d.Survey, d.Question = due[0], due[0].QuestionIn(s.language(c))
+		}
 	}
 	return s.render(c, fiber.StatusOK, "home", "home.title", d)
 }

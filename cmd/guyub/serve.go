@@ -59,7 +59,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		if !svc.store.Embedded {
 			log.Warn("loading demo content, with a demo admin whose password is public, into MONGODB_URI")
 		}
-		summary, err := demo.Load(ctx, demo.Deps{Customers: svc.customers, Identity: svc.identity, Reviews: svc.reviews, Moderation: svc.moderation})
+		summary, err := demo.Load(ctx, demo.Deps{Customers: svc.customers, Identity: svc.identity, Reviews: svc.reviews, Moderation: svc.moderation, Feedback: svc.feedback})
 		if err != nil {
 			return fmt.Errorf("demo content: %w", err)
 		}
@@ -73,6 +73,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		RateLimit:       cfg.RateLimit,
 		TrustedProxies:  cfg.TrustedProxies,
 		SecureCookies:   strings.HasPrefix(cfg.BaseURL, "https://"),
+		BaseURL:         cfg.BaseURL,
 		Logger:          log,
 	}, handlers.Deps{
 		Customers:  svc.customers,
@@ -80,6 +81,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Reviews:    svc.reviews,
 		Moderation: svc.moderation,
 		Search:     index,
+		Feedback:   svc.feedback,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness: []handlers.ReadinessCheck{
@@ -102,6 +104,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		})
 	})
 	jobs.Go(func() { runEvery(workers, 10*time.Minute, log, "purge sessions", svc.identity.Purge) })
+	jobs.Go(func() { runEvery(workers, time.Hour, log, "purge survey links", svc.feedback.Purge) })
 	jobs.Go(func() { syncer.Run(workers, 2*time.Second) })
 	jobs.Go(func() { runEvery(workers, time.Hour, log, "daily stage review", svc.dailyStages(owner(), log)) })
 

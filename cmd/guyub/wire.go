@@ -11,6 +11,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/markdown"
@@ -30,6 +31,7 @@ type services struct {
 	identity   *identity.Service
 	reviews    *reviews.Service
 	moderation *moderation.Service
+	feedback   *feedback.Service
 }
 
 // indexes lists every package's index declarations, applied at start.
@@ -40,6 +42,7 @@ func indexes() []store.Indexes {
 	all = append(all, identity.Indexes...)
 	all = append(all, reviews.Indexes...)
 	all = append(all, moderation.Indexes...)
+	all = append(all, feedback.Indexes...)
 	return all
 }
 
@@ -93,6 +96,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.reviews = reviews.NewService(st.DB, s.customers, s.customers, markdown.New())
 	s.moderation = moderation.New(st.DB, s.customers, map[content.Kind]moderation.Publisher{content.KindReview: s.reviews})
 	s.reviews.SetScreener(s.moderation)
+	s.feedback = feedback.New(st.DB, s.customers, s.customers)
 	return s, nil
 }
 

@@ -1,0 +1,187 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
+)
+
+func (s *Server) surveyRoutes(app *fiber.App) {
+	app.Get("/surveys/:id", s.signedIn, s.surveyPage)
+	app.Post("/surveys/:id", s.signedIn, s.surveySubmit)
+	app.Get("/s/:token", s.linkPage)
+	app.Post("/s/:token", s.linkSubmit)
+	product := s.requireRole(customers.RoleProduct)
+	app.Get("/admin/surveys", product, s.surveysAdmin)
+	app.Post("/admin/surveys", product, s.surveySave)
+	app.Post("/admin/surveys/:id", product, s.surveySave)
+	app.Post("/admin/surveys/:id/link", product, s.surveyLink)
+	app.Post("/api/v1/surveys/:id/responses", s.apiScopes, product, s.apiSurveyResponse)
+}
+
+type surveyData struct {
+	Survey   *feedback.Survey
+	Question string
+	Action   string // where the form posts
+	Form     *form
+	Done     bool
+}
+
+func (s *Server) surveyByParam(c *fiber.Ctx) (*feedback.Survey, error) {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return nil, feedback.ErrSurveyNotFound
+	}
+	return s.deps.Feedback.Survey(c.UserContext(), id)
+}
+
+func (s *Server) renderSurvey(c *fiber.Ctx, status int, sv *feedback.Survey, action string, f *form, done bool) error {
+	d := surveyData{Survey: sv, Question: sv.QuestionIn(s.language(c)), Action: action, Form: f, Done: done}
+	return s.render(c, status, "survey", "survey.title", d)
+}
+
+func (s *Server) surveyPage(c *fiber.Ctx) error {
+	sv, err := s.surveyByParam(c)
+	if err != nil {
+		return err
+	}
+	return s.renderSurvey(c, fiber.StatusOK, sv, "/surveys/"+sv.ID.Hex(), nil, false)
+}
+
+// answer records an answer from a form and shows the form again with what was wrong.
+func (s *Server) answer(c *fiber.Ctx, sv *feedback.Survey, who *customers.Customer, action, channel string) error {
+	var in feedback.AnswerInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	if _, _, err := s.deps.Feedback.Answer(c.UserContext(), who, sv.ID, in, channel); err != nil {
+		f, ferr := s.formFailed(c, err, map[string]string{"comment": in.Comment})
+		if ferr != nil {
+			return ferr
+		}
+		return s.renderSurvey(c, statusOf(err), sv, action, f, false)
+	}
+	return s.renderSurvey(c, fiber.StatusOK, sv, action, nil, true)
+}
+
+func (s *Server) surveySubmit(c *fiber.Ctx) error {
+	sv, err := s.surveyByParam(c)
+	if err != nil {
+		return err
+	}
+	return s.answer(c, sv, currentUser(c), "/surveys/"+sv.ID.Hex(), "portal")
+}
+
+// linkPage answers a personal link: no sign-in needed, the token says who and what.
+func (s *Server) linkPage(c *fiber.Ctx) error {
+	sv, _, err := s.deps.Feedback.OpenLink(c.UserContext(), c.Params("token"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return s.renderSurvey(c, fiber.StatusOK, sv, "/s/"+c.Params("token"), nil, false)
+}
+
+func (s *Server) linkSubmit(c *fiber.Ctx) error {
+	sv, who, err := s.deps.Feedback.OpenLink(c.UserContext(), c.Params("token"))
+	if err != nil {
+		return err
+	}
+	return s.answer(c, sv, who, "/s/"+c.Params("token"), "link")
+}
+
+type surveysAdminData struct {
+	Surveys     []*feedback.Survey
+	Kinds       []feedback.Kind
+	Touchpoints []string
+	Form        *form
+	Link        string
+}
+
+func (s *Server) renderSurveysAdmin(c *fiber.Ctx, status int, f *form, link string) error {
+	list, err := s.deps.Feedback.Surveys(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, "admin/surveys", "survey.admin_title",
+		surveysAdminData{Surveys: list, Kinds: feedback.Kinds, Touchpoints: feedback.Touchpoints, Form: f, Link: link})
+}
+
+func (s *Server) surveysAdmin(c *fiber.Ctx) error {
+	return s.renderSurveysAdmin(c, fiber.StatusOK, nil, "")
+}
+
+func (s *Server) surveySave(c *fiber.Ctx) error {
+	var in feedback.SurveyInput
+	if err := c.BodyParser(&in); err != nil {
+		return fiber.ErrBadRequest
+	}
+	var id bson.ObjectID
+	if raw := c.Params("id"); raw != "" {
+		var err error
+		if id, err = bson.ObjectIDFromHex(raw); err != nil {
+			return feedback.ErrSurveyNotFound
+		}
+	}
+	if _, err := s.deps.Feedback.SaveSurvey(c.UserContext(), currentUser(c), id, in); err != nil {
+		f, ferr := s.formFailed(c, err, map[string]string{"question_en": in.QuestionEN, "question_id": in.QuestionID})
+		if ferr != nil {
+			return ferr
+		}
+		return s.renderSurveysAdmin(c, statusOf(err), f, "")
+	}
+	s.flash(c, "flash.survey_saved")
+	return c.Redirect("/admin/surveys", fiber.StatusSeeOther)
+}
+
+// surveyLink makes a personal link for one customer, shown once to send by email or WhatsApp.
+func (s *Server) surveyLink(c *fiber.Ctx) error {
+	sv, err := s.surveyByParam(c)
+	if err != nil {
+		return err
+	}
+	who, err := s.deps.Customers.FindByEmail(c.UserContext(), c.FormValue("email"))
+	if err != nil {
+		return s.renderSurveysAdmin(c, fiber.StatusUnprocessableEntity, &form{Message: s.catalog.T(s.language(c), "survey.no_customer")}, "")
+	}
+	token, err := s.deps.Feedback.CreateLink(c.UserContext(), currentUser(c), sv.ID, who.ID)
+	if err != nil {
+		return err
+	}
+	return s.renderSurveysAdmin(c, fiber.StatusCreated, nil, s.cfg.BaseURL+"/s/"+token)
+}
+
+// apiSurveyResponse takes an answer collected elsewhere (CRM, call centre); the same key
+// twice records it once.
+func (s *Server) apiSurveyResponse(c *fiber.Ctx) error {
+	var in struct {
+		feedback.AnswerInput
+		CustomerID string `json:"customer_id"`
+	}
+	if err := parseJSON(c, &in); err != nil {
+		return err
+	}
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return feedback.ErrSurveyNotFound
+	}
+	cid, err := bson.ObjectIDFromHex(in.CustomerID)
+	if err != nil {
+		return customers.ErrNotFound
+	}
+	who, err := s.deps.Customers.Get(c.UserContext(), cid)
+	if err != nil {
+		return err
+	}
+	r, created, err := s.deps.Feedback.Answer(c.UserContext(), who, id, in.AnswerInput, "api")
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(r)
+}

@@ -1,0 +1,101 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/identity"
+)
+
+func TestSurveys_PromptPageLinkAPIAndRecord(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.person("product@example.com", customers.RoleProduct)
+	nps, err := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
+		QuestionEN: "How likely are you to recommend us?", QuestionID: "Seberapa mungkin Anda merekomendasikan kami?", FollowUp: true, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := e.person("ani@example.com")
+	base := listen(t, e.app(handlers.Config{BaseURL: "http://portal.example"}, handlers.Deps{}))
+
+	b := newBrowser(t, base)
+	b.signIn("ani@example.com")
+	home := b.get("/?lang=id")
+	if !strings.Contains(home.body, "Seberapa mungkin Anda merekomendasikan kami?") || !strings.Contains(home.body, `action="/surveys/`+nps.ID.Hex()+`"`) {
+		t.Fatal("a signed-in customer is asked the due survey on the home page")
+	}
+	if res := b.post("/surveys/"+nps.ID.Hex(), url.Values{"score": {"11"}}); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "dari 0 sampai 10") {
+		t.Fatalf("out of range: %d", res.StatusCode)
+	}
+	if res := b.post("/surveys/"+nps.ID.Hex(), url.Values{"score": {"9"}, "comment": {"Komunitasnya seru"}}); res.StatusCode != 200 || !strings.Contains(res.body, "Terima kasih") {
+		t.Fatalf("answer: %d", res.StatusCode)
+	}
+	if again := b.get("/"); strings.Contains(again.body, `action="/surveys/`) {
+		t.Fatal("an answered survey is not asked again in the period")
+	}
+	if res := b.post("/surveys/"+nps.ID.Hex(), url.Values{"score": {"3"}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("answering twice: %d", res.StatusCode)
+	}
+
+	// A personal link, answered signed out.
+	s := newBrowser(t, base)
+	s.signIn("product@example.com")
+	s.get("/admin/surveys")
+	other := e.person("budi@example.com")
+	res := s.post("/admin/surveys/"+nps.ID.Hex()+"/link", url.Values{"email": {"budi@example.com"}})
+	i := strings.Index(res.body, "http://portal.example/s/")
+	if res.StatusCode != http.StatusCreated || i < 0 {
+		t.Fatalf("link: %d", res.StatusCode)
+	}
+	path := res.body[i+len("http://portal.example") : i+strings.Index(res.body[i:], "<")]
+	anon := newBrowser(t, base)
+	if page := anon.get(path); page.StatusCode != 200 || !strings.Contains(page.body, "How likely") {
+		t.Fatalf("link page: %d", page.StatusCode)
+	}
+	if res := anon.post(path, url.Values{"score": {"4"}, "_csrf": {anonCSRF(t, anon, path)}}); res.StatusCode != 200 {
+		t.Fatalf("answer by link: %d %s", res.StatusCode, res.body)
+	}
+	if res := anon.get("/s/forged-token"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a forged link: %d", res.StatusCode)
+	}
+
+	// The API, idempotent by key.
+	secret, _, _ := e.identity.CreateToken(ctx, staff, identity.NewToken{Name: "crm", Scopes: []string{"read", "write"}})
+	api := func() int {
+		req, _ := http.NewRequest("POST", base+"/api/v1/surveys/"+nps.ID.Hex()+"/responses",
+			strings.NewReader(`{"customer_id":"`+other.ID.Hex()+`","score":10,"key":"call-1","at":"2026-11-01T10:00:00Z"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		return newBrowser(t, base).do(req).StatusCode
+	}
+	if first, second := api(), api(); first != 201 || second != 200 {
+		t.Fatalf("API answers: %d then %d, want 201 then 200", first, second)
+	}
+
+	got, _ := e.customers.Get(ctx, cust.ID)
+	if got.Satisfaction.NPSCat != customers.NPSPromoter || got.Satisfaction.Score != 90 {
+		t.Fatalf("Ani's record: %+v", got.Satisfaction)
+	}
+	rec := s.get("/staff/customers/" + cust.ID.Hex() + "?lang=en")
+	if !strings.Contains(rec.body, "Promoter") || !strings.Contains(rec.body, "NPS 9 — Komunitasnya seru") {
+		t.Fatalf("the record shows the answer:\n%s", rec.body)
+	}
+}
+
+func anonCSRF(t *testing.T, b *browser, path string) string {
+	t.Helper()
+	m := csrfInput.FindStringSubmatch(b.get(path).body)
+	if m == nil {
+		t.Fatal("no CSRF token on the survey page")
+	}
+	return m[1]
+}
