@@ -235,3 +235,54 @@ func (s *Service) Signals(ctx context.Context, customer bson.ObjectID) ([]Signal
 	}
 	return out, nil
 }
+
+// ActiveBetween lists the customers with a signal or a purchase in [from, to): one
+// aggregation over signals and one query over purchases.
+func (s *Service) ActiveBetween(ctx context.Context, from, to time.Time) ([]bson.ObjectID, error) {
+	cur, err := s.signals.Aggregate(ctx, bson.A{
+		bson.M{"$match": bson.M{"at": bson.M{"$gte": from, "$lt": to}}},
+		bson.M{"$group": bson.M{"_id": "$customer_id"}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("active customers: %w", err)
+	}
+	var groups []struct {
+		ID bson.ObjectID `bson:"_id"`
+	}
+	if err := cur.All(ctx, &groups); err != nil {
+		return nil, fmt.Errorf("active customers: %w", err)
+	}
+	seen := map[bson.ObjectID]bool{}
+	var out []bson.ObjectID
+	for _, g := range groups {
+		seen[g.ID] = true
+		out = append(out, g.ID)
+	}
+	pcur, err := s.customers.Find(ctx, bson.M{"purchases.at": bson.M{"$gte": from, "$lt": to}}, options.Find().SetProjection(bson.M{"_id": 1, "purchases": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("active customers: %w", err)
+	}
+	var buyers []Customer
+	if err := pcur.All(ctx, &buyers); err != nil {
+		return nil, fmt.Errorf("active customers: %w", err)
+	}
+	for _, b := range buyers {
+		for _, p := range b.Purchases {
+			if !p.At.Before(from) && p.At.Before(to) && !seen[b.ID] {
+				seen[b.ID] = true
+				out = append(out, b.ID)
+			}
+		}
+	}
+	return out, nil
+}
+
+// StagesOf lists every customer's stage and its history (for the KPIs).
+func (s *Service) StagesOf(ctx context.Context) ([]*Customer, error) {
+	cur, err := s.customers.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"stage": 1, "stage_history": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("stages: %w", err)
+	}
+	var list []*Customer
+	return list, cur.All(ctx, &list)
+}

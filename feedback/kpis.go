@@ -1,0 +1,226 @@
+package feedback
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/customers"
+)
+
+// KPIQuery is a period and an optional touchpoint.
+type KPIQuery struct {
+	From, To   time.Time // [From, To)
+	Touchpoint string
+}
+
+// KPIs are the portal's indicators for a period.
+type KPIs struct {
+	From, To           time.Time
+	Responses          int
+	NPS                float64 // % promoters − % detractors, −100…100
+	Promoters          int
+	Passives           int
+	Detractors         int
+	CSATPercent        float64 // share of CSAT answers of 4 or 5
+	CSATAnswers        int
+	CESAverage         float64
+	CESAnswers         int
+	ResponseRate       float64 // customers who answered ÷ customers active in the period
+	Retention          float64 // active in the previous period and active again in this one
+	Churn              float64 // 1 − retention
+	RetentionByStage   map[customers.Stage]float64
+	Conversion         float64 // exploration → expansion within the period
+	StageDistribution  map[customers.Stage]int
+	ActiveCustomers    int
+	PreviousActive     int
+	MonthlyNPS         []MonthNPS // the year up to the period's end
+	hasRetentionCohort bool
+}
+
+// MonthNPS is one month of the NPS trend.
+type MonthNPS struct {
+	Month     time.Time
+	NPS       float64
+	Responses int
+}
+
+// HasRetention reports whether anyone was active in the previous period.
+func (k *KPIs) HasRetention() bool { return k.hasRetentionCohort }
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
+
+// KPIs computes the indicators for a period. Activity is any signal (a review, a survey
+// answer) or a purchase; the previous period has the same length just before.
+func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
+	k := &KPIs{From: q.From, To: q.To, RetentionByStage: map[customers.Stage]float64{}, StageDistribution: map[customers.Stage]int{}}
+	filter := bson.M{"at": bson.M{"$gte": q.From, "$lt": q.To}}
+	if q.Touchpoint != "" {
+		filter["touchpoint"] = q.Touchpoint
+	}
+	cur, err := s.responses.Find(ctx, filter, options.Find().SetProjection(bson.M{"kind": 1, "score": 1, "customer_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("kpis: %w", err)
+	}
+	var answers []Response
+	if err := cur.All(ctx, &answers); err != nil {
+		return nil, fmt.Errorf("kpis: %w", err)
+	}
+	answered := map[bson.ObjectID]bool{}
+	csatGood, cesSum := 0, 0
+	for _, a := range answers {
+		answered[a.CustomerID] = true
+		switch a.Kind {
+		case KindNPS:
+			switch customers.NPSCategory(a.Score) {
+			case customers.NPSPromoter:
+				k.Promoters++
+			case customers.NPSPassive:
+				k.Passives++
+			default:
+				k.Detractors++
+			}
+		case KindCSAT:
+			k.CSATAnswers++
+			if a.Score >= 4 {
+				csatGood++
+			}
+		case KindCES:
+			k.CESAnswers++
+			cesSum += a.Score
+		}
+	}
+	k.Responses = len(answers)
+	if n := k.Promoters + k.Passives + k.Detractors; n > 0 {
+		k.NPS = round1(100 * float64(k.Promoters-k.Detractors) / float64(n))
+	}
+	if k.CSATAnswers > 0 {
+		k.CSATPercent = round1(100 * float64(csatGood) / float64(k.CSATAnswers))
+	}
+	if k.CESAnswers > 0 {
+		k.CESAverage = round1(float64(cesSum) / float64(k.CESAnswers))
+	}
+
+	length := q.To.Sub(q.From)
+	current, err := s.activeIn(ctx, q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	previous, err := s.activeIn(ctx, q.From.Add(-length), q.From)
+	if err != nil {
+		return nil, err
+	}
+	k.ActiveCustomers, k.PreviousActive = len(current), len(previous)
+	if len(current) > 0 {
+		k.ResponseRate = round1(100 * float64(len(answered)) / float64(len(current)))
+	}
+
+	// Stages: the distribution now, retention per stage, and conversions in the period.
+	people, err := s.customers.StagesOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kept, cohort := map[customers.Stage]int{}, map[customers.Stage]int{}
+	exploring, converted := 0, 0
+	for _, p := range people {
+		k.StageDistribution[p.Stage]++
+		if previous[p.ID] {
+			cohort[p.Stage]++
+			if current[p.ID] {
+				kept[p.Stage]++
+			}
+		}
+		wasExploring, moved := false, false
+		for _, h := range p.StageHistory {
+			if h.At.Before(q.From) {
+				wasExploring = h.To == customers.StageExploration
+			} else if h.At.Before(q.To) {
+				if h.To == customers.StageExploration {
+					wasExploring = true
+				}
+				if h.From == customers.StageExploration && h.To == customers.StageExpansion {
+					moved = true
+				}
+			}
+		}
+		if wasExploring || moved {
+			exploring++
+			if moved {
+				converted++
+			}
+		}
+	}
+	total, stayed := 0, 0
+	for st, n := range cohort {
+		total += n
+		stayed += kept[st]
+		k.RetentionByStage[st] = round1(100 * float64(kept[st]) / float64(n))
+	}
+	if total > 0 {
+		k.hasRetentionCohort = true
+		k.Retention = round1(100 * float64(stayed) / float64(total))
+		k.Churn = round1(100 - k.Retention)
+	}
+	if exploring > 0 {
+		k.Conversion = round1(100 * float64(converted) / float64(exploring))
+	}
+
+	// The NPS of each of the twelve months up to the period's end.
+	last := q.To.Add(-time.Nanosecond) // the period's end is exclusive
+	end := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	start := end.AddDate(-1, 0, 0)
+	mfilter := bson.M{"kind": KindNPS, "at": bson.M{"$gte": start, "$lt": end}}
+	if q.Touchpoint != "" {
+		mfilter["touchpoint"] = q.Touchpoint
+	}
+	mcur, err := s.responses.Find(ctx, mfilter, options.Find().SetProjection(bson.M{"score": 1, "at": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("kpis: %w", err)
+	}
+	var nps []Response
+	if err := mcur.All(ctx, &nps); err != nil {
+		return nil, fmt.Errorf("kpis: %w", err)
+	}
+	type tally struct{ pro, det, n int }
+	months := map[time.Time]*tally{}
+	for _, a := range nps {
+		m := time.Date(a.At.Year(), a.At.Month(), 1, 0, 0, 0, 0, time.UTC)
+		t := months[m]
+		if t == nil {
+			t = &tally{}
+			months[m] = t
+		}
+		t.n++
+		switch customers.NPSCategory(a.Score) {
+		case customers.NPSPromoter:
+			t.pro++
+		case customers.NPSDetractor:
+			t.det++
+		}
+	}
+	for m := start; m.Before(end); m = m.AddDate(0, 1, 0) {
+		mn := MonthNPS{Month: m}
+		if t := months[m]; t != nil {
+			mn.Responses, mn.NPS = t.n, round1(100*float64(t.pro-t.det)/float64(t.n))
+		}
+		k.MonthlyNPS = append(k.MonthlyNPS, mn)
+	}
+	return k, nil
+}
+
+// activeIn is the set of customers with a signal (review, answer) or purchase in [from, to).
+func (s *Service) activeIn(ctx context.Context, from, to time.Time) (map[bson.ObjectID]bool, error) {
+	ids, err := s.customers.ActiveBetween(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[bson.ObjectID]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
