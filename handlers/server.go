@@ -188,6 +188,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.searchRoutes(app)
 	s.recordRoutes(app)
 	s.surveyRoutes(app)
+	s.kpiRoutes(app)
 	s.adminRoutes(app)
 	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
 	return app, nil

@@ -99,3 +99,54 @@ func anonCSRF(t *testing.T, b *browser, path string) string {
 	}
 	return m[1]
 }
+
+func TestKPIPageAndAPIs_RoleGuardsAndFigures(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.person("product@example.com", customers.RoleProduct)
+	e.person("mod@example.com", customers.RoleModerator)
+	nps, _ := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
+		QuestionEN: "Recommend?", QuestionID: "Rekomendasi?", Active: true})
+	fan := e.person("fan@example.com")
+	nine := 9
+	if _, _, err := e.feedback.Answer(ctx, fan, nps.ID, feedback.AnswerInput{Score: &nine}, "portal"); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	p := newBrowser(t, base)
+	p.signIn("product@example.com")
+	page := p.get("/staff/kpis?days=30&lang=en")
+	if page.StatusCode != 200 || !strings.Contains(page.body, "<p class=\"big\">100.0</p>") || !strings.Contains(page.body, "1 promoters, 0 passives, 0 detractors") {
+		t.Fatalf("KPI page: %d", page.StatusCode)
+	}
+	if !strings.Contains(page.body, `<circle class="dot"`) {
+		t.Fatal("the NPS trend is drawn")
+	}
+	api := p.get("/api/v1/insights/kpis?from=2026-01-01&to=2026-12-31")
+	if api.StatusCode != 200 || !strings.Contains(api.body, `"NPS":100`) {
+		t.Fatalf("KPI API: %d %s", api.StatusCode, api.body)
+	}
+	if bad := p.get("/api/v1/insights/kpis?from=2026-12-31&to=2026-01-01"); bad.StatusCode != 422 {
+		t.Fatalf("a backwards period: %d", bad.StatusCode)
+	}
+	m := newBrowser(t, base)
+	m.signIn("mod@example.com")
+	if res := m.get("/staff/kpis"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a moderator on KPIs: %d", res.StatusCode)
+	}
+	rec := m.get("/api/v1/customers/" + fan.ID.Hex())
+	if rec.StatusCode != 200 || strings.Contains(rec.body, "fan@example.com") || !strings.Contains(rec.body, `"nps_category":"promoter"`) {
+		t.Fatalf("a moderator sees the record without email: %s", rec.body)
+	}
+	if full := p.get("/api/v1/customers/" + fan.ID.Hex()); !strings.Contains(full.body, "fan@example.com") {
+		t.Fatal("product staff see the email")
+	}
+	if list := p.get("/api/v1/customers?nps=promoter"); !strings.Contains(list.body, fan.ID.Hex()) || strings.Contains(list.body, staff.ID.Hex()) {
+		t.Fatalf("filter by NPS category: %s", list.body)
+	}
+	cust := newBrowser(t, base)
+	cust.signIn("fan@example.com")
+	if res := cust.get("/api/v1/customers/" + fan.ID.Hex()); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a customer on the customers API: %d", res.StatusCode)
+	}
+}

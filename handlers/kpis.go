@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/feedback"
+)
+
+func (s *Server) kpiRoutes(app *fiber.App) {
+	product := s.requireRole(customers.RoleProduct)
+	app.Get("/staff/kpis", product, s.kpiPage)
+	app.Get("/api/v1/insights/kpis", s.apiScopes, product, s.apiKPIs)
+	staff := s.requireRole(customers.RoleModerator, customers.RoleProduct)
+	app.Get("/api/v1/customers", s.apiScopes, staff, s.apiCustomers)
+	app.Get("/api/v1/customers/:id", s.apiScopes, staff, s.apiCustomer)
+}
+
+// kpiQuery reads ?days=30|90|365 or ?from=&to= (dates), and ?touchpoint=.
+func kpiQuery(c *fiber.Ctx) (feedback.KPIQuery, error) {
+	q := feedback.KPIQuery{Touchpoint: c.Query("touchpoint")}
+	if q.Touchpoint != "" && !slicesContains(feedback.Touchpoints, q.Touchpoint) {
+		return q, errs.Field("touchpoint", "field.choose_one")
+	}
+	if from, to := c.Query("from"), c.Query("to"); from != "" || to != "" {
+		f, err1 := time.Parse("2006-01-02", from)
+		t, err2 := time.Parse("2006-01-02", to)
+		if err1 != nil || err2 != nil || !t.After(f) || t.Sub(f) > 3*366*24*time.Hour {
+			return q, errs.Field("from", "kpi.bad_period")
+		}
+		q.From, q.To = f, t.AddDate(0, 0, 1) // "to" includes its day
+		return q, nil
+	}
+	days, _ := strconv.Atoi(c.Query("days", "90"))
+	if days != 30 && days != 90 && days != 365 {
+		days = 90
+	}
+	end := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	q.From, q.To = end.AddDate(0, 0, -days), end
+	return q, nil
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type kpiData struct {
+	K           *feedback.KPIs
+	Days        string
+	Touchpoint  string
+	Touchpoints []string
+	Stages      []customers.Stage
+	NPSChart    npsChart
+	StageChart  []stageBar
+}
+
+// npsChart is the monthly NPS as an SVG line on a 300×120 box: −100 at the bottom, +100 at
+// the top, with the zero line.
+type npsChart struct {
+	Points string
+	Labels []chartLabel
+	Dots   []chartDot
+}
+
+type chartLabel struct {
+	X    float64
+	Text string
+}
+
+type chartDot struct {
+	X, Y  float64
+	Title string
+}
+
+type stageBar struct {
+	Stage customers.Stage
+	Count int
+	Width float64 // of 100
+}
+
+func buildCharts(k *feedback.KPIs) (npsChart, []stageBar) {
+	var c npsChart
+	var pts []string
+	n := len(k.MonthlyNPS)
+	for i, m := range k.MonthlyNPS {
+		x := 10 + float64(i)*280/float64(max(n-1, 1))
+		if i%3 == 0 {
+			c.Labels = append(c.Labels, chartLabel{X: x, Text: m.Month.Format("2006-01")})
+		}
+		if m.Responses == 0 {
+			continue
+		}
+		y := 60 - m.NPS*0.5
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+		c.Dots = append(c.Dots, chartDot{X: x, Y: y, Title: fmt.Sprintf("%s: %.1f (%d)", m.Month.Format("2006-01"), m.NPS, m.Responses)})
+	}
+	c.Points = strings.Join(pts, " ")
+	most := 1
+	for _, v := range k.StageDistribution {
+		most = max(most, v)
+	}
+	var bars []stageBar
+	for _, st := range stages {
+		bars = append(bars, stageBar{Stage: st, Count: k.StageDistribution[st], Width: 100 * float64(k.StageDistribution[st]) / float64(most)})
+	}
+	return c, bars
+}
+
+func (s *Server) kpiPage(c *fiber.Ctx) error {
+	q, err := kpiQuery(c)
+	if err != nil {
+		return err
+	}
+	k, err := s.deps.Feedback.KPIs(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	d := kpiData{K: k, Days: c.Query("days", "90"), Touchpoint: q.Touchpoint, Touchpoints: feedback.Touchpoints, Stages: stages}
+	d.NPSChart, d.StageChart = buildCharts(k)
+	return s.render(c, fiber.StatusOK, "staff/kpis", "kpi.title", d)
+}
+
+func (s *Server) apiKPIs(c *fiber.Ctx) error {
+	q, err := kpiQuery(c)
+	if err != nil {
+		return err
+	}
+	k, err := s.deps.Feedback.KPIs(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(k)
+}
+
+// customerJSON is the record as the API shows it; email and purchases only for product
+// and admin.
+type customerJSON struct {
+	ID           string                  `json:"id"`
+	DisplayName  string                  `json:"display_name"`
+	Email        string                  `json:"email,omitempty"`
+	Purchases    []customers.Purchase    `json:"purchases,omitempty"`
+	Satisfaction customers.Satisfaction  `json:"satisfaction"`
+	Stage        customers.Stage         `json:"stage"`
+	StageHistory []customers.StageChange `json:"stage_history"`
+	Counters     customers.Counters      `json:"counters"`
+	CreatedAt    time.Time               `json:"created_at"`
+	LastActiveAt time.Time               `json:"last_active_at"`
+}
+
+func recordJSON(m *customers.Customer, full bool) customerJSON {
+	out := customerJSON{ID: m.ID.Hex(), DisplayName: m.DisplayName, Satisfaction: m.Satisfaction, Stage: m.Stage,
+		StageHistory: m.StageHistory, Counters: m.Counters, CreatedAt: m.CreatedAt, LastActiveAt: m.LastActiveAt}
+	if full {
+		out.Email, out.Purchases = m.Email, m.Purchases
+	}
+	return out
+}
+
+func (s *Server) apiCustomer(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return customers.ErrNotFound
+	}
+	m, err := s.deps.Customers.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(recordJSON(m, currentUser(c).HasRole(customers.RoleProduct)))
+}
+
+func (s *Server) apiCustomers(c *fiber.Ctx) error {
+	q := customers.Query{Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"), Limit: 100}
+	if id, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
+		q.Before = id
+	}
+	list, err := s.deps.Customers.Search(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	full := currentUser(c).HasRole(customers.RoleProduct)
+	out := make([]customerJSON, len(list))
+	for i, m := range list {
+		out[i] = recordJSON(m, full)
+	}
+	next := ""
+	if len(list) == q.Limit {
+		next = list[len(list)-1].ID.Hex()
+	}
+	return c.JSON(fiber.Map{"customers": out, "next_before": next})
+}
