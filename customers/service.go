@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,6 +42,8 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
 		{Keys: bson.D{{Key: "stage", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.band", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 	}},
@@ -377,7 +380,13 @@ type Query struct {
 	Stage  Stage         // optional
 	Band   string        // optional: satisfied, neutral, at_risk
 	NPS    string        // optional: promoter, passive, detractor
-	Before bson.ObjectID // key of the last customer of the previous page (newest first)
+	// ActiveSince keeps customers active since then (zero: any).
+	ActiveSince time.Time
+	// ByScore orders by satisfaction score, highest first; After is then the previous
+	// page's last key (ScoreCursor), and Before is not used.
+	ByScore bool
+	After   string
+	Before  bson.ObjectID // key of the last customer of the previous page (newest first)
 	Limit  int
 }
 
@@ -406,15 +415,31 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	if q.NPS != "" {
 		filter["satisfaction.nps_category"] = q.NPS
 	}
-	if !q.Before.IsZero() {
+	if !q.ActiveSince.IsZero() {
+		filter["last_active_at"] = bson.M{"$gte": q.ActiveSince}
+	}
+	sort := bson.D{{Key: "_id", Value: -1}}
+	switch {
+	case q.ByScore:
+		sort = bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}
+		if score, id, ok := parseScoreCursor(q.After); ok {
+			after := bson.A{bson.M{"satisfaction.score": bson.M{"$lt": score}}, bson.M{"satisfaction.score": score, "_id": bson.M{"$lt": id}}}
+			if or, has := filter["$or"]; has {
+				filter["$and"] = bson.A{bson.M{"$or": or}, bson.M{"$or": after}}
+				delete(filter, "$or")
+			} else {
+				filter["$or"] = after
+			}
+		}
+	case !q.Before.IsZero():
 		filter["_id"] = bson.M{"$lt": q.Before}
 	}
 	limit := q.Limit
-	if limit <= 0 || limit > 100 {
+	if limit <= 0 || limit > 500 {
 		limit = 25
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)).
-		SetProjection(bson.M{"password_hash": 0})
+	opts := options.Find().SetSort(sort).SetLimit(int64(limit)).
+		SetProjection(bson.M{"password_hash": 0, "stage_history": 0})
 	cur, err := s.customers.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, fmt.Errorf("search customers: %w", err)
@@ -424,6 +449,18 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 		return nil, fmt.Errorf("search customers: %w", err)
 	}
 	return list, nil
+}
+
+// ScoreCursor is the key of a customer in the list by score.
+func ScoreCursor(c *Customer) string {
+	return strconv.Itoa(c.Satisfaction.Score) + "." + c.ID.Hex()
+}
+
+func parseScoreCursor(s string) (int, bson.ObjectID, bool) {
+	score, hex, ok := strings.Cut(s, ".")
+	n, err := strconv.Atoi(score)
+	id, err2 := bson.ObjectIDFromHex(hex)
+	return n, id, ok && err == nil && err2 == nil
 }
 
 func withCustomerRole(roles []Role) []Role {

@@ -406,8 +406,12 @@ func (s *Service) Purge(ctx context.Context) error {
 }
 
 // ResponsesBy lists a customer's answers, newest first (for their record's timeline).
-func (s *Service) ResponsesBy(ctx context.Context, customer bson.ObjectID, limit int) ([]*Response, error) {
-	cur, err := s.responses.Find(ctx, bson.M{"customer_id": customer},
+func (s *Service) ResponsesBy(ctx context.Context, customer bson.ObjectID, before time.Time, limit int) ([]*Response, error) {
+	filter := bson.M{"customer_id": customer}
+	if !before.IsZero() {
+		filter["at"] = bson.M{"$lt": before}
+	}
+	cur, err := s.responses.Find(ctx, filter,
 		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(max(1, min(limit, 200)))))
 	if err != nil {
 		return nil, fmt.Errorf("responses: %w", err)

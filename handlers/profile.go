@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -51,7 +53,7 @@ func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 		d.Providers = append(d.Providers, providerLink{Name: p.Name, Label: p.Label, Linked: u.HasIdentity(p.Name)})
 	}
 	var err error
-	if d.Reviews, d.Products, err = s.deps.Reviews.ReviewsByAuthor(c.UserContext(), u.ID, 20); err != nil {
+	if d.Reviews, d.Products, err = s.deps.Reviews.ReviewsByAuthor(c.UserContext(), u.ID, time.Time{}, 20); err != nil {
 		return nil, err
 	}
 	mine, err := s.deps.Reviews.TestimonialsBy(c.UserContext(), u.ID)

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"encoding/csv"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -18,7 +21,22 @@ import (
 func (s *Server) recordRoutes(app *fiber.App) {
 	staff := app.Group("/staff/customers", s.requireRole(customers.RoleModerator, customers.RoleProduct))
 	staff.Get("/", s.customersPage)
+	staff.Get("/export.csv", s.requireRole(customers.RoleProduct), s.customersCSV)
 	staff.Get("/:id", s.recordPage)
+}
+
+// customersQuery reads the list's filters: text, stage, band, NPS category, active within
+// N days, and the order (newest, or score).
+func customersQuery(c *fiber.Ctx) customers.Query {
+	q := customers.Query{Text: c.Query("q"), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
+		ByScore: c.Query("sort") == "score", After: c.Query("after")}
+	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
+		q.ActiveSince = time.Now().UTC().AddDate(0, 0, -days)
+	}
+	if id, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
+		q.Before = id
+	}
+	return q
 }
 
 var stages = []customers.Stage{customers.StageAwareness, customers.StageExploration, customers.StageExpansion,
@@ -29,27 +47,83 @@ type customersData struct {
 	Stage     string
 	Band      string
 	NPS       string
+	Active    string
+	Sort      string
 	Stages    []customers.Stage
 	Next      string
+	Export    string
+	CanExport bool
 }
 
 func (s *Server) customersPage(c *fiber.Ctx) error {
-	q := customers.Query{Text: c.Query("q"), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"), Limit: 26}
-	if id, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
-		q.Before = id
-	}
+	q := customersQuery(c)
+	q.Limit = 26
 	list, err := s.deps.Customers.Search(c.UserContext(), q)
 	if err != nil {
 		return err
 	}
-	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Stages: stages}
+	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Active: c.Query("active"), Sort: c.Query("sort"),
+		Stages: stages, CanExport: currentUser(c).HasRole(customers.RoleProduct)}
+	filters := url.Values{"q": {q.Text}, "stage": {d.Stage}, "band": {q.Band}, "nps": {q.NPS}, "active": {d.Active}, "sort": {d.Sort}}
+	d.Export = "/staff/customers/export.csv?" + filters.Encode()
 	if len(list) == 26 {
 		d.Customers = list[:25]
-		d.Next = "/staff/customers/?" + url.Values{"q": {q.Text}, "stage": {d.Stage}, "band": {q.Band}, "nps": {q.NPS},
-			"before": {list[24].ID.Hex()}}.Encode()
+		if q.ByScore {
+			filters.Set("after", customers.ScoreCursor(list[24]))
+		} else {
+			filters.Set("before", list[24].ID.Hex())
+		}
+		d.Next = "/staff/customers/?" + filters.Encode()
 	}
 	return s.render(c, fiber.StatusOK, "staff/customers", "record.list_title", d)
 }
+
+// customersCSV exports the filtered list, a page of 500 at a time by key, streamed.
+func (s *Server) customersCSV(c *fiber.Ctx) error {
+	q := customersQuery(c)
+	q.Limit = 500
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"id", "name", "email", "stage", "score", "band", "nps_category", "last_active", "created"})
+	for {
+		list, err := s.deps.Customers.Search(c.UserContext(), q)
+		if err != nil {
+			return err
+		}
+		for _, m := range list {
+			score := ""
+			if m.Satisfaction.HasScore() {
+				score = strconv.Itoa(m.Satisfaction.Score)
+			}
+			_ = w.Write([]string{m.ID.Hex(), csvSafe(m.DisplayName), m.Email, string(m.Stage), score, m.Satisfaction.Band,
+				m.Satisfaction.NPSCat, m.LastActiveAt.Format(time.RFC3339), m.CreatedAt.Format(time.RFC3339)})
+		}
+		if len(list) < q.Limit {
+			break
+		}
+		if q.ByScore {
+			q.After = customers.ScoreCursor(list[len(list)-1])
+		} else {
+			q.Before = list[len(list)-1].ID
+		}
+	}
+	w.Flush()
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="customers.csv"`)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.SendString(b.String())
+}
+
+// csvSafe stops a name a customer chose from running as a formula in a spreadsheet.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// timelinePage is how many entries of the timeline a page shows.
+const timelinePage = 30
 
 // timelineEntry is one thing a customer did, or that was decided about them.
 type timelineEntry struct {
@@ -62,6 +136,7 @@ type timelineEntry struct {
 }
 
 type recordData struct {
+	Next      string // the older part of the timeline
 	Member    *customers.Customer
 	Full      bool // product and admin: email, identities, purchases
 	Products  map[bson.ObjectID]*reviews.Product
@@ -83,8 +158,13 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	d := recordData{Member: m, Full: viewer.HasRole(customers.RoleProduct)}
 	lang := s.language(c)
 
-	// Everything the customer did, newest first: one query per kind of content.
-	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, 50)
+	// Everything the customer did, newest first, a page at a time by time: each source gives
+	// at most a page from before the cursor, the merge keeps a page.
+	var before time.Time
+	if ns, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil {
+		before = time.Unix(0, ns).UTC()
+	}
+	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, before, timelinePage+1)
 	if err != nil {
 		return err
 	}
@@ -101,7 +181,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		}
 		d.Timeline = append(d.Timeline, e)
 	}
-	tms, err := s.deps.Reviews.TestimonialsBy(ctx, id)
+	tms, err := s.deps.Reviews.TestimonialsBy(ctx, id, before)
 	if err != nil {
 		return err
 	}
@@ -109,7 +189,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
 			Text: t.Quote, Status: string(t.Status), sortKey: t.CreatedAt.UnixNano()})
 	}
-	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, 50)
+	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, timelinePage+1)
 	if err != nil {
 		return err
 	}
@@ -121,7 +201,11 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
 			Status: a.Channel, sortKey: a.At.UnixNano()})
 	}
-	log, err := s.deps.Moderation.Log(ctx, moderation.LogQuery{Author: id, Limit: 50})
+	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
+	if !before.IsZero() {
+		lq.Before = bson.NewObjectIDFromTimestamp(before)
+	}
+	log, err := s.deps.Moderation.Log(ctx, lq)
 	if err != nil {
 		return err
 	}
@@ -130,10 +214,17 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 			Text: e.Reason, sortKey: e.At.UnixNano()})
 	}
 	for _, h := range m.StageHistory {
+		if !before.IsZero() && !h.At.Before(before) {
+			continue
+		}
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(h.At, lang), Kind: "record.stage_change",
 			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + h.Cause, sortKey: h.At.UnixNano()})
 	}
 	sortTimeline(d.Timeline)
+	if len(d.Timeline) > timelinePage {
+		d.Timeline = d.Timeline[:timelinePage]
+		d.Next = fmt.Sprintf("/staff/customers/%s?before=%d#timeline", id.Hex(), d.Timeline[timelinePage-1].sortKey)
+	}
 
 	// The score's history: replay the signals, keeping the score after each.
 	signals, err := s.deps.Customers.Signals(ctx, id)

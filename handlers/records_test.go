@@ -2,11 +2,17 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/handlers"
 )
 
@@ -53,5 +59,63 @@ func TestCustomerRecord_ScoreStageAndWhoSeesWhat(t *testing.T) {
 	list := b.get("/staff/customers/?stage=expansion&lang=en")
 	if !strings.Contains(list.body, "buyer") || strings.Contains(list.body, ">cust<") {
 		t.Fatalf("filter by stage:\n%s", list.body)
+	}
+}
+
+func TestCustomersList_ByScoreCSVAndTimelinePages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.person("product@example.com", customers.RoleProduct)
+	e.person("mod@example.com", customers.RoleModerator)
+	nps, _ := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community", QuestionEN: "Q", QuestionID: "Q", Active: true})
+	scores := map[string]int{"low@example.com": 2, "mid@example.com": 6, "high@example.com": 10}
+	for email, n := range scores {
+		c := e.person(email)
+		if _, _, err := e.feedback.Answer(ctx, c, nps.ID, feedback.AnswerInput{Score: &n}, "portal"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.customers.UpdateProfile(ctx, mustFind(t, e, "low@example.com").ID, customers.Profile{DisplayName: "=HYPERLINK(\"x\")"}); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	p := newBrowser(t, base)
+	p.signIn("product@example.com")
+	list := p.get("/staff/customers/?sort=score&lang=en")
+	hi, mid, lo := strings.Index(list.body, ">high<"), strings.Index(list.body, ">mid<"), strings.Index(list.body, "HYPERLINK")
+	if hi < 0 || mid < hi || lo < mid {
+		t.Fatalf("by score, highest first:\n%s", list.body)
+	}
+	csvRes := p.get("/staff/customers/export.csv?sort=score")
+	if csvRes.StatusCode != 200 || !strings.HasPrefix(csvRes.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(csvRes.body, "high@example.com") || !strings.Contains(csvRes.body, `'=HYPERLINK`) {
+		t.Fatalf("CSV: %d %s\n%s", csvRes.StatusCode, csvRes.Header.Get("Content-Type"), csvRes.body)
+	}
+	m := newBrowser(t, base)
+	m.signIn("mod@example.com")
+	if res := m.get("/staff/customers/export.csv"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a moderator exporting emails: %d", res.StatusCode)
+	}
+
+	// A customer with 40 answers: the timeline comes in pages with nothing repeated.
+	busy := e.person("busy@example.com")
+	for i := range 40 {
+		n := i % 11
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 24 * time.Hour).Format(time.RFC3339)
+		if _, _, err := e.feedback.Answer(ctx, busy, nps.ID, feedback.AnswerInput{Score: &n, Key: fmt.Sprint("b", i), At: at}, "api"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page1 := p.get("/staff/customers/" + busy.ID.Hex() + "?lang=en")
+	next := regexp.MustCompile(`href="(/staff/customers/[^"]+before=\d+)#timeline"`).FindStringSubmatch(page1.body)
+	if next == nil {
+		t.Fatal("a long timeline has a next page")
+	}
+	page2 := p.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	answers := func(body string) int { return strings.Count(body, `<span class="badge">survey</span>`) }
+	entries := strings.Count(page1.body, `<li><span class="muted small">`)
+	if entries != 30 || answers(page1.body)+answers(page2.body) != 40 {
+		t.Fatalf("timeline pages: %d entries on the first, %d + %d answers; want 30 entries and 40 answers in all",
+			entries, answers(page1.body), answers(page2.body))
 	}
 }

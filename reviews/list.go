@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -132,9 +133,14 @@ func (s *Service) Reviews(ctx context.Context, q Query) (*Page, error) {
 	return page, nil
 }
 
-// ReviewsByAuthor lists a customer's reviews, newest first (for their profile).
-func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, limit int) ([]*Review, map[bson.ObjectID]*Product, error) {
-	cur, err := s.reviews.Find(ctx, bson.M{"author_id": author, "status": bson.M{"$ne": StatusDeleted}},
+// ReviewsByAuthor lists a customer's reviews, newest first, written before a time (zero:
+// any), for their profile and record.
+func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, before time.Time, limit int) ([]*Review, map[bson.ObjectID]*Product, error) {
+	filter := bson.M{"author_id": author, "status": bson.M{"$ne": StatusDeleted}}
+	if !before.IsZero() {
+		filter["_id"] = bson.M{"$lt": bson.NewObjectIDFromTimestamp(before)}
+	}
+	cur, err := s.reviews.Find(ctx, filter,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(clampLimit(limit, 20, 100))).
 			SetProjection(bson.M{"history": 0}))
 	if err != nil {

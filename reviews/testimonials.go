@@ -281,8 +281,12 @@ func (s *Service) Pending(ctx context.Context, limit int) ([]*Testimonial, error
 
 // TestimonialsBy lists a customer's testimonials, newest first: their own submissions and
 // the requests to feature their reviews.
-func (s *Service) TestimonialsBy(ctx context.Context, author bson.ObjectID) ([]*Testimonial, error) {
-	return s.testimonialList(ctx, bson.M{"author_id": author},
+func (s *Service) TestimonialsBy(ctx context.Context, author bson.ObjectID, before ...time.Time) ([]*Testimonial, error) {
+	filter := bson.M{"author_id": author}
+	if len(before) > 0 && !before[0].IsZero() {
+		filter["_id"] = bson.M{"$lt": bson.NewObjectIDFromTimestamp(before[0])}
+	}
+	return s.testimonialList(ctx, filter,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(50))
 }
 
