@@ -68,7 +68,8 @@ type Survey struct {
 	ID         bson.ObjectID     `bson:"_id" json:"id"`
 	Kind       Kind              `bson:"kind" json:"kind"`
 	Touchpoint string            `bson:"touchpoint" json:"touchpoint"`
-	Question   map[string]string `bson:"question" json:"question"` // by language: en, id
+	Product    string            `bson:"product,omitempty" json:"product,omitempty"` // slug, when the survey is about one product
+	Question   map[string]string `bson:"question" json:"question"`                   // by language: en, id
 	FollowUp   bool              `bson:"follow_up" json:"follow_up"`
 	Active     bool              `bson:"active" json:"active"`
 	CreatedAt  time.Time         `bson:"created_at" json:"created_at"`
@@ -90,6 +91,7 @@ type Response struct {
 	CustomerID bson.ObjectID   `bson:"customer_id" json:"customer_id"`
 	Kind       Kind            `bson:"kind" json:"kind"`
 	Touchpoint string          `bson:"touchpoint" json:"touchpoint"`
+	Product    string          `bson:"product,omitempty" json:"product,omitempty"`
 	Score      int             `bson:"score" json:"score"`
 	Comment    string          `bson:"comment,omitempty" json:"comment,omitempty"`
 	Stage      customers.Stage `bson:"stage" json:"stage"`     // the customer's stage when answering
@@ -138,6 +140,7 @@ var Indexes = []store.Indexes{
 type SurveyInput struct {
 	Kind       string `form:"kind" json:"kind"`
 	Touchpoint string `form:"touchpoint" json:"touchpoint"`
+	Product    string `form:"product" json:"product"` // optional slug
 	QuestionEN string `form:"question_en" json:"question_en"`
 	QuestionID string `form:"question_id" json:"question_id"`
 	FollowUp   bool   `form:"follow_up" json:"follow_up"`
@@ -151,6 +154,9 @@ func (in SurveyInput) validate() error {
 	}
 	if !contains(Touchpoints, in.Touchpoint) {
 		f.Add("touchpoint", "field.choose_one")
+	}
+	if len(in.Product) > 80 {
+		f.Add("product", "field.too_long", "Max", 80)
 	}
 	for field, q := range map[string]string{"question_en": in.QuestionEN, "question_id": in.QuestionID} {
 		switch n := utf8.RuneCountInString(strings.TrimSpace(q)); {
@@ -193,7 +199,7 @@ func (s *Service) SaveSurvey(ctx context.Context, staff *customers.Customer, id 
 		return nil, err
 	}
 	now := s.now()
-	sv := &Survey{ID: id, Kind: Kind(in.Kind), Touchpoint: in.Touchpoint, FollowUp: in.FollowUp, Active: in.Active,
+	sv := &Survey{ID: id, Kind: Kind(in.Kind), Touchpoint: in.Touchpoint, Product: strings.TrimSpace(in.Product), FollowUp: in.FollowUp, Active: in.Active,
 		Question: map[string]string{"en": strings.TrimSpace(in.QuestionEN), "id": strings.TrimSpace(in.QuestionID)}, CreatedAt: now, UpdatedAt: now}
 	if id.IsZero() {
 		sv.ID = bson.NewObjectID()
@@ -308,7 +314,7 @@ func (s *Service) Answer(ctx context.Context, customer *customers.Customer, surv
 	if !sv.Active && channel != "api" {
 		return nil, false, ErrInactive
 	}
-	r := &Response{ID: bson.NewObjectID(), SurveyID: sv.ID, CustomerID: customer.ID, Kind: sv.Kind, Touchpoint: sv.Touchpoint,
+	r := &Response{ID: bson.NewObjectID(), SurveyID: sv.ID, CustomerID: customer.ID, Kind: sv.Kind, Touchpoint: sv.Touchpoint, Product: sv.Product,
 		Score: *in.Score, Comment: comment, Stage: customer.Stage, Channel: channel, Key: in.Key, At: at}
 	if in.Key == "" {
 		r.Once = fmt.Sprintf("%s:%s:%d", sv.ID.Hex(), customer.ID.Hex(), at.Unix()/int64(Period/time.Second))

@@ -12,10 +12,11 @@ import (
 	"github.com/guyub/guyub/customers"
 )
 
-// KPIQuery is a period and an optional touchpoint.
+// KPIQuery is a period and an optional touchpoint or product (surveys about one product).
 type KPIQuery struct {
 	From, To   time.Time // [From, To)
 	Touchpoint string
+	Product    string
 }
 
 // KPIs are the portal's indicators for a period.
@@ -61,6 +62,9 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 	filter := bson.M{"at": bson.M{"$gte": q.From, "$lt": q.To}}
 	if q.Touchpoint != "" {
 		filter["touchpoint"] = q.Touchpoint
+	}
+	if q.Product != "" {
+		filter["product"] = q.Product
 	}
 	cur, err := s.responses.Find(ctx, filter, options.Find().SetProjection(bson.M{"kind": 1, "score": 1, "customer_id": 1}))
 	if err != nil {
@@ -176,6 +180,9 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 	mfilter := bson.M{"kind": KindNPS, "at": bson.M{"$gte": start, "$lt": end}}
 	if q.Touchpoint != "" {
 		mfilter["touchpoint"] = q.Touchpoint
+	}
+	if q.Product != "" {
+		mfilter["product"] = q.Product
 	}
 	mcur, err := s.responses.Find(ctx, mfilter, options.Find().SetProjection(bson.M{"score": 1, "at": 1}))
 	if err != nil {

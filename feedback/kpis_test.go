@@ -100,9 +100,34 @@ func TestKPIs_HandComputed(t *testing.T) {
 	if len(k.MonthlyNPS) != 12 || last.Month.Month() != time.November || last.NPS != 25 || last.Responses != 4 {
 		t.Errorf("monthly NPS: %d months, last %+v", len(k.MonthlyNPS), last)
 	}
+	// A product narrows the answers to its surveys' (none here).
+	byProduct, _ := w.feedback.KPIs(w.ctx, feedback.KPIQuery{From: from, To: from.AddDate(0, 1, 0), Product: "kopi-gayo"})
+	if byProduct.Responses != 0 {
+		t.Errorf("no survey is about kopi-gayo: %d answers", byProduct.Responses)
+	}
 	// A touchpoint narrows the answers: only the support survey (CES).
 	support, _ := w.feedback.KPIs(w.ctx, feedback.KPIQuery{From: from, To: from.AddDate(0, 1, 0), Touchpoint: "support"})
 	if support.Responses != 2 || support.CESAverage != 3 || support.CSATAnswers != 0 {
 		t.Errorf("support touchpoint: %+v", support)
+	}
+}
+
+func TestKPIs_ByProduct(t *testing.T) {
+	w := newWorld(t)
+	kopi, err := w.feedback.SaveSurvey(w.ctx, w.staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "csat", Touchpoint: "purchase",
+		Product: "kopi-gayo", QuestionEN: "How is the coffee?", QuestionID: "Bagaimana kopinya?", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := w.person(t, "a@example.com"), w.person(t, "b@example.com")
+	for who, sv := range map[*customers.Customer]*feedback.Survey{a: kopi, b: w.csat} {
+		if _, _, err := w.feedback.Answer(w.ctx, who, sv.ID, feedback.AnswerInput{Score: score(5)}, "portal"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := time.Now().UTC().AddDate(0, 0, -1)
+	k, err := w.feedback.KPIs(w.ctx, feedback.KPIQuery{From: from, To: from.AddDate(0, 0, 2), Product: "kopi-gayo"})
+	if err != nil || k.Responses != 1 || k.CSATAnswers != 1 || k.CSATPercent != 100 {
+		t.Fatalf("KPIs of kopi-gayo: %+v %v", k, err)
 	}
 }

@@ -25,7 +25,7 @@ func (s *Server) kpiRoutes(app *fiber.App) {
 
 // kpiQuery reads ?days=30|90|365 or ?from=&to= (dates), and ?touchpoint=.
 func kpiQuery(c *fiber.Ctx) (feedback.KPIQuery, error) {
-	q := feedback.KPIQuery{Touchpoint: c.Query("touchpoint")}
+	q := feedback.KPIQuery{Touchpoint: c.Query("touchpoint"), Product: c.Query("product")}
 	if q.Touchpoint != "" && !slicesContains(feedback.Touchpoints, q.Touchpoint) {
 		return q, errs.Field("touchpoint", "field.choose_one")
 	}
@@ -60,6 +60,7 @@ type kpiData struct {
 	K           *feedback.KPIs
 	Days        string
 	Touchpoint  string
+	Product     string
 	Touchpoints []string
 	Stages      []customers.Stage
 	NPSChart    npsChart
@@ -127,7 +128,7 @@ func (s *Server) kpiPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := kpiData{K: k, Days: c.Query("days", "90"), Touchpoint: q.Touchpoint, Touchpoints: feedback.Touchpoints, Stages: stages}
+	d := kpiData{K: k, Days: c.Query("days", "90"), Touchpoint: q.Touchpoint, Product: q.Product, Touchpoints: feedback.Touchpoints, Stages: stages}
 	d.NPSChart, d.StageChart = buildCharts(k)
 	return s.render(c, fiber.StatusOK, "staff/kpis", "kpi.title", d)
 }
