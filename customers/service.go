@@ -374,12 +374,12 @@ func (s *Service) Touch(ctx context.Context, id bson.ObjectID) error {
 
 // Query selects customers for the staff's account list.
 type Query struct {
-	Text   string        // matches the start of the email or any part of the name
-	Role   Role          // optional
-	Status Status        // optional
-	Stage  Stage         // optional
-	Band   string        // optional: satisfied, neutral, at_risk
-	NPS    string        // optional: promoter, passive, detractor
+	Text   string // matches the start of the email or any part of the name
+	Role   Role   // optional
+	Status Status // optional
+	Stage  Stage  // optional
+	Band   string // optional: satisfied, neutral, at_risk
+	NPS    string // optional: promoter, passive, detractor
 	// ActiveSince keeps customers active since then (zero: any).
 	ActiveSince time.Time
 	// ByScore orders by satisfaction score, highest first; After is then the previous
@@ -387,7 +387,7 @@ type Query struct {
 	ByScore bool
 	After   string
 	Before  bson.ObjectID // key of the last customer of the previous page (newest first)
-	Limit  int
+	Limit   int
 }
 
 // Search lists customers newest first, a page at a time by key.
