@@ -89,6 +89,7 @@ type Counters struct {
 	Ideas    int `bson:"ideas" json:"ideas"`
 	Votes    int `bson:"votes" json:"votes"`
 	Feedback int `bson:"feedback" json:"feedback"`
+	Accepted int `bson:"accepted" json:"accepted"` // answers of theirs accepted in the forums
 }
 
 // Facts are what the stage rules see of the customer at time now.
@@ -102,7 +103,7 @@ func (c *Customer) Facts(now time.Time) Facts {
 	}
 	k := c.Counters
 	return Facts{
-		Contributions: k.Threads + k.Posts + k.Ideas + k.Votes + k.Feedback + k.Reviews,
+		Contributions: k.Threads + k.Posts + k.Ideas + k.Votes + k.Feedback + k.Reviews + k.Accepted,
 		Purchases:     len(c.Purchases), Reviews: k.Reviews, Products: len(products),
 		Satisfaction: c.Satisfaction, LastActive: c.LastActiveAt, ReachedExpansionAt: c.ReachedExpansionAt, Now: now,
 	}

@@ -9,14 +9,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/text/unicode/norm"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/store"
 )
@@ -86,26 +85,6 @@ type ProductInput struct {
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// Slugify makes a URL name from a product name: "Kopi Arabika Gayo!" → "kopi-arabika-gayo".
-func Slugify(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range norm.NFKD.String(strings.ToLower(name)) {
-		switch {
-		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			b.WriteRune(r)
-			dash = false
-		case unicode.Is(unicode.Mn, r): // accents dropped: "café" → "cafe"
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	return strings.Trim(b.String(), "-")
-}
-
 // Validate checks a product and fills in the slug from the name when none is given.
 func (in *ProductInput) Validate() error {
 	var f errs.Fields
@@ -113,7 +92,7 @@ func (in *ProductInput) Validate() error {
 	in.Description, in.ImageURL = strings.TrimSpace(in.Description), strings.TrimSpace(in.ImageURL)
 	in.Slug = strings.TrimSpace(in.Slug)
 	if in.Slug == "" {
-		in.Slug = Slugify(in.Name)
+		in.Slug = content.Slugify(in.Name)
 	}
 	switch n := utf8.RuneCountInString(in.Name); {
 	case n == 0:
@@ -218,6 +197,16 @@ func (s *Service) ProductsByID(ctx context.Context, ids []bson.ObjectID) (map[bs
 		out[p.ID] = p
 	}
 	return out, nil
+}
+
+// Slugs names some products by slug (for other services' search documents).
+func (s *Service) Slugs(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]string, error) {
+	products, err := s.ProductsByID(ctx, ids)
+	out := make(map[bson.ObjectID]string, len(products))
+	for id, p := range products {
+		out[id] = p.Slug
+	}
+	return out, err
 }
 
 // Products lists products by name, a page at a time: after is the slug of the previous

@@ -492,14 +492,6 @@ not json
 	}
 }
 
-func TestSlugify(t *testing.T) {
-	for in, want := range map[string]string{"Kopi Arabika Gayo!": "kopi-arabika-gayo", "Café  Crème": "cafe-creme", "  --X--  ": "x", "Teh 100%": "teh-100"} {
-		if got := reviews.Slugify(in); got != want {
-			t.Errorf("Slugify(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // BenchmarkReviewsPage is one page of 10 reviews out of 200, per sort order, on the
 // embedded FerretDB (MongoDB serves these from the declared indexes).
 func BenchmarkReviewsPage(b *testing.B) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/customers"
@@ -32,7 +31,7 @@ func (r reviewSource) Dirty(ctx context.Context, limit int) ([]search.Pending, e
 }
 
 func (r reviewSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return markIndexed(ctx, r.s.reviews, "review-", id, version)
+	return search.MarkIndexed(ctx, r.s.reviews, "review-", id, version)
 }
 
 func (r reviewSource) Count(ctx context.Context) (int, error) {
@@ -41,7 +40,7 @@ func (r reviewSource) Count(ctx context.Context) (int, error) {
 }
 
 func (r reviewSource) All(ctx context.Context, batch int, fn func([]search.Pending) error) error {
-	return inBatches(ctx, batch, bson.M{"status": indexed}, r.find, fn)
+	return search.InBatches(ctx, batch, bson.M{"status": indexed}, r.find, fn)
 }
 
 func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
@@ -100,7 +99,7 @@ func (t testimonialSource) Dirty(ctx context.Context, limit int) ([]search.Pendi
 }
 
 func (t testimonialSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return markIndexed(ctx, t.s.testimonials, "testimonial-", id, version)
+	return search.MarkIndexed(ctx, t.s.testimonials, "testimonial-", id, version)
 }
 
 func (t testimonialSource) Count(ctx context.Context) (int, error) {
@@ -109,7 +108,7 @@ func (t testimonialSource) Count(ctx context.Context) (int, error) {
 }
 
 func (t testimonialSource) All(ctx context.Context, batch int, fn func([]search.Pending) error) error {
-	return inBatches(ctx, batch, bson.M{"rank": bson.M{"$gte": 1}}, t.find, fn)
+	return search.InBatches(ctx, batch, bson.M{"rank": bson.M{"$gte": 1}}, t.find, fn)
 }
 
 func (t testimonialSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
@@ -150,47 +149,4 @@ func authorName(authors map[bson.ObjectID]*customers.Customer, id bson.ObjectID)
 		return a.DisplayName
 	}
 	return ""
-}
-
-// markIndexed clears the dirty flag of a document if its version is still the one indexed.
-func markIndexed(ctx context.Context, coll *mongo.Collection, prefix, id string, version int) error {
-	oid, err := bson.ObjectIDFromHex(strings.TrimPrefix(id, prefix))
-	if err != nil {
-		return fmt.Errorf("mark indexed %s: %w", id, err)
-	}
-	if _, err := coll.UpdateOne(ctx, bson.M{"_id": oid, "version": version}, bson.M{"$set": bson.M{"search_dirty": false}}); err != nil {
-		return fmt.Errorf("mark indexed %s: %w", id, err)
-	}
-	return nil
-}
-
-// inBatches walks a collection by _id, a batch at a time.
-func inBatches(ctx context.Context, size int, filter bson.M, find func(context.Context, bson.M, *options.FindOptionsBuilder) ([]search.Pending, error), fn func([]search.Pending) error) error {
-	var after bson.ObjectID
-	for {
-		f := bson.M{}
-		for k, v := range filter {
-			f[k] = v
-		}
-		if !after.IsZero() {
-			f["_id"] = bson.M{"$gt": after}
-		}
-		batch, err := find(ctx, f, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(size)))
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := fn(batch); err != nil {
-			return err
-		}
-		last := batch[len(batch)-1].Doc.ID
-		if after, err = bson.ObjectIDFromHex(last[strings.LastIndex(last, "-")+1:]); err != nil {
-			return err
-		}
-		if len(batch) < size {
-			return nil
-		}
-	}
 }

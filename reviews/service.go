@@ -33,14 +33,6 @@ type Screener interface {
 	Record(ctx context.Context, sub content.Submission, v content.Verdict) error
 }
 
-// publishAll is the screener when no moderation is wired: everything is published.
-type publishAll struct{}
-
-func (publishAll) Screen(context.Context, content.Submission) (content.Verdict, error) {
-	return content.Verdict{Status: content.StatusPublished}, nil
-}
-func (publishAll) Record(context.Context, content.Submission, content.Verdict) error { return nil }
-
 // Service is the reviews and testimonials service.
 type Service struct {
 	products     *mongo.Collection
@@ -63,7 +55,7 @@ func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecor
 		testimonials: db.Collection("testimonials"),
 		customers:    cust,
 		signals:      signals,
-		screen:       publishAll{},
+		screen:       content.PublishAll{},
 		md:           md,
 		now:          func() time.Time { return time.Now().UTC() },
 	}

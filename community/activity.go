@@ -1,0 +1,106 @@
+package community
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/content"
+)
+
+// Activity is one thing a customer did in the community, for their record's timeline.
+type Activity struct {
+	At     time.Time
+	Kind   string // thread, post, idea, vote
+	Title  string
+	URL    string
+	Status Status
+}
+
+// ActivityBy lists what a customer did before a time (zero: any), newest first, at most
+// limit of each kind: threads and replies, ideas and votes (four queries, joined in Go).
+func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time.Time, limit int) ([]Activity, error) {
+	limit = clampLimit(limit, 30, 100)
+	newest := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	byAuthor := bson.M{"author_id": who}
+	if !before.IsZero() {
+		byAuthor["_id"] = bson.M{"$lt": bson.NewObjectIDFromTimestamp(before)}
+	}
+	cur, err := s.posts.Find(ctx, byAuthor, newest.SetProjection(bson.M{"history": 0, "body_html": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("activity: %w", err)
+	}
+	var posts []*Post
+	if err := cur.All(ctx, &posts); err != nil {
+		return nil, fmt.Errorf("activity: %w", err)
+	}
+	ideas, err := s.findIdeas(ctx, byAuthor, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	voteFilter := bson.M{"customer_id": who}
+	if !before.IsZero() {
+		voteFilter["at"] = bson.M{"$lt": before}
+	}
+	vcur, err := s.votes.Find(ctx, voteFilter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("activity: %w", err)
+	}
+	var votes []IdeaVote
+	if err := vcur.All(ctx, &votes); err != nil {
+		return nil, fmt.Errorf("activity: %w", err)
+	}
+	// Titles of the threads and ideas the posts and votes belong to: two queries.
+	var threadIDs, ideaIDs []bson.ObjectID
+	for _, p := range posts {
+		if p.ParentKind == content.KindIdea {
+			ideaIDs = append(ideaIDs, p.ParentID)
+		} else {
+			threadIDs = append(threadIDs, p.ParentID)
+		}
+	}
+	for _, v := range votes {
+		ideaIDs = append(ideaIDs, v.IdeaID)
+	}
+	threads := map[bson.ObjectID]*Thread{}
+	if len(threadIDs) > 0 {
+		list, err := s.findThreads(ctx, bson.M{"_id": bson.M{"$in": threadIDs}}, options.Find())
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range list {
+			threads[t.ID] = t
+		}
+	}
+	parents, err := s.IdeasByID(ctx, ideaIDs)
+	if err != nil {
+		return nil, err
+	}
+	var out []Activity
+	for _, p := range posts {
+		a := Activity{At: p.CreatedAt, Kind: "post", Status: p.Status}
+		if p.Opening {
+			a.Kind = "thread"
+		}
+		if t := threads[p.ParentID]; t != nil {
+			a.Title, a.URL = t.Title, t.URL()+"#post-"+p.ID.Hex()
+		} else if i := parents[p.ParentID]; i != nil {
+			a.Title, a.URL = i.Title, i.URL()+"#post-"+p.ID.Hex()
+		}
+		out = append(out, a)
+	}
+	for _, i := range ideas {
+		out = append(out, Activity{At: i.CreatedAt, Kind: "idea", Title: i.Title, URL: i.URL(), Status: i.Status})
+	}
+	for _, v := range votes {
+		a := Activity{At: v.At, Kind: "vote"}
+		if i := parents[v.IdeaID]; i != nil {
+			a.Title, a.URL = i.Title, i.URL()
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

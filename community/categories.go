@@ -1,0 +1,134 @@
+package community
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
+)
+
+// Category is a forum section. In a staff-only category (Announcements) only staff start
+// threads; everyone may still reply unless the thread is locked.
+type Category struct {
+	ID          bson.ObjectID `bson:"_id" json:"id"`
+	Slug        string        `bson:"slug" json:"slug"`
+	Name        string        `bson:"name" json:"name"`
+	Description string        `bson:"description" json:"description"`
+	StaffOnly   bool          `bson:"staff_only" json:"staff_only"`
+	Position    int           `bson:"position" json:"position"`
+	CreatedAt   time.Time     `bson:"created_at" json:"-"`
+	UpdatedAt   time.Time     `bson:"updated_at" json:"-"`
+}
+
+// CategoryInput is the admin's category form.
+type CategoryInput struct {
+	Name        string `form:"name" json:"name"`
+	Slug        string `form:"slug" json:"slug"`
+	Description string `form:"description" json:"description"`
+	StaffOnly   bool   `form:"staff_only" json:"staff_only"`
+	Position    int    `form:"position" json:"position"`
+}
+
+// Validate checks a category and fills in the slug from the name.
+func (in *CategoryInput) Validate() error {
+	var f errs.Fields
+	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
+	in.Slug = content.Slugify(in.Slug)
+	if in.Slug == "" {
+		in.Slug = content.Slugify(in.Name)
+	}
+	switch n := utf8.RuneCountInString(in.Name); {
+	case n == 0:
+		f.Add("name", "field.required")
+	case n > 60:
+		f.Add("name", "field.too_long", "Max", 60)
+	}
+	if in.Slug == "" && in.Name != "" {
+		f.Add("slug", "field.required")
+	}
+	if utf8.RuneCountInString(in.Description) > 300 {
+		f.Add("description", "field.too_long", "Max", 300)
+	}
+	return f.Err()
+}
+
+// ErrCategoryNotFound is an unknown category.
+var ErrCategoryNotFound = errs.New(errs.ErrNotFound, "category.not_found")
+
+// SaveCategory creates a category, or updates the one with id. Admins only.
+func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, id bson.ObjectID, in CategoryInput) (*Category, error) {
+	if !admin.HasRole(customers.RoleAdmin) {
+		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var err error
+	if id.IsZero() {
+		c := &Category{ID: bson.NewObjectID(), Slug: in.Slug, Name: in.Name, Description: in.Description,
+			StaffOnly: in.StaffOnly, Position: in.Position, CreatedAt: now, UpdatedAt: now}
+		if _, err = s.categories.InsertOne(ctx, c); err == nil {
+			return c, nil
+		}
+	} else {
+		var res *mongo.UpdateResult
+		res, err = s.categories.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"slug": in.Slug, "name": in.Name,
+			"description": in.Description, "staff_only": in.StaffOnly, "position": in.Position, "updated_at": now}})
+		if err == nil && res.MatchedCount == 0 {
+			return nil, ErrCategoryNotFound
+		}
+		if err == nil {
+			return s.CategoryByID(ctx, id)
+		}
+	}
+	if mongo.IsDuplicateKeyError(err) {
+		return nil, errs.Field("slug", "category.slug_taken")
+	}
+	return nil, fmt.Errorf("save category: %w", err)
+}
+
+// Categories lists every category in the admins' order (a forum has a handful).
+func (s *Service) Categories(ctx context.Context) ([]*Category, error) {
+	cur, err := s.categories.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(200))
+	if err != nil {
+		return nil, fmt.Errorf("categories: %w", err)
+	}
+	var list []*Category
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("categories: %w", err)
+	}
+	return list, nil
+}
+
+// Category returns a category by slug.
+func (s *Service) Category(ctx context.Context, slug string) (*Category, error) {
+	return store.FindOne[Category](ctx, s.categories, bson.M{"slug": slug}, ErrCategoryNotFound)
+}
+
+// CategoryByID returns a category by ID.
+func (s *Service) CategoryByID(ctx context.Context, id bson.ObjectID) (*Category, error) {
+	return store.FindOne[Category](ctx, s.categories, bson.M{"_id": id}, ErrCategoryNotFound)
+}
+
+func (s *Service) categoriesByID(ctx context.Context) (map[bson.ObjectID]*Category, error) {
+	list, err := s.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[bson.ObjectID]*Category, len(list))
+	for _, c := range list {
+		out[c.ID] = c
+	}
+	return out, nil
+}

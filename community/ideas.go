@@ -1,0 +1,663 @@
+package community
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
+)
+
+// IdeaState is where an idea is on the way to the product. (Status, as on all user content,
+// is whether it is published; the API calls this one "status" and that one
+// "moderation_status".)
+type IdeaState string
+
+const (
+	StateOpen        IdeaState = "open"
+	StateUnderReview IdeaState = "under_review"
+	StatePlanned     IdeaState = "planned"
+	StateInProgress  IdeaState = "in_progress"
+	StateDone        IdeaState = "done"
+	StateDeclined    IdeaState = "declined"
+)
+
+// IdeaStates lists the states in their order on the way to the product.
+var IdeaStates = []IdeaState{StateOpen, StateUnderReview, StatePlanned, StateInProgress, StateDone, StateDeclined}
+
+// RoadmapStates are the columns of the public roadmap.
+var RoadmapStates = []IdeaState{StateUnderReview, StatePlanned, StateInProgress, StateDone}
+
+// Closed states take no more votes or comments.
+func (st IdeaState) Closed() bool { return st == StateDone || st == StateDeclined }
+
+func validState(st IdeaState) bool {
+	for _, v := range IdeaStates {
+		if v == st {
+			return true
+		}
+	}
+	return false
+}
+
+// Idea is a customer's proposal for the product.
+type Idea struct {
+	ID               bson.ObjectID  `bson:"_id" json:"id"`
+	Title            string         `bson:"title" json:"title"`
+	Slug             string         `bson:"slug" json:"slug"`
+	BodyMD           string         `bson:"body_md" json:"body"`
+	BodyHTML         template.HTML  `bson:"body_html" json:"body_html"`
+	ProductID        *bson.ObjectID `bson:"product_id,omitempty" json:"product_id,omitempty"`
+	AuthorID         bson.ObjectID  `bson:"author_id" json:"author_id"`
+	State            IdeaState      `bson:"state" json:"status"`
+	Response         string         `bson:"response,omitempty" json:"response,omitempty"`
+	ResponseHTML     template.HTML  `bson:"response_html,omitempty" json:"-"`
+	RespondedAt      *time.Time     `bson:"responded_at,omitempty" json:"responded_at,omitempty"`
+	RespondedBy      *bson.ObjectID `bson:"responded_by,omitempty" json:"-"`
+	VoteCount        int            `bson:"vote_count" json:"vote_count"`
+	ReplyCount       int            `bson:"reply_count" json:"comment_count"`
+	MergedInto       *bson.ObjectID `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
+	Status           Status         `bson:"status" json:"moderation_status"`
+	ModerationReason string         `bson:"moderation_reason,omitempty" json:"-"`
+	History          []Revision     `bson:"history,omitempty" json:"-"`
+	EditedAt         *time.Time     `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
+	Lang             string         `bson:"lang,omitempty" json:"lang,omitempty"`
+	CreatedAt        time.Time      `bson:"created_at" json:"created_at"`
+	UpdatedAt        time.Time      `bson:"updated_at" json:"updated_at"`
+	Version          int            `bson:"version" json:"-"`
+	SearchDirty      bool           `bson:"search_dirty" json:"-"`
+}
+
+// URL is the idea's readable address: /ideas/{slug}-{id}.
+func (i *Idea) URL() string { return "/ideas/" + slugID(i.Slug, i.ID) }
+
+func (i *Idea) productID() bson.ObjectID {
+	if i.ProductID == nil {
+		return bson.ObjectID{}
+	}
+	return *i.ProductID
+}
+
+// IdeaInput is the idea form and the API's idea. The handler turns a product slug into
+// ProductID.
+type IdeaInput struct {
+	Title     string        `form:"title" json:"title"`
+	Body      string        `form:"body" json:"body"`
+	ProductID bson.ObjectID `form:"-" json:"-"`
+	Lang      string        `form:"-" json:"lang"`
+}
+
+// Validate checks an idea.
+func (in *IdeaInput) Validate() error {
+	var f errs.Fields
+	in.Title, in.Body = strings.TrimSpace(in.Title), strings.TrimSpace(in.Body)
+	validTitle(&f, in.Title)
+	validBody(&f, in.Body)
+	return f.Err()
+}
+
+// Errors of ideas.
+var (
+	ErrIdeaNotFound = errs.New(errs.ErrNotFound, "idea.not_found")
+	ErrIdeaClosed   = errs.New(errs.ErrConflict, "idea.closed")
+)
+
+func (in IdeaInput) submission(id, author bson.ObjectID) content.Submission {
+	return content.Submission{Ref: content.Ref{Kind: content.KindIdea, ID: id}, Author: author,
+		Text: in.Title + "\n" + in.Body, ProductID: in.ProductID}
+}
+
+// CreateIdea submits an idea. Its author votes for it at once, as on Fider: the first
+// supporter of an idea is the one who had it.
+func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in IdeaInput) (*Idea, error) {
+	if err := suspended(author); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	idea := &Idea{ID: bson.NewObjectID(), Title: in.Title, Slug: content.Slugify(in.Title), BodyMD: in.Body, BodyHTML: s.md.HTML(in.Body),
+		AuthorID: author.ID, State: StateOpen, Lang: in.Lang, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
+	if !in.ProductID.IsZero() {
+		idea.ProductID = &in.ProductID
+	}
+	sub := in.submission(idea.ID, author.ID)
+	verdict, err := s.screen.Screen(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	idea.Status = verdict.Status
+	if _, err := s.ideas.InsertOne(ctx, idea); err != nil {
+		return nil, fmt.Errorf("create idea: %w", err)
+	}
+	if err := s.screen.Record(ctx, sub, verdict); err != nil {
+		return nil, err
+	}
+	if err := s.contributed(ctx, author.ID, "ideas"); err != nil {
+		return nil, err
+	}
+	if _, err := s.addVote(ctx, idea.ID, author.ID, now); err != nil {
+		return nil, err
+	}
+	return s.Idea(ctx, idea.ID)
+}
+
+// EditIdea changes an idea's text, keeping the earlier version: its author may, and so
+// may a moderator or product staff.
+func (s *Service) EditIdea(ctx context.Context, editor *customers.Customer, id bson.ObjectID, in IdeaInput) (*Idea, error) {
+	if err := suspended(editor); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	idea, err := s.Idea(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if idea.AuthorID != editor.ID && !editor.HasAnyRole(customers.RoleModerator, customers.RoleProduct) {
+		return nil, ErrNotAuthor
+	}
+	if idea.Status == content.StatusDeleted {
+		return nil, ErrIdeaNotFound
+	}
+	sub := in.submission(id, idea.AuthorID)
+	status, verdict := idea.Status, content.Verdict{Status: content.StatusPublished}
+	if editor.ID == idea.AuthorID {
+		if verdict, err = s.screen.Screen(ctx, sub); err != nil {
+			return nil, err
+		}
+		if idea.Status == content.StatusPublished && verdict.Status == content.StatusPending {
+			status = content.StatusPending
+		}
+	}
+	now := s.now()
+	set := bson.M{"title": in.Title, "body_md": in.Body, "body_html": s.md.HTML(in.Body), "status": status,
+		"edited_at": now, "updated_at": now, "search_dirty": true}
+	if !in.ProductID.IsZero() {
+		set["product_id"] = in.ProductID
+	}
+	var out Idea
+	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": idea.Version}, bson.M{
+		"$set": set, "$push": bson.M{"history": Revision{Title: idea.Title, BodyMD: idea.BodyMD, At: idea.UpdatedAt}},
+		"$inc": bson.M{"version": 1},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrConflict
+	}
+	if err != nil {
+		return nil, fmt.Errorf("edit idea: %w", err)
+	}
+	if status == content.StatusPending && idea.Status != content.StatusPending {
+		verdict.Status = content.StatusPending
+	}
+	return &out, s.screen.Record(ctx, sub, verdict)
+}
+
+// Idea returns one idea.
+func (s *Service) Idea(ctx context.Context, id bson.ObjectID) (*Idea, error) {
+	return store.FindOne[Idea](ctx, s.ideas, bson.M{"_id": id}, ErrIdeaNotFound)
+}
+
+// IdeasByID returns some ideas in one query.
+func (s *Service) IdeasByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Idea, error) {
+	out := map[bson.ObjectID]*Idea{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := s.findIdeas(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find())
+	for _, i := range list {
+		out[i.ID] = i
+	}
+	return out, err
+}
+
+// SetIdeaStatus moves an idea between pending, published, hidden and deleted
+// (moderation). It returns the status before.
+func (s *Service) SetIdeaStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+	set := bson.M{"status": status, "updated_at": s.now(), "search_dirty": true}
+	if reason != "" || status == content.StatusPublished {
+		set["moderation_reason"] = reason
+	}
+	var before Idea
+	err := s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set, "$inc": bson.M{"version": 1}}).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", ErrIdeaNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("idea status: %w", err)
+	}
+	return before.Status, nil
+}
+
+// DeleteIdea deletes an idea softly: its author or a moderator may.
+func (s *Service) DeleteIdea(ctx context.Context, by *customers.Customer, id bson.ObjectID) error {
+	idea, err := s.Idea(ctx, id)
+	if err != nil {
+		return err
+	}
+	if idea.AuthorID != by.ID && !by.HasRole(customers.RoleModerator) {
+		return ErrNotAuthor
+	}
+	_, err = s.SetIdeaStatus(ctx, id, content.StatusDeleted, "")
+	return err
+}
+
+// IdeaVote is one customer's vote for one idea.
+type IdeaVote struct {
+	ID         bson.ObjectID `bson:"_id"`
+	IdeaID     bson.ObjectID `bson:"idea_id"`
+	CustomerID bson.ObjectID `bson:"customer_id"`
+	At         time.Time     `bson:"at"`
+}
+
+// Vote sets whether a customer votes for an idea (vote true or false, so the same request
+// twice changes nothing). The count moves only when the vote document was inserted or
+// deleted. A merged idea's votes belong to the idea it was merged into.
+func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.ObjectID, vote bool) (*Idea, error) {
+	if err := suspended(voter); err != nil {
+		return nil, err
+	}
+	idea, err := s.Idea(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if idea.Status != content.StatusPublished {
+		return nil, ErrIdeaNotFound
+	}
+	if idea.MergedInto != nil {
+		target, err := s.Idea(ctx, *idea.MergedInto)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "idea.merged"}, Link: target.URL()}
+	}
+	if idea.State.Closed() {
+		return nil, ErrIdeaClosed
+	}
+	if vote {
+		added, err := s.addVote(ctx, id, voter.ID, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if added {
+			if err := s.contributed(ctx, voter.ID, "votes"); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := s.removeVote(ctx, id, voter.ID); err != nil {
+		return nil, err
+	}
+	return s.Idea(ctx, id)
+}
+
+// addVote inserts a vote and counts it if the insert succeeded.
+func (s *Service) addVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time) (bool, error) {
+	_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at})
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("vote: %w", err)
+	}
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": bson.M{"vote_count": 1}}); err != nil {
+		return false, fmt.Errorf("count vote: %w", err)
+	}
+	return true, nil
+}
+
+// removeVote deletes a vote and uncounts it if there was one.
+func (s *Service) removeVote(ctx context.Context, idea, voter bson.ObjectID) error {
+	res, err := s.votes.DeleteOne(ctx, bson.M{"idea_id": idea, "customer_id": voter})
+	if err != nil {
+		return fmt.Errorf("unvote: %w", err)
+	}
+	if res.DeletedCount == 0 {
+		return nil
+	}
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": bson.M{"vote_count": -1}}); err != nil {
+		return fmt.Errorf("count vote: %w", err)
+	}
+	return nil
+}
+
+// VotedFor says which of some ideas a customer voted for, in one query.
+func (s *Service) VotedFor(ctx context.Context, who bson.ObjectID, ideas []*Idea) (map[bson.ObjectID]bool, error) {
+	out := map[bson.ObjectID]bool{}
+	if who.IsZero() || len(ideas) == 0 {
+		return out, nil
+	}
+	ids := make([]bson.ObjectID, len(ideas))
+	for i, idea := range ideas {
+		ids[i] = idea.ID
+	}
+	cur, err := s.votes.Find(ctx, bson.M{"customer_id": who, "idea_id": bson.M{"$in": ids}})
+	if err != nil {
+		return nil, fmt.Errorf("votes: %w", err)
+	}
+	var list []IdeaVote
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("votes: %w", err)
+	}
+	for _, v := range list {
+		out[v.IdeaID] = true
+	}
+	return out, nil
+}
+
+// StatusInput is product staff's decision on an idea.
+type StatusInput struct {
+	Status   IdeaState `form:"status" json:"status"`
+	Response string    `form:"response" json:"response"`
+}
+
+// SetState moves an idea along the way to the product, with a public response. Every
+// voter is told of a change of state, once per change however often it is retried.
+func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bson.ObjectID, in StatusInput) (*Idea, error) {
+	if !staff.HasRole(customers.RoleProduct) {
+		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+	}
+	var f errs.Fields
+	in.Response = strings.TrimSpace(in.Response)
+	if !validState(in.Status) {
+		f.Add("status", "idea.bad_status")
+	}
+	if utf8.RuneCountInString(in.Response) > 2000 {
+		f.Add("response", "field.too_long", "Max", 2000)
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	before, err := s.Idea(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if before.MergedInto != nil {
+		return nil, errs.New(errs.ErrConflict, "idea.merged")
+	}
+	now := s.now()
+	var out Idea
+	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{
+		"$set": bson.M{"state": in.Status, "response": in.Response, "response_html": s.md.HTML(in.Response),
+			"responded_at": now, "responded_by": staff.ID, "updated_at": now, "search_dirty": true},
+		"$inc": bson.M{"version": 1},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrIdeaNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idea status: %w", err)
+	}
+	if before.State == in.Status {
+		return &out, nil
+	}
+	// The key names this change (the idea's version after it), so a retry notifies nobody twice.
+	key := fmt.Sprintf("status:%s:%d", id.Hex(), out.Version)
+	return &out, s.forVoters(ctx, id, func(voters []bson.ObjectID) error {
+		list := make([]Notification, 0, len(voters))
+		for _, v := range voters {
+			if v != staff.ID {
+				list = append(list, Notification{CustomerID: v, Kind: NotifyIdeaStatus, ActorID: staff.ID, Title: out.Title,
+					URL: out.URL(), State: in.Status, Key: key})
+			}
+		}
+		return s.notify(ctx, list...)
+	})
+}
+
+// forVoters walks an idea's voters in batches.
+func (s *Service) forVoters(ctx context.Context, idea bson.ObjectID, fn func([]bson.ObjectID) error) error {
+	var after bson.ObjectID
+	for {
+		filter := bson.M{"idea_id": idea}
+		if !after.IsZero() {
+			filter["customer_id"] = bson.M{"$gt": after}
+		}
+		cur, err := s.votes.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}}).SetLimit(500))
+		if err != nil {
+			return fmt.Errorf("voters: %w", err)
+		}
+		var list []IdeaVote
+		if err := cur.All(ctx, &list); err != nil {
+			return fmt.Errorf("voters: %w", err)
+		}
+		if len(list) == 0 {
+			return nil
+		}
+		ids := make([]bson.ObjectID, len(list))
+		for i, v := range list {
+			ids[i] = v.CustomerID
+		}
+		if err := fn(ids); err != nil {
+			return err
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// Merge folds a duplicate idea into another: the duplicate points to the target, and its
+// votes move over without counting twice a customer who voted for both. Each vote is
+// added to the target before it leaves the duplicate, so a retry after a crash finishes
+// the move.
+func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, targetID bson.ObjectID) (*Idea, error) {
+	if !staff.HasRole(customers.RoleProduct) {
+		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+	}
+	if dupID == targetID {
+		return nil, errs.Field("target", "idea.merge_self")
+	}
+	dup, err := s.Idea(ctx, dupID)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.Idea(ctx, targetID)
+	if err != nil || target.Status == content.StatusDeleted {
+		return nil, errs.Field("target", "idea.not_found")
+	}
+	if target.MergedInto != nil {
+		return nil, errs.Field("target", "idea.merged")
+	}
+	if dup.MergedInto != nil && *dup.MergedInto != targetID {
+		return nil, errs.New(errs.ErrConflict, "idea.merged")
+	}
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": dupID}, bson.M{
+		"$set": bson.M{"merged_into": targetID, "updated_at": s.now(), "search_dirty": true}, "$inc": bson.M{"version": 1},
+	}); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	for {
+		cur, err := s.votes.Find(ctx, bson.M{"idea_id": dupID}, options.Find().SetLimit(500))
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		var list []IdeaVote
+		if err := cur.All(ctx, &list); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		if len(list) == 0 {
+			break
+		}
+		for _, v := range list {
+			if _, err := s.addVote(ctx, targetID, v.CustomerID, v.At); err != nil {
+				return nil, err
+			}
+			if err := s.removeVote(ctx, dupID, v.CustomerID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.Idea(ctx, targetID)
+}
+
+// Idea list orders.
+const (
+	IdeasTop      = "top"
+	IdeasNewest   = "newest"
+	IdeasTrending = "trending" // most votes in the last 14 days
+)
+
+// IdeaSorts lists the orders, the default first.
+var IdeaSorts = []string{IdeasTop, IdeasNewest, IdeasTrending}
+
+// TrendingWindow is how far back trending counts votes.
+const TrendingWindow = 14 * 24 * time.Hour
+
+// IdeaQuery selects a page of published, unmerged ideas.
+type IdeaQuery struct {
+	Sort      string
+	State     IdeaState     // optional
+	ProductID bson.ObjectID // optional
+	After     string
+	Limit     int
+}
+
+// IdeaPage is a page of ideas and the cursor of the next, "" on the last.
+type IdeaPage struct {
+	Ideas []*Idea `json:"ideas"`
+	Next  string  `json:"next,omitempty"`
+}
+
+// Ideas lists ideas a page at a time by key.
+func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
+	limit := clampLimit(q.Limit, 20, 100)
+	if q.Sort == IdeasTrending {
+		return s.trending(ctx, q, limit)
+	}
+	filter := bson.M{"status": content.StatusPublished, "merged_into": bson.M{"$exists": false}}
+	if q.State != "" {
+		filter["state"] = q.State
+	}
+	if !q.ProductID.IsZero() {
+		filter["product_id"] = q.ProductID
+	}
+	top := q.Sort != IdeasNewest
+	if q.After != "" {
+		n, id, ok := parseCountCursor(q.After)
+		if !ok {
+			return nil, ErrBadCursor
+		}
+		if top {
+			filter["$or"] = bson.A{bson.M{"vote_count": bson.M{"$lt": n}}, bson.M{"vote_count": n, "_id": bson.M{"$lt": id}}}
+		} else {
+			filter["_id"] = bson.M{"$lt": id}
+		}
+	}
+	sort := bson.D{{Key: "_id", Value: -1}}
+	if top {
+		sort = bson.D{{Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}
+	}
+	list, err := s.findIdeas(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, err
+	}
+	page := &IdeaPage{Ideas: list}
+	if len(list) > limit {
+		page.Ideas = list[:limit]
+		page.Next = countCursor(list[limit-1].VoteCount, list[limit-1].ID)
+	}
+	return page, nil
+}
+
+// trending ranks ideas by their votes of the last 14 days: one aggregation over the recent
+// votes, paginated by (count, id), then one query for the ideas.
+func (s *Service) trending(ctx context.Context, q IdeaQuery, limit int) (*IdeaPage, error) {
+	pipeline := bson.A{
+		bson.M{"$match": bson.M{"at": bson.M{"$gte": s.now().Add(-TrendingWindow)}}},
+		bson.M{"$group": bson.M{"_id": "$idea_id", "n": bson.M{"$sum": 1}}},
+	}
+	if q.After != "" {
+		n, id, ok := parseCountCursor(q.After)
+		if !ok {
+			return nil, ErrBadCursor
+		}
+		pipeline = append(pipeline, bson.M{"$match": bson.M{"$or": bson.A{bson.M{"n": bson.M{"$lt": n}}, bson.M{"n": n, "_id": bson.M{"$lt": id}}}}})
+	}
+	pipeline = append(pipeline, bson.M{"$sort": bson.D{{Key: "n", Value: -1}, {Key: "_id", Value: -1}}}, bson.M{"$limit": limit + 1})
+	cur, err := s.votes.Aggregate(ctx, pipeline)
+	if err != nil {
+		return nil, fmt.Errorf("trending: %w", err)
+	}
+	var rows []struct {
+		ID bson.ObjectID `bson:"_id"`
+		N  int           `bson:"n"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("trending: %w", err)
+	}
+	page := &IdeaPage{}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.Next = countCursor(rows[limit-1].N, rows[limit-1].ID)
+	}
+	ids := make([]bson.ObjectID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	byID, err := s.IdeasByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		i := byID[r.ID]
+		if i == nil || i.Status != content.StatusPublished || i.MergedInto != nil ||
+			(q.State != "" && i.State != q.State) || (!q.ProductID.IsZero() && i.productID() != q.ProductID) {
+			continue
+		}
+		page.Ideas = append(page.Ideas, i)
+	}
+	return page, nil
+}
+
+// Roadmap lists the most voted ideas of each roadmap state.
+func (s *Service) Roadmap(ctx context.Context, perState int) (map[IdeaState][]*Idea, error) {
+	out := map[IdeaState][]*Idea{}
+	for _, st := range RoadmapStates {
+		page, err := s.Ideas(ctx, IdeaQuery{State: st, Limit: perState})
+		if err != nil {
+			return nil, err
+		}
+		out[st] = page.Ideas
+	}
+	return out, nil
+}
+
+func (s *Service) findIdeas(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]*Idea, error) {
+	cur, err := s.ideas.Find(ctx, filter, opts.SetProjection(bson.M{"history": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("ideas: %w", err)
+	}
+	var list []*Idea
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("ideas: %w", err)
+	}
+	return list, nil
+}
+
+func countCursor(n int, id bson.ObjectID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(n) + "." + id.Hex()))
+}
+
+func parseCountCursor(c string) (int, bson.ObjectID, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, bson.ObjectID{}, false
+	}
+	v, hex, ok := strings.Cut(string(raw), ".")
+	n, err := strconv.Atoi(v)
+	id, err2 := bson.ObjectIDFromHex(hex)
+	return n, id, ok && err == nil && err2 == nil
+}

@@ -1,0 +1,507 @@
+package community
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
+)
+
+// Post is a thread's opening text, a reply in a thread, or a comment on an idea: one
+// machinery for all three (likes, quotes, edits, moderation).
+type Post struct {
+	ID               bson.ObjectID  `bson:"_id" json:"id"`
+	ParentKind       content.Kind   `bson:"parent_kind" json:"parent_kind"` // thread or idea
+	ParentID         bson.ObjectID  `bson:"parent_id" json:"parent_id"`
+	AuthorID         bson.ObjectID  `bson:"author_id" json:"author_id"`
+	Opening          bool           `bson:"opening" json:"opening"` // a thread's first post
+	BodyMD           string         `bson:"body_md" json:"body"`
+	BodyHTML         template.HTML  `bson:"body_html" json:"body_html"`
+	QuoteOf          *bson.ObjectID `bson:"quote_of,omitempty" json:"quote_of,omitempty"`
+	Likes            int            `bson:"likes" json:"likes"`
+	Status           Status         `bson:"status" json:"status"`
+	ModerationReason string         `bson:"moderation_reason,omitempty" json:"-"`
+	History          []Revision     `bson:"history,omitempty" json:"-"`
+	EditedAt         *time.Time     `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
+	// Counted says whether the post adds one to its parent's reply_count now; moving it
+	// first, guarded by its old value, is what keeps the count exact under retries.
+	Counted     bool      `bson:"counted" json:"-"`
+	Lang        string    `bson:"lang,omitempty" json:"lang,omitempty"`
+	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `bson:"updated_at" json:"updated_at"`
+	Version     int       `bson:"version" json:"-"`
+	SearchDirty bool      `bson:"search_dirty" json:"-"`
+}
+
+// Ref names the post for moderation and flags: a thread's opening post stands for the thread.
+func (p *Post) Ref() content.Ref {
+	if p.Opening {
+		return content.Ref{Kind: content.KindThread, ID: p.ParentID}
+	}
+	return content.Ref{Kind: content.KindPost, ID: p.ID}
+}
+
+// Revision is an earlier version of an edited post (with the thread's title, for an
+// opening post).
+type Revision struct {
+	Title  string    `bson:"title,omitempty"`
+	BodyMD string    `bson:"body_md"`
+	At     time.Time `bson:"at"`
+}
+
+// PostInput is a reply or comment.
+type PostInput struct {
+	Body    string `form:"body" json:"body"`
+	QuoteOf string `form:"quote_of" json:"quote_of"` // the quoted post's ID, optional
+	Lang    string `form:"-" json:"lang"`
+}
+
+// MaxBody is the longest post.
+const MaxBody = 10000
+
+func validBody(f *errs.Fields, body string) {
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		f.Add("body", "field.required")
+	case n > MaxBody:
+		f.Add("body", "field.too_long", "Max", MaxBody)
+	}
+}
+
+// Errors of posting.
+var (
+	ErrPostNotFound = errs.New(errs.ErrNotFound, "post.not_found")
+	ErrNotAuthor    = errs.New(errs.ErrForbidden, "post.not_author")
+	ErrOwnPost      = errs.New(errs.ErrForbidden, "post.own_like")
+)
+
+// parent is what posting needs to know of a thread or idea.
+type parent struct {
+	Ref        content.Ref
+	Title      string
+	URL        string
+	AuthorID   bson.ObjectID
+	Status     Status
+	Locked     bool
+	LockReason string
+	Category   string
+	ProductID  bson.ObjectID
+}
+
+func (s *Service) parent(ctx context.Context, ref content.Ref) (*parent, error) {
+	switch ref.Kind {
+	case content.KindThread:
+		t, err := s.Thread(ctx, ref.ID)
+		if err != nil {
+			return nil, err
+		}
+		p := &parent{Ref: ref, Title: t.Title, URL: t.URL(), AuthorID: t.AuthorID, Status: t.Status, Locked: t.Locked, LockReason: t.LockReason}
+		if c, err := s.CategoryByID(ctx, t.CategoryID); err == nil {
+			p.Category = c.Slug
+		}
+		return p, nil
+	case content.KindIdea:
+		i, err := s.Idea(ctx, ref.ID)
+		if err != nil {
+			return nil, err
+		}
+		p := &parent{Ref: ref, Title: i.Title, URL: i.URL(), AuthorID: i.AuthorID, Status: i.Status, ProductID: i.productID()}
+		if i.MergedInto != nil || i.State.Closed() {
+			p.Locked = true
+		}
+		return p, nil
+	}
+	return nil, ErrPostNotFound
+}
+
+func (s *Service) parentCollection(kind content.Kind) *mongo.Collection {
+	if kind == content.KindIdea {
+		return s.ideas
+	}
+	return s.threads
+}
+
+// Reply adds a reply to a thread or a comment to an idea. A locked thread takes replies
+// from staff only; the others are told why it is locked.
+func (s *Service) Reply(ctx context.Context, author *customers.Customer, to content.Ref, in PostInput) (*Post, error) {
+	if err := suspended(author); err != nil {
+		return nil, err
+	}
+	var f errs.Fields
+	in.Body = strings.TrimSpace(in.Body)
+	validBody(&f, in.Body)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	par, err := s.parent(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	if par.Status != content.StatusPublished {
+		return nil, errs.New(errs.ErrConflict, "thread.not_open")
+	}
+	if par.Locked && !author.HasRole(customers.RoleModerator) {
+		if to.Kind == content.KindIdea {
+			return nil, errs.New(errs.ErrConflict, "idea.closed")
+		}
+		return nil, errs.New(errs.ErrConflict, "thread.locked", "Reason", par.LockReason)
+	}
+	now := s.now()
+	p := &Post{ID: bson.NewObjectID(), ParentKind: to.Kind, ParentID: to.ID, AuthorID: author.ID, BodyMD: in.Body,
+		BodyHTML: s.md.HTML(in.Body), Lang: in.Lang, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
+	if in.QuoteOf != "" {
+		qid, err := bson.ObjectIDFromHex(in.QuoteOf)
+		if err != nil {
+			return nil, errs.Field("quote_of", "post.not_found")
+		}
+		quoted, err := s.Post(ctx, qid)
+		if err != nil || quoted.ParentID != to.ID || quoted.Status != content.StatusPublished {
+			return nil, errs.Field("quote_of", "post.not_found")
+		}
+		p.QuoteOf = &qid
+	}
+	sub := content.Submission{Ref: p.Ref(), Author: author.ID, Text: in.Body, ProductID: par.ProductID, Category: par.Category}
+	verdict, err := s.screen.Screen(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	p.Status = verdict.Status
+	if _, err := s.posts.InsertOne(ctx, p); err != nil {
+		return nil, fmt.Errorf("reply: %w", err)
+	}
+	if err := s.screen.Record(ctx, sub, verdict); err != nil {
+		return nil, err
+	}
+	if err := s.afterPostChange(ctx, p.ID); err != nil {
+		return nil, err
+	}
+	if err := s.contributed(ctx, author.ID, "posts"); err != nil {
+		return nil, err
+	}
+	return s.Post(ctx, p.ID)
+}
+
+// afterPostChange brings what derives from a post into line with it: the parent's reply
+// count and last activity, and the notifications of a newly published reply.
+func (s *Service) afterPostChange(ctx context.Context, id bson.ObjectID) error {
+	for range 5 {
+		p, err := s.Post(ctx, id)
+		if err != nil {
+			return err
+		}
+		want := p.Status == content.StatusPublished && !p.Opening
+		if want == p.Counted {
+			return nil
+		}
+		res, err := s.posts.UpdateOne(ctx, bson.M{"_id": id, "counted": p.Counted, "status": p.Status},
+			bson.M{"$set": bson.M{"counted": want}})
+		if err != nil {
+			return fmt.Errorf("count reply: %w", err)
+		}
+		if res.ModifiedCount == 0 {
+			continue // changed under us: look again
+		}
+		update := bson.M{"$inc": bson.M{"reply_count": -1}}
+		if want {
+			update = bson.M{"$inc": bson.M{"reply_count": 1}, "$set": bson.M{"last_post_at": s.now()}}
+		}
+		if _, err := s.parentCollection(p.ParentKind).UpdateOne(ctx, bson.M{"_id": p.ParentID}, update); err != nil {
+			return fmt.Errorf("count reply: %w", err)
+		}
+		if want {
+			return s.notifyReply(ctx, p)
+		}
+		return nil
+	}
+	return ErrConflict
+}
+
+// EditInput is the edit form of a post; Title and Tags apply to a thread's opening post.
+type EditInput struct {
+	Title string   `form:"title" json:"title"`
+	Tags  []string `form:"tags" json:"tags"`
+	Body  string   `form:"body" json:"body"`
+}
+
+// EditPost changes a post's text, keeping the earlier version: its author may, and so may
+// a moderator. The author's edit is screened again and may go back to the queue.
+func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id bson.ObjectID, in EditInput) (*Post, error) {
+	if err := suspended(editor); err != nil {
+		return nil, err
+	}
+	p, err := s.Post(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.AuthorID != editor.ID && !editor.HasRole(customers.RoleModerator) {
+		return nil, ErrNotAuthor
+	}
+	if p.Status == content.StatusDeleted {
+		return nil, ErrPostNotFound
+	}
+	var f errs.Fields
+	in.Body = strings.TrimSpace(in.Body)
+	var t *Thread
+	if p.Opening {
+		if t, err = s.Thread(ctx, p.ParentID); err != nil {
+			return nil, err
+		}
+		in.Title, in.Tags = strings.TrimSpace(in.Title), normalizeTags(in.Tags)
+		validTitle(&f, in.Title)
+		validTags(&f, in.Tags)
+	}
+	validBody(&f, in.Body)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	par, err := s.parent(ctx, content.Ref{Kind: p.ParentKind, ID: p.ParentID})
+	if err != nil {
+		return nil, err
+	}
+	sub := content.Submission{Ref: p.Ref(), Author: p.AuthorID, Text: strings.TrimSpace(in.Title + "\n" + in.Body),
+		ProductID: par.ProductID, Category: par.Category}
+	status, verdict := p.Status, content.Verdict{Status: content.StatusPublished}
+	if editor.ID == p.AuthorID {
+		if verdict, err = s.screen.Screen(ctx, sub); err != nil {
+			return nil, err
+		}
+		if p.Status == content.StatusPublished && verdict.Status == content.StatusPending {
+			status = content.StatusPending
+		}
+	}
+	now := s.now()
+	prev := Revision{BodyMD: p.BodyMD, At: p.UpdatedAt}
+	if t != nil {
+		prev.Title = t.Title
+	}
+	var out Post
+	err = s.posts.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": p.Version}, bson.M{
+		"$set":  bson.M{"body_md": in.Body, "body_html": s.md.HTML(in.Body), "status": status, "edited_at": now, "updated_at": now, "search_dirty": true},
+		"$push": bson.M{"history": prev},
+		"$inc":  bson.M{"version": 1},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrConflict
+	}
+	if err != nil {
+		return nil, fmt.Errorf("edit post: %w", err)
+	}
+	if t != nil {
+		set := bson.M{"title": in.Title, "tags": in.Tags, "status": status, "updated_at": now, "search_dirty": true}
+		if _, err := s.threads.UpdateOne(ctx, bson.M{"_id": t.ID}, bson.M{"$set": set, "$inc": bson.M{"version": 1}}); err != nil {
+			return nil, fmt.Errorf("edit thread: %w", err)
+		}
+	}
+	if status == content.StatusPending && p.Status != content.StatusPending {
+		verdict.Status = content.StatusPending
+	}
+	if err := s.screen.Record(ctx, sub, verdict); err != nil {
+		return nil, err
+	}
+	return &out, s.afterPostChange(ctx, id)
+}
+
+// DeletePost deletes a post softly: its author may, and so may a moderator. Deleting a
+// thread's opening post deletes the thread.
+func (s *Service) DeletePost(ctx context.Context, by *customers.Customer, id bson.ObjectID) (*Post, error) {
+	p, err := s.Post(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.AuthorID != by.ID && !by.HasRole(customers.RoleModerator) {
+		return nil, ErrNotAuthor
+	}
+	if p.Opening {
+		_, err = s.SetThreadStatus(ctx, p.ParentID, content.StatusDeleted, "")
+	} else {
+		_, err = s.SetPostStatus(ctx, id, content.StatusDeleted, "")
+	}
+	return p, err
+}
+
+// SetPostStatus moves a reply or comment between pending, published, hidden and deleted
+// (moderation uses it, with the reason the author is shown). It returns the status before.
+func (s *Service) SetPostStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+	before, err := s.setPostStatus(ctx, bson.M{"_id": id}, status, reason)
+	if err != nil {
+		return "", err
+	}
+	return before, s.afterPostChange(ctx, id)
+}
+
+func (s *Service) setPostStatus(ctx context.Context, filter bson.M, status Status, reason string) (Status, error) {
+	set := bson.M{"status": status, "updated_at": s.now(), "search_dirty": true}
+	if reason != "" || status == content.StatusPublished {
+		set["moderation_reason"] = reason
+	}
+	var before Post
+	err := s.posts.FindOneAndUpdate(ctx, filter, bson.M{"$set": set, "$inc": bson.M{"version": 1}}).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", ErrPostNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("post status: %w", err)
+	}
+	return before.Status, nil
+}
+
+// Post returns one post.
+func (s *Service) Post(ctx context.Context, id bson.ObjectID) (*Post, error) {
+	return store.FindOne[Post](ctx, s.posts, bson.M{"_id": id}, ErrPostNotFound)
+}
+
+// PostsByID returns some posts (quoted ones, an accepted answer) in one query.
+func (s *Service) PostsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Post, error) {
+	out := map[bson.ObjectID]*Post{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := s.posts.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"history": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("posts: %w", err)
+	}
+	var list []*Post
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("posts: %w", err)
+	}
+	for _, p := range list {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// OpeningPost returns a thread's first post.
+func (s *Service) OpeningPost(ctx context.Context, thread bson.ObjectID) (*Post, error) {
+	return store.FindOne[Post](ctx, s.posts, bson.M{"parent_id": thread, "opening": true}, ErrPostNotFound)
+}
+
+// PostQuery selects a page of a thread's replies or an idea's comments, oldest first.
+type PostQuery struct {
+	Parent bson.ObjectID
+	Viewer bson.ObjectID // also shows the viewer's own posts waiting for a moderator
+	After  string        // the last post of the previous page
+	Limit  int
+}
+
+// Posts lists replies a page at a time by key: the next page starts after the last post of
+// this one, so posts arriving in between are neither repeated nor skipped.
+func (s *Service) Posts(ctx context.Context, q PostQuery) ([]*Post, string, error) {
+	limit := clampLimit(q.Limit, 20, 100)
+	visible := bson.A{bson.M{"status": content.StatusPublished}}
+	if !q.Viewer.IsZero() {
+		visible = append(visible, bson.M{"status": content.StatusPending, "author_id": q.Viewer})
+	}
+	filter := bson.M{"parent_id": q.Parent, "opening": false, "$or": visible}
+	if q.After != "" {
+		after, err := bson.ObjectIDFromHex(q.After)
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		filter["_id"] = bson.M{"$gt": after}
+	}
+	cur, err := s.posts.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetLimit(int64(limit+1)).SetProjection(bson.M{"history": 0}))
+	if err != nil {
+		return nil, "", fmt.Errorf("posts: %w", err)
+	}
+	var list []*Post
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, "", fmt.Errorf("posts: %w", err)
+	}
+	if len(list) > limit {
+		return list[:limit], list[limit-1].ID.Hex(), nil
+	}
+	return list, "", nil
+}
+
+// PostLike is one customer's like of one post.
+type PostLike struct {
+	ID         bson.ObjectID `bson:"_id"`
+	PostID     bson.ObjectID `bson:"post_id"`
+	CustomerID bson.ObjectID `bson:"customer_id"`
+	At         time.Time     `bson:"at"`
+}
+
+// Like sets whether a customer likes a post (like true or false: the same request twice
+// changes nothing). The count moves only when the like document was inserted or deleted,
+// so it stays exact under retries.
+func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.ObjectID, like bool) (*Post, error) {
+	if err := suspended(who); err != nil {
+		return nil, err
+	}
+	p, err := s.Post(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != content.StatusPublished {
+		return nil, ErrPostNotFound
+	}
+	if p.AuthorID == who.ID {
+		return nil, ErrOwnPost
+	}
+	delta := 0
+	if like {
+		_, err := s.likes.InsertOne(ctx, PostLike{ID: bson.NewObjectID(), PostID: id, CustomerID: who.ID, At: s.now()})
+		switch {
+		case err == nil:
+			delta = 1
+		case !mongo.IsDuplicateKeyError(err):
+			return nil, fmt.Errorf("like: %w", err)
+		}
+	} else {
+		res, err := s.likes.DeleteOne(ctx, bson.M{"post_id": id, "customer_id": who.ID})
+		if err != nil {
+			return nil, fmt.Errorf("unlike: %w", err)
+		}
+		delta = -int(res.DeletedCount)
+	}
+	if delta != 0 {
+		if _, err := s.posts.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"likes": delta}}); err != nil {
+			return nil, fmt.Errorf("count like: %w", err)
+		}
+	}
+	return s.Post(ctx, id)
+}
+
+// LikedBy says which of some posts a customer likes, in one query.
+func (s *Service) LikedBy(ctx context.Context, who bson.ObjectID, posts []*Post) (map[bson.ObjectID]bool, error) {
+	out := map[bson.ObjectID]bool{}
+	if who.IsZero() || len(posts) == 0 {
+		return out, nil
+	}
+	ids := make([]bson.ObjectID, len(posts))
+	for i, p := range posts {
+		ids[i] = p.ID
+	}
+	cur, err := s.likes.Find(ctx, bson.M{"customer_id": who, "post_id": bson.M{"$in": ids}})
+	if err != nil {
+		return nil, fmt.Errorf("likes: %w", err)
+	}
+	var list []PostLike
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("likes: %w", err)
+	}
+	for _, l := range list {
+		out[l.PostID] = true
+	}
+	return out, nil
+}
+
+func clampLimit(n, def, most int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, most)
+}

@@ -1,0 +1,150 @@
+// Package community owns the forums (categories, threads, posts, likes, accepted answers),
+// the co-creation ideas (votes, statuses, merges) and the in-app notifications they cause.
+// Nothing outside this package touches the categories, threads, posts, post_likes, ideas,
+// idea_votes or notifications collections.
+package community
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/store"
+)
+
+// Status of a thread, post or idea: the status every kind of user content has.
+type Status = content.Status
+
+// ActivityRecorder counts contributions toward the author's lifecycle stage;
+// customers.Service implements it.
+type ActivityRecorder interface {
+	Contributed(ctx context.Context, customer bson.ObjectID, kind string, product bson.ObjectID) error
+}
+
+// Screener checks content against the moderation rules before it is stored and notes the
+// verdict after; moderation.Service implements it.
+type Screener interface {
+	Screen(ctx context.Context, sub content.Submission) (content.Verdict, error)
+	Record(ctx context.Context, sub content.Submission, v content.Verdict) error
+}
+
+// ProductSlugs names products for search documents; reviews.Service implements it (the
+// products are its own).
+type ProductSlugs interface {
+	Slugs(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]string, error)
+}
+
+// Service is the forums and ideas service.
+type Service struct {
+	categories    *mongo.Collection
+	threads       *mongo.Collection
+	posts         *mongo.Collection
+	likes         *mongo.Collection
+	ideas         *mongo.Collection
+	votes         *mongo.Collection
+	notifications *mongo.Collection
+	customers     *customers.Service
+	activity      ActivityRecorder
+	products      ProductSlugs
+	screen        Screener
+	md            *markdown.Renderer
+	now           func() time.Time
+}
+
+// New builds the service on db. activity and products may be nil (tests, tools).
+func New(db *mongo.Database, cust *customers.Service, activity ActivityRecorder, products ProductSlugs, md *markdown.Renderer) *Service {
+	return &Service{
+		categories:    db.Collection("categories"),
+		threads:       db.Collection("threads"),
+		posts:         db.Collection("posts"),
+		likes:         db.Collection("post_likes"),
+		ideas:         db.Collection("ideas"),
+		votes:         db.Collection("idea_votes"),
+		notifications: db.Collection("notifications"),
+		customers:     cust,
+		activity:      activity,
+		products:      products,
+		screen:        content.PublishAll{},
+		md:            md,
+		now:           func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// SetScreener puts new and edited content through moderation (moderation needs this
+// service as a publisher, so the two are connected after both exist).
+func (s *Service) SetScreener(sc Screener) { s.screen = sc }
+
+func (s *Service) contributed(ctx context.Context, who bson.ObjectID, kind string) error {
+	if s.activity == nil {
+		return nil
+	}
+	return s.activity.Contributed(ctx, who, kind, bson.ObjectID{})
+}
+
+// Errors shared by threads, posts and ideas.
+var (
+	ErrBadCursor = errs.New(errs.ErrInvalid, "list.bad_cursor")
+	ErrConflict  = errs.New(errs.ErrConflict, "community.edit_conflict")
+)
+
+func suspended(c *customers.Customer) error {
+	if c.IsSuspended() {
+		return errs.New(errs.ErrSuspended, "account.suspended", "Reason", c.Suspension.Reason)
+	}
+	return nil
+}
+
+// Indexes of this package's collections, one per query shape.
+var Indexes = []store.Indexes{
+	{Collection: "categories", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}},
+	}},
+	{Collection: "threads", Models: []mongo.IndexModel{
+		// latest activity, per category and overall; pinned ones are asked for apart
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "pinned", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "pinned", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "tags", Value: 1}, {Key: "status", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		// newest, unanswered and solved
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "reply_count", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "solved", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
+	}},
+	{Collection: "posts", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "opening", Value: 1}, {Key: "_id", Value: 1}}},
+		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
+	}},
+	{Collection: "post_likes", Models: []mongo.IndexModel{
+		// one like per customer per post: the guard that keeps like counts exact
+		{Keys: bson.D{{Key: "post_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "post_id", Value: 1}}},
+	}},
+	{Collection: "ideas", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
+	}},
+	{Collection: "idea_votes", Models: []mongo.IndexModel{
+		// one vote per customer per idea: the guard that keeps vote counts exact
+		{Keys: bson.D{{Key: "idea_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "at", Value: -1}}}, // trending
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}},
+	}},
+	{Collection: "notifications", Models: []mongo.IndexModel{
+		// one notification per event per customer: a retried write notifies once
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "read", Value: 1}}},
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: -1}}},
+	}},
+}
