@@ -56,6 +56,9 @@ func (in *CategoryInput) Validate() error {
 	if in.Slug == "" && in.Name != "" {
 		f.Add("slug", "field.required")
 	}
+	if in.Slug == "new" { // /forums/new starts a thread
+		f.Add("slug", "category.slug_taken")
+	}
 	if utf8.RuneCountInString(in.Description) > 300 {
 		f.Add("description", "field.too_long", "Max", 300)
 	}
@@ -68,7 +71,7 @@ var ErrCategoryNotFound = errs.New(errs.ErrNotFound, "category.not_found")
 // SaveCategory creates a category, or updates the one with id. Admins only.
 func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, id bson.ObjectID, in CategoryInput) (*Category, error) {
 	if !admin.HasRole(customers.RoleAdmin) {
-		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+		return nil, errs.New(errs.ErrForbidden, "error.403.message")
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err

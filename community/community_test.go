@@ -239,7 +239,7 @@ func TestAccept_AuthorOrStaffOnce(t *testing.T) {
 	}
 	_, err = w.svc.Accept(w.ctx, ani, th.ID, opening.ID)
 	wantKind(t, err, errs.ErrInvalid) // the question is not its own answer
-	for range 2 { // a retry changes nothing
+	for range 2 {                     // a retry changes nothing
 		got, err := w.svc.Accept(w.ctx, ani, th.ID, answer.ID)
 		if err != nil || !got.Solved || *got.AcceptedPostID != answer.ID {
 			t.Fatalf("accept = %+v, %v", got, err)
@@ -531,7 +531,7 @@ func TestMerge_MovesVotesWithoutCountingTwice(t *testing.T) {
 	w := newWorld(t)
 	ani, budi, citra, dewi := w.person("Ani"), w.person("Budi"), w.person("Citra"), w.person("Dewi")
 	pm := w.person("Pm", customers.RoleProduct)
-	target := w.idea(ani, "Export orders to CSV")  // Ani
+	target := w.idea(ani, "Export orders to CSV")    // Ani
 	dup := w.idea(budi, "Download my orders as CSV") // Budi
 	for _, c := range []*customers.Customer{citra, dewi} {
 		if _, err := w.svc.Vote(w.ctx, c, dup.ID, true); err != nil {

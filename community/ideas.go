@@ -213,6 +213,11 @@ func (s *Service) Idea(ctx context.Context, id bson.ObjectID) (*Idea, error) {
 	return store.FindOne[Idea](ctx, s.ideas, bson.M{"_id": id}, ErrIdeaNotFound)
 }
 
+// IdeaBy finds a customer's idea by its title (for loading content once).
+func (s *Service) IdeaBy(ctx context.Context, author bson.ObjectID, title string) (*Idea, error) {
+	return store.FindOne[Idea](ctx, s.ideas, bson.M{"author_id": author, "title": title}, ErrIdeaNotFound)
+}
+
 // IdeasByID returns some ideas in one query.
 func (s *Service) IdeasByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Idea, error) {
 	out := map[bson.ObjectID]*Idea{}
@@ -369,7 +374,7 @@ type StatusInput struct {
 // voter is told of a change of state, once per change however often it is retried.
 func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bson.ObjectID, in StatusInput) (*Idea, error) {
 	if !staff.HasRole(customers.RoleProduct) {
-		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+		return nil, errs.New(errs.ErrForbidden, "error.403.message")
 	}
 	var f errs.Fields
 	in.Response = strings.TrimSpace(in.Response)
@@ -455,7 +460,7 @@ func (s *Service) forVoters(ctx context.Context, idea bson.ObjectID, fn func([]b
 // the move.
 func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, targetID bson.ObjectID) (*Idea, error) {
 	if !staff.HasRole(customers.RoleProduct) {
-		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+		return nil, errs.New(errs.ErrForbidden, "error.403.message")
 	}
 	if dupID == targetID {
 		return nil, errs.Field("target", "idea.merge_self")

@@ -116,6 +116,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "reply_count", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "solved", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 	{Collection: "posts", Models: []mongo.IndexModel{

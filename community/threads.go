@@ -183,6 +183,11 @@ func (s *Service) Thread(ctx context.Context, id bson.ObjectID) (*Thread, error)
 	return store.FindOne[Thread](ctx, s.threads, bson.M{"_id": id}, ErrThreadNotFound)
 }
 
+// ThreadBy finds a customer's thread by its title (for loading content once).
+func (s *Service) ThreadBy(ctx context.Context, author bson.ObjectID, title string) (*Thread, error) {
+	return store.FindOne[Thread](ctx, s.threads, bson.M{"author_id": author, "title": title}, ErrThreadNotFound)
+}
+
 // SetThreadStatus moves a thread (and its opening post) between pending, published,
 // hidden and deleted; its replies leave or rejoin search with it. It returns the status
 // before.
@@ -213,7 +218,7 @@ func (s *Service) SetThreadStatus(ctx context.Context, id bson.ObjectID, status 
 // staffAction changes a thread's metadata; moderators (and admins) only.
 func (s *Service) staffAction(ctx context.Context, staff *customers.Customer, id bson.ObjectID, set bson.M) (*Thread, error) {
 	if !staff.HasRole(customers.RoleModerator) {
-		return nil, errs.New(errs.ErrForbidden, "role.forbidden")
+		return nil, errs.New(errs.ErrForbidden, "error.403.message")
 	}
 	set["updated_at"] = s.now()
 	set["search_dirty"] = true

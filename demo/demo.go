@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/identity"
@@ -23,6 +24,7 @@ type Deps struct {
 	Customers  *customers.Service
 	Identity   *identity.Service
 	Reviews    *reviews.Service
+	Community  *community.Service
 	Moderation *moderation.Service
 	Feedback   *feedback.Service
 }
@@ -73,6 +75,11 @@ func Load(ctx context.Context, d Deps) (string, error) {
 	madeProducts, madeReviews, err := loadReviews(ctx, d)
 	if err != nil {
 		return "", err
+	}
+	if d.Community != nil {
+		if err := loadCommunity(ctx, d); err != nil {
+			return "", err
+		}
 	}
 	if d.Feedback != nil {
 		if err := loadSurveys(ctx, d); err != nil {

@@ -19,6 +19,9 @@ func (s *Server) adminRoutes(app *fiber.App) {
 	admin.Post("/accounts/:id/roles", only, s.accountRoles)
 	admin.Post("/accounts/:id/suspend", only, s.accountSuspend)
 	admin.Post("/accounts/:id/reinstate", only, s.accountReinstate)
+	admin.Get("/categories", only, s.categoriesPage)
+	admin.Post("/categories", only, s.categorySave)
+	admin.Post("/categories/:id", only, s.categorySave)
 	s.catalogRoutes(admin)
 }
 

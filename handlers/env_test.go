@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
@@ -38,6 +39,7 @@ type env struct {
 	customers  *customers.Service
 	identity   *identity.Service
 	reviews    *reviews.Service
+	community  *community.Service
 	moderation *moderation.Service
 	feedback   *feedback.Service
 	search     *search.Bleve
@@ -52,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes)...); err != nil {
+	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), community.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes)...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
@@ -61,13 +63,17 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.reviews = reviews.NewService(db, e.customers, e.customers, markdown.New())
-	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews})
+	e.community = community.New(db, e.customers, e.customers, e.reviews, markdown.New())
+	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews,
+		content.KindThread: e.community.ThreadPublisher(), content.KindPost: e.community.PostPublisher(), content.KindIdea: e.community.IdeaPublisher()})
 	e.reviews.SetScreener(e.moderation)
+	e.community.SetScreener(e.moderation)
 	e.feedback = feedback.New(db, e.customers, e.customers)
 	if e.search, err = search.OpenBleveMemory(); err != nil {
 		t.Fatal(err)
 	}
-	e.syncer = search.NewSyncer(e.search, store.NewLeases(db), "test", slog.New(slog.DiscardHandler), e.reviews.ReviewSource(), e.reviews.TestimonialSource())
+	e.syncer = search.NewSyncer(e.search, store.NewLeases(db), "test", slog.New(slog.DiscardHandler), e.reviews.ReviewSource(), e.reviews.TestimonialSource(),
+		e.community.ThreadSource(), e.community.PostSource(), e.community.IdeaSource())
 	return e
 }
 
@@ -83,6 +89,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Reviews == nil {
 		deps.Reviews = e.reviews
+	}
+	if deps.Community == nil {
+		deps.Community = e.community
 	}
 	if deps.Moderation == nil {
 		deps.Moderation = e.moderation

@@ -66,7 +66,7 @@ func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
 	ctx := c.UserContext()
 	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
 	d := &queueData{Kind: c.Query("kind"), Product: c.Query("product"), Category: q.Category, Rule: q.Rule,
-		Kinds: []content.Kind{content.KindReview}, Rules: []string{"watched_word", "too_many_links", "duplicate", "new_account", "flagged"}}
+		Kinds: []content.Kind{content.KindReview, content.KindThread, content.KindPost, content.KindIdea}, Rules: []string{"watched_word", "too_many_links", "duplicate", "new_account", "flagged"}}
 	if d.Product != "" {
 		p, err := s.deps.Reviews.Product(ctx, d.Product)
 		if err != nil {

@@ -201,6 +201,14 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
 			Status: a.Channel, sortKey: a.At.UnixNano()})
 	}
+	acts, err := s.deps.Community.ActivityBy(ctx, id, before, timelinePage+1)
+	if err != nil {
+		return err
+	}
+	for _, a := range acts {
+		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
+			URL: a.URL, Status: string(a.Status), sortKey: a.At.UnixNano()})
+	}
 	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
 	if !before.IsZero() {
 		lq.Before = bson.NewObjectIDFromTimestamp(before)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
@@ -29,6 +30,7 @@ type Page struct {
 	CSRF      string              // the token every form sends back
 	Flash     string              // a one-time message after a redirect
 	Notice    string              // why a suspended member cannot post, on every page
+	Unread    int                 // unread notifications, in the header
 	Path      string
 	Data      any
 
@@ -97,6 +99,13 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 	}
 	if page.User != nil && page.User.SuspendedAt(time.Now()) {
 		page.Notice = page.Msg(suspendedError(page.User, lang).Message)
+	}
+	if page.User != nil {
+		n, err := s.deps.Community.Unread(c.UserContext(), page.User.ID)
+		if err != nil {
+			return err
+		}
+		page.Unread = n
 	}
 	c.Set(fiber.HeaderVary, "Accept-Language, Cookie")
 	if page.User != nil || page.Flash != "" {
@@ -197,10 +206,55 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 			return surveyFormArgs{Page: p, Survey: sv, Question: question, Action: action, Form: f}
 		},
 		"join": func(words []string) string { return strings.Join(words, "\n") },
+		// item hands a partial its page and one thing to show.
+		"item": func(p *Page, v any) itemArgs { return itemArgs{p, v} },
+		"postArgs": func(p *Page, v postView, parentURL, threadID string, canAccept, locked bool) postArgs {
+			return postArgs{Page: p, Post: v, ParentURL: parentURL, ThreadID: threadID, CanAccept: canAccept, Locked: locked}
+		},
+		"replyForm": func(p *Page, f *form, heading, action, parentURL, closed, quoteOf string) replyArgs {
+			return replyArgs{Page: p, Form: f, Heading: heading, Action: action, ParentURL: parentURL, Closed: closed, QuoteOf: quoteOf}
+		},
+		"similarArgs": func(p *Page, heading string, items []similarItem) similarArgs { return similarArgs{p, heading, items} },
+		"voteArgs": func(p *Page, i *community.Idea, voted bool, back string) voteArgs {
+			return voteArgs{Page: p, Idea: i, Voted: voted, Back: back}
+		},
 		"moderationRow": func(p *Page, t testimonialView, failed string, f *form) moderationArgs {
 			return moderationArgs{Page: p, Item: t, Failed: failed == t.ID.Hex(), Form: f}
 		},
 	}
+}
+
+type itemArgs struct {
+	Page *Page
+	Item any
+}
+
+type postArgs struct {
+	Page      *Page
+	Post      postView
+	ParentURL string
+	ThreadID  string
+	CanAccept bool
+	Locked    bool
+}
+
+type replyArgs struct {
+	Page                                        *Page
+	Form                                        *form
+	Heading, Action, ParentURL, Closed, QuoteOf string
+}
+
+type similarArgs struct {
+	Page    *Page
+	Heading string
+	Items   []similarItem
+}
+
+type voteArgs struct {
+	Page  *Page
+	Idea  *community.Idea
+	Voted bool
+	Back  string
 }
 
 type surveyFormArgs struct {

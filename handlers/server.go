@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
@@ -59,6 +60,7 @@ type Deps struct {
 	Customers  *customers.Service
 	Identity   *identity.Service
 	Reviews    *reviews.Service
+	Community  *community.Service
 	Moderation *moderation.Service
 	Search     search.Index
 	Feedback   *feedback.Service
@@ -116,8 +118,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		return nil, fmt.Errorf("rate limit %d set without a limiter", cfg.RateLimit)
 	}
-	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Moderation == nil || deps.Search == nil || deps.Feedback == nil {
-		return nil, fmt.Errorf("handlers need the customers, identity, reviews, moderation, search and feedback services")
+	if deps.Customers == nil || deps.Identity == nil || deps.Reviews == nil || deps.Community == nil || deps.Moderation == nil || deps.Search == nil || deps.Feedback == nil {
+		return nil, fmt.Errorf("handlers need the customers, identity, reviews, community, moderation, search and feedback services")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -133,8 +135,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		catalog: catalog,
 		assets:  assets,
 		metrics: metrics,
-		nav: []navItem{{Label: "nav.home", URL: "/"}, {Label: "nav.reviews", URL: "/products"},
-			{Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
+		nav: []navItem{{Label: "nav.home", URL: "/"}, {Label: "nav.forums", URL: "/forums"}, {Label: "nav.ideas", URL: "/ideas"},
+			{Label: "nav.reviews", URL: "/products"}, {Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
 		proxies: proxies,
 	}
 
@@ -183,6 +185,9 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.authRoutes(app)
 	s.profileRoutes(app)
 	s.reviewRoutes(app)
+	s.forumRoutes(app)
+	s.ideaRoutes(app)
+	s.notificationRoutes(app)
 	s.testimonialRoutes(app)
 	s.moderationRoutes(app)
 	s.searchRoutes(app)
@@ -190,7 +195,9 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
 	s.adminRoutes(app)
-	s.apiRoutes(app.Group("/api/v1", s.apiScopes))
+	api := app.Group("/api/v1", s.apiScopes)
+	s.apiRoutes(api)
+	s.communityAPIRoutes(api)
 	return app, nil
 }
 
@@ -204,6 +211,8 @@ func hstsMaxAge(https bool) int {
 type homeData struct {
 	Survey       *feedback.Survey // one survey the signed-in customer is asked, if any
 	Question     string
+	Threads      []threadView
+	Ideas        []ideaView
 	Reviews      []*reviews.Review
 	Products     map[bson.ObjectID]*reviews.Product
 	Testimonials []testimonialView
@@ -221,6 +230,25 @@ func (s *Server) home(c *fiber.Ctx) error {
 		return err
 	}
 	if d.Testimonials, err = s.testimonialViews(c, wall); err != nil {
+		return err
+	}
+	threads, err := s.deps.Community.Threads(c.UserContext(), community.ThreadQuery{Limit: 4})
+	if err != nil {
+		return err
+	}
+	if d.Threads, err = s.threadViews(c, threads.Threads, nil); err != nil {
+		return err
+	}
+	ideas, err := s.deps.Community.Ideas(c.UserContext(), community.IdeaQuery{Sort: community.IdeasTrending, Limit: 3})
+	if err != nil {
+		return err
+	}
+	if len(ideas.Ideas) == 0 { // a quiet fortnight: show the most voted instead
+		if ideas, err = s.deps.Community.Ideas(c.UserContext(), community.IdeaQuery{Limit: 3}); err != nil {
+			return err
+		}
+	}
+	if d.Ideas, err = s.ideaViews(c, ideas.Ideas); err != nil {
 		return err
 	}
 	if u := currentUser(c); u != nil {

@@ -81,7 +81,7 @@ func TestHome_DefaultLanguageFromConfig(t *testing.T) {
 	if res := get(t, app, "/"); !strings.Contains(res.body, "Selamat datang") {
 		t.Fatalf("default language id not used:\n%s", res.body)
 	}
-	_, err := handlers.New(handlers.Config{DefaultLanguage: "fr"}, handlers.Deps{Customers: e.customers, Identity: e.identity, Reviews: e.reviews, Moderation: e.moderation, Search: e.search, Feedback: e.feedback})
+	_, err := handlers.New(handlers.Config{DefaultLanguage: "fr"}, handlers.Deps{Customers: e.customers, Identity: e.identity, Reviews: e.reviews, Community: e.community, Moderation: e.moderation, Search: e.search, Feedback: e.feedback})
 	if err == nil || !strings.Contains(err.Error(), `"fr"`) {
 		t.Fatalf("an unsupported default language must be refused: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
@@ -30,6 +31,7 @@ type services struct {
 	customers  *customers.Service
 	identity   *identity.Service
 	reviews    *reviews.Service
+	community  *community.Service
 	moderation *moderation.Service
 	feedback   *feedback.Service
 }
@@ -41,6 +43,7 @@ func indexes() []store.Indexes {
 	all = append(all, customers.Indexes...)
 	all = append(all, identity.Indexes...)
 	all = append(all, reviews.Indexes...)
+	all = append(all, community.Indexes...)
 	all = append(all, moderation.Indexes...)
 	all = append(all, feedback.Indexes...)
 	return all
@@ -93,9 +96,17 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	if err != nil {
 		return fail(err)
 	}
-	s.reviews = reviews.NewService(st.DB, s.customers, s.customers, markdown.New())
-	s.moderation = moderation.New(st.DB, s.customers, map[content.Kind]moderation.Publisher{content.KindReview: s.reviews})
+	md := markdown.New()
+	s.reviews = reviews.NewService(st.DB, s.customers, s.customers, md)
+	s.community = community.New(st.DB, s.customers, s.customers, s.reviews, md)
+	s.moderation = moderation.New(st.DB, s.customers, map[content.Kind]moderation.Publisher{
+		content.KindReview: s.reviews,
+		content.KindThread: s.community.ThreadPublisher(),
+		content.KindPost:   s.community.PostPublisher(),
+		content.KindIdea:   s.community.IdeaPublisher(),
+	})
 	s.reviews.SetScreener(s.moderation)
+	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
 	return s, nil
 }
@@ -136,7 +147,8 @@ func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger)
 		return nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
 	}
 	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), owner(), log,
-		s.reviews.ReviewSource(), s.reviews.TestimonialSource())
+		s.reviews.ReviewSource(), s.reviews.TestimonialSource(),
+		s.community.ThreadSource(), s.community.PostSource(), s.community.IdeaSource())
 	return idx, syncer, nil
 }
 

@@ -19,7 +19,8 @@
       if (q === last) return;
       last = q;
       if (q.length < 2) { list.hidden = true; return; }
-      fetch(input.getAttribute('data-suggest') + '?q=' + encodeURIComponent(q), { credentials: 'same-origin' })
+      var url = input.getAttribute('data-suggest');
+      fetch(url + (url.indexOf('?') < 0 ? '?' : '&') + 'q=' + encodeURIComponent(q), { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
         .then(function (data) {
           if (q !== last) return;

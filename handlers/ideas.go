@@ -1,0 +1,424 @@
+package handlers
+
+import (
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/reviews"
+)
+
+func (s *Server) ideaRoutes(app *fiber.App) {
+	product := s.requireRole(customers.RoleProduct)
+	app.Get("/ideas", s.ideasPage)
+	app.Get("/ideas/new", s.signedIn, s.ideaNewPage)
+	app.Post("/ideas/new", s.requireActive, s.ideaCreate)
+	app.Get("/ideas/:slugid", s.ideaPage)
+	app.Get("/ideas/:id/edit", s.signedIn, s.ideaEditPage)
+	app.Post("/ideas/:id/edit", s.requireActive, s.ideaEdit)
+	app.Post("/ideas/:id/delete", s.signedIn, s.ideaDelete)
+	app.Post("/ideas/:id/vote", s.requireActive, s.ideaVote)
+	app.Post("/ideas/:id/comments", s.requireActive, s.ideaComment)
+	app.Post("/ideas/:id/status", product, s.ideaStatus)
+	app.Post("/ideas/:id/merge", product, s.ideaMerge)
+	app.Get("/roadmap", s.roadmapPage)
+}
+
+// ideaView is an idea as a list shows it: with its product and the viewer's vote.
+type ideaView struct {
+	*community.Idea
+	Product *reviews.Product
+	Voted   bool
+}
+
+// ideaViews joins products and the viewer's votes to ideas: two queries.
+func (s *Server) ideaViews(c *fiber.Ctx, list []*community.Idea) ([]ideaView, error) {
+	ctx := c.UserContext()
+	var productIDs []bson.ObjectID
+	for _, i := range list {
+		if i.ProductID != nil {
+			productIDs = append(productIDs, *i.ProductID)
+		}
+	}
+	products, err := s.deps.Reviews.ProductsByID(ctx, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	var viewer bson.ObjectID
+	if u := currentUser(c); u != nil {
+		viewer = u.ID
+	}
+	voted, err := s.deps.Community.VotedFor(ctx, viewer, list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ideaView, len(list))
+	for n, i := range list {
+		out[n] = ideaView{Idea: i, Voted: voted[i.ID]}
+		if i.ProductID != nil {
+			out[n].Product = products[*i.ProductID]
+		}
+	}
+	return out, nil
+}
+
+// ideaQuery reads the list's filters: ?sort=&status=&product=&after=.
+func (s *Server) ideaQuery(c *fiber.Ctx) (community.IdeaQuery, error) {
+	q := community.IdeaQuery{Sort: c.Query("sort", community.IdeasTop), State: community.IdeaState(c.Query("status")), After: c.Query("after")}
+	if slug := c.Query("product"); slug != "" {
+		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
+		if err != nil {
+			return q, err
+		}
+		q.ProductID = p.ID
+	}
+	return q, nil
+}
+
+type ideasData struct {
+	Ideas   []ideaView
+	Sort    string
+	Sorts   []string
+	State   string
+	States  []community.IdeaState
+	Product string
+	Next    string
+}
+
+func (s *Server) ideasPage(c *fiber.Ctx) error {
+	q, err := s.ideaQuery(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.deps.Community.Ideas(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	d := ideasData{Sort: q.Sort, Sorts: community.IdeaSorts, State: string(q.State), States: community.IdeaStates, Product: c.Query("product")}
+	if d.Ideas, err = s.ideaViews(c, page.Ideas); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		d.Next = "/ideas?" + url.Values{"sort": {d.Sort}, "status": {d.State}, "product": {d.Product}, "after": {page.Next}}.Encode()
+	}
+	return s.render(c, fiber.StatusOK, "ideas", "ideas.title", d)
+}
+
+type ideaFormData struct {
+	Idea     *community.Idea // nil for a new idea
+	Products []*reviews.Product
+	Product  string
+	Form     *form
+	Similar  []similarItem
+}
+
+func (s *Server) ideaFormData(c *fiber.Ctx, f *form, product string) (*ideaFormData, error) {
+	products, _, err := s.deps.Reviews.Products(c.UserContext(), "", 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ideaFormData{Products: products, Product: product, Form: f}, nil
+}
+
+func (s *Server) ideaNewPage(c *fiber.Ctx) error {
+	title := c.Query("title")
+	d, err := s.ideaFormData(c, &form{Values: map[string]string{"title": title, "body": c.Query("body")}}, c.Query("product"))
+	if err != nil {
+		return err
+	}
+	d.Similar = s.similar(c, "idea", title)
+	return s.render(c, fiber.StatusOK, "idea_form", "idea.new_title", d)
+}
+
+// ideaInput reads the idea form; a product is chosen by slug.
+func (s *Server) ideaInput(c *fiber.Ctx) (community.IdeaInput, error) {
+	in := community.IdeaInput{Title: c.FormValue("title"), Body: c.FormValue("body"), Lang: s.language(c)}
+	if slug := c.FormValue("product"); slug != "" {
+		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
+		if err != nil {
+			return in, errs.Field("product", "product.not_found")
+		}
+		in.ProductID = p.ID
+	}
+	return in, nil
+}
+
+func (s *Server) ideaCreate(c *fiber.Ctx) error {
+	if c.FormValue("check") != "" { // "Check for similar ideas" without JavaScript
+		return c.Redirect("/ideas/new?"+url.Values{"title": {c.FormValue("title")}, "body": {c.FormValue("body")},
+			"product": {c.FormValue("product")}}.Encode(), fiber.StatusSeeOther)
+	}
+	in, createErr := s.ideaInput(c)
+	var idea *community.Idea
+	if createErr == nil {
+		idea, createErr = s.deps.Community.CreateIdea(c.UserContext(), currentUser(c), in)
+	}
+	if createErr != nil {
+		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body})
+		if err != nil {
+			return err
+		}
+		d, err := s.ideaFormData(c, f, c.FormValue("product"))
+		if err != nil {
+			return err
+		}
+		return s.render(c, statusOf(createErr), "idea_form", "idea.new_title", d)
+	}
+	s.flashStatus(c, idea.Status, "flash.idea_published")
+	return c.Redirect(idea.URL(), fiber.StatusSeeOther)
+}
+
+func (s *Server) ideaFromPath(c *fiber.Ctx, param string) (*community.Idea, error) {
+	id, ok := community.ParseSlugID(c.Params(param))
+	if !ok {
+		return nil, community.ErrIdeaNotFound
+	}
+	i, err := s.deps.Community.Idea(c.UserContext(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !visibleTo(currentUser(c), i.Status, i.AuthorID) {
+		return nil, community.ErrIdeaNotFound
+	}
+	return i, nil
+}
+
+type ideaData struct {
+	Idea       ideaView
+	Author     *customers.Customer
+	MergedInto *community.Idea
+	Posts      []postView
+	Next       string
+	Product    bool // product staff: status and merge
+	Moderator  bool
+	CanEdit    bool
+	States     []community.IdeaState
+	Form       *form
+	StaffForm  *form
+}
+
+func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
+	ctx := c.UserContext()
+	views, err := s.ideaViews(c, []*community.Idea{i})
+	if err != nil {
+		return nil, err
+	}
+	d := &ideaData{Idea: views[0], States: community.IdeaStates}
+	viewer := currentUser(c)
+	var viewerID bson.ObjectID
+	if viewer != nil {
+		viewerID = viewer.ID
+		d.Product, d.Moderator = viewer.HasRole(customers.RoleProduct), viewer.HasRole(customers.RoleModerator)
+		d.CanEdit = viewer.ID == i.AuthorID || d.Product || d.Moderator
+	}
+	if d.Author, err = s.deps.Customers.Get(ctx, i.AuthorID); err != nil {
+		d.Author = orNobody(nil)
+	}
+	if i.MergedInto != nil {
+		if d.MergedInto, err = s.deps.Community.Idea(ctx, *i.MergedInto); err != nil {
+			return nil, err
+		}
+	}
+	posts, next, err := s.deps.Community.Posts(ctx, community.PostQuery{Parent: i.ID, Viewer: viewerID, After: c.Query("after")})
+	if err != nil {
+		return nil, err
+	}
+	if next != "" {
+		d.Next = i.URL() + "?after=" + next + "#posts"
+	}
+	pv, err := s.postViews(c, posts, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.Posts = pv.list
+	return d, nil
+}
+
+func (s *Server) ideaPage(c *fiber.Ctx) error {
+	i, err := s.ideaFromPath(c, "slugid")
+	if err != nil {
+		return err
+	}
+	d, err := s.ideaData(c, i)
+	if err != nil {
+		return err
+	}
+	return s.renderTitled(c, fiber.StatusOK, "idea", i.Title, d)
+}
+
+// ideaFailed shows the idea again with what was wrong with a comment (form) or a staff
+// decision (staff form).
+func (s *Server) ideaFailed(c *fiber.Ctx, i *community.Idea, failure error, values map[string]string, staff bool) error {
+	f, err := s.formFailed(c, failure, values)
+	if err != nil {
+		return err
+	}
+	d, err := s.ideaData(c, i)
+	if err != nil {
+		return err
+	}
+	if staff {
+		d.StaffForm = f
+	} else {
+		d.Form = f
+	}
+	return s.renderTitled(c, statusOf(failure), "idea", i.Title, d)
+}
+
+func (s *Server) ideaVote(c *fiber.Ctx) error {
+	i, err := s.ideaFromPath(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.deps.Community.Vote(c.UserContext(), currentUser(c), i.ID, c.FormValue("vote") != "0"); err != nil {
+		return err
+	}
+	back := localPath(c.FormValue("back"))
+	if back == "/" {
+		back = i.URL()
+	}
+	return c.Redirect(back, fiber.StatusSeeOther)
+}
+
+func (s *Server) ideaComment(c *fiber.Ctx) error {
+	i, err := s.ideaFromPath(c, "id")
+	if err != nil {
+		return err
+	}
+	in := community.PostInput{Body: c.FormValue("body"), QuoteOf: c.FormValue("quote_of"), Lang: s.language(c)}
+	p, postErr := s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
+	if postErr != nil {
+		return s.ideaFailed(c, i, postErr, map[string]string{"body": in.Body}, false)
+	}
+	s.flashStatus(c, p.Status, "flash.comment_published")
+	return c.Redirect(i.URL()+"#post-"+p.ID.Hex(), fiber.StatusSeeOther)
+}
+
+func (s *Server) ideaStatus(c *fiber.Ctx) error {
+	i, err := s.ideaFromPath(c, "id")
+	if err != nil {
+		return err
+	}
+	in := community.StatusInput{Status: community.IdeaState(c.FormValue("status")), Response: c.FormValue("response")}
+	if _, err := s.deps.Community.SetState(c.UserContext(), currentUser(c), i.ID, in); err != nil {
+		return s.ideaFailed(c, i, err, map[string]string{"response": in.Response}, true)
+	}
+	s.flash(c, "flash.idea_saved")
+	return c.Redirect(i.URL(), fiber.StatusSeeOther)
+}
+
+// ideaMerge folds this idea into the target: its address or ID.
+func (s *Server) ideaMerge(c *fiber.Ctx) error {
+	i, err := s.ideaFromPath(c, "id")
+	if err != nil {
+		return err
+	}
+	raw := c.FormValue("target")
+	if u, err := url.Parse(raw); err == nil && u.Path != "" {
+		raw = u.Path
+	}
+	target, ok := community.ParseSlugID(raw)
+	var merged *community.Idea
+	mergeErr := errs.Field("target", "idea.not_found")
+	if ok {
+		merged, mergeErr = s.deps.Community.Merge(c.UserContext(), currentUser(c), i.ID, target)
+	}
+	if mergeErr != nil {
+		return s.ideaFailed(c, i, mergeErr, map[string]string{"target": c.FormValue("target")}, true)
+	}
+	s.flash(c, "flash.idea_merged")
+	return c.Redirect(merged.URL(), fiber.StatusSeeOther)
+}
+
+func (s *Server) ownIdea(c *fiber.Ctx) (*community.Idea, error) {
+	i, err := s.ideaFromPath(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	u := currentUser(c)
+	if i.AuthorID != u.ID && !u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) || i.Status == content.StatusDeleted {
+		return nil, community.ErrIdeaNotFound
+	}
+	return i, nil
+}
+
+func (s *Server) ideaEditPage(c *fiber.Ctx) error {
+	i, err := s.ownIdea(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.ideaFormData(c, &form{Values: map[string]string{"title": i.Title, "body": i.BodyMD}}, "")
+	if err != nil {
+		return err
+	}
+	d.Idea = i
+	for _, p := range d.Products {
+		if i.ProductID != nil && p.ID == *i.ProductID {
+			d.Product = p.Slug
+		}
+	}
+	return s.render(c, fiber.StatusOK, "idea_form", "idea.edit_title", d)
+}
+
+func (s *Server) ideaEdit(c *fiber.Ctx) error {
+	i, err := s.ownIdea(c)
+	if err != nil {
+		return err
+	}
+	in, editErr := s.ideaInput(c)
+	if editErr == nil {
+		_, editErr = s.deps.Community.EditIdea(c.UserContext(), currentUser(c), i.ID, in)
+	}
+	if editErr != nil {
+		f, err := s.formFailed(c, editErr, map[string]string{"title": in.Title, "body": in.Body})
+		if err != nil {
+			return err
+		}
+		d, err := s.ideaFormData(c, f, c.FormValue("product"))
+		if err != nil {
+			return err
+		}
+		d.Idea = i
+		return s.render(c, statusOf(editErr), "idea_form", "idea.edit_title", d)
+	}
+	s.flash(c, "flash.idea_saved")
+	return c.Redirect(i.URL(), fiber.StatusSeeOther)
+}
+
+func (s *Server) ideaDelete(c *fiber.Ctx) error {
+	i, err := s.ownIdea(c)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Community.DeleteIdea(c.UserContext(), currentUser(c), i.ID); err != nil {
+		return err
+	}
+	s.flash(c, "flash.idea_deleted")
+	return c.Redirect("/ideas", fiber.StatusSeeOther)
+}
+
+type roadmapColumn struct {
+	State community.IdeaState
+	Ideas []ideaView
+}
+
+func (s *Server) roadmapPage(c *fiber.Ctx) error {
+	road, err := s.deps.Community.Roadmap(c.UserContext(), 10)
+	if err != nil {
+		return err
+	}
+	var cols []roadmapColumn
+	for _, st := range community.RoadmapStates {
+		views, err := s.ideaViews(c, road[st])
+		if err != nil {
+			return err
+		}
+		cols = append(cols, roadmapColumn{State: st, Ideas: views})
+	}
+	return s.render(c, fiber.StatusOK, "roadmap", "roadmap.title", cols)
+}
