@@ -208,8 +208,9 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"join": func(words []string) string { return strings.Join(words, "\n") },
 		// item hands a partial its page and one thing to show.
 		"item": func(p *Page, v any) itemArgs { return itemArgs{p, v} },
-		"postArgs": func(p *Page, v postView, parentURL, threadID string, canAccept, locked bool) postArgs {
-			return postArgs{Page: p, Post: v, ParentURL: parentURL, ThreadID: threadID, CanAccept: canAccept, Locked: locked}
+		// postArgs: copy is a second showing of a post (the accepted answer above the replies), without its anchor.
+		"postArgs": func(p *Page, v postView, parentURL, threadID string, canAccept, locked, copy bool) postArgs {
+			return postArgs{Page: p, Post: v, ParentURL: parentURL, ThreadID: threadID, CanAccept: canAccept, Locked: locked, Copy: copy}
 		},
 		"replyForm": func(p *Page, f *form, heading, action, parentURL, closed, quoteOf string) replyArgs {
 			return replyArgs{Page: p, Form: f, Heading: heading, Action: action, ParentURL: parentURL, Closed: closed, QuoteOf: quoteOf}
@@ -236,6 +237,7 @@ type postArgs struct {
 	ThreadID  string
 	CanAccept bool
 	Locked    bool
+	Copy      bool
 }
 
 type replyArgs struct {

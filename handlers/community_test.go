@@ -1,0 +1,212 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/identity"
+)
+
+// apiAs calls the JSON API as who: staff with a personal token, customers from their
+// signed-in browser session (with the CSRF header, as a page's script would).
+func (e *env) apiAs(base string, who *customers.Customer) func(method, path, body string) response {
+	e.t.Helper()
+	header, value := "", ""
+	b := newBrowser(e.t, base)
+	if who.IsStaff() {
+		secret, _, err := e.identity.CreateToken(context.Background(), who, identity.NewToken{Name: "test", Scopes: []string{"read", "write"}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		header, value = "Authorization", "Bearer "+secret
+	} else {
+		b.signIn(who.Email)
+		header, value = "X-CSRF-Token", b.csrf()
+	}
+	return func(method, path, body string) response {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set(header, value)
+		req.Header.Set("Content-Type", "application/json")
+		return b.do(req)
+	}
+}
+
+func (e *env) category(name string, staffOnly bool) *community.Category {
+	e.t.Helper()
+	admin := e.person(strings.ToLower(strings.Fields(name)[0])+"-admin@example.com", customers.RoleAdmin)
+	c, err := e.community.SaveCategory(context.Background(), admin, bson.ObjectID{}, community.CategoryInput{Name: name, StaffOnly: staffOnly})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func TestAPI_ThreadsPostsLikesAccept(t *testing.T) {
+	e := newEnv(t)
+	help := e.category("Help", false)
+	e.category("Announcements", true)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	asAyu, asBudi := e.apiAs(base, ayu), e.apiAs(base, budi)
+
+	// Bad input: a message per field, never a 500.
+	res := asAyu("POST", "/api/v1/threads", `{"category":"nope","title":"Hi","body":""}`)
+	var bad struct {
+		Error struct {
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &bad); res.StatusCode != 422 || err != nil || len(bad.Error.Fields) != 3 {
+		t.Fatalf("invalid thread: %d %s", res.StatusCode, res.body)
+	}
+	if res := asAyu("POST", "/api/v1/threads", `{"category":"announcements","title":"Big news today","body":"x"}`); res.StatusCode != 403 {
+		t.Fatalf("customer in announcements: %d %s", res.StatusCode, res.body)
+	}
+	res = asAyu("POST", "/api/v1/threads", `{"category":"help","title":"Router keeps rebooting","body":"Every hour.","tags":["wifi","Router"]}`)
+	var thread community.Thread
+	if err := json.Unmarshal([]byte(res.body), &thread); res.StatusCode != 201 || err != nil || strings.Join(thread.Tags, ",") != "wifi,router" {
+		t.Fatalf("create thread: %d %s", res.StatusCode, res.body)
+	}
+	tid := thread.ID.Hex()
+	res = asBudi("POST", "/api/v1/threads/"+tid+"/posts", `{"body":"Update the firmware."}`)
+	var post community.Post
+	if err := json.Unmarshal([]byte(res.body), &post); res.StatusCode != 201 || err != nil {
+		t.Fatalf("reply: %d %s", res.StatusCode, res.body)
+	}
+	if res := asBudi("POST", "/api/v1/threads/"+tid+"/posts", `{"body":"","quote_of":"zzz"}`); res.StatusCode != 422 {
+		t.Fatalf("empty reply: %d %s", res.StatusCode, res.body)
+	}
+	// Likes: explicit values are idempotent; your own post cannot be liked.
+	for _, want := range []string{`"likes":1`, `"likes":1`} {
+		if res := asAyu("POST", "/api/v1/posts/"+post.ID.Hex()+"/like", `{"like":true}`); res.StatusCode != 200 || !strings.Contains(res.body, want) {
+			t.Fatalf("like: %d %s", res.StatusCode, res.body)
+		}
+	}
+	if res := asBudi("POST", "/api/v1/posts/"+post.ID.Hex()+"/like", ``); res.StatusCode != 403 {
+		t.Fatalf("own like: %d %s", res.StatusCode, res.body)
+	}
+	if res := asBudi("POST", "/api/v1/threads/"+tid+"/accept", `{"post_id":"`+post.ID.Hex()+`"}`); res.StatusCode != 403 {
+		t.Fatalf("accept by a non-author: %d %s", res.StatusCode, res.body)
+	}
+	if res := asAyu("POST", "/api/v1/threads/"+tid+"/accept", `{"post_id":"`+post.ID.Hex()+`"}`); res.StatusCode != 200 || !strings.Contains(res.body, `"solved":true`) {
+		t.Fatalf("accept: %d %s", res.StatusCode, res.body)
+	}
+	res = asBudi("GET", "/api/v1/threads/"+tid, ``)
+	if res.StatusCode != 200 || !strings.Contains(res.body, `"opening"`) || !strings.Contains(res.body, "Update the firmware.") {
+		t.Fatalf("get thread: %d %s", res.StatusCode, res.body)
+	}
+	if res := asBudi("GET", "/api/v1/threads?sort=solved&category="+help.Slug, ``); !strings.Contains(res.body, "Router keeps rebooting") {
+		t.Fatalf("solved list: %s", res.body)
+	}
+	if res := asBudi("GET", "/api/v1/threads?after=garbage", ``); res.StatusCode != 422 {
+		t.Fatalf("bad cursor: %d %s", res.StatusCode, res.body)
+	}
+	// Notifications over the API: Budi was told of the acceptance, Ayu of the reply.
+	if res := asBudi("GET", "/api/v1/notifications", ``); !strings.Contains(res.body, `"kind":"accepted"`) {
+		t.Fatalf("budi's notifications: %s", res.body)
+	}
+	// Signed out, writing is refused with JSON (the CSRF check answers first: there is no session).
+	req, _ := http.NewRequest("POST", base+"/api/v1/threads", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	if res := newBrowser(t, base).do(req); res.StatusCode != 403 || !strings.Contains(res.body, `"error"`) {
+		t.Fatalf("anonymous: %d %s", res.StatusCode, res.body)
+	}
+}
+
+func TestAPI_IdeasVoteStatusMerge(t *testing.T) {
+	e := newEnv(t)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	pm := e.person("pm@example.com", customers.RoleProduct)
+	e.product("Kopi Gayo")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	asAyu, asBudi, asPM := e.apiAs(base, ayu), e.apiAs(base, budi), e.apiAs(base, pm)
+
+	if res := asAyu("POST", "/api/v1/ideas", `{"title":"Refill pouches","body":"Less plastic.","product":"nope"}`); res.StatusCode != 422 {
+		t.Fatalf("unknown product: %d %s", res.StatusCode, res.body)
+	}
+	create := func(call func(string, string, string) response, title string) community.Idea {
+		res := call("POST", "/api/v1/ideas", `{"title":"`+title+`","body":"Please.","product":"kopi-gayo"}`)
+		var i community.Idea
+		if err := json.Unmarshal([]byte(res.body), &i); res.StatusCode != 201 || err != nil {
+			t.Fatalf("create idea: %d %s", res.StatusCode, res.body)
+		}
+		return i
+	}
+	target, dup := create(asAyu, "Refill pouches for coffee"), create(asBudi, "Coffee refill packs")
+	for range 2 {
+		if res := asBudi("POST", "/api/v1/ideas/"+target.ID.Hex()+"/vote", `{"vote":true}`); !strings.Contains(res.body, `"vote_count":2`) {
+			t.Fatalf("vote: %d %s", res.StatusCode, res.body)
+		}
+	}
+	if res := asBudi("PATCH", "/api/v1/ideas/"+target.ID.Hex(), `{"status":"planned"}`); res.StatusCode != 403 {
+		t.Fatalf("status by a customer: %d %s", res.StatusCode, res.body)
+	}
+	if res := asPM("PATCH", "/api/v1/ideas/"+target.ID.Hex(), `{"status":"someday"}`); res.StatusCode != 422 || !strings.Contains(res.body, `"status"`) {
+		t.Fatalf("bad status: %d %s", res.StatusCode, res.body)
+	}
+	if res := asPM("PATCH", "/api/v1/ideas/"+target.ID.Hex(), `{"status":"planned","response":"Q3"}`); res.StatusCode != 200 || !strings.Contains(res.body, `"status":"planned"`) {
+		t.Fatalf("status: %d %s", res.StatusCode, res.body)
+	}
+	if res := asBudi("POST", "/api/v1/ideas/"+dup.ID.Hex()+"/merge", `{"target":"`+target.ID.Hex()+`"}`); res.StatusCode != 403 {
+		t.Fatalf("merge by a customer: %d %s", res.StatusCode, res.body)
+	}
+	// Budi voted for both (his own idea, and the target): merged, he counts once.
+	if res := asPM("POST", "/api/v1/ideas/"+dup.ID.Hex()+"/merge", `{"target":"`+target.ID.Hex()+`"}`); res.StatusCode != 200 || !strings.Contains(res.body, `"vote_count":2`) {
+		t.Fatalf("merge: %d %s", res.StatusCode, res.body)
+	}
+	if res := asPM("GET", "/api/v1/ideas?status=planned&product=kopi-gayo", ``); !strings.Contains(res.body, "Refill pouches for coffee") || strings.Contains(res.body, "Coffee refill packs") {
+		t.Fatalf("list: %s", res.body)
+	}
+	if res := asBudi("GET", "/api/v1/notifications", ``); !strings.Contains(res.body, `"state":"planned"`) {
+		t.Fatalf("voter not told: %s", res.body)
+	}
+}
+
+func TestPages_ForumAndIdeaFormsWorkWithoutJavaScript(t *testing.T) {
+	e := newEnv(t)
+	e.category("Tanya Jawab", false)
+	e.person("ayu@example.com")
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	b.signIn("ayu@example.com")
+
+	// A thread with nothing filled in comes back with a message per field, in Indonesian.
+	res := b.post("/forums/new?lang=id", url.Values{"category": {"tanya-jawab"}, "title": {"Hi"}})
+	if res.StatusCode != 422 || !strings.Contains(res.body, "Gunakan minimal 5 karakter.") || !strings.Contains(res.body, "Kolom ini wajib diisi.") {
+		t.Fatalf("invalid thread: %d", res.StatusCode)
+	}
+	res = b.post("/forums/new", url.Values{"category": {"tanya-jawab"}, "title": {"Cara seduh kopi tubruk"}, "body": {"Bagaimana?"}, "tags": {"kopi, resep"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create thread: %d %s", res.StatusCode, res.body)
+	}
+	thread := res.Header.Get("Location")
+	page := b.get(thread)
+	if page.StatusCode != 200 || !strings.Contains(page.body, "#kopi") || !strings.Contains(page.body, "Cara seduh kopi tubruk") {
+		t.Fatalf("thread page: %d", page.StatusCode)
+	}
+	// An empty reply shows the thread again with the message, not an error page.
+	if res := b.post(thread[:strings.LastIndex(thread, "/")]+"/"+thread[len(thread)-24:]+"/posts", url.Values{"body": {" "}}); res.StatusCode != 422 || !strings.Contains(res.body, "Kolom ini wajib diisi.") {
+		t.Fatalf("empty reply: %d", res.StatusCode)
+	}
+	// "Check for similar ideas" without JavaScript keeps what was typed.
+	res = b.post("/ideas/new", url.Values{"title": {"Seduh kopi"}, "body": {"draft"}, "check": {"1"}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "title=Seduh+kopi") || !strings.Contains(loc, "body=draft") {
+		t.Fatalf("check similar: %d %s", res.StatusCode, loc)
+	}
+	if res := b.get("/ideas/nope-123"); res.StatusCode != 404 {
+		t.Fatalf("unknown idea: %d", res.StatusCode)
+	}
+	for _, path := range []string{"/forums", "/forums/tanya-jawab?sort=unanswered", "/ideas?sort=trending", "/roadmap", "/notifications", "/?lang=id"} {
+		if res := b.get(path); res.StatusCode != 200 {
+			t.Errorf("%s: %d", path, res.StatusCode)
+		}
+	}
+}
