@@ -1,0 +1,128 @@
+package community_test
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/moderation"
+	"github.com/guyub/guyub/search"
+	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/store/storetest"
+)
+
+// moderated is a world with the real moderation rules and a real (in-memory) Bleve index.
+type moderated struct {
+	*world
+	mod    *moderation.Service
+	index  *search.Bleve
+	syncer *search.Syncer
+}
+
+func newModerated(t *testing.T) *moderated {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, append(append(customers.Indexes, community.Indexes...), moderation.Indexes...)...); err != nil {
+		t.Fatal(err)
+	}
+	cust := customers.NewService(db, []string{"en", "id"})
+	svc := community.New(db, cust, cust, nil, markdown.New())
+	mod := moderation.New(db, cust, map[content.Kind]moderation.Publisher{
+		content.KindThread: svc.ThreadPublisher(), content.KindPost: svc.PostPublisher(), content.KindIdea: svc.IdeaPublisher()})
+	svc.SetScreener(mod)
+	index, err := search.OpenBleveMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, ctx: ctx, customers: cust, svc: svc}
+	admin := w.person("Root", customers.RoleAdmin)
+	if w.general, err = svc.SaveCategory(ctx, admin, bson.ObjectID{}, community.CategoryInput{Name: "Help"}); err != nil {
+		t.Fatal(err)
+	}
+	syncer := search.NewSyncer(index, store.NewLeases(db), "test", slog.New(slog.DiscardHandler),
+		svc.ThreadSource(), svc.PostSource(), svc.IdeaSource())
+	return &moderated{world: w, mod: mod, index: index, syncer: syncer}
+}
+
+// found syncs the index and returns the kinds of what public search finds for text.
+func (m *moderated) found(text string) string {
+	m.t.Helper()
+	if _, err := m.syncer.SyncOnce(m.ctx); err != nil {
+		m.t.Fatal(err)
+	}
+	res, err := m.index.Search(m.ctx, search.Query{Text: text})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var kinds []string
+	for _, h := range res.Hits {
+		kinds = append(kinds, h.Kind)
+	}
+	sort.Strings(kinds)
+	return strings.Join(kinds, ",")
+}
+
+func TestModeration_WatchedWordHoldsAThreadUntilApproved(t *testing.T) {
+	m := newModerated(t)
+	ani, mod := m.person("Ani"), m.person("Mod", customers.RoleModerator)
+	th, err := m.svc.CreateThread(m.ctx, ani, community.ThreadInput{Category: m.general.Slug, Title: "Toko ini penipu?", Body: "Pesanan saya belum sampai."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.Status != content.StatusPending {
+		t.Fatalf("status = %s, want pending (watched word in Indonesian)", th.Status)
+	}
+	if page, _ := m.svc.Threads(m.ctx, community.ThreadQuery{}); len(page.Threads) != 0 {
+		t.Fatal("a held thread is listed publicly")
+	}
+	items, _, err := m.mod.Queue(m.ctx, moderation.QueueQuery{Kind: content.KindThread})
+	if err != nil || len(items) != 1 || !strings.Contains(items[0].Excerpt, "Pesanan saya") {
+		t.Fatalf("queue = %+v, %v", items, err)
+	}
+	if _, err := m.mod.Decide(m.ctx, mod, moderation.DecisionInput{Refs: []string{items[0].ID}, Action: moderation.ActionApprove}); err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := m.svc.Threads(m.ctx, community.ThreadQuery{}); len(page.Threads) != 1 {
+		t.Fatal("an approved thread is not listed")
+	}
+	op, _ := m.svc.OpeningPost(m.ctx, th.ID)
+	if op.Status != content.StatusPublished {
+		t.Fatalf("opening post = %s", op.Status)
+	}
+}
+
+func TestSearch_ThreadsRepliesAndIdeasFollowTheirStatus(t *testing.T) {
+	m := newModerated(t)
+	ani, budi, mod := m.person("Ani"), m.person("Budi"), m.person("Mod", customers.RoleModerator)
+	th := m.thread(ani, "Pelayanan pelanggan lambat")
+	reply := m.reply(budi, th, "Pelayanan di cabang Bandung cepat kok.")
+	m.idea(ani, "Pelayanan lewat WhatsApp")
+	if got := m.found("pelayanan"); got != "idea,post,thread" {
+		t.Fatalf("found %q", got)
+	}
+	// A flagged-and-hidden reply leaves the index; hiding the thread takes its replies too.
+	if _, err := m.mod.Decide(m.ctx, mod, moderation.DecisionInput{Refs: []string{"post:" + reply.ID.Hex()}, Action: moderation.ActionReject, Reason: "off-topic"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.found("pelayanan"); got != "idea,thread" {
+		t.Fatalf("after hiding the reply, found %q", got)
+	}
+	if _, err := m.svc.SetPostStatus(m.ctx, reply.ID, content.StatusPublished, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.mod.Decide(m.ctx, mod, moderation.DecisionInput{Refs: []string{"thread:" + th.ID.Hex()}, Action: moderation.ActionReject, Reason: "spam"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.found("pelayanan"); got != "idea" {
+		t.Fatalf("after hiding the thread, found %q", got)
+	}
+}
