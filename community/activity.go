@@ -2,13 +2,13 @@ package community
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/store"
 )
 
 // Activity is one thing a customer did in the community, for their record's timeline.
@@ -29,13 +29,9 @@ func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time
 	if !before.IsZero() {
 		byAuthor["_id"] = bson.M{"$lt": bson.NewObjectIDFromTimestamp(before)}
 	}
-	cur, err := s.posts.Find(ctx, byAuthor, newest.SetProjection(bson.M{"history": 0, "body_html": 0}))
+	posts, err := store.FindAll[Post](ctx, s.posts, byAuthor, newest.SetProjection(bson.M{"history": 0, "body_html": 0}))
 	if err != nil {
-		return nil, fmt.Errorf("activity: %w", err)
-	}
-	var posts []*Post
-	if err := cur.All(ctx, &posts); err != nil {
-		return nil, fmt.Errorf("activity: %w", err)
+		return nil, err
 	}
 	ideas, err := s.findIdeas(ctx, byAuthor, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
@@ -45,13 +41,9 @@ func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time
 	if !before.IsZero() {
 		voteFilter["at"] = bson.M{"$lt": before}
 	}
-	vcur, err := s.votes.Find(ctx, voteFilter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
+	votes, err := store.FindAll[IdeaVote](ctx, s.votes, voteFilter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, fmt.Errorf("activity: %w", err)
-	}
-	var votes []IdeaVote
-	if err := vcur.All(ctx, &votes); err != nil {
-		return nil, fmt.Errorf("activity: %w", err)
+		return nil, err
 	}
 	// Titles of the threads and ideas the posts and votes belong to: two queries.
 	var threadIDs, ideaIDs []bson.ObjectID

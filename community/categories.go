@@ -103,13 +103,9 @@ func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, i
 
 // Categories lists every category in the admins' order (a forum has a handful).
 func (s *Service) Categories(ctx context.Context) ([]*Category, error) {
-	cur, err := s.categories.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(200))
+	list, err := store.FindAll[Category](ctx, s.categories, bson.M{}, options.Find().SetSort(bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(200))
 	if err != nil {
-		return nil, fmt.Errorf("categories: %w", err)
-	}
-	var list []*Category
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("categories: %w", err)
+		return nil, err
 	}
 	return list, nil
 }

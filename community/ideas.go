@@ -2,11 +2,9 @@ package community
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -342,26 +340,11 @@ func (s *Service) removeVote(ctx context.Context, idea, voter bson.ObjectID) err
 
 // VotedFor says which of some ideas a customer voted for, in one query.
 func (s *Service) VotedFor(ctx context.Context, who bson.ObjectID, ideas []*Idea) (map[bson.ObjectID]bool, error) {
-	out := map[bson.ObjectID]bool{}
-	if who.IsZero() || len(ideas) == 0 {
-		return out, nil
-	}
 	ids := make([]bson.ObjectID, len(ideas))
 	for i, idea := range ideas {
 		ids[i] = idea.ID
 	}
-	cur, err := s.votes.Find(ctx, bson.M{"customer_id": who, "idea_id": bson.M{"$in": ids}})
-	if err != nil {
-		return nil, fmt.Errorf("votes: %w", err)
-	}
-	var list []IdeaVote
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("votes: %w", err)
-	}
-	for _, v := range list {
-		out[v.IdeaID] = true
-	}
-	return out, nil
+	return store.Marked(ctx, s.votes, who, "idea_id", ids)
 }
 
 // StatusInput is product staff's decision on an idea.
@@ -432,13 +415,9 @@ func (s *Service) forVoters(ctx context.Context, idea bson.ObjectID, fn func([]b
 		if !after.IsZero() {
 			filter["customer_id"] = bson.M{"$gt": after}
 		}
-		cur, err := s.votes.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}}).SetLimit(500))
+		list, err := store.FindAll[IdeaVote](ctx, s.votes, filter, options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}}).SetLimit(500))
 		if err != nil {
-			return fmt.Errorf("voters: %w", err)
-		}
-		var list []IdeaVote
-		if err := cur.All(ctx, &list); err != nil {
-			return fmt.Errorf("voters: %w", err)
+			return err
 		}
 		if len(list) == 0 {
 			return nil
@@ -485,13 +464,9 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	for {
-		cur, err := s.votes.Find(ctx, bson.M{"idea_id": dupID}, options.Find().SetLimit(500))
+		list, err := store.FindAll[IdeaVote](ctx, s.votes, bson.M{"idea_id": dupID}, options.Find().SetLimit(500))
 		if err != nil {
-			return nil, fmt.Errorf("merge: %w", err)
-		}
-		var list []IdeaVote
-		if err := cur.All(ctx, &list); err != nil {
-			return nil, fmt.Errorf("merge: %w", err)
+			return nil, err
 		}
 		if len(list) == 0 {
 			break
@@ -641,28 +616,12 @@ func (s *Service) Roadmap(ctx context.Context, perState int) (map[IdeaState][]*I
 }
 
 func (s *Service) findIdeas(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]*Idea, error) {
-	cur, err := s.ideas.Find(ctx, filter, opts.SetProjection(bson.M{"history": 0}))
-	if err != nil {
-		return nil, fmt.Errorf("ideas: %w", err)
-	}
-	var list []*Idea
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("ideas: %w", err)
-	}
-	return list, nil
+	return store.FindAll[Idea](ctx, s.ideas, filter, opts.SetProjection(bson.M{"history": 0}))
 }
 
-func countCursor(n int, id bson.ObjectID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(n) + "." + id.Hex()))
-}
+func countCursor(n int, id bson.ObjectID) string { return store.EncodeCursor(int64(n), id) }
 
 func parseCountCursor(c string) (int, bson.ObjectID, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, bson.ObjectID{}, false
-	}
-	v, hex, ok := strings.Cut(string(raw), ".")
-	n, err := strconv.Atoi(v)
-	id, err2 := bson.ObjectIDFromHex(hex)
-	return n, id, ok && err == nil && err2 == nil
+	n, id, ok := store.ParseCursor(c)
+	return int(n), id, ok
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // Kinds of notification.
@@ -115,13 +116,9 @@ func (s *Service) Notifications(ctx context.Context, who bson.ObjectID, before s
 		}
 		filter["_id"] = bson.M{"$lt": id}
 	}
-	cur, err := s.notifications.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	list, err := store.FindAll[Notification](ctx, s.notifications, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
 	if err != nil {
-		return nil, "", fmt.Errorf("notifications: %w", err)
-	}
-	var list []*Notification
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, "", fmt.Errorf("notifications: %w", err)
+		return nil, "", err
 	}
 	if len(list) > limit {
 		return list[:limit], list[limit-1].ID.Hex(), nil

@@ -368,13 +368,9 @@ func (s *Service) PostsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cur, err := s.posts.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"history": 0}))
+	list, err := store.FindAll[Post](ctx, s.posts, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"history": 0}))
 	if err != nil {
-		return nil, fmt.Errorf("posts: %w", err)
-	}
-	var list []*Post
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("posts: %w", err)
+		return nil, err
 	}
 	for _, p := range list {
 		out[p.ID] = p
@@ -411,14 +407,10 @@ func (s *Service) Posts(ctx context.Context, q PostQuery) ([]*Post, string, erro
 		}
 		filter["_id"] = bson.M{"$gt": after}
 	}
-	cur, err := s.posts.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+	list, err := store.FindAll[Post](ctx, s.posts, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
 		SetLimit(int64(limit+1)).SetProjection(bson.M{"history": 0}))
 	if err != nil {
-		return nil, "", fmt.Errorf("posts: %w", err)
-	}
-	var list []*Post
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, "", fmt.Errorf("posts: %w", err)
+		return nil, "", err
 	}
 	if len(list) > limit {
 		return list[:limit], list[limit-1].ID.Hex(), nil
@@ -477,26 +469,11 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 
 // LikedBy says which of some posts a customer likes, in one query.
 func (s *Service) LikedBy(ctx context.Context, who bson.ObjectID, posts []*Post) (map[bson.ObjectID]bool, error) {
-	out := map[bson.ObjectID]bool{}
-	if who.IsZero() || len(posts) == 0 {
-		return out, nil
-	}
 	ids := make([]bson.ObjectID, len(posts))
 	for i, p := range posts {
 		ids[i] = p.ID
 	}
-	cur, err := s.likes.Find(ctx, bson.M{"customer_id": who, "post_id": bson.M{"$in": ids}})
-	if err != nil {
-		return nil, fmt.Errorf("likes: %w", err)
-	}
-	var list []PostLike
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("likes: %w", err)
-	}
-	for _, l := range list {
-		out[l.PostID] = true
-	}
-	return out, nil
+	return store.Marked(ctx, s.likes, who, "post_id", ids)
 }
 
 func clampLimit(n, def, most int) int {

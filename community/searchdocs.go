@@ -2,7 +2,6 @@ package community
 
 import (
 	"context"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -10,6 +9,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/search"
+	"github.com/guyub/guyub/store"
 )
 
 // ThreadSource, PostSource and IdeaSource are the community's side of the search sync.
@@ -115,13 +115,9 @@ func (p postSource) All(ctx context.Context, batch int, fn func([]search.Pending
 // find maps replies to documents; a reply is indexed only while its thread or idea is
 // public too, under the parent's title.
 func (p postSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
-	cur, err := p.s.posts.Find(ctx, filter, opts.SetProjection(bson.M{"history": 0, "body_html": 0}))
+	list, err := store.FindAll[Post](ctx, p.s.posts, filter, opts.SetProjection(bson.M{"history": 0, "body_html": 0}))
 	if err != nil {
-		return nil, fmt.Errorf("posts to index: %w", err)
-	}
-	var list []*Post
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("posts to index: %w", err)
+		return nil, err
 	}
 	var threadIDs, ideaIDs, authorIDs []bson.ObjectID
 	for _, post := range list {

@@ -2,10 +2,8 @@ package community
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -398,28 +396,12 @@ func (s *Service) Pinned(ctx context.Context, category bson.ObjectID) ([]*Thread
 }
 
 func (s *Service) findThreads(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]*Thread, error) {
-	cur, err := s.threads.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("threads: %w", err)
-	}
-	var list []*Thread
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("threads: %w", err)
-	}
-	return list, nil
+	return store.FindAll[Thread](ctx, s.threads, filter, opts)
 }
 
-func threadCursor(t *Thread) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.LastPostAt.UnixMilli(), 10) + "." + t.ID.Hex()))
-}
+func threadCursor(t *Thread) string { return store.EncodeCursor(t.LastPostAt.UnixMilli(), t.ID) }
 
 func parseThreadCursor(c string) (time.Time, bson.ObjectID, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, bson.ObjectID{}, false
-	}
-	ms, hex, ok := strings.Cut(string(raw), ".")
-	n, err := strconv.ParseInt(ms, 10, 64)
-	id, err2 := bson.ObjectIDFromHex(hex)
-	return time.UnixMilli(n).UTC(), id, ok && err == nil && err2 == nil
+	ms, id, ok := store.ParseCursor(c)
+	return time.UnixMilli(ms).UTC(), id, ok
 }

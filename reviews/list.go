@@ -2,12 +2,10 @@ package reviews
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/guyub/guyub/store"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -65,19 +63,11 @@ func cursor(r *Review, field string) string {
 	return encodeCursor(v, r.ID)
 }
 
-func encodeCursor(v int, id bson.ObjectID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(v) + "." + id.Hex()))
-}
+func encodeCursor(v int, id bson.ObjectID) string { return store.EncodeCursor(int64(v), id) }
 
 func parseCursor(c string) (int, bson.ObjectID, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, bson.ObjectID{}, false
-	}
-	v, hex, ok := strings.Cut(string(raw), ".")
-	n, err := strconv.Atoi(v)
-	id, err2 := bson.ObjectIDFromHex(hex)
-	return n, id, ok && err == nil && err2 == nil
+	v, id, ok := store.ParseCursor(c)
+	return int(v), id, ok
 }
 
 // Reviews lists a product's published reviews, a page at a time by key: the next page

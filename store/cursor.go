@@ -1,0 +1,30 @@
+package store
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// A key cursor names the last item of a page by its sort value and its _id, so the next
+// page starts right after it: items added in between are neither repeated nor skipped.
+// It is opaque to clients (base64 of "value.hex").
+
+// EncodeCursor makes the cursor after an item with sort value v.
+func EncodeCursor(v int64, id bson.ObjectID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(v, 10) + "." + id.Hex()))
+}
+
+// ParseCursor reads a cursor; ok is false for anything EncodeCursor did not make.
+func ParseCursor(c string) (v int64, id bson.ObjectID, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, bson.ObjectID{}, false
+	}
+	num, hex, found := strings.Cut(string(raw), ".")
+	v, err = strconv.ParseInt(num, 10, 64)
+	id, err2 := bson.ObjectIDFromHex(hex)
+	return v, id, found && err == nil && err2 == nil
+}
