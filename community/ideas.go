@@ -310,32 +310,26 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 
 // addVote inserts a vote and counts it if the insert succeeded.
 func (s *Service) addVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time) (bool, error) {
-	_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at})
-	if mongo.IsDuplicateKeyError(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("vote: %w", err)
-	}
-	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": bson.M{"vote_count": 1}}); err != nil {
-		return false, fmt.Errorf("count vote: %w", err)
-	}
-	return true, nil
+	moved, err := s.markVote(ctx, idea, voter, at, true)
+	return moved > 0, err
 }
 
 // removeVote deletes a vote and uncounts it if there was one.
 func (s *Service) removeVote(ctx context.Context, idea, voter bson.ObjectID) error {
-	res, err := s.votes.DeleteOne(ctx, bson.M{"idea_id": idea, "customer_id": voter})
-	if err != nil {
-		return fmt.Errorf("unvote: %w", err)
+	_, err := s.markVote(ctx, idea, voter, time.Time{}, false)
+	return err
+}
+
+func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (int, error) {
+	delta, err := store.SetMark(ctx, s.votes, bson.M{"idea_id": idea, "customer_id": voter},
+		IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at}, on)
+	if err != nil || delta == 0 {
+		return 0, err
 	}
-	if res.DeletedCount == 0 {
-		return nil
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": bson.M{"vote_count": delta}}); err != nil {
+		return 0, fmt.Errorf("count vote: %w", err)
 	}
-	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": bson.M{"vote_count": -1}}); err != nil {
-		return fmt.Errorf("count vote: %w", err)
-	}
-	return nil
+	return delta, nil
 }
 
 // VotedFor says which of some ideas a customer voted for, in one query.
@@ -531,7 +525,7 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 			return nil, ErrBadCursor
 		}
 		if top {
-			filter["$or"] = bson.A{bson.M{"vote_count": bson.M{"$lt": n}}, bson.M{"vote_count": n, "_id": bson.M{"$lt": id}}}
+			filter["$or"] = store.AfterDesc("vote_count", n, id)
 		} else {
 			filter["_id"] = bson.M{"$lt": id}
 		}
@@ -544,11 +538,13 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := &IdeaPage{Ideas: list}
-	if len(list) > limit {
-		page.Ideas = list[:limit]
-		page.Next = countCursor(list[limit-1].VoteCount, list[limit-1].ID)
-	}
+	page := &IdeaPage{}
+	page.Ideas, page.Next = store.TrimPage(list, limit, func(i *Idea) string {
+		if top {
+			return countCursor(i.VoteCount, i.ID)
+		}
+		return countCursor(0, i.ID)
+	})
 	return page, nil
 }
 
@@ -564,7 +560,7 @@ func (s *Service) trending(ctx context.Context, q IdeaQuery, limit int) (*IdeaPa
 		if !ok {
 			return nil, ErrBadCursor
 		}
-		pipeline = append(pipeline, bson.M{"$match": bson.M{"$or": bson.A{bson.M{"n": bson.M{"$lt": n}}, bson.M{"n": n, "_id": bson.M{"$lt": id}}}}})
+		pipeline = append(pipeline, bson.M{"$match": bson.M{"$or": store.AfterDesc("n", n, id)}})
 	}
 	pipeline = append(pipeline, bson.M{"$sort": bson.D{{Key: "n", Value: -1}, {Key: "_id", Value: -1}}}, bson.M{"$limit": limit + 1})
 	cur, err := s.votes.Aggregate(ctx, pipeline)

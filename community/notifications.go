@@ -120,10 +120,8 @@ func (s *Service) Notifications(ctx context.Context, who bson.ObjectID, before s
 	if err != nil {
 		return nil, "", err
 	}
-	if len(list) > limit {
-		return list[:limit], list[limit-1].ID.Hex(), nil
-	}
-	return list, "", nil
+	list, next := store.TrimPage(list, limit, func(n *Notification) string { return n.ID.Hex() })
+	return list, next, nil
 }
 
 // ErrNotificationNotFound is a notification that is not the customer's.

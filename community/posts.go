@@ -412,10 +412,8 @@ func (s *Service) Posts(ctx context.Context, q PostQuery) ([]*Post, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	if len(list) > limit {
-		return list[:limit], list[limit-1].ID.Hex(), nil
-	}
-	return list, "", nil
+	list, next := store.TrimPage(list, limit, func(p *Post) string { return p.ID.Hex() })
+	return list, next, nil
 }
 
 // PostLike is one customer's like of one post.
@@ -443,21 +441,10 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 	if p.AuthorID == who.ID {
 		return nil, ErrOwnPost
 	}
-	delta := 0
-	if like {
-		_, err := s.likes.InsertOne(ctx, PostLike{ID: bson.NewObjectID(), PostID: id, CustomerID: who.ID, At: s.now()})
-		switch {
-		case err == nil:
-			delta = 1
-		case !mongo.IsDuplicateKeyError(err):
-			return nil, fmt.Errorf("like: %w", err)
-		}
-	} else {
-		res, err := s.likes.DeleteOne(ctx, bson.M{"post_id": id, "customer_id": who.ID})
-		if err != nil {
-			return nil, fmt.Errorf("unlike: %w", err)
-		}
-		delta = -int(res.DeletedCount)
+	delta, err := store.SetMark(ctx, s.likes, bson.M{"post_id": id, "customer_id": who.ID},
+		PostLike{ID: bson.NewObjectID(), PostID: id, CustomerID: who.ID, At: s.now()}, like)
+	if err != nil {
+		return nil, err
 	}
 	if delta != 0 {
 		if _, err := s.posts.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"likes": delta}}); err != nil {

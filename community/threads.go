@@ -365,7 +365,7 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 			return nil, ErrBadCursor
 		}
 		if byActivity {
-			filter["$or"] = bson.A{bson.M{"last_post_at": bson.M{"$lt": at}}, bson.M{"last_post_at": at, "_id": bson.M{"$lt": id}}}
+			filter["$or"] = store.AfterDesc("last_post_at", at, id)
 		} else {
 			filter["_id"] = bson.M{"$lt": id}
 		}
@@ -378,11 +378,8 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 	if err != nil {
 		return nil, err
 	}
-	page := &ThreadPage{Threads: list}
-	if len(list) > limit {
-		page.Threads = list[:limit]
-		page.Next = threadCursor(list[limit-1])
-	}
+	page := &ThreadPage{}
+	page.Threads, page.Next = store.TrimPage(list, limit, threadCursor)
 	return page, nil
 }
 

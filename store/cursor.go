@@ -28,3 +28,18 @@ func ParseCursor(c string) (v int64, id bson.ObjectID, ok bool) {
 	id, err2 := bson.ObjectIDFromHex(hex)
 	return v, id, found && err == nil && err2 == nil
 }
+
+// AfterDesc is the filter for what follows (v, id) in the order field descending, then
+// _id descending.
+func AfterDesc(field string, v any, id bson.ObjectID) bson.A {
+	return bson.A{bson.M{field: bson.M{"$lt": v}}, bson.M{field: v, "_id": bson.M{"$lt": id}}}
+}
+
+// TrimPage cuts a list read with limit+1 to limit and, when there was more, returns the
+// cursor of its last item.
+func TrimPage[T any](list []*T, limit int, cursor func(*T) string) ([]*T, string) {
+	if len(list) > limit {
+		return list[:limit], cursor(list[limit-1])
+	}
+	return list, ""
+}

@@ -57,3 +57,25 @@ func Marked(ctx context.Context, coll *mongo.Collection, customer bson.ObjectID,
 	}
 	return out, nil
 }
+
+// SetMark sets or clears one customer's mark on an item (a like, a vote) in a collection
+// with a unique index on key: on inserts doc, off deletes the document matching key. It says
+// how a count of the marks moves: +1, -1, or 0 when nothing changed (a retry), so a
+// counter moved by it stays exact.
+func SetMark(ctx context.Context, coll *mongo.Collection, key bson.M, doc any, on bool) (int, error) {
+	if on {
+		_, err := coll.InsertOne(ctx, doc)
+		if mongo.IsDuplicateKeyError(err) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("mark in %s: %w", coll.Name(), err)
+		}
+		return 1, nil
+	}
+	res, err := coll.DeleteOne(ctx, key)
+	if err != nil {
+		return 0, fmt.Errorf("unmark in %s: %w", coll.Name(), err)
+	}
+	return -int(res.DeletedCount), nil
+}
