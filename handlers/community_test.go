@@ -196,6 +196,19 @@ func TestPages_ForumAndIdeaFormsWorkWithoutJavaScript(t *testing.T) {
 	if res := b.post(thread[:strings.LastIndex(thread, "/")]+"/"+thread[len(thread)-24:]+"/posts", url.Values{"body": {" "}}); res.StatusCode != 422 || !strings.Contains(res.body, "Kolom ini wajib diisi.") {
 		t.Fatalf("empty reply: %d", res.StatusCode)
 	}
+	// Before asking, similar threads are suggested: on the form (no JavaScript) and as you type.
+	if _, err := e.syncer.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := b.get("/forums/new?title=" + url.QueryEscape("seduh kopi")); !strings.Contains(res.body, `class="card similar"`) || !strings.Contains(res.body, "Cara seduh kopi tubruk") {
+		t.Fatalf("no similar threads on the form: %d", res.StatusCode)
+	}
+	if res := b.get("/search/suggest?kind=idea&q=seduh"); !strings.Contains(res.body, `"suggestions":[]`) {
+		t.Fatalf("ideas-only suggestions show a thread: %s", res.body)
+	}
+	if res := b.get("/search/suggest?kind=thread&q=seduh"); !strings.Contains(res.body, "Cara seduh kopi tubruk") {
+		t.Fatalf("thread suggestions: %s", res.body)
+	}
 	// "Check for similar ideas" without JavaScript keeps what was typed.
 	res = b.post("/ideas/new", url.Values{"title": {"Seduh kopi"}, "body": {"draft"}, "check": {"1"}})
 	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "title=Seduh+kopi") || !strings.Contains(loc, "body=draft") {
@@ -207,6 +220,33 @@ func TestPages_ForumAndIdeaFormsWorkWithoutJavaScript(t *testing.T) {
 	for _, path := range []string{"/forums", "/forums/tanya-jawab?sort=unanswered", "/ideas?sort=trending", "/roadmap", "/notifications", "/?lang=id"} {
 		if res := b.get(path); res.StatusCode != 200 {
 			t.Errorf("%s: %d", path, res.StatusCode)
+		}
+	}
+}
+
+func TestCustomerRecord_ShowsForumAndIdeaActivity(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.category("Help", false)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	e.person("mod@example.com", customers.RoleModerator)
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: "help", Title: "Lampu indikator berkedip", Body: "Kenapa?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idea, err := e.community.CreateIdea(ctx, budi, community.IdeaInput{Title: "Mode hemat energi", Body: "Tolong."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Vote(ctx, ayu, idea.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	b.signIn("mod@example.com")
+	res := b.get("/staff/customers/" + ayu.ID.Hex() + "?lang=en")
+	for _, want := range []string{"Lampu indikator berkedip", `href="` + th.URL() + `#post-`, "Mode hemat energi", ">vote<", ">thread<"} {
+		if !strings.Contains(res.body, want) {
+			t.Errorf("the record lacks %q", want)
 		}
 	}
 }
