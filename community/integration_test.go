@@ -126,3 +126,27 @@ func TestSearch_ThreadsRepliesAndIdeasFollowTheirStatus(t *testing.T) {
 		t.Fatalf("after hiding the thread, found %q", got)
 	}
 }
+
+func TestFlags_HideAReplyAtTheThresholdAndItsCountFollows(t *testing.T) {
+	m := newModerated(t)
+	ani, budi := m.person("Ani"), m.person("Budi")
+	th := m.thread(ani, "Tips merawat tas batik")
+	spam := m.reply(budi, th, "Beli followers murah di sini")
+	for i, name := range []string{"F1", "F2", "F2", "F3"} { // F2 twice: counted once
+		flagger, err := m.customers.FindByEmail(m.ctx, strings.ToLower(name)+"@example.com")
+		if err != nil {
+			flagger = m.person(name)
+		}
+		res, err := m.mod.Flag(m.ctx, flagger, moderation.FlagInput{Ref: "post:" + spam.ID.Hex(), Reason: "spam"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Hidden != (i == 3) {
+			t.Fatalf("flag %d: hidden = %v", i+1, res.Hidden)
+		}
+	}
+	p, _ := m.svc.Post(m.ctx, spam.ID)
+	if p.Status != content.StatusHidden || m.reload(th).ReplyCount != 0 {
+		t.Fatalf("after three flags: %s, reply_count %d", p.Status, m.reload(th).ReplyCount)
+	}
+}

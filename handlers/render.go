@@ -215,6 +215,7 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"replyForm": func(p *Page, f *form, heading, action, parentURL, closed, quoteOf string) replyArgs {
 			return replyArgs{Page: p, Form: f, Heading: heading, Action: action, ParentURL: parentURL, Closed: closed, QuoteOf: quoteOf}
 		},
+		"flagArgs":    func(p *Page, ref, back string) flagArgs { return flagArgs{p, ref, back} },
 		"similarArgs": func(p *Page, heading string, items []similarItem) similarArgs { return similarArgs{p, heading, items} },
 		"voteArgs": func(p *Page, i *community.Idea, voted bool, back string) voteArgs {
 			return voteArgs{Page: p, Idea: i, Voted: voted, Back: back}
@@ -244,6 +245,11 @@ type replyArgs struct {
 	Page                                        *Page
 	Form                                        *form
 	Heading, Action, ParentURL, Closed, QuoteOf string
+}
+
+type flagArgs struct {
+	Page      *Page
+	Ref, Back string
 }
 
 type similarArgs struct {
