@@ -92,6 +92,25 @@ func TestBrowser_ThreadAnsweredAndAcceptedThenAnIdeaVotedFor(t *testing.T) {
 		t.Fatalf("vote button = %q", got)
 	}
 	b.Screenshots("idea-en")
+	signOut(b)
+
+	// The product team plans it, with a public response; it moves on the roadmap.
+	signInAs(b, r.URL, "product@guyub.example")
+	b.Open(idea)
+	b.Toggle(".staff-tools summary")
+	b.Do(chromedp.SetValue(chromedp.CSS("#state"), "planned"))
+	b.Fill("#response", "Kami rencanakan untuk tahun depan.")
+	b.Screenshots("idea-staff-en")
+	b.Submit(`form[action$="/status"] button`)
+	if got := b.Text(".idea-head .badge"); got != "Planned" {
+		t.Fatalf("status badge = %q", got)
+	}
+	if got := b.Text(".brand-reply"); !strings.Contains(got, "Kami rencanakan") {
+		t.Fatalf("response = %q", got)
+	}
 	b.Open(r.URL + "/roadmap?lang=id")
+	if got := b.Text("#col-planned + .idea-list"); !strings.Contains(got, "Perpanjang garansi") {
+		t.Fatalf("planned column = %q", got)
+	}
 	b.Screenshots("roadmap-id")
 }
