@@ -522,7 +522,8 @@ func TestVotes_CountOncePerCustomer(t *testing.T) {
 		}
 	}
 	b, _ := w.customers.Get(w.ctx, budi.ID)
-	if b.Counters.Votes != 2 || b.Stage != customers.StageExploration {
+	// Withdrawing a vote uncounts it: toggling cannot inflate the record.
+	if b.Counters.Votes != 1 || b.Stage != customers.StageExploration {
 		t.Fatalf("budi: votes %d, stage %s", b.Counters.Votes, b.Stage)
 	}
 }
@@ -609,10 +610,41 @@ func TestIdeas_TopNewestTrending(t *testing.T) {
 	if got := order(community.IdeasTrending); got != "Fresh and rising" {
 		t.Errorf("trending = %s", got)
 	}
-	// Trending pages by key too.
-	page, err := w.svc.Ideas(w.ctx, community.IdeaQuery{Sort: community.IdeasTrending, Limit: 1})
-	if err != nil || len(page.Ideas) != 1 || page.Next != "" {
-		t.Fatalf("trending page = %+v, %v", page, err)
+	// Trending pages by key too, and a filter still fills the page: ideas of other states
+	// ranked in between are skipped, not shown as gaps.
+	pm := w.person("Pm", customers.RoleProduct)
+	for i := range 6 {
+		idea := w.idea(ani, fmt.Sprintf("Trending idea %d", i))
+		for j := range 6 - i {
+			if _, err := w.svc.Vote(w.ctx, w.person(fmt.Sprintf("T%d-%d", i, j)), idea.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%2 == 1 {
+			if _, err := w.svc.SetState(w.ctx, pm, idea.ID, community.StatusInput{Status: community.StatePlanned}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var planned []string
+	after := ""
+	for {
+		page, err := w.svc.Ideas(w.ctx, community.IdeaQuery{Sort: community.IdeasTrending, State: community.StatePlanned, Limit: 2, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Next != "" && len(page.Ideas) != 2 {
+			t.Fatalf("a short page before the end: %d ideas", len(page.Ideas))
+		}
+		for _, i := range page.Ideas {
+			planned = append(planned, i.Title)
+		}
+		if after = page.Next; after == "" {
+			break
+		}
+	}
+	if got := strings.Join(planned, " | "); got != "Trending idea 1 | Trending idea 3 | Trending idea 5" {
+		t.Fatalf("planned, trending = %s", got)
 	}
 }
 

@@ -208,7 +208,7 @@ func (s *Service) EditIdea(ctx context.Context, editor *customers.Customer, id b
 
 // Idea returns one idea.
 func (s *Service) Idea(ctx context.Context, id bson.ObjectID) (*Idea, error) {
-	return store.FindOne[Idea](ctx, s.ideas, bson.M{"_id": id}, ErrIdeaNotFound)
+	return store.FindOne[Idea](ctx, s.ideas, bson.M{"_id": id}, ErrIdeaNotFound, withoutHistory)
 }
 
 // IdeaBy finds a customer's idea by its title (for loading content once).
@@ -242,6 +242,10 @@ func (s *Service) SetIdeaStatus(ctx context.Context, id bson.ObjectID, status St
 		return "", ErrIdeaNotFound
 	}
 	if err != nil {
+		return "", fmt.Errorf("idea status: %w", err)
+	}
+	// Its comments' search documents follow the idea's visibility.
+	if _, err := s.posts.UpdateMany(ctx, bson.M{"parent_id": id}, bson.M{"$set": bson.M{"search_dirty": true}, "$inc": bson.M{"version": 1}}); err != nil {
 		return "", fmt.Errorf("idea status: %w", err)
 	}
 	return before.Status, nil
@@ -302,8 +306,16 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 				return nil, err
 			}
 		}
-	} else if err := s.removeVote(ctx, id, voter.ID); err != nil {
-		return nil, err
+	} else {
+		moved, err := s.markVote(ctx, id, voter.ID, time.Time{}, false)
+		if err != nil {
+			return nil, err
+		}
+		if moved < 0 {
+			if err := s.withdrawn(ctx, voter.ID, "votes"); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s.Idea(ctx, id)
 }
@@ -312,12 +324,6 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 func (s *Service) addVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time) (bool, error) {
 	moved, err := s.markVote(ctx, idea, voter, at, true)
 	return moved > 0, err
-}
-
-// removeVote deletes a vote and uncounts it if there was one.
-func (s *Service) removeVote(ctx context.Context, idea, voter bson.ObjectID) error {
-	_, err := s.markVote(ctx, idea, voter, time.Time{}, false)
-	return err
 }
 
 func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (int, error) {
@@ -368,18 +374,26 @@ func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bs
 	if err != nil {
 		return nil, err
 	}
+	if before.Status != content.StatusPublished {
+		return nil, ErrIdeaNotFound // nobody may see it, so nobody is told of it
+	}
 	if before.MergedInto != nil {
 		return nil, errs.New(errs.ErrConflict, "idea.merged")
 	}
 	now := s.now()
 	var out Idea
-	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{
+	// Guarded by the version read, so of two identical decisions at once one is recorded
+	// (and notified); the other finds it done.
+	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": before.Version}, bson.M{
 		"$set": bson.M{"state": in.Status, "response": in.Response, "response_html": s.md.HTML(in.Response),
 			"responded_at": now, "responded_by": staff.ID, "updated_at": now, "search_dirty": true},
 		"$inc": bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrIdeaNotFound
+		if now, err := s.Idea(ctx, id); err == nil && now.State == in.Status && now.Response == in.Response {
+			return now, nil
+		}
+		return nil, ErrConflict
 	}
 	if err != nil {
 		return nil, fmt.Errorf("idea status: %w", err)
@@ -443,7 +457,7 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		return nil, err
 	}
 	target, err := s.Idea(ctx, targetID)
-	if err != nil || target.Status == content.StatusDeleted {
+	if err != nil || target.Status != content.StatusPublished {
 		return nil, errs.Field("target", "idea.not_found")
 	}
 	if target.MergedInto != nil {
@@ -452,11 +466,27 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 	if dup.MergedInto != nil && *dup.MergedInto != targetID {
 		return nil, errs.New(errs.ErrConflict, "idea.merged")
 	}
-	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": dupID}, bson.M{
-		"$set": bson.M{"merged_into": targetID, "updated_at": s.now(), "search_dirty": true}, "$inc": bson.M{"version": 1},
-	}); err != nil {
+	// Only an unmerged duplicate is merged (or one merged into this target, a retry), and
+	// the target must still be unmerged after: two opposite merges at once cannot both win.
+	res, err := s.ideas.UpdateOne(ctx, bson.M{"_id": dupID, "$or": bson.A{bson.M{"merged_into": bson.M{"$exists": false}}, bson.M{"merged_into": targetID}}},
+		bson.M{"$set": bson.M{"merged_into": targetID, "updated_at": s.now(), "search_dirty": true}, "$inc": bson.M{"version": 1}})
+	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
+	if res.MatchedCount == 0 {
+		return nil, errs.New(errs.ErrConflict, "idea.merged")
+	}
+	if again, err := s.Idea(ctx, targetID); err != nil || again.MergedInto != nil {
+		// The target was merged meanwhile (into this duplicate, perhaps): undo ours.
+		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": dupID, "merged_into": targetID},
+			bson.M{"$unset": bson.M{"merged_into": ""}, "$set": bson.M{"search_dirty": true}, "$inc": bson.M{"version": 1}}); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		return nil, errs.Field("target", "idea.merged")
+	}
+	// The votes move a batch at a time: inserted on the target (a customer who voted for both
+	// is already there and is skipped), then deleted from the duplicate; each count moves by
+	// what was really inserted or deleted.
 	for {
 		list, err := store.FindAll[IdeaVote](ctx, s.votes, bson.M{"idea_id": dupID}, options.Find().SetLimit(500))
 		if err != nil {
@@ -465,13 +495,24 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		if len(list) == 0 {
 			break
 		}
-		for _, v := range list {
-			if _, err := s.addVote(ctx, targetID, v.CustomerID, v.At); err != nil {
-				return nil, err
-			}
-			if err := s.removeVote(ctx, dupID, v.CustomerID); err != nil {
-				return nil, err
-			}
+		moved, ids := make([]any, len(list)), make([]bson.ObjectID, len(list))
+		for i, v := range list {
+			moved[i] = IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At}
+			ids[i] = v.ID
+		}
+		added, err := store.InsertNew(ctx, s.votes, moved)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": targetID}, bson.M{"$inc": bson.M{"vote_count": added}}); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		res, err := s.votes.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": dupID}, bson.M{"$inc": bson.M{"vote_count": -res.DeletedCount}}); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
 	return s.Idea(ctx, targetID)
@@ -548,53 +589,66 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 	return page, nil
 }
 
-// trending ranks ideas by their votes of the last 14 days: one aggregation over the recent
-// votes, paginated by (count, id), then one query for the ideas.
+// trending ranks ideas by their votes of the last 14 days: an aggregation over the recent
+// votes, paginated by (count, id), then one query for the ideas of each batch. Ideas the
+// list leaves out (hidden, merged, another state or product) are skipped and the next
+// batch read, so a page is full unless the ranking ends.
 func (s *Service) trending(ctx context.Context, q IdeaQuery, limit int) (*IdeaPage, error) {
-	pipeline := bson.A{
-		bson.M{"$match": bson.M{"at": bson.M{"$gte": s.now().Add(-TrendingWindow)}}},
-		bson.M{"$group": bson.M{"_id": "$idea_id", "n": bson.M{"$sum": 1}}},
-	}
+	n, after, ok := 0, bson.ObjectID{}, true
 	if q.After != "" {
-		n, id, ok := parseCountCursor(q.After)
-		if !ok {
+		if n, after, ok = parseCountCursor(q.After); !ok {
 			return nil, ErrBadCursor
 		}
-		pipeline = append(pipeline, bson.M{"$match": bson.M{"$or": store.AfterDesc("n", n, id)}})
 	}
-	pipeline = append(pipeline, bson.M{"$sort": bson.D{{Key: "n", Value: -1}, {Key: "_id", Value: -1}}}, bson.M{"$limit": limit + 1})
-	cur, err := s.votes.Aggregate(ctx, pipeline)
-	if err != nil {
-		return nil, fmt.Errorf("trending: %w", err)
-	}
-	var rows []struct {
-		ID bson.ObjectID `bson:"_id"`
-		N  int           `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("trending: %w", err)
-	}
+	since := s.now().Add(-TrendingWindow)
 	page := &IdeaPage{}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		page.Next = countCursor(rows[limit-1].N, rows[limit-1].ID)
-	}
-	ids := make([]bson.ObjectID, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	byID, err := s.IdeasByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		i := byID[r.ID]
-		if i == nil || i.Status != content.StatusPublished || i.MergedInto != nil ||
-			(q.State != "" && i.State != q.State) || (!q.ProductID.IsZero() && i.productID() != q.ProductID) {
-			continue
+	for range 10 { // at most ten batches a page
+		pipeline := bson.A{
+			bson.M{"$match": bson.M{"at": bson.M{"$gte": since}}},
+			bson.M{"$group": bson.M{"_id": "$idea_id", "n": bson.M{"$sum": 1}}},
 		}
-		page.Ideas = append(page.Ideas, i)
+		if !after.IsZero() {
+			pipeline = append(pipeline, bson.M{"$match": bson.M{"$or": store.AfterDesc("n", n, after)}})
+		}
+		pipeline = append(pipeline, bson.M{"$sort": bson.D{{Key: "n", Value: -1}, {Key: "_id", Value: -1}}}, bson.M{"$limit": limit + 1})
+		cur, err := s.votes.Aggregate(ctx, pipeline)
+		if err != nil {
+			return nil, fmt.Errorf("trending: %w", err)
+		}
+		var rows []struct {
+			ID bson.ObjectID `bson:"_id"`
+			N  int           `bson:"n"`
+		}
+		if err := cur.All(ctx, &rows); err != nil {
+			return nil, fmt.Errorf("trending: %w", err)
+		}
+		ids := make([]bson.ObjectID, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		byID, err := s.IdeasByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if len(page.Ideas) == limit {
+				// More remain: the next page starts after the last idea taken.
+				page.Next = countCursor(n, after)
+				return page, nil
+			}
+			n, after = r.N, r.ID
+			idea := byID[r.ID]
+			if idea == nil || idea.Status != content.StatusPublished || idea.MergedInto != nil ||
+				(q.State != "" && idea.State != q.State) || (!q.ProductID.IsZero() && idea.productID() != q.ProductID) {
+				continue
+			}
+			page.Ideas = append(page.Ideas, idea)
+		}
+		if len(rows) <= limit { // the ranking has ended
+			return page, nil
+		}
 	}
+	page.Next = countCursor(n, after)
 	return page, nil
 }
 

@@ -2,9 +2,11 @@ package community_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -12,6 +14,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
@@ -149,4 +152,98 @@ func TestFlags_HideAReplyAtTheThresholdAndItsCountFollows(t *testing.T) {
 	if p.Status != content.StatusHidden || m.reload(th).ReplyCount != 0 {
 		t.Fatalf("after three flags: %s, reply_count %d", p.Status, m.reload(th).ReplyCount)
 	}
+}
+
+func TestVisibility_HiddenContentStaysOutOfReach(t *testing.T) {
+	m := newModerated(t)
+	ani, budi, citra := m.person("Ani"), m.person("Budi"), m.person("Citra")
+	pm := m.person("Pm", customers.RoleProduct)
+
+	// A thread's opening post cannot be flagged or moderated apart from its thread.
+	th := m.thread(ani, "Pelayanan toko Medan")
+	op, _ := m.svc.OpeningPost(m.ctx, th.ID)
+	if _, err := m.mod.Flag(m.ctx, budi, moderation.FlagInput{Ref: "post:" + op.ID.Hex(), Reason: "spam"}); err == nil {
+		t.Fatal("flagging an opening post as a post was accepted")
+	}
+
+	// Replies in a hidden thread cannot be liked.
+	r := m.reply(budi, th, "Pelayanan di Medan ramah.")
+	if _, err := m.svc.SetThreadStatus(m.ctx, th.ID, content.StatusHidden, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.svc.Like(m.ctx, citra, r.ID, true)
+	wantKind(t, err, errs.ErrNotFound)
+
+	// Hiding an idea takes its comments out of search too.
+	idea := m.idea(ani, "Pelayanan antar jemput")
+	if _, err := m.svc.Reply(m.ctx, budi, content.Ref{Kind: content.KindIdea, ID: idea.ID}, community.PostInput{Body: "Pelayanan ini perlu."}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.found("pelayanan"); got != "idea,post" {
+		t.Fatalf("found %q", got)
+	}
+	if _, err := m.svc.SetIdeaStatus(m.ctx, idea.ID, content.StatusHidden, "dup"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.found("pelayanan"); got != "" {
+		t.Fatalf("after hiding the idea, found %q", got)
+	}
+	// Nobody is told about, and nothing is merged into, an idea nobody may see.
+	_, err = m.svc.SetState(m.ctx, pm, idea.ID, community.StatusInput{Status: community.StatePlanned})
+	wantKind(t, err, errs.ErrNotFound)
+	other := m.idea(budi, "Antar jemput gratis")
+	_, err = m.svc.Merge(m.ctx, pm, other.ID, idea.ID)
+	wantKind(t, err, errs.ErrInvalid)
+}
+
+func TestAccept_CountsEachAnswerOnceAndNotYourOwn(t *testing.T) {
+	w := newWorld(t)
+	ani, budi, citra := w.person("Ani"), w.person("Budi"), w.person("Citra")
+	th := w.thread(ani, "Cara reset router?")
+	a := w.reply(budi, th, "Tekan tombol reset.")
+	b := w.reply(citra, th, "Cabut listriknya.")
+	own := w.reply(ani, th, "Sudah bisa, terima kasih.")
+	for _, p := range []*community.Post{a, b, a, own, a} {
+		if _, err := w.svc.Accept(w.ctx, ani, th.ID, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.svc.Accept(w.ctx, ani, th.ID, bson.ObjectID{}); err != nil { // un-accept
+		t.Fatal(err)
+	}
+	if got := w.reload(th); got.Solved || got.AcceptedPostID != nil {
+		t.Fatalf("after un-accepting: %+v", got)
+	}
+	for who, want := range map[*customers.Customer]int{budi: 1, citra: 1, ani: 0} {
+		c, _ := w.customers.Get(w.ctx, who.ID)
+		if c.Counters.Accepted != want {
+			t.Errorf("%s: accepted %d, want %d", who.DisplayName, c.Counters.Accepted, want)
+		}
+	}
+}
+
+func TestSetState_TwoIdenticalDecisionsAtOnceNotifyOnce(t *testing.T) {
+	w := newWorld(t)
+	ani, pm := w.person("Ani"), w.person("Pm", customers.RoleProduct)
+	idea := w.idea(ani, "Kemasan ramah lingkungan")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			_, err := w.svc.SetState(w.ctx, pm, idea.ID, community.StatusInput{Status: community.StatePlanned, Response: "Ya"})
+			if err != nil && !errors.Is(err, errs.ErrConflict) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := w.inbox(ani); len(got) != 1 {
+		t.Fatalf("ani was told %d times: %v", len(got), got)
+	}
+}
+
+func TestTags_HugeInputIsRefusedQuickly(t *testing.T) {
+	w := newWorld(t)
+	huge := strings.Repeat("a1,b2,", 300000)
+	_, err := w.svc.CreateThread(w.ctx, w.person("Ani"), community.ThreadInput{Category: w.general.Slug, Title: "Many tags here", Body: "x", Tags: []string{huge}})
+	wantKind(t, err, errs.ErrInvalid)
 }

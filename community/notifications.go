@@ -48,28 +48,8 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 		list[i].ID, list[i].CreatedAt = bson.NewObjectID(), s.now()
 		docs[i] = list[i]
 	}
-	_, err := s.notifications.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err != nil && !onlyDuplicates(err) {
-		return fmt.Errorf("notify: %w", err)
-	}
-	return nil
-}
-
-// onlyDuplicates reports whether every failed insert of a batch was a duplicate key.
-func onlyDuplicates(err error) bool {
-	var bulk mongo.BulkWriteException
-	if errors.As(err, &bulk) {
-		if bulk.WriteConcernError != nil {
-			return false
-		}
-		for _, we := range bulk.WriteErrors {
-			if we.Code != 11000 {
-				return false
-			}
-		}
-		return true
-	}
-	return mongo.IsDuplicateKeyError(err)
+	_, err := store.InsertNew(ctx, s.notifications, docs)
+	return err
 }
 
 // notifyReply tells the people a newly published reply concerns: the author of a quoted

@@ -53,6 +53,9 @@ func (p *Post) Ref() content.Ref {
 	return content.Ref{Kind: content.KindPost, ID: p.ID}
 }
 
+// withoutHistory leaves out the edit history, which only the history itself needs.
+var withoutHistory = options.FindOne().SetProjection(bson.M{"history": 0})
+
 // Revision is an earlier version of an edited post (with the thread's title, for an
 // opening post).
 type Revision struct {
@@ -357,9 +360,9 @@ func (s *Service) setPostStatus(ctx context.Context, filter bson.M, status Statu
 	return before.Status, nil
 }
 
-// Post returns one post.
+// Post returns one post, without its edit history (which only grows).
 func (s *Service) Post(ctx context.Context, id bson.ObjectID) (*Post, error) {
-	return store.FindOne[Post](ctx, s.posts, bson.M{"_id": id}, ErrPostNotFound)
+	return store.FindOne[Post](ctx, s.posts, bson.M{"_id": id}, ErrPostNotFound, withoutHistory)
 }
 
 // PostsByID returns some posts (quoted ones, an accepted answer) in one query.
@@ -437,6 +440,9 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 	}
 	if p.Status != content.StatusPublished {
 		return nil, ErrPostNotFound
+	}
+	if par, err := s.parent(ctx, content.Ref{Kind: p.ParentKind, ID: p.ParentID}); err != nil || par.Status != content.StatusPublished {
+		return nil, ErrPostNotFound // in a thread or idea nobody may see
 	}
 	if p.AuthorID == who.ID {
 		return nil, ErrOwnPost

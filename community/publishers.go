@@ -43,12 +43,28 @@ func (p threadPublisher) Describe(ctx context.Context, id bson.ObjectID) (conten
 
 type postPublisher struct{ s *Service }
 
+// A thread's opening post is moderated as its thread ("thread:…"), never alone, so its
+// status cannot part from the thread's.
+func (p postPublisher) reply(ctx context.Context, id bson.ObjectID) (*Post, error) {
+	post, err := p.s.Post(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if post.Opening {
+		return nil, ErrPostNotFound
+	}
+	return post, nil
+}
+
 func (p postPublisher) SetStatus(ctx context.Context, id bson.ObjectID, status content.Status, reason string) (content.Status, error) {
+	if _, err := p.reply(ctx, id); err != nil {
+		return "", err
+	}
 	return p.s.SetPostStatus(ctx, id, status, reason)
 }
 
 func (p postPublisher) Describe(ctx context.Context, id bson.ObjectID) (content.Submission, content.Status, error) {
-	post, err := p.s.Post(ctx, id)
+	post, err := p.reply(ctx, id)
 	if err != nil {
 		return content.Submission{}, "", err
 	}

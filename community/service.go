@@ -26,6 +26,7 @@ type Status = content.Status
 // customers.Service implements it.
 type ActivityRecorder interface {
 	Contributed(ctx context.Context, customer bson.ObjectID, kind string, product bson.ObjectID) error
+	Withdrawn(ctx context.Context, customer bson.ObjectID, kind string) error
 }
 
 // Screener checks content against the moderation rules before it is stored and notes the
@@ -88,6 +89,13 @@ func (s *Service) contributed(ctx context.Context, who bson.ObjectID, kind strin
 	return s.activity.Contributed(ctx, who, kind, bson.ObjectID{})
 }
 
+func (s *Service) withdrawn(ctx context.Context, who bson.ObjectID, kind string) error {
+	if s.activity == nil {
+		return nil
+	}
+	return s.activity.Withdrawn(ctx, who, kind)
+}
+
 // Errors shared by threads, posts and ideas.
 var (
 	ErrBadCursor = errs.New(errs.ErrInvalid, "list.bad_cursor")
@@ -116,6 +124,11 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "reply_count", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "solved", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		// the same orders within a category or a tag
+		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "reply_count", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "solved", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "tags", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
@@ -133,6 +146,9 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}}, // newest
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},

@@ -97,26 +97,23 @@ func validTags(f *errs.Fields, tags []string) {
 	}
 }
 
-// normalizeTags splits on commas, makes each tag a slug and drops repeats.
+// normalizeTags splits on commas, makes each tag a slug and drops repeats. It stops one
+// past the most allowed (enough for validation to refuse), so a huge input costs nothing.
 func normalizeTags(in []string) []string {
 	out := []string{}
+	seen := map[string]bool{}
 	for _, raw := range in {
-		for _, t := range strings.Split(raw, ",") {
-			if t = content.Slugify(t); t != "" && !contains(out, t) {
+		for _, t := range strings.SplitN(raw, ",", MaxTags+2) {
+			if len(out) > MaxTags {
+				return out
+			}
+			if t = content.Slugify(t); t != "" && !seen[t] {
+				seen[t] = true
 				out = append(out, t)
 			}
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Errors of threads.
@@ -299,11 +296,22 @@ func (s *Service) Accept(ctx context.Context, who *customers.Customer, threadID,
 	if err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
+	if p.AuthorID == t.AuthorID {
+		return &out, nil // answering your own question is not an accepted answer to count
+	}
 	if p.AuthorID != who.ID {
 		if err := s.notify(ctx, Notification{CustomerID: p.AuthorID, Kind: NotifyAccepted, ActorID: who.ID,
 			Title: t.Title, URL: t.URL() + "#post-" + p.ID.Hex(), Key: "accepted:" + p.ID.Hex()}); err != nil {
 			return nil, err
 		}
+	}
+	// Counted once per answer, however often it is accepted again.
+	res, err := s.posts.UpdateOne(ctx, bson.M{"_id": p.ID, "accept_counted": bson.M{"$ne": true}}, bson.M{"$set": bson.M{"accept_counted": true}})
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	if res.ModifiedCount == 0 {
+		return &out, nil
 	}
 	return &out, s.contributed(ctx, p.AuthorID, "accepted")
 }

@@ -148,6 +148,16 @@ func (s *Service) Contributed(ctx context.Context, id bson.ObjectID, kind string
 	return s.EvaluateStage(ctx, id)
 }
 
+// Withdrawn uncounts a contribution its author took back (a vote withdrawn), so toggling
+// cannot inflate the counters; the count never goes below zero.
+func (s *Service) Withdrawn(ctx context.Context, id bson.ObjectID, kind string) error {
+	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "counters." + kind: bson.M{"$gte": 1}},
+		bson.M{"$inc": bson.M{"counters." + kind: -1, "version": 1}}); err != nil {
+		return fmt.Errorf("uncount contribution: %w", err)
+	}
+	return s.EvaluateStage(ctx, id)
+}
+
 // EvaluateStage applies the stage rules and records a change with its cause. The write is
 // guarded by the stage read, so two evaluations at once record one change.
 func (s *Service) EvaluateStage(ctx context.Context, id bson.ObjectID) error {

@@ -38,7 +38,7 @@ func (s *Server) apiCategories(c *fiber.Ctx) error {
 
 // GET /api/v1/threads?category=&tag=&sort=&after=
 func (s *Server) apiThreads(c *fiber.Ctx) error {
-	q := community.ThreadQuery{Sort: c.Query("sort"), Tag: c.Query("tag"), After: c.Query("after"), Limit: c.QueryInt("limit")}
+	q := community.ThreadQuery{Sort: threadSort(c.Query("sort")), Tag: c.Query("tag"), After: c.Query("after"), Limit: c.QueryInt("limit")}
 	if slug := c.Query("category"); slug != "" {
 		cat, err := s.deps.Community.Category(c.UserContext(), slug)
 		if err != nil {
@@ -50,7 +50,15 @@ func (s *Server) apiThreads(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(page)
+	out := fiber.Map{"threads": page.Threads, "next": page.Next}
+	if q.After == "" && q.Sort == community.SortLatest && q.Tag == "" { // pinned ones stand above the first page
+		pinned, err := s.deps.Community.Pinned(c.UserContext(), q.CategoryID)
+		if err != nil {
+			return err
+		}
+		out["pinned"] = pinned
+	}
+	return c.JSON(out)
 }
 
 func (s *Server) apiThreadCreate(c *fiber.Ctx) error {
@@ -58,6 +66,7 @@ func (s *Server) apiThreadCreate(c *fiber.Ctx) error {
 	if err := parseJSON(c, &in); err != nil {
 		return err
 	}
+	in.Lang = s.contentLanguage(c, in.Lang)
 	t, err := s.deps.Community.CreateThread(c.UserContext(), currentUser(c), in)
 	if err != nil {
 		return err
@@ -102,6 +111,7 @@ func (s *Server) apiReply(c *fiber.Ctx, to content.Ref) error {
 	if err := parseJSON(c, &in); err != nil {
 		return err
 	}
+	in.Lang = s.contentLanguage(c, in.Lang)
 	p, err := s.deps.Community.Reply(c.UserContext(), currentUser(c), to, in)
 	if err != nil {
 		return err
@@ -131,6 +141,15 @@ func (s *Server) apiThreadAccept(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(out)
+}
+
+// contentLanguage is the language an API client says its text is in, if the portal has it;
+// otherwise the request's language.
+func (s *Server) contentLanguage(c *fiber.Ctx, claimed string) string {
+	if s.catalog.Supports(claimed) {
+		return claimed
+	}
+	return s.language(c)
 }
 
 // toggle reads {"like": bool} or {"vote": bool}; no body means true, so a plain POST likes.
@@ -194,6 +213,7 @@ func (s *Server) apiIdeaCreate(c *fiber.Ctx) error {
 	if err := parseJSON(c, &in); err != nil {
 		return err
 	}
+	in.Lang = s.contentLanguage(c, in.Lang)
 	if in.Product != "" {
 		p, err := s.deps.Reviews.Product(c.UserContext(), in.Product)
 		if err != nil {

@@ -57,7 +57,7 @@ func (s *Server) forumsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := forumsData{Categories: cats, Sort: c.Query("sort", community.SortLatest), Sorts: community.ThreadSorts, Tag: c.Query("tag")}
+	d := forumsData{Categories: cats, Sort: threadSort(c.Query("sort")), Sorts: community.ThreadSorts, Tag: c.Query("tag")}
 	q := community.ThreadQuery{Sort: d.Sort, Tag: d.Tag, After: c.Query("after")}
 	base := "/forums"
 	if slug := c.Params("slug"); slug != "" {
@@ -89,6 +89,16 @@ func (s *Server) forumsPage(c *fiber.Ctx) error {
 		return s.renderTitled(c, fiber.StatusOK, "forums", d.Category.Name, d)
 	}
 	return s.render(c, fiber.StatusOK, "forums", "forums.title", d)
+}
+
+// threadSort is a list order from the query string; anything else is the latest activity.
+func threadSort(raw string) string {
+	for _, s := range community.ThreadSorts {
+		if raw == s {
+			return s
+		}
+	}
+	return community.SortLatest
 }
 
 // threadViews joins authors (one query) and categories (already loaded) to threads.
@@ -177,8 +187,14 @@ func (s *Server) categoriesFor(u *customers.Customer, cats []*community.Category
 func (s *Server) threadCreate(c *fiber.Ctx) error {
 	in := community.ThreadInput{Category: c.FormValue("category"), Title: c.FormValue("title"), Body: c.FormValue("body"),
 		Tags: []string{c.FormValue("tags")}, Lang: s.language(c)}
-	if c.FormValue("check") != "" { // "Check for similar questions" without JavaScript
-		return c.Redirect("/forums/new?"+url.Values{"title": {in.Title}, "category": {in.Category}}.Encode(), fiber.StatusSeeOther)
+	if c.FormValue("check") != "" { // "Check for similar threads" without JavaScript: the form again, with them
+		cats, err := s.deps.Community.Categories(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "thread_new", "thread.new_title", threadNewData{Categories: s.categoriesFor(currentUser(c), cats),
+			Category: in.Category, Form: &form{Values: map[string]string{"title": in.Title, "body": in.Body, "tags": c.FormValue("tags")}},
+			Similar: s.similar(c, "thread", in.Title)})
 	}
 	t, createErr := s.deps.Community.CreateThread(c.UserContext(), currentUser(c), in)
 	if createErr != nil {

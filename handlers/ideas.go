@@ -110,11 +110,12 @@ func (s *Server) ideasPage(c *fiber.Ctx) error {
 }
 
 type ideaFormData struct {
-	Idea     *community.Idea // nil for a new idea
-	Products []*reviews.Product
-	Product  string
-	Form     *form
-	Similar  []similarItem
+	Idea      *community.Idea // nil for a new idea
+	CanDelete bool            // its author or a moderator
+	Products  []*reviews.Product
+	Product   string
+	Form      *form
+	Similar   []similarItem
 }
 
 func (s *Server) ideaFormData(c *fiber.Ctx, f *form, product string) (*ideaFormData, error) {
@@ -149,9 +150,13 @@ func (s *Server) ideaInput(c *fiber.Ctx) (community.IdeaInput, error) {
 }
 
 func (s *Server) ideaCreate(c *fiber.Ctx) error {
-	if c.FormValue("check") != "" { // "Check for similar ideas" without JavaScript
-		return c.Redirect("/ideas/new?"+url.Values{"title": {c.FormValue("title")}, "body": {c.FormValue("body")},
-			"product": {c.FormValue("product")}}.Encode(), fiber.StatusSeeOther)
+	if c.FormValue("check") != "" { // "Check for similar ideas" without JavaScript: the form again, with them
+		d, err := s.ideaFormData(c, &form{Values: map[string]string{"title": c.FormValue("title"), "body": c.FormValue("body")}}, c.FormValue("product"))
+		if err != nil {
+			return err
+		}
+		d.Similar = s.similar(c, "idea", c.FormValue("title"))
+		return s.render(c, fiber.StatusOK, "idea_form", "idea.new_title", d)
 	}
 	in, createErr := s.ideaInput(c)
 	var idea *community.Idea
@@ -199,6 +204,7 @@ type ideaData struct {
 	CanEdit    bool
 	States     []community.IdeaState
 	Form       *form
+	QuoteOf    string
 	StaffForm  *form
 }
 
@@ -236,6 +242,13 @@ func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
 		return nil, err
 	}
 	d.Posts = pv.list
+	if q := c.Query("quote"); q != "" && viewer != nil {
+		for _, v := range d.Posts {
+			if v.ID.Hex() == q {
+				d.Form, d.QuoteOf = quoteForm(v), q
+			}
+		}
+	}
 	return d, nil
 }
 
@@ -265,7 +278,7 @@ func (s *Server) ideaFailed(c *fiber.Ctx, i *community.Idea, failure error, valu
 	if staff {
 		d.StaffForm = f
 	} else {
-		d.Form = f
+		d.Form, d.QuoteOf = f, values["quote_of"]
 	}
 	return s.renderTitled(c, statusOf(failure), "idea", i.Title, d)
 }
@@ -293,7 +306,7 @@ func (s *Server) ideaComment(c *fiber.Ctx) error {
 	in := community.PostInput{Body: c.FormValue("body"), QuoteOf: c.FormValue("quote_of"), Lang: s.language(c)}
 	p, postErr := s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
 	if postErr != nil {
-		return s.ideaFailed(c, i, postErr, map[string]string{"body": in.Body}, false)
+		return s.ideaFailed(c, i, postErr, map[string]string{"body": in.Body, "quote_of": in.QuoteOf}, false)
 	}
 	s.flashStatus(c, p.Status, "flash.comment_published")
 	return c.Redirect(i.URL()+"#post-"+p.ID.Hex(), fiber.StatusSeeOther)
@@ -347,6 +360,10 @@ func (s *Server) ownIdea(c *fiber.Ctx) (*community.Idea, error) {
 	return i, nil
 }
 
+func canDeleteIdea(u *customers.Customer, i *community.Idea) bool {
+	return u.ID == i.AuthorID || u.HasRole(customers.RoleModerator)
+}
+
 func (s *Server) ideaEditPage(c *fiber.Ctx) error {
 	i, err := s.ownIdea(c)
 	if err != nil {
@@ -356,7 +373,7 @@ func (s *Server) ideaEditPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d.Idea = i
+	d.Idea, d.CanDelete = i, canDeleteIdea(currentUser(c), i)
 	for _, p := range d.Products {
 		if i.ProductID != nil && p.ID == *i.ProductID {
 			d.Product = p.Slug
@@ -383,7 +400,7 @@ func (s *Server) ideaEdit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		d.Idea = i
+		d.Idea, d.CanDelete = i, canDeleteIdea(currentUser(c), i)
 		return s.render(c, statusOf(editErr), "idea_form", "idea.edit_title", d)
 	}
 	s.flash(c, "flash.idea_saved")
@@ -412,13 +429,18 @@ func (s *Server) roadmapPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var all []*community.Idea // products and votes for every column at once: two queries
+	for _, st := range community.RoadmapStates {
+		all = append(all, road[st]...)
+	}
+	views, err := s.ideaViews(c, all)
+	if err != nil {
+		return err
+	}
 	var cols []roadmapColumn
 	for _, st := range community.RoadmapStates {
-		views, err := s.ideaViews(c, road[st])
-		if err != nil {
-			return err
-		}
-		cols = append(cols, roadmapColumn{State: st, Ideas: views})
+		cols = append(cols, roadmapColumn{State: st, Ideas: views[:len(road[st])]})
+		views = views[len(road[st]):]
 	}
 	return s.render(c, fiber.StatusOK, "roadmap", "roadmap.title", cols)
 }

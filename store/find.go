@@ -12,9 +12,9 @@ import (
 
 // FindOne decodes the one document matching filter, or returns notFound (a domain error the
 // caller chose) when there is none. Other failures are wrapped with the collection's name.
-func FindOne[T any](ctx context.Context, coll *mongo.Collection, filter any, notFound error) (*T, error) {
+func FindOne[T any](ctx context.Context, coll *mongo.Collection, filter any, notFound error, opts ...options.Lister[options.FindOneOptions]) (*T, error) {
 	var v T
-	err := coll.FindOne(ctx, filter).Decode(&v)
+	err := coll.FindOne(ctx, filter, opts...).Decode(&v)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, notFound
 	}
@@ -78,4 +78,29 @@ func SetMark(ctx context.Context, coll *mongo.Collection, key bson.M, doc any, o
 		return 0, fmt.Errorf("unmark in %s: %w", coll.Name(), err)
 	}
 	return -int(res.DeletedCount), nil
+}
+
+// InsertNew inserts documents, skipping those a unique index already holds, and says how
+// many were inserted: what a counter of them may add.
+func InsertNew(ctx context.Context, coll *mongo.Collection, docs []any) (int, error) {
+	if len(docs) == 0 {
+		return 0, nil
+	}
+	_, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return len(docs), nil
+	}
+	var bulk mongo.BulkWriteException
+	if errors.As(err, &bulk) && bulk.WriteConcernError == nil {
+		for _, we := range bulk.WriteErrors {
+			if we.Code != 11000 {
+				return 0, fmt.Errorf("insert into %s: %w", coll.Name(), err)
+			}
+		}
+		return len(docs) - len(bulk.WriteErrors), nil
+	}
+	if mongo.IsDuplicateKeyError(err) && len(docs) == 1 {
+		return 0, nil
+	}
+	return 0, fmt.Errorf("insert into %s: %w", coll.Name(), err)
 }
