@@ -254,4 +254,9 @@ func TestCustomerRecord_ShowsForumAndIdeaActivity(t *testing.T) {
 			t.Errorf("the record lacks %q", want)
 		}
 	}
+	// The public member page shows what she wrote, not how she voted.
+	public := newBrowser(t, b.base).get("/members/" + ayu.ID.Hex() + "?lang=en")
+	if !strings.Contains(public.body, "Lampu indikator berkedip") || strings.Contains(public.body, "Mode hemat energi") {
+		t.Fatalf("member page: %d", public.StatusCode)
+	}
 }

@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"sort"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/identity"
@@ -164,9 +166,45 @@ func (s *Server) tokenRevoke(c *fiber.Ctx) error {
 // memberData is a customer's public page. Email is there only for the member themself and
 // for product and admin staff.
 type memberData struct {
-	Member    *customers.Customer
-	ShowEmail bool
-	IsSelf    bool
+	Contributions []contribution
+	Member        *customers.Customer
+	ShowEmail     bool
+	IsSelf        bool
+}
+
+// contribution is one public thing a member wrote, for their page.
+type contribution struct {
+	At         time.Time
+	Kind       string // message ID
+	Title, URL string
+}
+
+// publicContributions are a member's latest published threads, replies, ideas and reviews
+// (votes and anything not public stay off their page): two sources, merged by time.
+func (s *Server) publicContributions(c *fiber.Ctx, id bson.ObjectID) ([]contribution, error) {
+	const most = 20
+	ctx := c.UserContext()
+	acts, err := s.deps.Community.ActivityBy(ctx, id, time.Time{}, most)
+	if err != nil {
+		return nil, err
+	}
+	var out []contribution
+	for _, a := range acts {
+		if a.Kind != "vote" && a.Status == content.StatusPublished && a.URL != "" {
+			out = append(out, contribution{At: a.At, Kind: "record.community." + a.Kind, Title: a.Title, URL: a.URL})
+		}
+	}
+	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, time.Time{}, most)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range revs {
+		if p := products[r.ProductID]; p != nil && r.Status == reviews.StatusPublished {
+			out = append(out, contribution{At: r.CreatedAt, Kind: "kind.review", Title: p.Name, URL: "/products/" + p.Slug + "#review-" + r.ID.Hex()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	return out[:min(len(out), most)], nil
 }
 
 func (s *Server) memberPage(c *fiber.Ctx) error {
@@ -183,6 +221,9 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 	if viewer != nil {
 		d.IsSelf = viewer.ID == m.ID
 		d.ShowEmail = d.IsSelf || viewer.HasAnyRole(customers.RoleProduct)
+	}
+	if d.Contributions, err = s.publicContributions(c, m.ID); err != nil {
+		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return s.renderTitled(c, fiber.StatusOK, "member", m.DisplayName, d)
