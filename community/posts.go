@@ -365,6 +365,11 @@ func (s *Service) Post(ctx context.Context, id bson.ObjectID) (*Post, error) {
 	return store.FindOne[Post](ctx, s.posts, bson.M{"_id": id}, ErrPostNotFound, withoutHistory)
 }
 
+// PostWithHistory returns a post with its earlier versions, oldest first.
+func (s *Service) PostWithHistory(ctx context.Context, id bson.ObjectID) (*Post, error) {
+	return store.FindOne[Post](ctx, s.posts, bson.M{"_id": id}, ErrPostNotFound)
+}
+
 // PostsByID returns some posts (quoted ones, an accepted answer) in one query.
 func (s *Service) PostsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Post, error) {
 	out := map[bson.ObjectID]*Post{}

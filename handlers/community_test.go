@@ -219,6 +219,17 @@ func TestPages_ForumAndIdeaFormsWorkWithoutJavaScript(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(res.body, "my draft") || !strings.Contains(res.body, `class="card similar"`) {
 		t.Fatalf("check similar threads: %d", res.StatusCode)
 	}
+	// An edit keeps the earlier text, for everyone to see.
+	op, err := e.community.OpeningPost(context.Background(), mustObjectID(t, thread[len(thread)-24:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := b.post("/posts/"+op.ID.Hex()+"/edit", url.Values{"title": {"Cara seduh kopi tubruk"}, "tags": {"kopi"}, "body": {"Bagaimana caranya, dengan takaran?"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d", res.StatusCode)
+	}
+	if res := newBrowser(t, b.base).get("/posts/" + op.ID.Hex() + "/history?lang=en"); res.StatusCode != 200 || !strings.Contains(res.body, "Bagaimana?") || !strings.Contains(res.body, "dengan takaran") || !strings.Contains(res.body, "Version 1") {
+		t.Fatalf("history: %d", res.StatusCode)
+	}
 	if res := b.get("/ideas/nope-123"); res.StatusCode != 404 {
 		t.Fatalf("unknown idea: %d", res.StatusCode)
 	}

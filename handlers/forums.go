@@ -29,6 +29,7 @@ func (s *Server) forumRoutes(app *fiber.App) {
 	app.Post("/posts/:id/edit", s.requireActive, s.postEdit)
 	app.Post("/posts/:id/delete", s.signedIn, s.postDelete)
 	app.Post("/posts/:id/like", s.requireActive, s.postLike)
+	app.Get("/posts/:id/history", s.postHistory)
 }
 
 // threadView is a thread in a list, with its author and category.
@@ -500,18 +501,25 @@ func (s *Server) threadMove(c *fiber.Ctx) error {
 	})
 }
 
-// postBack is where a post lives: its thread or idea.
+// postBack is where a post lives: its thread or idea. A viewer who may not see that gets
+// not found.
 func (s *Server) postBack(c *fiber.Ctx, p *community.Post) (string, error) {
 	if p.ParentKind == content.KindIdea {
 		i, err := s.deps.Community.Idea(c.UserContext(), p.ParentID)
 		if err != nil {
 			return "", err
 		}
+		if !visibleTo(currentUser(c), i.Status, i.AuthorID) {
+			return "", community.ErrPostNotFound
+		}
 		return i.URL(), nil
 	}
 	t, err := s.deps.Community.Thread(c.UserContext(), p.ParentID)
 	if err != nil {
 		return "", err
+	}
+	if !visibleTo(currentUser(c), t.Status, t.AuthorID) {
+		return "", community.ErrPostNotFound
 	}
 	return t.URL(), nil
 }
@@ -625,4 +633,45 @@ func (s *Server) postLike(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect(back+"#post-"+p.ID.Hex(), fiber.StatusSeeOther)
+}
+
+type postHistoryData struct {
+	Post     *community.Post
+	Author   *customers.Customer
+	Back     string
+	Versions []postVersion // newest first
+}
+
+type postVersion struct {
+	Number int
+	community.Revision
+}
+
+// postHistory shows a post's earlier versions to whoever may see the post, as forums do:
+// an edit cannot quietly change what was said.
+func (s *Server) postHistory(c *fiber.Ctx) error {
+	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	if err != nil {
+		return community.ErrPostNotFound
+	}
+	p, err := s.deps.Community.PostWithHistory(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if !visibleTo(currentUser(c), p.Status, p.AuthorID) {
+		return community.ErrPostNotFound
+	}
+	back, err := s.postBack(c, p)
+	if err != nil {
+		return err
+	}
+	author, err := s.deps.Customers.Get(c.UserContext(), p.AuthorID)
+	if err != nil {
+		author = orNobody(nil)
+	}
+	d := postHistoryData{Post: p, Author: author, Back: back + "#post-" + p.ID.Hex()}
+	for i := len(p.History) - 1; i >= 0; i-- {
+		d.Versions = append(d.Versions, postVersion{Number: i + 1, Revision: p.History[i]})
+	}
+	return s.render(c, fiber.StatusOK, "post_history", "post.history_title", d)
 }
