@@ -376,6 +376,22 @@ func (s *Service) PostsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.
 	if len(ids) == 0 {
 		return out, nil
 	}
+	if len(ids) <= 2 {
+		// A page asks for one or two (a thread's opening post and accepted answer): an _id
+		// lookup each is cheaper on the embedded FerretDB, which takes _id equality to SQLite's
+		// primary key but reads the whole collection for $in (3.5 ms against 28 ms at 200 posts).
+		for _, id := range ids {
+			p, err := s.Post(ctx, id)
+			if errors.Is(err, ErrPostNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out[id] = p
+		}
+		return out, nil
+	}
 	list, err := store.FindAll[Post](ctx, s.posts, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"history": 0}))
 	if err != nil {
 		return nil, err
@@ -388,7 +404,11 @@ func (s *Service) PostsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.
 
 // OpeningPost returns a thread's first post.
 func (s *Service) OpeningPost(ctx context.Context, thread bson.ObjectID) (*Post, error) {
-	return store.FindOne[Post](ctx, s.posts, bson.M{"parent_id": thread, "opening": true}, ErrPostNotFound)
+	t, err := s.Thread(ctx, thread)
+	if err != nil {
+		return nil, err
+	}
+	return s.Post(ctx, t.OpeningPostID)
 }
 
 // PostQuery selects a page of a thread's replies or an idea's comments, oldest first.

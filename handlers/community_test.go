@@ -3,7 +3,9 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
@@ -269,5 +272,52 @@ func TestCustomerRecord_ShowsForumAndIdeaActivity(t *testing.T) {
 	public := newBrowser(t, b.base).get("/members/" + ayu.ID.Hex() + "?lang=en")
 	if !strings.Contains(public.body, "Lampu indikator berkedip") || strings.Contains(public.body, "Mode hemat energi") {
 		t.Fatalf("member page: %d", public.StatusCode)
+	}
+}
+
+// BenchmarkThreadPage is a thread with 100 replies (a page of 20 shown, with authors, likes
+// and quotes), and the forum's front page of 100 threads, on the embedded FerretDB.
+func BenchmarkThreadPage(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	e.category("Help", false)
+	var people []*customers.Customer
+	for i := range 5 {
+		c, err := e.customers.Create(ctx, customers.NewCustomer{Email: fmt.Sprintf("p%d@example.com", i), DisplayName: fmt.Sprint("P", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		people = append(people, c)
+	}
+	var th *community.Thread
+	for i := range 100 {
+		t, err := e.community.CreateThread(ctx, people[i%5], community.ThreadInput{Category: "help", Title: fmt.Sprintf("Question number %d", i), Body: "Details."})
+		if err != nil {
+			b.Fatal(err)
+		}
+		th = t
+	}
+	var last *community.Post
+	for i := range 100 {
+		in := community.PostInput{Body: fmt.Sprintf("Reply **%d**", i)}
+		if last != nil && i%10 == 0 {
+			in.QuoteOf = last.ID.Hex()
+		}
+		p, err := e.community.Reply(ctx, people[i%5], content.Ref{Kind: content.KindThread, ID: th.ID}, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = p
+	}
+	app := e.app(handlers.Config{}, handlers.Deps{})
+	for _, path := range []string{th.URL(), "/forums"} {
+		b.Run(map[bool]string{true: "thread", false: "forums"}[path != "/forums"], func(b *testing.B) {
+			for b.Loop() {
+				res, err := app.Test(httptest.NewRequest(http.MethodGet, path, nil), -1)
+				if err != nil || res.StatusCode != 200 {
+					b.Fatal(res.StatusCode, err)
+				}
+			}
+		})
 	}
 }

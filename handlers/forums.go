@@ -368,15 +368,23 @@ func (s *Server) postViews(c *fiber.Ctx, list []*community.Post, extraIDs []bson
 	for _, p := range extra {
 		all = append(all, p)
 	}
+	// Quoted posts are mostly on the page already; only the others are read.
+	quoted := map[bson.ObjectID]*community.Post{}
+	for _, p := range all {
+		quoted[p.ID] = p
+	}
 	var quoteIDs []bson.ObjectID
 	for _, p := range all {
-		if p.QuoteOf != nil {
+		if p.QuoteOf != nil && quoted[*p.QuoteOf] == nil {
 			quoteIDs = append(quoteIDs, *p.QuoteOf)
 		}
 	}
-	quoted, err := s.deps.Community.PostsByID(ctx, quoteIDs)
+	more, err := s.deps.Community.PostsByID(ctx, quoteIDs)
 	if err != nil {
 		return nil, err
+	}
+	for id, p := range more {
+		quoted[id] = p
 	}
 	authorIDs := make([]bson.ObjectID, 0, len(all)+len(quoted))
 	for _, p := range all {
