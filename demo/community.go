@@ -83,44 +83,45 @@ var demoIdeas = []struct {
 
 // loadCommunity writes the demo forums and ideas, looking before each write so a second run
 // adds nothing.
-func loadCommunity(ctx context.Context, d Deps) error {
+func loadCommunity(ctx context.Context, d Deps) (threads, ideas int, err error) {
 	byEmail := func(email string) (*customers.Customer, error) { return d.Customers.FindByEmail(ctx, email) }
 	admin, err := byEmail(AdminEmail)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	for _, in := range demoCategories {
 		if _, err := d.Community.Category(ctx, in.Slug); err == nil {
 			continue
 		}
 		if _, err := d.Community.SaveCategory(ctx, admin, bson.ObjectID{}, in); err != nil {
-			return fmt.Errorf("demo category %s: %w", in.Slug, err)
+			return 0, 0, fmt.Errorf("demo category %s: %w", in.Slug, err)
 		}
 	}
 	for _, th := range demoThreads {
 		author, err := byEmail(th.author)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if _, err := d.Community.ThreadBy(ctx, author.ID, th.title); err == nil {
 			continue
 		} else if !errors.Is(err, community.ErrThreadNotFound) {
-			return err
+			return 0, 0, err
 		}
+		threads++
 		t, err := d.Community.CreateThread(ctx, author, community.ThreadInput{Category: th.category, Title: th.title, Body: th.body, Tags: th.tags, Lang: th.lang})
 		if err != nil {
-			return fmt.Errorf("demo thread %q: %w", th.title, err)
+			return 0, 0, fmt.Errorf("demo thread %q: %w", th.title, err)
 		}
 		if th.pinned {
 			if _, err := d.Community.Pin(ctx, admin, t.ID, true); err != nil {
-				return err
+				return 0, 0, err
 			}
 		}
 		var posted []*community.Post
 		for _, r := range th.replies {
 			who, err := byEmail(r.author)
 			if err != nil {
-				return err
+				return 0, 0, err
 			}
 			in := community.PostInput{Body: r.body, Lang: th.lang}
 			if r.quote > 0 {
@@ -128,70 +129,71 @@ func loadCommunity(ctx context.Context, d Deps) error {
 			}
 			p, err := d.Community.Reply(ctx, who, content.Ref{Kind: content.KindThread, ID: t.ID}, in)
 			if err != nil {
-				return fmt.Errorf("demo reply: %w", err)
+				return 0, 0, fmt.Errorf("demo reply: %w", err)
 			}
 			posted = append(posted, p)
 			if r.accepted {
 				if _, err := d.Community.Accept(ctx, author, t.ID, p.ID); err != nil {
-					return err
+					return 0, 0, err
 				}
 			}
 			if r.author != th.author {
 				if _, err := d.Community.Like(ctx, author, p.ID, true); err != nil {
-					return err
+					return 0, 0, err
 				}
 			}
 		}
 	}
 	pm, err := byEmail("product@guyub.example")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	for _, in := range demoIdeas {
 		author, err := byEmail(in.author)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if _, err := d.Community.IdeaBy(ctx, author.ID, in.title); err == nil {
 			continue
 		} else if !errors.Is(err, community.ErrIdeaNotFound) {
-			return err
+			return 0, 0, err
 		}
 		idea := community.IdeaInput{Title: in.title, Body: in.body, Lang: in.lang}
 		if in.product != "" {
 			p, err := d.Reviews.Product(ctx, in.product)
 			if err != nil {
-				return err
+				return 0, 0, err
 			}
 			idea.ProductID = p.ID
 		}
+		ideas++
 		made, err := d.Community.CreateIdea(ctx, author, idea)
 		if err != nil {
-			return fmt.Errorf("demo idea %q: %w", in.title, err)
+			return 0, 0, fmt.Errorf("demo idea %q: %w", in.title, err)
 		}
 		for _, v := range in.voters {
 			voter, err := byEmail(v)
 			if err != nil {
-				return err
+				return 0, 0, err
 			}
 			if _, err := d.Community.Vote(ctx, voter, made.ID, true); err != nil {
-				return err
+				return 0, 0, err
 			}
 		}
 		for _, r := range in.comments {
 			who, err := byEmail(r.author)
 			if err != nil {
-				return err
+				return 0, 0, err
 			}
 			if _, err := d.Community.Reply(ctx, who, content.Ref{Kind: content.KindIdea, ID: made.ID}, community.PostInput{Body: r.body, Lang: in.lang}); err != nil {
-				return fmt.Errorf("demo comment: %w", err)
+				return 0, 0, fmt.Errorf("demo comment: %w", err)
 			}
 		}
 		if in.state != community.StateOpen {
 			if _, err := d.Community.SetState(ctx, pm, made.ID, community.StatusInput{Status: in.state, Response: in.response}); err != nil {
-				return err
+				return 0, 0, err
 			}
 		}
 	}
-	return nil
+	return threads, ideas, nil
 }

@@ -76,8 +76,9 @@ func Load(ctx context.Context, d Deps) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var threads, ideas int
 	if d.Community != nil {
-		if err := loadCommunity(ctx, d); err != nil {
+		if threads, ideas, err = loadCommunity(ctx, d); err != nil {
 			return "", err
 		}
 	}
@@ -87,8 +88,8 @@ func Load(ctx context.Context, d Deps) (string, error) {
 		}
 	}
 	var b strings.Builder
-	if created+madeProducts+madeReviews > 0 {
-		fmt.Fprintf(&b, "Demo content loaded: %d accounts, %d products, %d reviews.\n", created, madeProducts, madeReviews)
+	if created+madeProducts+madeReviews+threads+ideas > 0 {
+		fmt.Fprintf(&b, "Demo content loaded: %d accounts, %d products, %d reviews, %d threads, %d ideas.\n", created, madeProducts, madeReviews, threads, ideas)
 	} else {
 		b.WriteString("Demo content is already loaded.\n")
 	}

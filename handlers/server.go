@@ -236,7 +236,11 @@ func (s *Server) home(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if d.Threads, err = s.threadViews(c, threads.Threads, nil); err != nil {
+	cats, err := s.deps.Community.Categories(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if d.Threads, err = s.threadViews(c, threads.Threads, cats); err != nil {
 		return err
 	}
 	ideas, err := s.deps.Community.Ideas(c.UserContext(), community.IdeaQuery{Sort: community.IdeasTrending, Limit: 3})

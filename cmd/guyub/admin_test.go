@@ -83,7 +83,8 @@ func TestDemo_LoadsOnceAndTheAdminCanSignIn(t *testing.T) {
 	if err := first.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(first.Log.String(), "Demo content loaded") || !strings.Contains(first.Log.String(), "admin@guyub.example / guyub-demo-2026") {
+	if !strings.Contains(first.Log.String(), "Demo content loaded") || !strings.Contains(first.Log.String(), "5 threads, 6 ideas") ||
+		!strings.Contains(first.Log.String(), "admin@guyub.example / guyub-demo-2026") {
 		t.Fatalf("first run should load and say how to sign in:\n%s", first.Log)
 	}
 	second := start(t, "--data", dir, "--demo")
