@@ -556,6 +556,10 @@ func TestMerge_MovesVotesWithoutCountingTwice(t *testing.T) {
 	if d.VoteCount != 0 || d.MergedInto == nil || *d.MergedInto != target.ID {
 		t.Fatalf("dup = %+v", d)
 	}
+	// The duplicate's voters are told once (the merge ran twice) where their vote went.
+	if got := w.inbox(dewi); fmt.Sprint(got) != "[idea_merged:Download my orders as CSV]" {
+		t.Fatalf("dewi's inbox = %v", got)
+	}
 	_, err = w.svc.Vote(w.ctx, pm, dup.ID, true)
 	var e *errs.Error
 	if !errors.As(err, &e) || e.Link != target.URL() {

@@ -496,9 +496,18 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 			break
 		}
 		moved, ids := make([]any, len(list)), make([]bson.ObjectID, len(list))
+		told := make([]Notification, 0, len(list))
 		for i, v := range list {
 			moved[i] = IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At}
 			ids[i] = v.ID
+			if v.CustomerID != staff.ID {
+				told = append(told, Notification{CustomerID: v.CustomerID, Kind: NotifyIdeaMerged, ActorID: staff.ID,
+					Title: dup.Title, URL: target.URL(), Key: "merged:" + dupID.Hex()})
+			}
+		}
+		// Voters are told first, so a retry after a crash still tells each once.
+		if err := s.notify(ctx, told...); err != nil {
+			return nil, err
 		}
 		added, err := store.InsertNew(ctx, s.votes, moved)
 		if err != nil {

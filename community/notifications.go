@@ -21,6 +21,7 @@ const (
 	NotifyQuote      = "quote"       // your post was quoted
 	NotifyAccepted   = "accepted"    // your answer was accepted
 	NotifyIdeaStatus = "idea_status" // an idea you voted for changed status
+	NotifyIdeaMerged = "idea_merged" // an idea you voted for was merged into another; the vote moved
 )
 
 // Notification tells a customer that something happened to what they wrote or voted for.
