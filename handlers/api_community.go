@@ -254,7 +254,7 @@ func (s *Server) apiIdeaState(c *fiber.Ctx) error {
 	if err := parseJSON(c, &in); err != nil {
 		return err
 	}
-	out, err := s.deps.Community.SetState(c.UserContext(), currentUser(c), i.ID, in)
+	out, err := s.setIdeaState(c, i, in)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (s *Server) apiIdeaMerge(c *fiber.Ctx) error {
 	if !ok {
 		return errs.Field("target", "idea.not_found")
 	}
-	out, err := s.deps.Community.Merge(c.UserContext(), currentUser(c), i.ID, target)
+	out, err := s.mergeIdea(c, i, target)
 	if err != nil {
 		return err
 	}

@@ -321,3 +321,42 @@ func BenchmarkThreadPage(b *testing.B) {
 		})
 	}
 }
+
+func TestStaffActionsOnThreadsAndIdeasAreAudited(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.category("Help", false)
+	ayu := e.person("ayu@example.com")
+	e.person("mod@example.com", customers.RoleModerator)
+	pm := e.person("pm@example.com", customers.RoleProduct)
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: "help", Title: "Spam di mana-mana", Body: "Tolong."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idea, err := e.community.CreateIdea(ctx, ayu, community.IdeaInput{Title: "Filter spam otomatis", Body: "Ya."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	mod := newBrowser(t, base)
+	mod.signIn("mod@example.com")
+	if res := mod.post("/threads/"+th.ID.Hex()+"/lock", url.Values{"locked": {"1"}, "reason": {"Sudah dijawab di FAQ"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("lock: %d", res.StatusCode)
+	}
+	if res := mod.post("/threads/"+th.ID.Hex()+"/lock", url.Values{"locked": {"1"}}); res.StatusCode != 422 {
+		t.Fatalf("lock without a reason: %d", res.StatusCode)
+	}
+	asPM := e.apiAs(base, pm)
+	if res := asPM("PATCH", "/api/v1/ideas/"+idea.ID.Hex(), `{"status":"planned"}`); res.StatusCode != 200 {
+		t.Fatalf("status: %d %s", res.StatusCode, res.body)
+	}
+	admin := newBrowser(t, base)
+	e.person("admin@example.com", customers.RoleAdmin)
+	admin.signIn("admin@example.com")
+	for action, want := range map[string]string{"lock": "Sudah dijawab di FAQ", "idea_status": "planned"} {
+		res := admin.get("/moderation/log?lang=en&action=" + action)
+		if res.StatusCode != 200 || !strings.Contains(res.body, want) {
+			t.Errorf("audit log for %s lacks %q: %d", action, want, res.StatusCode)
+		}
+	}
+}

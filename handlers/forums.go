@@ -10,6 +10,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
 )
 
@@ -477,36 +478,57 @@ func (s *Server) threadAccept(c *fiber.Ctx) error {
 	return c.Redirect(t.URL(), fiber.StatusSeeOther)
 }
 
-// threadStaff runs a moderator's action on a thread and returns to it.
-func (s *Server) threadStaff(c *fiber.Ctx, action func(id bson.ObjectID) (*community.Thread, error)) error {
+// threadStaff runs a moderator's action on a thread, puts it on the audit log with what
+// note returns (a lock's reason, the new category) and returns to the thread.
+func (s *Server) threadStaff(c *fiber.Ctx, action func(id bson.ObjectID) (*community.Thread, moderation.Action, error), note func(*community.Thread) string) error {
 	id, ok := community.ParseSlugID(c.Params("id"))
 	if !ok {
 		return community.ErrThreadNotFound
 	}
-	t, err := action(id)
+	t, logged, err := action(id)
 	if err != nil {
+		return err
+	}
+	if err := s.audit(c, logged, content.Ref{Kind: content.KindThread, ID: t.ID}, t.AuthorID, note(t)); err != nil {
 		return err
 	}
 	s.flash(c, "flash.thread_saved")
 	return c.Redirect(t.URL(), fiber.StatusSeeOther)
 }
 
+// audit puts a staff action on forum content on the moderation audit log.
+func (s *Server) audit(c *fiber.Ctx, action moderation.Action, target content.Ref, author bson.ObjectID, reason string) error {
+	return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: currentUser(c).ID, Action: action,
+		Target: &target, TargetAuthor: author, Reason: reason})
+}
+
 func (s *Server) threadPin(c *fiber.Ctx) error {
-	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, error) {
-		return s.deps.Community.Pin(c.UserContext(), currentUser(c), id, c.FormValue("pinned") == "1")
-	})
+	pin := c.FormValue("pinned") == "1"
+	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, moderation.Action, error) {
+		t, err := s.deps.Community.Pin(c.UserContext(), currentUser(c), id, pin)
+		if pin {
+			return t, moderation.ActionPin, err
+		}
+		return t, moderation.ActionUnpin, err
+	}, func(*community.Thread) string { return "" })
 }
 
 func (s *Server) threadLock(c *fiber.Ctx) error {
-	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, error) {
-		return s.deps.Community.Lock(c.UserContext(), currentUser(c), id, c.FormValue("locked") == "1", c.FormValue("reason"))
-	})
+	lock := c.FormValue("locked") == "1"
+	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, moderation.Action, error) {
+		t, err := s.deps.Community.Lock(c.UserContext(), currentUser(c), id, lock, c.FormValue("reason"))
+		if lock {
+			return t, moderation.ActionLock, err
+		}
+		return t, moderation.ActionUnlock, err
+	}, func(t *community.Thread) string { return t.LockReason })
 }
 
 func (s *Server) threadMove(c *fiber.Ctx) error {
-	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, error) {
-		return s.deps.Community.Move(c.UserContext(), currentUser(c), id, c.FormValue("category"))
-	})
+	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, moderation.Action, error) {
+		t, err := s.deps.Community.Move(c.UserContext(), currentUser(c), id, c.FormValue("category"))
+		return t, moderation.ActionMove, err
+	}, func(*community.Thread) string { return c.FormValue("category") })
 }
 
 // postBack is where a post lives: its thread or idea. A viewer who may not see that gets

@@ -10,6 +10,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -318,7 +319,7 @@ func (s *Server) ideaStatus(c *fiber.Ctx) error {
 		return err
 	}
 	in := community.StatusInput{Status: community.IdeaState(c.FormValue("status")), Response: c.FormValue("response")}
-	if _, err := s.deps.Community.SetState(c.UserContext(), currentUser(c), i.ID, in); err != nil {
+	if _, err := s.setIdeaState(c, i, in); err != nil {
 		return s.ideaFailed(c, i, err, map[string]string{"response": in.Response}, true)
 	}
 	s.flash(c, "flash.idea_saved")
@@ -339,13 +340,31 @@ func (s *Server) ideaMerge(c *fiber.Ctx) error {
 	var merged *community.Idea
 	mergeErr := errs.Field("target", "idea.not_found")
 	if ok {
-		merged, mergeErr = s.deps.Community.Merge(c.UserContext(), currentUser(c), i.ID, target)
+		merged, mergeErr = s.mergeIdea(c, i, target)
 	}
 	if mergeErr != nil {
 		return s.ideaFailed(c, i, mergeErr, map[string]string{"target": c.FormValue("target")}, true)
 	}
 	s.flash(c, "flash.idea_merged")
 	return c.Redirect(merged.URL(), fiber.StatusSeeOther)
+}
+
+// setIdeaState records product staff's decision on an idea, and logs it.
+func (s *Server) setIdeaState(c *fiber.Ctx, i *community.Idea, in community.StatusInput) (*community.Idea, error) {
+	out, err := s.deps.Community.SetState(c.UserContext(), currentUser(c), i.ID, in)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.audit(c, moderation.ActionIdeaStatus, content.Ref{Kind: content.KindIdea, ID: i.ID}, i.AuthorID, string(in.Status))
+}
+
+// mergeIdea merges a duplicate into target, and logs it.
+func (s *Server) mergeIdea(c *fiber.Ctx, dup *community.Idea, target bson.ObjectID) (*community.Idea, error) {
+	out, err := s.deps.Community.Merge(c.UserContext(), currentUser(c), dup.ID, target)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.audit(c, moderation.ActionMerge, content.Ref{Kind: content.KindIdea, ID: dup.ID}, dup.AuthorID, out.Title)
 }
 
 func (s *Server) ownIdea(c *fiber.Ctx) (*community.Idea, error) {

@@ -222,9 +222,7 @@ func (s *Server) logPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := logData{Action: string(q.Action), Actions: []moderation.Action{moderation.ActionScreen, moderation.ActionAutoHide,
-		moderation.ActionApprove, moderation.ActionReject, moderation.ActionSuspend, moderation.ActionReinstate,
-		moderation.ActionRoles, moderation.ActionRules}}
+	d := logData{Action: string(q.Action), Actions: moderation.Actions}
 	for _, e := range entries {
 		d.Entries = append(d.Entries, logEntry{Entry: e, Actor: people[e.Actor], Author: people[e.TargetAuthor]})
 	}

@@ -27,7 +27,19 @@ const (
 	ActionReinstate Action = "reinstate"
 	ActionRoles     Action = "roles"
 	ActionRules     Action = "rules"
+	// Staff actions on forum threads and ideas, taken in community and logged here.
+	ActionPin        Action = "pin"
+	ActionUnpin      Action = "unpin"
+	ActionLock       Action = "lock"
+	ActionUnlock     Action = "unlock"
+	ActionMove       Action = "move"
+	ActionIdeaStatus Action = "idea_status"
+	ActionMerge      Action = "merge"
 )
+
+// Actions lists every action, for the log's filter.
+var Actions = []Action{ActionScreen, ActionAutoHide, ActionApprove, ActionReject, ActionSuspend, ActionReinstate,
+	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge}
 
 // Entry is one line of the audit log. The log is append-only: nothing here updates or
 // deletes an entry.
