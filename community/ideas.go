@@ -568,33 +568,20 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 	if !q.ProductID.IsZero() {
 		filter["product_id"] = q.ProductID
 	}
-	top := q.Sort != IdeasNewest
-	if q.After != "" {
-		n, id, ok := parseCountCursor(q.After)
-		if !ok {
-			return nil, ErrBadCursor
-		}
-		if top {
-			filter["$or"] = store.AfterDesc("vote_count", n, id)
-		} else {
-			filter["_id"] = bson.M{"$lt": id}
-		}
+	field := "vote_count" // top; "" newest
+	if q.Sort == IdeasNewest {
+		field = ""
 	}
-	sort := bson.D{{Key: "_id", Value: -1}}
-	if top {
-		sort = bson.D{{Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}
+	sort, ok := store.DescendingPage(filter, field, q.After, nil)
+	if !ok {
+		return nil, ErrBadCursor
 	}
 	list, err := s.findIdeas(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
 	if err != nil {
 		return nil, err
 	}
 	page := &IdeaPage{}
-	page.Ideas, page.Next = store.TrimPage(list, limit, func(i *Idea) string {
-		if top {
-			return countCursor(i.VoteCount, i.ID)
-		}
-		return countCursor(0, i.ID)
-	})
+	page.Ideas, page.Next = store.TrimPage(list, limit, func(i *Idea) string { return countCursor(i.VoteCount, i.ID) })
 	return page, nil
 }
 

@@ -353,12 +353,12 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 	if q.Tag != "" {
 		filter["tags"] = q.Tag
 	}
-	byActivity := true
+	field := "last_post_at" // by activity; "" by _id: newest first
 	switch q.Sort {
 	case SortNewest:
-		byActivity = false
+		field = ""
 	case SortUnanswered:
-		byActivity = false
+		field = ""
 		filter["reply_count"] = 0
 	case SortSolved:
 		filter["solved"] = true
@@ -367,20 +367,9 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 			filter["pinned"] = false
 		}
 	}
-	if q.After != "" {
-		at, id, ok := parseThreadCursor(q.After)
-		if !ok {
-			return nil, ErrBadCursor
-		}
-		if byActivity {
-			filter["$or"] = store.AfterDesc("last_post_at", at, id)
-		} else {
-			filter["_id"] = bson.M{"$lt": id}
-		}
-	}
-	sort := bson.D{{Key: "_id", Value: -1}}
-	if byActivity {
-		sort = bson.D{{Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}
+	sort, ok := store.DescendingPage(filter, field, q.After, func(ms int64) any { return time.UnixMilli(ms).UTC() })
+	if !ok {
+		return nil, ErrBadCursor
 	}
 	list, err := s.findThreads(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
 	if err != nil {
@@ -405,8 +394,3 @@ func (s *Service) findThreads(ctx context.Context, filter bson.M, opts *options.
 }
 
 func threadCursor(t *Thread) string { return store.EncodeCursor(t.LastPostAt.UnixMilli(), t.ID) }
-
-func parseThreadCursor(c string) (time.Time, bson.ObjectID, bool) {
-	ms, id, ok := store.ParseCursor(c)
-	return time.UnixMilli(ms).UTC(), id, ok
-}

@@ -43,3 +43,28 @@ func TrimPage[T any](list []*T, limit int, cursor func(*T) string) ([]*T, string
 	}
 	return list, ""
 }
+
+// DescendingPage prepares a keyed page of a list ordered by field descending, then _id
+// descending (field "": by _id alone): it adds the condition for what follows the cursor
+// after to filter and returns the sort. value turns the cursor's number back into the
+// field's value (nil: the number itself). ok is false for a cursor not made here.
+func DescendingPage(filter bson.M, field, after string, value func(int64) any) (sort bson.D, ok bool) {
+	if after != "" {
+		v, id, valid := ParseCursor(after)
+		if !valid {
+			return nil, false
+		}
+		switch {
+		case field == "":
+			filter["_id"] = bson.M{"$lt": id}
+		case value != nil:
+			filter["$or"] = AfterDesc(field, value(v), id)
+		default:
+			filter["$or"] = AfterDesc(field, v, id)
+		}
+	}
+	if field == "" {
+		return bson.D{{Key: "_id", Value: -1}}, true
+	}
+	return bson.D{{Key: field, Value: -1}, {Key: "_id", Value: -1}}, true
+}
