@@ -167,4 +167,10 @@ func TestSearch_DemoContentIsFoundAndReindexRebuildsIt(t *testing.T) {
 	if _, body := httpGet(t, again.URL+"/search?q=kopi"); !strings.Contains(body, "<mark>") {
 		t.Fatal("after reindex the demo content is still found")
 	}
+	// Forums and ideas are rebuilt too: a thread, its replies and an idea, each by its kind.
+	for _, kind := range []string{"thread", "post", "idea"} {
+		if _, body := httpGet(t, again.URL+"/api/v1/search?q=kopi&kind="+kind); strings.Contains(body, `"total":0`) {
+			t.Errorf("after reindex no %s about kopi is found: %s", kind, body)
+		}
+	}
 }
