@@ -148,7 +148,7 @@ func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in
 	if err := s.contributed(ctx, author.ID, "ideas"); err != nil {
 		return nil, err
 	}
-	if _, err := s.addVote(ctx, idea.ID, author.ID, now); err != nil {
+	if err := s.vote(ctx, idea.ID, author.ID, true); err != nil {
 		return nil, err
 	}
 	return s.Idea(ctx, idea.ID)
@@ -296,34 +296,25 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	if idea.State.Closed() {
 		return nil, ErrIdeaClosed
 	}
-	if vote {
-		added, err := s.addVote(ctx, id, voter.ID, s.now())
-		if err != nil {
-			return nil, err
-		}
-		if added {
-			if err := s.contributed(ctx, voter.ID, "votes"); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		moved, err := s.markVote(ctx, id, voter.ID, time.Time{}, false)
-		if err != nil {
-			return nil, err
-		}
-		if moved < 0 {
-			if err := s.withdrawn(ctx, voter.ID, "votes"); err != nil {
-				return nil, err
-			}
-		}
+	if err := s.vote(ctx, id, voter.ID, vote); err != nil {
+		return nil, err
 	}
 	return s.Idea(ctx, id)
 }
 
-// addVote inserts a vote and counts it if the insert succeeded.
-func (s *Service) addVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time) (bool, error) {
-	moved, err := s.markVote(ctx, idea, voter, at, true)
-	return moved > 0, err
+// vote sets or withdraws a customer's vote; the idea's count and the customer's record
+// move only when the vote document did.
+func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) error {
+	moved, err := s.markVote(ctx, idea, voter, s.now(), on)
+	switch {
+	case err != nil:
+		return err
+	case moved > 0:
+		return s.contributed(ctx, voter, "votes")
+	case moved < 0:
+		return s.withdrawn(ctx, voter, "votes")
+	}
+	return nil
 }
 
 func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (int, error) {
