@@ -213,14 +213,39 @@ func TestPinAndMove_AreStaffOnly(t *testing.T) {
 	if err != nil || moved.CategoryID != w.news.ID || !moved.Pinned {
 		t.Fatalf("moved = %+v, %v", moved, err)
 	}
-	pinned, err := w.svc.Pinned(w.ctx, w.news.ID)
-	if err != nil || len(pinned) != 1 {
-		t.Fatalf("pinned = %v, %v", pinned, err)
+	// Pinned threads head the first page of the latest list, then the others follow by
+	// activity, a page at a time, each thread once.
+	for i := range 4 {
+		w.thread(ani, fmt.Sprintf("Newer question %d", i))
 	}
-	// A pinned thread is shown above the latest list, not in it.
-	page, err := w.svc.Threads(w.ctx, community.ThreadQuery{CategoryID: w.news.ID})
-	if err != nil || len(page.Threads) != 0 {
-		t.Fatalf("latest = %v, %v", page, err)
+	if _, err := w.svc.Move(w.ctx, mod, th.ID, w.general.Slug); err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	after := ""
+	for {
+		page, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: 2, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, t := range page.Threads {
+			titles = append(titles, t.Title)
+		}
+		if after = page.Next; after == "" {
+			break
+		}
+	}
+	if got := strings.Join(titles, " | "); got != "Where is my order? | Newer question 3 | Newer question 2 | Newer question 1 | Newer question 0" {
+		t.Fatalf("latest = %s", got)
+	}
+	// A first page of pinned threads only still leads to the others.
+	page, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: 1})
+	if err != nil || len(page.Threads) != 1 || !page.Threads[0].Pinned || page.Next == "" {
+		t.Fatalf("first page = %+v, %v", page, err)
+	}
+	next, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: 1, After: page.Next})
+	if err != nil || len(next.Threads) != 1 || next.Threads[0].Title != "Newer question 3" {
+		t.Fatalf("second page = %+v, %v", next, err)
 	}
 }
 

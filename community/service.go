@@ -116,9 +116,9 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 	{Collection: "threads", Models: []mongo.IndexModel{
-		// latest activity, per category and overall; pinned ones are asked for apart
-		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "pinned", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
-		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "pinned", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		// latest activity, per category and overall: pinned first on the first page, then the others
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "pinned", Value: -1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "pinned", Value: -1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "tags", Value: 1}, {Key: "status", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
 		// newest, unanswered and solved
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},

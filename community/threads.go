@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -343,7 +344,8 @@ type ThreadPage struct {
 }
 
 // Threads lists published threads a page at a time by key. In the latest-activity order
-// pinned threads are left out: Pinned shows them above the first page.
+// (without a tag) pinned threads head the first page, and the following pages hold the
+// others.
 func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, error) {
 	limit := clampLimit(q.Limit, 20, 100)
 	filter := bson.M{"status": content.StatusPublished}
@@ -362,32 +364,34 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 		filter["reply_count"] = 0
 	case SortSolved:
 		filter["solved"] = true
-	default:
-		if q.Tag == "" {
-			filter["pinned"] = false
-		}
+	}
+	pinnedFirst := field != "" && q.Sort != SortSolved && q.Tag == ""
+	if pinnedFirst && q.After != "" {
+		filter["pinned"] = false // pinned threads were on the first page
 	}
 	sort, ok := store.DescendingPage(filter, field, q.After, func(ms int64) any { return time.UnixMilli(ms).UTC() })
 	if !ok {
 		return nil, ErrBadCursor
+	}
+	if pinnedFirst && q.After == "" {
+		sort = append(bson.D{{Key: "pinned", Value: -1}}, sort...)
 	}
 	list, err := s.findThreads(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
 	if err != nil {
 		return nil, err
 	}
 	page := &ThreadPage{}
-	page.Threads, page.Next = store.TrimPage(list, limit, threadCursor)
+	page.Threads, page.Next = store.TrimPage(list, limit, func(t *Thread) string {
+		if t.Pinned && pinnedFirst {
+			return topOfUnpinned // a first page of pinned threads only: the next starts the others
+		}
+		return threadCursor(t)
+	})
 	return page, nil
 }
 
-// Pinned lists the pinned threads of a category (zero: of every category).
-func (s *Service) Pinned(ctx context.Context, category bson.ObjectID) ([]*Thread, error) {
-	filter := bson.M{"status": content.StatusPublished, "pinned": true}
-	if !category.IsZero() {
-		filter["category_id"] = category
-	}
-	return s.findThreads(ctx, filter, options.Find().SetSort(bson.D{{Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(10))
-}
+// topOfUnpinned is the cursor before every unpinned thread in the latest-activity order.
+var topOfUnpinned = store.EncodeCursor(math.MaxInt64, bson.ObjectID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 
 func (s *Service) findThreads(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]*Thread, error) {
 	return store.FindAll[Thread](ctx, s.threads, filter, opts)

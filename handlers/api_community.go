@@ -50,15 +50,7 @@ func (s *Server) apiThreads(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := fiber.Map{"threads": page.Threads, "next": page.Next}
-	if q.After == "" && q.Sort == community.SortLatest && q.Tag == "" { // pinned ones stand above the first page
-		pinned, err := s.deps.Community.Pinned(c.UserContext(), q.CategoryID)
-		if err != nil {
-			return err
-		}
-		out["pinned"] = pinned
-	}
-	return c.JSON(out)
+	return c.JSON(page)
 }
 
 func (s *Server) apiThreadCreate(c *fiber.Ctx) error {

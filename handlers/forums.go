@@ -43,7 +43,6 @@ type threadView struct {
 type forumsData struct {
 	Categories []*community.Category
 	Category   *community.Category // nil: every category
-	Pinned     []threadView
 	Threads    []threadView
 	Sort       string
 	Sorts      []string
@@ -74,15 +73,6 @@ func (s *Server) forumsPage(c *fiber.Ctx) error {
 	}
 	if d.Threads, err = s.threadViews(c, page.Threads, cats); err != nil {
 		return err
-	}
-	if q.After == "" && d.Sort == community.SortLatest && d.Tag == "" {
-		pinned, err := s.deps.Community.Pinned(ctx, q.CategoryID)
-		if err != nil {
-			return err
-		}
-		if d.Pinned, err = s.threadViews(c, pinned, cats); err != nil {
-			return err
-		}
 	}
 	if page.Next != "" {
 		d.Next = base + "?" + url.Values{"sort": {d.Sort}, "tag": {d.Tag}, "after": {page.Next}}.Encode()
