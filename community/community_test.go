@@ -247,6 +247,35 @@ func TestPinAndMove_AreStaffOnly(t *testing.T) {
 	if err != nil || len(next.Threads) != 1 || next.Threads[0].Title != "Newer question 3" {
 		t.Fatalf("second page = %+v, %v", next, err)
 	}
+	// More pinned threads than fit on a page: every one is listed, once, before the others.
+	for _, title := range []string{"Newer question 0", "Newer question 1"} {
+		th, err := w.svc.ThreadBy(w.ctx, ani.ID, title)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Pin(w.ctx, mod, th.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	titles, after = nil, ""
+	for {
+		page, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: 2, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, t := range page.Threads {
+			titles = append(titles, t.Title)
+		}
+		if after = page.Next; after == "" {
+			break
+		}
+	}
+	if got := strings.Join(titles, " | "); got != "Newer question 1 | Newer question 0 | Where is my order? | Newer question 3 | Newer question 2" {
+		t.Fatalf("with three pinned = %s", got)
+	}
+	if home, err := w.svc.Threads(w.ctx, community.ThreadQuery{Unpinned: true}); err != nil || len(home.Threads) != 2 {
+		t.Fatalf("unpinned only = %d, %v", len(home.Threads), err)
+	}
 }
 
 func TestAccept_AuthorOrStaffOnce(t *testing.T) {
@@ -518,6 +547,17 @@ func TestIdeaState_StaffOnlyAndVotersTold(t *testing.T) {
 	if got := w.inbox(citra); len(got) != 0 {
 		t.Errorf("citra (no vote) was told: %v", got)
 	}
+	// Telling the voters was interrupted: the next decision on the idea finishes it.
+	community.LeaveNotifying(t, w.svc, idea.ID, "status:interrupted")
+	if _, err := w.svc.SetState(w.ctx, pm, idea.ID, community.StatusInput{Status: community.StatePlanned, Response: "Q3, promise."}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.inbox(budi); len(got) != 2 {
+		t.Errorf("after the interrupted change, budi's inbox = %v", got)
+	}
+	if got := w.ideaNow(idea); got.NotifyKey != "" {
+		t.Errorf("still notifying: %q", got.NotifyKey)
+	}
 	road, err := w.svc.Roadmap(w.ctx, 5)
 	if err != nil || len(road[community.StatePlanned]) != 1 {
 		t.Fatalf("roadmap = %v, %v", road, err)
@@ -571,11 +611,17 @@ func TestMerge_MovesVotesWithoutCountingTwice(t *testing.T) {
 	wantKind(t, err, errs.ErrForbidden)
 	_, err = w.svc.Merge(w.ctx, pm, dup.ID, dup.ID)
 	wantKind(t, err, errs.ErrInvalid)
-	for range 2 { // a retry finds nothing left to move
+	for i := range 2 { // a retry finds nothing left to move, and recounts what an interruption left wrong
+		if i == 1 {
+			community.CorruptVotes(t, w.svc, target.ID, 1)
+		}
 		got, err := w.svc.Merge(w.ctx, pm, dup.ID, target.ID)
 		if err != nil || got.VoteCount != 4 { // Ani, Citra, Budi, Dewi
 			t.Fatalf("target after merge = %d, %v", got.VoteCount, err)
 		}
+	}
+	if c, _ := w.customers.Get(w.ctx, citra.ID); c.Counters.Votes != 1 {
+		t.Fatalf("citra voted for both: %d votes on her record, want 1", c.Counters.Votes)
 	}
 	d := w.ideaNow(dup)
 	if d.VoteCount != 0 || d.MergedInto == nil || *d.MergedInto != target.ID {

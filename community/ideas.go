@@ -68,6 +68,9 @@ type Idea struct {
 	VoteCount        int            `bson:"vote_count" json:"vote_count"`
 	ReplyCount       int            `bson:"reply_count" json:"comment_count"`
 	MergedInto       *bson.ObjectID `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
+	// NotifyKey names a change of state whose voters are still being told; a call that
+	// finds it finishes telling them (the key keeps anyone from hearing twice).
+	NotifyKey string `bson:"notify_key,omitempty" json:"-"`
 	Status           Status         `bson:"status" json:"moderation_status"`
 	ModerationReason string         `bson:"moderation_reason,omitempty" json:"-"`
 	History          []Revision     `bson:"history,omitempty" json:"-"`
@@ -191,7 +194,7 @@ func (s *Service) EditIdea(ctx context.Context, editor *customers.Customer, id b
 	}
 	var out Idea
 	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": idea.Version}, bson.M{
-		"$set": set, "$push": bson.M{"history": Revision{Title: idea.Title, BodyMD: idea.BodyMD, At: idea.UpdatedAt}},
+		"$set": set, "$push": bson.M{"history": Revision{Title: idea.Title, BodyMD: idea.BodyMD, At: idea.UpdatedAt, Redacted: editor.ID != idea.AuthorID}},
 		"$inc": bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -372,38 +375,53 @@ func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bs
 		return nil, errs.New(errs.ErrConflict, "idea.merged")
 	}
 	now := s.now()
+	set := bson.M{"state": in.Status, "response": in.Response, "response_html": s.md.HTML(in.Response),
+		"responded_at": now, "responded_by": staff.ID, "updated_at": now, "search_dirty": true}
+	if before.State != in.Status {
+		// The key names this change (the idea's version after it).
+		set["notify_key"] = fmt.Sprintf("status:%s:%d", id.Hex(), before.Version+1)
+	}
 	var out Idea
 	// Guarded by the version read, so of two identical decisions at once one is recorded
 	// (and notified); the other finds it done.
 	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": id, "version": before.Version}, bson.M{
-		"$set": bson.M{"state": in.Status, "response": in.Response, "response_html": s.md.HTML(in.Response),
-			"responded_at": now, "responded_by": staff.ID, "updated_at": now, "search_dirty": true},
-		"$inc": bson.M{"version": 1},
+		"$set": set, "$inc": bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		if now, err := s.Idea(ctx, id); err == nil && now.State == in.Status && now.Response == in.Response {
-			return now, nil
+			return now, s.tellVoters(ctx, now, staff.ID)
 		}
 		return nil, ErrConflict
 	}
 	if err != nil {
 		return nil, fmt.Errorf("idea status: %w", err)
 	}
-	if before.State == in.Status {
-		return &out, nil
+	return &out, s.tellVoters(ctx, &out, staff.ID)
+}
+
+// tellVoters tells every voter of an idea about its pending change of state, if any, then
+// clears it. Interrupted, the next decision on the idea finishes it.
+func (s *Service) tellVoters(ctx context.Context, idea *Idea, actor bson.ObjectID) error {
+	if idea.NotifyKey == "" {
+		return nil
 	}
-	// The key names this change (the idea's version after it), so a retry notifies nobody twice.
-	key := fmt.Sprintf("status:%s:%d", id.Hex(), out.Version)
-	return &out, s.forVoters(ctx, id, func(voters []bson.ObjectID) error {
+	err := s.forVoters(ctx, idea.ID, func(voters []bson.ObjectID) error {
 		list := make([]Notification, 0, len(voters))
 		for _, v := range voters {
-			if v != staff.ID {
-				list = append(list, Notification{CustomerID: v, Kind: NotifyIdeaStatus, ActorID: staff.ID, Title: out.Title,
-					URL: out.URL(), State: in.Status, Key: key})
+			if v != actor {
+				list = append(list, Notification{CustomerID: v, Kind: NotifyIdeaStatus, ActorID: actor, Title: idea.Title,
+					URL: idea.URL(), State: idea.State, Key: idea.NotifyKey})
 			}
 		}
 		return s.notify(ctx, list...)
 	})
+	if err != nil {
+		return err
+	}
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea.ID, "notify_key": idea.NotifyKey}, bson.M{"$unset": bson.M{"notify_key": ""}}); err != nil {
+		return fmt.Errorf("idea status: %w", err)
+	}
+	return nil
 }
 
 // forVoters walks an idea's voters in batches.
@@ -475,9 +493,10 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		}
 		return nil, errs.Field("target", "idea.merged")
 	}
-	// The votes move a batch at a time: inserted on the target (a customer who voted for both
-	// is already there and is skipped), then deleted from the duplicate; each count moves by
-	// what was really inserted or deleted.
+	// The votes move a batch at a time. A customer who voted for both keeps the vote on the
+	// target; their vote on the duplicate is withdrawn, one by one (an exact, retry-safe
+	// uncount). The others are inserted on the target, then deleted from the duplicate.
+	// Each step can be repeated after a crash; the counts are recounted at the end.
 	for {
 		list, err := store.FindAll[IdeaVote](ctx, s.votes, bson.M{"idea_id": dupID}, options.Find().SetLimit(500))
 		if err != nil {
@@ -486,32 +505,57 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		if len(list) == 0 {
 			break
 		}
-		moved, ids := make([]any, len(list)), make([]bson.ObjectID, len(list))
+		voters := make([]bson.ObjectID, len(list))
 		told := make([]Notification, 0, len(list))
 		for i, v := range list {
-			moved[i] = IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At}
-			ids[i] = v.ID
+			voters[i] = v.CustomerID
 			if v.CustomerID != staff.ID {
 				told = append(told, Notification{CustomerID: v.CustomerID, Kind: NotifyIdeaMerged, ActorID: staff.ID,
 					Title: dup.Title, URL: target.URL(), Key: "merged:" + dupID.Hex()})
 			}
 		}
-		// Voters are told first, so a retry after a crash still tells each once.
 		if err := s.notify(ctx, told...); err != nil {
 			return nil, err
 		}
-		added, err := store.InsertNew(ctx, s.votes, moved)
+		both, err := store.FindAll[IdeaVote](ctx, s.votes, bson.M{"idea_id": targetID, "customer_id": bson.M{"$in": voters}})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": targetID}, bson.M{"$inc": bson.M{"vote_count": added}}); err != nil {
+		onTarget := map[bson.ObjectID]bool{}
+		for _, v := range both {
+			onTarget[v.CustomerID] = true
+			res, err := s.votes.DeleteOne(ctx, bson.M{"idea_id": dupID, "customer_id": v.CustomerID})
+			if err != nil {
+				return nil, fmt.Errorf("merge: %w", err)
+			}
+			if res.DeletedCount == 1 {
+				if err := s.withdrawn(ctx, v.CustomerID, "votes"); err != nil {
+					return nil, err
+				}
+			}
+		}
+		var moved []any
+		var ids []bson.ObjectID
+		for _, v := range list {
+			if !onTarget[v.CustomerID] {
+				moved = append(moved, IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At})
+				ids = append(ids, v.ID)
+			}
+		}
+		if _, err := store.InsertNew(ctx, s.votes, moved); err != nil {
+			return nil, err
+		}
+		if _, err := s.votes.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
-		res, err := s.votes.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	}
+	// Recounted from the votes themselves, so an interrupted merge that is run again ends exact.
+	for _, id := range []bson.ObjectID{targetID, dupID} {
+		n, err := s.votes.CountDocuments(ctx, bson.M{"idea_id": id})
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
-		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": dupID}, bson.M{"$inc": bson.M{"vote_count": -res.DeletedCount}}); err != nil {
+		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"vote_count": n}}); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}

@@ -62,6 +62,9 @@ type Revision struct {
 	Title  string    `bson:"title,omitempty"`
 	BodyMD string    `bson:"body_md"`
 	At     time.Time `bson:"at"`
+	// Redacted: a moderator replaced this text (personal data, abuse), so only moderators
+	// see it in the history. It is kept all the same: nothing is lost.
+	Redacted bool `bson:"redacted,omitempty"`
 }
 
 // PostInput is a reply or comment.
@@ -285,7 +288,7 @@ func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id b
 		}
 	}
 	now := s.now()
-	prev := Revision{BodyMD: p.BodyMD, At: p.UpdatedAt}
+	prev := Revision{BodyMD: p.BodyMD, At: p.UpdatedAt, Redacted: editor.ID != p.AuthorID}
 	if t != nil {
 		prev.Title = t.Title
 	}

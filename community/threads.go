@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -292,19 +291,25 @@ func (s *Service) Accept(ctx context.Context, who *customers.Customer, threadID,
 		bson.M{"$set": bson.M{"accepted_post_id": postID, "solved": true, "updated_at": s.now()}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return t, nil // already the accepted answer
-	}
-	if err != nil {
-		return nil, fmt.Errorf("accept: %w", err)
-	}
-	if p.AuthorID == t.AuthorID {
-		return &out, nil // answering your own question is not an accepted answer to count
-	}
-	if p.AuthorID != who.ID {
-		if err := s.notify(ctx, Notification{CustomerID: p.AuthorID, Kind: NotifyAccepted, ActorID: who.ID,
-			Title: t.Title, URL: t.URL() + "#post-" + p.ID.Hex(), Key: "accepted:" + p.ID.Hex()}); err != nil {
+		// Already the accepted answer: a retry goes on, so what a failed call left undone
+		// (the notification, the count) is done now; both are keyed and happen once.
+		again, err := s.Thread(ctx, threadID)
+		if err != nil {
 			return nil, err
 		}
+		out = *again
+	} else if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	if out.AcceptedPostID == nil || *out.AcceptedPostID != postID {
+		return &out, nil // changed meanwhile
+	}
+	if p.AuthorID == t.AuthorID || p.AuthorID == who.ID {
+		return &out, nil // answering your own question, or accepting your own reply, is not counted
+	}
+	if err := s.notify(ctx, Notification{CustomerID: p.AuthorID, Kind: NotifyAccepted, ActorID: who.ID,
+		Title: t.Title, URL: t.URL() + "#post-" + p.ID.Hex(), Key: "accepted:" + p.ID.Hex()}); err != nil {
+		return nil, err
 	}
 	// Counted once per answer, however often it is accepted again.
 	res, err := s.posts.UpdateOne(ctx, bson.M{"_id": p.ID, "accept_counted": bson.M{"$ne": true}}, bson.M{"$set": bson.M{"accept_counted": true}})
@@ -332,6 +337,7 @@ var ThreadSorts = []string{SortLatest, SortNewest, SortUnanswered, SortSolved}
 type ThreadQuery struct {
 	CategoryID bson.ObjectID // optional
 	Tag        string        // optional
+	Unpinned   bool          // leave pinned threads out (the home page's latest activity)
 	Sort       string
 	After      string
 	Limit      int
@@ -365,15 +371,32 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 	case SortSolved:
 		filter["solved"] = true
 	}
-	pinnedFirst := field != "" && q.Sort != SortSolved && q.Tag == ""
-	if pinnedFirst && q.After != "" {
-		filter["pinned"] = false // pinned threads were on the first page
+	pinnedFirst := field != "" && q.Sort != SortSolved && q.Tag == "" && !q.Unpinned
+	if q.Unpinned {
+		filter["pinned"] = false
 	}
-	sort, ok := store.DescendingPage(filter, field, q.After, func(ms int64) any { return time.UnixMilli(ms).UTC() })
-	if !ok {
+	// A cursor that ends inside the pinned block says so ("~…"): the next page finishes the
+	// pinned threads, then goes on with the others.
+	after, inPinned := strings.CutPrefix(q.After, "~")
+	toTime := func(ms int64) any { return time.UnixMilli(ms).UTC() }
+	var sort bson.D
+	ok := true
+	switch {
+	case pinnedFirst && inPinned:
+		rest := bson.M{"pinned": true}
+		if sort, ok = store.DescendingPage(rest, field, after, toTime); ok {
+			filter["$or"] = bson.A{rest, bson.M{"pinned": false}}
+		}
+	case pinnedFirst && q.After != "":
+		filter["pinned"] = false
+		sort, ok = store.DescendingPage(filter, field, after, toTime)
+	default:
+		sort, ok = store.DescendingPage(filter, field, after, toTime)
+	}
+	if !ok || (inPinned && !pinnedFirst) {
 		return nil, ErrBadCursor
 	}
-	if pinnedFirst && q.After == "" {
+	if pinnedFirst && (q.After == "" || inPinned) {
 		sort = append(bson.D{{Key: "pinned", Value: -1}}, sort...)
 	}
 	list, err := s.findThreads(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
@@ -382,16 +405,13 @@ func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, erro
 	}
 	page := &ThreadPage{}
 	page.Threads, page.Next = store.TrimPage(list, limit, func(t *Thread) string {
-		if t.Pinned && pinnedFirst {
-			return topOfUnpinned // a first page of pinned threads only: the next starts the others
+		if pinnedFirst && t.Pinned {
+			return "~" + threadCursor(t)
 		}
 		return threadCursor(t)
 	})
 	return page, nil
 }
-
-// topOfUnpinned is the cursor before every unpinned thread in the latest-activity order.
-var topOfUnpinned = store.EncodeCursor(math.MaxInt64, bson.ObjectID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 
 func (s *Service) findThreads(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]*Thread, error) {
 	return store.FindAll[Thread](ctx, s.threads, filter, opts)

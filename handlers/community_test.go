@@ -233,6 +233,19 @@ func TestPages_ForumAndIdeaFormsWorkWithoutJavaScript(t *testing.T) {
 	if res := newBrowser(t, b.base).get("/posts/" + op.ID.Hex() + "/history?lang=en"); res.StatusCode != 200 || !strings.Contains(res.body, "Bagaimana?") || !strings.Contains(res.body, "dengan takaran") || !strings.Contains(res.body, "Version 1") {
 		t.Fatalf("history: %d", res.StatusCode)
 	}
+	// A moderator who takes out personal data takes it out of the public history too.
+	e.person("mod@example.com", customers.RoleModerator)
+	mod := newBrowser(t, b.base)
+	mod.signIn("mod@example.com")
+	if res := mod.post("/posts/"+op.ID.Hex()+"/edit", url.Values{"title": {"Cara seduh kopi tubruk"}, "body": {"[dihapus moderator]"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("moderator edit: %d", res.StatusCode)
+	}
+	if res := newBrowser(t, b.base).get("/posts/" + op.ID.Hex() + "/history"); strings.Contains(res.body, "dengan takaran") || !strings.Contains(res.body, "Bagaimana?") {
+		t.Fatalf("public history after a redaction shows the redacted text")
+	}
+	if res := mod.get("/posts/" + op.ID.Hex() + "/history"); !strings.Contains(res.body, "dengan takaran") {
+		t.Fatalf("moderators no longer see the redacted text")
+	}
 	if res := b.get("/ideas/nope-123"); res.StatusCode != 404 {
 		t.Fatalf("unknown idea: %d", res.StatusCode)
 	}

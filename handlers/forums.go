@@ -690,7 +690,11 @@ func (s *Server) postHistory(c *fiber.Ctx) error {
 		author = orNobody(nil)
 	}
 	d := postHistoryData{Post: p, Author: author, Back: back + "#post-" + p.ID.Hex()}
+	moderator := currentUser(c) != nil && currentUser(c).HasRole(customers.RoleModerator)
 	for i := len(p.History) - 1; i >= 0; i-- {
+		if p.History[i].Redacted && !moderator {
+			continue // text a moderator took out stays out of public view
+		}
 		d.Versions = append(d.Versions, postVersion{Number: i + 1, Revision: p.History[i]})
 	}
 	return s.render(c, fiber.StatusOK, "post_history", "post.history_title", d)

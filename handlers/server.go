@@ -232,7 +232,7 @@ func (s *Server) home(c *fiber.Ctx) error {
 	if d.Testimonials, err = s.testimonialViews(c, wall); err != nil {
 		return err
 	}
-	threads, err := s.deps.Community.Threads(c.UserContext(), community.ThreadQuery{Limit: 4})
+	threads, err := s.deps.Community.Threads(c.UserContext(), community.ThreadQuery{Limit: 4, Unpinned: true})
 	if err != nil {
 		return err
 	}
