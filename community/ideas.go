@@ -53,33 +53,33 @@ func validState(st IdeaState) bool {
 
 // Idea is a customer's proposal for the product.
 type Idea struct {
-	ID               bson.ObjectID  `bson:"_id" json:"id"`
-	Title            string         `bson:"title" json:"title"`
-	Slug             string         `bson:"slug" json:"slug"`
-	BodyMD           string         `bson:"body_md" json:"body"`
-	BodyHTML         template.HTML  `bson:"body_html" json:"body_html"`
-	ProductID        *bson.ObjectID `bson:"product_id,omitempty" json:"product_id,omitempty"`
-	AuthorID         bson.ObjectID  `bson:"author_id" json:"author_id"`
-	State            IdeaState      `bson:"state" json:"status"`
-	Response         string         `bson:"response,omitempty" json:"response,omitempty"`
-	ResponseHTML     template.HTML  `bson:"response_html,omitempty" json:"-"`
-	RespondedAt      *time.Time     `bson:"responded_at,omitempty" json:"responded_at,omitempty"`
-	RespondedBy      *bson.ObjectID `bson:"responded_by,omitempty" json:"-"`
-	VoteCount        int            `bson:"vote_count" json:"vote_count"`
-	ReplyCount       int            `bson:"reply_count" json:"comment_count"`
-	MergedInto       *bson.ObjectID `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
+	ID           bson.ObjectID  `bson:"_id" json:"id"`
+	Title        string         `bson:"title" json:"title"`
+	Slug         string         `bson:"slug" json:"slug"`
+	BodyMD       string         `bson:"body_md" json:"body"`
+	BodyHTML     template.HTML  `bson:"body_html" json:"body_html"`
+	ProductID    *bson.ObjectID `bson:"product_id,omitempty" json:"product_id,omitempty"`
+	AuthorID     bson.ObjectID  `bson:"author_id" json:"author_id"`
+	State        IdeaState      `bson:"state" json:"status"`
+	Response     string         `bson:"response,omitempty" json:"response,omitempty"`
+	ResponseHTML template.HTML  `bson:"response_html,omitempty" json:"-"`
+	RespondedAt  *time.Time     `bson:"responded_at,omitempty" json:"responded_at,omitempty"`
+	RespondedBy  *bson.ObjectID `bson:"responded_by,omitempty" json:"-"`
+	VoteCount    int            `bson:"vote_count" json:"vote_count"`
+	ReplyCount   int            `bson:"reply_count" json:"comment_count"`
+	MergedInto   *bson.ObjectID `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
 	// NotifyKey names a change of state whose voters are still being told; a call that
 	// finds it finishes telling them (the key keeps anyone from hearing twice).
-	NotifyKey string `bson:"notify_key,omitempty" json:"-"`
-	Status           Status         `bson:"status" json:"moderation_status"`
-	ModerationReason string         `bson:"moderation_reason,omitempty" json:"-"`
-	History          []Revision     `bson:"history,omitempty" json:"-"`
-	EditedAt         *time.Time     `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
-	Lang             string         `bson:"lang,omitempty" json:"lang,omitempty"`
-	CreatedAt        time.Time      `bson:"created_at" json:"created_at"`
-	UpdatedAt        time.Time      `bson:"updated_at" json:"updated_at"`
-	Version          int            `bson:"version" json:"-"`
-	SearchDirty      bool           `bson:"search_dirty" json:"-"`
+	NotifyKey        string     `bson:"notify_key,omitempty" json:"-"`
+	Status           Status     `bson:"status" json:"moderation_status"`
+	ModerationReason string     `bson:"moderation_reason,omitempty" json:"-"`
+	History          []Revision `bson:"history,omitempty" json:"-"`
+	EditedAt         *time.Time `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
+	Lang             string     `bson:"lang,omitempty" json:"lang,omitempty"`
+	CreatedAt        time.Time  `bson:"created_at" json:"created_at"`
+	UpdatedAt        time.Time  `bson:"updated_at" json:"updated_at"`
+	Version          int        `bson:"version" json:"-"`
+	SearchDirty      bool       `bson:"search_dirty" json:"-"`
 }
 
 // URL is the idea's readable address: /ideas/{slug}-{id}.
@@ -541,6 +541,9 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 				moved = append(moved, IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At})
 				ids = append(ids, v.ID)
 			}
+		}
+		if len(ids) == 0 {
+			continue // every voter of this batch also voted for the target
 		}
 		if _, err := store.InsertNew(ctx, s.votes, moved); err != nil {
 			return nil, err
