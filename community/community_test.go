@@ -102,6 +102,24 @@ func (w *world) idea(author *customers.Customer, title string) *community.Idea {
 	return i
 }
 
+// everyThread pages through the latest list, limit at a time, and joins the titles.
+func (w *world) everyThread(limit int) string {
+	w.t.Helper()
+	var titles []string
+	for after := ""; ; {
+		page, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: limit, After: after})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, t := range page.Threads {
+			titles = append(titles, t.Title)
+		}
+		if after = page.Next; after == "" {
+			return strings.Join(titles, " | ")
+		}
+	}
+}
+
 func (w *world) reload(th *community.Thread) *community.Thread {
 	w.t.Helper()
 	out, err := w.svc.Thread(w.ctx, th.ID)
@@ -221,21 +239,7 @@ func TestPinAndMove_AreStaffOnly(t *testing.T) {
 	if _, err := w.svc.Move(w.ctx, mod, th.ID, w.general.Slug); err != nil {
 		t.Fatal(err)
 	}
-	var titles []string
-	after := ""
-	for {
-		page, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: 2, After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, t := range page.Threads {
-			titles = append(titles, t.Title)
-		}
-		if after = page.Next; after == "" {
-			break
-		}
-	}
-	if got := strings.Join(titles, " | "); got != "Where is my order? | Newer question 3 | Newer question 2 | Newer question 1 | Newer question 0" {
+	if got := w.everyThread(2); got != "Where is my order? | Newer question 3 | Newer question 2 | Newer question 1 | Newer question 0" {
 		t.Fatalf("latest = %s", got)
 	}
 	// A first page of pinned threads only still leads to the others.
@@ -257,20 +261,7 @@ func TestPinAndMove_AreStaffOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	titles, after = nil, ""
-	for {
-		page, err := w.svc.Threads(w.ctx, community.ThreadQuery{Limit: 2, After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, t := range page.Threads {
-			titles = append(titles, t.Title)
-		}
-		if after = page.Next; after == "" {
-			break
-		}
-	}
-	if got := strings.Join(titles, " | "); got != "Newer question 1 | Newer question 0 | Where is my order? | Newer question 3 | Newer question 2" {
+	if got := w.everyThread(2); got != "Newer question 1 | Newer question 0 | Where is my order? | Newer question 3 | Newer question 2" {
 		t.Fatalf("with three pinned = %s", got)
 	}
 	if home, err := w.svc.Threads(w.ctx, community.ThreadQuery{Unpinned: true}); err != nil || len(home.Threads) != 2 {
