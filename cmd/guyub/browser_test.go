@@ -221,6 +221,15 @@ func TestBrowser_SuggestionsWhileTyping(t *testing.T) {
 	if got := b.Text("#search-suggestions"); got == "" {
 		t.Fatal("typing should show suggestions")
 	}
+
+	// Typing a new thread's title suggests similar threads, and only threads.
+	signInAs(b, r.URL, "emma@guyub.example")
+	b.Open(r.URL + "/forums/new")
+	b.Fill("#title", "earbuds pair")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#search-suggestions li a")))
+	if got := b.Text("#search-suggestions"); !strings.Contains(got, "Earbuds won't pair with my laptop") || strings.Contains(got, "Suara Wireless") {
+		t.Fatalf("similar threads while typing: %q", got)
+	}
 }
 
 func TestBrowser_StaffReadsACustomerRecord(t *testing.T) {
