@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/store"
 )
 
 // KPIQuery is a period and an optional touchpoint or product (surveys about one product).
@@ -39,15 +40,19 @@ type KPIs struct {
 	StageDistribution  map[customers.Stage]int
 	ActiveCustomers    int
 	PreviousActive     int
-	MonthlyNPS         []MonthNPS // the year up to the period's end
+	Monthly            []Month // the twelve months up to the period's end
 	hasRetentionCohort bool
 }
 
-// MonthNPS is one month of the NPS trend.
-type MonthNPS struct {
-	Month     time.Time
-	NPS       float64
-	Responses int
+// Month is one month of the indicators' trend (a figure counts only when its answers do).
+type Month struct {
+	Month       time.Time
+	NPS         float64
+	NPSAnswers  int
+	CSATPercent float64
+	CSATAnswers int
+	CESAverage  float64
+	CESAnswers  int
 }
 
 // HasRetention reports whether anyone was active in the previous period.
@@ -173,48 +178,64 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 		k.Conversion = round1(100 * float64(converted) / float64(exploring))
 	}
 
-	// The NPS of each of the twelve months up to the period's end.
+	// NPS, CSAT % and CES of each of the twelve months up to the period's end.
 	last := q.To.Add(-time.Nanosecond) // the period's end is exclusive
 	end := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 	start := end.AddDate(-1, 0, 0)
-	mfilter := bson.M{"kind": KindNPS, "at": bson.M{"$gte": start, "$lt": end}}
+	mfilter := bson.M{"at": bson.M{"$gte": start, "$lt": end}}
 	if q.Touchpoint != "" {
 		mfilter["touchpoint"] = q.Touchpoint
 	}
 	if q.Product != "" {
 		mfilter["product"] = q.Product
 	}
-	mcur, err := s.responses.Find(ctx, mfilter, options.Find().SetProjection(bson.M{"score": 1, "at": 1}))
+	year, err := store.FindAll[Response](ctx, s.responses, mfilter, options.Find().SetProjection(bson.M{"kind": 1, "score": 1, "at": 1}))
 	if err != nil {
-		return nil, fmt.Errorf("kpis: %w", err)
+		return nil, err
 	}
-	var nps []Response
-	if err := mcur.All(ctx, &nps); err != nil {
-		return nil, fmt.Errorf("kpis: %w", err)
-	}
-	type tally struct{ pro, det, n int }
+	type tally struct{ pro, det, nps, csatHigh, csat, cesSum, ces int }
 	months := map[time.Time]*tally{}
-	for _, a := range nps {
+	for _, a := range year {
 		m := time.Date(a.At.Year(), a.At.Month(), 1, 0, 0, 0, 0, time.UTC)
 		t := months[m]
 		if t == nil {
 			t = &tally{}
 			months[m] = t
 		}
-		t.n++
-		switch customers.NPSCategory(a.Score) {
-		case customers.NPSPromoter:
-			t.pro++
-		case customers.NPSDetractor:
-			t.det++
+		switch a.Kind {
+		case KindNPS:
+			t.nps++
+			switch customers.NPSCategory(a.Score) {
+			case customers.NPSPromoter:
+				t.pro++
+			case customers.NPSDetractor:
+				t.det++
+			}
+		case KindCSAT:
+			t.csat++
+			if a.Score >= 4 {
+				t.csatHigh++
+			}
+		case KindCES:
+			t.ces++
+			t.cesSum += a.Score
 		}
 	}
 	for m := start; m.Before(end); m = m.AddDate(0, 1, 0) {
-		mn := MonthNPS{Month: m}
+		mn := Month{Month: m}
 		if t := months[m]; t != nil {
-			mn.Responses, mn.NPS = t.n, round1(100*float64(t.pro-t.det)/float64(t.n))
+			mn.NPSAnswers, mn.CSATAnswers, mn.CESAnswers = t.nps, t.csat, t.ces
+			if t.nps > 0 {
+				mn.NPS = round1(100 * float64(t.pro-t.det) / float64(t.nps))
+			}
+			if t.csat > 0 {
+				mn.CSATPercent = round1(100 * float64(t.csatHigh) / float64(t.csat))
+			}
+			if t.ces > 0 {
+				mn.CESAverage = round1(float64(t.cesSum) / float64(t.ces))
+			}
 		}
-		k.MonthlyNPS = append(k.MonthlyNPS, mn)
+		k.Monthly = append(k.Monthly, mn)
 	}
 	return k, nil
 }

@@ -96,9 +96,14 @@ func TestKPIs_HandComputed(t *testing.T) {
 		customers.StageExpansion: 3, customers.StageAwareness: 1} {
 		check("stage "+string(stage), float64(k.StageDistribution[stage]), float64(want))
 	}
-	last := k.MonthlyNPS[len(k.MonthlyNPS)-1]
-	if len(k.MonthlyNPS) != 12 || last.Month.Month() != time.November || last.NPS != 25 || last.Responses != 4 {
-		t.Errorf("monthly NPS: %d months, last %+v", len(k.MonthlyNPS), last)
+	// The monthly trend: October had two CSAT 5s; November is the period's figures.
+	nov, oct := k.Monthly[len(k.Monthly)-1], k.Monthly[len(k.Monthly)-2]
+	if len(k.Monthly) != 12 || nov.Month.Month() != time.November || nov.NPS != 25 || nov.NPSAnswers != 4 ||
+		nov.CSATPercent != 66.7 || nov.CSATAnswers != 3 || nov.CESAverage != 3 || nov.CESAnswers != 2 {
+		t.Errorf("monthly: %d months, November %+v", len(k.Monthly), nov)
+	}
+	if oct.CSATPercent != 100 || oct.CSATAnswers != 2 || oct.NPSAnswers != 0 || oct.CESAnswers != 0 {
+		t.Errorf("October %+v", oct)
 	}
 	// A product narrows the answers to its surveys' (none here).
 	byProduct, _ := w.feedback.KPIs(w.ctx, feedback.KPIQuery{From: from, To: from.AddDate(0, 1, 0), Product: "kopi-gayo"})

@@ -63,16 +63,19 @@ type kpiData struct {
 	Product     string
 	Touchpoints []string
 	Stages      []customers.Stage
-	NPSChart    npsChart
+	Trends      []trendChart
 	StageChart  []stageBar
 }
 
-// npsChart is the monthly NPS as an SVG line on a 300×120 box: −100 at the bottom, +100 at
-// the top, with the zero line.
-type npsChart struct {
-	Points string
-	Labels []chartLabel
-	Dots   []chartDot
+// trendChart is one indicator month by month as an SVG line on a 300×120 box, from Low at
+// the bottom to High at the top, with a line at Mid.
+type trendChart struct {
+	ID, TitleID    string
+	Low, Mid, High string // the scale's labels
+	MidY           float64
+	Points         string
+	Labels         []chartLabel
+	Dots           []chartDot
 }
 
 type chartLabel struct {
@@ -91,23 +94,36 @@ type stageBar struct {
 	Width float64 // of 100
 }
 
-func buildCharts(k *feedback.KPIs) (npsChart, []stageBar) {
-	var c npsChart
+// trend draws one indicator of the monthly figures: value gives a month's figure and how
+// many answers it stands on (none: no dot); lo and hi bound the scale.
+func trend(id, titleID string, months []feedback.Month, lo, hi float64, value func(feedback.Month) (float64, int)) trendChart {
+	c := trendChart{ID: id, TitleID: titleID, Low: fmt.Sprint(lo), High: fmt.Sprint(hi), Mid: fmt.Sprint((lo + hi) / 2)}
+	y := func(v float64) float64 { return 110 - (v-lo)*100/(hi-lo) } // 110 at lo, 10 at hi
+	c.MidY = y((lo + hi) / 2)
 	var pts []string
-	n := len(k.MonthlyNPS)
-	for i, m := range k.MonthlyNPS {
-		x := 10 + float64(i)*280/float64(max(n-1, 1))
+	n := len(months)
+	for i, m := range months {
+		x := 30 + float64(i)*260/float64(max(n-1, 1))
 		if i%3 == 0 {
 			c.Labels = append(c.Labels, chartLabel{X: x, Text: m.Month.Format("2006-01")})
 		}
-		if m.Responses == 0 {
+		v, answers := value(m)
+		if answers == 0 {
 			continue
 		}
-		y := 60 - m.NPS*0.5
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-		c.Dots = append(c.Dots, chartDot{X: x, Y: y, Title: fmt.Sprintf("%s: %.1f (%d)", m.Month.Format("2006-01"), m.NPS, m.Responses)})
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y(v)))
+		c.Dots = append(c.Dots, chartDot{X: x, Y: y(v), Title: fmt.Sprintf("%s: %.1f (%d)", m.Month.Format("2006-01"), v, answers)})
 	}
 	c.Points = strings.Join(pts, " ")
+	return c
+}
+
+func buildCharts(k *feedback.KPIs) ([]trendChart, []stageBar) {
+	trends := []trendChart{
+		trend("nps-trend", "kpi.nps_trend", k.Monthly, -100, 100, func(m feedback.Month) (float64, int) { return m.NPS, m.NPSAnswers }),
+		trend("csat-trend", "kpi.csat_trend", k.Monthly, 0, 100, func(m feedback.Month) (float64, int) { return m.CSATPercent, m.CSATAnswers }),
+		trend("ces-trend", "kpi.ces_trend", k.Monthly, 1, 7, func(m feedback.Month) (float64, int) { return m.CESAverage, m.CESAnswers }),
+	}
 	most := 1
 	for _, v := range k.StageDistribution {
 		most = max(most, v)
@@ -116,7 +132,7 @@ func buildCharts(k *feedback.KPIs) (npsChart, []stageBar) {
 	for _, st := range stages {
 		bars = append(bars, stageBar{Stage: st, Count: k.StageDistribution[st], Width: 100 * float64(k.StageDistribution[st]) / float64(most)})
 	}
-	return c, bars
+	return trends, bars
 }
 
 func (s *Server) kpiPage(c *fiber.Ctx) error {
@@ -129,7 +145,7 @@ func (s *Server) kpiPage(c *fiber.Ctx) error {
 		return err
 	}
 	d := kpiData{K: k, Days: c.Query("days", "90"), Touchpoint: q.Touchpoint, Product: q.Product, Touchpoints: feedback.Touchpoints, Stages: stages}
-	d.NPSChart, d.StageChart = buildCharts(k)
+	d.Trends, d.StageChart = buildCharts(k)
 	return s.render(c, fiber.StatusOK, "staff/kpis", "kpi.title", d)
 }
 
