@@ -273,10 +273,15 @@ func TestCustomerRecord_ShowsForumAndIdeaActivity(t *testing.T) {
 	if _, err := e.community.Vote(ctx, ayu, idea.ID, true); err != nil {
 		t.Fatal(err)
 	}
+	rev := e.review(budi, e.product("Lampu Meja"), 4, "Terang dan hemat")
+	if _, err := e.reviews.Vote(ctx, ayu, rev.ID, true); err != nil {
+		t.Fatal(err)
+	}
 	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
 	b.signIn("mod@example.com")
 	res := b.get("/staff/customers/" + ayu.ID.Hex() + "?lang=en")
-	for _, want := range []string{"Lampu indikator berkedip", `href="` + th.URL() + `#post-`, "Mode hemat energi", ">vote<", ">thread<"} {
+	for _, want := range []string{"Lampu indikator berkedip", `href="` + th.URL() + `#post-`, "Mode hemat energi", ">vote<", ">thread<",
+		">helpful vote<", `href="/products/lampu-meja#review-` + rev.ID.Hex() + `"`} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("the record lacks %q", want)
 		}

@@ -201,6 +201,25 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
 			Status: a.Channel, sortKey: a.At.UnixNano()})
 	}
+	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, timelinePage+1)
+	if err != nil {
+		return err
+	}
+	for _, v := range helpful {
+		e := timelineEntry{At: formatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, sortKey: v.At.UnixNano()}
+		if v.Product != nil {
+			e.URL = "/products/" + v.Product.Slug + "#review-" + v.Review.ID.Hex()
+			if e.Text == "" {
+				e.Text = v.Product.Name
+			}
+		}
+		if v.Helpful {
+			e.Status = s.catalog.T(lang, "review.yes")
+		} else {
+			e.Status = s.catalog.T(lang, "review.no")
+		}
+		d.Timeline = append(d.Timeline, e)
+	}
 	acts, err := s.deps.Community.ActivityBy(ctx, id, before, timelinePage+1)
 	if err != nil {
 		return err

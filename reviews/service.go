@@ -84,6 +84,7 @@ var Indexes = []store.Indexes{
 	}},
 	{Collection: "review_votes", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "review_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}}, // a customer's timeline
 	}},
 	{Collection: "testimonials", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "rank", Value: -1}, {Key: "_id", Value: -1}}},

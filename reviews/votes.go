@@ -7,9 +7,11 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // ErrBadCursor is a page cursor that was not made here.
@@ -106,6 +108,52 @@ func (s *Service) VotesBy(ctx context.Context, voter bson.ObjectID, reviews []*R
 	}
 	for _, v := range list {
 		out[v.ReviewID] = v.Helpful
+	}
+	return out, nil
+}
+
+// HelpfulVoteBy is one of a customer's helpful votes, with the review and product it was on.
+type HelpfulVoteBy struct {
+	HelpfulVote
+	Review  *Review
+	Product *Product
+}
+
+// HelpfulVotesBy lists a customer's helpful votes cast before a time (zero: any), newest
+// first, with their reviews and products (three queries), for their record's timeline.
+func (s *Service) HelpfulVotesBy(ctx context.Context, voter bson.ObjectID, before time.Time, limit int) ([]HelpfulVoteBy, error) {
+	filter := bson.M{"customer_id": voter}
+	if !before.IsZero() {
+		filter["at"] = bson.M{"$lt": before}
+	}
+	votes, err := store.FindAll[HelpfulVote](ctx, s.votes, filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).
+		SetLimit(int64(clampLimit(limit, 20, 100))))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]bson.ObjectID, len(votes))
+	for i, v := range votes {
+		ids[i] = v.ReviewID
+	}
+	revs, err := store.FindAll[Review](ctx, s.reviews, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"history": 0}))
+	if err != nil {
+		return nil, err
+	}
+	byID := map[bson.ObjectID]*Review{}
+	productIDs := make([]bson.ObjectID, 0, len(revs))
+	for _, r := range revs {
+		byID[r.ID] = r
+		productIDs = append(productIDs, r.ProductID)
+	}
+	products, err := s.ProductsByID(ctx, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HelpfulVoteBy, 0, len(votes))
+	for _, v := range votes {
+		if r := byID[v.ReviewID]; r != nil {
+			out = append(out, HelpfulVoteBy{HelpfulVote: *v, Review: r, Product: products[r.ProductID]})
+		}
 	}
 	return out, nil
 }
