@@ -43,6 +43,15 @@ func (e *env) apiAs(base string, who *customers.Customer) func(method, path, bod
 	}
 }
 
+func mustCustomer(t *testing.T, e *env, email string) *customers.Customer {
+	t.Helper()
+	c, err := e.customers.FindByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func (e *env) category(name string, staffOnly bool) *community.Category {
 	e.t.Helper()
 	admin := e.person(strings.ToLower(strings.Fields(name)[0])+"-admin@example.com", customers.RoleAdmin)
@@ -245,6 +254,18 @@ func TestPages_ForumAndIdeaFormsWorkWithoutJavaScript(t *testing.T) {
 	}
 	if res := mod.get("/posts/" + op.ID.Hex() + "/history"); !strings.Contains(res.body, "dengan takaran") {
 		t.Fatalf("moderators no longer see the redacted text")
+	}
+	// Quoting a comment on an idea pre-fills the comment form, without JavaScript.
+	idea, err := e.community.CreateIdea(context.Background(), mustCustomer(t, e, "ayu@example.com"), community.IdeaInput{Title: "Kopi tanpa gula", Body: "Pilihan tanpa gula."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.community.Reply(context.Background(), e.person("budi@example.com"), content.Ref{Kind: content.KindIdea, ID: idea.ID}, community.PostInput{Body: "Setuju sekali"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := b.get(idea.URL() + "?quote=" + c.ID.Hex()); !strings.Contains(res.body, "&gt; Setuju sekali") || !strings.Contains(res.body, `name="quote_of" value="`+c.ID.Hex()+`"`) {
+		t.Fatalf("quoting an idea comment: %d", res.StatusCode)
 	}
 	if res := b.get("/ideas/nope-123"); res.StatusCode != 404 {
 		t.Fatalf("unknown idea: %d", res.StatusCode)
