@@ -23,7 +23,7 @@ type Activity struct {
 // ActivityBy lists what a customer did before a time (zero: any), newest first, at most
 // limit of each kind: threads and replies, ideas and votes (four queries, joined in Go).
 func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time.Time, limit int) ([]Activity, error) {
-	limit = clampLimit(limit, 30, 100)
+	limit = store.Limit(limit, 30, 100)
 	newest := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
 	byAuthor := bson.M{"author_id": who}
 	if !before.IsZero() {

@@ -595,7 +595,7 @@ type IdeaPage struct {
 
 // Ideas lists ideas a page at a time by key.
 func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
-	limit := clampLimit(q.Limit, 20, 100)
+	limit := store.Limit(q.Limit, 20, 100)
 	if q.Sort == IdeasTrending {
 		return s.trending(ctx, q, limit)
 	}

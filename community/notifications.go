@@ -88,7 +88,7 @@ func (s *Service) Unread(ctx context.Context, who bson.ObjectID) (int, error) {
 
 // Notifications lists a customer's notifications, newest first, a page at a time by key.
 func (s *Service) Notifications(ctx context.Context, who bson.ObjectID, before string, limit int) ([]*Notification, string, error) {
-	limit = clampLimit(limit, 30, 100)
+	limit = store.Limit(limit, 30, 100)
 	filter := bson.M{"customer_id": who}
 	if before != "" {
 		id, err := bson.ObjectIDFromHex(before)

@@ -425,7 +425,7 @@ type PostQuery struct {
 // Posts lists replies a page at a time by key: the next page starts after the last post of
 // this one, so posts arriving in between are neither repeated nor skipped.
 func (s *Service) Posts(ctx context.Context, q PostQuery) ([]*Post, string, error) {
-	limit := clampLimit(q.Limit, 20, 100)
+	limit := store.Limit(q.Limit, 20, 100)
 	visible := bson.A{bson.M{"status": content.StatusPublished}}
 	if !q.Viewer.IsZero() {
 		visible = append(visible, bson.M{"status": content.StatusPending, "author_id": q.Viewer})
@@ -495,11 +495,4 @@ func (s *Service) LikedBy(ctx context.Context, who bson.ObjectID, posts []*Post)
 		ids[i] = p.ID
 	}
 	return store.Marked(ctx, s.likes, who, "post_id", ids)
-}
-
-func clampLimit(n, def, most int) int {
-	if n <= 0 {
-		return def
-	}
-	return min(n, most)
 }

@@ -353,7 +353,7 @@ type ThreadPage struct {
 // (without a tag) pinned threads head the first page, and the following pages hold the
 // others.
 func (s *Service) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, error) {
-	limit := clampLimit(q.Limit, 20, 100)
+	limit := store.Limit(q.Limit, 20, 100)
 	filter := bson.M{"status": content.StatusPublished}
 	if !q.CategoryID.IsZero() {
 		filter["category_id"] = q.CategoryID

@@ -74,7 +74,7 @@ func parseCursor(c string) (int, bson.ObjectID, bool) {
 // starts after the last review of this one, so reviews arriving in between neither repeat
 // nor go missing.
 func (s *Service) Reviews(ctx context.Context, q Query) (*Page, error) {
-	limit := clampLimit(q.Limit, 10, 50)
+	limit := store.Limit(q.Limit, 10, 50)
 	field, dir := sortKey(q.Sort)
 	filter := bson.M{"product_id": q.ProductID, "status": StatusPublished}
 	if q.Stars >= 1 && q.Stars <= 5 {
@@ -131,7 +131,7 @@ func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, bef
 		filter["_id"] = bson.M{"$lt": bson.NewObjectIDFromTimestamp(before)}
 	}
 	cur, err := s.reviews.Find(ctx, filter,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(clampLimit(limit, 20, 100))).
+		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(store.Limit(limit, 20, 100))).
 			SetProjection(bson.M{"history": 0}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reviews by author: %w", err)
@@ -152,7 +152,7 @@ func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, bef
 // home page).
 func (s *Service) Latest(ctx context.Context, limit int) ([]*Review, map[bson.ObjectID]*Product, error) {
 	cur, err := s.reviews.Find(ctx, bson.M{"status": StatusPublished}, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(clampLimit(limit, 3, 20))).SetProjection(bson.M{"history": 0}))
+		SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(store.Limit(limit, 3, 20))).SetProjection(bson.M{"history": 0}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("latest reviews: %w", err)
 	}

@@ -212,7 +212,7 @@ func (s *Service) Slugs(ctx context.Context, ids []bson.ObjectID) (map[bson.Obje
 // Products lists products by name, a page at a time: after is the slug of the previous
 // page's last product (names may repeat, slugs may not, so the key is name then slug).
 func (s *Service) Products(ctx context.Context, after string, limit int) ([]*Product, string, error) {
-	limit = clampLimit(limit, 24, 100)
+	limit = store.Limit(limit, 24, 100)
 	filter := bson.M{}
 	if after != "" {
 		last, err := s.Product(ctx, after)
@@ -239,11 +239,4 @@ func (s *Service) Products(ctx context.Context, after string, limit int) ([]*Pro
 		next = list[limit-1].Slug
 	}
 	return list, next, nil
-}
-
-func clampLimit(n, def, most int) int {
-	if n <= 0 {
-		return def
-	}
-	return min(n, most)
 }

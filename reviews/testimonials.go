@@ -243,7 +243,7 @@ type WallQuery struct {
 // Wall lists the testimonials that may be shown (approved or featured, with consent),
 // featured first, then newest, a page at a time by key.
 func (s *Service) Wall(ctx context.Context, q WallQuery) ([]*Testimonial, string, error) {
-	limit := clampLimit(q.Limit, 12, 50)
+	limit := store.Limit(q.Limit, 12, 50)
 	filter := bson.M{"rank": bson.M{"$gte": 1}}
 	if !q.ProductID.IsZero() {
 		filter["product_id"] = q.ProductID
@@ -276,7 +276,7 @@ func (s *Service) Wall(ctx context.Context, q WallQuery) ([]*Testimonial, string
 // Pending lists testimonials waiting for a moderator, oldest first.
 func (s *Service) Pending(ctx context.Context, limit int) ([]*Testimonial, error) {
 	return s.testimonialList(ctx, bson.M{"status": TestimonialPending},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(clampLimit(limit, 50, 200))))
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(store.Limit(limit, 50, 200))))
 }
 
 // TestimonialsBy lists a customer's testimonials, newest first: their own submissions and

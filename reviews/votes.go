@@ -127,7 +127,7 @@ func (s *Service) HelpfulVotesBy(ctx context.Context, voter bson.ObjectID, befor
 		filter["at"] = bson.M{"$lt": before}
 	}
 	votes, err := store.FindAll[HelpfulVote](ctx, s.votes, filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).
-		SetLimit(int64(clampLimit(limit, 20, 100))))
+		SetLimit(int64(store.Limit(limit, 20, 100))))
 	if err != nil {
 		return nil, err
 	}

@@ -68,3 +68,11 @@ func DescendingPage(filter bson.M, field, after string, value func(int64) any) (
 	}
 	return bson.D{{Key: field, Value: -1}, {Key: "_id", Value: -1}}, true
 }
+
+// Limit is a page size asked for (n), or def when none was, and at most most.
+func Limit(n, def, most int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, most)
+}
