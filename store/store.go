@@ -21,12 +21,20 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
 
+// embeddedPoolSize bounds the connections to the embedded server.
+const embeddedPoolSize = 16
+
 // DefaultDatabase is used when the MongoDB URI names no database.
 const DefaultDatabase = "guyub"
 
 // AddressFile is written under the data directory by an embedded server, so that a
 // second process (an admin command) can connect to it instead of opening the same files.
 const AddressFile = "embedded-mongodb.uri"
+
+// FullScanMessage is what the embedded server logs (at warning level, with the attributes db,
+// collection and sql) the first time a query reads a whole collection because no index
+// serves it. Tests fail on it; in production it names the index to add.
+const FullScanMessage = "query reads a whole collection: no index serves it"
 
 // ErrDataDirInUse means another process already runs an embedded server on the data directory.
 var ErrDataDirInUse = errors.New("data directory is in use by another guyub process")
@@ -83,20 +91,20 @@ func Connect(uri string) (*mongo.Client, *mongo.Database, error) {
 	return connect(uri, false)
 }
 
-// connect opens the client. For FerretDB v1 it uses a single connection: FerretDB applies an
-// update by reading the document and writing it back without a transaction, so two updates
-// of one document on two connections can lose one of them (40 concurrent $inc ended at 2).
-// FerretDB answers the commands of one connection in order, so one connection makes every
-// update from this process atomic, as MongoDB's are.
-func connect(uri string, ferretDB bool) (*mongo.Client, *mongo.Database, error) {
+// connect opens the client. The embedded FerretDB is this project's fork (third_party/ferretdb):
+// it serialises the read-modify-write of updates per collection, so every update is atomic as
+// on MongoDB and the client may use many connections: reads never queue behind a write.
+func connect(uri string, embedded bool) (*mongo.Client, *mongo.Database, error) {
 	cs, err := connstring.ParseAndValidate(uri)
 	if err != nil {
 		return nil, nil, fmt.Errorf("MONGODB_URI: %w", err)
 	}
 	// The default wait for a server is 30 s; 5 s fails faster. A URI that sets its own wins.
 	opts := options.Client().SetServerSelectionTimeout(5 * time.Second).ApplyURI(uri)
-	if ferretDB {
-		opts.SetMaxPoolSize(1)
+	if embedded {
+		// Each connection is a goroutine in this process; more than the cores can run
+		// only adds queueing inside SQLite.
+		opts.SetMaxPoolSize(embeddedPoolSize)
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {

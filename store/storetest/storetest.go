@@ -33,6 +33,15 @@ var (
 // Main runs the package's tests and then stops the shared server and removes its files.
 func Main(m *testing.M) {
 	code := m.Run()
+	if os.Getenv("GUYUB_TEST_SCANS") != "" {
+		scans.Lock()
+		for db, list := range scans.by {
+			for _, q := range list {
+				fmt.Fprintf(os.Stderr, "SCAN %s %s\n", db, q)
+			}
+		}
+		scans.Unlock()
+	}
 	if shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = shared.Close(ctx)
@@ -50,7 +59,7 @@ func Server(t testing.TB) *store.Store {
 	startOnce.Do(func() {
 		cfg := store.Config{
 			URI:    os.Getenv("GUYUB_TEST_MONGODB_URI"),
-			Logger: slog.New(slog.DiscardHandler),
+			Logger: slog.New(scanRecorder{}),
 		}
 		if cfg.URI == "" {
 			dataDir, startErr = os.MkdirTemp("", "guyub-storetest-*")
@@ -89,4 +98,48 @@ func DB(t testing.TB) *mongo.Database {
 		_ = db.Drop(ctx)
 	})
 	return db
+}
+
+// scans holds the queries the embedded server reported as reading a whole collection, by
+// database name.
+var scans = struct {
+	sync.Mutex
+	by map[string][]string
+}{by: map[string][]string{}}
+
+// FullScans returns the queries on db that read a whole collection on the embedded server:
+// queries that no index serves. Always empty on MongoDB.
+func FullScans(db *mongo.Database) []string {
+	scans.Lock()
+	defer scans.Unlock()
+	return append([]string(nil), scans.by[db.Name()]...)
+}
+
+// scanRecorder drops log records but keeps the embedded server's full-scan reports.
+type scanRecorder struct{}
+
+func (scanRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (scanRecorder) WithAttrs([]slog.Attr) slog.Handler      { return scanRecorder{} }
+func (scanRecorder) WithGroup(string) slog.Handler           { return scanRecorder{} }
+
+func (scanRecorder) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != store.FullScanMessage {
+		return nil
+	}
+	var db, coll, q string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "db":
+			db = a.Value.String()
+		case "collection":
+			coll = a.Value.String()
+		case "sql":
+			q = a.Value.String()
+		}
+		return true
+	})
+	scans.Lock()
+	scans.by[db] = append(scans.by[db], coll+": "+q)
+	scans.Unlock()
+	return nil
 }
