@@ -268,8 +268,8 @@ type scanLog struct {
 }
 
 func (l *scanLog) Enabled(context.Context, slog.Level) bool { return true }
-func (l *scanLog) WithAttrs([]slog.Attr) slog.Handler      { return l }
-func (l *scanLog) WithGroup(string) slog.Handler           { return l }
+func (l *scanLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *scanLog) WithGroup(string) slog.Handler            { return l }
 func (l *scanLog) Handle(_ context.Context, r slog.Record) error {
 	if r.Message == store.FullScanMessage {
 		l.mu.Lock()

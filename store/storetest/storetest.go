@@ -119,8 +119,8 @@ func FullScans(db *mongo.Database) []string {
 type scanRecorder struct{}
 
 func (scanRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (scanRecorder) WithAttrs([]slog.Attr) slog.Handler      { return scanRecorder{} }
-func (scanRecorder) WithGroup(string) slog.Handler           { return scanRecorder{} }
+func (scanRecorder) WithAttrs([]slog.Attr) slog.Handler       { return scanRecorder{} }
+func (scanRecorder) WithGroup(string) slog.Handler            { return scanRecorder{} }
 
 func (scanRecorder) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != store.FullScanMessage {
