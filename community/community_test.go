@@ -714,6 +714,64 @@ func TestIdeas_TopNewestTrending(t *testing.T) {
 	}
 }
 
+func TestIdeas_TrendingCountFollowsWithdrawalsMergesAndTheWindow(t *testing.T) {
+	w := newWorld(t)
+	now := time.Now().UTC()
+	clock := now
+	community.SetClock(w.svc, func() time.Time { return clock })
+	ani, budi, cici := w.person("Ani"), w.person("Budi"), w.person("Cici")
+	pm := w.person("Pm", customers.RoleProduct)
+	a, b := w.idea(ani, "Idea A"), w.idea(ani, "Idea B")
+	vote := func(who *customers.Customer, idea *community.Idea, on bool) {
+		t.Helper()
+		if _, err := w.svc.Vote(w.ctx, who, idea.ID, on); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trend := func(idea *community.Idea) (int, int) {
+		t.Helper()
+		i := w.ideaNow(idea)
+		return i.TrendVotes, i.VoteCount
+	}
+	vote(budi, a, true)
+	vote(cici, a, true)
+	vote(cici, a, true) // a retry counts once
+	vote(budi, b, true)
+	// the author's own vote comes with the idea
+	if tr, n := trend(a); tr != 3 || n != 3 {
+		t.Fatalf("after two votes: trend %d, votes %d", tr, n)
+	}
+	vote(cici, a, false)
+	vote(cici, a, false)
+	if tr, n := trend(a); tr != 2 || n != 2 {
+		t.Fatalf("after a withdrawal: trend %d, votes %d", tr, n)
+	}
+	// Ani and Budi voted for both: the merged target keeps one vote of each.
+	if _, err := w.svc.Merge(w.ctx, pm, b.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if tr, n := trend(a); tr != 2 || n != 2 {
+		t.Fatalf("after the merge: trend %d, votes %d", tr, n)
+	}
+	clock = now.Add(community.TrendingWindow + time.Hour)
+	vote(cici, a, true) // a fresh vote, after the others have left the window
+	page, err := w.svc.Ideas(w.ctx, community.IdeaQuery{Sort: community.IdeasTrending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Ideas) != 1 || page.Ideas[0].ID != a.ID {
+		t.Fatalf("trending = %v", page.Ideas)
+	}
+	if tr, n := trend(a); tr != 1 || n != 3 {
+		t.Fatalf("after the window moved: trend %d, votes %d", tr, n)
+	}
+	// Withdrawing a vote that has left the window leaves the trending count alone.
+	vote(budi, a, false)
+	if tr, n := trend(a); tr != 1 || n != 2 {
+		t.Fatalf("after withdrawing an old vote: trend %d, votes %d", tr, n)
+	}
+}
+
 func TestActivity_CountsTowardTheStage(t *testing.T) {
 	w := newWorld(t)
 	ani, budi := w.person("Ani"), w.person("Budi")

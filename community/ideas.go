@@ -66,8 +66,11 @@ type Idea struct {
 	RespondedAt  *time.Time     `bson:"responded_at,omitempty" json:"responded_at,omitempty"`
 	RespondedBy  *bson.ObjectID `bson:"responded_by,omitempty" json:"-"`
 	VoteCount    int            `bson:"vote_count" json:"vote_count"`
-	ReplyCount   int            `bson:"reply_count" json:"comment_count"`
-	MergedInto   *bson.ObjectID `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
+	// TrendVotes counts the votes cast within TrendingWindow: +1 with each vote, -1 when it
+	// is withdrawn or leaves the window (expireTrending), so trending is an indexed sort.
+	TrendVotes int            `bson:"trend_votes" json:"-"`
+	ReplyCount int            `bson:"reply_count" json:"comment_count"`
+	MergedInto *bson.ObjectID `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
 	// NotifyKey names a change of state whose voters are still being told; a call that
 	// finds it finishes telling them (the key keeps anyone from hearing twice).
 	NotifyKey        string     `bson:"notify_key,omitempty" json:"-"`
@@ -273,6 +276,9 @@ type IdeaVote struct {
 	IdeaID     bson.ObjectID `bson:"idea_id"`
 	CustomerID bson.ObjectID `bson:"customer_id"`
 	At         time.Time     `bson:"at"`
+	// InWindow: the vote is counted in its idea's TrendVotes; cleared, exactly once, when
+	// the vote leaves the trending window.
+	InWindow bool `bson:"in_window,omitempty"`
 }
 
 // Vote sets whether a customer votes for an idea (vote true or false, so the same request
@@ -321,15 +327,60 @@ func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) 
 }
 
 func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (int, error) {
-	delta, err := store.SetMark(ctx, s.votes, bson.M{"idea_id": idea, "customer_id": voter},
-		IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at}, on)
-	if err != nil || delta == 0 {
-		return 0, err
+	inc := bson.M{}
+	if on {
+		_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at, InWindow: true})
+		if mongo.IsDuplicateKeyError(err) {
+			return 0, nil // voted already: a retry
+		}
+		if err != nil {
+			return 0, fmt.Errorf("vote: %w", err)
+		}
+		inc["vote_count"], inc["trend_votes"] = 1, 1
+	} else {
+		var gone IdeaVote
+		err := s.votes.FindOneAndDelete(ctx, bson.M{"idea_id": idea, "customer_id": voter}).Decode(&gone)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return 0, nil // not voted: a retry
+		}
+		if err != nil {
+			return 0, fmt.Errorf("withdraw vote: %w", err)
+		}
+		inc["vote_count"] = -1
+		if gone.InWindow {
+			inc["trend_votes"] = -1
+		}
 	}
-	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": bson.M{"vote_count": delta}}); err != nil {
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}); err != nil {
 		return 0, fmt.Errorf("count vote: %w", err)
 	}
-	return delta, nil
+	return inc["vote_count"].(int), nil
+}
+
+// expireTrending takes the votes that have left the trending window out of their ideas'
+// TrendVotes. Each vote is taken out once, whoever runs this at the same time; an index on
+// (in_window, at) makes it one seek that finds nothing when nothing is due.
+func (s *Service) expireTrending(ctx context.Context) error {
+	cutoff := s.now().Add(-TrendingWindow)
+	for {
+		due, err := store.FindAll[IdeaVote](ctx, s.votes, bson.M{"in_window": true, "at": bson.M{"$lt": cutoff}},
+			options.Find().SetLimit(500))
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		for _, v := range due {
+			res, err := s.votes.UpdateOne(ctx, bson.M{"_id": v.ID, "in_window": true}, bson.M{"$unset": bson.M{"in_window": ""}})
+			if err != nil {
+				return fmt.Errorf("trending: %w", err)
+			}
+			if res.ModifiedCount == 0 {
+				continue // taken out by another caller
+			}
+			if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": v.IdeaID}, bson.M{"$inc": bson.M{"trend_votes": -1}}); err != nil {
+				return fmt.Errorf("trending: %w", err)
+			}
+		}
+	}
 }
 
 // VotedFor says which of some ideas a customer voted for, in one query.
@@ -538,7 +589,7 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		var ids []bson.ObjectID
 		for _, v := range list {
 			if !onTarget[v.CustomerID] {
-				moved = append(moved, IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At})
+				moved = append(moved, IdeaVote{ID: bson.NewObjectID(), IdeaID: targetID, CustomerID: v.CustomerID, At: v.At, InWindow: v.InWindow})
 				ids = append(ids, v.ID)
 			}
 		}
@@ -558,7 +609,11 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
-		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"vote_count": n}}); err != nil {
+		recent, err := s.votes.CountDocuments(ctx, bson.M{"idea_id": id, "in_window": true})
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"vote_count": n, "trend_votes": recent}}); err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
@@ -623,66 +678,30 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 	return page, nil
 }
 
-// trending ranks ideas by their votes of the last 14 days: an aggregation over the recent
-// votes, paginated by (count, id), then one query for the ideas of each batch. Ideas the
-// list leaves out (hidden, merged, another state or product) are skipped and the next
-// batch read, so a page is full unless the ranking ends.
+// trending ranks ideas by their votes of the last 14 days (TrendVotes, kept on every vote
+// and withdrawal, less the votes that have left the window since the last look), by key
+// like the other orders.
 func (s *Service) trending(ctx context.Context, q IdeaQuery, limit int) (*IdeaPage, error) {
-	n, after, ok := 0, bson.ObjectID{}, true
-	if q.After != "" {
-		if n, after, ok = parseCountCursor(q.After); !ok {
-			return nil, ErrBadCursor
-		}
+	if err := s.expireTrending(ctx); err != nil {
+		return nil, err
 	}
-	since := s.now().Add(-TrendingWindow)
+	filter := bson.M{"status": content.StatusPublished, "merged_into": bson.M{"$exists": false}, "trend_votes": bson.M{"$gt": 0}}
+	if q.State != "" {
+		filter["state"] = q.State
+	}
+	if !q.ProductID.IsZero() {
+		filter["product_id"] = q.ProductID
+	}
+	sort, ok := store.DescendingPage(filter, "trend_votes", q.After, nil)
+	if !ok {
+		return nil, ErrBadCursor
+	}
+	list, err := s.findIdeas(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, err
+	}
 	page := &IdeaPage{}
-	for range 10 { // at most ten batches a page
-		pipeline := bson.A{
-			bson.M{"$match": bson.M{"at": bson.M{"$gte": since}}},
-			bson.M{"$group": bson.M{"_id": "$idea_id", "n": bson.M{"$sum": 1}}},
-		}
-		if !after.IsZero() {
-			pipeline = append(pipeline, bson.M{"$match": bson.M{"$or": store.AfterDesc("n", n, after)}})
-		}
-		pipeline = append(pipeline, bson.M{"$sort": bson.D{{Key: "n", Value: -1}, {Key: "_id", Value: -1}}}, bson.M{"$limit": limit + 1})
-		cur, err := s.votes.Aggregate(ctx, pipeline)
-		if err != nil {
-			return nil, fmt.Errorf("trending: %w", err)
-		}
-		var rows []struct {
-			ID bson.ObjectID `bson:"_id"`
-			N  int           `bson:"n"`
-		}
-		if err := cur.All(ctx, &rows); err != nil {
-			return nil, fmt.Errorf("trending: %w", err)
-		}
-		ids := make([]bson.ObjectID, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
-		}
-		byID, err := s.IdeasByID(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			if len(page.Ideas) == limit {
-				// More remain: the next page starts after the last idea taken.
-				page.Next = countCursor(n, after)
-				return page, nil
-			}
-			n, after = r.N, r.ID
-			idea := byID[r.ID]
-			if idea == nil || idea.Status != content.StatusPublished || idea.MergedInto != nil ||
-				(q.State != "" && idea.State != q.State) || (!q.ProductID.IsZero() && idea.productID() != q.ProductID) {
-				continue
-			}
-			page.Ideas = append(page.Ideas, idea)
-		}
-		if len(rows) <= limit { // the ranking has ended
-			return page, nil
-		}
-	}
-	page.Next = countCursor(n, after)
+	page.Ideas, page.Next = store.TrimPage(list, limit, func(i *Idea) string { return countCursor(i.TrendVotes, i.ID) })
 	return page, nil
 }
 

@@ -23,11 +23,23 @@ type RepairReport struct {
 // votes from idea_votes. It streams the posts and writes only what differs.
 func (s *Service) Repair(ctx context.Context) (RepairReport, error) {
 	var rep RepairReport
-	likes, err := countBy(ctx, s.likes, "$post_id")
+	likes, err := countBy(ctx, s.likes, nil, "$post_id")
 	if err != nil {
 		return rep, err
 	}
-	votes, err := countBy(ctx, s.votes, "$idea_id")
+	votes, err := countBy(ctx, s.votes, nil, "$idea_id")
+	if err != nil {
+		return rep, err
+	}
+	// A vote is in its idea's trending count while it is within the window.
+	cutoff := s.now().Add(-TrendingWindow)
+	if _, err := s.votes.UpdateMany(ctx, bson.M{"at": bson.M{"$gte": cutoff}, "in_window": bson.M{"$ne": true}}, bson.M{"$set": bson.M{"in_window": true}}); err != nil {
+		return rep, fmt.Errorf("repair trending: %w", err)
+	}
+	if _, err := s.votes.UpdateMany(ctx, bson.M{"at": bson.M{"$lt": cutoff}, "in_window": true}, bson.M{"$unset": bson.M{"in_window": ""}}); err != nil {
+		return rep, fmt.Errorf("repair trending: %w", err)
+	}
+	trend, err := countBy(ctx, s.votes, bson.M{"in_window": true}, "$idea_id")
 	if err != nil {
 		return rep, err
 	}
@@ -64,14 +76,19 @@ func (s *Service) Repair(ctx context.Context) (RepairReport, error) {
 		return rep, err
 	}
 	rep.Ideas, rep.IdeasFixed, err = fixCounts(ctx, s.ideas, func(id bson.ObjectID) bson.M {
-		return bson.M{"reply_count": replies[id], "vote_count": votes[id]}
+		return bson.M{"reply_count": replies[id], "vote_count": votes[id], "trend_votes": trend[id]}
 	})
 	return rep, err
 }
 
-// countBy counts a collection's documents per value of field, with one aggregation.
-func countBy(ctx context.Context, coll *mongo.Collection, field string) (map[bson.ObjectID]int, error) {
-	cur, err := coll.Aggregate(ctx, bson.A{bson.M{"$group": bson.M{"_id": field, "n": bson.M{"$sum": 1}}}})
+// countBy counts a collection's documents (those matching match, if any) per value of
+// field, with one aggregation.
+func countBy(ctx context.Context, coll *mongo.Collection, match bson.M, field string) (map[bson.ObjectID]int, error) {
+	pipeline := bson.A{bson.M{"$group": bson.M{"_id": field, "n": bson.M{"$sum": 1}}}}
+	if match != nil {
+		pipeline = append(bson.A{bson.M{"$match": match}}, pipeline...)
+	}
+	cur, err := coll.Aggregate(ctx, pipeline)
 	if err != nil {
 		return nil, fmt.Errorf("repair %s: %w", coll.Name(), err)
 	}
@@ -91,7 +108,7 @@ func countBy(ctx context.Context, coll *mongo.Collection, field string) (map[bso
 
 // fixCounts sets each document's counters to want(id) where they differ.
 func fixCounts(ctx context.Context, coll *mongo.Collection, want func(bson.ObjectID) bson.M) (seen, fixed int, err error) {
-	cur, err := coll.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"reply_count": 1, "vote_count": 1}))
+	cur, err := coll.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"reply_count": 1, "vote_count": 1, "trend_votes": 1}))
 	if err != nil {
 		return 0, 0, fmt.Errorf("repair %s: %w", coll.Name(), err)
 	}

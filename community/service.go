@@ -148,6 +148,10 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "vote_count", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}}, // newest
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "_id", Value: -1}}},
+		// trending
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "trend_votes", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "trend_votes", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "trend_votes", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
@@ -155,7 +159,7 @@ var Indexes = []store.Indexes{
 	{Collection: "idea_votes", Models: []mongo.IndexModel{
 		// one vote per customer per idea: the guard that keeps vote counts exact
 		{Keys: bson.D{{Key: "idea_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
-		{Keys: bson.D{{Key: "at", Value: -1}}}, // trending
+		{Keys: bson.D{{Key: "in_window", Value: 1}, {Key: "at", Value: 1}}}, // votes leaving the trending window
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}},
 	}},
 	{Collection: "notifications", Models: []mongo.IndexModel{

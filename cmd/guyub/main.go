@@ -5,6 +5,8 @@
 //	guyub admin token --email E --name N --scopes read,write
 //	guyub repair                      recompute every counter from the raw documents
 //	guyub reindex                     rebuild the search index from MongoDB
+//	guyub seed --scale small          generate a community to measure (tiny, small, medium, large)
+//	guyub bench --url URL             drive a running portal and print throughput and latency per route
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
 // needs installing. Run `guyub --help` for every setting.
@@ -48,6 +50,8 @@ var commands = map[string]func(p program, ctx context.Context, args []string) er
 	"admin":   program.admin,
 	"repair":  program.repair,
 	"reindex": program.reindex,
+	"seed":    program.seed,
+	"bench":   program.bench,
 }
 
 func (p program) run(ctx context.Context, args []string) error {
@@ -57,7 +61,7 @@ func (p program) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex", name)
+		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex, seed, bench", name)
 	}
 	return cmd(p, ctx, args)
 }

@@ -59,7 +59,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		if !svc.store.Embedded {
 			log.Warn("loading demo content, with a demo admin whose password is public, into MONGODB_URI")
 		}
-		summary, err := demo.Load(ctx, demo.Deps{Customers: svc.customers, Identity: svc.identity, Reviews: svc.reviews, Community: svc.community, Moderation: svc.moderation, Feedback: svc.feedback})
+		summary, err := demo.Load(ctx, svc.demoDeps())
 		if err != nil {
 			return fmt.Errorf("demo content: %w", err)
 		}

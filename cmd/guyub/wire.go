@@ -12,6 +12,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/demo"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
@@ -109,6 +110,12 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
 	return s, nil
+}
+
+// demoDeps are the services the demo and seed content is written through.
+func (s *services) demoDeps() demo.Deps {
+	return demo.Deps{Customers: s.customers, Identity: s.identity, Reviews: s.reviews, Community: s.community,
+		Moderation: s.moderation, Feedback: s.feedback}
 }
 
 func (s *services) close() error {
