@@ -116,6 +116,7 @@ func (s *Server) csrfToken(c *fiber.Ctx) string {
 		s.setCookie(c, csrfCookie, id, 365*24*time.Hour)
 	}
 	c.Locals(browserLocal, id)
+	c.Locals(noCacheLocal, true) // the token belongs to this browser: the page is its own
 	return s.deps.Identity.CSRFToken(id)
 }
 

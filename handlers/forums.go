@@ -16,11 +16,11 @@ import (
 
 func (s *Server) forumRoutes(app *fiber.App) {
 	moderator := s.requireRole(customers.RoleModerator)
-	app.Get("/forums", s.forumsPage)
+	app.Get("/forums", s.cached(s.forumsPage))
 	app.Get("/forums/new", s.signedIn, s.threadNewPage)
 	app.Post("/forums/new", s.requireActive, s.threadCreate)
-	app.Get("/forums/:slug", s.forumsPage)
-	app.Get("/threads/:slugid", s.threadPage)
+	app.Get("/forums/:slug", s.cached(s.forumsPage))
+	app.Get("/threads/:slugid", s.cached(s.threadPage))
 	app.Post("/threads/:id/posts", s.requireActive, s.threadReply)
 	app.Post("/threads/:id/accept", s.requireActive, s.threadAccept)
 	app.Post("/threads/:id/pin", moderator, s.threadPin)

@@ -16,10 +16,10 @@ import (
 
 func (s *Server) ideaRoutes(app *fiber.App) {
 	product := s.requireRole(customers.RoleProduct)
-	app.Get("/ideas", s.ideasPage)
+	app.Get("/ideas", s.cached(s.ideasPage))
 	app.Get("/ideas/new", s.signedIn, s.ideaNewPage)
 	app.Post("/ideas/new", s.requireActive, s.ideaCreate)
-	app.Get("/ideas/:slugid", s.ideaPage)
+	app.Get("/ideas/:slugid", s.cached(s.ideaPage))
 	app.Get("/ideas/:id/edit", s.signedIn, s.ideaEditPage)
 	app.Post("/ideas/:id/edit", s.requireActive, s.ideaEdit)
 	app.Post("/ideas/:id/delete", s.signedIn, s.ideaDelete)
@@ -27,7 +27,7 @@ func (s *Server) ideaRoutes(app *fiber.App) {
 	app.Post("/ideas/:id/comments", s.requireActive, s.ideaComment)
 	app.Post("/ideas/:id/status", product, s.ideaStatus)
 	app.Post("/ideas/:id/merge", product, s.ideaMerge)
-	app.Get("/roadmap", s.roadmapPage)
+	app.Get("/roadmap", s.cached(s.roadmapPage))
 }
 
 // ideaView is an idea as a list shows it: with its product and the viewer's vote.

@@ -27,7 +27,6 @@ type Page struct {
 	Nav       []navItem
 	Languages []languageLink
 	User      *customers.Customer // nil when signed out
-	CSRF      string              // the token every form sends back
 	Flash     string              // a one-time message after a redirect
 	Notice    string              // why a suspended member cannot post, on every page
 	Unread    int                 // unread notifications, in the header
@@ -35,6 +34,17 @@ type Page struct {
 	Data      any
 
 	catalog *frontend.Catalog
+	csrf    func() string
+	token   string
+}
+
+// CSRF is the token every form sends back. It is made when a template first asks for it, so
+// that a page without forms stays the same for every visitor (and can be cached).
+func (p *Page) CSRF() string {
+	if p.token == "" && p.csrf != nil {
+		p.token = p.csrf()
+	}
+	return p.token
 }
 
 // T translates a message into the page's language; args are name/value pairs.
@@ -91,7 +101,7 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		Nav:       s.navFor(c.Path()),
 		Languages: s.languageLinks(c, lang),
 		User:      currentUser(c),
-		CSRF:      s.csrfToken(c),
+		csrf:      func() string { return s.csrfToken(c) },
 		Flash:     s.takeFlash(c, lang),
 		Path:      c.Path(),
 		Data:      data,

@@ -14,8 +14,8 @@ import (
 )
 
 func (s *Server) reviewRoutes(app *fiber.App) {
-	app.Get("/products", s.productsPage)
-	app.Get("/products/:slug", s.productPage)
+	app.Get("/products", s.cached(s.productsPage))
+	app.Get("/products/:slug", s.cached(s.productPage))
 	app.Post("/products/:slug/reviews", s.requireActive, s.reviewCreate)
 	app.Get("/reviews/:id/edit", s.signedIn, s.reviewEditPage)
 	app.Post("/reviews/:id/edit", s.requireActive, s.reviewEdit)

@@ -69,6 +69,7 @@ type Deps struct {
 	Readiness  []ReadinessCheck
 	Metrics    *prometheus.Registry // nil: a registry of its own
 	Catalog    *frontend.Catalog    // nil: loaded here
+	Pages      *PageCache           // nil: nothing is cached
 }
 
 // Server renders pages and answers the API.
@@ -181,7 +182,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Use(s.identify)
 	app.Use(s.chooseLanguage)
 	app.Use(s.csrf)
-	app.Get("/", s.home)
+	app.Get("/", s.cached(s.home))
 	s.authRoutes(app)
 	s.profileRoutes(app)
 	s.reviewRoutes(app)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -44,6 +45,7 @@ type Config struct {
 	URI     string // MONGODB_URI
 	DataDir string // GUYUB_DATA: the SQLite files live in DataDir/db
 	Logger  *slog.Logger
+	Monitor *event.CommandMonitor // optional: sees every command the driver sends (tests count them)
 }
 
 // Store is an open connection to the database.
@@ -76,7 +78,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.URI, s.Embedded, s.stopEmbedded = uri, true, stop
 	}
-	client, db, err := connect(s.URI, s.Embedded)
+	client, db, err := connect(s.URI, s.Embedded, cfg.Monitor)
 	if err != nil {
 		s.stopEmbedded()
 		return nil, err
@@ -88,19 +90,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Connect opens a driver client for uri and returns the database the URI names (or DefaultDatabase).
 // The driver connects lazily; use Ping to know whether the server answers.
 func Connect(uri string) (*mongo.Client, *mongo.Database, error) {
-	return connect(uri, false)
+	return connect(uri, false, nil)
 }
 
 // connect opens the client. The embedded FerretDB is this project's fork (third_party/ferretdb):
 // it serialises the read-modify-write of updates per collection, so every update is atomic as
 // on MongoDB and the client may use many connections: reads never queue behind a write.
-func connect(uri string, embedded bool) (*mongo.Client, *mongo.Database, error) {
+func connect(uri string, embedded bool, monitor *event.CommandMonitor) (*mongo.Client, *mongo.Database, error) {
 	cs, err := connstring.ParseAndValidate(uri)
 	if err != nil {
 		return nil, nil, fmt.Errorf("MONGODB_URI: %w", err)
 	}
 	// The default wait for a server is 30 s; 5 s fails faster. A URI that sets its own wins.
 	opts := options.Client().SetServerSelectionTimeout(5 * time.Second).ApplyURI(uri)
+	if monitor != nil {
+		opts.SetMonitor(monitor)
+	}
 	if embedded {
 		// Each connection is a goroutine in this process; more than the cores can run
 		// only adds queueing inside SQLite.
@@ -148,9 +153,12 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:   "sqlite",
-		SQLiteURL: (&url.URL{Scheme: "file", Path: dbDir + "/"}).String(),
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:  "sqlite",
+		// WAL with synchronous=NORMAL: a commit is safe from a crash of this process (the
+		// kill -9 tests), and only a power cut can lose the last moments; FULL would fsync on
+		// every commit and halve the writes a second.
+		SQLiteURL: (&url.URL{Scheme: "file", Path: dbDir + "/", RawQuery: "_pragma=synchronous(normal)"}).String(),
 		// FerretDB logs every connection at info level; only its warnings matter to us.
 		Logger: slog.New(quietHandler{logger.Handler()}),
 	})

@@ -37,7 +37,14 @@ func (p program) serve(ctx context.Context, args []string) error {
 	defer ln.Close()
 
 	started := time.Now()
-	svc, err := openServices(ctx, cfg, log, false)
+	// Pages anonymous visitors see are kept until a write changes them. On MongoDB other
+	// instances write too, unseen here, so entries live only a few seconds there.
+	pageTTL := 5 * time.Minute
+	if cfg.MongoURI != "" {
+		pageTTL = 2 * time.Second
+	}
+	pages := handlers.NewPageCache(pageTTL, 64<<20)
+	svc, err := openServicesWatched(ctx, cfg, log, false, pages.Monitor())
 	if err != nil {
 		return err
 	}
@@ -91,6 +98,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		},
 		Metrics: prometheus.NewRegistry(),
 		Catalog: svc.catalog,
+		Pages:   pages,
 	})
 	if err != nil {
 		return err

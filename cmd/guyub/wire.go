@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/event"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -54,7 +56,13 @@ func indexes() []store.Indexes {
 // server on the embedded default (admin) joins that server's database through the address
 // it recorded, rather than opening the same SQLite files from a second process.
 func openServices(ctx context.Context, cfg config, log *slog.Logger, joinRunning bool) (*services, error) {
-	storeCfg := store.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Logger: log}
+	return openServicesWatched(ctx, cfg, log, joinRunning, nil)
+}
+
+// openServicesWatched is openServices with a command monitor on the database client: the
+// page cache's, for the server.
+func openServicesWatched(ctx context.Context, cfg config, log *slog.Logger, joinRunning bool, monitor *event.CommandMonitor) (*services, error) {
+	storeCfg := store.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Logger: log, Monitor: monitor}
 	if joinRunning && cfg.MongoURI == "" {
 		if uri, ok := store.EmbeddedURI(cfg.DataDir); ok {
 			if running, err := store.Open(ctx, store.Config{URI: uri, Logger: log}); err == nil {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/store"
@@ -58,8 +60,9 @@ func Server(t testing.TB) *store.Store {
 	t.Helper()
 	startOnce.Do(func() {
 		cfg := store.Config{
-			URI:    os.Getenv("GUYUB_TEST_MONGODB_URI"),
-			Logger: slog.New(scanRecorder{}),
+			URI:     os.Getenv("GUYUB_TEST_MONGODB_URI"),
+			Logger:  slog.New(scanRecorder{}),
+			Monitor: &event.CommandMonitor{Started: recordCommand, Succeeded: succeeded, Failed: failed},
 		}
 		if cfg.URI == "" {
 			dataDir, startErr = os.MkdirTemp("", "guyub-storetest-*")
@@ -142,4 +145,113 @@ func (scanRecorder) Handle(_ context.Context, r slog.Record) error {
 	scans.by[db] = append(scans.by[db], coll+": "+q)
 	scans.Unlock()
 	return nil
+}
+
+// commands holds what the driver sent, by database name.
+var commands = struct {
+	sync.Mutex
+	by map[string][]Command
+}{by: map[string][]Command{}}
+
+// Command is one command the driver sent: its name, collection and filter (or query).
+type Command struct {
+	Name       string
+	Collection string
+	Filter     bson.Raw
+}
+
+func (c Command) String() string {
+	if c.Filter == nil {
+		return c.Name + " " + c.Collection
+	}
+	return c.Name + " " + c.Collection + " " + c.Filter.String()
+}
+
+func recordCommand(ctx context.Context, e *event.CommandStartedEvent) {
+	eachWatcher(func(m *event.CommandMonitor) {
+		if m.Started != nil {
+			m.Started(ctx, e)
+		}
+	})
+	c := Command{Name: e.CommandName}
+	if v, err := e.Command.LookupErr(e.CommandName); err == nil {
+		c.Collection, _ = v.StringValueOK()
+	}
+	for _, key := range []string{"filter", "query", "q"} {
+		if v, err := e.Command.LookupErr(key); err == nil {
+			c.Filter, _ = v.DocumentOK()
+		}
+	}
+	if v, err := e.Command.LookupErr("updates"); err == nil {
+		if arr, ok := v.ArrayOK(); ok {
+			if first, err := arr.IndexErr(0); err == nil {
+				if doc, ok := first.DocumentOK(); ok {
+					c.Filter, _ = doc.Lookup("q").DocumentOK()
+				}
+			}
+		}
+	}
+	commands.Lock()
+	commands.by[e.DatabaseName] = append(commands.by[e.DatabaseName], c)
+	commands.Unlock()
+}
+
+// Commands returns the commands sent to db since the last call, and forgets them: a test
+// counts what one request sends.
+func Commands(db *mongo.Database) []Command {
+	commands.Lock()
+	defer commands.Unlock()
+	list := commands.by[db.Name()]
+	delete(commands.by, db.Name())
+	return list
+}
+
+// watchers are monitors tests added with Watch.
+var watchers struct {
+	sync.Mutex
+	list []*event.CommandMonitor
+}
+
+// Watch adds a command monitor to the shared test client (a page cache, say). It sees every
+// test's commands, as it would see every request's in a server.
+func Watch(t testing.TB, m *event.CommandMonitor) {
+	Server(t)
+	watchers.Lock()
+	watchers.list = append(watchers.list, m)
+	watchers.Unlock()
+	t.Cleanup(func() {
+		watchers.Lock()
+		defer watchers.Unlock()
+		for i, w := range watchers.list {
+			if w == m {
+				watchers.list = append(watchers.list[:i], watchers.list[i+1:]...)
+				break
+			}
+		}
+	})
+}
+
+func eachWatcher(fn func(*event.CommandMonitor)) {
+	watchers.Lock()
+	list := append([]*event.CommandMonitor(nil), watchers.list...)
+	watchers.Unlock()
+	for _, m := range list {
+		fn(m)
+	}
+}
+
+func succeeded(ctx context.Context, e *event.CommandSucceededEvent) {
+	eachWatcher(func(m *event.CommandMonitor) {
+		if m.Succeeded != nil {
+			m.Succeeded(ctx, e)
+		}
+	})
+}
+
+func failed(ctx context.Context, e *event.CommandFailedEvent) {
+	eachWatcher(func(m *event.CommandMonitor) {
+		if m.Failed != nil {
+			m.Failed(ctx, e)
+		}
+	})
 }

@@ -175,6 +175,11 @@ func toSJSON(v any) sjsontype {
 // Unmarshal decodes the top-level document.
 // It decodes document's schema from the `$s` field and uses it to decode the data of the document.
 func Unmarshal(data []byte) (*types.Document, error) {
+	// Guyub: documents Marshal wrote are read in one pass (fast.go)
+	if doc, err := unmarshalFast(data); err == nil {
+		return doc, nil
+	}
+
 	var v map[string]json.RawMessage
 	r := bytes.NewReader(data)
 	dec := json.NewDecoder(r)
