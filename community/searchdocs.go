@@ -48,8 +48,8 @@ func (threadSource) Name() string { return "threads" }
 func (t threadSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
 	return t.find(ctx, bson.M{"search_dirty": true}, dirtyFirst(limit))
 }
-func (t threadSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return search.MarkIndexed(ctx, t.s.threads, "thread-", id, version)
+func (t threadSource) MarkIndexed(ctx context.Context, done []search.Pending) error {
+	return search.MarkIndexed(ctx, t.s.threads, "thread-", done)
 }
 func (t threadSource) Count(ctx context.Context) (int, error) {
 	n, err := t.s.threads.CountDocuments(ctx, bson.M{"status": indexedFilter})
@@ -101,8 +101,8 @@ func (postSource) Name() string { return "posts" }
 func (p postSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
 	return p.find(ctx, bson.M{"search_dirty": true}, dirtyFirst(limit))
 }
-func (p postSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return search.MarkIndexed(ctx, p.s.posts, "post-", id, version)
+func (p postSource) MarkIndexed(ctx context.Context, done []search.Pending) error {
+	return search.MarkIndexed(ctx, p.s.posts, "post-", done)
 }
 func (p postSource) Count(ctx context.Context) (int, error) {
 	n, err := p.s.posts.CountDocuments(ctx, bson.M{"opening": false, "status": indexedFilter})
@@ -178,8 +178,8 @@ func (ideaSource) Name() string { return "ideas" }
 func (i ideaSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
 	return i.find(ctx, bson.M{"search_dirty": true}, dirtyFirst(limit))
 }
-func (i ideaSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return search.MarkIndexed(ctx, i.s.ideas, "idea-", id, version)
+func (i ideaSource) MarkIndexed(ctx context.Context, done []search.Pending) error {
+	return search.MarkIndexed(ctx, i.s.ideas, "idea-", done)
 }
 func (i ideaSource) Count(ctx context.Context) (int, error) {
 	n, err := i.s.ideas.CountDocuments(ctx, bson.M{"status": indexedFilter, "merged_into": bson.M{"$exists": false}})

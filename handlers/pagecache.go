@@ -472,6 +472,22 @@ func (pc *PageCache) store(key string, p *cachedPage) {
 	pc.bytes += p.size()
 }
 
+// Changed tells the cache that source, something pages read outside MongoDB (the search
+// index), has changed: every page that read it is stale.
+func (pc *PageCache) Changed(source string) {
+	pc.collection(source).Store(pc.seq.Add(1))
+}
+
+// readsFrom notes that the page being rendered for c reads source (see Changed).
+func (s *Server) readsFrom(c *fiber.Ctx, source string) {
+	if rs, ok := c.UserContext().Value(readSetKey{}).(*readSet); ok && s.deps.Pages != nil {
+		rs.add(read{coll: s.deps.Pages.collection(source)})
+	}
+}
+
+// SearchIndex names the search index as a source of pages (see Changed).
+const SearchIndex = "search index"
+
 // Stats reports hits, stale answers and misses since start, and the entries held.
 func (pc *PageCache) Stats() (hits, stale, misses uint64, entries, bytes int) {
 	pc.mu.Lock()

@@ -13,8 +13,8 @@ import (
 )
 
 func (s *Server) searchRoutes(app *fiber.App) {
-	app.Get("/search", s.searchPage)
-	app.Get("/search/suggest", s.searchSuggest)
+	app.Get("/search", s.cached(s.searchPage))
+	app.Get("/search/suggest", s.cached(s.searchSuggest))
 	app.Get("/api/v1/search", s.apiScopes, s.apiSearch)
 }
 
@@ -35,6 +35,7 @@ func (s *Server) searchQuery(c *fiber.Ctx) search.Query {
 
 // runSearch asks the index; an index that is down is a 503 with a message, not a 500.
 func (s *Server) runSearch(c *fiber.Ctx, q search.Query) (*search.Results, error) {
+	s.readsFrom(c, SearchIndex)
 	res, err := s.deps.Search.Search(c.UserContext(), q)
 	if err != nil {
 		s.log.Warn("search failed", "err", err)

@@ -30,8 +30,8 @@ func (r reviewSource) Dirty(ctx context.Context, limit int) ([]search.Pending, e
 	return r.find(ctx, bson.M{"search_dirty": true}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
-func (r reviewSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return search.MarkIndexed(ctx, r.s.reviews, "review-", id, version)
+func (r reviewSource) MarkIndexed(ctx context.Context, done []search.Pending) error {
+	return search.MarkIndexed(ctx, r.s.reviews, "review-", done)
 }
 
 func (r reviewSource) Count(ctx context.Context) (int, error) {
@@ -98,8 +98,8 @@ func (t testimonialSource) Dirty(ctx context.Context, limit int) ([]search.Pendi
 	return t.find(ctx, bson.M{"search_dirty": true}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
-func (t testimonialSource) MarkIndexed(ctx context.Context, id string, version int) error {
-	return search.MarkIndexed(ctx, t.s.testimonials, "testimonial-", id, version)
+func (t testimonialSource) MarkIndexed(ctx context.Context, done []search.Pending) error {
+	return search.MarkIndexed(ctx, t.s.testimonials, "testimonial-", done)
 }
 
 func (t testimonialSource) Count(ctx context.Context) (int, error) {

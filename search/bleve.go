@@ -16,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/unicodenorm"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
 
@@ -182,37 +183,67 @@ func unicodeIsWord(r rune) bool { return uni.IsLetter(r) || uni.IsDigit(r) }
 
 // Search runs a query: every word must match (in title, body, tags, product or category),
 // allowing typos and synonyms, the last word also as a prefix (search as you type).
+// facetSample is how many of the best hits facets are counted over when there are more:
+// counting walks the hits' values, so past this the counts describe the most relevant
+// matches (Results.FacetsSampled) and the time stays bounded however common the words are.
+const facetSample = 1000
+
+// Search runs a query in passes that each stay cheap on a large index:
+//
+//  1. the words as typed (and their synonyms), the last one also as a prefix: one walk
+//     over the matches that keeps only the best hits' IDs;
+//  2. only when that finds nothing, again with typos allowed (fuzzy matching is the
+//     expensive part, and a query that matches as typed needs none);
+//  3. the page's hits with their stored fields and highlights, by ID;
+//  4. the facet counts, over all the matches when they are few, else over the best
+//     facetSample of them.
 func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	q.Normalize()
-	var must []query.Query
 	ws := words(q.Text)
-	for i, w := range ws {
-		var alternatives []query.Query
-		for _, term := range append([]string{w}, synonymsOf(w)...) {
-			for _, field := range []string{"title", "body"} {
-				mq := bleve.NewMatchQuery(term)
-				mq.SetField(field)
-				mq.SetFuzziness(fuzziness(term))
-				if field == "title" {
-					mq.SetBoost(2)
-				}
-				alternatives = append(alternatives, mq)
-			}
-			for _, field := range []string{"tags", "product", "category"} {
-				tq := bleve.NewTermQuery(term)
-				tq.SetField(field)
-				alternatives = append(alternatives, tq)
-			}
-		}
-		if i == len(ws)-1 && len([]rune(w)) >= 2 {
-			for _, field := range []string{"title", "body"} {
-				pq := bleve.NewPrefixQuery(w)
-				pq.SetField(field)
-				alternatives = append(alternatives, pq)
-			}
-		}
-		must = append(must, bleve.NewDisjunctionQuery(alternatives...))
+	filters := b.filters(q)
+	page := q.PerPage
+	from := (q.Page - 1) * q.PerPage
+	keep := from + page
+	if !q.NoFacets {
+		keep = max(keep, facetSample)
 	}
+	text := textQuery(ws, false)
+	res, err := b.ids(ctx, q, text, filters, keep)
+	if err != nil {
+		return nil, err
+	}
+	if res.Total == 0 && len(ws) > 0 {
+		if text = textQuery(ws, true); text != nil {
+			if res, err = b.ids(ctx, q, text, filters, keep); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := &Results{Total: int(res.Total), Page: q.Page, PerPage: q.PerPage, Pages: pages(int(res.Total), q.PerPage),
+		Facets: map[string]map[string]int{}, Took: res.Took}
+	var pageIDs, all []string
+	for i, h := range res.Hits {
+		all = append(all, h.ID)
+		if i >= from && i < from+page {
+			pageIDs = append(pageIDs, h.ID)
+		}
+	}
+	if len(pageIDs) > 0 {
+		if out.Hits, err = b.hits(ctx, pageIDs, text, !q.NoFacets); err != nil {
+			return nil, err
+		}
+	}
+	if !q.NoFacets && len(all) > 0 {
+		out.FacetsSampled = res.Total > uint64(len(all))
+		if out.Facets, err = b.facets(ctx, all); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// filters are the query's conditions other than its words.
+func (b *Bleve) filters(q Query) []query.Query {
 	term := func(field, value string) query.Query {
 		tq := bleve.NewTermQuery(value)
 		tq.SetField(field)
@@ -222,7 +253,7 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	for _, st := range q.Statuses {
 		statuses = append(statuses, term("status", st))
 	}
-	must = append(must, bleve.NewDisjunctionQuery(statuses...))
+	must := []query.Query{bleve.NewDisjunctionQuery(statuses...)}
 	for field, value := range map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "lang": q.Lang} {
 		if value != "" {
 			must = append(must, term(field, value))
@@ -231,12 +262,54 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	if q.Rating > 0 {
 		must = append(must, term("rating_s", strconv.Itoa(q.Rating)))
 	}
-	if len(ws) == 0 {
+	return must
+}
+
+// textQuery matches every word in the title (which counts double) or the body, as typed or
+// as a synonym, and the last word also as the start of a longer one. With typos, words of
+// five letters or more may be one or two letters off. nil: no words.
+func textQuery(ws []string, typos bool) query.Query {
+	fields := []string{"title", "body"}
+	var must []query.Query
+	for i, w := range ws {
+		var alternatives []query.Query
+		for _, term := range append([]string{w}, synonymsOf(w)...) {
+			for _, field := range fields {
+				mq := bleve.NewMatchQuery(term)
+				mq.SetField(field)
+				if typos {
+					mq.SetFuzziness(fuzziness(term))
+				}
+				if field == "title" {
+					mq.SetBoost(2)
+				}
+				alternatives = append(alternatives, mq)
+			}
+		}
+		if i == len(ws)-1 && len([]rune(w)) >= 2 {
+			for _, field := range fields {
+				pq := bleve.NewPrefixQuery(w)
+				pq.SetField(field)
+				alternatives = append(alternatives, pq)
+			}
+		}
+		must = append(must, bleve.NewDisjunctionQuery(alternatives...))
+	}
+	if len(must) == 0 {
+		return nil
+	}
+	return bleve.NewConjunctionQuery(must...)
+}
+
+// ids walks the matches once and keeps the best keep hits' IDs, in the query's order.
+func (b *Bleve) ids(ctx context.Context, q Query, text query.Query, filters []query.Query, keep int) (*bleve.SearchResult, error) {
+	must := append([]query.Query{}, filters...)
+	if text != nil {
+		must = append(must, text)
+	} else {
 		must = append(must, bleve.NewMatchAllQuery())
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), q.PerPage, (q.Page-1)*q.PerPage, false)
-	req.Fields = []string{"*"}
-	req.IncludeLocations = true
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), keep, 0, false)
 	switch q.Sort {
 	case SortNewest:
 		req.SortBy([]string{"-created_at", "-_score"})
@@ -245,34 +318,36 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	default:
 		req.SortBy([]string{"-_score", "-created_at"})
 	}
-	for _, f := range Facets {
-		if q.NoFacets {
-			break
-		}
-		field := f
-		if f == "rating" {
-			field = "rating_s"
-		}
-		req.AddFacet(f, bleve.NewFacetRequest(field, 20))
-	}
 	res, err := b.index.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := &Results{Total: int(res.Total), Page: q.Page, PerPage: q.PerPage, Pages: pages(int(res.Total), q.PerPage),
-		Facets: map[string]map[string]int{}, Took: res.Took}
-	for name, fr := range res.Facets {
-		counts := map[string]int{}
-		if fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				if t.Term != "" && t.Term != "0" { // no rating, no language: not a value to filter by
-					counts[t.Term] = t.Count
-				}
-			}
-		}
-		out.Facets[name] = counts
+	return res, nil
+}
+
+// hits loads the stored fields of the page's hits, in order, with the words highlighted.
+func (b *Bleve) hits(ctx context.Context, ids []string, text query.Query, highlights bool) ([]Hit, error) {
+	var q query.Query = bleve.NewDocIDQuery(ids)
+	if text != nil && highlights {
+		q = bleve.NewConjunctionQuery(q, text)
 	}
+	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
+	req.Fields = []string{"*"}
+	req.IncludeLocations = highlights
+	res, err := b.index.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	byID := map[string]*search.DocumentMatch{}
 	for _, h := range res.Hits {
+		byID[h.ID] = h
+	}
+	out := make([]Hit, 0, len(ids))
+	for _, id := range ids {
+		h := byID[id]
+		if h == nil {
+			continue // deleted between the passes
+		}
 		d := docFromFields(h.ID, h.Fields)
 		spans := func(field string) []Span {
 			var s []Span
@@ -283,8 +358,37 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 			}
 			return s
 		}
-		out.Hits = append(out.Hits, Hit{Document: d, TitleHTML: highlight(d.Title, spans("title"), 0),
+		out = append(out, Hit{Document: d, TitleHTML: highlight(d.Title, spans("title"), 0),
 			SnippetHTML: highlight(d.Body, spans("body"), 240)})
+	}
+	return out, nil
+}
+
+// facets counts the values of each facet field among the documents ids.
+func (b *Bleve) facets(ctx context.Context, ids []string) (map[string]map[string]int, error) {
+	req := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), 0, 0, false)
+	for _, f := range Facets {
+		field := f
+		if f == "rating" {
+			field = "rating_s"
+		}
+		req.AddFacet(f, bleve.NewFacetRequest(field, 20))
+	}
+	res, err := b.index.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := map[string]map[string]int{}
+	for name, fr := range res.Facets {
+		counts := map[string]int{}
+		if fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				if t.Term != "" && t.Term != "0" { // no rating, no language: not a value to filter by
+					counts[t.Term] = t.Count
+				}
+			}
+		}
+		out[name] = counts
 	}
 	return out, nil
 }

@@ -13,14 +13,23 @@ import (
 // Helpers for sources whose content lives in MongoDB with the _id, version and
 // search_dirty fields of ARCHITECTURE §3; a document's index ID is "<kind>-<hex _id>".
 
-// MarkIndexed clears the dirty flag of a document if its version is still the one indexed.
-func MarkIndexed(ctx context.Context, coll *mongo.Collection, prefix, id string, version int) error {
-	oid, err := bson.ObjectIDFromHex(strings.TrimPrefix(id, prefix))
-	if err != nil {
-		return fmt.Errorf("mark indexed %s: %w", id, err)
+// MarkIndexed clears the dirty flags of documents whose version is still the one indexed,
+// in one round trip: the sync and reindex mark a batch at a time.
+func MarkIndexed(ctx context.Context, coll *mongo.Collection, prefix string, done []Pending) error {
+	if len(done) == 0 {
+		return nil
 	}
-	if _, err := coll.UpdateOne(ctx, bson.M{"_id": oid, "version": version}, bson.M{"$set": bson.M{"search_dirty": false}}); err != nil {
-		return fmt.Errorf("mark indexed %s: %w", id, err)
+	models := make([]mongo.WriteModel, 0, len(done))
+	for _, p := range done {
+		oid, err := bson.ObjectIDFromHex(strings.TrimPrefix(p.Doc.ID, prefix))
+		if err != nil {
+			return fmt.Errorf("mark indexed %s: %w", p.Doc.ID, err)
+		}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": oid, "version": p.Version}).
+			SetUpdate(bson.M{"$set": bson.M{"search_dirty": false}}))
+	}
+	if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("mark indexed in %s: %w", coll.Name(), err)
 	}
 	return nil
 }

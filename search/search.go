@@ -95,6 +95,9 @@ type Results struct {
 	PerPage int                       `json:"per_page"`
 	Pages   int                       `json:"pages"`
 	Facets  map[string]map[string]int `json:"facets"` // facet → value → count
+	// FacetsSampled: there were too many matches to count them all, and the facets count
+	// the most relevant of them (the embedded index; Meilisearch counts all).
+	FacetsSampled bool `json:"facets_sampled,omitempty"`
 	Took    time.Duration             `json:"-"`
 }
 

@@ -23,9 +23,9 @@ type Pending struct {
 type Source interface {
 	Name() string
 	Dirty(ctx context.Context, limit int) ([]Pending, error)
-	// MarkIndexed clears the dirty flag only if the version is still the one indexed, so
-	// an edit made while the batch was in flight stays dirty and is indexed next time.
-	MarkIndexed(ctx context.Context, id string, version int) error
+	// MarkIndexed clears the dirty flags only where the version is still the one indexed,
+	// so an edit made while the batch was in flight stays dirty and is indexed next time.
+	MarkIndexed(ctx context.Context, done []Pending) error
 	Count(ctx context.Context) (int, error)
 	All(ctx context.Context, batch int, fn func([]Pending) error) error
 }
@@ -40,7 +40,11 @@ type Syncer struct {
 
 	mu      sync.Mutex
 	lastErr error // the index's last failure, for /readyz; nil once a pass succeeds
+	changed func() // told after each batch reaches the index, so caches of search pages drop
 }
+
+// OnChange sets what is told when the index has changed.
+func (s *Syncer) OnChange(fn func()) { s.changed = fn }
 
 // NewSyncer builds the worker; owner names this instance for the lease.
 func NewSyncer(index Index, leases *store.Leases, owner string, log *slog.Logger, sources ...Source) *Syncer {
@@ -79,10 +83,11 @@ func (s *Syncer) SyncOnce(ctx context.Context) (int, error) {
 		if err := s.index.Delete(ctx, deletes...); err != nil {
 			return done, s.failed(fmt.Errorf("index %s: %w", src.Name(), err))
 		}
-		for _, p := range pending {
-			if err := src.MarkIndexed(ctx, p.Doc.ID, p.Version); err != nil {
-				return done, err
-			}
+		if s.changed != nil {
+			s.changed()
+		}
+		if err := src.MarkIndexed(ctx, pending); err != nil {
+			return done, err
 		}
 		done += len(pending)
 	}
@@ -174,10 +179,8 @@ func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) er
 			if err := s.index.Upsert(ctx, docs...); err != nil {
 				return err
 			}
-			for _, p := range batch {
-				if err := src.MarkIndexed(ctx, p.Doc.ID, p.Version); err != nil {
-					return err
-				}
+			if err := src.MarkIndexed(ctx, batch); err != nil {
+				return err
 			}
 			done += len(batch)
 			progress(done, total)

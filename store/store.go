@@ -134,8 +134,9 @@ func (s *Store) Close(ctx context.Context) error {
 	return err
 }
 
-// startEmbedded runs FerretDB with the SQLite handler on a random loopback port. A lock file
-// keeps a second process from opening the same SQLite files; the URI is recorded beside it.
+// startEmbedded runs FerretDB with the SQLite handler on a Unix socket only this user can
+// reach. A lock file keeps a second process from opening the same SQLite files; the URI is
+// recorded beside it, for admin commands that join a running server.
 func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func(), err error) {
 	if dataDir == "" {
 		dataDir = "data"
@@ -144,16 +145,29 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 	if err != nil {
 		return "", nil, err
 	}
-	if err := os.MkdirAll(dbDir, 0o750); err != nil {
+	// Only this user may reach the data: the directory is private (also one an earlier
+	// version made 0750), and the database listens on a Unix socket in it, not on a TCP port
+	// that any local user could connect to.
+	if err := os.MkdirAll(dbDir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("GUYUB_DATA: %w", err)
+	}
+	for _, dir := range []string{dataDir, dbDir} {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return "", nil, fmt.Errorf("GUYUB_DATA: %w", err)
+		}
 	}
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
 		return "", nil, err
 	}
+	sock, removeSock, err := socketPath(filepath.Dir(dbDir))
+	if err != nil {
+		unlock()
+		return "", nil, err
+	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener: ferretdb.ListenerConfig{Unix: sock},
 		Handler:  "sqlite",
 		// WAL with synchronous=NORMAL: a commit is safe from a crash of this process (the
 		// kill -9 tests), and only a power cut can lose the last moments; FULL would fsync on
@@ -163,6 +177,7 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 		Logger: slog.New(quietHandler{logger.Handler()}),
 	})
 	if err != nil {
+		removeSock()
 		unlock()
 		return "", nil, fmt.Errorf("start embedded FerretDB: %w", err)
 	}
@@ -172,7 +187,11 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 		defer close(done)
 		_ = f.Run(ctx)
 	}()
-	uri = f.MongoDBURI() // blocks until the listener is up
+	_ = f.MongoDBURI() // blocks until the listener is up
+	if err := os.Chmod(sock, 0o600); err != nil {
+		logger.Warn("cannot make the database socket private", "socket", sock, "err", err)
+	}
+	uri = "mongodb://" + url.PathEscape(sock) + "/"
 	addrFile := filepath.Join(dataDir, AddressFile)
 	if err := os.WriteFile(addrFile, []byte(uri+"\n"), 0o600); err != nil {
 		logger.Warn("cannot record the embedded database address", "file", addrFile, "err", err)
@@ -181,9 +200,30 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 		cancel()
 		<-done
 		_ = os.Remove(addrFile)
+		removeSock()
 		unlock()
 	}
 	return uri, stop, nil
+}
+
+// socketPath is where the embedded server's Unix socket goes: in the data directory, unless
+// its path is too long for a socket (about 100 bytes), then in a private temporary directory.
+// A socket file left by a process that died is removed (the data directory lock is ours).
+func socketPath(dataDir string) (path string, remove func(), err error) {
+	path = filepath.Join(dataDir, "mongodb.sock")
+	remove = func() { _ = os.Remove(path) }
+	if len(path) > 100 {
+		dir, err := os.MkdirTemp("", "guyub-db-")
+		if err != nil {
+			return "", nil, fmt.Errorf("database socket: %w", err)
+		}
+		path = filepath.Join(dir, "mongodb.sock")
+		remove = func() { _ = os.RemoveAll(dir) }
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", nil, fmt.Errorf("database socket: %w", err)
+	}
+	return path, remove, nil
 }
 
 // EmbeddedURI returns the address a running embedded server recorded under dataDir, if any.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
+	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -29,8 +31,15 @@ func TestOpenEmbedded_KeepsDataAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Embedded || !strings.HasPrefix(s.URI, "mongodb://127.0.0.1:") {
-		t.Fatalf("embedded server should listen on loopback, got %q", s.URI)
+	// Reachable by this user only: a socket in a private directory, no TCP port.
+	sock := filepath.Join(dir, "mongodb.sock")
+	if !s.Embedded || s.URI != "mongodb://"+url.PathEscape(sock)+"/" {
+		t.Fatalf("embedded server should listen on %s only, got %q", sock, s.URI)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "db"): 0o700, sock: 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Fatalf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, want)
+		}
 	}
 	if uri, ok := store.EmbeddedURI(dir); !ok || uri != s.URI {
 		t.Fatalf("recorded address = %q, want %q", uri, s.URI)

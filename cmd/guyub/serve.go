@@ -58,6 +58,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer index.Close()
+	syncer.OnChange(func() { pages.Changed(handlers.SearchIndex) })
 	providers, err := identity.ConfigureProviders(cfg.BaseURL, cfg.enabledProviders())
 	if err != nil {
 		return fmt.Errorf("GUYUB_OIDC_ISSUER: %w", err)

@@ -17,7 +17,6 @@ package fsql
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -32,6 +31,7 @@ type Tx struct {
 	sqlTx *sql.Tx
 	l     *slog.Logger
 	token *resource.Token
+	db    *DB // for its prepared statements (Guyub)
 }
 
 // wrapTx creates new Tx.
@@ -67,13 +67,11 @@ func (tx *Tx) Rollback() error {
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*Rows, error) {
 	start := time.Now()
 
-	fields := []any{slog.Any("args", args)}
-	tx.l.With(fields...).DebugContext(ctx, fmt.Sprintf(">>> %s", query))
+	debug(ctx, tx.l, ">>> ", query, slog.Any("args", args))
 
 	rows, err := tx.sqlTx.QueryContext(ctx, query, args...)
 
-	fields = append(fields, slog.Duration("time", time.Since(start)), logging.Error(err))
-	tx.l.With(fields...).DebugContext(ctx, fmt.Sprintf("<<< %s", query))
+	debug(ctx, tx.l, "<<< ", query, slog.Any("args", args), slog.Duration("time", time.Since(start)), logging.Error(err))
 
 	return wrapRows(rows), err
 }
@@ -82,33 +80,31 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*Row
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	start := time.Now()
 
-	fields := []any{slog.Any("args", args)}
-	tx.l.With(fields...).DebugContext(ctx, fmt.Sprintf(">>> %s", query))
+	debug(ctx, tx.l, ">>> ", query, slog.Any("args", args))
 
 	row := tx.sqlTx.QueryRowContext(ctx, query, args...)
 
-	fields = append(fields, slog.Duration("time", time.Since(start)), logging.Error(row.Err()))
-	tx.l.With(fields...).DebugContext(ctx, fmt.Sprintf("<<< %s", query))
+	debug(ctx, tx.l, "<<< ", query, slog.Any("args", args), slog.Duration("time", time.Since(start)), logging.Error(row.Err()))
 
 	return row
 }
 
-// ExecContext calls [*sql.Tx.ExecContext].
+// ExecContext calls [*sql.Tx.ExecContext], with the statement prepared once (Guyub).
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	start := time.Now()
 
-	fields := []any{slog.Any("args", args)}
-	tx.l.With(fields...).DebugContext(ctx, fmt.Sprintf(">>> %s", query))
+	debug(ctx, tx.l, ">>> ", query, slog.Any("args", args))
 
-	res, err := tx.sqlTx.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
 
-	if res != nil {
-		ra, _ := res.RowsAffected()
-		fields = append(fields, slog.Int64("rows", ra))
+	if st := tx.db.stmt(ctx, query); tx.db != nil && st != nil {
+		res, err = tx.sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		res, err = tx.sqlTx.ExecContext(ctx, query, args...)
 	}
 
-	fields = append(fields, slog.Duration("time", time.Since(start)), logging.Error(err))
-	tx.l.With(fields...).DebugContext(ctx, fmt.Sprintf("<<< %s", query))
+	debug(ctx, tx.l, "<<< ", query, slog.Any("args", args), slog.Duration("time", time.Since(start)), logging.Error(err))
 
 	return res, err
 }
