@@ -97,8 +97,8 @@ type Results struct {
 	Facets  map[string]map[string]int `json:"facets"` // facet → value → count
 	// FacetsSampled: there were too many matches to count them all, and the facets count
 	// the most relevant of them (the embedded index; Meilisearch counts all).
-	FacetsSampled bool `json:"facets_sampled,omitempty"`
-	Took    time.Duration             `json:"-"`
+	FacetsSampled bool          `json:"facets_sampled,omitempty"`
+	Took          time.Duration `json:"-"`
 }
 
 // Facets are the fields counted for every search.

@@ -39,7 +39,7 @@ type Syncer struct {
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	lastErr error // the index's last failure, for /readyz; nil once a pass succeeds
+	lastErr error  // the index's last failure, for /readyz; nil once a pass succeeds
 	changed func() // told after each batch reaches the index, so caches of search pages drop
 }
 
