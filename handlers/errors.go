@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // errorPage is the data of the error template.
@@ -51,7 +52,7 @@ func statusOf(err error) int {
 		return fiber.StatusConflict
 	case errors.Is(err, errs.ErrTooMany):
 		return fiber.StatusTooManyRequests
-	case errors.Is(err, errs.ErrUnavailable):
+	case errors.Is(err, errs.ErrUnavailable), store.Unavailable(err):
 		return fiber.StatusServiceUnavailable
 	}
 	return fiber.StatusInternalServerError
@@ -62,6 +63,9 @@ func statusOf(err error) int {
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	status := statusOf(err)
 	requestID, _ := c.Locals("requestid").(string)
+	if status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "1")
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", requestID, "err", err)
 	}

@@ -343,41 +343,58 @@ func topObjectIDs(doc bson.Raw, out []bson.ObjectID) []bson.ObjectID {
 	return out
 }
 
-// cached serves h's response to anonymous visitors from the cache. Pages that show
-// something personal to the visitor (a form with a CSRF token, a flash message, a cookie
-// set) are never kept.
+// servePages answers an anonymous visitor's GET from the cache when it holds the page, so
+// such a request does no other work (not even wait for admission). A page gone stale is
+// served stale while one request, let through here, renders it again.
+func (s *Server) servePages(c *fiber.Ctx) error {
+	pc := s.deps.Pages
+	if pc == nil || c.Method() != fiber.MethodGet || currentUser(c) != nil || s.cookie(c, flashCookie) != "" {
+		return c.Next()
+	}
+	key := s.language(c) + " " + string(c.Request().URI().RequestURI())
+	now := time.Now()
+	pc.mu.Lock()
+	page := pc.pages[key]
+	fresh := page != nil && pc.fresh(page, now)
+	refresh := page == nil
+	if page != nil && !fresh && !pc.busy[key] {
+		pc.busy[key], refresh = true, true
+	}
+	pc.mu.Unlock()
+	if !refresh {
+		if fresh {
+			pc.hits[0].Add(1)
+			c.Set("X-Cache", "hit")
+		} else {
+			pc.hits[1].Add(1)
+			c.Set("X-Cache", "stale")
+		}
+		return page.write(c)
+	}
+	pc.hits[2].Add(1)
+	if page != nil {
+		defer func() {
+			pc.mu.Lock()
+			delete(pc.busy, key)
+			pc.mu.Unlock()
+		}()
+	}
+	c.Locals(pageKeyLocal, key)
+	return c.Next()
+}
+
+// pageKeyLocal is the cache key of a page servePages let through to be rendered.
+const pageKeyLocal = "page_key"
+
+// cached keeps h's response for anonymous visitors (servePages serves it), noting what it
+// read. Pages that show something personal to the visitor (a form with a CSRF token, a
+// flash message, a cookie set) are never kept.
 func (s *Server) cached(h fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		key, ok := c.Locals(pageKeyLocal).(string)
 		pc := s.deps.Pages
-		if pc == nil || c.Method() != fiber.MethodGet || currentUser(c) != nil || s.cookie(c, flashCookie) != "" {
+		if !ok || pc == nil {
 			return h(c)
-		}
-		key := s.language(c) + " " + string(c.Request().URI().RequestURI())
-		now := time.Now()
-		pc.mu.Lock()
-		page := pc.pages[key]
-		refresh := page == nil
-		if page != nil && !pc.fresh(page, now) && !pc.busy[key] {
-			pc.busy[key], refresh = true, true
-		}
-		pc.mu.Unlock()
-		if !refresh {
-			if pc.fresh(page, now) {
-				pc.hits[0].Add(1)
-				c.Set("X-Cache", "hit")
-			} else {
-				pc.hits[1].Add(1)
-				c.Set("X-Cache", "stale")
-			}
-			return page.write(c)
-		}
-		pc.hits[2].Add(1)
-		if page != nil {
-			defer func() {
-				pc.mu.Lock()
-				delete(pc.busy, key)
-				pc.mu.Unlock()
-			}()
 		}
 		rendered := pc.seq.Load()
 		rs := &readSet{seen: map[read]bool{}}
@@ -386,19 +403,18 @@ func (s *Server) cached(h fiber.Handler) fiber.Handler {
 		err := h(c)
 		c.SetUserContext(ctx)
 		resp := c.Response()
-		if err != nil || resp.StatusCode() != fiber.StatusOK || c.Locals(noCacheLocal) != nil ||
-			len(resp.Header.PeekCookie(csrfCookie)) > 0 || hasSetCookie(resp) {
+		if err != nil || resp.StatusCode() != fiber.StatusOK || c.Locals(noCacheLocal) != nil || hasSetCookie(resp) {
 			return err
 		}
-		fresh := &cachedPage{status: resp.StatusCode(), contentType: string(resp.Header.ContentType()),
-			plain: bytes.Clone(resp.Body()), reads: rs.reads, rendered: rendered, at: now}
+		page := &cachedPage{status: resp.StatusCode(), contentType: string(resp.Header.ContentType()),
+			plain: bytes.Clone(resp.Body()), reads: rs.reads, rendered: rendered, at: time.Now()}
 		for _, name := range []string{fiber.HeaderVary, fiber.HeaderCacheControl, fiber.HeaderContentLanguage} {
 			if v := resp.Header.Peek(name); len(v) > 0 {
-				fresh.headers = append(fresh.headers, [2]string{name, string(v)})
+				page.headers = append(page.headers, [2]string{name, string(v)})
 			}
 		}
-		fresh.compress()
-		pc.store(key, fresh)
+		page.compress()
+		pc.store(key, page)
 		c.Set("X-Cache", "miss")
 		return nil
 	}

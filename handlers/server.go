@@ -74,14 +74,15 @@ type Deps struct {
 
 // Server renders pages and answers the API.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	catalog *frontend.Catalog
-	assets  *frontend.Assets
-	metrics *httpMetrics
-	nav     []navItem
-	proxies []*net.IPNet
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	catalog   *frontend.Catalog
+	assets    *frontend.Assets
+	metrics   *httpMetrics
+	nav       []navItem
+	proxies   []*net.IPNet
+	admission *admission
 }
 
 // New builds the Fiber app with its middleware and routes.
@@ -130,12 +131,13 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		deps:    deps,
-		log:     cfg.Logger,
-		catalog: catalog,
-		assets:  assets,
-		metrics: metrics,
+		admission: newAdmission(),
+		cfg:       cfg,
+		deps:      deps,
+		log:       cfg.Logger,
+		catalog:   catalog,
+		assets:    assets,
+		metrics:   metrics,
 		nav: []navItem{{Label: "nav.home", URL: "/"}, {Label: "nav.forums", URL: "/forums"}, {Label: "nav.ideas", URL: "/ideas"},
 			{Label: "nav.reviews", URL: "/products"}, {Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
 		proxies: proxies,
@@ -178,10 +180,12 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get("/metrics", s.metricsHandler())
 	app.Get("/static/*", s.static)
 
-	app.Use(s.rateLimit)
 	app.Use(s.identify)
 	app.Use(s.chooseLanguage)
 	app.Use(s.csrf)
+	app.Use(s.servePages) // a page from the cache costs nothing: it is not counted or queued
+	app.Use(s.rateLimit)
+	app.Use(s.admit)
 	app.Get("/", s.cached(s.home))
 	s.authRoutes(app)
 	s.profileRoutes(app)

@@ -7,6 +7,7 @@
 //	guyub reindex                     rebuild the search index from MongoDB
 //	guyub seed --scale small          generate a community to measure (tiny, small, medium, large)
 //	guyub bench --url URL             drive a running portal and print throughput and latency per route
+//	guyub migrate --to MONGODB_URI    copy the embedded database to MongoDB (resumable, verified)
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
 // needs installing. Run `guyub --help` for every setting.
@@ -52,6 +53,7 @@ var commands = map[string]func(p program, ctx context.Context, args []string) er
 	"reindex": program.reindex,
 	"seed":    program.seed,
 	"bench":   program.bench,
+	"migrate": program.migrate,
 }
 
 func (p program) run(ctx context.Context, args []string) error {
@@ -61,7 +63,7 @@ func (p program) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex, seed, bench", name)
+		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex, seed, bench, migrate", name)
 	}
 	return cmd(p, ctx, args)
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/FerretDB/FerretDB/internal/clientconn/conninfo"
 	"github.com/FerretDB/FerretDB/internal/clientconn/connmetrics"
 	"github.com/FerretDB/FerretDB/internal/clientconn/cursor"
+	"github.com/FerretDB/FerretDB/internal/handler/common"
 	"github.com/FerretDB/FerretDB/internal/handler/users"
 	"github.com/FerretDB/FerretDB/internal/types"
 	"github.com/FerretDB/FerretDB/internal/util/ctxutil"
@@ -536,4 +537,18 @@ func (h *Handler) lockCollection(db, collection string) (unlock func()) {
 	mu.Lock()
 
 	return mu.Unlock
+}
+
+// updateDocumentLocked is updateDocument under the collection's lock, released however it
+// ends (Guyub addition).
+func (h *Handler) updateDocumentLocked(ctx context.Context, params *common.UpdateParams) (int32, int32, *types.Array, error) {
+	defer h.lockCollection(params.DB, params.Collection)()
+	return h.updateDocument(ctx, params)
+}
+
+// findAndModifyDocumentLocked is findAndModifyDocument under the collection's lock, released
+// however it ends (Guyub addition).
+func (h *Handler) findAndModifyDocumentLocked(ctx context.Context, params *common.FindAndModifyParams) (*findAndModifyResult, error) {
+	defer h.lockCollection(params.DB, params.Collection)()
+	return h.findAndModifyDocument(ctx, params)
 }

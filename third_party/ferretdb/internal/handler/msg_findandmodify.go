@@ -61,9 +61,7 @@ func (h *Handler) MsgFindAndModify(connCtx context.Context, msg *wire.OpMsg) (*w
 
 	var resDoc *types.Document
 
-	unlock := h.lockCollection(params.DB, params.Collection)
-	res, err := h.findAndModifyDocument(connCtx, params)
-	unlock()
+	res, err := h.findAndModifyDocumentLocked(connCtx, params)
 
 	if err != nil {
 		return nil, handleUpdateError(params.DB, params.Collection, "findAndModify", err)

@@ -46,9 +46,7 @@ func (h *Handler) MsgUpdate(connCtx context.Context, msg *wire.OpMsg) (*wire.OpM
 	// TODO https://github.com/FerretDB/FerretDB/issues/2612
 	_ = params.Ordered
 
-	unlock := h.lockCollection(params.DB, params.Collection)
-	matched, modified, upserted, err := h.updateDocument(connCtx, params)
-	unlock()
+	matched, modified, upserted, err := h.updateDocumentLocked(connCtx, params)
 
 	if err != nil {
 		return nil, handleUpdateError(params.DB, params.Collection, "update", err)
@@ -115,23 +113,28 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 			qp.Filter = u.Filter
 		}
 
-		res, err := c.Query(ctx, &qp)
-		if err != nil {
-			return 0, 0, nil, lazyerrors.Error(err)
-		}
+		// Guyub: each update's query is closed before the next starts; upstream deferred them
+		// all to the end, and a command of a hundred updates then held every SQLite
+		// connection and waited forever for one more.
+		result, err := func() (*common.UpdateResult, error) {
+			res, err := c.Query(ctx, &qp)
+			if err != nil {
+				return nil, lazyerrors.Error(err)
+			}
 
-		closer := iterator.NewMultiCloser()
-		defer closer.Close()
+			closer := iterator.NewMultiCloser()
+			defer closer.Close()
 
-		closer.Add(res.Iter)
+			closer.Add(res.Iter)
 
-		iter := common.FilterIterator(res.Iter, closer, u.Filter)
+			iter := common.FilterIterator(res.Iter, closer, u.Filter)
 
-		if !u.Multi {
-			iter = common.LimitIterator(iter, closer, 1)
-		}
+			if !u.Multi {
+				iter = common.LimitIterator(iter, closer, 1)
+			}
 
-		result, err := common.UpdateDocument(ctx, c, "update", iter, &u)
+			return common.UpdateDocument(ctx, c, "update", iter, &u)
+		}()
 		if err != nil {
 			return 0, 0, nil, lazyerrors.Error(err)
 		}
