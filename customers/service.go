@@ -42,6 +42,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
 		{Keys: bson.D{{Key: "stage", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.band", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "satisfaction.nps_category", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},

@@ -64,6 +64,7 @@ func SentimentSignal(customer bson.ObjectID, sourceID string, s float64, at time
 
 var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexModel{
 	{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}},
+	{Keys: bson.D{{Key: "at", Value: 1}}}, // who was active in a period (KPIs)
 }}
 
 // RecordSignal stores a signal and moves the customer's score: in O(1) for a new signal,

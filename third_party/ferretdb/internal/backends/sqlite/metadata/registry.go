@@ -793,7 +793,10 @@ func (r *Registry) CheckPlan(ctx context.Context, db *fsql.DB, dbName, collectio
 			return
 		}
 
-		if detail == "SCAN "+table {
+		// A full scan of the table, or of an index when the query has conditions (an index
+		// read in order only to sort, filtering every row, costs as much); an ordered read of
+		// a whole collection through an index is what a query without conditions asks for.
+		if detail == "SCAN "+table || (strings.HasPrefix(detail, "SCAN "+table+" ") && strings.Contains(q, " WHERE ")) {
 			r.l.WarnContext(
 				ctx, "query reads a whole collection: no index serves it",
 				slog.String("db", dbName), slog.String("collection", collection), slog.String("sql", q),
