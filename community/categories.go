@@ -82,6 +82,7 @@ func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, i
 		c := &Category{ID: bson.NewObjectID(), Slug: in.Slug, Name: in.Name, Description: in.Description,
 			StaffOnly: in.StaffOnly, Position: in.Position, CreatedAt: now, UpdatedAt: now}
 		if _, err = s.categories.InsertOne(ctx, c); err == nil {
+			s.allCategories.Forget()
 			return c, nil
 		}
 	} else {
@@ -92,6 +93,7 @@ func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, i
 			return nil, ErrCategoryNotFound
 		}
 		if err == nil {
+			s.allCategories.Forget()
 			return s.CategoryByID(ctx, id)
 		}
 	}
@@ -101,23 +103,43 @@ func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, i
 	return nil, fmt.Errorf("save category: %w", err)
 }
 
-// Categories lists every category in the admins' order (a forum has a handful).
+// Categories lists every category in the admins' order (a forum has a handful). They are
+// kept for a few seconds, or until this instance changes one: nearly every page shows them.
+// The list is shared: callers must not change it.
 func (s *Service) Categories(ctx context.Context) ([]*Category, error) {
-	list, err := store.FindAll[Category](ctx, s.categories, bson.M{}, options.Find().SetSort(bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(200))
-	if err != nil {
-		return nil, err
-	}
-	return list, nil
+	return s.allCategories.Get(ctx)
+}
+
+func (s *Service) loadCategories(ctx context.Context) ([]*Category, error) {
+	return store.FindAll[Category](ctx, s.categories, bson.M{}, options.Find().SetSort(bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(200))
 }
 
 // Category returns a category by slug.
 func (s *Service) Category(ctx context.Context, slug string) (*Category, error) {
-	return store.FindOne[Category](ctx, s.categories, bson.M{"slug": slug}, ErrCategoryNotFound)
+	list, err := s.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range list {
+		if c.Slug == slug {
+			return c, nil
+		}
+	}
+	return nil, ErrCategoryNotFound
 }
 
 // CategoryByID returns a category by ID.
 func (s *Service) CategoryByID(ctx context.Context, id bson.ObjectID) (*Category, error) {
-	return store.FindOne[Category](ctx, s.categories, bson.M{"_id": id}, ErrCategoryNotFound)
+	list, err := s.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range list {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return nil, ErrCategoryNotFound
 }
 
 func (s *Service) categoriesByID(ctx context.Context) (map[bson.ObjectID]*Category, error) {

@@ -57,11 +57,12 @@ type Service struct {
 	screen        Screener
 	md            *markdown.Renderer
 	now           func() time.Time
+	allCategories *store.Cached[[]*Category] // a handful, read by nearly every page
 }
 
 // New builds the service on db. activity and products may be nil (tests, tools).
 func New(db *mongo.Database, cust *customers.Service, activity ActivityRecorder, products ProductSlugs, md *markdown.Renderer) *Service {
-	return &Service{
+	s := &Service{
 		categories:    db.Collection("categories"),
 		threads:       db.Collection("threads"),
 		posts:         db.Collection("posts"),
@@ -76,6 +77,8 @@ func New(db *mongo.Database, cust *customers.Service, activity ActivityRecorder,
 		md:            md,
 		now:           func() time.Time { return time.Now().UTC() },
 	}
+	s.allCategories = store.NewCached("categories", 5*time.Second, s.loadCategories)
+	return s
 }
 
 // SetScreener puts new and edited content through moderation (moderation needs this

@@ -14,6 +14,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
+
+	"github.com/guyub/guyub/store"
 )
 
 // PageCache keeps what anonymous visitors are shown — pages and API lists — so that a busy
@@ -79,10 +81,14 @@ type read struct {
 
 // readSet collects a render's reads; the driver monitor finds it in the request's context.
 type readSet struct {
+	pc    *PageCache
 	mu    sync.Mutex
 	reads []read
 	seen  map[read]bool
 }
+
+// ReadCollection notes a read served without the driver (store.Cached).
+func (rs *readSet) ReadCollection(name string) { rs.add(read{coll: rs.pc.collection(name)}) }
 
 func (rs *readSet) add(r read) {
 	rs.mu.Lock()
@@ -92,8 +98,6 @@ func (rs *readSet) add(r read) {
 	}
 	rs.mu.Unlock()
 }
-
-type readSetKey struct{}
 
 // pendingCommand is a command the driver has sent and not yet had answered.
 type pendingCommand struct {
@@ -147,7 +151,7 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 	coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
 	switch e.CommandName {
 	case "find", "aggregate", "count", "distinct", "getMore":
-		rs, _ := ctx.Value(readSetKey{}).(*readSet)
+		rs, _ := store.ReadObserverFrom(ctx).(*readSet)
 		if rs == nil {
 			return
 		}
@@ -397,9 +401,9 @@ func (s *Server) cached(h fiber.Handler) fiber.Handler {
 			return h(c)
 		}
 		rendered := pc.seq.Load()
-		rs := &readSet{seen: map[read]bool{}}
+		rs := &readSet{pc: pc, seen: map[read]bool{}}
 		ctx := c.UserContext()
-		c.SetUserContext(context.WithValue(ctx, readSetKey{}, rs))
+		c.SetUserContext(store.WithReadObserver(ctx, rs))
 		err := h(c)
 		c.SetUserContext(ctx)
 		resp := c.Response()
@@ -496,9 +500,7 @@ func (pc *PageCache) Changed(source string) {
 
 // readsFrom notes that the page being rendered for c reads source (see Changed).
 func (s *Server) readsFrom(c *fiber.Ctx, source string) {
-	if rs, ok := c.UserContext().Value(readSetKey{}).(*readSet); ok && s.deps.Pages != nil {
-		rs.add(read{coll: s.deps.Pages.collection(source)})
-	}
+	store.NoteRead(c.UserContext(), source)
 }
 
 // SearchIndex names the search index as a source of pages (see Changed).

@@ -34,11 +34,12 @@ type Service struct {
 	customers    *customers.Service
 	publishers   map[content.Kind]Publisher
 	now          func() time.Time
+	rules        *store.Cached[Rules] // every submission is screened with them
 }
 
 // New builds the service; publishers maps each kind of content to its owner.
 func New(db *mongo.Database, cust *customers.Service, publishers map[content.Kind]Publisher) *Service {
-	return &Service{
+	s := &Service{
 		settings:     db.Collection("moderation_settings"),
 		fingerprints: db.Collection("moderation_fingerprints"),
 		flags:        db.Collection("flags"),
@@ -48,7 +49,13 @@ func New(db *mongo.Database, cust *customers.Service, publishers map[content.Kin
 		publishers:   publishers,
 		now:          func() time.Time { return time.Now().UTC() },
 	}
+	s.rules = store.NewCached("moderation_settings", settingsTTL, s.loadRules)
+	return s
 }
+
+// settingsTTL is how long an instance keeps the rules it read: another instance's change
+// reaches it within this time (this instance's own at once).
+const settingsTTL = 5 * time.Second
 
 // Indexes of this package's collections.
 var Indexes = []store.Indexes{

@@ -52,6 +52,10 @@ const rulesID = "rules"
 
 // Rules returns the rules in force.
 func (s *Service) Rules(ctx context.Context) (Rules, error) {
+	return s.rules.Get(ctx)
+}
+
+func (s *Service) loadRules(ctx context.Context) (Rules, error) {
 	var r Rules
 	err := s.settings.FindOne(ctx, bson.M{"_id": rulesID}).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -87,6 +91,7 @@ func (s *Service) SaveRules(ctx context.Context, actor bson.ObjectID, r Rules) e
 	if _, err := s.settings.ReplaceOne(ctx, bson.M{"_id": rulesID}, r, options.Replace().SetUpsert(true)); err != nil {
 		return fmt.Errorf("save rules: %w", err)
 	}
+	s.rules.Forget()
 	return s.record(ctx, Entry{Actor: actor, Action: ActionRules})
 }
 
