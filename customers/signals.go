@@ -143,10 +143,17 @@ func (s *Service) Contributed(ctx context.Context, id bson.ObjectID, kind string
 	if !product.IsZero() {
 		update["$addToSet"] = bson.M{"reviewed_products": product}
 	}
-	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": id}, update); err != nil {
+	// The counted record comes back with the update: the stage rules read it (one round trip
+	// instead of two on every contribution).
+	var c Customer
+	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": id}, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("count contribution: %w", err)
 	}
-	return s.EvaluateStage(ctx, id)
+	return s.evaluateStage(ctx, &c)
 }
 
 // Withdrawn uncounts a contribution its author took back (a vote withdrawn), so toggling
@@ -166,6 +173,11 @@ func (s *Service) EvaluateStage(ctx context.Context, id bson.ObjectID) error {
 	if err != nil {
 		return err
 	}
+	return s.evaluateStage(ctx, c)
+}
+
+func (s *Service) evaluateStage(ctx context.Context, c *Customer) error {
+	id := c.ID
 	current := c.Stage
 	if current == "" {
 		current = StageAwareness
@@ -179,7 +191,7 @@ func (s *Service) EvaluateStage(ctx context.Context, id bson.ObjectID) error {
 	if next == StageExpansion && c.ReachedExpansionAt == nil {
 		set["reached_expansion_at"] = now
 	}
-	_, err = s.customers.UpdateOne(ctx, bson.M{"_id": id, "stage": c.Stage}, bson.M{
+	_, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "stage": c.Stage}, bson.M{
 		"$set":  set,
 		"$push": bson.M{"stage_history": StageChange{From: current, To: next, Cause: cause, At: now}},
 		"$inc":  bson.M{"version": 1},

@@ -126,12 +126,19 @@ func TestQueries_MatchMongoDBSemantics(t *testing.T) {
 		}
 	})
 
-	// Only the conditions on array paths read the whole collection.
+	// Only the conditions on paths that hold arrays (SQLite answers them with json_each,
+	// which no index serves) and the $or with a branch SQL cannot answer (nothing pushed
+	// down) read the whole collection.
+	elements := false
 	for _, q := range storetest.FullScans(db) {
-		if !strings.Contains(q, "WHERE") && !strings.Contains(q, "ORDER BY") {
-			continue // the array cases: nothing pushed down
+		elements = elements || strings.Contains(q, "json_each")
+		if strings.Contains(q, "json_each") || !strings.Contains(q, "WHERE") {
+			continue
 		}
 		t.Errorf("a query read the whole collection: %s", q)
+	}
+	if !elements && os.Getenv("GUYUB_TEST_MONGODB_URI") == "" {
+		t.Error("conditions on arrays should be answered by SQLite (json_each), not by decoding every document")
 	}
 }
 

@@ -35,6 +35,7 @@ package sqlite
 import (
 	"encoding/hex"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,9 +163,44 @@ func (p pushdown) or(value any) (string, []any) {
 func (p pushdown) field(path string, value any) (string, []any) {
 	expr, ok := p.expr(path)
 	if !ok {
+		return p.elements(path, value)
+	}
+
+	return conditions(expr, value)
+}
+
+// elements pushes down a condition on a path that holds arrays, such as {tags: "kopi"}: it
+// holds when the value at the path, or one of its elements, satisfies it (json_each yields a
+// scalar itself, and an array's elements). No index serves it, but SQLite answers it without
+// the handler decoding every document. null is left out: {tags: null} matches a missing
+// field, which has no elements.
+func (p pushdown) elements(path string, value any) (string, []any) {
+	if !p.known || !slices.Contains(p.arrays, path) {
 		return "", nil
 	}
 
+	for _, a := range p.arrays {
+		if strings.HasPrefix(path, a+".") {
+			return "", nil
+		}
+	}
+
+	lit, ok := metadata.FieldPath(path)
+	if !ok {
+		return "", nil
+	}
+
+	cond, args := conditions("value", value)
+	if cond == "" || strings.Contains(cond, "IS NULL") {
+		return "", nil
+	}
+
+	return "EXISTS (SELECT 1 FROM json_each(" + metadata.DefaultColumn + ", " + lit + ") WHERE " + cond + ")", args
+}
+
+// conditions is the condition on expr for a filter's value at one path: equality with a
+// scalar, or a document of operators.
+func conditions(expr string, value any) (string, []any) {
 	ops, isDoc := value.(*types.Document)
 	if !isDoc {
 		return equal(expr, value)

@@ -77,6 +77,17 @@ func (c *Collection) deepCopy() *Collection {
 //
 // Guyub addition.
 func FieldExpr(path string) (expr string, ok bool) {
+	lit, ok := FieldPath(path)
+	if !ok {
+		return "", false
+	}
+
+	return DefaultColumn + "->>" + lit, true
+}
+
+// FieldPath returns the SQL string literal of the JSON path of a dotted document path, as
+// FieldExpr spells it (Guyub addition).
+func FieldPath(path string) (literal string, ok bool) {
 	var b strings.Builder
 	b.WriteString("$")
 
@@ -91,5 +102,5 @@ func FieldExpr(path string) (expr string, ok bool) {
 		b.WriteString(`"`)
 	}
 
-	return DefaultColumn + "->>'" + b.String() + "'", true
+	return "'" + b.String() + "'", true
 }
