@@ -70,6 +70,8 @@ func (p program) seed(ctx context.Context, args []string) error {
 	}
 	defer index.Close()
 	indexed, began := 0, time.Now()
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(p.stderr), progressbar.OptionSetDescription("search index"),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
 	for {
 		n, err := syncer.SyncOnce(ctx)
 		if err != nil {
@@ -78,8 +80,9 @@ func (p program) seed(ctx context.Context, args []string) error {
 		if indexed += n; n == 0 {
 			break
 		}
-		progress("search index", indexed, indexed+1)
+		_ = bar.Add(n)
 	}
+	_ = bar.Finish()
 	fmt.Fprintf(p.stdout, "indexed %d documents in %s\n", indexed, time.Since(began).Round(time.Millisecond))
 	return nil
 }

@@ -124,6 +124,30 @@ func (db *DB) Close() error {
 	return db.sqlDB.Close()
 }
 
+// Checkpoint copies the write-ahead log into the database file and truncates it, if it can
+// within a moment: it waits at most 100 ms for readers of older snapshots, so writers are
+// never held up longer (Guyub addition, see pool.checkpoints).
+func (db *DB) Checkpoint(ctx context.Context) error {
+	conn, err := db.sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	if _, err = conn.ExecContext(ctx, "PRAGMA busy_timeout = 100"); err != nil {
+		return err
+	}
+
+	var busy, logFrames, checkpointed int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
+
+	if _, rerr := conn.ExecContext(ctx, "PRAGMA busy_timeout = 10000"); err == nil {
+		err = rerr
+	}
+
+	return err
+}
+
 // Ping calls [*sql.DB.Ping].
 func (db *DB) Ping(ctx context.Context) error {
 	return db.sqlDB.Ping()

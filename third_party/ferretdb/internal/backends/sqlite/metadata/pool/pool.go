@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/exp/maps"
@@ -60,6 +61,50 @@ type Pool struct {
 	dbs map[string]*fsql.DB
 
 	token *resource.Token
+
+	stopCheckpoints chan struct{} // Guyub addition
+	checkpointsDone chan struct{}
+}
+
+// Guyub addition: SQLite empties its write-ahead log only at a moment when no reader uses an
+// older snapshot; a busy server always has one, and the log grew to gigabytes (every read then
+// searches it). So the pool checkpoints and truncates a database's log itself once it passes
+// walLimit, trying again every walCheck until it succeeds.
+const (
+	walLimit = 64 << 20
+	walCheck = 2 * time.Second
+)
+
+func (p *Pool) checkpoints() {
+	defer close(p.checkpointsDone)
+
+	t := time.NewTicker(walCheck)
+	defer t.Stop()
+
+	for {
+		select {
+		case <-p.stopCheckpoints:
+			return
+		case <-t.C:
+		}
+
+		p.rw.RLock()
+		dbs := maps.Clone(p.dbs)
+		p.rw.RUnlock()
+
+		for name, db := range dbs {
+			fi, err := os.Stat(p.databaseFile(name) + "-wal")
+			if err != nil || fi.Size() < walLimit {
+				continue
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := db.Checkpoint(ctx); err != nil {
+				p.l.Debug("checkpoint postponed", slog.String("db", name), logging.Error(err))
+			}
+			cancel()
+		}
+	}
 }
 
 // New creates a pool for SQLite databases in the directory specified by SQLite URI.
@@ -75,18 +120,23 @@ func New(u string, l *slog.Logger, sp *state.Provider) (*Pool, map[string]*fsql.
 	}
 
 	p := &Pool{
-		uri:   *uri,
-		l:     l,
-		sp:    sp,
-		dbs:   map[string]*fsql.DB{},
-		token: resource.NewToken(),
+		uri:             *uri,
+		l:               l,
+		sp:              sp,
+		dbs:             map[string]*fsql.DB{},
+		token:           resource.NewToken(),
+		stopCheckpoints: make(chan struct{}),
+		checkpointsDone: make(chan struct{}),
 	}
 
 	resource.Track(p, p.token)
 
 	if p.memory() {
+		close(p.checkpointsDone)
 		return p, p.dbs, nil
 	}
+
+	go p.checkpoints()
 
 	matches, err := filepath.Glob(filepath.Join(uri.Path, "*"+filenameExtension))
 	if err != nil {
@@ -148,6 +198,13 @@ func (p *Pool) databaseFile(databaseName string) string {
 
 // Close closes all databases in the pool and frees all resources.
 func (p *Pool) Close() {
+	select {
+	case <-p.stopCheckpoints:
+	default:
+		close(p.stopCheckpoints)
+	}
+	<-p.checkpointsDone
+
 	p.rw.Lock()
 	defer p.rw.Unlock()
 
