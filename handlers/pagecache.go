@@ -12,6 +12,7 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/gofiber/fiber/v2"
 	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
@@ -36,6 +37,9 @@ import (
 type PageCache struct {
 	ttl      time.Duration
 	maxBytes int
+	// rerender bounds how often one page is rendered again: a visitor sees a change at most
+	// this late (the member who made it sees it at once: signed-in pages are not cached).
+	rerender time.Duration
 
 	seq     atomic.Uint64          // counts writes; every mark is the write's number
 	marks   [1 << 16]atomic.Uint64 // the last write to touch an ObjectID, by a hash of it
@@ -46,6 +50,7 @@ type PageCache struct {
 	pages   map[string]*cachedPage // by language and URL
 	bytes   int                    // size of the pages held
 	busy    map[string]bool        // pages being rendered again
+	soon    map[string]bool        // sources with a change still to tell (ChangedWithin)
 	hits    [3]atomic.Uint64       // hit, stale, miss: for /metrics
 }
 
@@ -55,9 +60,12 @@ var bookkeeping = map[string]bool{"search_dirty": true}
 
 // NewPageCache returns a cache whose entries live at most ttl and take at most maxBytes.
 func NewPageCache(ttl time.Duration, maxBytes int) *PageCache {
-	return &PageCache{ttl: ttl, maxBytes: maxBytes, seed: maphash.MakeSeed(), pages: map[string]*cachedPage{},
-		busy: map[string]bool{}}
+	return &PageCache{ttl: ttl, maxBytes: maxBytes, rerender: time.Second, seed: maphash.MakeSeed(),
+		pages: map[string]*cachedPage{}, busy: map[string]bool{}}
 }
+
+// SetRerenderInterval sets how often one page may be rendered again (a second by default).
+func (pc *PageCache) SetRerenderInterval(d time.Duration) { pc.rerender = d }
 
 // cachedPage is a rendered response, compressed once for each encoding browsers ask for.
 type cachedPage struct {
@@ -361,7 +369,9 @@ func (s *Server) servePages(c *fiber.Ctx) error {
 	page := pc.pages[key]
 	fresh := page != nil && pc.fresh(page, now)
 	refresh := page == nil
-	if page != nil && !fresh && !pc.busy[key] {
+	// A stale page is rendered again by one request at a time, and at most once a
+	// rerender interval: a list that every write changes is not rendered for every write.
+	if page != nil && !fresh && !pc.busy[key] && now.Sub(page.at) >= pc.rerender {
 		pc.busy[key], refresh = true, true
 	}
 	pc.mu.Unlock()
@@ -498,6 +508,27 @@ func (pc *PageCache) Changed(source string) {
 	pc.collection(source).Store(pc.seq.Add(1))
 }
 
+// ChangedWithin is Changed for a source that changes all the time (the search index takes
+// every new post): the changes of a window are told at its end, at most once a window, so
+// pages that read it are rendered at most once a window and are at most that stale.
+func (pc *PageCache) ChangedWithin(source string, window time.Duration) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.soon == nil {
+		pc.soon = map[string]bool{}
+	}
+	if pc.soon[source] {
+		return
+	}
+	pc.soon[source] = true
+	time.AfterFunc(window, func() {
+		pc.mu.Lock()
+		delete(pc.soon, source)
+		pc.mu.Unlock()
+		pc.Changed(source)
+	})
+}
+
 // readsFrom notes that the page being rendered for c reads source (see Changed).
 func (s *Server) readsFrom(c *fiber.Ctx, source string) {
 	store.NoteRead(c.UserContext(), source)
@@ -511,4 +542,26 @@ func (pc *PageCache) Stats() (hits, stale, misses uint64, entries, bytes int) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	return pc.hits[0].Load(), pc.hits[1].Load(), pc.hits[2].Load(), len(pc.pages), pc.bytes
+}
+
+// register adds the cache's figures to /metrics.
+func (pc *PageCache) register(reg *prometheus.Registry) error {
+	for i, result := range []string{"hit", "stale", "miss"} {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "guyub_page_cache_requests_total",
+			Help:        "Anonymous page requests by how the cache answered: hit, stale (while another request renders it), miss.",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(pc.hits[i].Load()) })
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	entries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "guyub_page_cache_entries", Help: "Pages held by the cache."},
+		func() float64 { _, _, _, n, _ := pc.Stats(); return float64(n) })
+	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "guyub_page_cache_bytes", Help: "Bytes of pages held by the cache."},
+		func() float64 { _, _, _, _, b := pc.Stats(); return float64(b) })
+	for _, c := range []prometheus.Collector{entries, size} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ func TestPageCache_KeepsAnonymousPagesUntilAWriteChangesThem(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	pc := handlers.NewPageCache(time.Hour, 8<<20)
+	pc.SetRerenderInterval(0)
 	storetest.Watch(t, pc.Monitor())
 	e.category("Help", false)
 	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
@@ -96,4 +97,36 @@ func TestPageCache_KeepsAnonymousPagesUntilAWriteChangesThem(t *testing.T) {
 		t.Fatalf("a member was served a cached page: X-Cache %q", res.Header.Get("X-Cache"))
 	}
 	visit(kopi.URL(), "hit")
+}
+
+// A page that writes keep changing is rendered again at most once an interval; meanwhile
+// visitors get the last rendering, not a queue behind renders.
+func TestPageCache_RendersAChangingPageAtMostOnceAnInterval(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	pc := handlers.NewPageCache(time.Hour, 8<<20)
+	pc.SetRerenderInterval(300 * time.Millisecond)
+	storetest.Watch(t, pc.Monitor())
+	e.category("Help", false)
+	ayu := e.person("ayu@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{Pages: pc}))
+	visitor := newBrowser(t, base)
+	xcache := func() string {
+		t.Helper()
+		return visitor.get("/forums").Header.Get("X-Cache")
+	}
+	if got := xcache(); got != "miss" {
+		t.Fatalf("first visit: %s", got)
+	}
+	if _, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: "help", Title: "Router keeps rebooting", Body: "Every hour."}); err != nil {
+		t.Fatal(err)
+	}
+	if got := xcache(); got != "stale" {
+		t.Fatalf("within the interval after a change: %s, want stale", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	res := visitor.get("/forums")
+	if got := res.Header.Get("X-Cache"); got != "miss" || !strings.Contains(res.body, "Router keeps rebooting") {
+		t.Fatalf("after the interval: %s", got)
+	}
 }

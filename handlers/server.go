@@ -130,6 +130,11 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Pages != nil {
+		if err := deps.Pages.register(deps.Metrics); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{
 		admission: newAdmission(),
 		cfg:       cfg,

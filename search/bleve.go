@@ -286,8 +286,12 @@ func textQuery(ws []string, typos bool) query.Query {
 				alternatives = append(alternatives, mq)
 			}
 		}
-		if i == len(ws)-1 && len([]rune(w)) >= 2 {
+		// A short prefix stands for many words: two letters search titles, four the bodies.
+		if n := len([]rune(w)); i == len(ws)-1 && n >= 2 {
 			for _, field := range fields {
+				if field == "body" && n < 4 {
+					continue
+				}
 				pq := bleve.NewPrefixQuery(w)
 				pq.SetField(field)
 				alternatives = append(alternatives, pq)

@@ -58,7 +58,8 @@ func (p program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer index.Close()
-	syncer.OnChange(func() { pages.Changed(handlers.SearchIndex) })
+	// Search results may trail the index by a few seconds, as the index trails the database.
+	syncer.OnChange(func() { pages.ChangedWithin(handlers.SearchIndex, 10*time.Second) })
 	providers, err := identity.ConfigureProviders(cfg.BaseURL, cfg.enabledProviders())
 	if err != nil {
 		return fmt.Errorf("GUYUB_OIDC_ISSUER: %w", err)
