@@ -17,6 +17,7 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 type readiness struct {
 	Status string            `json:"status"` // ok, degraded or unavailable
 	Checks map[string]string `json:"checks"`
+	Advice map[string]string `json:"advice,omitempty"` // what to do about a check that is not ok
 }
 
 // readyz asks every dependency at once, each within two seconds.
@@ -35,6 +36,12 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil && check.Advice != "" {
+				if res.Advice == nil {
+					res.Advice = map[string]string{}
+				}
+				res.Advice[check.Name] = check.Advice
+			}
 			switch {
 			case err == nil:
 				res.Checks[check.Name] = "ok"

@@ -53,6 +53,7 @@ type ReadinessCheck struct {
 	Name     string
 	Critical bool
 	Check    func(context.Context) error
+	Advice   string // shown with a failed check: what the operator should do
 }
 
 // Deps are the services the routes call.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +153,35 @@ func TestLeases_OneHolderUntilExpiry(t *testing.T) {
 	}
 	if ok, _ := l.Acquire(ctx, "sync", "b", time.Minute); !ok {
 		t.Fatal("a released lease is free")
+	}
+}
+
+// Past the size its figures hold for, the embedded store says so (the log and /readyz pass
+// it on, with the advice to move to MongoDB).
+func TestEmbedded_SaysWhenItHasOutgrownItself(t *testing.T) {
+	if os.Getenv("GUYUB_TEST_MONGODB_URI") != "" {
+		t.Skip("embedded only")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := store.Open(ctx, store.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if err := s.CheckSize(ctx); err != nil {
+		t.Fatalf("a new store: %v", err)
+	}
+	// A sparse file stands in for years of posts.
+	f, err := os.Create(filepath.Join(dir, "db", "history.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(store.EmbeddedLimit + 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSize(ctx); err == nil || !strings.Contains(err.Error(), "past the 2 GiB") {
+		t.Fatalf("an outgrown store: %v", err)
 	}
 }

@@ -97,6 +97,8 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Readiness: []handlers.ReadinessCheck{
 			{Name: "mongodb", Critical: true, Check: svc.store.Ping},
 			{Name: "search", Check: syncer.Check}, // down: degraded; writes go on and the sync catches up
+			{Name: "embedded_size", Check: svc.store.CheckSize,
+				Advice: "The embedded database has outgrown the size it is measured for: move to MongoDB with guyub migrate."},
 		},
 		Metrics: prometheus.NewRegistry(),
 		Catalog: svc.catalog,
@@ -127,6 +129,9 @@ func (p program) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("guyub is serving", "url", cfg.BaseURL, "addr", ln.Addr().String(), "database", database,
 		"social_logins", len(providers), "startup_ms", time.Since(started).Milliseconds())
+	if err := svc.store.CheckSize(ctx); err != nil {
+		log.Warn("move to MongoDB: run guyub migrate --to mongodb://… (see README, Performance)", "err", err)
+	}
 	if p.listening != nil {
 		p.listening(ln.Addr().String())
 	}
