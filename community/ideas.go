@@ -154,7 +154,7 @@ func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in
 	if err := s.contributed(ctx, author.ID, "ideas"); err != nil {
 		return nil, err
 	}
-	if err := s.vote(ctx, idea.ID, author.ID, true); err != nil {
+	if _, err := s.vote(ctx, idea.ID, author.ID, true); err != nil {
 		return nil, err
 	}
 	return s.Idea(ctx, idea.ID)
@@ -305,56 +305,60 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	if idea.State.Closed() {
 		return nil, ErrIdeaClosed
 	}
-	if err := s.vote(ctx, id, voter.ID, vote); err != nil {
-		return nil, err
+	counted, err := s.vote(ctx, id, voter.ID, vote)
+	if err != nil || counted != nil {
+		return counted, err
 	}
-	return s.Idea(ctx, id)
+	return idea, nil // voted so already: a retry
 }
 
 // vote sets or withdraws a customer's vote; the idea's count and the customer's record
 // move only when the vote document did.
-func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) error {
-	moved, err := s.markVote(ctx, idea, voter, s.now(), on)
+// It returns the idea as counted, or nil when nothing moved (a retry).
+func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) (*Idea, error) {
+	counted, moved, err := s.markVote(ctx, idea, voter, s.now(), on)
 	switch {
 	case err != nil:
-		return err
+		return nil, err
 	case moved > 0:
-		return s.contributed(ctx, voter, "votes")
+		return counted, s.contributed(ctx, voter, "votes")
 	case moved < 0:
-		return s.withdrawn(ctx, voter, "votes")
+		return counted, s.withdrawn(ctx, voter, "votes")
 	}
-	return nil
+	return nil, nil
 }
 
-func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (int, error) {
+func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (*Idea, int, error) {
 	inc := bson.M{}
 	if on {
 		_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at, InWindow: true})
 		if mongo.IsDuplicateKeyError(err) {
-			return 0, nil // voted already: a retry
+			return nil, 0, nil // voted already: a retry
 		}
 		if err != nil {
-			return 0, fmt.Errorf("vote: %w", err)
+			return nil, 0, fmt.Errorf("vote: %w", err)
 		}
 		inc["vote_count"], inc["trend_votes"] = 1, 1
 	} else {
 		var gone IdeaVote
 		err := s.votes.FindOneAndDelete(ctx, bson.M{"idea_id": idea, "customer_id": voter}).Decode(&gone)
 		if errors.Is(err, mongo.ErrNoDocuments) {
-			return 0, nil // not voted: a retry
+			return nil, 0, nil // not voted: a retry
 		}
 		if err != nil {
-			return 0, fmt.Errorf("withdraw vote: %w", err)
+			return nil, 0, fmt.Errorf("withdraw vote: %w", err)
 		}
 		inc["vote_count"] = -1
 		if gone.InWindow {
 			inc["trend_votes"] = -1
 		}
 	}
-	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}); err != nil {
-		return 0, fmt.Errorf("count vote: %w", err)
+	var counted Idea
+	err := s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&counted)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count vote: %w", err)
 	}
-	return inc["vote_count"].(int), nil
+	return &counted, inc["vote_count"].(int), nil
 }
 
 // expireTrending takes the votes that have left the trending window out of their ideas'

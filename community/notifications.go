@@ -55,10 +55,12 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 
 // notifyReply tells the people a newly published reply concerns: the author of a quoted
 // post, and the thread's (or idea's) author — each once, never the replier.
-func (s *Service) notifyReply(ctx context.Context, p *Post) error {
-	par, err := s.parent(ctx, content.Ref{Kind: p.ParentKind, ID: p.ParentID})
-	if err != nil {
-		return err
+func (s *Service) notifyReply(ctx context.Context, p *Post, par *parent) error {
+	if par == nil {
+		var err error
+		if par, err = s.parent(ctx, content.Ref{Kind: p.ParentKind, ID: p.ParentID}); err != nil {
+			return err
+		}
 	}
 	url := par.URL + "#post-" + p.ID.Hex()
 	var list []Notification

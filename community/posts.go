@@ -190,48 +190,64 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 	if err := s.screen.Record(ctx, sub, verdict); err != nil {
 		return nil, err
 	}
-	if err := s.afterPostChange(ctx, p.ID); err != nil {
+	counted, err := s.countPost(ctx, p, par)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.contributed(ctx, author.ID, "posts"); err != nil {
 		return nil, err
 	}
-	return s.Post(ctx, p.ID)
+	p.Counted = counted
+	return p, nil
 }
 
 // afterPostChange brings what derives from a post into line with it: the parent's reply
 // count and last activity, and the notifications of a newly published reply.
 func (s *Service) afterPostChange(ctx context.Context, id bson.ObjectID) error {
+	p, err := s.Post(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.countPost(ctx, p, nil)
+	return err
+}
+
+// countPost makes a post count in its parent's replies when it is a published reply, and
+// not otherwise, and says whether it counts. p is the post as last read (a new post as just
+// written), par its parent if known (for the notifications). The count moves only if the
+// post's own flag could be turned, so two changes at once move it once; a post changed
+// under us is read again.
+func (s *Service) countPost(ctx context.Context, p *Post, par *parent) (bool, error) {
 	for range 5 {
-		p, err := s.Post(ctx, id)
-		if err != nil {
-			return err
-		}
 		want := p.Status == content.StatusPublished && !p.Opening
 		if want == p.Counted {
-			return nil
+			return want, nil
 		}
-		res, err := s.posts.UpdateOne(ctx, bson.M{"_id": id, "counted": p.Counted, "status": p.Status},
+		res, err := s.posts.UpdateOne(ctx, bson.M{"_id": p.ID, "counted": p.Counted, "status": p.Status},
 			bson.M{"$set": bson.M{"counted": want}})
 		if err != nil {
-			return fmt.Errorf("count reply: %w", err)
+			return false, fmt.Errorf("count reply: %w", err)
 		}
 		if res.ModifiedCount == 0 {
-			continue // changed under us: look again
+			// changed under us: look again
+			if p, err = s.Post(ctx, p.ID); err != nil {
+				return false, err
+			}
+			continue
 		}
 		update := bson.M{"$inc": bson.M{"reply_count": -1}}
 		if want {
 			update = bson.M{"$inc": bson.M{"reply_count": 1}, "$set": bson.M{"last_post_at": s.now()}}
 		}
 		if _, err := s.parentCollection(p.ParentKind).UpdateOne(ctx, bson.M{"_id": p.ParentID}, update); err != nil {
-			return fmt.Errorf("count reply: %w", err)
+			return false, fmt.Errorf("count reply: %w", err)
 		}
 		if want {
-			return s.notifyReply(ctx, p)
+			return true, s.notifyReply(ctx, p, par)
 		}
-		return nil
+		return false, nil
 	}
-	return ErrConflict
+	return false, ErrConflict
 }
 
 // EditInput is the edit form of a post; Title and Tags apply to a thread's opening post.
@@ -480,12 +496,17 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 	if err != nil {
 		return nil, err
 	}
-	if delta != 0 {
-		if _, err := s.posts.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"likes": delta}}); err != nil {
-			return nil, fmt.Errorf("count like: %w", err)
-		}
+	if delta == 0 {
+		return p, nil // liked (or not) already: a retry
 	}
-	return s.Post(ctx, id)
+	var out Post
+	err = s.posts.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"likes": delta}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if err != nil {
+		return nil, fmt.Errorf("count like: %w", err)
+	}
+	out.History = nil // as Post reads it
+	return &out, nil
 }
 
 // LikedBy says which of some posts a customer likes, in one query.

@@ -72,14 +72,17 @@ type cachedPage struct {
 	status      int
 	contentType string
 	headers     [][2]string
-	plain, gz   []byte
-	br          []byte
+	plain       []byte
+	mu          sync.Mutex // guards br and gz, made on demand
+	gz, br      []byte
 	reads       []read
 	rendered    uint64    // the write count when the render began
 	at          time.Time // when it was stored
 }
 
-func (p *cachedPage) size() int { return len(p.plain) + len(p.gz) + len(p.br) + 16*len(p.reads) }
+// size is what a page takes: its body, a third more for the compressed copies made later,
+// and its reads.
+func (p *cachedPage) size() int { return len(p.plain)*4/3 + 16*len(p.reads) }
 
 // read is something a render read: an ObjectID (by its hash) or a whole collection.
 type read struct {
@@ -427,7 +430,6 @@ func (s *Server) cached(h fiber.Handler) fiber.Handler {
 				page.headers = append(page.headers, [2]string{name, string(v)})
 			}
 		}
-		page.compress()
 		pc.store(key, page)
 		c.Set("X-Cache", "miss")
 		return nil
@@ -443,21 +445,40 @@ func hasSetCookie(resp *fiber.Response) bool {
 // noCacheLocal marks a response as personal: it holds a CSRF token, say.
 const noCacheLocal = "no_cache"
 
-// compress makes the Brotli and gzip bodies once, so hits are not compressed again.
-func (p *cachedPage) compress() {
-	if len(p.plain) < 200 {
-		return
+// compressible says whether a body is worth compressing.
+func compressible(body []byte) bool { return len(body) >= 200 }
+
+// encoded returns the body compressed for an encoding the browser takes (br, else gzip), made
+// the first time a browser asks for it and kept with the page: a hit is never compressed
+// again, and an encoding nobody asks for is never made.
+func (p *cachedPage) encoded(accept string) (body []byte, encoding string) {
+	if !compressible(p.plain) {
+		return p.plain, ""
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	var b bytes.Buffer
-	bw := brotli.NewWriterLevel(&b, 5)
-	if _, err := bw.Write(p.plain); err == nil && bw.Close() == nil {
-		p.br = bytes.Clone(b.Bytes())
+	switch {
+	case strings.Contains(accept, "br"):
+		if p.br == nil {
+			bw := brotli.NewWriterLevel(&b, 4)
+			if _, err := bw.Write(p.plain); err != nil || bw.Close() != nil {
+				return p.plain, ""
+			}
+			p.br = bytes.Clone(b.Bytes())
+		}
+		return p.br, "br"
+	case strings.Contains(accept, "gzip"):
+		if p.gz == nil {
+			gw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+			if _, err := gw.Write(p.plain); err != nil || gw.Close() != nil {
+				return p.plain, ""
+			}
+			p.gz = bytes.Clone(b.Bytes())
+		}
+		return p.gz, "gzip"
 	}
-	b.Reset()
-	gw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
-	if _, err := gw.Write(p.plain); err == nil && gw.Close() == nil {
-		p.gz = bytes.Clone(b.Bytes())
-	}
+	return p.plain, ""
 }
 
 // write sends the page in the encoding the browser takes best.
@@ -466,17 +487,11 @@ func (p *cachedPage) write(c *fiber.Ctx) error {
 		c.Set(h[0], h[1])
 	}
 	c.Set(fiber.HeaderContentType, p.contentType)
-	body := p.plain
-	accept := c.Get(fiber.HeaderAcceptEncoding)
-	switch {
-	case p.br != nil && strings.Contains(accept, "br"):
-		body = p.br
-		c.Set(fiber.HeaderContentEncoding, "br")
-	case p.gz != nil && strings.Contains(accept, "gzip"):
-		body = p.gz
-		c.Set(fiber.HeaderContentEncoding, "gzip")
+	body, encoding := p.encoded(c.Get(fiber.HeaderAcceptEncoding))
+	if encoding != "" {
+		c.Set(fiber.HeaderContentEncoding, encoding)
 	}
-	if p.gz != nil {
+	if compressible(p.plain) {
 		c.Vary(fiber.HeaderAcceptEncoding)
 	}
 	return c.Status(p.status).Send(body)

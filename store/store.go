@@ -100,18 +100,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		logger = slog.Default()
 	}
 	s := &Store{URI: cfg.URI, stopEmbedded: func() {}}
+	var dialer options.ContextDialer
 	if s.URI == "" {
-		uri, stop, err := startEmbedded(cfg.DataDir, logger)
+		uri, stop, inProcess, err := startEmbedded(cfg.DataDir, logger)
 		if err != nil {
 			return nil, err
 		}
+		dialer = inProcess
 		s.URI, s.Embedded, s.stopEmbedded = uri, true, stop
 		s.dbDir = filepath.Join(cfg.DataDir, "db")
 		if cfg.DataDir == "" {
 			s.dbDir = filepath.Join("data", "db")
 		}
 	}
-	client, db, err := connect(s.URI, s.Embedded, cfg.Monitor)
+	client, db, err := connect(s.URI, dialer, cfg.Monitor)
 	if err != nil {
 		s.stopEmbedded()
 		return nil, err
@@ -123,13 +125,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Connect opens a driver client for uri and returns the database the URI names (or DefaultDatabase).
 // The driver connects lazily; use Ping to know whether the server answers.
 func Connect(uri string) (*mongo.Client, *mongo.Database, error) {
-	return connect(uri, false, nil)
+	return connect(uri, nil, nil)
 }
 
-// connect opens the client. The embedded FerretDB is this project's fork (third_party/ferretdb):
-// it serialises the read-modify-write of updates per collection, so every update is atomic as
+// connect opens the client; embedded is the in-process dialer of the embedded server, nil for
+// another server. The embedded FerretDB is this project's fork (third_party/ferretdb): it
+// serialises the read-modify-write of updates per collection, so every update is atomic as
 // on MongoDB and the client may use many connections: reads never queue behind a write.
-func connect(uri string, embedded bool, monitor *event.CommandMonitor) (*mongo.Client, *mongo.Database, error) {
+func connect(uri string, embedded options.ContextDialer, monitor *event.CommandMonitor) (*mongo.Client, *mongo.Database, error) {
 	cs, err := connstring.ParseAndValidate(uri)
 	if err != nil {
 		return nil, nil, fmt.Errorf("MONGODB_URI: %w", err)
@@ -139,10 +142,10 @@ func connect(uri string, embedded bool, monitor *event.CommandMonitor) (*mongo.C
 	if monitor != nil {
 		opts.SetMonitor(monitor)
 	}
-	if embedded {
+	if embedded != nil {
 		// Each connection is a goroutine in this process; more than the cores can run
-		// only adds queueing inside SQLite.
-		opts.SetMaxPoolSize(embeddedPoolSize)
+		// only adds queueing inside SQLite. They are in-memory pipes, not sockets.
+		opts.SetMaxPoolSize(embeddedPoolSize).SetDialer(embedded)
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
@@ -170,33 +173,33 @@ func (s *Store) Close(ctx context.Context) error {
 // startEmbedded runs FerretDB with the SQLite handler on a Unix socket only this user can
 // reach. A lock file keeps a second process from opening the same SQLite files; the URI is
 // recorded beside it, for admin commands that join a running server.
-func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func(), err error) {
+func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func(), inProcess options.ContextDialer, err error) {
 	if dataDir == "" {
 		dataDir = "data"
 	}
 	dbDir, err := filepath.Abs(filepath.Join(dataDir, "db"))
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	// Only this user may reach the data: the directory is private (also one an earlier
 	// version made 0750), and the database listens on a Unix socket in it, not on a TCP port
 	// that any local user could connect to.
 	if err := os.MkdirAll(dbDir, 0o700); err != nil {
-		return "", nil, fmt.Errorf("GUYUB_DATA: %w", err)
+		return "", nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
 	}
 	for _, dir := range []string{dataDir, dbDir} {
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return "", nil, fmt.Errorf("GUYUB_DATA: %w", err)
+			return "", nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
 		}
 	}
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	sock, removeSock, err := socketPath(filepath.Dir(dbDir))
 	if err != nil {
 		unlock()
-		return "", nil, err
+		return "", nil, nil, err
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
@@ -212,7 +215,7 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 	if err != nil {
 		removeSock()
 		unlock()
-		return "", nil, fmt.Errorf("start embedded FerretDB: %w", err)
+		return "", nil, nil, fmt.Errorf("start embedded FerretDB: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -236,7 +239,7 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 		removeSock()
 		unlock()
 	}
-	return uri, stop, nil
+	return uri, stop, f, nil
 }
 
 // socketPath is where the embedded server's Unix socket goes: in the data directory, unless

@@ -19,6 +19,7 @@
 package ferretdb
 
 import (
+	"net"
 	"context"
 	"errors"
 	"fmt"
@@ -181,6 +182,14 @@ func (f *FerretDB) Run(ctx context.Context) error {
 	f.l.Run(ctx)
 
 	return nil
+}
+
+// DialContext connects to this FerretDB from the same process without a socket, for the
+// driver's dialer (options.Client().SetDialer): see clientconn.Listener.DialContext.
+//
+// Guyub addition.
+func (f *FerretDB) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return f.l.DialContext(ctx, network, address)
 }
 
 // MongoDBURI returns MongoDB URI for this FerretDB instance.

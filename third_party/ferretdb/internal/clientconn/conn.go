@@ -145,7 +145,8 @@ func (c *conn) run(ctx context.Context) (err error) {
 	}()
 
 	connInfo := conninfo.New()
-	if c.netConn.RemoteAddr().Network() != "unix" {
+	// Guyub: in-process pipes (Listener.DialContext) have no peer address either
+	if n := c.netConn.RemoteAddr().Network(); n != "unix" && n != "pipe" {
 		connInfo.Peer, err = netip.ParseAddrPort(c.netConn.RemoteAddr().String())
 		if err != nil {
 			return
