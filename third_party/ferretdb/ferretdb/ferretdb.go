@@ -19,11 +19,11 @@
 package ferretdb
 
 import (
-	"net"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 
 	"github.com/FerretDB/FerretDB/build/version"
