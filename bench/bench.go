@@ -32,6 +32,7 @@ type Config struct {
 	Writers  int           // concurrent signed-in writers; 0 for reads only
 	Members  []Member      // who the writers sign in as
 	Timeout  time.Duration // a request slower than this counts as an error
+	Uncached bool          // readers ask for fresh pages (Cache-Control: no-cache): what a render costs
 }
 
 // Member is an account a writer signs in as.
@@ -69,6 +70,13 @@ type Report struct {
 	Routes   []RouteStats `json:"routes"`
 	Reads    RouteStats   `json:"reads"`
 	Writes   RouteStats   `json:"writes"`
+	Uncached bool         `json:"uncached"`
+	// Readiness is /readyz asked once a second during the run: how often, and how often it
+	// was not "ok".
+	Readiness struct {
+		Checks int `json:"checks"`
+		NotOK  int `json:"not_ok"`
+	} `json:"readyz"`
 	// Baseline is a bare Fiber handler in this process, driven by as many readers, when asked.
 	Baseline *RouteStats `json:"bare_fiber,omitempty"`
 }
@@ -111,11 +119,32 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		})
 		go func() { <-ctx.Done(); a.Stop() }()
 	}
-	attack(cfg.Readers, site.readTargeter(base, routes), "read")
+	attack(cfg.Readers, site.readTargeter(base, routes, cfg.Uncached), "read")
 	if len(writers) > 0 {
 		attack(cfg.Writers, site.writeTargeter(base, writers, routes), "write")
 	}
 	go func() { attackers.Wait(); close(results) }()
+	readyChecks, readyNotOK := 0, 0
+	stopReady := make(chan struct{})
+	readyDone := make(chan struct{})
+	go func() {
+		defer close(readyDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopReady:
+				return
+			case <-t.C:
+			}
+			var ready struct{ Status string }
+			err := getJSON(ctx, base+"/readyz", &ready)
+			readyChecks++
+			if err != nil || ready.Status != "ok" {
+				readyNotOK++
+			}
+		}
+	}()
 
 	per := map[string]*vegeta.Metrics{}
 	total := map[string]*vegeta.Metrics{"read": {}, "write": {}}
@@ -129,7 +158,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		total[r.Attack].Add(r)
 		codes[route][fmt.Sprint(r.Code)]++
 	}
-	rep := &Report{BaseURL: base, Duration: cfg.Duration.String(), Readers: cfg.Readers}
+	close(stopReady)
+	<-readyDone
+	rep := &Report{BaseURL: base, Duration: cfg.Duration.String(), Readers: cfg.Readers, Uncached: cfg.Uncached}
+	rep.Readiness.Checks, rep.Readiness.NotOK = readyChecks, readyNotOK
 	if len(writers) > 0 {
 		rep.Writers = cfg.Writers
 	}
@@ -274,12 +306,15 @@ func pick(r *rand.Rand, mix []weighted) weighted {
 func oneOf(r *rand.Rand, list []string) string { return list[r.IntN(len(list))] }
 
 // readTargeter is the anonymous mix: pages people land on, and API reads.
-func (s *site) readTargeter(base string, routes *routeTable) vegeta.Targeter {
+func (s *site) readTargeter(base string, routes *routeTable, uncached bool) vegeta.Targeter {
 	// As a browser asks: compressed (which also spares this process decompressing every
 	// answer, so more of the machine is left to the portal), Indonesian first.
 	get := func(path string) vegeta.Target {
-		return vegeta.Target{Method: http.MethodGet, URL: base + path,
-			Header: http.Header{"Accept-Language": {"id,en;q=0.8"}, "Accept-Encoding": {"br, gzip"}}}
+		h := http.Header{"Accept-Language": {"id,en;q=0.8"}, "Accept-Encoding": {"br, gzip"}}
+		if uncached {
+			h.Set("Cache-Control", "no-cache")
+		}
+		return vegeta.Target{Method: http.MethodGet, URL: base + path, Header: h}
 	}
 	mix := []weighted{
 		{"page home", 15, func(*rand.Rand) vegeta.Target { return get("/") }},

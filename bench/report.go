@@ -36,6 +36,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if _, err := fmt.Fprintf(w, "/readyz: asked %d times, not ok %d times\n", r.Readiness.Checks, r.Readiness.NotOK); err != nil {
+		return err
+	}
 	if r.Baseline != nil && r.Baseline.PerSec > 0 {
 		_, err := fmt.Fprintf(w, "reads / bare Fiber handler: %.4f (%.0f vs %.0f per second at %d connections)\n",
 			r.Reads.PerSec/r.Baseline.PerSec, r.Reads.PerSec, r.Baseline.PerSec, r.Readers)

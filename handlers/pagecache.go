@@ -363,7 +363,8 @@ func topObjectIDs(doc bson.Raw, out []bson.ObjectID) []bson.ObjectID {
 // served stale while one request, let through here, renders it again.
 func (s *Server) servePages(c *fiber.Ctx) error {
 	pc := s.deps.Pages
-	if pc == nil || c.Method() != fiber.MethodGet || currentUser(c) != nil || s.cookie(c, flashCookie) != "" {
+	if pc == nil || c.Method() != fiber.MethodGet || currentUser(c) != nil || s.cookie(c, flashCookie) != "" ||
+		c.Get(fiber.HeaderCacheControl) == "no-cache" { // a reload that asks for a fresh page (and guyub bench --uncached)
 		return c.Next()
 	}
 	key := s.language(c) + " " + string(c.Request().URI().RequestURI())

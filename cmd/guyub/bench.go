@@ -24,6 +24,7 @@ func (p program) bench(ctx context.Context, args []string) error {
 	writers := fs.Int("writers", 8, "concurrent signed-in writers (members guyub seed made); 0 for reads only")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	baseline := fs.Bool("baseline", true, "then drive a bare Fiber handler in this process for as long, for scale")
+	uncached := fs.Bool("uncached", false, "readers ask for fresh pages (Cache-Control: no-cache), to measure what rendering costs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func (p program) bench(ctx context.Context, args []string) error {
 		members = append(members, bench.Member{Email: seed.MemberEmail(i), Password: seed.BenchPassword})
 	}
 	fmt.Fprintf(p.stderr, "driving %s for %s: %d readers, %d writers\n", *base, *duration, *readers, *writers)
-	rep, err := bench.Run(ctx, bench.Config{BaseURL: *base, Duration: *duration, Readers: *readers, Writers: *writers, Members: members})
+	rep, err := bench.Run(ctx, bench.Config{BaseURL: *base, Duration: *duration, Readers: *readers, Writers: *writers, Members: members, Uncached: *uncached})
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ func TestBench_EveryRouteRunsWithoutScansOrServerErrors(t *testing.T) {
 			t.Errorf("%s: %d requests, %d errors, statuses %v", route.Route, route.Requests, route.Errors, route.Statuses)
 		}
 	}
+	if rep.Readiness.Checks == 0 || rep.Readiness.NotOK > 0 {
+		t.Errorf("/readyz during the run: %+v", rep.Readiness)
+	}
 	for _, line := range strings.Split(r.Log.String(), "\n") {
 		if strings.Contains(line, store.FullScanMessage) {
 			t.Errorf("a request read a whole collection: %s", line)
