@@ -728,7 +728,3 @@ func (s *Service) findIdeas(ctx context.Context, filter bson.M, opts *options.Fi
 
 func countCursor(n int, id bson.ObjectID) string { return store.EncodeCursor(int64(n), id) }
 
-func parseCountCursor(c string) (int, bson.ObjectID, bool) {
-	n, id, ok := store.ParseCursor(c)
-	return int(n), id, ok
-}
