@@ -727,4 +727,3 @@ func (s *Service) findIdeas(ctx context.Context, filter bson.M, opts *options.Fi
 }
 
 func countCursor(n int, id bson.ObjectID) string { return store.EncodeCursor(int64(n), id) }
-
