@@ -462,7 +462,7 @@ func (p *cachedPage) encoded(accept string) (body []byte, encoding string) {
 	switch {
 	case strings.Contains(accept, "br"):
 		if p.br == nil {
-			bw := brotli.NewWriterLevel(&b, 4)
+			bw := brotli.NewWriterLevel(&b, 1) // level 4 took 4 times as long for 15 % smaller pages
 			if _, err := bw.Write(p.plain); err != nil || bw.Close() != nil {
 				return p.plain, ""
 			}
@@ -471,7 +471,7 @@ func (p *cachedPage) encoded(accept string) (body []byte, encoding string) {
 		return p.br, "br"
 	case strings.Contains(accept, "gzip"):
 		if p.gz == nil {
-			gw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+			gw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
 			if _, err := gw.Write(p.plain); err != nil || gw.Close() != nil {
 				return p.plain, ""
 			}
