@@ -52,7 +52,7 @@ func NewSyncer(index Index, leases *store.Leases, owner string, log *slog.Logger
 }
 
 const (
-	syncBatch = 200
+	syncBatch = 500
 	leaseName = "search-sync"
 )
 
