@@ -283,6 +283,15 @@ var (
 // Answer records an answer and its satisfaction signal. From the portal and links a
 // customer answers a survey once per period; an API answer is kept once per key.
 func (s *Service) Answer(ctx context.Context, customer *customers.Customer, surveyID bson.ObjectID, in AnswerInput, channel string) (*Response, bool, error) {
+	if channel != "api" {
+		// A key (which skips the once-a-period rule) and a date are what a staff
+		// integration says about an answer collected elsewhere; a customer answering
+		// here sets neither.
+		in.Key, in.At = "", ""
+		if customer.IsSuspended() {
+			return nil, false, errs.New(errs.ErrSuspended, "account.suspended", "Reason", customer.Suspension.Reason)
+		}
+	}
 	sv, err := s.Survey(ctx, surveyID)
 	if err != nil {
 		return nil, false, err

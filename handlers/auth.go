@@ -79,8 +79,8 @@ func (s *Server) signUpPage(c *fiber.Ctx) error {
 
 func (s *Server) signUpSubmit(c *fiber.Ctx) error {
 	var in identity.SignUp
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	in.Locale = s.language(c)
 	next := localPath(c.FormValue("next"))

@@ -49,8 +49,8 @@ func productValues(in reviews.ProductInput) map[string]string {
 
 func (s *Server) adminProductCreate(c *fiber.Ctx) error {
 	var in reviews.ProductInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	p, err := s.deps.Reviews.CreateProduct(c.UserContext(), in)
 	if err != nil {
@@ -80,8 +80,8 @@ func (s *Server) adminProductPage(c *fiber.Ctx) error {
 
 func (s *Server) adminProductUpdate(c *fiber.Ctx) error {
 	var in reviews.ProductInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	p, err := s.deps.Reviews.UpdateProduct(c.UserContext(), c.Params("slug"), in)
 	if err != nil {
@@ -140,8 +140,8 @@ func (s *Server) accountPurchase(c *fiber.Ctx) error {
 		return err
 	}
 	var in purchaseInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	p, err := s.purchase(c, in)
 	if err == nil {

@@ -31,8 +31,8 @@ func (s *Server) moderationRoutes(app *fiber.App) {
 // flagSubmit records a report and returns to the page it came from.
 func (s *Server) flagSubmit(c *fiber.Ctx) error {
 	var in moderation.FlagInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	if _, err := s.deps.Moderation.Flag(c.UserContext(), currentUser(c), in); err != nil {
 		return err

@@ -100,8 +100,8 @@ func (s *Server) profilePage(c *fiber.Ctx) error {
 
 func (s *Server) profileSubmit(c *fiber.Ctx) error {
 	var in customers.Profile
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	u := currentUser(c)
 	if err := s.deps.Customers.UpdateProfile(c.UserContext(), u.ID, in); err != nil {
@@ -136,8 +136,8 @@ func (s *Server) passwordSubmit(c *fiber.Ctx) error {
 
 func (s *Server) tokenCreate(c *fiber.Ctx) error {
 	var in identity.NewToken
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	secret, _, err := s.deps.Identity.CreateToken(c.UserContext(), currentUser(c), in)
 	if err != nil {

@@ -197,8 +197,8 @@ func (s *Server) productPage(c *fiber.Ctx) error {
 
 func (s *Server) reviewCreate(c *fiber.Ctx) error {
 	var in reviews.Input
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	in.Lang = s.language(c)
 	r, createErr := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
@@ -277,8 +277,8 @@ func (s *Server) reviewEdit(c *fiber.Ctx) error {
 		return err
 	}
 	var in reviews.Input
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	updated, updateErr := s.deps.Reviews.Update(c.UserContext(), currentUser(c), r.ID, in)
 	if updateErr != nil {
@@ -325,8 +325,8 @@ func (s *Server) reviewReply(c *fiber.Ctx) error {
 		return err
 	}
 	var in reviews.ReplyInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	r, err := s.deps.Reviews.SetReply(c.UserContext(), currentUser(c), id, in)
 	if err != nil {

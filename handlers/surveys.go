@@ -53,9 +53,10 @@ func (s *Server) surveyPage(c *fiber.Ctx) error {
 // answer records an answer from a form and shows the form again with what was wrong.
 func (s *Server) answer(c *fiber.Ctx, sv *feedback.Survey, who *customers.Customer, action, channel string) error {
 	var in feedback.AnswerInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
+	in.Key, in.At = "", "" // for staff integrations (the API) only
 	if _, _, err := s.deps.Feedback.Answer(c.UserContext(), who, sv.ID, in, channel); err != nil {
 		f, ferr := s.formFailed(c, err, map[string]string{"comment": in.Comment})
 		if ferr != nil {
@@ -115,8 +116,8 @@ func (s *Server) surveysAdmin(c *fiber.Ctx) error {
 
 func (s *Server) surveySave(c *fiber.Ctx) error {
 	var in feedback.SurveyInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	var id bson.ObjectID
 	if raw := c.Params("id"); raw != "" {

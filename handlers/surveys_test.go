@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -148,5 +149,65 @@ func TestKPIPageAndAPIs_RoleGuardsAndFigures(t *testing.T) {
 	cust.signIn("fan@example.com")
 	if res := cust.get("/api/v1/customers/" + fan.ID.Hex()); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("a customer on the customers API: %d", res.StatusCode)
+	}
+}
+
+// A page's form cannot set what only staff integrations may: an answer posted to a survey
+// page (or a personal link) as JSON with a key and a date is refused, and a form's key and
+// date are ignored, so the once-a-period rule holds and no answer is backdated. A suspended
+// customer cannot answer at all.
+func TestSurveys_PagesCannotForgeKeysDatesOrAnswerTwice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.person("product@example.com", customers.RoleProduct)
+	nps, err := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
+		QuestionEN: "How likely are you to recommend us?", QuestionID: "Seberapa mungkin Anda merekomendasikan kami?", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ani := e.person("ani@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn("ani@example.com")
+	b.get("/surveys/" + nps.ID.Hex())
+	csrf := b.csrf()
+	forge := func(key string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/surveys/"+nps.ID.Hex(),
+			strings.NewReader(`{"score":10,"key":"`+key+`","at":"2020-01-01T00:00:00Z","_csrf":"`+csrf+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		return b.do(req).StatusCode
+	}
+	for _, key := range []string{"a", "b", "c"} {
+		if status := forge(key); status != http.StatusUnsupportedMediaType {
+			t.Fatalf("a JSON answer with key %q: %d", key, status)
+		}
+	}
+	// The form's own key and at fields are ignored: answered once, not backdated.
+	if res := b.post("/surveys/"+nps.ID.Hex(), url.Values{"score": {"9"}, "key": {"k1"}, "at": {"2020-01-01T00:00:00Z"}}); res.StatusCode != 200 {
+		t.Fatalf("answer: %d", res.StatusCode)
+	}
+	if res := b.post("/surveys/"+nps.ID.Hex(), url.Values{"score": {"9"}, "key": {"k2"}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("a second answer with another key: %d", res.StatusCode)
+	}
+	list, err := e.feedback.ResponsesBy(ctx, ani.ID, time.Now().Add(time.Hour), 10)
+	if err != nil || len(list) != 1 || list[0].Key != "" || time.Since(list[0].At) > time.Minute {
+		t.Fatalf("stored answers: %+v %v", list, err)
+	}
+
+	// Suspended, not even by a personal link.
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	budi := e.person("budi@example.com")
+	if err := e.moderation.Suspend(ctx, mod, budi.ID, "spam", nil); err != nil {
+		t.Fatal(err)
+	}
+	token, err := e.feedback.CreateLink(ctx, staff, nps.ID, budi.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := newBrowser(t, base)
+	path := "/s/" + token
+	if res := anon.post(path, url.Values{"score": {"4"}, "_csrf": {anonCSRF(t, anon, path)}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a suspended customer's answer: %d", res.StatusCode)
 	}
 }

@@ -139,8 +139,8 @@ func (s *Server) renderTestimonialForm(c *fiber.Ctx, status int, f *form) error 
 
 func (s *Server) testimonialSubmit(c *fiber.Ctx) error {
 	var in reviews.TestimonialInput
-	if err := c.BodyParser(&in); err != nil {
-		return fiber.ErrBadRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
 	}
 	if _, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), currentUser(c), in); err != nil {
 		f, err := s.formFailed(c, err, map[string]string{"quote": in.Quote, "product": in.Product})
