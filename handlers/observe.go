@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,9 +52,11 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	elapsed := time.Since(start)
 	status := c.Response().StatusCode()
-	route := routeLabel(c)
-	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
+	// Label values live on in the registry: copies, not Fiber's strings, which the next
+	// request on this connection overwrites.
+	method, route := strings.Clone(c.Method()), strings.Clone(routeLabel(c))
+	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	s.metrics.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
 	s.log.Info("request",
 		"method", c.Method(),
 		"path", c.Path(),

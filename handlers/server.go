@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -161,7 +162,9 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		DisableStartupMessage: true,
 	})
 
-	app.Use(requestid.New())
+	// Random request IDs: Fiber's default counts up from a random start, so one ID told the
+	// next request's.
+	app.Use(requestid.New(requestid.Config{Generator: utils.UUIDv4}))
 	app.Use(s.observe) // access log and metrics see every response, errors included
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 	app.Use(helmet.New(helmet.Config{

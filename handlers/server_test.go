@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +339,54 @@ func BenchmarkProfileSignedIn(b *testing.B) {
 		if err != nil || res.StatusCode != 200 {
 			b.Fatal(res.StatusCode, err)
 		}
+	}
+}
+
+// Fiber reuses the strings of one request for the next; a metric label kept from one (the
+// method) changed under the registry and broke /metrics after a few hundred requests.
+func TestMetrics_SurviveMixedTraffic(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	base := listen(t, newApp(t, handlers.Config{}, handlers.Deps{Metrics: reg}))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}} // reuse connections, as a busy server does
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodHead, http.MethodDelete, "PATCH", http.MethodOptions}
+	paths := []string{"/", "/forums", "/missing/x", "/api/v1/threads", "/ideas", "/signin", "/static/none.css"}
+	for i := range 400 {
+		req, _ := http.NewRequest(methods[i%len(methods)], base+paths[i%len(paths)]+"?n="+strconv.Itoa(i), strings.NewReader("x=1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	for range 3 {
+		res, err := client.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics after mixed traffic: %d\n%s", res.StatusCode, body)
+		}
+		for _, line := range strings.Split(string(body), "\n") {
+			if m := regexp.MustCompile(`method="([^"]*)"`).FindStringSubmatch(line); m != nil && !slices.Contains(methods, m[1]) {
+				t.Fatalf("a metric with a garbled method: %s", line)
+			}
+		}
+	}
+}
+
+// Request IDs are random (version 4 UUIDs): Fiber's default counts up, so one told the next.
+func TestRequestIDs_AreRandom(t *testing.T) {
+	app := newApp(t, handlers.Config{}, handlers.Deps{})
+	seen := map[string]bool{}
+	for range 20 {
+		id := get(t, app, "/healthz").Header.Get("X-Request-ID")
+		if len(id) != 36 || id[14] != '4' || seen[id] {
+			t.Fatalf("request ID %q is not a fresh random UUID", id)
+		}
+		seen[id] = true
 	}
 }
