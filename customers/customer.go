@@ -111,7 +111,34 @@ func (c *Customer) Facts(now time.Time) Facts {
 
 // HasRole reports whether the customer holds role. Admins hold every role.
 func (c *Customer) HasRole(role Role) bool {
+	if role != RoleCustomer && c.IsSuspended() {
+		return false // a suspension takes every staff power, through pages and tokens alike
+	}
 	return slices.Contains(c.Roles, role) || slices.Contains(c.Roles, RoleAdmin)
+}
+
+// Rank orders what an account may do to another: customers 0, moderators and product staff
+// 1, admins 2. Nobody acts on a higher rank, and only admins act on staff.
+func (c *Customer) Rank() int {
+	switch {
+	case slices.Contains(c.Roles, RoleAdmin):
+		return 2
+	case slices.Contains(c.Roles, RoleModerator), slices.Contains(c.Roles, RoleProduct):
+		return 1
+	}
+	return 0
+}
+
+// MayActOn says whether c may suspend, reinstate or otherwise act on target: an admin on
+// anyone, other staff on customers only.
+func (c *Customer) MayActOn(target *Customer) bool {
+	if !c.IsStaff() {
+		return false
+	}
+	if target.Rank() == 0 {
+		return true
+	}
+	return c.HasRole(RoleAdmin) // staff and admins are acted on by admins only
 }
 
 // HasAnyRole reports whether the customer holds one of roles.

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
@@ -174,5 +176,61 @@ func TestModeration_RulesPageAndAPI(t *testing.T) {
 	cust.signIn("c@example.com")
 	if res := cust.get("/api/v1/moderation/queue"); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("a customer on the API queue: %d", res.StatusCode)
+	}
+}
+
+// Roles are a hierarchy: a moderator acts on customers, not on staff; staff and admins answer
+// to admins. A suspension takes every staff power, through pages and personal tokens alike,
+// until it is lifted.
+func TestRoles_HierarchyAndSuspensionTakeEveryPower(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	admin := e.person("admin@example.com", customers.RoleAdmin)
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	other := e.person("mod2@example.com", customers.RoleModerator)
+	ani := e.person("ani@example.com")
+	for _, target := range []*customers.Customer{admin, other} {
+		if err := e.moderation.Suspend(ctx, mod, target.ID, "coup", nil); !errors.Is(err, errs.ErrForbidden) {
+			t.Fatalf("a moderator suspending %s: %v", target.Email, err)
+		}
+	}
+	if err := e.moderation.Suspend(ctx, mod, ani.ID, "spam", nil); err != nil {
+		t.Fatalf("a moderator suspending a customer: %v", err)
+	}
+
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	asMod := e.apiAs(base, mod) // a personal token, made while a moderator
+	if res := asMod("GET", "/api/v1/moderation/queue", ""); res.StatusCode != 200 {
+		t.Fatalf("the queue by token: %d", res.StatusCode)
+	}
+	page := newBrowser(t, base)
+	page.signIn("mod@example.com")
+	if res := page.get("/moderation"); res.StatusCode != 200 {
+		t.Fatalf("the queue page: %d", res.StatusCode)
+	}
+
+	// An admin suspends the moderator: the token and the session lose every staff power.
+	if err := e.moderation.Suspend(ctx, admin, mod.ID, "abuse of powers", nil); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(status int) bool { return status == http.StatusForbidden || status == http.StatusUnauthorized }
+	if res := asMod("GET", "/api/v1/moderation/queue", ""); !refused(res.StatusCode) {
+		t.Fatalf("a suspended moderator's token: %d", res.StatusCode)
+	}
+	if res := asMod("POST", "/api/v1/moderation/decisions", `{"refs":[],"action":"approve"}`); !refused(res.StatusCode) {
+		t.Fatalf("a suspended moderator deciding: %d", res.StatusCode)
+	}
+	if res := page.get("/moderation"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a suspended moderator's queue page: %d", res.StatusCode)
+	}
+	suspended, _ := e.customers.Get(ctx, mod.ID)
+	if err := e.moderation.Reinstate(ctx, suspended, ani.ID); !errors.Is(err, errs.ErrForbidden) {
+		t.Fatalf("a suspended moderator reinstating: %v", err)
+	}
+	if err := e.moderation.Reinstate(ctx, admin, mod.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := asMod("GET", "/api/v1/moderation/queue", ""); res.StatusCode != 200 {
+		t.Fatalf("reinstated, the token works again: %d", res.StatusCode)
 	}
 }

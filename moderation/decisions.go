@@ -169,6 +169,9 @@ func (s *Service) Suspend(ctx context.Context, moderator *customers.Customer, ta
 	if target == moderator.ID {
 		return errs.New(errs.ErrConflict, "admin.not_yourself")
 	}
+	if err := s.mayActOn(ctx, moderator, target); err != nil {
+		return err
+	}
 	if err := s.customers.Suspend(ctx, target, moderator.ID, reason, until); err != nil {
 		return err
 	}
@@ -180,10 +183,25 @@ func (s *Service) Reinstate(ctx context.Context, moderator *customers.Customer, 
 	if !moderator.HasRole(customers.RoleModerator) {
 		return errs.New(errs.ErrForbidden, "error.403.message")
 	}
+	if err := s.mayActOn(ctx, moderator, target); err != nil {
+		return err
+	}
 	if err := s.customers.Reinstate(ctx, target); err != nil {
 		return err
 	}
 	return s.record(ctx, Entry{Actor: moderator.ID, Action: ActionReinstate, TargetAuthor: target})
+}
+
+// mayActOn refuses a moderator acting on staff: staff and admins answer to admins only.
+func (s *Service) mayActOn(ctx context.Context, actor *customers.Customer, target bson.ObjectID) error {
+	t, err := s.customers.Get(ctx, target)
+	if err != nil {
+		return err
+	}
+	if !actor.MayActOn(t) {
+		return errs.New(errs.ErrForbidden, "admin.higher_role")
+	}
+	return nil
 }
 
 // SetRoles changes an account's roles (admins only), and logs before and after.
