@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -71,7 +74,12 @@ func TestModeration_FlagsFromThePageAndBulkReject(t *testing.T) {
 	r1 := e.review(author, p, 1, "Buy from my shop instead")
 	r2 := e.review(e.person("other@example.com"), p, 1, "Also my shop")
 	for _, who := range []string{"f1@example.com", "f2@example.com", "f3@example.com"} {
-		e.person(who)
+		// members for a month: flags from accounts made today do not hide anything
+		c := e.person(who)
+		if _, err := e.db.Collection("customers").UpdateOne(context.Background(), bson.M{"_id": c.ID},
+			bson.M{"$set": bson.M{"created_at": time.Now().Add(-30 * 24 * time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.person("mod@example.com", customers.RoleModerator)
 	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))

@@ -14,6 +14,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // Flag reasons a customer may give.
@@ -35,6 +36,48 @@ type FlagRecord struct {
 	Text     string        `bson:"text,omitempty"`
 	At       time.Time     `bson:"at"`
 	Resolved bool          `bson:"resolved"` // a moderator has decided since
+	// Weight is how much the flag counts toward hiding the item (flagWeight); flags made
+	// before weights were recorded count one.
+	Weight *float64 `bson:"weight,omitempty"`
+}
+
+func (f FlagRecord) weight() float64 {
+	if f.Weight == nil {
+		return 1
+	}
+	return *f.Weight
+}
+
+const (
+	// newAccount is how long an account's flags count for nothing toward hiding: three
+	// accounts made a minute ago could otherwise hide anything.
+	newAccount = 7 * 24 * time.Hour
+	// establishedAfter makes a member established, with a contribution or more: flags on
+	// their content put it in the queue, for a moderator to decide, and do not hide it.
+	establishedAfter = 90 * 24 * time.Hour
+)
+
+// flagWeight is how much a customer's flag counts toward hiding an item: nothing from a new
+// account, one from a member, two from staff (who may also decide at once).
+func flagWeight(c *customers.Customer, now time.Time) float64 {
+	switch {
+	case c.IsStaff():
+		return 2
+	case now.Sub(c.CreatedAt) < newAccount:
+		return 0
+	}
+	return 1
+}
+
+// hideable says whether flags may hide an author's content before a moderator decides: not
+// staff's (an announcement stays up), not an established member's (it waits in the queue).
+func hideable(author *customers.Customer, now time.Time) bool {
+	if author.IsStaff() {
+		return false
+	}
+	c := author.Counters
+	contributed := c.Threads+c.Posts+c.Reviews+c.Ideas > 0
+	return !(contributed && now.Sub(author.CreatedAt) >= establishedAfter)
 }
 
 // FlagResult says what a flag did.
@@ -75,8 +118,10 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 	if status == content.StatusDeleted {
 		return FlagResult{}, errs.New(errs.ErrNotFound, "moderation.unknown_content")
 	}
+	now := s.now()
+	w := flagWeight(flagger, now)
 	_, err = s.flags.InsertOne(ctx, FlagRecord{ID: bson.NewObjectID(), Ref: ref.String(), Flagger: flagger.ID,
-		Reason: in.Reason, Text: in.Text, At: s.now()})
+		Reason: in.Reason, Text: in.Text, At: now, Weight: &w})
 	if mongo.IsDuplicateKeyError(err) {
 		return FlagResult{}, nil
 	}
@@ -86,10 +131,15 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 	if err := s.enqueue(ctx, sub, []content.Reason{{Rule: "flagged", Detail: in.Reason}}); err != nil {
 		return FlagResult{}, err
 	}
-	n, err := s.flags.CountDocuments(ctx, bson.M{"ref": ref.String(), "resolved": false})
+	open, err := store.FindAll[FlagRecord](ctx, s.flags, bson.M{"ref": ref.String(), "resolved": false})
 	if err != nil {
-		return FlagResult{}, fmt.Errorf("flag: %w", err)
+		return FlagResult{}, err
 	}
+	var weight float64
+	for _, f := range open {
+		weight += f.weight()
+	}
+	n := len(open)
 	if _, err := s.queue.UpdateOne(ctx, bson.M{"_id": ref.String()}, bson.M{"$set": bson.M{"flags": n}}); err != nil {
 		return FlagResult{}, fmt.Errorf("flag: %w", err)
 	}
@@ -98,14 +148,21 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 	if err != nil {
 		return res, err
 	}
-	if n >= int64(rules.FlagThreshold) && status == content.StatusPublished {
+	if weight < float64(rules.FlagThreshold) || status != content.StatusPublished {
+		return res, nil
+	}
+	author, err := s.customers.Get(ctx, sub.Author)
+	if err != nil {
+		return res, err
+	}
+	if hideable(author, now) {
 		before, err := pub.SetStatus(ctx, ref.ID, content.StatusHidden, "")
 		if err != nil {
 			return res, err
 		}
 		res.Hidden = true
 		err = s.record(ctx, Entry{Action: ActionAutoHide, Target: &ref, TargetAuthor: sub.Author, Before: before,
-			After: content.StatusHidden, Reason: fmt.Sprintf("%d flags", n)})
+			After: content.StatusHidden, Reason: fmt.Sprintf("%d flags, weighing %g", n, weight)})
 		if err != nil {
 			return res, err
 		}

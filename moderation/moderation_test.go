@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -25,6 +26,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 type world struct {
 	t          *testing.T
 	ctx        context.Context
+	db         *mongo.Database
 	customers  *customers.Service
 	reviews    *reviews.Service
 	moderation *moderation.Service
@@ -43,7 +45,7 @@ func newWorld(t *testing.T) *world {
 	rev := reviews.NewService(db, cust, cust, markdown.New())
 	mod := moderation.New(db, cust, map[content.Kind]moderation.Publisher{content.KindReview: rev})
 	rev.SetScreener(mod)
-	w := &world{t: t, ctx: ctx, customers: cust, reviews: rev, moderation: mod}
+	w := &world{t: t, ctx: ctx, db: db, customers: cust, reviews: rev, moderation: mod}
 	var err error
 	if w.product, err = rev.CreateProduct(ctx, reviews.ProductInput{Name: "Kopi"}); err != nil {
 		t.Fatal(err)
@@ -56,6 +58,22 @@ func (w *world) person(name string, roles ...customers.Role) *customers.Customer
 	w.t.Helper()
 	c, err := w.customers.Create(w.ctx, customers.NewCustomer{Email: strings.ToLower(name) + "@example.com", DisplayName: name, Roles: roles})
 	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// member is a person whose account is a month old: their flags count.
+func (w *world) member(name string, roles ...customers.Role) *customers.Customer {
+	w.t.Helper()
+	return w.aged(w.person(name, roles...), 30*24*time.Hour)
+}
+
+// aged makes c's account older by d.
+func (w *world) aged(c *customers.Customer, d time.Duration) *customers.Customer {
+	w.t.Helper()
+	c.CreatedAt = c.CreatedAt.Add(-d)
+	if _, err := w.db.Collection("customers").UpdateOne(w.ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{"created_at": c.CreatedAt}}); err != nil {
 		w.t.Fatal(err)
 	}
 	return c
@@ -187,7 +205,7 @@ func TestFlags_OncePerCustomerHiddenAtThreshold(t *testing.T) {
 	if _, err := w.moderation.Flag(w.ctx, w.person("X"), moderation.FlagInput{Ref: ref, Reason: "other"}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("'other' without an explanation: %v", err)
 	}
-	a := w.person("A")
+	a := w.member("A")
 	for range 3 {
 		if _, err := w.moderation.Flag(w.ctx, a, moderation.FlagInput{Ref: ref, Reason: "spam"}); err != nil {
 			t.Fatal(err)
@@ -200,8 +218,8 @@ func TestFlags_OncePerCustomerHiddenAtThreshold(t *testing.T) {
 	if len(items) != 1 || items[0].Flags != 1 {
 		t.Fatalf("a flagged item is in the queue with its count: %+v", items)
 	}
-	w.moderation.Flag(w.ctx, w.person("B"), moderation.FlagInput{Ref: ref, Reason: "abuse"})
-	res, err := w.moderation.Flag(w.ctx, w.person("C"), moderation.FlagInput{Ref: ref, Reason: "off_topic"})
+	w.moderation.Flag(w.ctx, w.member("B"), moderation.FlagInput{Ref: ref, Reason: "abuse"})
+	res, err := w.moderation.Flag(w.ctx, w.member("C"), moderation.FlagInput{Ref: ref, Reason: "off_topic"})
 	if err != nil || !res.Hidden {
 		t.Fatalf("the third distinct flag hides: %+v %v", res, err)
 	}
@@ -345,5 +363,63 @@ func BenchmarkScreen(b *testing.B) {
 		if _, err := mod.Screen(ctx, sub); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Who flags weighs: new accounts cannot hide anything; staff content is never hidden by
+// flags; an established member's content goes to the queue for a moderator instead.
+func TestFlags_WeighWhoFlagsAndWhose(t *testing.T) {
+	w := newWorld(t)
+	flagAll := func(ref string, flaggers ...*customers.Customer) moderation.FlagResult {
+		t.Helper()
+		var res moderation.FlagResult
+		for _, f := range flaggers {
+			var err error
+			if res, err = w.moderation.Flag(w.ctx, f, moderation.FlagInput{Ref: ref, Reason: "spam"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res
+	}
+	status := func(id bson.ObjectID) content.Status {
+		t.Helper()
+		r, err := w.reviews.Review(w.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	newbie := w.person("Newbie")
+	r, _ := w.write(newbie, "A perfectly ordinary review.")
+	ref := content.Ref{Kind: content.KindReview, ID: r.ID}.String()
+	if res := flagAll(ref, w.person("Sock1"), w.person("Sock2"), w.person("Sock3"), w.person("Sock4")); res.Hidden || status(r.ID) != content.StatusPublished {
+		t.Fatal("four accounts made today hid a review")
+	}
+	if res := flagAll(ref, w.member("M1"), w.member("M2"), w.member("M3")); !res.Hidden || status(r.ID) != content.StatusHidden {
+		t.Fatal("three members' flags should hide a new account's review")
+	}
+
+	staff := w.member("Staff", customers.RoleProduct)
+	announcement, _ := w.write(staff, "Our new roastery opens Monday.")
+	sref := content.Ref{Kind: content.KindReview, ID: announcement.ID}.String()
+	if res := flagAll(sref, w.member("M4"), w.member("M5"), w.member("M6"), w.member("M7")); res.Hidden || status(announcement.ID) != content.StatusPublished {
+		t.Fatal("flags hid a staff member's content")
+	}
+
+	veteran := w.aged(w.person("Veteran"), 400*24*time.Hour)
+	old, _ := w.write(veteran, "Two years of this coffee and still happy.")
+	vetAccount, _ := w.customers.Get(w.ctx, veteran.ID)
+	w.aged(vetAccount, 0)
+	vref := content.Ref{Kind: content.KindReview, ID: old.ID}.String()
+	if res := flagAll(vref, w.member("M8"), w.member("M9"), w.member("M10")); res.Hidden || status(old.ID) != content.StatusPublished {
+		t.Fatal("flags hid an established member's content before a moderator looked")
+	}
+	items, _, _ := w.moderation.Queue(w.ctx, moderation.QueueQuery{Rule: "flagged"})
+	queued := map[string]bool{}
+	for _, it := range items {
+		queued[it.ID] = true
+	}
+	if !queued[vref] || !queued[sref] {
+		t.Fatalf("flagged items wait for a moderator: %v", queued)
 	}
 }
