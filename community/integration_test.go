@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
@@ -25,6 +27,7 @@ import (
 // moderated is a world with the real moderation rules and a real (in-memory) Bleve index.
 type moderated struct {
 	*world
+	db     *mongo.Database
 	mod    *moderation.Service
 	index  *search.Bleve
 	syncer *search.Syncer
@@ -53,7 +56,7 @@ func newModerated(t *testing.T) *moderated {
 	}
 	syncer := search.NewSyncer(index, store.NewLeases(db), "test", slog.New(slog.DiscardHandler),
 		svc.ThreadSource(), svc.PostSource(), svc.IdeaSource())
-	return &moderated{world: w, mod: mod, index: index, syncer: syncer}
+	return &moderated{world: w, db: db, mod: mod, index: index, syncer: syncer}
 }
 
 // found syncs the index and returns the kinds of what public search finds for text.
@@ -139,6 +142,12 @@ func TestFlags_HideAReplyAtTheThresholdAndItsCountFollows(t *testing.T) {
 		flagger, err := m.customers.FindByEmail(m.ctx, strings.ToLower(name)+"@example.com")
 		if err != nil {
 			flagger = m.person(name)
+			// a member for a month: flags from accounts made today do not hide anything
+			flagger.CreatedAt = flagger.CreatedAt.Add(-30 * 24 * time.Hour)
+			if _, err := m.db.Collection("customers").UpdateOne(m.ctx, bson.M{"_id": flagger.ID},
+				bson.M{"$set": bson.M{"created_at": flagger.CreatedAt}}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		res, err := m.mod.Flag(m.ctx, flagger, moderation.FlagInput{Ref: "post:" + spam.ID.Hex(), Reason: "spam"})
 		if err != nil {

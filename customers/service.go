@@ -222,7 +222,7 @@ func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) (map[bson.Ob
 	if err != nil {
 		return nil, fmt.Errorf("get customers: %w", err)
 	}
-	var list []*Customer
+	list := []*Customer{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("get customers: %w", err)
 	}
@@ -445,7 +445,7 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search customers: %w", err)
 	}
-	var list []*Customer
+	list := []*Customer{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("search customers: %w", err)
 	}

@@ -306,6 +306,6 @@ func (s *Service) StagesOf(ctx context.Context) ([]*Customer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stages: %w", err)
 	}
-	var list []*Customer
+	list := []*Customer{}
 	return list, cur.All(ctx, &list)
 }

@@ -230,7 +230,7 @@ func (s *Service) Surveys(ctx context.Context) ([]*Survey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("surveys: %w", err)
 	}
-	var list []*Survey
+	list := []*Survey{}
 	return list, cur.All(ctx, &list)
 }
 
@@ -431,6 +431,6 @@ func (s *Service) ResponsesBy(ctx context.Context, customer bson.ObjectID, befor
 	if err != nil {
 		return nil, fmt.Errorf("responses: %w", err)
 	}
-	var list []*Response
+	list := []*Response{}
 	return list, cur.All(ctx, &list)
 }

@@ -170,6 +170,15 @@ func suspendedError(u *customers.Customer, lang string) *errs.Error {
 	return errs.New(errs.ErrSuspended, "account.suspended", "Reason", u.Suspension.Reason)
 }
 
+// private marks an API answer given to a signed-in caller as theirs alone: no shared cache
+// (a proxy, a CDN) may keep it.
+func (s *Server) private(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		c.Set(fiber.HeaderCacheControl, "private, no-store")
+	}
+	return c.Next()
+}
+
 // apiScopes holds a token to its scopes: reading needs "read", anything else "write".
 // A browser session calling the API may do what the customer may.
 func (s *Server) apiScopes(c *fiber.Ctx) error {

@@ -420,6 +420,9 @@ func (s *Server) threadPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if canonical := t.URL(); c.Path() != canonical {
+		return redirectCanonical(c, canonical)
+	}
 	d, err := s.threadData(c, t)
 	if err != nil {
 		return err
@@ -698,4 +701,13 @@ func (s *Server) postHistory(c *fiber.Ctx) error {
 		d.Versions = append(d.Versions, postVersion{Number: i + 1, Revision: p.History[i]})
 	}
 	return s.render(c, fiber.StatusOK, "post_history", "post.history_title", d)
+}
+
+// redirectCanonical sends a page asked for under another slug (an old title, a made-up one)
+// to its own address, keeping the query: one address per page, for readers and search engines.
+func redirectCanonical(c *fiber.Ctx, canonical string) error {
+	if q := string(c.Request().URI().QueryString()); q != "" {
+		canonical += "?" + q
+	}
+	return c.Redirect(canonical, fiber.StatusMovedPermanently)
 }

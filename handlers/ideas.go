@@ -258,6 +258,9 @@ func (s *Server) ideaPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if canonical := i.URL(); c.Path() != canonical {
+		return redirectCanonical(c, canonical)
+	}
 	d, err := s.ideaData(c, i)
 	if err != nil {
 		return err

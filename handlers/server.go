@@ -209,7 +209,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
 	s.adminRoutes(app)
-	api := app.Group("/api/v1", s.apiScopes)
+	api := app.Group("/api/v1", s.apiScopes, s.private)
 	s.apiRoutes(api)
 	s.communityAPIRoutes(api)
 	return app, nil

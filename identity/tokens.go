@@ -108,7 +108,7 @@ func (s *Service) Tokens(ctx context.Context, owner bson.ObjectID) ([]*APIToken,
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	var list []*APIToken
+	list := []*APIToken{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}

@@ -258,7 +258,7 @@ func (s *Service) Log(ctx context.Context, q LogQuery) ([]*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	var list []*Entry
+	list := []*Entry{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}

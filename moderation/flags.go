@@ -184,7 +184,7 @@ func (s *Service) FlagsOn(ctx context.Context, items []*Item) (map[string][]Flag
 	if err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
 	}
-	var list []FlagRecord
+	list := []FlagRecord{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
 	}

@@ -111,7 +111,7 @@ func (s *Service) Reviews(ctx context.Context, q Query) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list reviews: %w", err)
 	}
-	var list []*Review
+	list := []*Review{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("list reviews: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Service) ReviewsByAuthor(ctx context.Context, author bson.ObjectID, bef
 	if err != nil {
 		return nil, nil, fmt.Errorf("reviews by author: %w", err)
 	}
-	var list []*Review
+	list := []*Review{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, nil, fmt.Errorf("reviews by author: %w", err)
 	}
@@ -156,7 +156,7 @@ func (s *Service) Latest(ctx context.Context, limit int) ([]*Review, map[bson.Ob
 	if err != nil {
 		return nil, nil, fmt.Errorf("latest reviews: %w", err)
 	}
-	var list []*Review
+	list := []*Review{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, nil, fmt.Errorf("latest reviews: %w", err)
 	}

@@ -189,7 +189,7 @@ func (s *Service) ProductsByID(ctx context.Context, ids []bson.ObjectID) (map[bs
 	if err != nil {
 		return nil, fmt.Errorf("products: %w", err)
 	}
-	var list []*Product
+	list := []*Product{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("products: %w", err)
 	}
@@ -229,7 +229,7 @@ func (s *Service) Products(ctx context.Context, after string, limit int) ([]*Pro
 	if err != nil {
 		return nil, "", fmt.Errorf("list products: %w", err)
 	}
-	var list []*Product
+	list := []*Product{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, "", fmt.Errorf("list products: %w", err)
 	}

@@ -48,7 +48,7 @@ func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 	if err != nil {
 		return nil, fmt.Errorf("reviews to index: %w", err)
 	}
-	var list []*Review
+	list := []*Review{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("reviews to index: %w", err)
 	}

@@ -260,7 +260,7 @@ func (s *Service) Wall(ctx context.Context, q WallQuery) ([]*Testimonial, string
 	if err != nil {
 		return nil, "", fmt.Errorf("wall: %w", err)
 	}
-	var list []*Testimonial
+	list := []*Testimonial{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, "", fmt.Errorf("wall: %w", err)
 	}
@@ -295,7 +295,7 @@ func (s *Service) testimonialList(ctx context.Context, filter bson.M, opts *opti
 	if err != nil {
 		return nil, fmt.Errorf("testimonials: %w", err)
 	}
-	var list []*Testimonial
+	list := []*Testimonial{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("testimonials: %w", err)
 	}

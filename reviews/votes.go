@@ -102,7 +102,7 @@ func (s *Service) VotesBy(ctx context.Context, voter bson.ObjectID, reviews []*R
 	if err != nil {
 		return nil, fmt.Errorf("votes: %w", err)
 	}
-	var list []HelpfulVote
+	list := []HelpfulVote{}
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("votes: %w", err)
 	}

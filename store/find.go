@@ -31,7 +31,7 @@ func FindAll[T any](ctx context.Context, coll *mongo.Collection, filter any, opt
 	if err != nil {
 		return nil, fmt.Errorf("find in %s: %w", coll.Name(), err)
 	}
-	var list []*T
+	list := []*T{} // an empty list, never nil: JSON answers [] rather than null
 	if err := cur.All(ctx, &list); err != nil {
 		return nil, fmt.Errorf("find in %s: %w", coll.Name(), err)
 	}

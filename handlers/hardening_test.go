@@ -1,0 +1,70 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/handlers"
+)
+
+// Empty lists are [] in JSON, never null; what a signed-in caller gets is marked private.
+func TestAPI_EmptyListsAndPrivateAnswers(t *testing.T) {
+	e := newEnv(t)
+	ani := e.person("ani@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	anon := newBrowser(t, base)
+	for _, path := range []string{"/api/v1/threads", "/api/v1/ideas", "/api/v1/categories", "/api/v1/products"} {
+		res := anon.get(path)
+		if res.StatusCode != 200 || strings.Contains(res.body, "null") {
+			t.Fatalf("%s on an empty portal: %d %s", path, res.StatusCode, res.body)
+		}
+	}
+	asAni := e.apiAs(base, ani)
+	res := asAni("GET", "/api/v1/notifications", "")
+	if res.StatusCode != 200 || strings.Contains(res.body, "null") {
+		t.Fatalf("no notifications: %d %s", res.StatusCode, res.body)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Fatalf("a personal answer's Cache-Control: %q", cc)
+	}
+	if cc := asAni("GET", "/api/v1/me", "").Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Fatalf("/me Cache-Control: %q", cc)
+	}
+}
+
+// A thread or idea asked for under another slug is sent to its own address.
+func TestPages_RedirectToTheCanonicalSlug(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.category("Help", false)
+	ani := e.person("ani@example.com")
+	th, err := e.community.CreateThread(ctx, ani, community.ThreadInput{Category: "help", Title: "Router keeps rebooting", Body: "Every hour."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idea, err := e.community.CreateIdea(ctx, ani, community.IdeaInput{Title: "Dark mode please", Body: "At night."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	for canonical, wrong := range map[string]string{
+		th.URL():   "/threads/buy-cheap-followers-" + th.ID.Hex() + "?after=x",
+		idea.URL(): "/ideas/" + idea.ID.Hex(),
+	} {
+		res := b.get(wrong)
+		want := canonical
+		if i := strings.Index(wrong, "?"); i >= 0 {
+			want += wrong[i:]
+		}
+		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != want {
+			t.Fatalf("%s: %d → %q, want %q", wrong, res.StatusCode, res.Header.Get("Location"), want)
+		}
+		if res := b.get(canonical); res.StatusCode != 200 {
+			t.Fatalf("%s: %d", canonical, res.StatusCode)
+		}
+	}
+}
