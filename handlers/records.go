@@ -83,7 +83,7 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 	q := customersQuery(c)
 	q.Limit = 500
 	var b strings.Builder
-	w := csv.NewWriter(&b)
+	w := safeCSV{csv.NewWriter(&b)}
 	_ = w.Write([]string{"id", "name", "email", "stage", "score", "band", "nps_category", "last_active", "created"})
 	for {
 		list, err := s.deps.Customers.Search(c.UserContext(), q)
@@ -95,7 +95,7 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 			if m.Satisfaction.HasScore() {
 				score = strconv.Itoa(m.Satisfaction.Score)
 			}
-			_ = w.Write([]string{m.ID.Hex(), csvSafe(m.DisplayName), m.Email, string(m.Stage), score, m.Satisfaction.Band,
+			_ = w.Write([]string{m.ID.Hex(), m.DisplayName, m.Email, string(m.Stage), score, m.Satisfaction.Band,
 				m.Satisfaction.NPSCat, m.LastActiveAt.Format(time.RFC3339), m.CreatedAt.Format(time.RFC3339)})
 		}
 		if len(list) < q.Limit {
@@ -114,8 +114,20 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 	return c.SendString(b.String())
 }
 
-// csvSafe stops a name a customer chose from running as a formula in a spreadsheet.
-func csvSafe(v string) string {
+// safeCSV writes rows whose every cell is inert in a spreadsheet: a cell an outsider could
+// have chosen (a name, an email's local part, a label) never starts a formula.
+type safeCSV struct{ *csv.Writer }
+
+func (w safeCSV) Write(row []string) error {
+	for i, v := range row {
+		row[i] = csvCell(v)
+	}
+	return w.Writer.Write(row)
+}
+
+// csvCell defuses a cell Excel, LibreOffice or Sheets would run as a formula (OWASP's list:
+// = + - @, tab and carriage return) by making it text with a leading quote.
+func csvCell(v string) string {
 	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 		return "'" + v
 	}

@@ -78,6 +78,7 @@ func TestCustomersList_ByScoreCSVAndTimelinePages(t *testing.T) {
 	if err := e.customers.UpdateProfile(ctx, mustFind(t, e, "low@example.com").ID, customers.Profile{DisplayName: "=HYPERLINK(\"x\")"}); err != nil {
 		t.Fatal(err)
 	}
+	e.person("=1+cmd|calc!A0@example.com") // a valid address, and a formula
 	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
 	p := newBrowser(t, base)
 	p.signIn("product@example.com")
@@ -88,7 +89,8 @@ func TestCustomersList_ByScoreCSVAndTimelinePages(t *testing.T) {
 	}
 	csvRes := p.get("/staff/customers/export.csv?sort=score")
 	if csvRes.StatusCode != 200 || !strings.HasPrefix(csvRes.Header.Get("Content-Type"), "text/csv") ||
-		!strings.Contains(csvRes.body, "high@example.com") || !strings.Contains(csvRes.body, `'=HYPERLINK`) {
+		!strings.Contains(csvRes.body, "high@example.com") || !strings.Contains(csvRes.body, `'=HYPERLINK`) ||
+		!strings.Contains(csvRes.body, `,'=1+cmd|calc!a0@example.com,`) {
 		t.Fatalf("CSV: %d %s\n%s", csvRes.StatusCode, csvRes.Header.Get("Content-Type"), csvRes.body)
 	}
 	m := newBrowser(t, base)
