@@ -375,7 +375,10 @@ func (s *Service) Touch(ctx context.Context, id bson.ObjectID) error {
 
 // Query selects customers for the staff's account list.
 type Query struct {
-	Text   string // matches the start of the email or any part of the name
+	Text   string // matches any part of the name, and the start of the email if Emails
+	// Emails lets Text find customers by their email address: set only for viewers who may
+	// see addresses, or a search would reveal them one prefix at a time.
+	Emails bool
 	Role   Role   // optional
 	Status Status // optional
 	Stage  Stage  // optional
@@ -396,9 +399,11 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	filter := bson.M{}
 	if text := strings.TrimSpace(q.Text); text != "" {
 		quoted := regexp.QuoteMeta(strings.ToLower(text))
-		filter["$or"] = bson.A{
-			bson.M{"email": bson.M{"$regex": "^" + quoted}},
-			bson.M{"display_name": bson.M{"$regex": quoted, "$options": "i"}},
+		byName := bson.M{"display_name": bson.M{"$regex": quoted, "$options": "i"}}
+		if q.Emails {
+			filter["$or"] = bson.A{bson.M{"email": bson.M{"$regex": "^" + quoted}}, byName}
+		} else {
+			filter["display_name"] = byName["display_name"]
 		}
 	}
 	if q.Role != "" {

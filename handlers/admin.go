@@ -43,7 +43,7 @@ type accountsData struct {
 }
 
 func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
-	q := customers.Query{Text: c.Query("q"), Limit: accountsPageSize + 1}
+	q := customers.Query{Text: c.Query("q"), Emails: true, Limit: accountsPageSize + 1}
 	if r, ok := customers.ParseRole(c.Query("role")); ok {
 		q.Role = r
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 )
 
@@ -66,5 +67,30 @@ func TestPages_RedirectToTheCanonicalSlug(t *testing.T) {
 		if res := b.get(canonical); res.StatusCode != 200 {
 			t.Fatalf("%s: %d", canonical, res.StatusCode)
 		}
+	}
+}
+
+// Only staff who may see email addresses may search by them: a moderator's search finds
+// names, never an address one prefix at a time.
+func TestCustomersSearch_EmailsOnlyForThoseWhoSeeThem(t *testing.T) {
+	e := newEnv(t)
+	e.person("mod@example.com", customers.RoleModerator)
+	e.person("product@example.com", customers.RoleProduct)
+	secret := e.person("s3cret.owner@example.com")
+	if err := e.customers.UpdateProfile(context.Background(), secret.ID, customers.Profile{DisplayName: "Ani"}); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	mod, product := newBrowser(t, base), newBrowser(t, base)
+	mod.signIn("mod@example.com")
+	product.signIn("product@example.com")
+	if res := mod.get("/staff/customers/?q=s3cret"); res.StatusCode != 200 || strings.Contains(res.body, secret.ID.Hex()) {
+		t.Fatalf("a moderator found a customer by email prefix: %d", res.StatusCode)
+	}
+	if res := mod.get("/staff/customers/?q=ani"); !strings.Contains(res.body, secret.ID.Hex()) {
+		t.Fatal("a moderator cannot find a customer by name")
+	}
+	if res := product.get("/staff/customers/?q=s3cret"); !strings.Contains(res.body, secret.ID.Hex()) {
+		t.Fatal("product staff cannot find a customer by email")
 	}
 }

@@ -28,7 +28,7 @@ func (s *Server) recordRoutes(app *fiber.App) {
 // customersQuery reads the list's filters: text, stage, band, NPS category, active within
 // N days, and the order (newest, or score).
 func customersQuery(c *fiber.Ctx) customers.Query {
-	q := customers.Query{Text: c.Query("q"), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
+	q := customers.Query{Text: c.Query("q"), Emails: currentUser(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
 		ByScore: c.Query("sort") == "score", After: c.Query("after")}
 	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
 		q.ActiveSince = time.Now().UTC().AddDate(0, 0, -days)
