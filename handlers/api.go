@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
@@ -67,6 +68,9 @@ func (s *Server) apiQueue(c *fiber.Ctx) error {
 
 // apiDecisions takes one decision or a list: {"refs": [...], "action": "reject", "reason": "…"}
 // or [{…}, {…}].
+// maxDecisionBatch caps the decisions one API call may carry (each holds up to 100 refs).
+const maxDecisionBatch = 100
+
 func (s *Server) apiDecisions(c *fiber.Ctx) error {
 	var many []moderation.DecisionInput
 	body := bytes.TrimSpace(c.Body())
@@ -81,8 +85,14 @@ func (s *Server) apiDecisions(c *fiber.Ctx) error {
 		}
 		many = append(many, one)
 	}
-	var results []moderation.DecisionResult
+	if len(many) > maxDecisionBatch {
+		return errs.Field("decisions", "moderation.too_many_items", "Max", maxDecisionBatch)
+	}
+	results := []moderation.DecisionResult{}
 	for _, in := range many {
+		if err := c.UserContext().Err(); err != nil {
+			return err // past the request's deadline nobody reads the answer: stop deciding
+		}
 		res, err := s.deps.Moderation.Decide(c.UserContext(), currentUser(c), in)
 		results = append(results, res...)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
@@ -92,5 +94,22 @@ func TestCustomersSearch_EmailsOnlyForThoseWhoSeeThem(t *testing.T) {
 	}
 	if res := product.get("/staff/customers/?q=s3cret"); !strings.Contains(res.body, secret.ID.Hex()) {
 		t.Fatal("product staff cannot find a customer by email")
+	}
+}
+
+// A list a client sends is capped: a thousand decisions in one call is refused, whole.
+func TestAPI_DecisionListsAreCapped(t *testing.T) {
+	e := newEnv(t)
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	asMod := e.apiAs(base, mod)
+	one := `{"action":"approve","refs":["review:` + bson.NewObjectID().Hex() + `"]}`
+	many := "[" + strings.TrimSuffix(strings.Repeat(one+",", 1000), ",") + "]"
+	res := asMod("POST", "/api/v1/moderation/decisions", many)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, `"decisions"`) {
+		t.Fatalf("1000 decisions: %d %s", res.StatusCode, res.body)
+	}
+	if res := asMod("POST", "/api/v1/moderation/decisions", "[]"); res.StatusCode != 200 || !strings.Contains(res.body, `"results":[]`) {
+		t.Fatalf("no decisions: %d %s", res.StatusCode, res.body)
 	}
 }
