@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -375,7 +376,7 @@ func (s *Service) Touch(ctx context.Context, id bson.ObjectID) error {
 
 // Query selects customers for the staff's account list.
 type Query struct {
-	Text   string // matches any part of the name, and the start of the email if Emails
+	Text string // matches any part of the name, and the start of the email if Emails
 	// Emails lets Text find customers by their email address: set only for viewers who may
 	// see addresses, or a search would reveal them one prefix at a time.
 	Emails bool
@@ -479,8 +480,16 @@ func withCustomerRole(roles []Role) []Role {
 	return out
 }
 
-// cleanDisplayName trims a name to the allowed length, or derives one from the email.
+// cleanDisplayName trims a name to the allowed length, or derives one from the email. A
+// name from a sign-in provider is not typed into our forms, so broken UTF-8 and control
+// characters are dropped here rather than refused.
 func cleanDisplayName(name, email string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(name, ""))
 	name = strings.Join(strings.Fields(name), " ")
 	if name == "" {
 		name, _, _ = strings.Cut(NormalizeEmail(email), "@")

@@ -2,7 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -111,5 +113,54 @@ func TestAPI_DecisionListsAreCapped(t *testing.T) {
 	}
 	if res := asMod("POST", "/api/v1/moderation/decisions", "[]"); res.StatusCode != 200 || !strings.Contains(res.body, `"results":[]`) {
 		t.Fatalf("no decisions: %d %s", res.StatusCode, res.body)
+	}
+}
+
+// Text that could not be stored as written — invalid UTF-8, NUL, control characters — is
+// refused with the field named, from forms, JSON bodies and query strings alike, and
+// nothing is stored. Ordinary text (Indonesian, emoji, new lines, tabs) passes.
+func TestInput_BrokenTextIsRefused(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.category("Help", false)
+	ani := e.person("ani@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn("ani@example.com")
+	asAni := e.apiAs(base, ani)
+
+	for _, body := range []string{"Halo\x00dunia", "bad \xff\xfe bytes", "bell\x07"} {
+		res := b.post("/forums/new", url.Values{"category": {"help"}, "title": {"Router keeps rebooting"}, "body": {body}})
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("form body %q: %d", body, res.StatusCode)
+		}
+	}
+	for body, field := range map[string]string{
+		`{"category":"help","title":"Router","body":"Halo\u0000dunia"}`:      "body",
+		`{"category":"help","title":"Router \u001b[31m","body":"Halo dunia"}`: "title",
+		"{\"category\":\"help\",\"title\":\"Router\",\"body\":\"bad \xff\"}":  "body",
+		`{"category":"help","tags":["ok","x\u0000"],"title":"T","body":"B"}`:  "tags",
+	} {
+		res := asAni("POST", "/api/v1/threads", body)
+		var got struct {
+			Error struct{ Fields map[string]string }
+		}
+		if err := json.Unmarshal([]byte(res.body), &got); err != nil || res.StatusCode != http.StatusUnprocessableEntity || got.Error.Fields[field] == "" {
+			t.Fatalf("JSON %q: %d %s (want the field %q named)", body, res.StatusCode, res.body, field)
+		}
+	}
+	if res := b.get("/search?q=%00router"); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a NUL in a query: %d", res.StatusCode)
+	}
+	if page, err := e.community.Threads(ctx, community.ThreadQuery{}); err != nil || len(page.Threads) != 0 {
+		t.Fatalf("something was stored: %v %v", page, err)
+	}
+
+	ok := "Modemnya mati tiap jam 🙁\n\tSudah dicoba reset."
+	if res := b.post("/forums/new", url.Values{"category": {"help"}, "title": {"Router mati terus"}, "body": {ok}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ordinary text: %d %s", res.StatusCode, res.body)
+	}
+	if res := asAni("POST", "/api/v1/threads", `{"category":"help","title":"Router \"lagi\"","body":"Tab\there \u00e9 \ud83d\ude42"}`); res.StatusCode != http.StatusCreated {
+		t.Fatalf("ordinary JSON: %d %s", res.StatusCode, res.body)
 	}
 }

@@ -192,6 +192,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 
 	app.Use(s.identify)
 	app.Use(s.chooseLanguage)
+	app.Use(checkText)
 	app.Use(s.csrf)
 	app.Use(s.servePages) // a page from the cache costs nothing: it is not counted or queued
 	app.Use(s.rateLimit)

@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/errs"
+)
+
+// checkText refuses, before any handler runs, a request whose text could not be stored as
+// written: invalid UTF-8 (encoding/json would quietly turn it into U+FFFD), NUL, and the
+// other control characters no keyboard types. Query parameters, form fields and every
+// string in a JSON (or JSON Lines) body are read; the answer names the field.
+func checkText(c *fiber.Ctx) error {
+	var bad string
+	visit := func(key, value []byte) {
+		if bad == "" && (!cleanText(key) || !cleanText(value)) {
+			bad = fieldName(key)
+		}
+	}
+	c.Context().QueryArgs().VisitAll(visit)
+	if bad == "" && len(c.Body()) > 0 {
+		ct := strings.ToLower(c.Get(fiber.HeaderContentType))
+		switch {
+		case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+			c.Context().PostArgs().VisitAll(visit)
+		case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+			if form, err := c.MultipartForm(); err == nil {
+				for key, values := range form.Value {
+					for _, v := range values {
+						visit([]byte(key), []byte(v))
+					}
+				}
+			}
+		default:
+			bad = badJSONText(c.Body())
+		}
+	}
+	if bad != "" {
+		return errs.Field(bad, "field.bad_text")
+	}
+	return c.Next()
+}
+
+// cleanText reports whether b is valid UTF-8 without control characters other than tab,
+// line feed and carriage return.
+func cleanText(b []byte) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size <= 1 {
+			return false
+		}
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
+}
+
+// fieldName is how a field is named in an error: itself if printable, else "body".
+func fieldName(key []byte) string {
+	if !cleanText(key) || len(key) == 0 || len(key) > 64 {
+		return "body"
+	}
+	return string(key)
+}
+
+// badJSONText names the first field of a JSON body whose text is not clean ("body" when
+// the text is not inside a named field), or "" if all is well. A body that is not JSON is
+// left to its handler to refuse; only its bytes are checked.
+func badJSONText(body []byte) string {
+	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
+		return "body"
+	}
+	if bytes.IndexByte(body, '\\') < 0 {
+		return "" // no escapes: the bytes are the text, and they are valid
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// inObject[i] tells whether the i-th open container is an object; key is the last key
+	// read, and wantKey whether the next string in an object is a key.
+	var inObject []bool
+	key, wantKey := "body", false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "" // the end, or not JSON: the handler answers that
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				inObject, wantKey = append(inObject, true), true
+			case '[':
+				inObject, wantKey = append(inObject, false), false
+			default:
+				inObject = inObject[:len(inObject)-1]
+				wantKey = len(inObject) > 0 && inObject[len(inObject)-1]
+			}
+		case string:
+			if !cleanText([]byte(t)) {
+				if wantKey {
+					return "body"
+				}
+				return key
+			}
+			if wantKey {
+				key = fieldName([]byte(t))
+			}
+			wantKey = len(inObject) > 0 && inObject[len(inObject)-1] && !wantKey
+		default:
+			wantKey = len(inObject) > 0 && inObject[len(inObject)-1]
+		}
+	}
+}
