@@ -110,7 +110,7 @@ func TestCSRF_StateChangingFormsNeedTheToken(t *testing.T) {
 	for name, form := range tests {
 		res := victim.post("/profile", form)
 		if res.StatusCode != http.StatusForbidden || !strings.Contains(res.body, "This form has expired") {
-			t.Errorf("%s: status %d", name, res.StatusCode)
+			t.Errorf("%s: status %d\n%s", name, res.StatusCode, res.body)
 		}
 	}
 	c, _ := e.customers.FindByEmail(context.Background(), "e@example.com")

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"strconv"
@@ -45,11 +46,16 @@ func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
 // what it records is the status the client really got.
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
+	// The request's work ends when its answer could no longer be sent, so a long list of
+	// decisions or an export stops instead of running on; the error page is made within it.
+	ctx, cancel := context.WithTimeout(c.UserContext(), requestDeadline)
+	c.SetUserContext(ctx)
 	if err := c.Next(); err != nil {
 		if herr := s.handleError(c, err); herr != nil {
 			c.Status(fiber.StatusInternalServerError)
 		}
 	}
+	cancel()
 	elapsed := time.Since(start)
 	status := c.Response().StatusCode()
 	// Label values live on in the registry: copies, not Fiber's strings, which the next

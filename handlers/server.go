@@ -166,7 +166,6 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	// next request's.
 	app.Use(requestid.New(requestid.Config{Generator: utils.UUIDv4}))
 	app.Use(s.observe) // access log and metrics see every response, errors included
-	app.Use(deadline)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: https:; object-src 'none'; " +
@@ -220,15 +219,6 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 // requestDeadline is how long a request may work: Fiber's WriteTimeout, after which the
 // answer could no longer be sent.
 const requestDeadline = 30 * time.Second
-
-// deadline gives the request's work a context that ends when its answer could no longer
-// be delivered, so a long list of decisions or an export stops instead of running on.
-func deadline(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), requestDeadline)
-	defer cancel()
-	c.SetUserContext(ctx)
-	return c.Next()
-}
 
 func hstsMaxAge(https bool) int {
 	if https {
