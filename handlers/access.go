@@ -15,6 +15,7 @@ import (
 const (
 	sessionCookie = "guyub_session"
 	csrfCookie    = "guyub_csrf"
+	deviceCookie  = "guyub_device" // proof this browser signed in to its account before
 	flashCookie   = "guyub_flash"
 	userLocal     = "user"
 	tokenLocal    = "api_token"

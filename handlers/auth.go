@@ -54,7 +54,8 @@ func (s *Server) signInPage(c *fiber.Ctx) error {
 
 func (s *Server) signInSubmit(c *fiber.Ctx) error {
 	email, next := c.FormValue("email"), localPath(c.FormValue("next"))
-	user, signInErr := s.deps.Identity.SignIn(c.UserContext(), email, c.FormValue("password"), s.clientIP(c))
+	user, signInErr := s.deps.Identity.SignIn(c.UserContext(), identity.SignInAttempt{
+		Email: email, Password: c.FormValue("password"), IP: s.clientIP(c), Device: s.cookie(c, deviceCookie)})
 	if signInErr != nil {
 		f, err := s.formFailed(c, signInErr, map[string]string{"email": email})
 		if err != nil {
@@ -66,8 +67,13 @@ func (s *Server) signInSubmit(c *fiber.Ctx) error {
 	if err := s.signIn(c, user); err != nil {
 		return err
 	}
+	// This browser has proved itself for this account: an attack on it elsewhere will not slow it.
+	s.setCookie(c, deviceCookie, s.deps.Identity.DeviceToken(user.Email), knownDeviceLifetime)
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
+
+// knownDeviceLifetime is how long a browser is remembered as one its owner signs in from.
+const knownDeviceLifetime = 365 * 24 * time.Hour
 
 func (s *Server) signUpPage(c *fiber.Ctx) error {
 	if currentUser(c) != nil {

@@ -136,7 +136,7 @@ func TestInput_BrokenTextIsRefused(t *testing.T) {
 		}
 	}
 	for body, field := range map[string]string{
-		`{"category":"help","title":"Router","body":"Halo\u0000dunia"}`:      "body",
+		`{"category":"help","title":"Router","body":"Halo\u0000dunia"}`:       "body",
 		`{"category":"help","title":"Router \u001b[31m","body":"Halo dunia"}`: "title",
 		"{\"category\":\"help\",\"title\":\"Router\",\"body\":\"bad \xff\"}":  "body",
 		`{"category":"help","tags":["ok","x\u0000"],"title":"T","body":"B"}`:  "tags",
@@ -163,4 +163,26 @@ func TestInput_BrokenTextIsRefused(t *testing.T) {
 	if res := asAni("POST", "/api/v1/threads", `{"category":"help","title":"Router \"lagi\"","body":"Tab\there \u00e9 \ud83d\ude42"}`); res.StatusCode != http.StatusCreated {
 		t.Fatalf("ordinary JSON: %d %s", res.StatusCode, res.body)
 	}
+}
+
+// Ten wrong passwords from one address stop that address only: the owner's browser, which
+// signed in before, still gets in from elsewhere, at once.
+func TestSignIn_GuessingElsewhereDoesNotLockTheOwnerOut(t *testing.T) {
+	e := newEnv(t)
+	e.person("owner@example.com")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	owner := newBrowser(t, base)
+	owner.signIn("owner@example.com")
+	if !strings.Contains(owner.last.Header.Get("Set-Cookie")+strings.Join(owner.last.Header.Values("Set-Cookie"), ";"), "guyub_device=") {
+		t.Fatalf("no known-device cookie after signing in: %v", owner.last.Header.Values("Set-Cookie"))
+	}
+	owner.post("/signout", nil)
+	attacker := newBrowser(t, base)
+	for range 11 {
+		attacker.post("/signin", url.Values{"email": {"owner@example.com"}, "password": {"guess"}})
+	}
+	if attacker.last.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the guessing browser: %d", attacker.last.StatusCode)
+	}
+	owner.signIn("owner@example.com")
 }

@@ -34,6 +34,9 @@ type Config struct {
 	SessionLifetime time.Duration    // default 30 days, renewed while in use
 	PasswordParams  *argon2id.Params // default argon2id.DefaultParams (64 MiB, 1 pass)
 	Secret          []byte           // HMAC key for CSRF tokens; default: generated once and kept in MongoDB
+	// SlowSignIn is how long a sign-in from an unknown browser waits once the account has
+	// seen too many attempts in the window (default 3s).
+	SlowSignIn time.Duration
 }
 
 // Service signs people in and out.
@@ -72,6 +75,9 @@ var Indexes = []store.Indexes{
 func New(ctx context.Context, db *mongo.Database, cust *customers.Service, limiter Limiter, cfg Config) (*Service, error) {
 	if cfg.SessionLifetime == 0 {
 		cfg.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if cfg.SlowSignIn == 0 {
+		cfg.SlowSignIn = 3 * time.Second
 	}
 	if cfg.PasswordParams == nil {
 		cfg.PasswordParams = argon2id.DefaultParams

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func newFixture(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	cust := customers.NewService(db, []string{"en", "id"})
-	id, err := identity.New(ctx, db, cust, ratelimit.New(db), identity.Config{PasswordParams: cheap})
+	id, err := identity.New(ctx, db, cust, ratelimit.New(db), identity.Config{PasswordParams: cheap, SlowSignIn: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,37 +89,71 @@ func TestSignUpAndSignIn(t *testing.T) {
 	if _, err := f.identity.SignUp(ctx, identity.SignUp{Email: "budi@example.com", DisplayName: "Budi 2", Password: "kopi tubruk sore"}); fieldError(t, err, "email") != "signup.email_taken" {
 		t.Fatalf("duplicate sign-up: %v", err)
 	}
-	got, err := f.identity.SignIn(ctx, "BUDI@example.com", "kopi tubruk pagi", "10.0.0.1")
+	got, err := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "BUDI@example.com", Password: "kopi tubruk pagi", IP: "10.0.0.1"})
 	if err != nil || got.ID != c.ID {
 		t.Fatalf("sign in = %v, %v", got, err)
 	}
-	_, wrong := f.identity.SignIn(ctx, "budi@example.com", "kopi tubruk malam", "10.0.0.1")
-	_, unknown := f.identity.SignIn(ctx, "nobody@example.com", "kopi tubruk pagi", "10.0.0.1")
+	_, wrong := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "budi@example.com", Password: "kopi tubruk malam", IP: "10.0.0.1"})
+	_, unknown := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "nobody@example.com", Password: "kopi tubruk pagi", IP: "10.0.0.1"})
 	if !errors.Is(wrong, identity.ErrBadCredentials) || !errors.Is(unknown, identity.ErrBadCredentials) {
 		t.Fatalf("wrong password: %v; unknown email: %v — want the same generic error", wrong, unknown)
 	}
 }
 
-func TestSignIn_RateLimitedPerAccountAndPerIP(t *testing.T) {
+// Guessing is limited per address and per account and address pair; nobody can lock the
+// owner out from elsewhere. An account guessed at from many addresses makes browsers it
+// has not seen wait, while the owner's own browser signs in at once.
+func TestSignIn_ThrottledWithoutLockingTheOwnerOut(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	if _, err := f.identity.SignUp(ctx, identity.SignUp{Email: "c@example.com", DisplayName: "C", Password: "teh manis dingin"}); err != nil {
 		t.Fatal(err)
 	}
-	// Ten wrong guesses from ten addresses lock the account for the window, even for the right password.
+	attempt := func(ctx context.Context, password, ip, device string) error {
+		_, err := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "c@example.com", Password: password, IP: ip, Device: device})
+		return err
+	}
+	// Ten wrong guesses from one address stop that address, even with the right password...
 	for i := range 10 {
-		if _, err := f.identity.SignIn(ctx, "c@example.com", "guess", "10.0.1."+string(rune('0'+i))); !errors.Is(err, identity.ErrBadCredentials) {
+		if err := attempt(ctx, "guess", "10.0.1.1", ""); !errors.Is(err, identity.ErrBadCredentials) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	if _, err := f.identity.SignIn(ctx, "c@example.com", "teh manis dingin", "10.0.2.1"); !errors.Is(err, identity.ErrTooManyAttempts) {
-		t.Fatalf("11th attempt on the account: %v", err)
+	if err := attempt(ctx, "teh manis dingin", "10.0.1.1", ""); !errors.Is(err, identity.ErrTooManyAttempts) {
+		t.Fatalf("11th attempt from the guessing address: %v", err)
 	}
+	// ...and only that address: the owner elsewhere signs in, with or without a known browser.
+	if err := attempt(ctx, "teh manis dingin", "10.0.2.1", ""); err != nil {
+		t.Fatalf("the owner from another address: %v", err)
+	}
+	device := f.identity.DeviceToken("C@example.com")
+	if err := attempt(ctx, "teh manis dingin", "10.0.1.1", device); err != nil {
+		t.Fatalf("the owner's browser, behind the guessing address: %v", err)
+	}
+
+	// Now the account is being guessed at from many addresses: an unknown browser waits
+	// (longer than this second), the owner's known browser does not.
+	for i := range 20 {
+		quick, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := attempt(quick, "guess", fmt.Sprintf("10.0.3.%d", i), ""); !errors.Is(err, identity.ErrBadCredentials) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("distributed guess %d: %v", i, err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := attempt(short, "teh manis dingin", "10.0.4.1", device); err != nil {
+		t.Fatalf("the owner's browser during the attack: %v", err)
+	}
+	if err := attempt(short, "teh manis dingin", "10.0.4.2", "forged"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("an unknown browser during the attack did not wait: %v", err)
+	}
+
 	// Thirty attempts from one address, on many accounts, block that address.
 	for i := range 30 {
-		_, _ = f.identity.SignIn(ctx, "someone"+string(rune('a'+i))+"@example.com", "guess", "10.0.3.3")
+		_, _ = f.identity.SignIn(ctx, identity.SignInAttempt{Email: fmt.Sprintf("someone%d@example.com", i), Password: "guess", IP: "10.0.5.5"})
 	}
-	if _, err := f.identity.SignIn(ctx, "other@example.com", "guess", "10.0.3.3"); !errors.Is(err, identity.ErrTooManyAttempts) {
+	if _, err := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "other@example.com", Password: "guess", IP: "10.0.5.5"}); !errors.Is(err, identity.ErrTooManyAttempts) {
 		t.Fatalf("31st attempt from one IP: %v", err)
 	}
 }
@@ -172,7 +207,7 @@ func TestChangePassword_EndsOtherSessions(t *testing.T) {
 	if _, who, _ := f.identity.LookupSession(ctx, here); who == nil {
 		t.Fatal("the session that changed the password stays")
 	}
-	if _, err := f.identity.SignIn(ctx, "d@example.com", "rendang padang 1", "1.1.1.1"); err != nil {
+	if _, err := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "d@example.com", Password: "rendang padang 1", IP: "1.1.1.1"}); err != nil {
 		t.Fatalf("new password: %v", err)
 	}
 }
@@ -269,7 +304,7 @@ func BenchmarkSignIn(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := id.SignIn(ctx, "b@example.com", "gado gado enak sekali", "10.9.0.1"); err != nil {
+		if _, err := id.SignIn(ctx, identity.SignInAttempt{Email: "b@example.com", Password: "gado gado enak sekali", IP: "10.9.0.1"}); err != nil {
 			b.Fatal(err)
 		}
 	}

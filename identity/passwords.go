@@ -24,11 +24,13 @@ const (
 	MaxPasswordLength = 128 // hashing a megabyte on request is a denial of service
 )
 
-// Sign-in attempts allowed per account and per IP address in each window.
+// Sign-in attempts allowed in each window: per IP address, per account and IP pair, and per
+// account before attempts from unknown browsers take the slow path.
 const (
 	signInWindow     = 15 * time.Minute
-	signInPerAccount = 10
 	signInPerIP      = 30
+	signInPerPair    = 10
+	signInPerAccount = 10
 )
 
 //go:embed common-passwords.txt
@@ -108,17 +110,39 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, e
 	return c, err
 }
 
-// SignIn checks an email and password. Attempts are limited per account and per IP.
-func (s *Service) SignIn(ctx context.Context, email, password, ip string) (*customers.Customer, error) {
-	email = customers.NormalizeEmail(email)
+// rateLimit is a number of attempts allowed per key in each sign-in window.
+type rateLimit struct {
+	key string
+	n   int
+}
+
+// SignInAttempt is one try at signing in with a password.
+type SignInAttempt struct {
+	Email, Password, IP string
+	// Device is the known-device token the browser holds (DeviceToken), if any: proof it
+	// signed in to this account before.
+	Device string
+}
+
+// SignIn checks an email and password. Guesses are limited per IP and per account and IP
+// pair, so nobody can lock an owner out from elsewhere; an account guessed at from many
+// addresses is not locked either, but each attempt from a browser it has not seen before
+// waits first (SlowSignIn), which costs a distributed guesser everything and the owner a
+// moment.
+func (s *Service) SignIn(ctx context.Context, in SignInAttempt) (*customers.Customer, error) {
+	email := customers.NormalizeEmail(in.Email)
 	// Refused before any look-up, so the answer takes as long for every email.
-	if len(password) > 4*MaxPasswordLength {
+	if len(in.Password) > 4*MaxPasswordLength {
 		return nil, ErrBadCredentials
 	}
-	for _, limit := range []struct {
-		key string
-		n   int
-	}{{"signin:ip:" + ip, signInPerIP}, {"signin:account:" + email, signInPerAccount}} {
+	// A browser that signed in to this account before is limited on its own, so guessing
+	// from the owner's network does not stop the owner either.
+	known := s.knownDevice(email, in.Device)
+	limits := []rateLimit{{"signin:ip:" + in.IP, signInPerIP}, {"signin:pair:" + email + "|" + in.IP, signInPerPair}}
+	if known {
+		limits = []rateLimit{{"signin:device:" + email, signInPerPair}}
+	}
+	for _, limit := range limits {
 		d, err := s.limiter.Allow(ctx, limit.key, limit.n, signInWindow)
 		if err != nil {
 			return nil, err
@@ -127,15 +151,28 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (*cust
 			return nil, ErrTooManyAttempts
 		}
 	}
+	if !known {
+		d, err := s.limiter.Allow(ctx, "signin:account:"+email, signInPerAccount, signInWindow)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			select {
+			case <-time.After(s.cfg.SlowSignIn):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
 	c, err := s.customers.FindByEmail(ctx, email)
 	if errors.Is(err, customers.ErrNotFound) || (err == nil && c.PasswordHash == "") {
-		_, _ = s.compare(ctx, password, s.dummyHash)
+		_, _ = s.compare(ctx, in.Password, s.dummyHash)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.compare(ctx, password, c.PasswordHash)
+	ok, err := s.compare(ctx, in.Password, c.PasswordHash)
 	if err != nil {
 		return nil, err
 	}
