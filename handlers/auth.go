@@ -88,15 +88,15 @@ func (s *Server) signUpSubmit(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	in.Locale = s.language(c)
+	in.Locale, in.IP = s.language(c), s.clientIP(c)
 	next := localPath(c.FormValue("next"))
-	user, err := s.deps.Identity.SignUp(c.UserContext(), in)
-	if err != nil {
-		f, err := s.formFailed(c, err, map[string]string{"email": in.Email, "display_name": in.DisplayName})
+	user, signUpErr := s.deps.Identity.SignUp(c.UserContext(), in)
+	if signUpErr != nil {
+		f, err := s.formFailed(c, signUpErr, map[string]string{"email": in.Email, "display_name": in.DisplayName})
 		if err != nil {
 			return err
 		}
-		return s.render(c, fiber.StatusUnprocessableEntity, "signup", "signup.title",
+		return s.render(c, statusOf(signUpErr), "signup", "signup.title",
 			authPage{Next: next, Providers: s.deps.Providers, Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {

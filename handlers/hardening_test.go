@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -185,4 +186,27 @@ func TestSignIn_GuessingElsewhereDoesNotLockTheOwnerOut(t *testing.T) {
 		t.Fatalf("the guessing browser: %d", attacker.last.StatusCode)
 	}
 	owner.signIn("owner@example.com")
+}
+
+// Sign-ups are limited per address: each costs a 64 MiB hash, and a flood would cost the
+// server its memory and the community its peace.
+func TestSignUp_LimitedPerAddress(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	signUp := func(i int) response {
+		b := newBrowser(t, base)
+		return b.post("/signup", url.Values{"email": {fmt.Sprintf("new%d@example.com", i)}, "display_name": {"New"}, "password": {"correct horse battery"}})
+	}
+	for i := range 10 {
+		if res := signUp(i); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-up %d: %d", i+1, res.StatusCode)
+		}
+	}
+	res := signUp(10)
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(res.body, "Too many new accounts") {
+		t.Fatalf("11th sign-up from one address: %d", res.StatusCode)
+	}
+	if _, err := e.customers.FindByEmail(context.Background(), "new10@example.com"); err == nil {
+		t.Fatal("the refused sign-up made an account")
+	}
 }

@@ -53,6 +53,14 @@ var (
 	// form does not tell who has an account.
 	ErrBadCredentials  = errs.New(errs.ErrUnauthorized, "signin.bad_credentials")
 	ErrTooManyAttempts = errs.New(errs.ErrTooMany, "signin.too_many")
+	// ErrTooManySignUps: each sign-up costs a 64 MiB hash, so one address makes a few an hour.
+	ErrTooManySignUps = errs.New(errs.ErrTooMany, "signup.too_many")
+)
+
+// Sign-ups allowed per IP address in each window.
+const (
+	signUpWindow = time.Hour
+	signUpPerIP  = 10
 )
 
 // checkPassword adds the password's problems to f.
@@ -80,6 +88,7 @@ type SignUp struct {
 	DisplayName string `form:"display_name" json:"display_name"`
 	Password    string `form:"password" json:"password"`
 	Locale      string `form:"-" json:"-"`
+	IP          string `form:"-" json:"-"` // the caller's address, for the sign-up limit; "" for admin commands
 }
 
 // SignUp creates an email and password account.
@@ -96,6 +105,15 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, e
 	s.checkPassword(&f, "password", in.Password, email)
 	if err := f.Err(); err != nil {
 		return nil, err
+	}
+	if in.IP != "" {
+		d, err := s.limiter.Allow(ctx, "signup:ip:"+in.IP, signUpPerIP, signUpWindow)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			return nil, ErrTooManySignUps
+		}
 	}
 	hash, err := s.hash(ctx, in.Password)
 	if err != nil {
