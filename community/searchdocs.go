@@ -8,6 +8,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
 )
@@ -85,7 +86,7 @@ func (t threadSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 		doc := search.Document{ID: "thread-" + th.ID.Hex(), Kind: "thread", Title: th.Title, URL: th.URL(), Tags: th.Tags,
 			Status: string(th.Status), Visibility: "public", Author: name(authors, th.AuthorID), Lang: th.Lang, CreatedAt: th.CreatedAt.Unix()}
 		if op := openings[th.OpeningPostID]; op != nil {
-			doc.Body = op.BodyMD
+			doc.Body = markdown.PlainText(op.BodyHTML)
 		}
 		if c := cats[th.CategoryID]; c != nil {
 			doc.Category = c.Slug
@@ -115,7 +116,7 @@ func (p postSource) All(ctx context.Context, batch int, fn func([]search.Pending
 // find maps replies to documents; a reply is indexed only while its thread or idea is
 // public too, under the parent's title.
 func (p postSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
-	list, err := store.FindAll[Post](ctx, p.s.posts, filter, opts.SetProjection(bson.M{"history": 0, "body_html": 0}))
+	list, err := store.FindAll[Post](ctx, p.s.posts, filter, opts.SetProjection(bson.M{"history": 0, "body_md": 0}))
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func (p postSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 	}
 	out := make([]search.Pending, 0, len(list))
 	for _, post := range list {
-		doc := search.Document{ID: "post-" + post.ID.Hex(), Kind: "post", Body: post.BodyMD, Status: string(post.Status),
+		doc := search.Document{ID: "post-" + post.ID.Hex(), Kind: "post", Body: markdown.PlainText(post.BodyHTML), Status: string(post.Status),
 			Visibility: "public", Author: name(authors, post.AuthorID), Lang: post.Lang, CreatedAt: post.CreatedAt.Unix()}
 		keep := indexed(post.Status) && !post.Opening
 		if t := threads[post.ParentID]; t != nil {
@@ -213,7 +214,7 @@ func (i ideaSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 	}
 	out := make([]search.Pending, 0, len(list))
 	for _, idea := range list {
-		doc := search.Document{ID: "idea-" + idea.ID.Hex(), Kind: "idea", Title: idea.Title, Body: idea.BodyMD, URL: idea.URL(),
+		doc := search.Document{ID: "idea-" + idea.ID.Hex(), Kind: "idea", Title: idea.Title, Body: markdown.PlainText(idea.BodyHTML), URL: idea.URL(),
 			Product: slugs[idea.productID()], Status: string(idea.Status), Visibility: "public",
 			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix()}
 		out = append(out, search.Pending{Doc: doc, Indexed: indexed(idea.Status) && idea.MergedInto == nil, Version: idea.Version})

@@ -210,3 +210,27 @@ func TestSignUp_LimitedPerAddress(t *testing.T) {
 		t.Fatal("the refused sign-up made an account")
 	}
 }
+
+// Text in a raw HTML block is never shown, so it is never indexed or described either:
+// search and the product's structured data carry the text the page shows.
+func TestMarkdown_HiddenTextReachesNeitherSearchNorJSONLD(t *testing.T) {
+	e := newEnv(t)
+	p := e.product("Kopi Gayo")
+	e.review(e.person("a@example.com"), p, 5, "<div hidden>\nzzspamword cheap-pills.example\n</div>\n\nKopi enak, harum.")
+	if _, err := e.syncer.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	if res := b.get("/search?q=zzspamword"); strings.Contains(res.body, p.Slug+"#review") {
+		t.Fatal("search found text the page does not show")
+	}
+	if res := b.get("/search?q=harum"); !strings.Contains(res.body, "<mark>harum</mark>") {
+		t.Fatal("search does not find the text the page shows")
+	}
+	page := b.get("/products/" + p.Slug)
+	ld := jsonLD.FindStringSubmatch(page.body)
+	if ld == nil || strings.Contains(ld[1], "zzspamword") || !strings.Contains(ld[1], "Kopi enak, harum.") {
+		t.Fatalf("JSON-LD: %v", ld)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -170,7 +171,7 @@ func productJSONLD(site string, p *reviews.Product, list []reviewView) template.
 	var rs []review
 	for _, r := range list {
 		rs = append(rs, review{Type: "Review", Author: person{"Person", r.Author.DisplayName},
-			DatePublished: r.CreatedAt.Format("2006-01-02"), Name: r.Title, ReviewBody: r.BodyMD,
+			DatePublished: r.CreatedAt.Format("2006-01-02"), Name: r.Title, ReviewBody: markdown.PlainText(r.BodyHTML),
 			ReviewRating: rating{Type: "Rating", RatingValue: strconv.Itoa(r.Rating), BestRating: 5}})
 	}
 	if len(rs) > 0 {

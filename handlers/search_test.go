@@ -18,7 +18,7 @@ func TestSearchPage_HighlightsFacetsAndWhoSeesWhat(t *testing.T) {
 	p := e.product("Kopi Gayo")
 	q := e.product("Rice Cooker")
 	e.review(e.person("a@example.com"), p, 5, "Pelayanan pelanggan ramah, kopi harum.")
-	e.review(e.person("b@example.com"), q, 2, "The <b>lid</b> broke after a week.")
+	e.review(e.person("b@example.com"), q, 2, "The `<b>lid</b>` broke after a week.") // shown, literally
 	held, err := e.reviews.Create(ctx, e.person("c@example.com"), p.Slug, reviews.Input{Rating: 1, Body: "Penjualnya penipu kopi palsu"})
 	if err != nil || held.Status != reviews.StatusPending {
 		t.Fatalf("held review: %v %v", held, err)

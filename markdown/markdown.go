@@ -5,8 +5,10 @@ package markdown
 
 import (
 	"bytes"
+	"html"
 	"html/template"
 	"regexp"
+	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -50,6 +52,18 @@ func (r *Renderer) HTML(src string) template.HTML {
 	}
 	// The policy's output is safe to put in a page as it is.
 	return template.HTML(r.policy.SanitizeBytes(buf.Bytes())) //nolint:gosec
+}
+
+// textOnly keeps the text of HTML and drops every tag.
+var textOnly = bluemonday.StrictPolicy()
+
+// PlainText is the text a reader sees in h, rendered HTML from this package, with the
+// whitespace collapsed: what search indexes and structured data describe. Derived from the
+// rendered page rather than the source, so text the page leaves out (a raw HTML block,
+// which is never rendered) is never indexed either.
+func PlainText(h template.HTML) string {
+	text := html.UnescapeString(textOnly.Sanitize(string(h)))
+	return strings.Join(strings.Fields(text), " ")
 }
 
 // userLinks marks every link in user content as user-generated (rel="ugc").

@@ -79,3 +79,21 @@ func unsafeHTML(s string) string {
 		}
 	}
 }
+
+// PlainText is what the page shows, no more: text in a raw HTML block never reaches search
+// or structured data, while text between inline tags (which the page does show) does.
+func TestPlainText_IsWhatThePageShows(t *testing.T) {
+	r := New()
+	tests := map[string]string{
+		"<div hidden>\nBUY FOLLOWERS cheap-pills.example\n</div>\n\nMy router is great.": "My router is great.",
+		"**Bagus** sekali &amp; murah\n\n- satu\n- dua":                                  "Bagus sekali & murah satu dua",
+		"a <span style=\"display:none\">shown</span> b":                                  "a shown b",
+		"<!-- comment text -->\nvisible":                                                 "visible",
+		"```\nx < y\n```":                                                                "x < y",
+	}
+	for src, want := range tests {
+		if got := PlainText(r.HTML(src)); got != want {
+			t.Errorf("PlainText(%q) = %q, want %q", src, got, want)
+		}
+	}
+}

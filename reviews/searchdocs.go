@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/search"
 )
 
@@ -44,7 +45,7 @@ func (r reviewSource) All(ctx context.Context, batch int, fn func([]search.Pendi
 }
 
 func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
-	cur, err := r.s.reviews.Find(ctx, filter, opts.SetProjection(bson.M{"history": 0, "body_html": 0}))
+	cur, err := r.s.reviews.Find(ctx, filter, opts.SetProjection(bson.M{"history": 0, "body_md": 0}))
 	if err != nil {
 		return nil, fmt.Errorf("reviews to index: %w", err)
 	}
@@ -80,7 +81,7 @@ func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 			Version: rv.Version,
 			Doc: search.Document{
 				ID: "review-" + rv.ID.Hex(), Kind: "review", Title: title,
-				Body: strings.TrimSpace(strings.Join([]string{rv.BodyMD, rv.Pros, rv.Cons}, "\n")),
+				Body: strings.TrimSpace(strings.Join([]string{markdown.PlainText(rv.BodyHTML), rv.Pros, rv.Cons}, "\n")),
 				URL:  "/products/" + p.Slug + "#review-" + rv.ID.Hex(), Product: p.Slug, Category: p.Category,
 				Rating: rv.Rating, Status: string(rv.Status), Visibility: "public", Author: authorName(authors, rv.AuthorID),
 				Lang: rv.Lang, CreatedAt: rv.CreatedAt.Unix(),
