@@ -89,6 +89,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &domain) {
 		message = s.catalog.T(lang, domain.Message.ID, domain.Message.Args...)
 	}
+	if store.CannotWrite(err) {
+		message = s.catalog.T(lang, "error.write_refused")
+	}
 	var fields *errs.Fields
 	errors.As(err, &fields)
 

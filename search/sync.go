@@ -114,42 +114,29 @@ func (s *Syncer) Check(ctx context.Context) error {
 	return s.lastErr
 }
 
-// Run syncs until ctx ends: while it holds the lease, it drains the dirty content, then
-// looks again every interval. Another instance holding the lease does the work meanwhile.
-func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	defer func() {
-		release, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.leases.Release(release, leaseName, s.owner)
-	}()
+// syncLease is how long the sync lease lasts unrenewed: it is renewed before every batch.
+const syncLease = 20 * time.Second
+
+// Pass drains the dirty content while this instance holds the sync lease; another instance
+// holding it does the work meanwhile. Run it every few seconds (package jobs does).
+func (s *Syncer) Pass(ctx context.Context) error {
 	for {
-		if held, err := s.leases.Acquire(ctx, leaseName, s.owner, 10*interval); err == nil && held {
-			for {
-				// Renewed before every batch: a long backlog must not outlast the lease and
-				// let a second instance write older versions beside this one.
-				if held, err := s.leases.Acquire(ctx, leaseName, s.owner, 10*interval); err != nil || !held {
-					break
-				}
-				n, err := s.SyncOnce(ctx)
-				if err != nil {
-					if ctx.Err() == nil {
-						s.log.Warn("search sync: will retry", "err", err)
-					}
-					break
-				}
-				if n < syncBatch {
-					break
-				}
-			}
+		// Renewed before every batch: a long backlog must not outlast the lease and let a
+		// second instance write older versions beside this one.
+		held, err := s.leases.Acquire(ctx, leaseName, s.owner, syncLease)
+		if err != nil || !held {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		n, err := s.SyncOnce(ctx)
+		if err != nil || n < syncBatch {
+			return err
 		}
 	}
+}
+
+// Release gives the sync lease up, so that another instance takes over at once.
+func (s *Syncer) Release(ctx context.Context) error {
+	return s.leases.Release(ctx, leaseName, s.owner)
 }
 
 // Reindex rebuilds the index from MongoDB: everything out, then every source's indexable

@@ -105,9 +105,10 @@ func InsertNew(ctx context.Context, coll *mongo.Collection, docs []any) (int, er
 	return 0, fmt.Errorf("insert into %s: %w", coll.Name(), err)
 }
 
-// Unavailable reports whether err means the database could not be reached, or did not answer
-// in time: the request may succeed if tried again (503), unlike a failure of the request.
+// Unavailable reports whether err means the database could not be reached, did not answer
+// in time, or cannot store anything now (CannotWrite): the request may succeed if tried
+// again (503), unlike a failure of the request.
 func Unavailable(err error) bool {
 	return err != nil && (mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || errors.Is(err, context.DeadlineExceeded))
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.Is(err, context.DeadlineExceeded) || CannotWrite(err))
 }

@@ -2,7 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -11,7 +17,8 @@ import (
 )
 
 // Leases let one instance of many do a job (the search sync, a daily job): the holder
-// renews its lease while it works; if it dies, the lease expires and another takes over.
+// renews its lease while it works; if it dies, the lease expires and another takes over —
+// at once, when the holder is provably dead (OwnerDead).
 type Leases struct {
 	coll *mongo.Collection
 	now  func() time.Time
@@ -22,21 +29,87 @@ func NewLeases(db *mongo.Database) *Leases {
 	return &Leases{coll: db.Collection("leases"), now: func() time.Time { return time.Now().UTC() }}
 }
 
+// NewOwner names this process for leases: "host/pid/random". Host and process tell people
+// reading a lease who holds it, and let a restarted process see that a holder on its own
+// host has died; the random part keeps two containers with the same hostname and pid apart.
+func NewOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+}
+
+// OwnerDead reports whether the lease holder owner is certainly gone, as seen from the
+// process self: it ran on this host and its process no longer exists, or has this very
+// process's pid (a container restarted: pid 1 again). Owners on other hosts are never
+// declared dead; their leases expire.
+func OwnerDead(owner, self string) bool {
+	host, rest, ok := strings.Cut(owner, "/")
+	pidText, _, ok2 := strings.Cut(rest, "/")
+	selfHost, _, _ := strings.Cut(self, "/")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || !ok2 || err != nil || owner == self || host != selfHost {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	err = p.Signal(syscall.Signal(0))
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
+}
+
+// lease is a lease document.
+type lease struct {
+	Owner string `bson:"owner"`
+	Done  bool   `bson:"done"`
+}
+
 // Acquire takes or renews the named lease for owner, for ttl. It reports whether owner
-// holds it now. Only a free or expired lease, or one owner already holds, can be taken.
+// holds it now. Only a free or expired lease, one owner already holds, or one whose holder
+// is dead can be taken; a lease marked Done is not taken until it expires.
 func (l *Leases) Acquire(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
 	now := l.now()
-	_, err := l.coll.UpdateOne(ctx,
-		bson.M{"_id": name, "$or": bson.A{bson.M{"owner": owner}, bson.M{"expires_at": bson.M{"$lt": now}}}},
-		bson.M{"$set": bson.M{"owner": owner, "expires_at": now.Add(ttl)}},
-		options.UpdateOne().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		return false, nil // held by another, not expired: the upsert's insert collided
+	held, err := l.take(ctx, bson.M{"_id": name, "$or": bson.A{
+		bson.M{"owner": owner, "done": bson.M{"$ne": true}}, bson.M{"expires_at": bson.M{"$lt": now}}}}, owner, now.Add(ttl))
+	if held || err != nil {
+		return held, err
 	}
-	if err != nil {
+	// Held by another: take it over if that holder has died (a crash, then a restart here).
+	var cur lease
+	if err := l.coll.FindOne(ctx, bson.M{"_id": name}).Decode(&cur); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil
+		}
 		return false, fmt.Errorf("lease %s: %w", name, err)
 	}
+	if cur.Done || !OwnerDead(cur.Owner, owner) {
+		return false, nil
+	}
+	return l.take(ctx, bson.M{"_id": name, "owner": cur.Owner, "done": bson.M{"$ne": true}}, owner, now.Add(ttl))
+}
+
+// take sets owner on the lease filter selects, inserting it if there is none.
+func (l *Leases) take(ctx context.Context, filter bson.M, owner string, until time.Time) (bool, error) {
+	_, err := l.coll.UpdateOne(ctx, filter, bson.M{"$set": bson.M{"owner": owner, "expires_at": until, "done": false}},
+		options.UpdateOne().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil // held by another: the upsert's insert collided
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", filter["_id"], err)
+	}
 	return true, nil
+}
+
+// Done marks the lease's work finished, if owner holds it: nobody takes it again until it
+// expires (a daily job's lease, for the rest of its day).
+func (l *Leases) Done(ctx context.Context, name, owner string) error {
+	_, err := l.coll.UpdateOne(ctx, bson.M{"_id": name, "owner": owner}, bson.M{"$set": bson.M{"done": true}})
+	return err
 }
 
 // Release gives the lease up, if owner holds it.

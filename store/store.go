@@ -57,6 +57,7 @@ type Store struct {
 
 	stopEmbedded func()
 	dbDir        string // the embedded database's files
+	writes       *writeWatch
 }
 
 // EmbeddedLimit is the size of embedded database this project measures (guyub bench at the
@@ -99,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Store{URI: cfg.URI, stopEmbedded: func() {}}
+	s := &Store{URI: cfg.URI, stopEmbedded: func() {}, writes: &writeWatch{}}
 	var dialer options.ContextDialer
 	if s.URI == "" {
 		uri, stop, inProcess, err := startEmbedded(cfg.DataDir, logger)
@@ -113,7 +114,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			s.dbDir = filepath.Join("data", "db")
 		}
 	}
-	client, db, err := connect(s.URI, dialer, cfg.Monitor)
+	client, db, err := connect(s.URI, dialer, s.writes.monitor(cfg.Monitor))
 	if err != nil {
 		s.stopEmbedded()
 		return nil, err

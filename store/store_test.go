@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -183,5 +185,51 @@ func TestEmbedded_SaysWhenItHasOutgrownItself(t *testing.T) {
 	}
 	if err := s.CheckSize(ctx); err == nil || !strings.Contains(err.Error(), "past the 2 GiB") {
 		t.Fatalf("an outgrown store: %v", err)
+	}
+}
+
+// A holder that provably died — its process gone from this host, or its pid now ours, as
+// after a container restart — loses its lease at once; one on another host keeps it until
+// it expires. A lease marked done is not taken again until it expires.
+func TestLeases_DeadHolderAndDoneWork(t *testing.T) {
+	ctx := context.Background()
+	l := store.NewLeases(storetest.DB(t))
+	self := store.NewOwner()
+	host, _, _ := strings.Cut(self, "/")
+	crashed := fmt.Sprintf("%s/%d/%x", host, os.Getpid(), 1) // our pid, another process: a restart
+	if ok, _ := l.Acquire(ctx, "sync", crashed, time.Hour); !ok {
+		t.Fatal("a free lease")
+	}
+	if ok, err := l.Acquire(ctx, "sync", self, time.Hour); !ok || err != nil {
+		t.Fatalf("a dead holder's lease is not taken over: %v %v", ok, err)
+	}
+	elsewhere := "other-host/1/ab"
+	if ok, _ := l.Acquire(ctx, "far", elsewhere, time.Hour); !ok {
+		t.Fatal("a free lease")
+	}
+	if ok, _ := l.Acquire(ctx, "far", self, time.Hour); ok {
+		t.Fatal("a holder on another host was declared dead")
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	exited := fmt.Sprintf("%s/%d/%x", host, gone.Process.Pid, 2)
+	if !store.OwnerDead(exited, self) || store.OwnerDead(self, self) || store.OwnerDead("junk", self) {
+		t.Fatal("OwnerDead")
+	}
+
+	if ok, _ := l.Acquire(ctx, "daily", self, 50*time.Millisecond); !ok {
+		t.Fatal("a free lease")
+	}
+	if err := l.Done(ctx, "daily", self); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := l.Acquire(ctx, "daily", self, time.Hour); ok {
+		t.Fatal("done work was taken again before its lease expired")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if ok, _ := l.Acquire(ctx, "daily", self, time.Hour); !ok {
+		t.Fatal("an expired done lease is free again")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/demo"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/jobs"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after SIGINT/SIGTERM.
@@ -77,6 +78,11 @@ func (p program) serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(p.stdout, summary)
 	}
 
+	registry := prometheus.NewRegistry()
+	supervisor := jobs.New(log)
+	if err := supervisor.Register(registry); err != nil {
+		return err
+	}
 	app, err := handlers.New(handlers.Config{
 		SiteName:        cfg.SiteName,
 		DefaultLanguage: cfg.DefaultLang,
@@ -99,10 +105,14 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Readiness: []handlers.ReadinessCheck{
 			{Name: "mongodb", Critical: true, Check: svc.store.Ping},
 			{Name: "search", Check: syncer.Check}, // down: degraded; writes go on and the sync catches up
+			// Writes refused (a full disk): degraded, not unavailable, so reads go on being served.
+			{Name: "writes", Check: svc.store.CheckWrites,
+				Advice: "The database refuses writes: make room on its disk (or lift its quota); everything catches up by itself."},
+			{Name: "jobs", Check: supervisor.Check},
 			{Name: "embedded_size", Check: svc.store.CheckSize,
 				Advice: "The embedded database has outgrown the size it is measured for: move to MongoDB with guyub migrate."},
 		},
-		Metrics: prometheus.NewRegistry(),
+		Metrics: registry,
 		Catalog: svc.catalog,
 		Pages:   pages,
 	})
@@ -111,17 +121,19 @@ func (p program) serve(ctx context.Context, args []string) error {
 	}
 
 	workers, stopWorkers := context.WithCancel(context.Background())
-	var jobs sync.WaitGroup
-	jobs.Go(func() {
-		runEvery(workers, time.Minute, log, "purge rate limits", func(ctx context.Context) error {
+	var running sync.WaitGroup
+	for _, job := range []jobs.Job{
+		{Name: "search sync", Every: 2 * time.Second, Run: syncer.Pass, MaxBackoff: time.Minute},
+		{Name: "purge rate limits", Every: time.Minute, Run: func(ctx context.Context) error {
 			_, err := svc.limiter.Purge(ctx)
 			return err
-		})
-	})
-	jobs.Go(func() { runEvery(workers, 10*time.Minute, log, "purge sessions", svc.identity.Purge) })
-	jobs.Go(func() { runEvery(workers, time.Hour, log, "purge survey links", svc.feedback.Purge) })
-	jobs.Go(func() { syncer.Run(workers, 2*time.Second) })
-	jobs.Go(func() { runEvery(workers, time.Hour, log, "daily stage review", svc.dailyStages(owner(), log)) })
+		}},
+		{Name: "purge sessions", Every: 10 * time.Minute, Run: svc.identity.Purge},
+		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
+		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
+	} {
+		supervisor.Go(workers, &running, job)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
@@ -145,7 +157,10 @@ func (p program) serve(ctx context.Context, args []string) error {
 		err = app.ShutdownWithTimeout(shutdownGrace)
 	}
 	stopWorkers()
-	jobs.Wait()
+	running.Wait()
+	release, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = syncer.Release(release) // another instance takes the sync over at once
 	return err
 }
 

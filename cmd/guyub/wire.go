@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -37,6 +35,7 @@ type services struct {
 	community  *community.Service
 	moderation *moderation.Service
 	feedback   *feedback.Service
+	owner      string // this process, for leases (store.NewOwner)
 }
 
 // indexes lists every package's index declarations, applied at start.
@@ -99,7 +98,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	if err != nil {
 		return fail(err)
 	}
-	s := &services{store: st, catalog: catalog, limiter: ratelimit.New(st.DB)}
+	s := &services{store: st, catalog: catalog, limiter: ratelimit.New(st.DB), owner: store.NewOwner()}
 	s.customers = customers.NewService(st.DB, catalog.Languages())
 	s.identity, err = identity.New(ctx, st.DB, s.customers, s.limiter, identity.Config{Secret: []byte(cfg.SessionSecret)})
 	if err != nil {
@@ -132,23 +131,6 @@ func (s *services) close() error {
 	return s.store.Close(ctx)
 }
 
-// runEvery runs job every interval until ctx ends. Jobs here are idempotent clean-ups, safe
-// for every instance to run.
-func runEvery(ctx context.Context, interval time.Duration, log *slog.Logger, name string, job func(context.Context) error) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := job(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("periodic job failed", "job", name, "err", err)
-			}
-		}
-	}
-}
-
 // openSearch opens Meilisearch when configured, otherwise the embedded Bleve index, and the
 // worker that keeps it in step with MongoDB.
 func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger) (search.Index, *search.Syncer, error) {
@@ -161,33 +143,28 @@ func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger)
 	} else if idx, err = search.OpenBleve(filepath.Join(cfg.DataDir, "search")); err != nil {
 		return nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
 	}
-	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), owner(), log,
+	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), s.owner, log,
 		s.reviews.ReviewSource(), s.reviews.TestimonialSource(),
 		s.community.ThreadSource(), s.community.PostSource(), s.community.IdeaSource())
 	return idx, syncer, nil
 }
 
-// owner names this instance for leases: host and process for people reading the lease,
-// and a random part so two containers with the same hostname and pid never clash.
-func owner() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
-}
-
 // dailyStages re-evaluates every customer's lifecycle stage once a day: the first instance
 // to take the day's lease does it (inactivity moves stages without any event).
-func (s *services) dailyStages(owner string, log *slog.Logger) func(context.Context) error {
+func (s *services) dailyStages(log *slog.Logger) func(context.Context) error {
 	leases := store.NewLeases(s.store.DB)
 	return func(ctx context.Context) error {
-		day := time.Now().UTC().Format("2006-01-02")
-		held, err := leases.Acquire(ctx, "stages:"+day, owner, 25*time.Hour)
+		day := "stages:" + time.Now().UTC().Format("2006-01-02")
+		held, err := leases.Acquire(ctx, day, s.owner, 25*time.Hour)
 		if err != nil || !held {
 			return err
 		}
 		n, err := s.customers.EvaluateAllStages(ctx)
 		log.Info("daily stage review", "customers", n, "err", err)
-		return err
+		if err != nil {
+			return err
+		}
+		// Done for the day; until then, a crash leaves the lease to a restarted process.
+		return leases.Done(ctx, day, s.owner)
 	}
 }
