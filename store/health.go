@@ -78,10 +78,10 @@ func (w *writeWatch) monitor(next *event.CommandMonitor) *event.CommandMonitor {
 }
 
 // writeFailureMemory is how long a refused write keeps readiness degraded after the last one.
-const writeFailureMemory = 30 * time.Second
+const writeFailureMemory = 10 * time.Second
 
 // CheckWrites is the readiness of writes: a small write of its own succeeds, and no write
-// was refused for want of space or permission in the last half minute. Ping alone answers
+// was refused for want of space or permission in the last ten seconds. Ping alone answers
 // from a database that can no longer store anything.
 func (s *Store) CheckWrites(ctx context.Context) error {
 	_, err := s.DB.Collection("health").UpdateOne(ctx, bson.M{"_id": "write-probe"},

@@ -123,7 +123,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	workers, stopWorkers := context.WithCancel(context.Background())
 	var running sync.WaitGroup
 	for _, job := range []jobs.Job{
-		{Name: "search sync", Every: 2 * time.Second, Run: syncer.Pass, MaxBackoff: time.Minute},
+		{Name: "search sync", Every: 2 * time.Second, Run: syncer.Pass, MaxBackoff: 10 * time.Second},
 		{Name: "purge rate limits", Every: time.Minute, Run: func(ctx context.Context) error {
 			_, err := svc.limiter.Purge(ctx)
 			return err
