@@ -22,6 +22,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
@@ -101,6 +102,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Feedback == nil {
 		deps.Feedback = e.feedback
+	}
+	if deps.Idempotency == nil {
+		deps.Idempotency = idempotency.New(e.db)
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter

@@ -14,6 +14,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/identity"
 )
 
 // Empty lists are [] in JSON, never null; what a signed-in caller gets is marked private.
@@ -232,5 +233,51 @@ func TestMarkdown_HiddenTextReachesNeitherSearchNorJSONLD(t *testing.T) {
 	ld := jsonLD.FindStringSubmatch(page.body)
 	if ld == nil || strings.Contains(ld[1], "zzspamword") || !strings.Contains(ld[1], "Kopi enak, harum.") {
 		t.Fatalf("JSON-LD: %v", ld)
+	}
+}
+
+// An API write retried with the same Idempotency-Key gets the first answer and is stored
+// once; the key with another request is refused; without a key each write counts.
+func TestAPI_IdempotencyKeysMakeRetriesSafe(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.category("Help", false)
+	pm := e.person("pm@example.com", customers.RoleProduct)
+	secret, _, err := e.identity.CreateToken(ctx, pm, identity.NewToken{Name: "crm", Scopes: []string{"read", "write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	send := func(key, body string) response {
+		req, _ := http.NewRequest("POST", base+"/api/v1/threads", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		return newBrowser(t, base).do(req)
+	}
+	thread := `{"category":"help","title":"Router keeps rebooting","body":"Every hour."}`
+	first := send("retry-1", thread)
+	again := send("retry-1", thread)
+	if first.StatusCode != http.StatusCreated || again.StatusCode != first.StatusCode || again.body != first.body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("a retry: %d %s, then %d %s", first.StatusCode, first.body, again.StatusCode, again.body)
+	}
+	if res := send("retry-1", `{"category":"help","title":"Another","body":"x"}`); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Idempotency-Key") {
+		t.Fatalf("a key reused for another request: %d %s", res.StatusCode, res.body)
+	}
+	bad := `{"category":"help","title":"","body":""}`
+	if a, b := send("retry-2", bad), send("retry-2", bad); a.StatusCode != 422 || b.StatusCode != 422 || a.body != b.body {
+		t.Fatalf("a refused write, retried: %d, %d", a.StatusCode, b.StatusCode)
+	}
+	if res := send(strings.Repeat("k", 300), thread); res.StatusCode != 422 {
+		t.Fatalf("a 300-character key: %d", res.StatusCode)
+	}
+	if res := send("", `{"category":"help","title":"Printer offline","body":"Since Monday."}`); res.StatusCode != http.StatusCreated {
+		t.Fatalf("a write without a key: %d %s", res.StatusCode, res.body)
+	}
+	page, err := e.community.Threads(ctx, community.ThreadQuery{})
+	if err != nil || len(page.Threads) != 2 {
+		t.Fatalf("threads stored: %d %v (want the keyed one once, the unkeyed one)", len(page.Threads), err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
@@ -72,6 +73,9 @@ type Deps struct {
 	Metrics    *prometheus.Registry // nil: a registry of its own
 	Catalog    *frontend.Catalog    // nil: loaded here
 	Pages      *PageCache           // nil: nothing is cached
+	// Idempotency keeps answers to API writes sent with an Idempotency-Key (nil: the header
+	// is ignored).
+	Idempotency *idempotency.Keys
 }
 
 // Server renders pages and answers the API.
@@ -210,7 +214,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
 	s.adminRoutes(app)
-	api := app.Group("/api/v1", s.apiScopes, s.private)
+	api := app.Group("/api/v1", s.apiScopes, s.private, s.idempotent)
 	s.apiRoutes(api)
 	s.communityAPIRoutes(api)
 	return app, nil

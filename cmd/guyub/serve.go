@@ -14,6 +14,7 @@ import (
 
 	"github.com/guyub/guyub/demo"
 	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/jobs"
 )
@@ -78,6 +79,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		fmt.Fprintln(p.stdout, summary)
 	}
 
+	keys := idempotency.New(svc.store.DB)
 	registry := prometheus.NewRegistry()
 	supervisor := jobs.New(log)
 	if err := supervisor.Register(registry); err != nil {
@@ -112,9 +114,10 @@ func (p program) serve(ctx context.Context, args []string) error {
 			{Name: "embedded_size", Check: svc.store.CheckSize,
 				Advice: "The embedded database has outgrown the size it is measured for: move to MongoDB with guyub migrate."},
 		},
-		Metrics: registry,
-		Catalog: svc.catalog,
-		Pages:   pages,
+		Metrics:     registry,
+		Catalog:     svc.catalog,
+		Pages:       pages,
+		Idempotency: keys,
 	})
 	if err != nil {
 		return err
@@ -129,6 +132,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 			return err
 		}},
 		{Name: "purge sessions", Every: 10 * time.Minute, Run: svc.identity.Purge},
+		{Name: "purge idempotency keys", Every: 10 * time.Minute, Run: keys.Purge},
 		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
 	} {

@@ -16,6 +16,7 @@ import (
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
@@ -41,7 +42,7 @@ type services struct {
 // indexes lists every package's index declarations, applied at start.
 func indexes() []store.Indexes {
 	var all []store.Indexes
-	all = append(all, ratelimit.Indexes)
+	all = append(all, ratelimit.Indexes, idempotency.Indexes)
 	all = append(all, customers.Indexes...)
 	all = append(all, identity.Indexes...)
 	all = append(all, reviews.Indexes...)

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/idempotency"
+)
+
+// idempotencyHeader names the key a client sends with an API write it may retry.
+const idempotencyHeader = "Idempotency-Key"
+
+// idempotent answers a retried API write — same caller, same Idempotency-Key, same request —
+// with the first answer, without running it again (as Stripe's API does). Answers are kept
+// for a day, whatever their status, except a 503 or 429: those refused the request before it
+// did anything, so its retry runs.
+func (s *Server) idempotent(c *fiber.Ctx) error {
+	key := c.Get(idempotencyHeader)
+	keys := s.deps.Idempotency
+	u := currentUser(c)
+	if key == "" || keys == nil || u == nil || (c.Method() != fiber.MethodPost && c.Method() != fiber.MethodPatch) {
+		return c.Next()
+	}
+	if len(key) > 255 || !cleanText([]byte(key)) {
+		return errs.Field(idempotencyHeader, "api.idempotency_key_invalid")
+	}
+	req := idempotency.Request{Caller: u.ID.Hex(), Key: key, Method: c.Method(), Path: c.Path(), Body: c.Body()}
+	ctx := c.UserContext()
+	answer, err := keys.Begin(ctx, req)
+	switch {
+	case errors.Is(err, idempotency.ErrInFlight):
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return errs.New(errs.ErrConflict, "api.idempotency_in_flight")
+	case errors.Is(err, idempotency.ErrReused):
+		return errs.Field(idempotencyHeader, "api.idempotency_key_reused")
+	case err != nil:
+		return err
+	case answer != nil:
+		c.Set("Idempotent-Replayed", "true")
+		if answer.Location != "" {
+			c.Set(fiber.HeaderLocation, answer.Location)
+		}
+		c.Set(fiber.HeaderContentType, answer.ContentType)
+		return c.Status(answer.Status).Send(answer.Body)
+	}
+
+	if err := c.Next(); err != nil {
+		// Answered here, so the answer stored is the one sent.
+		if herr := s.handleError(c, err); herr != nil {
+			return herr
+		}
+	}
+	resp := c.Response()
+	if status := resp.StatusCode(); status == fiber.StatusServiceUnavailable || status == fiber.StatusTooManyRequests {
+		return keys.Abandon(ctx, req)
+	}
+	return keys.Finish(ctx, req, idempotency.Answer{Status: resp.StatusCode(), ContentType: string(resp.Header.ContentType()),
+		Location: string(resp.Header.Peek(fiber.HeaderLocation)), Body: bytes.Clone(resp.Body())})
+}
