@@ -187,17 +187,13 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 	if _, err := s.posts.InsertOne(ctx, p); err != nil {
 		return nil, fmt.Errorf("reply: %w", err)
 	}
-	if err := s.screen.Record(ctx, sub, verdict); err != nil {
-		return nil, err
-	}
-	counted, err := s.countPost(ctx, p, par)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.contributed(ctx, author.ID, "posts"); err != nil {
-		return nil, err
-	}
-	p.Counted = counted
+	store.FollowUp(ctx, "reply",
+		func() error { return s.screen.Record(ctx, sub, verdict) },
+		func() (err error) {
+			p.Counted, err = s.countPost(ctx, p, par)
+			return err
+		},
+		func() error { return s.contributed(ctx, author.ID, "posts") })
 	return p, nil
 }
 

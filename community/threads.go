@@ -158,19 +158,21 @@ func (s *Service) CreateThread(ctx context.Context, author *customers.Customer, 
 		return nil, err
 	}
 	t.Status = verdict.Status
-	if _, err := s.threads.InsertOne(ctx, t); err != nil {
-		return nil, fmt.Errorf("create thread: %w", err)
-	}
+	// The opening post first: until the thread is written, nothing of it shows anywhere,
+	// so a failure in between leaves nothing half made to see.
 	opening := &Post{ID: t.OpeningPostID, ParentKind: content.KindThread, ParentID: t.ID, AuthorID: author.ID, Opening: true,
 		BodyMD: in.Body, BodyHTML: s.md.HTML(in.Body), Status: t.Status, Lang: in.Lang,
 		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	if _, err := s.posts.InsertOne(ctx, opening); err != nil {
 		return nil, fmt.Errorf("create thread: %w", err)
 	}
-	if err := s.screen.Record(ctx, sub, verdict); err != nil {
-		return nil, err
+	if _, err := s.threads.InsertOne(ctx, t); err != nil {
+		return nil, fmt.Errorf("create thread: %w", err)
 	}
-	return t, s.contributed(ctx, author.ID, "threads")
+	store.FollowUp(ctx, "create thread",
+		func() error { return s.screen.Record(ctx, sub, verdict) },
+		func() error { return s.contributed(ctx, author.ID, "threads") })
+	return t, nil
 }
 
 // Thread returns one thread.

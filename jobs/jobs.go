@@ -23,6 +23,8 @@ type Job struct {
 	Name  string
 	Every time.Duration
 	Run   func(context.Context) error
+	// First is when the first run starts, after Go (0: at once).
+	First time.Duration
 	// MaxBackoff caps the wait between tries while the job fails (default 5 minutes, or
 	// Every if longer): doubling from Every, so a full disk is not hammered.
 	MaxBackoff time.Duration
@@ -73,8 +75,8 @@ func (s *Supervisor) Register(reg prometheus.Registerer) error {
 	return nil
 }
 
-// Go starts job in its own goroutine, tracked by wg, until ctx ends. It runs at once, then
-// every Every, or later while it fails.
+// Go starts job in its own goroutine, tracked by wg, until ctx ends. It runs after First,
+// then every Every, or later while it fails.
 func (s *Supervisor) Go(ctx context.Context, wg *sync.WaitGroup, job Job) {
 	maxBackoff := job.MaxBackoff
 	if maxBackoff == 0 {
@@ -85,7 +87,7 @@ func (s *Supervisor) Go(ctx context.Context, wg *sync.WaitGroup, job Job) {
 	s.state[job.Name] = &state{}
 	s.mu.Unlock()
 	wg.Go(func() {
-		timer := time.NewTimer(0)
+		timer := time.NewTimer(job.First)
 		defer timer.Stop()
 		for {
 			select {

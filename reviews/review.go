@@ -169,17 +169,15 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if err != nil {
 		return nil, fmt.Errorf("create review: %w", err)
 	}
-	if err := s.screen.Record(ctx, sub, verdict); err != nil {
-		return nil, err
-	}
-	if err := s.syncRating(ctx, r.ID); err != nil {
-		return nil, err
-	}
-	if s.signals != nil {
-		if err := s.signals.Contributed(ctx, author.ID, "reviews", p.ID); err != nil {
-			return nil, err
-		}
-	}
+	store.FollowUp(ctx, "create review",
+		func() error { return s.screen.Record(ctx, sub, verdict) },
+		func() error { return s.syncRating(ctx, r.ID) },
+		func() error {
+			if s.signals == nil {
+				return nil
+			}
+			return s.signals.Contributed(ctx, author.ID, "reviews", p.ID)
+		})
 	return r, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -111,4 +112,16 @@ func InsertNew(ctx context.Context, coll *mongo.Collection, docs []any) (int, er
 func Unavailable(err error) bool {
 	return err != nil && (mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
 		errors.Is(err, mongo.ErrClientDisconnected) || errors.Is(err, context.DeadlineExceeded) || CannotWrite(err))
+}
+
+// FollowUp runs the steps that follow a write already stored — counters, records, signals.
+// The write stands whatever they do: failing the request now would make its retry store
+// the content twice. A failure is logged, and the repair job (run by itself at start-up
+// and daily, or by hand with guyub repair) puts the counters right.
+func FollowUp(ctx context.Context, what string, steps ...func() error) {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			slog.Default().WarnContext(ctx, "a step after a stored write failed; the repair job will correct it", "write", what, "err", err)
+		}
+	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -10,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/demo"
 )
 
 // runCmd runs a guyub command in-process and returns what it printed.
@@ -172,5 +178,49 @@ func TestSearch_DemoContentIsFoundAndReindexRebuildsIt(t *testing.T) {
 		if _, body := httpGet(t, again.URL+"/api/v1/search?q=kopi&kind="+kind); strings.Contains(body, `"total":0`) {
 			t.Errorf("after reindex no %s about kopi is found: %s", kind, body)
 		}
+	}
+}
+
+// The repair job — what serve runs at start-up and daily — puts a counter a crash left wrong
+// right by itself, and can run again (its lease is given back).
+func TestRepairJob_PutsCountersRightByItself(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg, err := loadConfig("guyub serve", []string{"--data", dir}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	svc, err := openServices(ctx, cfg, log, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.close()
+	if _, err := demo.Load(ctx, svc.demoDeps()); err != nil {
+		t.Fatal(err)
+	}
+	threads := svc.store.DB.Collection("threads")
+	var before struct {
+		ID         bson.ObjectID `bson:"_id"`
+		ReplyCount int           `bson:"reply_count"`
+	}
+	if err := threads.FindOne(ctx, bson.M{"reply_count": bson.M{"$gt": 0}}).Decode(&before); err != nil {
+		t.Fatal(err)
+	}
+	// A crash between a reply and its count: the thread says 40 replies.
+	if _, err := threads.UpdateOne(ctx, bson.M{"_id": before.ID}, bson.M{"$set": bson.M{"reply_count": 40}}); err != nil {
+		t.Fatal(err)
+	}
+	job := svc.repairJob(log)
+	for range 2 {
+		if err := job(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var after struct {
+		ReplyCount int `bson:"reply_count"`
+	}
+	if err := threads.FindOne(ctx, bson.M{"_id": before.ID}).Decode(&after); err != nil || after.ReplyCount != before.ReplyCount {
+		t.Fatalf("reply count after the repair job: %d, want %d (%v)", after.ReplyCount, before.ReplyCount, err)
 	}
 }

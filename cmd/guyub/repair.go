@@ -3,7 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/reviews"
+	"github.com/guyub/guyub/store"
 )
 
 // repair recomputes every denormalised counter from the raw documents (ARCHITECTURE §5).
@@ -19,16 +24,7 @@ func (p program) repair(ctx context.Context, args []string) error {
 	}
 	defer svc.close()
 	started := time.Now()
-	rep, err := svc.reviews.Repair(ctx)
-	if err != nil {
-		return err
-	}
-	forum, err := svc.community.Repair(ctx)
-	if err != nil {
-		return err
-	}
-	// Counts first, then the scores and stages that read them.
-	people, err := svc.customers.Repair(ctx)
+	rep, forum, people, err := svc.repairAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -37,4 +33,39 @@ func (p program) repair(ctx context.Context, args []string) error {
 		forum.Posts, forum.PostsFixed, forum.Threads, forum.ThreadsFixed, forum.Ideas, forum.IdeasFixed)
 	fmt.Fprintf(p.stdout, "customers: %d scores and stages recomputed\ndone in %s\n", people, time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// repairAll recomputes the counters of reviews, then the forums and ideas, then the scores
+// and stages that read them.
+func (s *services) repairAll(ctx context.Context) (reviews.RepairReport, community.RepairReport, int, error) {
+	rep, err := s.reviews.Repair(ctx)
+	if err != nil {
+		return rep, community.RepairReport{}, 0, err
+	}
+	forum, err := s.community.Repair(ctx)
+	if err != nil {
+		return rep, forum, 0, err
+	}
+	people, err := s.customers.Repair(ctx)
+	return rep, forum, people, err
+}
+
+// repairJob is the repair run in the background, at start-up and then daily, so what a
+// crash leaves behind (a counter a write did not reach) is put right without anyone running
+// guyub repair. One instance at a time runs it, under a lease.
+func (s *services) repairJob(log *slog.Logger) func(context.Context) error {
+	leases := store.NewLeases(s.store.DB)
+	return func(ctx context.Context) error {
+		held, err := leases.Acquire(ctx, "repair", s.owner, time.Hour)
+		if err != nil || !held {
+			return err
+		}
+		defer func() { _ = leases.Release(context.WithoutCancel(ctx), "repair", s.owner) }()
+		started := time.Now()
+		rep, forum, people, err := s.repairAll(ctx)
+		log.Info("repair", "products_fixed", rep.ProductsFixed, "reviews_fixed", rep.ReviewsFixed, "posts_fixed", forum.PostsFixed,
+			"threads_fixed", forum.ThreadsFixed, "ideas_fixed", forum.IdeasFixed, "customers", people,
+			"duration_ms", time.Since(started).Milliseconds(), "err", err)
+		return err
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"strings"
@@ -31,6 +32,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := cfg.logger(p.stderr)
+	slog.SetDefault(log) // what the services log (store.FollowUp) goes where the server's log goes
 	tuneGC(p.environ)
 
 	// Listen before anything slow, so a port in use is reported at once.
@@ -135,6 +137,8 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "purge idempotency keys", Every: 10 * time.Minute, Run: keys.Purge},
 		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
+		// A minute in, once start-up's own work is done; it reads every counted document.
+		{Name: "repair", First: time.Minute, Every: 24 * time.Hour, Run: svc.repairJob(log)},
 	} {
 		supervisor.Go(workers, &running, job)
 	}
