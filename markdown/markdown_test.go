@@ -52,6 +52,9 @@ func FuzzHTML(f *testing.F) {
 		if problem := unsafeHTML(out); problem != "" {
 			t.Fatalf("HTML(%q) = %q: %s", in, out, problem)
 		}
+		if text := PlainText(r.HTML(in)); strings.ContainsAny(text, "<>") && !strings.ContainsAny(in, "<>&") {
+			t.Fatalf("PlainText(%q) = %q: markup the source had not", in, text)
+		}
 	})
 }
 
