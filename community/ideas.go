@@ -148,16 +148,17 @@ func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in
 	if _, err := s.ideas.InsertOne(ctx, idea); err != nil {
 		return nil, fmt.Errorf("create idea: %w", err)
 	}
-	if err := s.screen.Record(ctx, sub, verdict); err != nil {
-		return nil, err
+	store.FollowUp(ctx, "create idea",
+		func() error { return s.screen.Record(ctx, sub, verdict) },
+		func() error { return s.contributed(ctx, author.ID, "ideas") },
+		func() error {
+			_, err := s.vote(ctx, idea.ID, author.ID, true)
+			return err
+		})
+	if counted, err := s.Idea(ctx, idea.ID); err == nil {
+		return counted, nil
 	}
-	if err := s.contributed(ctx, author.ID, "ideas"); err != nil {
-		return nil, err
-	}
-	if _, err := s.vote(ctx, idea.ID, author.ID, true); err != nil {
-		return nil, err
-	}
-	return s.Idea(ctx, idea.ID)
+	return idea, nil // stored; what it shows now is its state before the follow-ups
 }
 
 // EditIdea changes an idea's text, keeping the earlier version: its author may, and so

@@ -68,7 +68,7 @@ func (s *Server) signInSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	// This browser has proved itself for this account: an attack on it elsewhere will not slow it.
-	s.setCookie(c, deviceCookie, s.deps.Identity.DeviceToken(user.Email), knownDeviceLifetime)
+	s.setCookie(c, deviceCookie, s.deps.Identity.NewDeviceToken(user.Email), knownDeviceLifetime)
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 

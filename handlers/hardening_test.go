@@ -172,7 +172,7 @@ func TestInput_BrokenTextIsRefused(t *testing.T) {
 func TestSignIn_GuessingElsewhereDoesNotLockTheOwnerOut(t *testing.T) {
 	e := newEnv(t)
 	e.person("owner@example.com")
-	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	base := listen(t, e.app(handlers.Config{TrustedProxies: []string{"127.0.0.0/8"}}, handlers.Deps{}))
 	owner := newBrowser(t, base)
 	owner.signIn("owner@example.com")
 	if !strings.Contains(owner.last.Header.Get("Set-Cookie")+strings.Join(owner.last.Header.Values("Set-Cookie"), ";"), "guyub_device=") {
@@ -181,7 +181,11 @@ func TestSignIn_GuessingElsewhereDoesNotLockTheOwnerOut(t *testing.T) {
 	owner.post("/signout", nil)
 	attacker := newBrowser(t, base)
 	for range 11 {
-		attacker.post("/signin", url.Values{"email": {"owner@example.com"}, "password": {"guess"}})
+		form := url.Values{"email": {"owner@example.com"}, "password": {"guess"}, "_csrf": {attacker.csrf()}}
+		req, _ := http.NewRequest(http.MethodPost, base+"/signin", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "203.0.113.9") // elsewhere
+		attacker.do(req)
 	}
 	if attacker.last.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("the guessing browser: %d", attacker.last.StatusCode)

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -27,7 +29,7 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	if len(key) > 255 || !cleanText([]byte(key)) {
 		return errs.Field(idempotencyHeader, "api.idempotency_key_invalid")
 	}
-	req := idempotency.Request{Caller: u.ID.Hex(), Key: key, Method: c.Method(), Path: c.Path(), Body: c.Body()}
+	req := idempotency.Request{Caller: u.ID.Hex(), Key: key, Method: c.Method(), Path: c.OriginalURL(), Body: c.Body()}
 	ctx := c.UserContext()
 	answer, err := keys.Begin(ctx, req)
 	switch {
@@ -53,10 +55,19 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 			return herr
 		}
 	}
+	// Kept past the request's deadline: the answer is sent whatever happens here, and a
+	// failure only costs the retry its replay.
+	keep, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	resp := c.Response()
 	if status := resp.StatusCode(); status == fiber.StatusServiceUnavailable || status == fiber.StatusTooManyRequests {
-		return keys.Abandon(ctx, req)
+		err = keys.Abandon(keep, req)
+	} else {
+		err = keys.Finish(keep, req, idempotency.Answer{Status: resp.StatusCode(), ContentType: string(resp.Header.ContentType()),
+			Location: string(resp.Header.Peek(fiber.HeaderLocation)), Body: bytes.Clone(resp.Body())})
 	}
-	return keys.Finish(ctx, req, idempotency.Answer{Status: resp.StatusCode(), ContentType: string(resp.Header.ContentType()),
-		Location: string(resp.Header.Peek(fiber.HeaderLocation)), Body: bytes.Clone(resp.Body())})
+	if err != nil {
+		s.log.Warn("idempotency key not kept", "err", err)
+	}
+	return nil
 }

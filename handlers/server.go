@@ -195,11 +195,11 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 
 	app.Use(s.identify)
 	app.Use(s.chooseLanguage)
-	app.Use(checkText)
 	app.Use(s.csrf)
 	app.Use(s.servePages) // a page from the cache costs nothing: it is not counted or queued
 	app.Use(s.rateLimit)
 	app.Use(s.admit)
+	app.Use(checkText) // after the limits: a flood is shed before its bodies are read
 	app.Get("/", s.cached(s.home))
 	s.authRoutes(app)
 	s.profileRoutes(app)

@@ -3,7 +3,9 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,15 +48,13 @@ func checkText(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// cleanText reports whether b is valid UTF-8 without control characters other than tab,
-// line feed and carriage return.
+// cleanText reports whether b is valid UTF-8 without control characters (C0, DEL, C1) other
+// than tab, line feed and carriage return, and without U+FFFD, which is what a decoder
+// makes of broken text (an escaped lone surrogate in JSON, for one).
 func cleanText(b []byte) bool {
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size <= 1 {
-			return false
-		}
-		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
+		if r == utf8.RuneError || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r') {
 			return false
 		}
 		b = b[size:]
@@ -74,21 +74,41 @@ func fieldName(key []byte) string {
 // the text is not inside a named field), or "" if all is well. A body that is not JSON is
 // left to its handler to refuse; only its bytes are checked.
 func badJSONText(body []byte) string {
-	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
-		return "body"
+	if !cleanText(body) {
+		return "body" // raw bytes: JSON allows no other control character outside strings either
 	}
 	if bytes.IndexByte(body, '\\') < 0 {
-		return "" // no escapes: the bytes are the text, and they are valid
+		return "" // no escapes: the bytes are the text, and they are clean
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	bad, ok := badJSONValues(body)
+	if ok {
+		return bad
+	}
+	// Not one JSON text: JSON Lines, whose importer reads each line on its own.
+	for line := range bytes.SplitSeq(body, []byte("\n")) {
+		if bad, _ := badJSONValues(line); bad != "" {
+			return bad
+		}
+	}
+	return ""
+}
+
+// badJSONValues walks the JSON values in b and names the field of the first string that is
+// not clean text ("body" when it is not inside a named field). ok is false if b is not a
+// sequence of JSON values; what was found before the error is still reported.
+func badJSONValues(b []byte) (bad string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	// inObject[i] tells whether the i-th open container is an object; key is the last key
 	// read, and wantKey whether the next string in an object is a key.
 	var inObject []bool
 	key, wantKey := "body", false
 	for {
 		tok, err := dec.Token()
+		if err == io.EOF {
+			return "", true
+		}
 		if err != nil {
-			return "" // the end, or not JSON: the handler answers that
+			return "", false
 		}
 		switch t := tok.(type) {
 		case json.Delim:
@@ -104,9 +124,9 @@ func badJSONText(body []byte) string {
 		case string:
 			if !cleanText([]byte(t)) {
 				if wantKey {
-					return "body"
+					return "body", true
 				}
-				return key
+				return key, true
 			}
 			if wantKey {
 				key = fieldName([]byte(t))

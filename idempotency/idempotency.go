@@ -71,7 +71,7 @@ type Request struct {
 	Caller string // the caller's account or token: keys are per caller
 	Key    string
 	Method string
-	Path   string
+	Path   string // with the query
 	Body   []byte
 }
 
@@ -93,16 +93,23 @@ func (r Request) fingerprint() string {
 func (k *Keys) Begin(ctx context.Context, r Request) (*Answer, error) {
 	now := k.now()
 	e := entry{ID: r.id(), Fingerprint: r.fingerprint(), StartedAt: now, ExpiresAt: now.Add(Lifetime)}
-	_, err := k.coll.InsertOne(ctx, e)
-	if err == nil {
-		return nil, nil
-	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return nil, fmt.Errorf("idempotency key: %w", err)
-	}
 	var prev entry
-	if err := k.coll.FindOne(ctx, bson.M{"_id": e.ID}).Decode(&prev); err != nil {
-		return nil, fmt.Errorf("idempotency key: %w", err)
+	for try := 0; ; try++ {
+		_, err := k.coll.InsertOne(ctx, e)
+		if err == nil {
+			return nil, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return nil, fmt.Errorf("idempotency key: %w", err)
+		}
+		err = k.coll.FindOne(ctx, bson.M{"_id": e.ID}).Decode(&prev)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) || try > 0 {
+			return nil, fmt.Errorf("idempotency key: %w", err)
+		}
+		// Abandoned or purged between the two: claim it again.
 	}
 	switch {
 	case prev.Fingerprint != e.Fingerprint:

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 
 	"github.com/guyub/guyub/customers"
 )
@@ -29,14 +30,25 @@ func (s *Service) ValidCSRF(browserID, token string) bool {
 // NewBrowserID is the random value of a new CSRF cookie.
 func NewBrowserID() string { return randomToken(24) }
 
-// DeviceToken is what a browser keeps after signing in to the account with email, so its
-// later attempts skip the slow path: an HMAC of the address, so nothing is stored.
-func (s *Service) DeviceToken(email string) string {
+// NewDeviceToken is what a browser keeps after signing in to the account with email, so its
+// later attempts skip the slow path and have a limit of their own: a random device ID and
+// an HMAC of it with the address, so nothing is stored and each browser counts apart.
+func (s *Service) NewDeviceToken(email string) string {
+	id := randomToken(12)
+	return id + "." + s.deviceMAC(id, email)
+}
+
+func (s *Service) deviceMAC(id, email string) string {
 	mac := hmac.New(sha256.New, s.csrfKey)
-	mac.Write([]byte("device\x00" + customers.NormalizeEmail(email)))
+	mac.Write([]byte("device\x00" + id + "\x00" + customers.NormalizeEmail(email)))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func (s *Service) knownDevice(email, token string) bool {
-	return token != "" && hmac.Equal([]byte(token), []byte(s.DeviceToken(email)))
+// knownDevice returns the device ID of token if it was made for email.
+func (s *Service) knownDevice(email, token string) (string, bool) {
+	id, mac, ok := strings.Cut(token, ".")
+	if !ok || id == "" || len(id) > 64 {
+		return "", false
+	}
+	return id, hmac.Equal([]byte(mac), []byte(s.deviceMAC(id, email)))
 }

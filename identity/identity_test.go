@@ -126,7 +126,7 @@ func TestSignIn_ThrottledWithoutLockingTheOwnerOut(t *testing.T) {
 	if err := attempt(ctx, "teh manis dingin", "10.0.2.1", ""); err != nil {
 		t.Fatalf("the owner from another address: %v", err)
 	}
-	device := f.identity.DeviceToken("C@example.com")
+	device := f.identity.NewDeviceToken("C@example.com")
 	if err := attempt(ctx, "teh manis dingin", "10.0.1.1", device); err != nil {
 		t.Fatalf("the owner's browser, behind the guessing address: %v", err)
 	}
@@ -147,6 +147,29 @@ func TestSignIn_ThrottledWithoutLockingTheOwnerOut(t *testing.T) {
 	}
 	if err := attempt(short, "teh manis dingin", "10.0.4.2", "forged"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("an unknown browser during the attack did not wait: %v", err)
+	}
+
+	// Past a hundred attempts from unknown browsers, they are refused outright; each known
+	// browser keeps its own limit, so one that guessed does not stop another.
+	refused := false
+	for i := 0; i < 200 && !refused; i++ {
+		quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := attempt(quick, "guess", fmt.Sprintf("10.1.%d.%d", i/200, i%200), "")
+		cancel()
+		refused = errors.Is(err, identity.ErrTooManyAttempts)
+	}
+	if !refused {
+		t.Fatal("unknown browsers were never refused")
+	}
+	other := f.identity.NewDeviceToken("c@example.com")
+	for range 10 {
+		_ = attempt(ctx, "guess", "10.0.6.1", other)
+	}
+	if err := attempt(ctx, "teh manis dingin", "10.0.6.1", other); !errors.Is(err, identity.ErrTooManyAttempts) {
+		t.Fatalf("a known browser past its own limit: %v", err)
+	}
+	if err := attempt(ctx, "teh manis dingin", "10.0.6.1", device); err != nil {
+		t.Fatalf("another known browser of the owner: %v", err)
 	}
 
 	// Thirty attempts from one address, on many accounts, block that address.

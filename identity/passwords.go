@@ -31,6 +31,7 @@ const (
 	signInPerIP      = 30
 	signInPerPair    = 10
 	signInPerAccount = 10
+	signInAccountCap = 100 // attempts from unknown browsers, all addresses together
 )
 
 //go:embed common-passwords.txt
@@ -137,7 +138,7 @@ type rateLimit struct {
 // SignInAttempt is one try at signing in with a password.
 type SignInAttempt struct {
 	Email, Password, IP string
-	// Device is the known-device token the browser holds (DeviceToken), if any: proof it
+	// Device is the known-device token the browser holds (NewDeviceToken), if any: proof it
 	// signed in to this account before.
 	Device string
 }
@@ -155,10 +156,10 @@ func (s *Service) SignIn(ctx context.Context, in SignInAttempt) (*customers.Cust
 	}
 	// A browser that signed in to this account before is limited on its own, so guessing
 	// from the owner's network does not stop the owner either.
-	known := s.knownDevice(email, in.Device)
+	device, known := s.knownDevice(email, in.Device)
 	limits := []rateLimit{{"signin:ip:" + in.IP, signInPerIP}, {"signin:pair:" + email + "|" + in.IP, signInPerPair}}
 	if known {
-		limits = []rateLimit{{"signin:device:" + email, signInPerPair}}
+		limits = []rateLimit{{"signin:device:" + email + "|" + device, signInPerPair}}
 	}
 	for _, limit := range limits {
 		d, err := s.limiter.Allow(ctx, limit.key, limit.n, signInWindow)
@@ -170,11 +171,16 @@ func (s *Service) SignIn(ctx context.Context, in SignInAttempt) (*customers.Cust
 		}
 	}
 	if !known {
-		d, err := s.limiter.Allow(ctx, "signin:account:"+email, signInPerAccount, signInWindow)
+		// Unknown browsers past a few attempts on the account wait; past many (guessing from
+		// a crowd of addresses), they are refused until the window ends.
+		d, err := s.limiter.Allow(ctx, "signin:account:"+email, signInAccountCap, signInWindow)
 		if err != nil {
 			return nil, err
 		}
 		if !d.Allowed {
+			return nil, ErrTooManyAttempts
+		}
+		if d.Remaining < signInAccountCap-signInPerAccount {
 			select {
 			case <-time.After(s.cfg.SlowSignIn):
 			case <-ctx.Done():

@@ -96,10 +96,13 @@ func (s *Supervisor) Go(ctx context.Context, wg *sync.WaitGroup, job Job) {
 			case <-timer.C:
 			}
 			wait := job.Every
-			if failures := s.RunOnce(ctx, job); failures > 0 {
-				// Every, 2×Every, 4×Every … up to maxBackoff.
-				wait = min(job.Every<<min(failures-1, 20), maxBackoff)
+			// Every, 2×Every, 4×Every … up to maxBackoff (doubled step by step: a shift
+			// of a day's duration would overflow).
+			failures := s.RunOnce(ctx, job)
+			for i := 1; i < failures && wait < maxBackoff; i++ {
+				wait *= 2
 			}
+			wait = min(wait, maxBackoff)
 			timer.Reset(wait)
 		}
 	})

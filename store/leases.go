@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -29,26 +30,40 @@ func NewLeases(db *mongo.Database) *Leases {
 	return &Leases{coll: db.Collection("leases"), now: func() time.Time { return time.Now().UTC() }}
 }
 
-// NewOwner names this process for leases: "host/pid/random". Host and process tell people
-// reading a lease who holds it, and let a restarted process see that a holder on its own
-// host has died; the random part keeps two containers with the same hostname and pid apart.
+// NewOwner names this process for leases: "machine/pid/random". The machine is the host
+// name with a digest of the boot and the PID namespace, so that a pid means the same
+// process to everyone with the same machine part; it lets a restarted process see that a
+// holder on its own machine has died. The random part keeps two processes that reuse a pid
+// (containers: pid 1 each) apart.
 func NewOwner() string {
-	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+	return fmt.Sprintf("%s/%d/%x", machine(), os.Getpid(), b)
+}
+
+// machine is the host name and, where Linux tells them, a digest of the boot and the PID
+// namespace: two containers with the same host name but their own pids differ here.
+func machine() string {
+	host, _ := os.Hostname()
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	if len(boot) == 0 && ns == "" {
+		return host
+	}
+	sum := sha256.Sum256([]byte(string(boot) + ns))
+	return fmt.Sprintf("%s~%x", host, sum[:6])
 }
 
 // OwnerDead reports whether the lease holder owner is certainly gone, as seen from the
-// process self: it ran on this host and its process no longer exists, or has this very
-// process's pid (a container restarted: pid 1 again). Owners on other hosts are never
-// declared dead; their leases expire.
+// process self: it ran on this machine (same host, boot and PID namespace) and its process
+// no longer exists, or has this very process's pid (a container restarted: pid 1 again).
+// Owners elsewhere are never declared dead; their leases expire.
 func OwnerDead(owner, self string) bool {
-	host, rest, ok := strings.Cut(owner, "/")
+	where, rest, ok := strings.Cut(owner, "/")
 	pidText, _, ok2 := strings.Cut(rest, "/")
-	selfHost, _, _ := strings.Cut(self, "/")
+	selfWhere, _, _ := strings.Cut(self, "/")
 	pid, err := strconv.Atoi(pidText)
-	if !ok || !ok2 || err != nil || owner == self || host != selfHost {
+	if !ok || !ok2 || err != nil || owner == self || where != selfWhere {
 		return false
 	}
 	if pid == os.Getpid() {
