@@ -54,6 +54,10 @@ type Store struct {
 	DB       *mongo.Database
 	URI      string // the URI the driver connected to (the embedded server's, when embedded)
 	Embedded bool
+	// Crashed: the embedded database's last process died without stopping, so what it
+	// was doing may be half done (counters a write did not reach). Always false on MongoDB,
+	// where other instances come and go.
+	Crashed bool
 
 	stopEmbedded func()
 	dbDir        string // the embedded database's files
@@ -103,12 +107,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{URI: cfg.URI, stopEmbedded: func() {}, writes: &writeWatch{}}
 	var dialer options.ContextDialer
 	if s.URI == "" {
-		uri, stop, inProcess, err := startEmbedded(cfg.DataDir, logger)
+		uri, stop, inProcess, crashed, err := startEmbedded(cfg.DataDir, logger)
 		if err != nil {
 			return nil, err
 		}
 		dialer = inProcess
-		s.URI, s.Embedded, s.stopEmbedded = uri, true, stop
+		s.URI, s.Embedded, s.stopEmbedded, s.Crashed = uri, true, stop, crashed
 		s.dbDir = filepath.Join(cfg.DataDir, "db")
 		if cfg.DataDir == "" {
 			s.dbDir = filepath.Join("data", "db")
@@ -174,33 +178,33 @@ func (s *Store) Close(ctx context.Context) error {
 // startEmbedded runs FerretDB with the SQLite handler on a Unix socket only this user can
 // reach. A lock file keeps a second process from opening the same SQLite files; the URI is
 // recorded beside it, for admin commands that join a running server.
-func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func(), inProcess options.ContextDialer, err error) {
+func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func(), inProcess options.ContextDialer, crashed bool, err error) {
 	if dataDir == "" {
 		dataDir = "data"
 	}
 	dbDir, err := filepath.Abs(filepath.Join(dataDir, "db"))
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, false, err
 	}
 	// Only this user may reach the data: the directory is private (also one an earlier
 	// version made 0750), and the database listens on a Unix socket in it, not on a TCP port
 	// that any local user could connect to.
 	if err := os.MkdirAll(dbDir, 0o700); err != nil {
-		return "", nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
+		return "", nil, nil, false, fmt.Errorf("GUYUB_DATA: %w", err)
 	}
 	for _, dir := range []string{dataDir, dbDir} {
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return "", nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
+			return "", nil, nil, false, fmt.Errorf("GUYUB_DATA: %w", err)
 		}
 	}
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, false, err
 	}
 	sock, removeSock, err := socketPath(filepath.Dir(dbDir))
 	if err != nil {
 		unlock()
-		return "", nil, nil, err
+		return "", nil, nil, false, err
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
@@ -216,7 +220,7 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 	if err != nil {
 		removeSock()
 		unlock()
-		return "", nil, nil, fmt.Errorf("start embedded FerretDB: %w", err)
+		return "", nil, nil, false, fmt.Errorf("start embedded FerretDB: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -230,6 +234,11 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 	}
 	uri = "mongodb://" + url.PathEscape(sock) + "/"
 	addrFile := filepath.Join(dataDir, AddressFile)
+	// A clean stop removes the address; holding the lock, finding it means the last
+	// process on this directory died without stopping (kill -9, a power cut).
+	if _, err := os.Stat(addrFile); err == nil {
+		crashed = true
+	}
 	if err := os.WriteFile(addrFile, []byte(uri+"\n"), 0o600); err != nil {
 		logger.Warn("cannot record the embedded database address", "file", addrFile, "err", err)
 	}
@@ -240,7 +249,7 @@ func startEmbedded(dataDir string, logger *slog.Logger) (uri string, stop func()
 		removeSock()
 		unlock()
 	}
-	return uri, stop, f, nil
+	return uri, stop, f, crashed, nil
 }
 
 // socketPath is where the embedded server's Unix socket goes: in the data directory, unless
