@@ -330,6 +330,11 @@ func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) 
 }
 
 func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (*Idea, int, error) {
+	end, err := s.inFlight.Begin(ctx, string(content.KindIdea), idea)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer end()
 	inc := bson.M{}
 	if on {
 		_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at, InWindow: true})
@@ -355,7 +360,7 @@ func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at ti
 		}
 	}
 	var counted Idea
-	err := s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&counted)
+	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&counted)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count vote: %w", err)
 	}
@@ -374,18 +379,28 @@ func (s *Service) expireTrending(ctx context.Context) error {
 			return err
 		}
 		for _, v := range due {
-			res, err := s.votes.UpdateOne(ctx, bson.M{"_id": v.ID, "in_window": true}, bson.M{"$unset": bson.M{"in_window": ""}})
-			if err != nil {
-				return fmt.Errorf("trending: %w", err)
-			}
-			if res.ModifiedCount == 0 {
-				continue // taken out by another caller
-			}
-			if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": v.IdeaID}, bson.M{"$inc": bson.M{"trend_votes": -1}}); err != nil {
-				return fmt.Errorf("trending: %w", err)
+			if err := s.leaveTrending(ctx, v); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// leaveTrending takes one vote out of its idea's trending count, once.
+func (s *Service) leaveTrending(ctx context.Context, v *IdeaVote) error {
+	end, err := s.inFlight.Begin(ctx, string(content.KindIdea), v.IdeaID)
+	if err != nil {
+		return err
+	}
+	defer end()
+	res, err := s.votes.UpdateOne(ctx, bson.M{"_id": v.ID, "in_window": true}, bson.M{"$unset": bson.M{"in_window": ""}})
+	if err != nil || res.ModifiedCount == 0 {
+		return err // or taken out by another caller
+	}
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": v.IdeaID}, bson.M{"$inc": bson.M{"trend_votes": -1}}); err != nil {
+		return fmt.Errorf("trending: %w", err)
+	}
+	return nil
 }
 
 // VotedFor says which of some ideas a customer voted for, in one query.
@@ -548,6 +563,13 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 		return nil, errs.Field("target", "idea.merged")
+	}
+	for _, id := range []bson.ObjectID{targetID, dupID} {
+		end, err := s.inFlight.Begin(ctx, string(content.KindIdea), id)
+		if err != nil {
+			return nil, err
+		}
+		defer end()
 	}
 	// The votes move a batch at a time. A customer who voted for both keeps the vote on the
 	// target; their vote on the duplicate is withdrawn, one by one (an exact, retry-safe

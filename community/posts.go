@@ -184,6 +184,11 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 		return nil, err
 	}
 	p.Status = verdict.Status
+	end, err := s.inFlight.Begin(ctx, string(to.Kind), to.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	if _, err := s.posts.InsertOne(ctx, p); err != nil {
 		return nil, fmt.Errorf("reply: %w", err)
 	}
@@ -299,6 +304,11 @@ func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id b
 			status = content.StatusPending
 		}
 	}
+	end, err := s.inFlight.Begin(ctx, string(p.ParentKind), p.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	now := s.now()
 	prev := Revision{BodyMD: p.BodyMD, At: p.UpdatedAt, Redacted: editor.ID != p.AuthorID}
 	if t != nil {
@@ -352,6 +362,15 @@ func (s *Service) DeletePost(ctx context.Context, by *customers.Customer, id bso
 // SetPostStatus moves a reply or comment between pending, published, hidden and deleted
 // (moderation uses it, with the reason the author is shown). It returns the status before.
 func (s *Service) SetPostStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+	p, err := s.Post(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	end, err := s.inFlight.Begin(ctx, string(p.ParentKind), p.ParentID)
+	if err != nil {
+		return "", err
+	}
+	defer end()
 	before, err := s.setPostStatus(ctx, bson.M{"_id": id}, status, reason)
 	if err != nil {
 		return "", err
@@ -487,6 +506,11 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 	if p.AuthorID == who.ID {
 		return nil, ErrOwnPost
 	}
+	end, err := s.inFlight.Begin(ctx, markLikes, id)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	delta, err := store.SetMark(ctx, s.likes, bson.M{"post_id": id, "customer_id": who.ID},
 		PostLike{ID: bson.NewObjectID(), PostID: id, CustomerID: who.ID, At: s.now()}, like)
 	if err != nil {

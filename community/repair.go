@@ -2,6 +2,7 @@ package community
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -9,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/store"
 )
 
 // RepairReport says what repair found wrong and put right.
@@ -144,4 +146,111 @@ func asInt(v any) (int, bool) {
 		return int(n), true
 	}
 	return 0, false
+}
+
+// What a write in flight (store.InFlight) can leave half done here, by mark kind: a
+// thread's or an idea's reply count (and an idea's votes), named by the parent; a post's
+// likes, named by the post.
+const markLikes = "likes"
+
+// RepairMarked recounts what the marks handled name (all on one target, of one kind):
+// the counter is recomputed from the raw documents and stored only if no other write on
+// the target is in flight and the counter has not moved since it was read. It reports
+// whether it is done; if not, the marks stay for the next run.
+func (s *Service) RepairMarked(ctx context.Context, kind string, target bson.ObjectID, handled []store.Mark) (bool, error) {
+	switch kind {
+	case string(content.KindThread), string(content.KindIdea):
+		return s.recountParent(ctx, content.Kind(kind), target, handled)
+	case markLikes:
+		return s.recountLikes(ctx, target, handled)
+	}
+	return true, nil // not ours
+}
+
+// recountParent puts a thread's or idea's reply count right, with its posts' counted
+// flags, and an idea's vote counts.
+func (s *Service) recountParent(ctx context.Context, kind content.Kind, id bson.ObjectID, handled []store.Mark) (bool, error) {
+	coll := s.parentCollection(kind)
+	var before struct {
+		Replies int `bson:"reply_count"`
+		Votes   int `bson:"vote_count"`
+		Trend   int `bson:"trend_votes"`
+	}
+	err := coll.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"reply_count": 1, "vote_count": 1, "trend_votes": 1})).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return true, nil // never written: the crash came before it
+	}
+	if err != nil {
+		return false, fmt.Errorf("recount %s: %w", kind, err)
+	}
+	posts, err := store.FindAll[Post](ctx, s.posts, bson.M{"parent_id": id},
+		options.Find().SetProjection(bson.M{"opening": 1, "status": 1, "counted": 1}))
+	if err != nil {
+		return false, err
+	}
+	replies := 0
+	var flip []*Post
+	for _, p := range posts {
+		counted := p.Status == content.StatusPublished && !p.Opening
+		if counted {
+			replies++
+		}
+		if counted != p.Counted {
+			flip = append(flip, p)
+		}
+	}
+	set := bson.M{"reply_count": replies}
+	filter := bson.M{"_id": id, "reply_count": before.Replies}
+	if kind == content.KindIdea {
+		votes, err := s.votes.CountDocuments(ctx, bson.M{"idea_id": id})
+		if err != nil {
+			return false, fmt.Errorf("recount votes: %w", err)
+		}
+		trend, err := s.votes.CountDocuments(ctx, bson.M{"idea_id": id, "in_window": true})
+		if err != nil {
+			return false, fmt.Errorf("recount votes: %w", err)
+		}
+		set["vote_count"], set["trend_votes"] = int(votes), int(trend)
+		filter["vote_count"], filter["trend_votes"] = before.Votes, before.Trend
+	}
+	if busy, err := s.inFlight.Busy(ctx, string(kind), id, handled); busy || err != nil {
+		return false, err
+	}
+	for _, p := range flip {
+		if _, err := s.posts.UpdateOne(ctx, bson.M{"_id": p.ID, "counted": p.Counted, "status": p.Status},
+			bson.M{"$set": bson.M{"counted": !p.Counted}}); err != nil {
+			return false, fmt.Errorf("recount %s: %w", kind, err)
+		}
+	}
+	res, err := coll.UpdateOne(ctx, filter, bson.M{"$set": set})
+	if err != nil {
+		return false, fmt.Errorf("recount %s: %w", kind, err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// recountLikes puts a post's like count right.
+func (s *Service) recountLikes(ctx context.Context, id bson.ObjectID, handled []store.Mark) (bool, error) {
+	var before struct {
+		Likes int `bson:"likes"`
+	}
+	err := s.posts.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"likes": 1})).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("recount likes: %w", err)
+	}
+	likes, err := s.likes.CountDocuments(ctx, bson.M{"post_id": id})
+	if err != nil {
+		return false, fmt.Errorf("recount likes: %w", err)
+	}
+	if busy, err := s.inFlight.Busy(ctx, markLikes, id, handled); busy || err != nil {
+		return false, err
+	}
+	res, err := s.posts.UpdateOne(ctx, bson.M{"_id": id, "likes": before.Likes}, bson.M{"$set": bson.M{"likes": int(likes)}})
+	if err != nil {
+		return false, fmt.Errorf("recount likes: %w", err)
+	}
+	return res.MatchedCount == 1, nil
 }

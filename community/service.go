@@ -58,6 +58,7 @@ type Service struct {
 	md            *markdown.Renderer
 	now           func() time.Time
 	allCategories *store.Cached[[]*Category] // a handful, read by nearly every page
+	inFlight      *store.InFlight            // counters a write is changing, for the repair
 }
 
 // New builds the service on db. activity and products may be nil (tests, tools).
@@ -76,6 +77,7 @@ func New(db *mongo.Database, cust *customers.Service, activity ActivityRecorder,
 		screen:        content.PublishAll{},
 		md:            md,
 		now:           func() time.Time { return time.Now().UTC() },
+		inFlight:      store.NewInFlight(db),
 	}
 	s.allCategories = store.NewCached("categories", 5*time.Second, s.loadCategories)
 	return s

@@ -2,10 +2,14 @@ package reviews
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/store"
 )
 
 // RepairReport says what repair found wrong and put right.
@@ -125,4 +129,104 @@ func (s *Service) voteCounts(ctx context.Context) (map[bson.ObjectID][2]int, err
 		out[g.ID.Review] = c
 	}
 	return out, nil
+}
+
+// What a write in flight (store.InFlight) can leave half done here, by mark kind: a
+// product's rating summary, named by the product; a review's helpful counts, by the review.
+const (
+	markRating  = "rating"
+	markHelpful = "helpful"
+)
+
+// RepairMarked recounts what the marks handled name (all on one target, of one kind):
+// the counter is recomputed from the raw documents and stored only if no other write on
+// the target is in flight and the counter has not moved since it was read. It reports
+// whether it is done; if not, the marks stay for the next run.
+func (s *Service) RepairMarked(ctx context.Context, kind string, target bson.ObjectID, handled []store.Mark) (bool, error) {
+	switch kind {
+	case markRating:
+		return s.recountRating(ctx, target, handled)
+	case markHelpful:
+		return s.recountHelpful(ctx, target, handled)
+	}
+	return true, nil // not ours
+}
+
+// recountRating puts a product's rating summary right, with its reviews' counted ratings.
+func (s *Service) recountRating(ctx context.Context, id bson.ObjectID, handled []store.Mark) (bool, error) {
+	var before Product
+	err := s.products.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"rating": 1})).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("recount rating: %w", err)
+	}
+	list, err := store.FindAll[Review](ctx, s.reviews, bson.M{"product_id": id},
+		options.Find().SetProjection(bson.M{"rating": 1, "status": 1, "counted_rating": 1}))
+	if err != nil {
+		return false, err
+	}
+	var sum RatingSummary
+	var recount []*Review
+	for _, r := range list {
+		want := 0
+		if r.Status == StatusPublished {
+			want = r.Rating
+			sum.Count++
+			sum.Sum += r.Rating
+			sum.Hist[r.Rating-1]++
+		}
+		if want != r.CountedRating {
+			recount = append(recount, r)
+		}
+	}
+	if busy, err := s.inFlight.Busy(ctx, markRating, id, handled); busy || err != nil {
+		return false, err
+	}
+	for _, r := range recount {
+		want := 0
+		if r.Status == StatusPublished {
+			want = r.Rating
+		}
+		if _, err := s.reviews.UpdateOne(ctx, bson.M{"_id": r.ID, "counted_rating": r.CountedRating, "rating": r.Rating, "status": r.Status},
+			bson.M{"$set": bson.M{"counted_rating": want}}); err != nil {
+			return false, fmt.Errorf("recount rating: %w", err)
+		}
+	}
+	res, err := s.products.UpdateOne(ctx, bson.M{"_id": id, "rating.count": before.Rating.Count, "rating.sum": before.Rating.Sum},
+		bson.M{"$set": bson.M{"rating": sum}})
+	if err != nil {
+		return false, fmt.Errorf("recount rating: %w", err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// recountHelpful puts a review's helpful counts right.
+func (s *Service) recountHelpful(ctx context.Context, id bson.ObjectID, handled []store.Mark) (bool, error) {
+	var before Review
+	err := s.reviews.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"helpful_yes": 1, "helpful_no": 1})).Decode(&before)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("recount helpful: %w", err)
+	}
+	yes, err := s.votes.CountDocuments(ctx, bson.M{"review_id": id, "helpful": true})
+	if err != nil {
+		return false, fmt.Errorf("recount helpful: %w", err)
+	}
+	no, err := s.votes.CountDocuments(ctx, bson.M{"review_id": id, "helpful": false})
+	if err != nil {
+		return false, fmt.Errorf("recount helpful: %w", err)
+	}
+	if busy, err := s.inFlight.Busy(ctx, markHelpful, id, handled); busy || err != nil {
+		return false, err
+	}
+	res, err := s.reviews.UpdateOne(ctx, bson.M{"_id": id, "helpful_yes": before.HelpfulYes, "helpful_no": before.HelpfulNo},
+		bson.M{"$set": bson.M{"helpful_yes": int(yes), "helpful_no": int(no)}})
+	if err != nil {
+		return false, fmt.Errorf("recount helpful: %w", err)
+	}
+	return res.MatchedCount == 1, nil
 }

@@ -154,6 +154,11 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 		return nil, err
 	}
 	r.Status = verdict.Status
+	end, err := s.inFlight.Begin(ctx, markRating, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	_, err = s.reviews.InsertOne(ctx, r)
 	if mongo.IsDuplicateKeyError(err) {
 		existing, ferr := s.findReview(ctx, bson.M{"product_id": p.ID, "author_id": author.ID})
@@ -234,10 +239,15 @@ func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, i
 			status = StatusPending
 		}
 	}
+	end, err := s.inFlight.Begin(ctx, markRating, r.ProductID)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	now := s.now()
 	prev := Revision{Rating: r.Rating, Title: r.Title, BodyMD: r.BodyMD, Pros: r.Pros, Cons: r.Cons, At: r.UpdatedAt}
 	var out Review
-	err := s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": r.ID, "version": r.Version}, bson.M{
+	err = s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": r.ID, "version": r.Version}, bson.M{
 		"$set": bson.M{"rating": in.Rating, "title": in.Title, "body_md": in.Body, "body_html": s.md.HTML(in.Body),
 			"pros": in.Pros, "cons": in.Cons, "status": status, "edited_at": now, "updated_at": now, "search_dirty": true},
 		"$push": bson.M{"history": prev},
@@ -279,12 +289,21 @@ func (s *Service) Delete(ctx context.Context, by *customers.Customer, id bson.Ob
 // uses it, with the reason the author is shown); the product's summary and the author's
 // signal follow. It returns the status before.
 func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+	r, err := s.Review(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	end, err := s.inFlight.Begin(ctx, markRating, r.ProductID)
+	if err != nil {
+		return "", err
+	}
+	defer end()
 	var before Review
 	set := bson.M{"status": status, "updated_at": s.now(), "search_dirty": true}
 	if reason != "" || status == StatusPublished {
 		set["moderation_reason"] = reason // an author's own delete keeps a moderator's reason
 	}
-	err := s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{
+	err = s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{
 		"$set": set,
 		"$inc": bson.M{"version": 1},
 	}).Decode(&before) // FerretDB v1 takes no projection on findAndModify

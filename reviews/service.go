@@ -44,6 +44,7 @@ type Service struct {
 	screen       Screener
 	md           *markdown.Renderer
 	now          func() time.Time
+	inFlight     *store.InFlight // counters a write is changing, for the repair
 }
 
 // NewService builds the service on db.
@@ -58,6 +59,7 @@ func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecor
 		screen:       content.PublishAll{},
 		md:           md,
 		now:          func() time.Time { return time.Now().UTC() },
+		inFlight:     store.NewInFlight(db),
 	}
 }
 

@@ -43,6 +43,11 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID 
 	if r.AuthorID == voter.ID {
 		return nil, ErrOwnReview
 	}
+	end, err := s.inFlight.Begin(ctx, markHelpful, reviewID)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	vote := HelpfulVote{ID: bson.NewObjectID(), ReviewID: reviewID, CustomerID: voter.ID, Helpful: helpful, At: s.now()}
 	_, err = s.votes.InsertOne(ctx, vote)
 	switch {

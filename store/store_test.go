@@ -233,3 +233,60 @@ func TestLeases_DeadHolderAndDoneWork(t *testing.T) {
 		t.Fatal("an expired done lease is free again")
 	}
 }
+
+// A write's mark lives while it runs; what a crash leaves is stale at once if its process
+// died here, after the grace otherwise; another write on the same target makes it busy.
+func TestInFlight_MarksLiveWhileAWriteRuns(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	f := store.NewInFlight(db)
+	target := bson.NewObjectID()
+	end, err := f.Begin(ctx, "thread", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := f.Stale(ctx, time.Minute); err != nil || len(stale) != 0 {
+		t.Fatalf("a running write's mark is stale: %v %v", stale, err)
+	}
+	if busy, _ := f.Busy(ctx, "thread", target, nil); !busy {
+		t.Fatal("a target with a write in flight is not busy")
+	}
+	end()
+	for n := int64(1); n != 0; { // ended marks are deleted together, a moment later
+		time.Sleep(20 * time.Millisecond)
+		if n, err = db.Collection("in_flight").CountDocuments(ctx, bson.M{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	host, _, _ := strings.Cut(store.ProcessOwner(), "/")
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	marks := []any{
+		store.Mark{ID: bson.NewObjectID(), Kind: "thread", Target: target, Owner: fmt.Sprintf("%s/%d/%x", host, gone.Process.Pid, 1), At: now},
+		store.Mark{ID: bson.NewObjectID(), Kind: "idea", Target: target, Owner: "other-host/1/ab", At: now.Add(-2 * time.Minute)},
+		store.Mark{ID: bson.NewObjectID(), Kind: "likes", Target: target, Owner: "other-host/1/ab", At: now},
+	}
+	if _, err := db.Collection("in_flight").InsertMany(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := f.Stale(ctx, time.Minute)
+	if err != nil || len(stale) != 2 || stale[0].Kind != "thread" || stale[1].Kind != "idea" {
+		t.Fatalf("stale marks: %+v %v (want the dead process's and the old one)", stale, err)
+	}
+	if busy, _ := f.Busy(ctx, "thread", target, stale[:1]); busy {
+		t.Fatal("busy with only the marks being handled")
+	}
+	if busy, _ := f.Busy(ctx, "likes", target, stale); !busy {
+		t.Fatal("a live write elsewhere does not make its target busy")
+	}
+	if err := f.Clear(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.Collection("in_flight").CountDocuments(ctx, bson.M{}); n != 1 {
+		t.Fatalf("%d marks after clearing two of three", n)
+	}
+}

@@ -3,19 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/demo"
+	"github.com/guyub/guyub/store"
 )
 
 // runCmd runs a guyub command in-process and returns what it printed.
@@ -222,5 +226,104 @@ func TestRepairJob_PutsCountersRightByItself(t *testing.T) {
 	}
 	if err := threads.FindOne(ctx, bson.M{"_id": before.ID}).Decode(&after); err != nil || after.ReplyCount != before.ReplyCount {
 		t.Fatalf("reply count after the repair job: %d, want %d (%v)", after.ReplyCount, before.ReplyCount, err)
+	}
+}
+
+// The in-flight repair — what serve runs at start-up and every minute — recounts exactly
+// what stale marks name: a crashed process's at once, an old one after the grace, and
+// nothing a live write is still changing, nor anything unmarked (it does not rescan).
+func TestRepairInFlight_RecountsOnlyWhatAWriteLeftMarked(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := loadConfig("guyub serve", []string{"--data", t.TempDir()}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	svc, err := openServices(ctx, cfg, log, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.close()
+	if _, err := demo.Load(ctx, svc.demoDeps()); err != nil {
+		t.Fatal(err)
+	}
+	type counted struct {
+		ID         bson.ObjectID `bson:"_id"`
+		ReplyCount int           `bson:"reply_count"`
+		VoteCount  int           `bson:"vote_count"`
+		Likes      int           `bson:"likes"`
+		Rating     struct {
+			Count int `bson:"count"`
+		} `bson:"rating"`
+	}
+	pick := func(coll string, filter bson.M, n int) []counted {
+		cur, err := svc.store.DB.Collection(coll).Find(ctx, filter, options.Find().SetLimit(int64(n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []counted
+		if err := cur.All(ctx, &out); err != nil || len(out) < n {
+			t.Fatalf("%s: %d of %d (%v)", coll, len(out), n, err)
+		}
+		return out
+	}
+	threads := pick("threads", bson.M{"reply_count": bson.M{"$gt": 0}}, 3)
+	idea := pick("ideas", bson.M{"vote_count": bson.M{"$gt": 0}}, 1)[0]
+	product := pick("products", bson.M{"rating.count": bson.M{"$gt": 0}}, 1)[0]
+	set := func(coll string, id bson.ObjectID, field string, v int) {
+		if _, err := svc.store.DB.Collection(coll).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{field: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four writes died between their steps, leaving their counters wrong.
+	for _, th := range threads {
+		set("threads", th.ID, "reply_count", 40)
+	}
+	set("ideas", idea.ID, "vote_count", 40)
+	set("products", product.ID, "rating.count", 40)
+	host, _, _ := strings.Cut(store.ProcessOwner(), "/")
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := fmt.Sprintf("%s/%d/%x", host, gone.Process.Pid, 1)
+	now := time.Now().UTC()
+	marks := []any{
+		store.Mark{ID: bson.NewObjectID(), Kind: "thread", Target: threads[0].ID, Owner: crashed, At: now},
+		store.Mark{ID: bson.NewObjectID(), Kind: "idea", Target: idea.ID, Owner: crashed, At: now},
+		store.Mark{ID: bson.NewObjectID(), Kind: "rating", Target: product.ID, Owner: "other-host/1/ab", At: now.Add(-5 * time.Minute)},
+		// a write on another instance, still running
+		store.Mark{ID: bson.NewObjectID(), Kind: "thread", Target: threads[1].ID, Owner: "other-host/1/ab", At: now},
+	}
+	if _, err := svc.store.DB.Collection("in_flight").InsertMany(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.repairInFlight(log)(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get := func(coll string, id bson.ObjectID) counted {
+		var c counted
+		if err := svc.store.DB.Collection(coll).FindOne(ctx, bson.M{"_id": id}).Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := get("threads", threads[0].ID).ReplyCount; got != threads[0].ReplyCount {
+		t.Errorf("the crashed write's thread counts %d replies, want %d", got, threads[0].ReplyCount)
+	}
+	if got := get("ideas", idea.ID).VoteCount; got != idea.VoteCount {
+		t.Errorf("the crashed write's idea counts %d votes, want %d", got, idea.VoteCount)
+	}
+	if got := get("products", product.ID).Rating.Count; got != product.Rating.Count {
+		t.Errorf("the old mark's product counts %d reviews, want %d", got, product.Rating.Count)
+	}
+	if got := get("threads", threads[1].ID).ReplyCount; got != 40 {
+		t.Errorf("a thread with a write still in flight was recounted (%d)", got)
+	}
+	if got := get("threads", threads[2].ID).ReplyCount; got != 40 {
+		t.Errorf("an unmarked thread was recounted (%d): the repair rescans", got)
+	}
+	if n, _ := svc.store.DB.Collection("in_flight").CountDocuments(ctx, bson.M{}); n != 1 {
+		t.Errorf("%d marks left, want only the running write's", n)
 	}
 }

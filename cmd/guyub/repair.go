@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/store"
@@ -50,9 +52,66 @@ func (s *services) repairAll(ctx context.Context) (reviews.RepairReport, communi
 	return rep, forum, people, err
 }
 
-// repairJob is the repair run in the background, at start-up and then daily, so what a
-// crash leaves behind (a counter a write did not reach) is put right without anyone running
-// guyub repair. One instance at a time runs it, under a lease.
+// repairInFlight puts right what a write that died between its steps left behind (a reply
+// stored, its thread's count not moved): every write of several steps marks what it changes
+// while it runs (store.InFlight), and this job, at start-up and then every minute, recounts
+// only what stale marks name — at once for the marks of a process that crashed. Each
+// package recounts the kinds it owns; one instance at a time runs it, under a lease.
+func (s *services) repairInFlight(log *slog.Logger) func(context.Context) error {
+	marks := store.NewInFlight(s.store.DB)
+	leases := store.NewLeases(s.store.DB)
+	recounters := []func(context.Context, string, bson.ObjectID, []store.Mark) (bool, error){
+		s.community.RepairMarked, s.reviews.RepairMarked}
+	return func(ctx context.Context) error {
+		stale, err := marks.Stale(ctx, time.Minute)
+		if err != nil || len(stale) == 0 {
+			return err
+		}
+		held, err := leases.Acquire(ctx, "repair in flight", s.owner, 10*time.Minute)
+		if err != nil || !held {
+			return err
+		}
+		defer func() { _ = leases.Release(context.WithoutCancel(ctx), "repair in flight", s.owner) }()
+		type target struct {
+			kind string
+			id   bson.ObjectID
+		}
+		byTarget := map[target][]store.Mark{}
+		var order []target
+		for _, m := range stale {
+			t := target{m.Kind, m.Target}
+			if byTarget[t] == nil {
+				order = append(order, t)
+			}
+			byTarget[t] = append(byTarget[t], m)
+		}
+		started, recounted, left := time.Now(), 0, 0
+		for _, t := range order {
+			done := true
+			for _, recount := range recounters {
+				ok, err := recount(ctx, t.kind, t.id, byTarget[t])
+				if err != nil {
+					return err
+				}
+				done = done && ok
+			}
+			if !done {
+				left++ // busy: the next run tries again
+				continue
+			}
+			if err := marks.Clear(ctx, byTarget[t]); err != nil {
+				return err
+			}
+			recounted++
+		}
+		log.Info("repair in flight", "marks", len(stale), "recounted", recounted, "left", left,
+			"duration_ms", time.Since(started).Milliseconds())
+		return nil
+	}
+}
+
+// repairJob is the full repair, run daily in the background as a safety net under the
+// in-flight one (it reads every counted document). One instance at a time runs it, under a lease.
 func (s *services) repairJob(log *slog.Logger) func(context.Context) error {
 	leases := store.NewLeases(s.store.DB)
 	return func(ctx context.Context) error {

@@ -18,7 +18,6 @@ import (
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/jobs"
-	"github.com/guyub/guyub/store"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after SIGINT/SIGTERM.
@@ -61,7 +60,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		}
 	}()
 	if svc.store.Crashed {
-		log.Warn("the last process on this data directory stopped without closing: repairing counters now")
+		log.Warn("the last process on this data directory stopped without closing: recounting what its writes left in flight")
 	}
 	index, syncer, err := svc.openSearch(ctx, cfg, log)
 	if err != nil {
@@ -141,7 +140,8 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "purge idempotency keys", Every: 10 * time.Minute, Run: keys.Purge},
 		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
-		{Name: "repair", First: repairDelay(svc.store), Every: 24 * time.Hour, Run: svc.repairJob(log)},
+		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
+		{Name: "repair", First: 24 * time.Hour, Every: 24 * time.Hour, Run: svc.repairJob(log)},
 	} {
 		supervisor.Go(workers, &running, job)
 	}
@@ -173,16 +173,6 @@ func (p program) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	_ = syncer.Release(release) // another instance takes the sync over at once
 	return err
-}
-
-// repairDelay is when the first repair runs: at once after a crash of the embedded
-// database's last process, otherwise a minute in, once start-up's own work is done (it reads
-// every counted document).
-func repairDelay(st *store.Store) time.Duration {
-	if st.Crashed {
-		return 0
-	}
-	return time.Minute
 }
 
 // tuneGC trades memory for CPU unless the operator set GOGC or GOMEMLIMIT: the server's live

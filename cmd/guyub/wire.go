@@ -42,7 +42,7 @@ type services struct {
 // indexes lists every package's index declarations, applied at start.
 func indexes() []store.Indexes {
 	var all []store.Indexes
-	all = append(all, ratelimit.Indexes, idempotency.Indexes)
+	all = append(all, ratelimit.Indexes, idempotency.Indexes, store.InFlightIndexes)
 	all = append(all, customers.Indexes...)
 	all = append(all, identity.Indexes...)
 	all = append(all, reviews.Indexes...)
