@@ -330,6 +330,17 @@ func (s *Service) EmailProven(ctx context.Context, id bson.ObjectID) (bool, erro
 	return c.PasswordHash != "", nil
 }
 
+// VerifyEmail records that the owner of email proved it (a link sent there was followed),
+// if it is still the customer's address. It reports whether it changed anything.
+func (s *Service) VerifyEmail(ctx context.Context, id bson.ObjectID, email string) (bool, error) {
+	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "email": email, "email_verified": false},
+		bson.M{"$set": bson.M{"email_verified": true, "updated_at": s.now()}, "$inc": bson.M{"version": 1}})
+	if err != nil {
+		return false, fmt.Errorf("verify email: %w", err)
+	}
+	return res.ModifiedCount == 1, nil
+}
+
 // SetRoles replaces a customer's roles; every account keeps the customer role.
 func (s *Service) SetRoles(ctx context.Context, id bson.ObjectID, roles []Role) error {
 	return s.update(ctx, id, bson.M{"roles": withCustomerRole(roles)})

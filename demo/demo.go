@@ -58,7 +58,7 @@ func Load(ctx context.Context, d Deps) (string, error) {
 		c, err := d.Customers.FindByEmail(ctx, p.Email)
 		if errors.Is(err, customers.ErrNotFound) {
 			// Every demo member shares the admin's password, so any of them can be tried.
-			c, err = d.Identity.SignUp(ctx, identity.SignUp{Email: p.Email, DisplayName: p.Name, Password: AdminPassword, Locale: p.Locale})
+			c, err = d.Identity.CreateAccount(ctx, identity.SignUp{Email: p.Email, DisplayName: p.Name, Password: AdminPassword, Locale: p.Locale}, true)
 			created++
 		}
 		if err != nil {

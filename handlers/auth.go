@@ -20,6 +20,12 @@ func (s *Server) authRoutes(app *fiber.App) {
 	app.Post("/signin", s.signInSubmit)
 	app.Get("/signup", s.signUpPage)
 	app.Post("/signup", s.signUpSubmit)
+	app.Get("/forgot", s.forgotPage)
+	app.Post("/forgot", s.forgotSubmit)
+	app.Get("/reset/:token", s.resetPage)
+	app.Post("/reset/:token", s.resetSubmit)
+	app.Get("/verify/:token", s.verifyPage)
+	app.Post("/verify/:token", s.verifySubmit)
 	app.Post("/signout", s.signOutSubmit)
 	app.Get("/auth/:provider", s.socialBegin)
 	app.Get("/auth/:provider/callback", s.socialCallback)
@@ -90,8 +96,7 @@ func (s *Server) signUpSubmit(c *fiber.Ctx) error {
 	}
 	in.Locale, in.IP = s.language(c), s.clientIP(c)
 	next := localPath(c.FormValue("next"))
-	user, signUpErr := s.deps.Identity.SignUp(c.UserContext(), in)
-	if signUpErr != nil {
+	if signUpErr := s.deps.Identity.SignUp(c.UserContext(), in); signUpErr != nil {
 		f, err := s.formFailed(c, signUpErr, map[string]string{"email": in.Email, "display_name": in.DisplayName})
 		if err != nil {
 			return err
@@ -99,11 +104,101 @@ func (s *Server) signUpSubmit(c *fiber.Ctx) error {
 		return s.render(c, statusOf(signUpErr), "signup", "signup.title",
 			authPage{Next: next, Providers: s.deps.Providers, Form: f})
 	}
+	// The same answer whether the address had an account or not: the email says which.
+	return s.render(c, fiber.StatusOK, "check_inbox", "inbox.title", checkInbox{Email: in.Email, Lead: "inbox.signup"})
+}
+
+// checkInbox is the page after a form that sent an email.
+type checkInbox struct {
+	Email string
+	Lead  string // message ID
+}
+
+// forgotPage asks for the address to send a password-reset link to.
+func (s *Server) forgotPage(c *fiber.Ctx) error {
+	return s.render(c, fiber.StatusOK, "forgot", "forgot.title", authPage{Form: &form{Values: map[string]string{"email": c.Query("email")}}})
+}
+
+func (s *Server) forgotSubmit(c *fiber.Ctx) error {
+	var in identity.ResetRequest
+	if err := parseForm(c, &in); err != nil {
+		return err
+	}
+	in.IP, in.Lang = s.clientIP(c), s.language(c)
+	if resetErr := s.deps.Identity.RequestReset(c.UserContext(), in); resetErr != nil {
+		f, err := s.formFailed(c, resetErr, map[string]string{"email": in.Email})
+		if err != nil {
+			return err
+		}
+		return s.render(c, statusOf(resetErr), "forgot", "forgot.title", authPage{Form: f})
+	}
+	return s.render(c, fiber.StatusOK, "check_inbox", "inbox.title", checkInbox{Email: in.Email, Lead: "inbox.reset"})
+}
+
+// resetPage asks for a new password, if the link still works.
+func (s *Server) resetPage(c *fiber.Ctx) error {
+	if err := s.deps.Identity.CheckResetToken(c.UserContext(), c.Params("token")); err != nil {
+		return s.linkExpired(c, err, "/forgot")
+	}
+	return s.render(c, fiber.StatusOK, "reset", "reset.title", authPage{})
+}
+
+func (s *Server) resetSubmit(c *fiber.Ctx) error {
+	var in struct {
+		Password string `form:"password"`
+	}
+	if err := parseForm(c, &in); err != nil {
+		return err
+	}
+	user, resetErr := s.deps.Identity.ResetPassword(c.UserContext(), c.Params("token"), in.Password)
+	if errors.Is(resetErr, identity.ErrTokenInvalid) {
+		return s.linkExpired(c, resetErr, "/forgot")
+	}
+	if resetErr != nil {
+		f, err := s.formFailed(c, resetErr, nil)
+		if err != nil {
+			return err
+		}
+		return s.render(c, statusOf(resetErr), "reset", "reset.title", authPage{Form: f})
+	}
 	if err := s.signIn(c, user); err != nil {
 		return err
 	}
-	s.flash(c, "flash.welcome")
-	return c.Redirect(next, fiber.StatusSeeOther)
+	s.setCookie(c, deviceCookie, s.deps.Identity.NewDeviceToken(user.Email), knownDeviceLifetime)
+	s.flash(c, "flash.password_reset")
+	return c.Redirect("/profile", fiber.StatusSeeOther)
+}
+
+// verifyPage confirms an address with a button, not on arrival: mail scanners that open
+// links must not use them up.
+func (s *Server) verifyPage(c *fiber.Ctx) error {
+	if err := s.deps.Identity.CheckVerifyToken(c.UserContext(), c.Params("token")); err != nil {
+		return s.linkExpired(c, err, "/signin")
+	}
+	return s.render(c, fiber.StatusOK, "verify", "verify.title", authPage{})
+}
+
+func (s *Server) verifySubmit(c *fiber.Ctx) error {
+	user, err := s.deps.Identity.VerifyEmail(c.UserContext(), c.Params("token"))
+	if errors.Is(err, identity.ErrTokenInvalid) {
+		return s.linkExpired(c, err, "/signin")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(c, user); err != nil {
+		return err
+	}
+	s.flash(c, "flash.email_verified")
+	return c.Redirect("/", fiber.StatusSeeOther)
+}
+
+// linkExpired answers a used, expired or unknown email link: 410, saying what to do next.
+func (s *Server) linkExpired(c *fiber.Ctx, err error, again string) error {
+	if !errors.Is(err, identity.ErrTokenInvalid) {
+		return err
+	}
+	return s.render(c, fiber.StatusGone, "link_expired", "link.expired_title", struct{ Again string }{again})
 }
 
 func (s *Server) signOutSubmit(c *fiber.Ctx) error {

@@ -19,15 +19,35 @@ func TestPassword_SignUpSignOutSignIn(t *testing.T) {
 	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
 
 	res := b.post("/signup", url.Values{"email": {"Ayu@Example.com"}, "display_name": {"Ayu Lestari"}, "password": {"es teler segar"}})
-	if res.StatusCode != http.StatusSeeOther {
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.body, "Check your inbox") {
 		t.Fatalf("sign up: status %d\n%s", res.StatusCode, res.body)
+	}
+	// The same address again gets the same answer; the address's owner is told by email.
+	again := newBrowser(t, b.base).post("/signup", url.Values{"email": {"ayu@example.com"}, "display_name": {"Someone"}, "password": {"another secret 9"}})
+	if again.StatusCode != res.StatusCode || withoutSecrets(strings.ReplaceAll(again.body, "ayu@example.com", "Ayu@Example.com")) != withoutSecrets(res.body) {
+		t.Errorf("a sign-up with a registered address answers differently (%d)", again.StatusCode)
+	}
+	// The emailed link confirms the address and signs in: a page with a button, so a mail
+	// scanner that opens links does not use it up.
+	_, link := e.email("ayu@example.com", "/verify/")
+	if page := b.get(link); page.StatusCode != 200 || !strings.Contains(page.body, "Confirm my address") {
+		t.Fatalf("the confirmation link: %d", page.StatusCode)
+	}
+	if res := b.post(link, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm: %d\n%s", res.StatusCode, res.body)
 	}
 	res = b.get("/profile")
 	if res.StatusCode != 200 || !strings.Contains(res.body, "Ayu Lestari") || !strings.Contains(res.body, "ayu@example.com") {
-		t.Fatalf("profile after sign-up: %d\n%s", res.StatusCode, res.body)
+		t.Fatalf("profile after confirming: %d\n%s", res.StatusCode, res.body)
 	}
-	if !strings.Contains(res.body, "Welcome! Your account is ready.") {
-		t.Error("the first page after sign-up should welcome the new member")
+	if c, _ := e.customers.FindByEmail(context.Background(), "ayu@example.com"); !c.EmailVerified || c.DisplayName != "Ayu Lestari" {
+		t.Fatalf("account: %+v", c)
+	}
+	if used := newBrowser(t, b.base).get(link); used.StatusCode != http.StatusGone {
+		t.Fatalf("a used link: %d", used.StatusCode)
+	}
+	if m, _ := e.email("ayu@example.com", "/forgot"); !strings.Contains(m.Subject, "already have") {
+		t.Fatalf("the second sign-up's email: %q", m.Subject)
 	}
 
 	if res := b.post("/signout", nil); res.StatusCode != http.StatusSeeOther {
@@ -440,5 +460,104 @@ func TestAPITokens_StopWhenTheOwnerIsNoLongerStaff(t *testing.T) {
 	}
 	if code := call(); code != http.StatusUnauthorized {
 		t.Fatalf("a demoted moderator's token: %d, want 401", code)
+	}
+}
+
+// withoutSecrets is a page without what differs per browser (its CSRF token, nonces), so
+// that two answers can be compared.
+func withoutSecrets(page string) string {
+	return regexp.MustCompile(`(value|nonce)="[^"]*"`).ReplaceAllString(page, "")
+}
+
+// Forgot password → the emailed link → a new password → signed in, every other session
+// ended, the old password dead. The answer is the same for an address with no account.
+func TestForgotPassword_ResetFromTheEmailSignsIn(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	e.person("rini@example.com")
+	elsewhere := newBrowser(t, base)
+	elsewhere.post("/signin", url.Values{"email": {"rini@example.com"}, "password": {"correct horse battery"}})
+	if res := elsewhere.get("/profile"); res.StatusCode != 200 {
+		t.Fatalf("signed in elsewhere: %d", res.StatusCode)
+	}
+
+	b := newBrowser(t, base)
+	signin := b.get("/signin?lang=id")
+	if !strings.Contains(signin.body, `href="/forgot"`) || !strings.Contains(signin.body, "Lupa kata sandi?") {
+		t.Fatal("the sign-in page has no way to a forgotten password")
+	}
+	known := b.post("/forgot?lang=id", url.Values{"email": {"rini@example.com"}})
+	unknown := newBrowser(t, base).post("/forgot?lang=id", url.Values{"email": {"rini@example.org"}})
+	if known.StatusCode != 200 || !strings.Contains(known.body, "Periksa kotak masuk") ||
+		withoutSecrets(strings.ReplaceAll(unknown.body, "rini@example.org", "rini@example.com")) != withoutSecrets(known.body) {
+		t.Fatalf("forgot: %d / %d — want the same answer for both addresses\n%s", known.StatusCode, unknown.StatusCode, known.body)
+	}
+	if bad := b.post("/forgot", url.Values{"email": {"rini"}}); bad.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(bad.body, `aria-invalid="true"`) {
+		t.Fatalf("a bad address: %d", bad.StatusCode)
+	}
+
+	_, link := e.email("rini@example.com", "/reset/")
+	if page := b.get(link); page.StatusCode != 200 || !strings.Contains(page.body, `autocomplete="new-password"`) {
+		t.Fatalf("the reset link: %d", page.StatusCode)
+	}
+	if weak := b.post(link, url.Values{"password": {"password1"}}); weak.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a weak new password: %d", weak.StatusCode)
+	}
+	res := b.post(link, url.Values{"password": {"kopi luwak mahal"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile" {
+		t.Fatalf("reset: %d %q\n%s", res.StatusCode, res.Header.Get("Location"), res.body)
+	}
+	if res := b.get("/profile"); res.StatusCode != 200 || !strings.Contains(res.body, "rini@example.com") {
+		t.Fatalf("signed in after the reset: %d", res.StatusCode)
+	}
+	if res := elsewhere.get("/profile"); res.StatusCode != http.StatusFound {
+		t.Fatalf("the other session survived the reset: %d", res.StatusCode)
+	}
+	if res := newBrowser(t, base).get(link); res.StatusCode != http.StatusGone || !strings.Contains(res.body, `href="/forgot"`) {
+		t.Fatalf("the used link: %d", res.StatusCode)
+	}
+	old := newBrowser(t, base).post("/signin", url.Values{"email": {"rini@example.com"}, "password": {"correct horse battery"}})
+	fresh := newBrowser(t, base).post("/signin", url.Values{"email": {"rini@example.com"}, "password": {"kopi luwak mahal"}})
+	if old.StatusCode != http.StatusUnauthorized || fresh.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the old password: %d, the new: %d", old.StatusCode, fresh.StatusCode)
+	}
+}
+
+// Admins read every email at /admin/outbox, as its recipient would see it; nobody else can.
+func TestOutbox_AdminsReadEmailsAsSent(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	e.person("admin@example.com", customers.RoleAdmin)
+	e.person("mod@example.com", customers.RoleModerator)
+	newBrowser(t, base).post("/forgot", url.Values{"email": {"mod@example.com"}})
+	if err := e.outbox.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mod := newBrowser(t, base)
+	mod.post("/signin", url.Values{"email": {"mod@example.com"}, "password": {"correct horse battery"}})
+	if res := mod.get("/admin/outbox"); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a moderator reads the outbox: %d", res.StatusCode)
+	}
+	admin := newBrowser(t, base)
+	admin.post("/signin", url.Values{"email": {"admin@example.com"}, "password": {"correct horse battery"}})
+	list := admin.get("/admin/outbox")
+	if list.StatusCode != 200 || !strings.Contains(list.body, "mod@example.com") || !strings.Contains(list.body, "kept (no SMTP server)") {
+		t.Fatalf("outbox: %d\n%s", list.StatusCode, list.body)
+	}
+	m, link := e.email("mod@example.com", "/reset/")
+	one := admin.get("/admin/outbox/" + m.ID.Hex())
+	if one.StatusCode != 200 || !strings.Contains(one.body, "Reset your Guyub password") || !strings.Contains(one.body, "/admin/outbox/"+m.ID.Hex()+"/html") {
+		t.Fatalf("one email: %d\n%s", one.StatusCode, one.body)
+	}
+	html := admin.get("/admin/outbox/" + m.ID.Hex() + "/html")
+	if html.StatusCode != 200 || !strings.Contains(html.body, `href="http://portal.example`+link+`"`) ||
+		!strings.Contains(html.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("the email's HTML: %d %v\n%s", html.StatusCode, html.Header, html.body)
+	}
+	if res := mod.get("/admin/outbox/" + m.ID.Hex() + "/html"); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a moderator reads an email: %d", res.StatusCode)
+	}
+	if res := admin.get("/admin/outbox/nope"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a bad ID: %d", res.StatusCode)
 	}
 }

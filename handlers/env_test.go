@@ -21,9 +21,11 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
@@ -46,6 +48,7 @@ type env struct {
 	search     *search.Bleve
 	syncer     *search.Syncer
 	limiter    *ratelimit.Limiter
+	outbox     *mail.Outbox // no SMTP server: emails are kept, as in the embedded default
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -55,7 +58,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), community.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes)...); err != nil {
+	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), community.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes, mail.Indexes)...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
@@ -63,6 +66,12 @@ func newEnv(t testing.TB) *env {
 	if e.identity, err = identity.New(ctx, db, e.customers, e.limiter, identity.Config{PasswordParams: cheap}); err != nil {
 		t.Fatal(err)
 	}
+	catalog, err := frontend.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.outbox = mail.NewOutbox(db, nil, mail.Writer{T: catalog.T, BaseURL: "http://portal.example", Site: "Guyub"}, slog.New(slog.DiscardHandler))
+	e.identity.SetMailer(e.outbox)
 	e.reviews = reviews.NewService(db, e.customers, e.customers, markdown.New())
 	e.community = community.New(db, e.customers, e.customers, e.reviews, markdown.New())
 	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews,
@@ -106,6 +115,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	if deps.Idempotency == nil {
 		deps.Idempotency = idempotency.New(e.db)
 	}
+	if deps.Outbox == nil {
+		deps.Outbox = e.outbox
+	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter
 	}
@@ -148,7 +160,7 @@ func serve(t testing.TB, app *fiber.App, ln net.Listener) {
 // person makes an account with a password, and roles.
 func (e *env) person(email string, roles ...customers.Role) *customers.Customer {
 	e.t.Helper()
-	c, err := e.identity.SignUp(context.Background(), identity.SignUp{Email: email, DisplayName: strings.Split(email, "@")[0], Password: "correct horse battery"})
+	c, err := e.identity.CreateAccount(context.Background(), identity.SignUp{Email: email, DisplayName: strings.Split(email, "@")[0], Password: "correct horse battery"}, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -248,4 +260,28 @@ func mustObjectID(t *testing.T, hex string) bson.ObjectID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// email returns the newest email the portal wrote to to with a link whose path starts with
+// prefix ("/reset/"), and that path, as its recipient would follow it.
+func (e *env) email(to, prefix string) (*mail.Message, string) {
+	e.t.Helper()
+	list, _, err := e.outbox.List(context.Background(), bson.ObjectID{}, 50)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, m := range list {
+		if m.To != to {
+			continue
+		}
+		full, err := e.outbox.Get(context.Background(), m.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if link := regexp.MustCompile(`http://portal\.example(` + regexp.QuoteMeta(prefix) + `[A-Za-z0-9_-]*)`).FindStringSubmatch(full.Text); link != nil {
+			return full, link[1]
+		}
+	}
+	e.t.Fatalf("no email to %s with a %s link", to, prefix)
+	return nil, ""
 }

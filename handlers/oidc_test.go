@@ -133,6 +133,7 @@ func TestOIDC_VerifiedEmailTakesBackASquattedAccount(t *testing.T) {
 	w := newOIDCWorld(t)
 	squatter := newBrowser(t, w.base)
 	squatter.post("/signup", url.Values{"email": {"hana@acme.example"}, "display_name": {"Hana"}, "password": {"squatter secret 1"}})
+	squatter.post("/signin", url.Values{"email": {"hana@acme.example"}, "password": {"squatter secret 1"}}) // unconfirmed, but in
 	if res := squatter.get("/profile"); res.StatusCode != 200 {
 		t.Fatalf("squatter not signed in: %d", res.StatusCode)
 	}

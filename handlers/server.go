@@ -25,6 +25,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
@@ -76,6 +77,8 @@ type Deps struct {
 	// Idempotency keeps answers to API writes sent with an Idempotency-Key (nil: the header
 	// is ignored).
 	Idempotency *idempotency.Keys
+	// Outbox is every email sent, shown to admins at /admin/outbox (nil: no such page).
+	Outbox *mail.Outbox
 }
 
 // Server renders pages and answers the API.
@@ -209,6 +212,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.notificationRoutes(app)
 	s.testimonialRoutes(app)
 	s.moderationRoutes(app)
+	s.outboxRoutes(app)
 	s.searchRoutes(app)
 	s.recordRoutes(app)
 	s.surveyRoutes(app)

@@ -47,11 +47,14 @@ type Service struct {
 	sessions  *mongo.Collection
 	tokens    *mongo.Collection
 	attempts  *mongo.Collection // social logins under way
-	common    map[string]struct{}
-	hashing   chan struct{} // slots for argon2id, which takes 64 MiB a time
-	dummyHash string        // compared when an email is unknown, so timing does not tell
-	now       func() time.Time
-	csrfKey   []byte
+	// single-use links sent by email: password resets, addresses to confirm
+	accountTokens *mongo.Collection
+	mailer        Mailer
+	common        map[string]struct{}
+	hashing       chan struct{} // slots for argon2id, which takes 64 MiB a time
+	dummyHash     string        // compared when an email is unknown, so timing does not tell
+	now           func() time.Time
+	csrfKey       []byte
 }
 
 // Indexes of the collections this package owns. Expired sessions and login attempts are
@@ -66,6 +69,9 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: -1}}},
 	}},
 	{Collection: "login_attempts", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "expires_at", Value: 1}}},
+	}},
+	{Collection: "account_tokens", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "expires_at", Value: 1}}},
 	}},
 }
@@ -83,16 +89,17 @@ func New(ctx context.Context, db *mongo.Database, cust *customers.Service, limit
 		cfg.PasswordParams = argon2id.DefaultParams
 	}
 	s := &Service{
-		cfg:       cfg,
-		customers: cust,
-		limiter:   limiter,
-		sessions:  db.Collection("sessions"),
-		tokens:    db.Collection("api_tokens"),
-		attempts:  db.Collection("login_attempts"),
-		common:    loadCommonPasswords(),
-		hashing:   make(chan struct{}, 2*runtime.NumCPU()),
-		now:       func() time.Time { return time.Now().UTC() },
-		csrfKey:   cfg.Secret,
+		cfg:           cfg,
+		customers:     cust,
+		limiter:       limiter,
+		sessions:      db.Collection("sessions"),
+		tokens:        db.Collection("api_tokens"),
+		attempts:      db.Collection("login_attempts"),
+		accountTokens: db.Collection("account_tokens"),
+		common:        loadCommonPasswords(),
+		hashing:       make(chan struct{}, 2*runtime.NumCPU()),
+		now:           func() time.Time { return time.Now().UTC() },
+		csrfKey:       cfg.Secret,
 	}
 	var err error
 	if s.dummyHash, err = argon2id.CreateHash(randomToken(16), cfg.PasswordParams); err != nil {
@@ -123,7 +130,7 @@ func sharedSecret(ctx context.Context, coll *mongo.Collection, name string) ([]b
 	return []byte(doc.Value), nil
 }
 
-// Purge removes expired sessions and abandoned social logins.
+// Purge removes expired sessions, abandoned social logins and expired email links.
 func (s *Service) Purge(ctx context.Context) error {
 	now := s.now()
 	if _, err := s.sessions.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}}); err != nil {
@@ -131,6 +138,9 @@ func (s *Service) Purge(ctx context.Context) error {
 	}
 	if _, err := s.attempts.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}}); err != nil {
 		return fmt.Errorf("purge login attempts: %w", err)
+	}
+	if _, err := s.accountTokens.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}}); err != nil {
+		return fmt.Errorf("purge account tokens: %w", err)
 	}
 	return nil
 }

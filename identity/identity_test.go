@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/alexedwards/argon2id"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
@@ -26,6 +28,7 @@ var cheap = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLe
 type fixture struct {
 	customers *customers.Service
 	identity  *identity.Service
+	db        *mongo.Database
 }
 
 func newFixture(t *testing.T) fixture {
@@ -40,7 +43,7 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{cust, id}
+	return fixture{cust, id, db}
 }
 
 func fieldError(t *testing.T, err error, field string) string {
@@ -65,12 +68,12 @@ func TestSignUp_PasswordRules(t *testing.T) {
 		{string(make([]byte, 200)), "password.too_long"},
 	}
 	for _, tt := range tests {
-		_, err := f.identity.SignUp(ctx, identity.SignUp{Email: "ayu.lestari@example.com", DisplayName: "Ayu", Password: tt.password})
+		err := f.identity.SignUp(ctx, identity.SignUp{Email: "ayu.lestari@example.com", DisplayName: "Ayu", Password: tt.password})
 		if got := fieldError(t, err, "password"); got != tt.want {
 			t.Errorf("password %q: %q, want %q", tt.password, got, tt.want)
 		}
 	}
-	_, err := f.identity.SignUp(ctx, identity.SignUp{Email: "not-an-email", Password: "x"})
+	err := f.identity.SignUp(ctx, identity.SignUp{Email: "not-an-email", Password: "x"})
 	if got := fieldError(t, err, "email"); got != "field.email" {
 		t.Errorf("email: %q", got)
 	}
@@ -82,12 +85,21 @@ func TestSignUp_PasswordRules(t *testing.T) {
 func TestSignUpAndSignIn(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	c, err := f.identity.SignUp(ctx, identity.SignUp{Email: "Budi@Example.com", DisplayName: "Budi", Password: "kopi tubruk pagi"})
-	if err != nil {
+	sent := &sentMail{}
+	f.identity.SetMailer(sent)
+	if err := f.identity.SignUp(ctx, identity.SignUp{Email: "Budi@Example.com", DisplayName: "Budi", Password: "kopi tubruk pagi", Locale: "id"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.identity.SignUp(ctx, identity.SignUp{Email: "budi@example.com", DisplayName: "Budi 2", Password: "kopi tubruk sore"}); fieldError(t, err, "email") != "signup.email_taken" {
-		t.Fatalf("duplicate sign-up: %v", err)
+	c, err := f.customers.FindByEmail(ctx, "budi@example.com")
+	if err != nil || c.EmailVerified {
+		t.Fatalf("signed up: %+v %v (want an account whose address is not confirmed yet)", c, err)
+	}
+	// The same address again: the same answer, nothing created, and the owner told by email.
+	if err := f.identity.SignUp(ctx, identity.SignUp{Email: "budi@example.com", DisplayName: "Budi 2", Password: "kopi tubruk sore"}); err != nil {
+		t.Fatalf("duplicate sign-up: %v (want the same answer as a new one)", err)
+	}
+	if len(sent.kinds) != 2 || sent.kinds[0] != "verify id budi@example.com" || sent.kinds[1] != "exists id budi@example.com" {
+		t.Fatalf("emails: %q", sent.kinds)
 	}
 	got, err := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "BUDI@example.com", Password: "kopi tubruk pagi", IP: "10.0.0.1"})
 	if err != nil || got.ID != c.ID {
@@ -106,7 +118,7 @@ func TestSignUpAndSignIn(t *testing.T) {
 func TestSignIn_ThrottledWithoutLockingTheOwnerOut(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.identity.SignUp(ctx, identity.SignUp{Email: "c@example.com", DisplayName: "C", Password: "teh manis dingin"}); err != nil {
+	if _, err := f.identity.CreateAccount(ctx, identity.SignUp{Email: "c@example.com", DisplayName: "C", Password: "teh manis dingin"}, false); err != nil {
 		t.Fatal(err)
 	}
 	attempt := func(ctx context.Context, password, ip, device string) error {
@@ -214,7 +226,7 @@ func TestSessions_StartLookupEnd(t *testing.T) {
 func TestChangePassword_EndsOtherSessions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	c, _ := f.identity.SignUp(ctx, identity.SignUp{Email: "d@example.com", DisplayName: "D", Password: "nasi goreng enak"})
+	c, _ := f.identity.CreateAccount(ctx, identity.SignUp{Email: "d@example.com", DisplayName: "D", Password: "nasi goreng enak"}, false)
 	here, _ := f.identity.StartSession(ctx, c.ID, "", "")
 	there, _ := f.identity.StartSession(ctx, c.ID, "", "")
 	err := f.identity.ChangePassword(ctx, c.ID, "wrong", "rendang padang 1", here)
@@ -323,12 +335,116 @@ func BenchmarkSignIn(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := id.SignUp(ctx, identity.SignUp{Email: "b@example.com", DisplayName: "B", Password: "gado gado enak sekali"}); err != nil {
+	if _, err := id.CreateAccount(ctx, identity.SignUp{Email: "b@example.com", DisplayName: "B", Password: "gado gado enak sekali"}, false); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
 		if _, err := id.SignIn(ctx, identity.SignInAttempt{Email: "b@example.com", Password: "gado gado enak sekali", IP: "10.9.0.1"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// sentMail records the account emails the service asks for: "kind lang to", and the paths.
+type sentMail struct {
+	kinds, paths []string
+}
+
+func (m *sentMail) Account(_ context.Context, to, lang, kind, _, path string) error {
+	m.kinds = append(m.kinds, kind+" "+lang+" "+to)
+	m.paths = append(m.paths, path)
+	return nil
+}
+
+// A reset link goes only to an account's address, works once, for an hour, ends every
+// session and confirms the address; the answer is the same for an unknown address.
+func TestResetPassword_OnceByEmailAndEndsSessions(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sent := &sentMail{}
+	f.identity.SetMailer(sent)
+	c, err := f.identity.CreateAccount(ctx, identity.SignUp{Email: "rini@example.com", DisplayName: "Rini", Password: "sambal matah pedas", Locale: "id"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, _ := f.identity.StartSession(ctx, c.ID, "", "")
+	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "nobody@example.com", IP: "10.1.0.1"}); err != nil || len(sent.kinds) != 0 {
+		t.Fatalf("unknown address: %v, %q (want no error and no email)", err, sent.kinds)
+	}
+	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "not an email"}); fieldError(t, err, "email") != "field.email" {
+		t.Fatalf("bad address: %v", err)
+	}
+	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "RINI@example.com", IP: "10.1.0.1", Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent.kinds) != 1 || sent.kinds[0] != "reset id rini@example.com" || !strings.HasPrefix(sent.paths[0], "/reset/") {
+		t.Fatalf("emails: %q %q", sent.kinds, sent.paths)
+	}
+	secret := strings.TrimPrefix(sent.paths[0], "/reset/")
+	if _, err := f.identity.ResetPassword(ctx, secret, "short"); fieldError(t, err, "password") != "password.too_short" {
+		t.Fatalf("weak password: %v", err)
+	}
+	got, err := f.identity.ResetPassword(ctx, secret, "rendang sapi empuk") // the link survived the weak try
+	if err != nil || got.ID != c.ID {
+		t.Fatalf("reset: %v %v", got, err)
+	}
+	if _, err := f.identity.ResetPassword(ctx, secret, "rendang sapi lagi"); !errors.Is(err, identity.ErrTokenInvalid) {
+		t.Fatalf("second use of the link: %v", err)
+	}
+	if sess, _, err := f.identity.LookupSession(ctx, session); sess != nil || err != nil {
+		t.Fatal("a session from before the reset is still alive")
+	}
+	if _, err := f.identity.SignIn(ctx, identity.SignInAttempt{Email: "rini@example.com", Password: "rendang sapi empuk", IP: "10.1.0.2"}); err != nil {
+		t.Fatalf("sign in with the new password: %v", err)
+	}
+	if again, _ := f.customers.Get(ctx, c.ID); !again.EmailVerified {
+		t.Fatal("following the emailed link did not confirm the address")
+	}
+	// Past three requests an hour, the account's owner gets no more emails — silently.
+	for range 4 {
+		if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "rini@example.com", IP: "10.1.0.3"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sent.kinds) != 3 {
+		t.Fatalf("%d reset emails sent, want 3 (the limit per account)", len(sent.kinds))
+	}
+	for range 10 {
+		_ = f.identity.RequestReset(ctx, identity.ResetRequest{Email: "x@example.com", IP: "10.1.0.4"})
+	}
+	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "x@example.com", IP: "10.1.0.4"}); !errors.Is(err, identity.ErrTooManyResets) {
+		t.Fatalf("eleventh request from one address: %v", err)
+	}
+}
+
+// The link sent at sign-up confirms the address, once; a token whose time is up does not.
+func TestVerifyEmail_ByTheLinkSentAtSignUp(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sent := &sentMail{}
+	f.identity.SetMailer(sent)
+	for _, email := range []string{"wati@example.com", "late@example.com"} {
+		if err := f.identity.SignUp(ctx, identity.SignUp{Email: email, DisplayName: "W", Password: "es cendol manis"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sent.paths) != 2 || !strings.HasPrefix(sent.paths[0], "/verify/") {
+		t.Fatalf("emails: %q %q", sent.kinds, sent.paths)
+	}
+	c, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"))
+	if err != nil || c.Email != "wati@example.com" || !c.EmailVerified {
+		t.Fatalf("verify: %+v %v", c, err)
+	}
+	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/")); !errors.Is(err, identity.ErrTokenInvalid) {
+		t.Fatalf("second use: %v", err)
+	}
+	if _, err := f.identity.VerifyEmail(ctx, "forged-token-forged-token-forged"); !errors.Is(err, identity.ErrTokenInvalid) {
+		t.Fatalf("forged token: %v", err)
+	}
+	if _, err := f.db.Collection("account_tokens").UpdateMany(ctx, bson.M{}, bson.M{"$set": bson.M{"expires_at": time.Now().Add(-time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[1], "/verify/")); !errors.Is(err, identity.ErrTokenInvalid) {
+		t.Fatalf("expired token: %v", err)
 	}
 }

@@ -92,8 +92,30 @@ type SignUp struct {
 	IP          string `form:"-" json:"-"` // the caller's address, for the sign-up limit; "" for admin commands
 }
 
-// SignUp creates an email and password account.
-func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, error) {
+// SignUp is the public sign-up: it creates an email and password account and emails a link
+// that confirms the address and signs in. If the address has an account already, nothing is
+// created and its owner is told by email instead; the answer (and the time it takes) is the
+// same either way, so the form does not tell anyone who has an account.
+func (s *Service) SignUp(ctx context.Context, in SignUp) error {
+	c, err := s.CreateAccount(ctx, in, false)
+	if errors.Is(err, customers.ErrEmailTaken) {
+		existing, err := s.customers.FindByEmail(ctx, customers.NormalizeEmail(in.Email))
+		if err != nil {
+			return err
+		}
+		day := s.now().Format(time.DateOnly) // one such email a day, however often someone tries
+		return s.mail(ctx, existing.Email, localeOr(existing.Locale, in.Locale), "exists", "exists:"+day, "/forgot")
+	}
+	if err != nil {
+		return err
+	}
+	return s.sendVerification(ctx, c, in.Locale)
+}
+
+// CreateAccount creates an email and password account, its address confirmed or not (an
+// admin or the demo vouches for it); an address that has an account is ErrEmailTaken. The
+// password is hashed either way, so the time taken does not tell which.
+func (s *Service) CreateAccount(ctx context.Context, in SignUp, verified bool) (*customers.Customer, error) {
 	var f errs.Fields
 	email := customers.NormalizeEmail(in.Email)
 	switch {
@@ -120,13 +142,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*customers.Customer, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.customers.Create(ctx, customers.NewCustomer{
-		Email: email, DisplayName: in.DisplayName, PasswordHash: hash, Locale: in.Locale,
+	return s.customers.Create(ctx, customers.NewCustomer{
+		Email: email, DisplayName: in.DisplayName, PasswordHash: hash, Locale: in.Locale, EmailVerified: verified,
 	})
-	if errors.Is(err, customers.ErrEmailTaken) {
-		return nil, errs.Field("email", "signup.email_taken")
-	}
-	return c, err
 }
 
 // rateLimit is a number of attempts allowed per key in each sign-in window.

@@ -71,7 +71,7 @@ func (p program) adminCreate(ctx context.Context, args []string) error {
 		if name == "" {
 			name, _, _ = strings.Cut(email, "@")
 		}
-		c, err = svc.identity.SignUp(ctx, identity.SignUp{Email: email, DisplayName: name, Password: password})
+		c, err = svc.identity.CreateAccount(ctx, identity.SignUp{Email: email, DisplayName: name, Password: password}, true)
 		if err != nil {
 			return describe(svc, err)
 		}

@@ -55,12 +55,14 @@ func TestBrowser_SignUpSignOutSignInSeeProfile(t *testing.T) {
 	b.Screenshots("signup-errors-en")
 	b.Fill("#password", "sambal terasi pedas")
 	b.Submit(`form[action="/signup"] button`)
-	if got := b.Text(".account-menu .me"); !strings.Contains(got, "Putri Maharani") {
-		t.Fatalf("after sign-up the header should show the member, got %q", got)
+	// The answer is the same whether the address had an account: the email says which.
+	if got := b.Text("h1"); got != "Check your inbox" {
+		t.Fatalf("after sign-up: %q", got)
 	}
+	b.Screenshots("signup-inbox-en")
 
-	b.Submit(`form[action="/signout"] button`)
-	b.Click(`.account-menu a[href^="/signin"]`)
+	// Not confirmed yet, but the account can sign in with its password.
+	b.Click(`main a[href="/signin"]`)
 	b.Fill("#email", "putri@example.com")
 	b.Fill("#password", "sambal terasi pedas")
 	b.Submit(`form[action="/signin"] button`)
@@ -78,6 +80,57 @@ func TestBrowser_SignUpSignOutSignInSeeProfile(t *testing.T) {
 		t.Fatalf("profile in Indonesian: %q", got)
 	}
 	b.Screenshots("profile-id")
+}
+
+// A member who forgot their password asks for a link; on the embedded default the email
+// waits in the outbox, where the admin reads it; the link sets a new password and signs in.
+func TestBrowser_ForgotPasswordThroughTheOutbox(t *testing.T) {
+	r := start(t, "--demo")
+	b := browsertest.New(t)
+	b.Open(r.URL + "/signin?lang=id")
+	b.Click(`a[href="/forgot"]`)
+	b.Screenshots("forgot-id")
+	b.Fill("#email", "budi@guyub.example")
+	b.Submit(`form[action="/forgot"] button`)
+	if got := b.Text("h1"); got != "Periksa kotak masuk Anda" {
+		t.Fatalf("after asking for a link: %q", got)
+	}
+	b.Screenshots("forgot-inbox-id")
+
+	b.Open(r.URL + "/signin?lang=en")
+	b.Fill("#email", "admin@guyub.example")
+	b.Fill("#password", "guyub-demo-2026")
+	b.Submit(`form[action="/signin"] button`)
+	b.Click(`.account-menu a[href="/admin/"]`)
+	b.Click(`main a[href="/admin/outbox"]`)
+	b.Screenshots("outbox-en")
+	deadline := time.Now().Add(20 * time.Second) // the worker keeps it within 2 s
+	for !strings.Contains(b.Text("main"), "kept (no SMTP server)") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the email was never kept: %q", b.Text("main"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		b.Open(r.URL + "/admin/outbox")
+	}
+	b.Click(`.outbox-list a[href^="/admin/outbox/"]`)
+	if got := b.Text("h1"); !strings.Contains(got, "Atur ulang kata sandi") {
+		t.Fatalf("the email to Budi is not in his language: %q", got)
+	}
+	time.Sleep(time.Second) // the email loads in its frame after the page, for the screenshot
+	b.Screenshots("outbox-message-en")
+	link := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector('details pre').textContent.match(/http\S+\/reset\/\S+/)[0]`))
+	b.Submit(`form[action="/signout"] button`)
+
+	b.Open(strings.Replace(link, "http://localhost:8080", r.URL, 1))
+	b.Screenshots("reset-id")
+	b.Fill("#password", "rawon surabaya hitam")
+	b.Submit(`main form button`)
+	if got := b.Text(".account-menu .me"); !strings.Contains(got, "Budi") {
+		t.Fatalf("after the reset the header should show Budi, got %q", got)
+	}
+	if got := b.Text("[role=status]"); !strings.Contains(got, "Kata sandi baru") {
+		t.Fatalf("no word that the password changed: %q", got)
+	}
 }
 
 func TestBrowser_AdminSuspendsAnAccount(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/store"
 )
 
@@ -36,6 +37,8 @@ type config struct {
 	MeiliKey       string
 	SearchIndex    string
 	Providers      map[string]*providerSettings // by kind: google, github, facebook, oidc
+	SMTP           *mail.SMTPSettings           // nil: emails are kept in the outbox
+	MailFrom       *mail.Address
 }
 
 // providerSettings enables a social login when both key and secret are set.
@@ -192,6 +195,30 @@ var settings = []setting{
 		c.SearchIndex = v
 		return nil
 	}},
+	{"GUYUB_SMTP_URL", "smtp-url", "", "mail server, smtp://user:pass@host:587 (STARTTLS; ?tls=opportunistic or none) or smtps://user:pass@host:465; empty keeps emails in the outbox at /admin/outbox", func(c *config, v string) error {
+		c.SMTP = nil
+		if v == "" {
+			return nil
+		}
+		s, err := mail.ParseSMTPURL(v)
+		if err != nil {
+			return err
+		}
+		c.SMTP = &s
+		return nil
+	}},
+	{"GUYUB_MAIL_FROM", "mail-from", "", "sender of the portal's emails, like \"Guyub <community@example.com>\"; required with GUYUB_SMTP_URL", func(c *config, v string) error {
+		c.MailFrom = nil
+		if v == "" {
+			return nil
+		}
+		a, err := mail.ParseFrom(v)
+		if err != nil {
+			return err
+		}
+		c.MailFrom = a
+		return nil
+	}},
 	providerSetting("google", "key", "Google OAuth client ID", func(p *providerSettings, v string) { p.Key = v }),
 	providerSetting("google", "secret", "Google OAuth client secret", func(p *providerSettings, v string) { p.Secret = v }),
 	providerSetting("github", "key", "GitHub OAuth app client ID", func(p *providerSettings, v string) { p.Key = v }),
@@ -295,6 +322,9 @@ func loadConfig(name string, args []string, environ []string, usageOut io.Writer
 	}
 	if err := c.checkProviders(); err != nil {
 		return config{}, err
+	}
+	if c.SMTP != nil && c.MailFrom == nil {
+		return config{}, errors.New("GUYUB_MAIL_FROM is required with GUYUB_SMTP_URL: the address the portal's emails come from")
 	}
 	return c, nil
 }

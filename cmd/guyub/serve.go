@@ -90,6 +90,9 @@ func (p program) serve(ctx context.Context, args []string) error {
 	if err := supervisor.Register(registry); err != nil {
 		return err
 	}
+	if err := svc.outbox.Register(registry); err != nil {
+		return err
+	}
 	app, err := handlers.New(handlers.Config{
 		SiteName:        cfg.SiteName,
 		DefaultLanguage: cfg.DefaultLang,
@@ -107,6 +110,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Moderation: svc.moderation,
 		Search:     index,
 		Feedback:   svc.feedback,
+		Outbox:     svc.outbox,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness: []handlers.ReadinessCheck{
@@ -140,6 +144,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "purge idempotency keys", Every: 10 * time.Minute, Run: keys.Purge},
 		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
+		{Name: "outbox", Every: 2 * time.Second, Run: svc.outbox.Pass, MaxBackoff: time.Minute},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: 24 * time.Hour, Every: 24 * time.Hour, Run: svc.repairJob(log)},
 	} {

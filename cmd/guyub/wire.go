@@ -17,6 +17,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
@@ -36,13 +37,14 @@ type services struct {
 	community  *community.Service
 	moderation *moderation.Service
 	feedback   *feedback.Service
+	outbox     *mail.Outbox
 	owner      string // this process, for leases (store.NewOwner)
 }
 
 // indexes lists every package's index declarations, applied at start.
 func indexes() []store.Indexes {
 	var all []store.Indexes
-	all = append(all, ratelimit.Indexes, idempotency.Indexes, store.InFlightIndexes)
+	all = append(all, ratelimit.Indexes, idempotency.Indexes, store.InFlightIndexes, mail.Indexes)
 	all = append(all, customers.Indexes...)
 	all = append(all, identity.Indexes...)
 	all = append(all, reviews.Indexes...)
@@ -105,6 +107,12 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	if err != nil {
 		return fail(err)
 	}
+	var sender mail.Sender
+	if cfg.SMTP != nil {
+		sender = mail.NewSMTP(*cfg.SMTP, cfg.MailFrom)
+	}
+	s.outbox = mail.NewOutbox(st.DB, sender, mail.Writer{T: catalog.T, BaseURL: cfg.BaseURL, Site: cfg.SiteName}, slog.Default())
+	s.identity.SetMailer(s.outbox)
 	md := markdown.New()
 	s.reviews = reviews.NewService(st.DB, s.customers, s.customers, md)
 	s.community = community.New(st.DB, s.customers, s.customers, s.reviews, md)

@@ -468,7 +468,10 @@ func (r *Registry) collectionCreate(ctx context.Context, params *CollectionCreat
 		s++
 	}
 
-	q := fmt.Sprintf("CREATE TABLE %q (", tableName)
+	// Guyub: IF NOT EXISTS, here and for indexes: on a full disk the metadata insert below
+	// can fail after the table was made, and so can the DROP that cleans up, which left an
+	// orphan table that made every later creation of the collection fail ("table exists").
+	q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %q (", tableName)
 
 	if params.Capped() {
 		q += fmt.Sprintf("%s INTEGER PRIMARY KEY, ", RecordIDColumn)
@@ -652,7 +655,7 @@ func (r *Registry) indexesCreate(ctx context.Context, dbName, collectionName str
 			continue
 		}
 
-		q := indexSQL(c.TableName, index)
+		q := strings.Replace(indexSQL(c.TableName, index), "INDEX ", "INDEX IF NOT EXISTS ", 1) // Guyub: see collectionCreate
 
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			_ = r.indexesDrop(ctx, dbName, collectionName, created)

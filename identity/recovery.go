@@ -1,0 +1,211 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+)
+
+// Mailer queues an account email to to, in lang: kind names its words (a password reset,
+// an address to confirm), key the event (the same key again queues nothing), path the link
+// it carries. mail.Outbox implements it.
+type Mailer interface {
+	Account(ctx context.Context, to, lang, kind, key, path string) error
+}
+
+// SetMailer lets the service send account emails; without one it sends none (tests, tools).
+func (s *Service) SetMailer(m Mailer) { s.mailer = m }
+
+func (s *Service) mail(ctx context.Context, to, lang, kind, key, path string) error {
+	if s.mailer == nil {
+		return nil
+	}
+	return s.mailer.Account(ctx, to, lang, kind, key, path)
+}
+
+// What an account token is for, and how long it lasts.
+const (
+	purposeReset  = "reset"
+	purposeVerify = "verify"
+
+	resetLifetime  = time.Hour
+	verifyLifetime = 7 * 24 * time.Hour
+)
+
+// Reset requests allowed per address and per account in each window. Past the account's
+// limit nothing more is sent, silently: the answer must not say whether the account exists.
+const (
+	resetWindow     = time.Hour
+	resetPerIP      = 10
+	resetPerAccount = 3
+)
+
+// Account-token errors.
+var (
+	ErrTokenInvalid  = errs.New(errs.ErrNotFound, "token.invalid")
+	ErrTooManyResets = errs.New(errs.ErrTooMany, "reset.too_many")
+)
+
+// accountToken is a single-use link sent by email. Only the token's hash is stored, so
+// whoever reads the database cannot use a link; it is used once (used_at) and expires.
+type accountToken struct {
+	Hash       string        `bson:"_id"`
+	Purpose    string        `bson:"purpose"`
+	CustomerID bson.ObjectID `bson:"customer_id"`
+	Email      string        `bson:"email"` // the address it was sent to: a changed email voids it
+	ExpiresAt  time.Time     `bson:"expires_at"`
+	UsedAt     *time.Time    `bson:"used_at,omitempty"`
+}
+
+// newAccountToken stores a token for c and returns its secret (for the link) and hash.
+func (s *Service) newAccountToken(ctx context.Context, purpose string, c *customers.Customer, lifetime time.Duration) (string, string, error) {
+	secret := randomToken(32)
+	t := accountToken{Hash: hashToken(secret), Purpose: purpose, CustomerID: c.ID, Email: c.Email, ExpiresAt: s.now().Add(lifetime)}
+	if _, err := s.accountTokens.InsertOne(ctx, t); err != nil {
+		return "", "", fmt.Errorf("account token: %w", err)
+	}
+	return secret, t.Hash, nil
+}
+
+// accountToken finds a live token; use marks it used in the same step, so it works once.
+func (s *Service) accountToken(ctx context.Context, purpose, secret string, use bool) (*accountToken, *customers.Customer, error) {
+	if len(secret) < 20 || len(secret) > 100 {
+		return nil, nil, ErrTokenInvalid
+	}
+	now := s.now()
+	filter := bson.M{"_id": hashToken(secret), "purpose": purpose, "used_at": bson.M{"$exists": false}, "expires_at": bson.M{"$gt": now}}
+	var t accountToken
+	var err error
+	if use {
+		err = s.accountTokens.FindOneAndUpdate(ctx, filter, bson.M{"$set": bson.M{"used_at": now}}).Decode(&t)
+	} else {
+		err = s.accountTokens.FindOne(ctx, filter).Decode(&t)
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil, ErrTokenInvalid
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("account token: %w", err)
+	}
+	c, err := s.customers.Get(ctx, t.CustomerID)
+	if errors.Is(err, customers.ErrNotFound) || (err == nil && c.Email != t.Email) {
+		return nil, nil, ErrTokenInvalid
+	}
+	return &t, c, err
+}
+
+// ResetRequest is the "forgot password" form.
+type ResetRequest struct {
+	Email string `form:"email"`
+	IP    string `form:"-"`
+	Lang  string `form:"-"` // the page's language, for an account without one
+}
+
+// RequestReset emails a password-reset link if the address belongs to an account. The
+// answer is the same either way (only the address's owner learns, from their inbox); only
+// too many requests from one network are refused.
+func (s *Service) RequestReset(ctx context.Context, in ResetRequest) error {
+	email := customers.NormalizeEmail(in.Email)
+	if !looksLikeEmail(email) {
+		return errs.Field("email", "field.email")
+	}
+	if in.IP != "" {
+		d, err := s.limiter.Allow(ctx, "reset:ip:"+in.IP, resetPerIP, resetWindow)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			return ErrTooManyResets
+		}
+	}
+	c, err := s.customers.FindByEmail(ctx, email)
+	if errors.Is(err, customers.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d, err := s.limiter.Allow(ctx, "reset:account:"+c.ID.Hex(), resetPerAccount, resetWindow); err != nil || !d.Allowed {
+		return err
+	}
+	secret, hash, err := s.newAccountToken(ctx, purposeReset, c, resetLifetime)
+	if err != nil {
+		return err
+	}
+	return s.mail(ctx, c.Email, localeOr(c.Locale, in.Lang), "reset", "reset:"+hash, "/reset/"+secret)
+}
+
+// CheckResetToken says whether a reset link can still be used, for the page that asks for
+// the new password.
+func (s *Service) CheckResetToken(ctx context.Context, secret string) error {
+	_, _, err := s.accountToken(ctx, purposeReset, secret, false)
+	return err
+}
+
+// ResetPassword sets a new password through a reset link, once, and ends every session of
+// the account (whoever knew the old password is signed out). It returns the account, for
+// signing in.
+func (s *Service) ResetPassword(ctx context.Context, secret, password string) (*customers.Customer, error) {
+	_, c, err := s.accountToken(ctx, purposeReset, secret, false)
+	if err != nil {
+		return nil, err
+	}
+	var f errs.Fields
+	s.checkPassword(&f, "password", password, c.Email)
+	if err := f.Err(); err != nil {
+		return nil, err // the link stays usable for a better password
+	}
+	if _, c, err = s.accountToken(ctx, purposeReset, secret, true); err != nil {
+		return nil, err
+	}
+	if err := s.storePassword(ctx, c.ID, password); err != nil {
+		return nil, err
+	}
+	// The owner of the address has proven it, as a verification link would.
+	if _, err := s.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
+		return nil, err
+	}
+	return c, s.EndOtherSessions(ctx, c.ID, "")
+}
+
+// VerifyEmail confirms an account's address through the link sent at sign-up, once, and
+// returns the account, for signing in.
+func (s *Service) VerifyEmail(ctx context.Context, secret string) (*customers.Customer, error) {
+	_, c, err := s.accountToken(ctx, purposeVerify, secret, true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
+		return nil, err
+	}
+	return s.customers.Get(ctx, c.ID)
+}
+
+// CheckVerifyToken says whether a confirmation link can still be used.
+func (s *Service) CheckVerifyToken(ctx context.Context, secret string) error {
+	_, _, err := s.accountToken(ctx, purposeVerify, secret, false)
+	return err
+}
+
+// sendVerification emails c a link that confirms their address.
+func (s *Service) sendVerification(ctx context.Context, c *customers.Customer, lang string) error {
+	secret, _, err := s.newAccountToken(ctx, purposeVerify, c, verifyLifetime)
+	if err != nil {
+		return err
+	}
+	return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+c.ID.Hex(), "/verify/"+secret)
+}
+
+func localeOr(locale, fallback string) string {
+	if locale != "" {
+		return locale
+	}
+	return fallback
+}

@@ -1,0 +1,80 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+)
+
+//go:embed templates
+var templates embed.FS
+
+var (
+	htmlLayout = htmltemplate.Must(htmltemplate.ParseFS(templates, "templates/letter.html"))
+	textLayout = texttemplate.Must(texttemplate.ParseFS(templates, "templates/letter.txt"))
+)
+
+// Writer puts an email's words together in the recipient's language: the words of kind K
+// are the catalog's messages mail.K.subject, mail.K.body (paragraphs split by blank
+// lines), mail.K.action (the button) and mail.K.after (below it, may be empty).
+type Writer struct {
+	T       func(lang, id string, args ...any) string
+	BaseURL string // links are built from it
+	Site    string // the portal's name
+}
+
+// letter is what the templates show.
+type letter struct {
+	Lang, Site, BaseURL, Subject string
+	Body, After                  []string
+	Action                       string
+	Link                         string
+}
+
+// Write composes a message of kind to to in lang, whose button leads to path (a path on the
+// portal, or "" for none). args fill the words' placeholders; Site is always there.
+func (w Writer) Write(to, lang, kind, key, path string, args ...any) (Message, error) {
+	args = append(args, "Site", w.Site)
+	l := letter{Lang: lang, Site: w.Site, BaseURL: w.BaseURL,
+		Subject: w.T(lang, "mail."+kind+".subject", args...),
+		Body:    paragraphs(w.T(lang, "mail."+kind+".body", args...)),
+		After:   paragraphs(w.T(lang, "mail."+kind+".after", args...))}
+	if path != "" {
+		l.Action, l.Link = w.T(lang, "mail."+kind+".action", args...), w.BaseURL+path
+	}
+	var text, html bytes.Buffer
+	if err := textLayout.Execute(&text, l); err != nil {
+		return Message{}, err
+	}
+	if err := htmlLayout.Execute(&html, l); err != nil {
+		return Message{}, err
+	}
+	return Message{To: to, Key: key, Lang: lang, Subject: l.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// paragraphs splits words at blank lines; a missing message (its ID comes back) is none.
+func paragraphs(s string) []string {
+	if s == "" || strings.HasPrefix(s, "mail.") {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Account queues an account email (a password reset, an address to confirm): kind names
+// its words, key the event, path the button's link.
+func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string) error {
+	m, err := o.Letters.Write(to, lang, kind, key, path)
+	if err != nil {
+		return err
+	}
+	return o.Queue(ctx, m)
+}
