@@ -21,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-func newOutbox(t *testing.T, server *smtptest.Server) (*mail.Outbox, func() *mail.Outbox) {
+func newOutbox(t testing.TB, server *smtptest.Server) (*mail.Outbox, func() *mail.Outbox) {
 	t.Helper()
 	db := storetest.DB(t)
 	if err := store.EnsureIndexes(context.Background(), db, mail.Indexes); err != nil {

@@ -51,6 +51,11 @@ func TestLoadConfig_BadValuesNameTheSetting(t *testing.T) {
 		{"OIDC without issuer", nil, []string{"GUYUB_OIDC_KEY=a", "GUYUB_OIDC_SECRET=b"}, "GUYUB_OIDC_ISSUER"},
 		{"short session secret", nil, []string{"GUYUB_SESSION_SECRET=short"}, "GUYUB_SESSION_SECRET: must be at least 32 characters"},
 		{"stray argument", []string{"now"}, nil, `unexpected argument "now"`},
+		{"SMTP scheme", nil, []string{"GUYUB_SMTP_URL=http://mail.example"}, "GUYUB_SMTP_URL: scheme"},
+		{"SMTP port", []string{"--smtp-url", "smtp://mail.example:99999"}, nil, "--smtp-url (GUYUB_SMTP_URL): port"},
+		{"SMTP TLS mode", nil, []string{"GUYUB_SMTP_URL=smtp://mail.example?tls=maybe"}, "GUYUB_SMTP_URL: tls="},
+		{"SMTP without sender", nil, []string{"GUYUB_SMTP_URL=smtp://u:p@mail.example"}, "GUYUB_MAIL_FROM is required"},
+		{"bad sender", nil, []string{"GUYUB_MAIL_FROM=guyub"}, "GUYUB_MAIL_FROM"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,5 +86,19 @@ func TestLoadConfig_EnabledProviders(t *testing.T) {
 func TestLoadConfig_TestVariablesAreNotSettings(t *testing.T) {
 	if _, err := loadConfig("guyub", nil, []string{"GUYUB_TEST_MONGODB_URI=mongodb://x"}, io.Discard); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLoadConfig_SMTP(t *testing.T) {
+	c, err := loadConfig("guyub", nil, []string{"GUYUB_SMTP_URL=smtps://me%40x:p%3Ass@mail.example", "GUYUB_MAIL_FROM=Guyub <community@x.example>"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.SMTP; s == nil || s.Host != "mail.example" || s.Port != 465 || !s.Implicit || s.Username != "me@x" || s.Password != "p:ss" || c.MailFrom.Address != "community@x.example" {
+		t.Fatalf("SMTP settings = %+v %v", c.SMTP, c.MailFrom)
+	}
+	c, err = loadConfig("guyub", []string{"--smtp-url", "smtp://mail.example:2525?tls=opportunistic", "--mail-from", "a@x.example"}, nil, io.Discard)
+	if err != nil || c.SMTP.Port != 2525 || c.SMTP.TLS != "opportunistic" || c.SMTP.Implicit {
+		t.Fatalf("SMTP settings = %+v %v", c.SMTP, err)
 	}
 }
