@@ -329,12 +329,12 @@ func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) 
 	return nil, nil
 }
 
-func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (*Idea, int, error) {
+func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (_ *Idea, _ int, err error) {
 	end, err := s.inFlight.Begin(ctx, string(content.KindIdea), idea)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	inc := bson.M{}
 	if on {
 		_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at, InWindow: true})
@@ -387,12 +387,12 @@ func (s *Service) expireTrending(ctx context.Context) error {
 }
 
 // leaveTrending takes one vote out of its idea's trending count, once.
-func (s *Service) leaveTrending(ctx context.Context, v *IdeaVote) error {
+func (s *Service) leaveTrending(ctx context.Context, v *IdeaVote) (err error) {
 	end, err := s.inFlight.Begin(ctx, string(content.KindIdea), v.IdeaID)
 	if err != nil {
 		return err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	res, err := s.votes.UpdateOne(ctx, bson.M{"_id": v.ID, "in_window": true}, bson.M{"$unset": bson.M{"in_window": ""}})
 	if err != nil || res.ModifiedCount == 0 {
 		return err // or taken out by another caller
@@ -525,7 +525,7 @@ func (s *Service) forVoters(ctx context.Context, idea bson.ObjectID, fn func([]b
 // votes move over without counting twice a customer who voted for both. Each vote is
 // added to the target before it leaves the duplicate, so a retry after a crash finishes
 // the move.
-func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, targetID bson.ObjectID) (*Idea, error) {
+func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, targetID bson.ObjectID) (_ *Idea, err error) {
 	if !staff.HasRole(customers.RoleProduct) {
 		return nil, errs.New(errs.ErrForbidden, "error.403.message")
 	}
@@ -569,7 +569,7 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 		if err != nil {
 			return nil, err
 		}
-		defer end()
+		defer func() { end(err == nil) }()
 	}
 	// The votes move a batch at a time. A customer who voted for both keeps the vote on the
 	// target; their vote on the duplicate is withdrawn, one by one (an exact, retry-safe

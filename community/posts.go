@@ -141,7 +141,7 @@ func (s *Service) parentCollection(kind content.Kind) *mongo.Collection {
 
 // Reply adds a reply to a thread or a comment to an idea. A locked thread takes replies
 // from staff only; the others are told why it is locked.
-func (s *Service) Reply(ctx context.Context, author *customers.Customer, to content.Ref, in PostInput) (*Post, error) {
+func (s *Service) Reply(ctx context.Context, author *customers.Customer, to content.Ref, in PostInput) (_ *Post, err error) {
 	if err := suspended(author); err != nil {
 		return nil, err
 	}
@@ -188,11 +188,12 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 	if err != nil {
 		return nil, err
 	}
-	defer end()
+	followed := true // the follow-ups too: else the mark stays for the repair
+	defer func() { end(err == nil && followed) }()
 	if _, err := s.posts.InsertOne(ctx, p); err != nil {
 		return nil, fmt.Errorf("reply: %w", err)
 	}
-	store.FollowUp(ctx, "reply",
+	followed = store.FollowUp(ctx, "reply",
 		func() error { return s.screen.Record(ctx, sub, verdict) },
 		func() (err error) {
 			p.Counted, err = s.countPost(ctx, p, par)
@@ -260,7 +261,7 @@ type EditInput struct {
 
 // EditPost changes a post's text, keeping the earlier version: its author may, and so may
 // a moderator. The author's edit is screened again and may go back to the queue.
-func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id bson.ObjectID, in EditInput) (*Post, error) {
+func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id bson.ObjectID, in EditInput) (_ *Post, err error) {
 	if err := suspended(editor); err != nil {
 		return nil, err
 	}
@@ -308,7 +309,7 @@ func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id b
 	if err != nil {
 		return nil, err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	now := s.now()
 	prev := Revision{BodyMD: p.BodyMD, At: p.UpdatedAt, Redacted: editor.ID != p.AuthorID}
 	if t != nil {
@@ -361,7 +362,7 @@ func (s *Service) DeletePost(ctx context.Context, by *customers.Customer, id bso
 
 // SetPostStatus moves a reply or comment between pending, published, hidden and deleted
 // (moderation uses it, with the reason the author is shown). It returns the status before.
-func (s *Service) SetPostStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+func (s *Service) SetPostStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (_ Status, err error) {
 	p, err := s.Post(ctx, id)
 	if err != nil {
 		return "", err
@@ -370,7 +371,7 @@ func (s *Service) SetPostStatus(ctx context.Context, id bson.ObjectID, status St
 	if err != nil {
 		return "", err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	before, err := s.setPostStatus(ctx, bson.M{"_id": id}, status, reason)
 	if err != nil {
 		return "", err
@@ -489,7 +490,7 @@ type PostLike struct {
 // Like sets whether a customer likes a post (like true or false: the same request twice
 // changes nothing). The count moves only when the like document was inserted or deleted,
 // so it stays exact under retries.
-func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.ObjectID, like bool) (*Post, error) {
+func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.ObjectID, like bool) (_ *Post, err error) {
 	if err := suspended(who); err != nil {
 		return nil, err
 	}
@@ -510,7 +511,7 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 	if err != nil {
 		return nil, err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	delta, err := store.SetMark(ctx, s.likes, bson.M{"post_id": id, "customer_id": who.ID},
 		PostLike{ID: bson.NewObjectID(), PostID: id, CustomerID: who.ID, At: s.now()}, like)
 	if err != nil {

@@ -179,16 +179,27 @@ func (s *Server) verifyPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) verifySubmit(c *fiber.Ctx) error {
-	user, err := s.deps.Identity.VerifyEmail(c.UserContext(), c.Params("token"))
-	if errors.Is(err, identity.ErrTokenInvalid) {
-		return s.linkExpired(c, err, "/signin")
+	var in struct {
+		Password string `form:"password"`
 	}
-	if err != nil {
+	if err := parseForm(c, &in); err != nil {
 		return err
+	}
+	user, verifyErr := s.deps.Identity.VerifyEmail(c.UserContext(), c.Params("token"), in.Password)
+	if errors.Is(verifyErr, identity.ErrTokenInvalid) {
+		return s.linkExpired(c, verifyErr, "/signin")
+	}
+	if verifyErr != nil {
+		f, err := s.formFailed(c, verifyErr, nil)
+		if err != nil {
+			return err
+		}
+		return s.render(c, statusOf(verifyErr), "verify", "verify.title", authPage{Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
 	}
+	s.setCookie(c, deviceCookie, s.deps.Identity.NewDeviceToken(user.Email), knownDeviceLifetime)
 	s.flash(c, "flash.email_verified")
 	return c.Redirect("/", fiber.StatusSeeOther)
 }

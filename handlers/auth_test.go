@@ -33,7 +33,10 @@ func TestPassword_SignUpSignOutSignIn(t *testing.T) {
 	if page := b.get(link); page.StatusCode != 200 || !strings.Contains(page.body, "Confirm my address") {
 		t.Fatalf("the confirmation link: %d", page.StatusCode)
 	}
-	if res := b.post(link, nil); res.StatusCode != http.StatusSeeOther {
+	if res := b.post(link, url.Values{"password": {"es teler basi"}}); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "not this account&#39;s password") {
+		t.Fatalf("confirm with a wrong password: %d\n%s", res.StatusCode, res.body)
+	}
+	if res := b.post(link, url.Values{"password": {"es teler segar"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirm: %d\n%s", res.StatusCode, res.body)
 	}
 	res = b.get("/profile")
@@ -530,6 +533,7 @@ func TestOutbox_AdminsReadEmailsAsSent(t *testing.T) {
 	e.person("admin@example.com", customers.RoleAdmin)
 	e.person("mod@example.com", customers.RoleModerator)
 	newBrowser(t, base).post("/forgot", url.Values{"email": {"mod@example.com"}})
+	e.identity.Drain()
 	if err := e.outbox.Pass(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -266,6 +266,7 @@ func mustObjectID(t *testing.T, hex string) bson.ObjectID {
 // prefix ("/reset/"), and that path, as its recipient would follow it.
 func (e *env) email(to, prefix string) (*mail.Message, string) {
 	e.t.Helper()
+	e.identity.Drain() // account emails are queued after the answer
 	list, _, err := e.outbox.List(context.Background(), bson.ObjectID{}, 50)
 	if err != nil {
 		e.t.Fatal(err)

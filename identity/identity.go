@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -50,6 +51,7 @@ type Service struct {
 	// single-use links sent by email: password resets, addresses to confirm
 	accountTokens *mongo.Collection
 	mailer        Mailer
+	background    sync.WaitGroup // account emails being queued (later)
 	common        map[string]struct{}
 	hashing       chan struct{} // slots for argon2id, which takes 64 MiB a time
 	dummyHash     string        // compared when an email is unknown, so timing does not tell
@@ -73,6 +75,7 @@ var Indexes = []store.Indexes{
 	}},
 	{Collection: "account_tokens", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "expires_at", Value: 1}}},
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "purpose", Value: 1}}}, // an account's reset links, to end them
 	}},
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +91,7 @@ func TestSignUpAndSignIn(t *testing.T) {
 	if err := f.identity.SignUp(ctx, identity.SignUp{Email: "Budi@Example.com", DisplayName: "Budi", Password: "kopi tubruk pagi", Locale: "id"}); err != nil {
 		t.Fatal(err)
 	}
+	f.identity.Drain()
 	c, err := f.customers.FindByEmail(ctx, "budi@example.com")
 	if err != nil || c.EmailVerified {
 		t.Fatalf("signed up: %+v %v (want an account whose address is not confirmed yet)", c, err)
@@ -98,6 +100,7 @@ func TestSignUpAndSignIn(t *testing.T) {
 	if err := f.identity.SignUp(ctx, identity.SignUp{Email: "budi@example.com", DisplayName: "Budi 2", Password: "kopi tubruk sore"}); err != nil {
 		t.Fatalf("duplicate sign-up: %v (want the same answer as a new one)", err)
 	}
+	f.identity.Drain()
 	if len(sent.kinds) != 2 || sent.kinds[0] != "verify id budi@example.com" || sent.kinds[1] != "exists id budi@example.com" {
 		t.Fatalf("emails: %q", sent.kinds)
 	}
@@ -346,11 +349,15 @@ func BenchmarkSignIn(b *testing.B) {
 }
 
 // sentMail records the account emails the service asks for: "kind lang to", and the paths.
+// They are queued after the answer: read them after the service's Drain.
 type sentMail struct {
+	mu           sync.Mutex
 	kinds, paths []string
 }
 
 func (m *sentMail) Account(_ context.Context, to, lang, kind, _, path string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.kinds = append(m.kinds, kind+" "+lang+" "+to)
 	m.paths = append(m.paths, path)
 	return nil
@@ -368,16 +375,20 @@ func TestResetPassword_OnceByEmailAndEndsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	session, _ := f.identity.StartSession(ctx, c.ID, "", "")
-	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "nobody@example.com", IP: "10.1.0.1"}); err != nil || len(sent.kinds) != 0 {
+	err = f.identity.RequestReset(ctx, identity.ResetRequest{Email: "nobody@example.com", IP: "10.1.0.1"})
+	if f.identity.Drain(); err != nil || len(sent.kinds) != 0 {
 		t.Fatalf("unknown address: %v, %q (want no error and no email)", err, sent.kinds)
 	}
 	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "not an email"}); fieldError(t, err, "email") != "field.email" {
 		t.Fatalf("bad address: %v", err)
 	}
-	if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "RINI@example.com", IP: "10.1.0.1", Lang: "en"}); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := f.identity.RequestReset(ctx, identity.ResetRequest{Email: "RINI@example.com", IP: "10.1.0.1", Lang: "en"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(sent.kinds) != 1 || sent.kinds[0] != "reset id rini@example.com" || !strings.HasPrefix(sent.paths[0], "/reset/") {
+	f.identity.Drain()
+	if len(sent.kinds) != 2 || sent.kinds[0] != "reset id rini@example.com" || !strings.HasPrefix(sent.paths[0], "/reset/") {
 		t.Fatalf("emails: %q %q", sent.kinds, sent.paths)
 	}
 	secret := strings.TrimPrefix(sent.paths[0], "/reset/")
@@ -390,6 +401,9 @@ func TestResetPassword_OnceByEmailAndEndsSessions(t *testing.T) {
 	}
 	if _, err := f.identity.ResetPassword(ctx, secret, "rendang sapi lagi"); !errors.Is(err, identity.ErrTokenInvalid) {
 		t.Fatalf("second use of the link: %v", err)
+	}
+	if _, err := f.identity.ResetPassword(ctx, strings.TrimPrefix(sent.paths[1], "/reset/"), "rendang sapi lagi"); !errors.Is(err, identity.ErrTokenInvalid) {
+		t.Fatalf("the other link still works after the reset: %v", err)
 	}
 	if sess, _, err := f.identity.LookupSession(ctx, session); sess != nil || err != nil {
 		t.Fatal("a session from before the reset is still alive")
@@ -406,8 +420,14 @@ func TestResetPassword_OnceByEmailAndEndsSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(sent.kinds) != 3 {
+	if f.identity.Drain(); len(sent.kinds) != 3 {
 		t.Fatalf("%d reset emails sent, want 3 (the limit per account)", len(sent.kinds))
+	}
+	if err := f.identity.ChangePassword(ctx, c.ID, "rendang sapi empuk", "gudeg jogja manis", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.identity.ResetPassword(ctx, strings.TrimPrefix(sent.paths[2], "/reset/"), "rendang sapi lagi"); !errors.Is(err, identity.ErrTokenInvalid) {
+		t.Fatalf("a reset link still works after the password was changed: %v", err)
 	}
 	for range 10 {
 		_ = f.identity.RequestReset(ctx, identity.ResetRequest{Email: "x@example.com", IP: "10.1.0.4"})
@@ -428,23 +448,28 @@ func TestVerifyEmail_ByTheLinkSentAtSignUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(sent.paths) != 2 || !strings.HasPrefix(sent.paths[0], "/verify/") {
+	if f.identity.Drain(); len(sent.paths) != 2 || !strings.HasPrefix(sent.paths[0], "/verify/") {
 		t.Fatalf("emails: %q %q", sent.kinds, sent.paths)
 	}
-	c, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"))
+	// Whoever follows the link must know the password chosen at sign-up: the owner of an
+	// address somebody else signed up with cannot confirm an account that person can enter.
+	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"), "not the password"); fieldError(t, err, "password") != "verify.wrong_password" {
+		t.Fatalf("verify with a wrong password: %v", err)
+	}
+	c, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"), "es cendol manis")
 	if err != nil || c.Email != "wati@example.com" || !c.EmailVerified {
 		t.Fatalf("verify: %+v %v", c, err)
 	}
-	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/")); !errors.Is(err, identity.ErrTokenInvalid) {
+	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"), "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
 		t.Fatalf("second use: %v", err)
 	}
-	if _, err := f.identity.VerifyEmail(ctx, "forged-token-forged-token-forged"); !errors.Is(err, identity.ErrTokenInvalid) {
+	if _, err := f.identity.VerifyEmail(ctx, "forged-token-forged-token-forged", "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
 		t.Fatalf("forged token: %v", err)
 	}
 	if _, err := f.db.Collection("account_tokens").UpdateMany(ctx, bson.M{}, bson.M{"$set": bson.M{"expires_at": time.Now().Add(-time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[1], "/verify/")); !errors.Is(err, identity.ErrTokenInvalid) {
+	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[1], "/verify/"), "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
 		t.Fatalf("expired token: %v", err)
 	}
 }

@@ -104,12 +104,16 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) error {
 			return err
 		}
 		day := s.now().Format(time.DateOnly) // one such email a day, however often someone tries
-		return s.mail(ctx, existing.Email, localeOr(existing.Locale, in.Locale), "exists", "exists:"+day, "/forgot")
+		s.later(ctx, "exists", func(ctx context.Context) error {
+			return s.mail(ctx, existing.Email, localeOr(existing.Locale, in.Locale), "exists", "exists:"+day, "/forgot")
+		})
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return s.sendVerification(ctx, c, in.Locale)
+	s.sendVerification(ctx, c, in.Locale)
+	return nil
 }
 
 // CreateAccount creates an email and password account, its address confirmed or not (an
@@ -283,6 +287,9 @@ func (s *Service) ChangePassword(ctx context.Context, id bson.ObjectID, current,
 		return err
 	}
 	if err := s.storePassword(ctx, id, next); err != nil {
+		return err
+	}
+	if err := s.endResetLinks(ctx, id); err != nil {
 		return err
 	}
 	return s.EndOtherSessions(ctx, id, keepSession)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -29,6 +30,23 @@ func (s *Service) mail(ctx context.Context, to, lang, kind, key, path string) er
 	}
 	return s.mailer.Account(ctx, to, lang, kind, key, path)
 }
+
+// later does an account email's work (its link, its place in the outbox) after the answer:
+// a form that answers the same whether an address has an account must also take the same
+// time, and this work happens only when it has one. A failure is logged; the person asks
+// again.
+func (s *Service) later(ctx context.Context, kind string, work func(context.Context) error) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		if err := work(context.WithoutCancel(ctx)); err != nil {
+			slog.Default().WarnContext(ctx, "an account email could not be queued", "kind", kind, "err", err)
+		}
+	}()
+}
+
+// Drain waits for the account emails still being queued (at shutdown, and in tests).
+func (s *Service) Drain() { s.background.Wait() }
 
 // What an account token is for, and how long it lasts.
 const (
@@ -132,14 +150,17 @@ func (s *Service) RequestReset(ctx context.Context, in ResetRequest) error {
 	if err != nil {
 		return err
 	}
-	if d, err := s.limiter.Allow(ctx, "reset:account:"+c.ID.Hex(), resetPerAccount, resetWindow); err != nil || !d.Allowed {
-		return err
-	}
-	secret, hash, err := s.newAccountToken(ctx, purposeReset, c, resetLifetime)
-	if err != nil {
-		return err
-	}
-	return s.mail(ctx, c.Email, localeOr(c.Locale, in.Lang), "reset", "reset:"+hash, "/reset/"+secret)
+	s.later(ctx, "reset", func(ctx context.Context) error {
+		if d, err := s.limiter.Allow(ctx, "reset:account:"+c.ID.Hex(), resetPerAccount, resetWindow); err != nil || !d.Allowed {
+			return err
+		}
+		secret, hash, err := s.newAccountToken(ctx, purposeReset, c, resetLifetime)
+		if err != nil {
+			return err
+		}
+		return s.mail(ctx, c.Email, localeOr(c.Locale, in.Lang), "reset", "reset:"+hash, "/reset/"+secret)
+	})
+	return nil
 }
 
 // CheckResetToken says whether a reset link can still be used, for the page that asks for
@@ -168,6 +189,9 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string) (*
 	if err := s.storePassword(ctx, c.ID, password); err != nil {
 		return nil, err
 	}
+	if err := s.endResetLinks(ctx, c.ID); err != nil {
+		return nil, err
+	}
 	// The owner of the address has proven it, as a verification link would.
 	if _, err := s.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
 		return nil, err
@@ -176,10 +200,25 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string) (*
 }
 
 // VerifyEmail confirms an account's address through the link sent at sign-up, once, and
-// returns the account, for signing in.
-func (s *Service) VerifyEmail(ctx context.Context, secret string) (*customers.Customer, error) {
-	_, c, err := s.accountToken(ctx, purposeVerify, secret, true)
+// returns the account, for signing in. The account's password is asked for too: whoever
+// signed up with somebody else's address chose it, and the address's owner, who cannot
+// give it, must not confirm an account another person can sign in to (they reset the
+// password instead, which confirms the address and drops the other's password).
+func (s *Service) VerifyEmail(ctx context.Context, secret, password string) (*customers.Customer, error) {
+	_, c, err := s.accountToken(ctx, purposeVerify, secret, false)
 	if err != nil {
+		return nil, err
+	}
+	if c.PasswordHash != "" {
+		ok, err := s.compare(ctx, password, c.PasswordHash)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errs.Field("password", "verify.wrong_password")
+		}
+	}
+	if _, c, err = s.accountToken(ctx, purposeVerify, secret, true); err != nil {
 		return nil, err
 	}
 	if _, err := s.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
@@ -194,13 +233,26 @@ func (s *Service) CheckVerifyToken(ctx context.Context, secret string) error {
 	return err
 }
 
-// sendVerification emails c a link that confirms their address.
-func (s *Service) sendVerification(ctx context.Context, c *customers.Customer, lang string) error {
-	secret, _, err := s.newAccountToken(ctx, purposeVerify, c, verifyLifetime)
+// endResetLinks makes every reset link of an account unusable: after a reset or a change
+// of password, an older link must not set the password again.
+func (s *Service) endResetLinks(ctx context.Context, customer bson.ObjectID) error {
+	_, err := s.accountTokens.UpdateMany(ctx, bson.M{"customer_id": customer, "purpose": purposeReset, "used_at": bson.M{"$exists": false}},
+		bson.M{"$set": bson.M{"used_at": s.now()}})
 	if err != nil {
-		return err
+		return fmt.Errorf("end reset links: %w", err)
 	}
-	return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+c.ID.Hex(), "/verify/"+secret)
+	return nil
+}
+
+// sendVerification emails c a link that confirms their address.
+func (s *Service) sendVerification(ctx context.Context, c *customers.Customer, lang string) {
+	s.later(ctx, "verify", func(ctx context.Context) error {
+		secret, _, err := s.newAccountToken(ctx, purposeVerify, c, verifyLifetime)
+		if err != nil {
+			return err
+		}
+		return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+c.ID.Hex(), "/verify/"+secret)
+	})
 }
 
 func localeOr(locale, fallback string) string {

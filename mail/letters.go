@@ -70,11 +70,13 @@ func paragraphs(s string) []string {
 }
 
 // Account queues an account email (a password reset, an address to confirm): kind names
-// its words, key the event, path the button's link.
+// its words, key the event, path the button's link. A link other than to a public page
+// signs in, so the message is secret.
 func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string) error {
 	m, err := o.Letters.Write(to, lang, kind, key, path)
 	if err != nil {
 		return err
 	}
+	m.Secret = path != "/forgot" && path != "/signin"
 	return o.Queue(ctx, m)
 }

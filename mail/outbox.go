@@ -42,6 +42,9 @@ type Message struct {
 	Subject string        `bson:"subject" json:"subject"`
 	Text    string        `bson:"text" json:"text"`
 	HTML    string        `bson:"html" json:"html"`
+	// Secret: the message carries a link that signs in (a reset, a confirmation). Once
+	// sent, its text is removed, so that nobody who reads the outbox can use the link.
+	Secret bool `bson:"secret,omitempty" json:"secret,omitempty"`
 
 	Status    Status     `bson:"status" json:"status"`
 	Attempts  int        `bson:"attempts" json:"attempts"`
@@ -159,9 +162,22 @@ func (o *Outbox) due() bson.M {
 	return bson.M{"status": StatusQueued, "next_at": bson.M{"$lte": o.now()}}
 }
 
-// deliver tries one message and records the outcome.
+// claimFor is how long a message being sent is kept from other senders: if this one dies
+// mid-send, the message is tried again after it (with the same Message-ID).
+const claimFor = 10 * time.Minute
+
+// deliver tries one message and records the outcome. It claims the message first, so that
+// a second instance (its lease expired under a long batch) cannot send it too.
 func (o *Outbox) deliver(ctx context.Context, m *Message) error {
 	now := o.now()
+	claim, err := o.coll.UpdateOne(ctx, bson.M{"_id": m.ID, "status": StatusQueued, "next_at": m.NextAt},
+		bson.M{"$set": bson.M{"next_at": now.Add(claimFor)}})
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if claim.ModifiedCount == 0 {
+		return nil // another sender has it
+	}
 	set := bson.M{"attempts": m.Attempts + 1}
 	result := ""
 	switch err := o.send(ctx, m); {
@@ -170,6 +186,9 @@ func (o *Outbox) deliver(ctx context.Context, m *Message) error {
 		o.log.Info("email kept in the outbox (no SMTP server set): admins read it at /admin/outbox", "to", m.To, "subject", m.Subject)
 	case err == nil:
 		set["status"], set["sent_at"], result = StatusSent, now, "sent"
+		if m.Secret {
+			set["text"], set["html"] = "", ""
+		}
 	case errors.Is(err, context.Canceled):
 		return err // stopping: the message stays due
 	case errors.As(err, new(permanent)) || m.Attempts+1 >= o.MaxAttempts:

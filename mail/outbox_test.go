@@ -94,6 +94,10 @@ func TestOutbox_SendsOnceOverSMTPAndRetries(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Status != mail.StatusSent || list[0].Attempts != 3 {
 		t.Fatalf("outbox: %+v %v (want one message, sent on its third attempt)", list, err)
 	}
+	// Sent, the reset link is gone from the outbox: reading it must not let anyone in.
+	if kept, _ := o.Get(ctx, list[0].ID); strings.Contains(kept.Text+kept.HTML, "/reset/") {
+		t.Fatalf("the sent reset link is still readable in the outbox: %+v", kept)
+	}
 }
 
 // What one process queued, another sends: a restart between queueing and sending loses

@@ -130,7 +130,7 @@ var (
 // Create publishes a customer's review of a product. A second review of the same product
 // is refused by the unique index, with a link to the first; a review the author deleted
 // is written over (its old text stays in the history).
-func (s *Service) Create(ctx context.Context, author *customers.Customer, productSlug string, in Input) (*Review, error) {
+func (s *Service) Create(ctx context.Context, author *customers.Customer, productSlug string, in Input) (_ *Review, err error) {
 	if author.IsSuspended() {
 		return nil, errs.New(errs.ErrSuspended, "account.suspended", "Reason", author.Suspension.Reason)
 	}
@@ -158,7 +158,8 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if err != nil {
 		return nil, err
 	}
-	defer end()
+	followed := true // the follow-ups too: else the mark stays for the repair
+	defer func() { end(err == nil && followed) }()
 	_, err = s.reviews.InsertOne(ctx, r)
 	if mongo.IsDuplicateKeyError(err) {
 		existing, ferr := s.findReview(ctx, bson.M{"product_id": p.ID, "author_id": author.ID})
@@ -174,7 +175,7 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if err != nil {
 		return nil, fmt.Errorf("create review: %w", err)
 	}
-	store.FollowUp(ctx, "create review",
+	followed = store.FollowUp(ctx, "create review",
 		func() error { return s.screen.Record(ctx, sub, verdict) },
 		func() error { return s.syncRating(ctx, r.ID) },
 		func() error {
@@ -219,7 +220,7 @@ func (s *Service) Update(ctx context.Context, editor *customers.Customer, id bso
 // revise writes new text over a review, guarded by its version so that two edits at once
 // cannot silently overwrite each other. The new text is screened again: an author's edit
 // can be held for a moderator; a moderator's edit is not; a hidden review stays hidden.
-func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, in Input) (*Review, error) {
+func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, in Input) (_ *Review, err error) {
 	sub := submission(r.ID, r.AuthorID, r.ProductID, in)
 	status := r.Status
 	verdict := content.Verdict{Status: StatusPublished}
@@ -243,7 +244,7 @@ func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, i
 	if err != nil {
 		return nil, err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	now := s.now()
 	prev := Revision{Rating: r.Rating, Title: r.Title, BodyMD: r.BodyMD, Pros: r.Pros, Cons: r.Cons, At: r.UpdatedAt}
 	var out Review
@@ -288,7 +289,7 @@ func (s *Service) Delete(ctx context.Context, by *customers.Customer, id bson.Ob
 // SetStatus moves a review between pending, published, hidden and deleted (moderation
 // uses it, with the reason the author is shown); the product's summary and the author's
 // signal follow. It returns the status before.
-func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (Status, error) {
+func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status, reason string) (_ Status, err error) {
 	r, err := s.Review(ctx, id)
 	if err != nil {
 		return "", err
@@ -297,7 +298,7 @@ func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status
 	if err != nil {
 		return "", err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	var before Review
 	set := bson.M{"status": status, "updated_at": s.now(), "search_dirty": true}
 	if reason != "" || status == StatusPublished {

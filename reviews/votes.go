@@ -32,7 +32,7 @@ var ErrOwnReview = errs.New(errs.ErrForbidden, "review.own_vote")
 // Vote records whether a customer found a review helpful. One vote per customer per review
 // (a unique index); voting again changes the vote. The counters move only when the vote
 // document did, so retries count once.
-func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID bson.ObjectID, helpful bool) (*Review, error) {
+func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID bson.ObjectID, helpful bool) (_ *Review, err error) {
 	r, err := s.Review(ctx, reviewID)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID 
 	if err != nil {
 		return nil, err
 	}
-	defer end()
+	defer func() { end(err == nil) }()
 	vote := HelpfulVote{ID: bson.NewObjectID(), ReviewID: reviewID, CustomerID: voter.ID, Helpful: helpful, At: s.now()}
 	_, err = s.votes.InsertOne(ctx, vote)
 	switch {

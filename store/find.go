@@ -116,12 +116,15 @@ func Unavailable(err error) bool {
 
 // FollowUp runs the steps that follow a write already stored — counters, records, signals.
 // The write stands whatever they do: failing the request now would make its retry store
-// the content twice. A failure is logged, and the repair job (run by itself at start-up
-// and daily, or by hand with guyub repair) puts the counters right.
-func FollowUp(ctx context.Context, what string, steps ...func() error) {
+// the content twice. A failure is logged and reported (false), so that the write's
+// in-flight mark stays and the repair puts its counters right.
+func FollowUp(ctx context.Context, what string, steps ...func() error) bool {
+	ok := true
 	for _, step := range steps {
 		if err := step(); err != nil {
+			ok = false
 			slog.Default().WarnContext(ctx, "a step after a stored write failed; the repair job will correct it", "write", what, "err", err)
 		}
 	}
+	return ok
 }

@@ -53,15 +53,20 @@ func NewInFlight(db *mongo.Database) *InFlight {
 	return &InFlight{coll: db.Collection("in_flight"), owner: ProcessOwner(), now: func() time.Time { return time.Now().UTC() }}
 }
 
-// Begin marks target (of kind) as being changed, and returns what ends the mark. If the
-// mark cannot be written the write must not start: nothing would find what it leaves
+// Begin marks target (of kind) as being changed, and returns what ends the mark: end(true)
+// when every step is done, end(false) when one failed, which leaves the mark for the repair.
+// If the mark cannot be written the write must not start: nothing would find what it leaves
 // half done. A mark that cannot be ended only makes the repair recount its target.
-func (f *InFlight) Begin(ctx context.Context, kind string, target bson.ObjectID) (end func(), err error) {
+func (f *InFlight) Begin(ctx context.Context, kind string, target bson.ObjectID) (end func(done bool), err error) {
 	m := Mark{ID: bson.NewObjectID(), Kind: kind, Target: target, Owner: f.owner, At: f.now()}
 	if _, err := f.coll.InsertOne(ctx, m); err != nil {
 		return nil, fmt.Errorf("mark %s in flight: %w", kind, err)
 	}
-	return func() { f.end(m.ID) }, nil
+	return func(done bool) {
+		if done {
+			f.end(m.ID)
+		}
+	}, nil
 }
 
 // end queues a mark for deletion; the first in a batch schedules the delete.

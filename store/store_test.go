@@ -251,14 +251,27 @@ func TestInFlight_MarksLiveWhileAWriteRuns(t *testing.T) {
 	if busy, _ := f.Busy(ctx, "thread", target, nil); !busy {
 		t.Fatal("a target with a write in flight is not busy")
 	}
-	end()
-	for n := int64(1); n != 0; { // ended marks are deleted together, a moment later
+	end(true)
+	failed, err := f.Begin(ctx, "thread", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed(false) // a step failed: the mark stays for the repair
+	// Ended marks are deleted together, a moment later; the failed write's stays.
+	n := int64(2)
+	for deadline := time.Now().Add(5 * time.Second); n > 1 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 		if n, err = db.Collection("in_flight").CountDocuments(ctx, bson.M{}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if n != 1 {
+		t.Fatalf("%d marks after one write ended and one failed, want the failed one's", n)
+	}
 
+	if _, err := db.Collection("in_flight").DeleteMany(ctx, bson.M{}); err != nil {
+		t.Fatal(err)
+	}
 	host, _, _ := strings.Cut(store.ProcessOwner(), "/")
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {

@@ -185,8 +185,8 @@ func TestSearch_DemoContentIsFoundAndReindexRebuildsIt(t *testing.T) {
 	}
 }
 
-// The repair job — what serve runs at start-up and daily — puts a counter a crash left wrong
-// right by itself, and can run again (its lease is given back).
+// The full repair job — what serve tries at start-up and hourly, once a day — puts a
+// counter a crash left wrong right by itself; run again the same day it does nothing.
 func TestRepairJob_PutsCountersRightByItself(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

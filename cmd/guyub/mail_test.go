@@ -88,7 +88,7 @@ func TestServe_EmailsGoOutBySMTPAndTheirLinksWork(t *testing.T) {
 		t.Fatalf("confirmation email: %q %v", subject, m.Header)
 	}
 	verify := link(m, "/verify/")
-	if status, _ := sari.submit(verify, url.Values{}); status != http.StatusSeeOther {
+	if status, _ := sari.submit(verify, url.Values{"password": {"nasi uduk betawi"}}); status != http.StatusSeeOther {
 		t.Fatalf("confirm: %d", status)
 	}
 	if status, page := sari.get("/profile"); status != 200 || !strings.Contains(page, "sari@example.com") {

@@ -86,17 +86,20 @@ func (s *services) repairInFlight(log *slog.Logger) func(context.Context) error 
 			byTarget[t] = append(byTarget[t], m)
 		}
 		started, recounted, left := time.Now(), 0, 0
+		var failed error
 		for _, t := range order {
 			done := true
 			for _, recount := range recounters {
 				ok, err := recount(ctx, t.kind, t.id, byTarget[t])
 				if err != nil {
-					return err
+					// One target that cannot be recounted must not hold up the others.
+					log.Warn("repair in flight: a recount failed", "kind", t.kind, "target", t.id.Hex(), "err", err)
+					failed = err
 				}
-				done = done && ok
+				done = done && ok && err == nil
 			}
 			if !done {
-				left++ // busy: the next run tries again
+				left++ // busy or failed: the next run tries again
 				continue
 			}
 			if err := marks.Clear(ctx, byTarget[t]); err != nil {
@@ -106,25 +109,40 @@ func (s *services) repairInFlight(log *slog.Logger) func(context.Context) error 
 		}
 		log.Info("repair in flight", "marks", len(stale), "recounted", recounted, "left", left,
 			"duration_ms", time.Since(started).Milliseconds())
-		return nil
+		return failed
 	}
 }
 
-// repairJob is the full repair, run daily in the background as a safety net under the
-// in-flight one (it reads every counted document). One instance at a time runs it, under a lease.
+// repairJob is the full repair, once a day as a safety net under the in-flight one (it
+// reads every counted document, and also puts right what marks do not cover, such as the
+// customers' contribution counters). Tried hourly, it runs once per day whatever the
+// restarts: the day's lease is marked done; one instance at a time runs it.
 func (s *services) repairJob(log *slog.Logger) func(context.Context) error {
 	leases := store.NewLeases(s.store.DB)
 	return func(ctx context.Context) error {
-		held, err := leases.Acquire(ctx, "repair", s.owner, time.Hour)
+		day := "repair:" + time.Now().UTC().Format(time.DateOnly)
+		held, err := leases.Acquire(ctx, day, s.owner, 25*time.Hour)
 		if err != nil || !held {
 			return err
 		}
-		defer func() { _ = leases.Release(context.WithoutCancel(ctx), "repair", s.owner) }()
 		started := time.Now()
 		rep, forum, people, err := s.repairAll(ctx)
 		log.Info("repair", "products_fixed", rep.ProductsFixed, "reviews_fixed", rep.ReviewsFixed, "posts_fixed", forum.PostsFixed,
 			"threads_fixed", forum.ThreadsFixed, "ideas_fixed", forum.IdeasFixed, "customers", people,
 			"duration_ms", time.Since(started).Milliseconds(), "err", err)
-		return err
+		if err != nil {
+			_ = leases.Release(context.WithoutCancel(ctx), day, s.owner) // the next try runs it again
+			return err
+		}
+		return leases.Done(ctx, day, s.owner)
 	}
+}
+
+// repairDelay is when the first full repair is tried: at once after a crash of the embedded
+// database's last process, otherwise a minute in, once start-up's own work is done.
+func repairDelay(st *store.Store) time.Duration {
+	if st.Crashed {
+		return 0
+	}
+	return time.Minute
 }

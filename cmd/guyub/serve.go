@@ -146,7 +146,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
 		{Name: "outbox", Every: 2 * time.Second, Run: svc.outbox.Pass, MaxBackoff: time.Minute},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
-		{Name: "repair", First: 24 * time.Hour, Every: 24 * time.Hour, Run: svc.repairJob(log)},
+		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
 	} {
 		supervisor.Go(workers, &running, job)
 	}
@@ -174,6 +174,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	}
 	stopWorkers()
 	running.Wait()
+	svc.identity.Drain() // account emails still being queued
 	release, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = syncer.Release(release) // another instance takes the sync over at once

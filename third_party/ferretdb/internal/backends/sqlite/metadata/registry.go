@@ -468,10 +468,15 @@ func (r *Registry) collectionCreate(ctx context.Context, params *CollectionCreat
 		s++
 	}
 
-	// Guyub: IF NOT EXISTS, here and for indexes: on a full disk the metadata insert below
-	// can fail after the table was made, and so can the DROP that cleans up, which left an
-	// orphan table that made every later creation of the collection fail ("table exists").
-	q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %q (", tableName)
+	// Guyub: a table by this name that the metadata does not know is a leftover (on a full
+	// disk the metadata insert below can fail after the table was made, and so can the DROP
+	// that cleans up): dropped first, or every later creation of the collection would fail
+	// with "table exists". The same for indexes.
+	if _, err = db.ExecContext(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %q", tableName)); err != nil {
+		return false, lazyerrors.Error(err)
+	}
+
+	q := fmt.Sprintf("CREATE TABLE %q (", tableName)
 
 	if params.Capped() {
 		q += fmt.Sprintf("%s INTEGER PRIMARY KEY, ", RecordIDColumn)
@@ -655,7 +660,13 @@ func (r *Registry) indexesCreate(ctx context.Context, dbName, collectionName str
 			continue
 		}
 
-		q := strings.Replace(indexSQL(c.TableName, index), "INDEX ", "INDEX IF NOT EXISTS ", 1) // Guyub: see collectionCreate
+		// Guyub: a leftover index by this name (see collectionCreate) is dropped first.
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP INDEX IF EXISTS %q", c.TableName+"_"+index.Name)); err != nil {
+			_ = r.indexesDrop(ctx, dbName, collectionName, created)
+			return lazyerrors.Error(err)
+		}
+
+		q := indexSQL(c.TableName, index)
 
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			_ = r.indexesDrop(ctx, dbName, collectionName, created)
