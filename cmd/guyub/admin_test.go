@@ -189,20 +189,7 @@ func TestSearch_DemoContentIsFoundAndReindexRebuildsIt(t *testing.T) {
 // counter a crash left wrong right by itself; run again the same day it does nothing.
 func TestRepairJob_PutsCountersRightByItself(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg, err := loadConfig("guyub serve", []string{"--data", dir}, nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	svc, err := openServices(ctx, cfg, log, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.close()
-	if _, err := demo.Load(ctx, svc.demoDeps()); err != nil {
-		t.Fatal(err)
-	}
+	svc, log := demoServices(t)
 	threads := svc.store.DB.Collection("threads")
 	var before struct {
 		ID         bson.ObjectID `bson:"_id"`
@@ -234,19 +221,7 @@ func TestRepairJob_PutsCountersRightByItself(t *testing.T) {
 // nothing a live write is still changing, nor anything unmarked (it does not rescan).
 func TestRepairInFlight_RecountsOnlyWhatAWriteLeftMarked(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := loadConfig("guyub serve", []string{"--data", t.TempDir()}, nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	svc, err := openServices(ctx, cfg, log, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.close()
-	if _, err := demo.Load(ctx, svc.demoDeps()); err != nil {
-		t.Fatal(err)
-	}
+	svc, log := demoServices(t)
 	type counted struct {
 		ID         bson.ObjectID `bson:"_id"`
 		ReplyCount int           `bson:"reply_count"`
@@ -326,4 +301,24 @@ func TestRepairInFlight_RecountsOnlyWhatAWriteLeftMarked(t *testing.T) {
 	if n, _ := svc.store.DB.Collection("in_flight").CountDocuments(ctx, bson.M{}); n != 1 {
 		t.Errorf("%d marks left, want only the running write's", n)
 	}
+}
+
+// demoServices opens the services on a data directory of their own, with the demo content,
+// as serve would, without the web tier.
+func demoServices(t *testing.T) (*services, *slog.Logger) {
+	t.Helper()
+	cfg, err := loadConfig("guyub serve", []string{"--data", t.TempDir()}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	svc, err := openServices(context.Background(), cfg, log, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.close() })
+	if _, err := demo.Load(context.Background(), svc.demoDeps()); err != nil {
+		t.Fatal(err)
+	}
+	return svc, log
 }

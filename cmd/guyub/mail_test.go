@@ -30,6 +30,12 @@ func newForm(t *testing.T, base string) *form {
 func (f *form) get(path string) (int, string) {
 	f.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
+	return f.do(req)
+}
+
+// do sends a request as a reader of Indonesian.
+func (f *form) do(req *http.Request) (int, string) {
+	f.t.Helper()
 	req.Header.Set("Accept-Language", "id")
 	res, err := f.client.Do(req)
 	if err != nil {
@@ -51,14 +57,7 @@ func (f *form) submit(path string, values url.Values) (int, string) {
 	values.Set("_csrf", csrf[1])
 	req, _ := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(values.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept-Language", "id")
-	res, err := f.client.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(body)
+	return f.do(req)
 }
 
 // The whole email loop against a real SMTP server: signing up sends a confirmation in the
