@@ -48,6 +48,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "email_verified", Value: 1}, {Key: "_id", Value: -1}}},
 	}},
 	{Collection: "identities", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}}},
@@ -396,6 +397,8 @@ type Query struct {
 	Stage  Stage  // optional
 	Band   string // optional: satisfied, neutral, at_risk
 	NPS    string // optional: promoter, passive, detractor
+	// Unconfirmed keeps accounts with an email address nobody has confirmed yet.
+	Unconfirmed bool
 	// ActiveSince keeps customers active since then (zero: any).
 	ActiveSince time.Time
 	// ByScore orders by satisfaction score, highest first; After is then the previous
@@ -432,6 +435,10 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	}
 	if q.NPS != "" {
 		filter["satisfaction.nps_category"] = q.NPS
+	}
+	if q.Unconfirmed {
+		filter["email_verified"] = false
+		filter["email"] = bson.M{"$gt": ""}
 	}
 	if !q.ActiveSince.IsZero() {
 		filter["last_active_at"] = bson.M{"$gte": q.ActiveSince}

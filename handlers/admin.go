@@ -31,15 +31,17 @@ func (s *Server) adminHome(c *fiber.Ctx) error {
 }
 
 type accountsData struct {
-	Query    string
-	Role     string
-	Status   string
-	Roles    []customers.Role
-	Accounts []*customers.Customer
-	Next     string // URL of the next (older) page
-	Back     string // this list's query, so a form returns to the same list
-	Failed   string // ID of the account whose form failed
-	Form     *form
+	Query  string
+	Role   string
+	Status string
+	// Unconfirmed: only accounts whose email address is not confirmed
+	Unconfirmed bool
+	Roles       []customers.Role
+	Accounts    []*customers.Customer
+	Next        string // URL of the next (older) page
+	Back        string // this list's query, so a form returns to the same list
+	Failed      string // ID of the account whose form failed
+	Form        *form
 }
 
 func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
@@ -50,6 +52,7 @@ func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
 	if st := customers.Status(c.Query("status")); st == customers.StatusActive || st == customers.StatusSuspended {
 		q.Status = st
 	}
+	q.Unconfirmed = c.Query("email") == "unconfirmed"
 	if before, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
 		q.Before = before
 	}
@@ -57,7 +60,7 @@ func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &accountsData{Query: q.Text, Role: string(q.Role), Status: string(q.Status), Roles: customers.Roles, Accounts: list}
+	d := &accountsData{Query: q.Text, Role: string(q.Role), Status: string(q.Status), Unconfirmed: q.Unconfirmed, Roles: customers.Roles, Accounts: list}
 	if raw := c.Request().URI().QueryString(); len(raw) > 0 {
 		d.Back = "?" + string(raw)
 	}
@@ -65,6 +68,9 @@ func (s *Server) accountsData(c *fiber.Ctx) (*accountsData, error) {
 		d.Accounts = list[:accountsPageSize]
 		next := url.Values{"q": {q.Text}, "role": {d.Role}, "status": {d.Status},
 			"before": {d.Accounts[accountsPageSize-1].ID.Hex()}}
+		if q.Unconfirmed {
+			next.Set("email", "unconfirmed")
+		}
 		d.Next = "/admin/accounts?" + next.Encode()
 	}
 	return d, nil

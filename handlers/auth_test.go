@@ -565,3 +565,43 @@ func TestOutbox_AdminsReadEmailsAsSent(t *testing.T) {
 		t.Fatalf("a bad ID: %d", res.StatusCode)
 	}
 }
+
+// Staff find the accounts whose address nobody confirmed; such a member is reminded on
+// their profile and can have the link sent again, a few times an hour.
+func TestUnconfirmedAccounts_FilteredAndReminded(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	admin := e.person("admin@example.com", customers.RoleAdmin)
+	if _, err := e.customers.VerifyEmail(context.Background(), admin.ID, "admin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e.person("wulan@example.com")
+	staff := newBrowser(t, base)
+	staff.post("/signin", url.Values{"email": {"admin@example.com"}, "password": {"correct horse battery"}})
+	list := staff.get("/admin/accounts?email=unconfirmed")
+	if list.StatusCode != 200 || !strings.Contains(list.body, "wulan@example.com") || strings.Contains(list.body, ">admin@example.com<") ||
+		!strings.Contains(list.body, "email not confirmed") {
+		t.Fatalf("unconfirmed accounts: %d\n%s", list.StatusCode, list.body)
+	}
+
+	b := newBrowser(t, base)
+	b.post("/signin", url.Values{"email": {"wulan@example.com"}, "password": {"correct horse battery"}})
+	if page := b.get("/profile?lang=id"); !strings.Contains(page.body, "belum dikonfirmasi") || !strings.Contains(page.body, `action="/profile/confirm"`) {
+		t.Fatalf("no reminder on the profile:\n%s", page.body)
+	}
+	for i := range 3 {
+		if res := b.post("/profile/confirm", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("send again %d: %d", i+1, res.StatusCode)
+		}
+	}
+	_, link := e.email("wulan@example.com", "/verify/")
+	if res := b.post("/profile/confirm", nil); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a fourth time in an hour: %d", res.StatusCode)
+	}
+	if res := b.post(link, url.Values{"password": {"correct horse battery"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm with the link sent again: %d", res.StatusCode)
+	}
+	if page := b.get("/profile"); strings.Contains(page.body, `action="/profile/confirm"`) {
+		t.Fatal("the reminder stays after confirming")
+	}
+}

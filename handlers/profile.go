@@ -18,6 +18,7 @@ func (s *Server) profileRoutes(app *fiber.App) {
 	app.Get("/profile", s.signedIn, s.profilePage)
 	app.Post("/profile", s.requireActive, s.profileSubmit)
 	app.Post("/profile/password", s.signedIn, s.passwordSubmit)
+	app.Post("/profile/confirm", s.signedIn, s.confirmAgainSubmit)
 	app.Post("/profile/tokens", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
 	app.Post("/profile/tokens/:id/revoke", s.signedIn, s.tokenRevoke)
 	app.Get("/members/:id", s.memberPage)
@@ -227,4 +228,13 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return s.renderTitled(c, fiber.StatusOK, "member", m.DisplayName, d)
+}
+
+// confirmAgainSubmit sends the link that confirms the signed-in member's address again.
+func (s *Server) confirmAgainSubmit(c *fiber.Ctx) error {
+	if err := s.deps.Identity.ResendConfirmation(c.UserContext(), currentUser(c), s.language(c)); err != nil {
+		return err
+	}
+	s.flash(c, "flash.confirmation_sent")
+	return c.Redirect("/profile", fiber.StatusSeeOther)
 }

@@ -244,14 +244,36 @@ func (s *Service) endResetLinks(ctx context.Context, customer bson.ObjectID) err
 	return nil
 }
 
+// Confirmation links sent again, per account in each window.
+const confirmAgainPerAccount = 3
+
+// ErrTooManyConfirmations: the link was sent again too often.
+var ErrTooManyConfirmations = errs.New(errs.ErrTooMany, "confirm.too_many")
+
+// ResendConfirmation sends a signed-in member the link that confirms their address again.
+func (s *Service) ResendConfirmation(ctx context.Context, c *customers.Customer, lang string) error {
+	if c.Email == "" || c.EmailVerified {
+		return nil
+	}
+	d, err := s.limiter.Allow(ctx, "confirm:account:"+c.ID.Hex(), confirmAgainPerAccount, resetWindow)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return ErrTooManyConfirmations
+	}
+	s.sendVerification(ctx, c, lang)
+	return nil
+}
+
 // sendVerification emails c a link that confirms their address.
 func (s *Service) sendVerification(ctx context.Context, c *customers.Customer, lang string) {
 	s.later(ctx, "verify", func(ctx context.Context) error {
-		secret, _, err := s.newAccountToken(ctx, purposeVerify, c, verifyLifetime)
+		secret, hash, err := s.newAccountToken(ctx, purposeVerify, c, verifyLifetime)
 		if err != nil {
 			return err
 		}
-		return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+c.ID.Hex(), "/verify/"+secret)
+		return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+hash, "/verify/"+secret)
 	})
 }
 
