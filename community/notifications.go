@@ -22,7 +22,31 @@ const (
 	NotifyAccepted   = "accepted"    // your answer was accepted
 	NotifyIdeaStatus = "idea_status" // an idea you voted for changed status
 	NotifyIdeaMerged = "idea_merged" // an idea you voted for was merged into another; the vote moved
+	NotifyModerated  = "moderated"   // a moderator hid what you wrote, with a reason
 )
+
+// Mailer queues an email (mail.Outbox implements it).
+type Mailer interface {
+	Letter(ctx context.Context, to, lang, kind, key, path string, args ...any) error
+}
+
+// SetMailer lets the service email what it notifies of; without one it emails nothing.
+func (s *Service) SetMailer(m Mailer) { s.mailer = m }
+
+// Moderated tells an author, in the portal and by email, that a moderator hid what they
+// wrote (ref; excerpt is its text), and why. The event is told once.
+func (s *Service) Moderated(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt, reason string) error {
+	key := "moderated:" + ref.String()
+	err := s.notify(ctx, Notification{CustomerID: author, Kind: NotifyModerated, Title: excerpt, Reason: reason, URL: "/profile", Key: key})
+	if err != nil || s.mailer == nil {
+		return err
+	}
+	c, err := s.customers.Get(ctx, author)
+	if err != nil || c.Email == "" {
+		return err
+	}
+	return s.mailer.Letter(ctx, c.Email, c.Locale, "moderated", key, "/profile", "Excerpt", excerpt, "Reason", reason)
+}
 
 // Notification tells a customer that something happened to what they wrote or voted for.
 type Notification struct {
@@ -32,7 +56,8 @@ type Notification struct {
 	ActorID    bson.ObjectID `bson:"actor_id" json:"actor_id"`
 	Title      string        `bson:"title" json:"title"` // of the thread or idea
 	URL        string        `bson:"url" json:"url"`
-	State      IdeaState     `bson:"state,omitempty" json:"state,omitempty"` // an idea's new status
+	State      IdeaState     `bson:"state,omitempty" json:"state,omitempty"`   // an idea's new status
+	Reason     string        `bson:"reason,omitempty" json:"reason,omitempty"` // a moderator's, to the author
 	// Key names the event, unique per customer, so a retried write notifies once.
 	Key       string    `bson:"key" json:"-"`
 	Read      bool      `bson:"read" json:"read"`

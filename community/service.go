@@ -59,6 +59,7 @@ type Service struct {
 	now           func() time.Time
 	allCategories *store.Cached[[]*Category] // a handful, read by nearly every page
 	inFlight      *store.InFlight            // counters a write is changing, for the repair
+	mailer        Mailer                     // nil: notifications are not emailed
 }
 
 // New builds the service on db. activity and products may be nil (tests, tools).

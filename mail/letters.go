@@ -80,3 +80,13 @@ func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string) 
 	m.Secret = path != "/forgot" && path != "/signin"
 	return o.Queue(ctx, m)
 }
+
+// Letter queues an email of kind to to in lang about the event key, with a button to path;
+// args fill its words' placeholders (name, value pairs).
+func (o *Outbox) Letter(ctx context.Context, to, lang, kind, key, path string, args ...any) error {
+	m, err := o.Letters.Write(to, lang, kind, key, path, args...)
+	if err != nil {
+		return err
+	}
+	return o.Queue(ctx, m)
+}

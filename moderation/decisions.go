@@ -13,6 +13,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
 
 // Action is what an audit log entry records.
@@ -145,6 +146,11 @@ func (s *Service) Decide(ctx context.Context, moderator *customers.Customer, in 
 		if err != nil {
 			return results, err
 		}
+		if after == content.StatusHidden && before != content.StatusHidden && s.notices != nil {
+			store.FollowUp(ctx, "tell the author", func() error {
+				return s.notices.Moderated(ctx, sub.Author, ref, headline(sub.Text), in.Reason)
+			})
+		}
 		results = append(results, res)
 	}
 	return results, nil
@@ -263,4 +269,14 @@ func (s *Service) Log(ctx context.Context, q LogQuery) ([]*Entry, error) {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return list, nil
+}
+
+// headline is the start of what an author wrote on one line, enough to recognise it in a
+// notification.
+func headline(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > 80 {
+		return string(r[:79]) + "…"
+	}
+	return text
 }

@@ -35,7 +35,16 @@ type Service struct {
 	publishers   map[content.Kind]Publisher
 	now          func() time.Time
 	rules        *store.Cached[Rules] // every submission is screened with them
+	notices      AuthorNotices        // nil: authors are not told
 }
+
+// AuthorNotices tells authors what moderators did to their content (community.Service).
+type AuthorNotices interface {
+	Moderated(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt, reason string) error
+}
+
+// SetAuthorNotices has authors told, with the reason, when a moderator hides their content.
+func (s *Service) SetAuthorNotices(n AuthorNotices) { s.notices = n }
 
 // New builds the service; publishers maps each kind of content to its owner.
 func New(db *mongo.Database, cust *customers.Service, publishers map[content.Kind]Publisher) *Service {

@@ -122,6 +122,8 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 		content.KindPost:   s.community.PostPublisher(),
 		content.KindIdea:   s.community.IdeaPublisher(),
 	})
+	s.moderation.SetAuthorNotices(s.community)
+	s.community.SetMailer(s.outbox)
 	s.reviews.SetScreener(s.moderation)
 	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
