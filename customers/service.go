@@ -331,6 +331,23 @@ func (s *Service) EmailProven(ctx context.Context, id bson.ObjectID) (bool, erro
 	return c.PasswordHash != "", nil
 }
 
+// ChangeEmail moves an account from address from to address to, confirmed (its owner
+// followed a link sent there). Another account with that address is ErrEmailTaken.
+func (s *Service) ChangeEmail(ctx context.Context, id bson.ObjectID, from, to string) error {
+	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "email": from},
+		bson.M{"$set": bson.M{"email": NormalizeEmail(to), "email_verified": true, "updated_at": s.now()}, "$inc": bson.M{"version": 1}})
+	if mongo.IsDuplicateKeyError(err) {
+		return ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("change email: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound // changed meanwhile
+	}
+	return nil
+}
+
 // VerifyEmail records that the owner of email proved it (a link sent there was followed),
 // if it is still the customer's address. It reports whether it changed anything.
 func (s *Service) VerifyEmail(ctx context.Context, id bson.ObjectID, email string) (bool, error) {

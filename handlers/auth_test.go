@@ -605,3 +605,59 @@ func TestUnconfirmedAccounts_FilteredAndReminded(t *testing.T) {
 		t.Fatal("the reminder stays after confirming")
 	}
 }
+
+// A member changes their address: a link goes to the new one, following it makes the change
+// (confirmed) and the old address is told. The form asks for the password and answers the
+// same when the new address has an account (its owner is told instead).
+func TestEmailChange_ConfirmedAtTheNewAddress(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	e.person("fajar@example.com")
+	e.person("taken@example.com")
+	b := newBrowser(t, base)
+	b.post("/signin", url.Values{"email": {"fajar@example.com"}, "password": {"correct horse battery"}})
+	if page := b.get("/profile"); !strings.Contains(page.body, `action="/profile/email"`) {
+		t.Fatal("no way to change the address on the profile")
+	}
+	if res := b.post("/profile/email", url.Values{"email": {"fajar@new.example"}, "password": {"wrong password"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a wrong password: %d", res.StatusCode)
+	}
+	if res := b.post("/profile/email", url.Values{"email": {"FAJAR@example.com"}, "password": {"correct horse battery"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("the same address: %d", res.StatusCode)
+	}
+	taken := b.post("/profile/email", url.Values{"email": {"taken@example.com"}, "password": {"correct horse battery"}})
+	free := b.post("/profile/email", url.Values{"email": {"fajar@new.example"}, "password": {"correct horse battery"}})
+	if taken.StatusCode != 200 || free.StatusCode != 200 ||
+		withoutSecrets(strings.ReplaceAll(taken.body, "taken@example.com", "fajar@new.example")) != withoutSecrets(free.body) {
+		t.Fatalf("the answers differ: %d / %d", taken.StatusCode, free.StatusCode)
+	}
+	if m, _ := e.email("taken@example.com", "/forgot"); !strings.Contains(m.Subject, "already have") {
+		t.Fatalf("the taken address's owner: %q", m.Subject)
+	}
+	_, link := e.email("fajar@new.example", "/email/")
+	if page := b.get(link); page.StatusCode != 200 || !strings.Contains(page.body, "fajar@new.example") {
+		t.Fatalf("the link: %d", page.StatusCode)
+	}
+	if res := b.post(link, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm: %d\n%s", res.StatusCode, res.body)
+	}
+	c, err := e.customers.FindByEmail(context.Background(), "fajar@new.example")
+	if err != nil || !c.EmailVerified {
+		t.Fatalf("after the change: %+v %v", c, err)
+	}
+	e.identity.Drain()
+	list, _, _ := e.outbox.List(context.Background(), [12]byte{}, 50)
+	told := false
+	for _, m := range list {
+		told = told || (m.To == "fajar@example.com" && strings.Contains(m.Subject, "was changed"))
+	}
+	if !told {
+		t.Fatal("the old address was not told")
+	}
+	if res := newBrowser(t, base).get(link); res.StatusCode != http.StatusGone {
+		t.Fatalf("a used link: %d", res.StatusCode)
+	}
+	if res := newBrowser(t, base).post("/signin", url.Values{"email": {"fajar@new.example"}, "password": {"correct horse battery"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the new address: %d", res.StatusCode)
+	}
+}

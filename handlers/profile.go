@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"sort"
 	"time"
 
@@ -19,6 +20,9 @@ func (s *Server) profileRoutes(app *fiber.App) {
 	app.Post("/profile", s.requireActive, s.profileSubmit)
 	app.Post("/profile/password", s.signedIn, s.passwordSubmit)
 	app.Post("/profile/confirm", s.signedIn, s.confirmAgainSubmit)
+	app.Post("/profile/email", s.signedIn, s.emailChangeSubmit)
+	app.Get("/email/:token", s.emailChangePage)
+	app.Post("/email/:token", s.emailChangeConfirm)
 	app.Post("/profile/tokens", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
 	app.Post("/profile/tokens/:id/revoke", s.signedIn, s.tokenRevoke)
 	app.Get("/members/:id", s.memberPage)
@@ -38,6 +42,7 @@ type profileData struct {
 	Stories     []testimonialView // the member's own testimonials and where they stand
 	ProfileForm *form
 	Password    *form
+	EmailForm   *form
 	TokenForm   *form
 }
 
@@ -236,5 +241,45 @@ func (s *Server) confirmAgainSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	s.flash(c, "flash.confirmation_sent")
+	return c.Redirect("/profile", fiber.StatusSeeOther)
+}
+
+// emailChangeSubmit emails a link to the new address; the address changes when it is followed.
+func (s *Server) emailChangeSubmit(c *fiber.Ctx) error {
+	var in identity.EmailChange
+	if err := parseForm(c, &in); err != nil {
+		return err
+	}
+	if changeErr := s.deps.Identity.RequestEmailChange(c.UserContext(), currentUser(c), in, s.language(c)); changeErr != nil {
+		f, err := s.formFailed(c, changeErr, map[string]string{"email": in.Email})
+		if err != nil {
+			return err
+		}
+		return s.renderProfile(c, statusOf(changeErr), func(d *profileData) { d.EmailForm = f })
+	}
+	return s.render(c, fiber.StatusOK, "check_inbox", "inbox.title", checkInbox{Email: in.Email, Lead: "inbox.email_change"})
+}
+
+// emailChangePage asks to confirm the new address with a button (mail scanners open links).
+func (s *Server) emailChangePage(c *fiber.Ctx) error {
+	email, err := s.deps.Identity.CheckEmailChange(c.UserContext(), c.Params("token"))
+	if err != nil {
+		return s.linkExpired(c, err, "/profile")
+	}
+	return s.render(c, fiber.StatusOK, "email_change", "email_change.title", checkInbox{Email: email})
+}
+
+func (s *Server) emailChangeConfirm(c *fiber.Ctx) error {
+	user, err := s.deps.Identity.ChangeEmail(c.UserContext(), c.Params("token"))
+	if errors.Is(err, identity.ErrTokenInvalid) {
+		return s.linkExpired(c, err, "/profile")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(c, user); err != nil {
+		return err
+	}
+	s.flash(c, "flash.email_changed")
 	return c.Redirect("/profile", fiber.StatusSeeOther)
 }

@@ -52,6 +52,7 @@ func (s *Service) Drain() { s.background.Wait() }
 const (
 	purposeReset  = "reset"
 	purposeVerify = "verify"
+	purposeChange = "email_change"
 
 	resetLifetime  = time.Hour
 	verifyLifetime = 7 * 24 * time.Hour
@@ -77,7 +78,8 @@ type accountToken struct {
 	Hash       string        `bson:"_id"`
 	Purpose    string        `bson:"purpose"`
 	CustomerID bson.ObjectID `bson:"customer_id"`
-	Email      string        `bson:"email"` // the address it was sent to: a changed email voids it
+	Email      string        `bson:"email"`               // the account's address when sent: a changed email voids it
+	NewEmail   string        `bson:"new_email,omitempty"` // an address change: where the link went
 	ExpiresAt  time.Time     `bson:"expires_at"`
 	UsedAt     *time.Time    `bson:"used_at,omitempty"`
 }
@@ -264,6 +266,91 @@ func (s *Service) ResendConfirmation(ctx context.Context, c *customers.Customer,
 	}
 	s.sendVerification(ctx, c, lang)
 	return nil
+}
+
+// EmailChange is the profile's "change my email" form.
+type EmailChange struct {
+	Email    string `form:"email"`
+	Password string `form:"password"` // the current one, if the account has one
+}
+
+// RequestEmailChange emails a link to the new address; following it makes it the account's
+// address, confirmed, and tells the old address. The answer is the same if the new address
+// belongs to another account (that owner is told instead), and the account's own password
+// is asked for, so a session left open somewhere cannot move the account away.
+func (s *Service) RequestEmailChange(ctx context.Context, c *customers.Customer, in EmailChange, lang string) error {
+	var f errs.Fields
+	email := customers.NormalizeEmail(in.Email)
+	switch {
+	case !looksLikeEmail(email):
+		f.Add("email", "field.email")
+	case email == c.Email:
+		f.Add("email", "email.same")
+	}
+	if c.PasswordHash != "" {
+		ok, err := s.compare(ctx, in.Password, c.PasswordHash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			f.Add("password", "password.wrong_current")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	d, err := s.limiter.Allow(ctx, "email_change:account:"+c.ID.Hex(), confirmAgainPerAccount, resetWindow)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return ErrTooManyConfirmations
+	}
+	s.later(ctx, "email_change", func(ctx context.Context) error {
+		if other, err := s.customers.FindByEmail(ctx, email); err == nil {
+			day := s.now().Format(time.DateOnly)
+			return s.mail(ctx, other.Email, localeOr(other.Locale, lang), "exists", "exists:"+day, "/forgot")
+		} else if !errors.Is(err, customers.ErrNotFound) {
+			return err
+		}
+		secret := randomToken(32)
+		t := accountToken{Hash: hashToken(secret), Purpose: purposeChange, CustomerID: c.ID, Email: c.Email, NewEmail: email,
+			ExpiresAt: s.now().Add(verifyLifetime)}
+		if _, err := s.accountTokens.InsertOne(ctx, t); err != nil {
+			return fmt.Errorf("account token: %w", err)
+		}
+		return s.mail(ctx, email, localeOr(c.Locale, lang), "email_change", "email_change:"+t.Hash, "/email/"+secret)
+	})
+	return nil
+}
+
+// CheckEmailChange says whether an address-change link can still be used, and to which address.
+func (s *Service) CheckEmailChange(ctx context.Context, secret string) (string, error) {
+	t, _, err := s.accountToken(ctx, purposeChange, secret, false)
+	if err != nil {
+		return "", err
+	}
+	return t.NewEmail, nil
+}
+
+// ChangeEmail makes the address an emailed link was sent to the account's, confirmed,
+// once, and tells the old address. It returns the account, for signing in.
+func (s *Service) ChangeEmail(ctx context.Context, secret string) (*customers.Customer, error) {
+	t, c, err := s.accountToken(ctx, purposeChange, secret, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.customers.ChangeEmail(ctx, c.ID, t.Email, t.NewEmail); err != nil {
+		return nil, err
+	}
+	if err := s.endResetLinks(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	old := t.Email
+	s.later(ctx, "email_changed", func(ctx context.Context) error {
+		return s.mail(ctx, old, c.Locale, "email_changed", "email_changed:"+t.Hash, "")
+	})
+	return s.customers.Get(ctx, c.ID)
 }
 
 // sendVerification emails c a link that confirms their address.
