@@ -11,7 +11,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/store"
 )
 
@@ -28,10 +30,108 @@ const (
 // Mailer queues an email (mail.Outbox implements it).
 type Mailer interface {
 	Letter(ctx context.Context, to, lang, kind, key, path string, args ...any) error
+	Notice(ctx context.Context, to, lang, key, path, unsubscribe, what string, args ...any) error
 }
 
 // SetMailer lets the service email what it notifies of; without one it emails nothing.
-func (s *Service) SetMailer(m Mailer) { s.mailer = m }
+// unsubscribe gives the path that stops one kind of email for one member in one click.
+func (s *Service) SetMailer(m Mailer, unsubscribe func(member bson.ObjectID, kind string) string) {
+	s.mailer, s.unsubscribe = m, unsubscribe
+}
+
+// EmailKinds are the kinds of notification a member may have emailed, in the order the
+// profile lists them, with how each is emailed until the member chooses.
+var EmailKinds = []struct{ Kind, Default string }{
+	{NotifyReply, customers.EmailInstant},
+	{NotifyQuote, customers.EmailInstant},
+	{NotifyAccepted, customers.EmailInstant},
+	{NotifyIdeaStatus, customers.EmailDaily},
+	{NotifyIdeaMerged, customers.EmailDaily},
+}
+
+// EmailPref is how notifications of kind are emailed to c.
+func EmailPref(c *customers.Customer, kind string) string {
+	if pref, ok := c.EmailPrefs[kind]; ok {
+		return pref
+	}
+	for _, k := range EmailKinds {
+		if k.Kind == kind {
+			return k.Default
+		}
+	}
+	return customers.EmailOff
+}
+
+// EmailGrace is how long a notification waits before it is emailed: read in the portal by
+// then, it is not emailed at all.
+const EmailGrace = 5 * time.Minute
+
+// Where a notification's email stands.
+const (
+	emailPending = "pending" // not decided yet
+	emailSent    = "sent"
+	emailSkipped = "skipped" // read first, unwanted, or nowhere to send it
+)
+
+// EmailNotifications emails the notifications whose grace has passed to members who want
+// them at once, and leaves those wanted in a digest marked for it (their state is the
+// digest's period). It is the notification-email job.
+func (s *Service) EmailNotifications(ctx context.Context) error {
+	if s.mailer == nil {
+		return nil
+	}
+	for {
+		list, err := store.FindAll[Notification](ctx, s.notifications,
+			bson.M{"email_state": emailPending, "created_at": bson.M{"$lte": s.now().Add(-EmailGrace)}},
+			options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(200))
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		ids := make([]bson.ObjectID, 0, 2*len(list))
+		for _, n := range list {
+			ids = append(ids, n.CustomerID, n.ActorID)
+		}
+		people, err := s.customers.GetMany(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, n := range list {
+			state, err := s.emailOne(ctx, n, people[n.CustomerID], people[n.ActorID])
+			if err != nil {
+				return err
+			}
+			if _, err := s.notifications.UpdateOne(ctx, bson.M{"_id": n.ID, "email_state": emailPending},
+				bson.M{"$set": bson.M{"email_state": state}}); err != nil {
+				return fmt.Errorf("notification email: %w", err)
+			}
+		}
+	}
+}
+
+// emailOne sends one notification at once, or says it waits for a digest or is not sent.
+func (s *Service) emailOne(ctx context.Context, n *Notification, to, actor *customers.Customer) (string, error) {
+	if to == nil || to.Email == "" || to.IsSuspended() || n.Read {
+		return emailSkipped, nil
+	}
+	switch pref := EmailPref(to, n.Kind); pref {
+	case customers.EmailInstant:
+	case customers.EmailDaily, customers.EmailWeekly:
+		return pref, nil
+	default:
+		return emailSkipped, nil
+	}
+	name := ""
+	if actor != nil {
+		name = actor.DisplayName
+	}
+	args := []any{"Name", name, "Title", n.Title}
+	if n.State != "" {
+		args = append(args, "Status", mail.Words("idea.state."+string(n.State)))
+	}
+	err := s.mailer.Notice(ctx, to.Email, to.Locale, "notify:"+n.ID.Hex(), "/notifications/"+n.ID.Hex(),
+		s.unsubscribe(to.ID, n.Kind), "notifications."+n.Kind, args...)
+	return emailSent, err
+}
 
 // Moderated tells an author, in the portal and by email, that a moderator hid what they
 // wrote (ref; excerpt is its text), and why. The event is told once.
@@ -58,6 +158,9 @@ type Notification struct {
 	URL        string        `bson:"url" json:"url"`
 	State      IdeaState     `bson:"state,omitempty" json:"state,omitempty"`   // an idea's new status
 	Reason     string        `bson:"reason,omitempty" json:"reason,omitempty"` // a moderator's, to the author
+	// EmailState: pending until the email job decides; then sent, skipped, or the digest
+	// (daily, weekly) it waits for.
+	EmailState string `bson:"email_state,omitempty" json:"-"`
 	// Key names the event, unique per customer, so a retried write notifies once.
 	Key       string    `bson:"key" json:"-"`
 	Read      bool      `bson:"read" json:"read"`
@@ -72,6 +175,9 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 	docs := make([]any, len(list))
 	for i := range list {
 		list[i].ID, list[i].CreatedAt = bson.NewObjectID(), s.now()
+		if list[i].Kind != NotifyModerated { // emailed as it happens, whatever the preferences
+			list[i].EmailState = emailPending
+		}
 		docs[i] = list[i]
 	}
 	_, err := store.InsertNew(ctx, s.notifications, docs)

@@ -60,6 +60,7 @@ type Service struct {
 	allCategories *store.Cached[[]*Category] // a handful, read by nearly every page
 	inFlight      *store.InFlight            // counters a write is changing, for the repair
 	mailer        Mailer                     // nil: notifications are not emailed
+	unsubscribe   func(member bson.ObjectID, kind string) string
 }
 
 // New builds the service on db. activity and products may be nil (tests, tools).
@@ -169,6 +170,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}},
 	}},
 	{Collection: "notifications", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "email_state", Value: 1}, {Key: "created_at", Value: 1}}}, // the email job's
 		// one notification per event per customer: a retried write notifies once
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "read", Value: 1}}},

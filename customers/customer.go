@@ -69,6 +69,9 @@ type Customer struct {
 	Suspension    *Suspension   `bson:"suspension,omitempty"`
 	Purchases     []Purchase    `bson:"purchases,omitempty"`
 	Counters      Counters      `bson:"counters"`
+	// EmailPrefs says, per kind of notification, whether and when it is emailed
+	// (EmailOff, EmailInstant, EmailDaily, EmailWeekly); a kind not here has its default.
+	EmailPrefs map[string]string `bson:"email_prefs,omitempty"`
 	// ReviewedProducts are the products the customer reviewed (for the stage rules).
 	ReviewedProducts   []bson.ObjectID `bson:"reviewed_products,omitempty"`
 	Satisfaction       Satisfaction    `bson:"satisfaction"`

@@ -308,6 +308,41 @@ func ValidateDisplayName(f *errs.Fields, field, name string) {
 	}
 }
 
+// How a kind of notification reaches a member by email.
+const (
+	EmailOff     = "off"
+	EmailInstant = "instant" // a few minutes after, unless read in the portal by then
+	EmailDaily   = "daily"   // in a digest
+	EmailWeekly  = "weekly"
+)
+
+// EmailChoices are the values an email preference may take.
+var EmailChoices = []string{EmailOff, EmailInstant, EmailDaily, EmailWeekly}
+
+// SetEmailPref sets how one kind of notification is emailed to a customer.
+func (s *Service) SetEmailPref(ctx context.Context, id bson.ObjectID, kind, pref string) error {
+	if !slices.Contains(EmailChoices, pref) {
+		return errs.Field("pref", "field.choose_one")
+	}
+	if !validPrefKind(kind) {
+		return errs.Field("kind", "field.choose_one")
+	}
+	return s.update(ctx, id, bson.M{"email_prefs." + kind: pref})
+}
+
+// validPrefKind: a notification kind is a short lower-case word (it becomes a field name).
+func validPrefKind(kind string) bool {
+	if kind == "" || len(kind) > 30 {
+		return false
+	}
+	for _, r := range kind {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // SetLocale stores the language a customer chose with the language switch.
 func (s *Service) SetLocale(ctx context.Context, id bson.ObjectID, locale string) error {
 	if !slices.Contains(s.languages, locale) {

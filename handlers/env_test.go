@@ -77,7 +77,7 @@ func newEnv(t testing.TB) *env {
 	e.moderation = moderation.New(db, e.customers, map[content.Kind]moderation.Publisher{content.KindReview: e.reviews,
 		content.KindThread: e.community.ThreadPublisher(), content.KindPost: e.community.PostPublisher(), content.KindIdea: e.community.IdeaPublisher()})
 	e.moderation.SetAuthorNotices(e.community)
-	e.community.SetMailer(e.outbox)
+	e.community.SetMailer(e.outbox, e.identity.UnsubscribeLink)
 	e.reviews.SetScreener(e.moderation)
 	e.community.SetScreener(e.moderation)
 	e.feedback = feedback.New(db, e.customers, e.customers)

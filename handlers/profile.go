@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
@@ -21,6 +22,9 @@ func (s *Server) profileRoutes(app *fiber.App) {
 	app.Post("/profile/password", s.signedIn, s.passwordSubmit)
 	app.Post("/profile/confirm", s.signedIn, s.confirmAgainSubmit)
 	app.Post("/profile/email", s.signedIn, s.emailChangeSubmit)
+	app.Post("/profile/emails", s.signedIn, s.emailPrefsSubmit)
+	app.Get("/unsubscribe/:token", s.unsubscribePage)
+	app.Post("/unsubscribe/:token", s.unsubscribeSubmit)
 	app.Get("/email/:token", s.emailChangePage)
 	app.Post("/email/:token", s.emailChangeConfirm)
 	app.Post("/profile/tokens", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
@@ -44,7 +48,12 @@ type profileData struct {
 	Password    *form
 	EmailForm   *form
 	TokenForm   *form
+	EmailPrefs  []emailPref
+	Choices     []string
 }
+
+// emailPref is one kind of notification and how the member has it emailed.
+type emailPref struct{ Kind, Pref string }
 
 type providerLink struct {
 	Name, Label string
@@ -53,7 +62,10 @@ type providerLink struct {
 
 func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 	u := currentUser(c)
-	d := &profileData{Member: u, Scopes: identity.Scopes}
+	d := &profileData{Member: u, Scopes: identity.Scopes, Choices: customers.EmailChoices}
+	for _, k := range community.EmailKinds {
+		d.EmailPrefs = append(d.EmailPrefs, emailPref{Kind: k.Kind, Pref: community.EmailPref(u, k.Kind)})
+	}
 	for _, code := range s.catalog.Languages() {
 		d.Languages = append(d.Languages, languageLink{Code: code, Name: languageNames[code], Current: code == u.Locale})
 	}
@@ -282,4 +294,47 @@ func (s *Server) emailChangeConfirm(c *fiber.Ctx) error {
 	}
 	s.flash(c, "flash.email_changed")
 	return c.Redirect("/profile", fiber.StatusSeeOther)
+}
+
+// emailPrefsSubmit stores how each kind of notification is emailed.
+func (s *Server) emailPrefsSubmit(c *fiber.Ctx) error {
+	u := currentUser(c)
+	for _, k := range community.EmailKinds {
+		pref := c.FormValue(k.Kind)
+		if pref == "" || pref == community.EmailPref(u, k.Kind) {
+			continue
+		}
+		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, k.Kind, pref); err != nil {
+			return err
+		}
+	}
+	s.flash(c, "flash.email_prefs_saved")
+	return c.Redirect("/profile#emails", fiber.StatusSeeOther)
+}
+
+// unsubscribePage asks before stopping a kind of email (a person who opens the link);
+// mail clients post to the same address in one click (RFC 8058).
+func (s *Server) unsubscribePage(c *fiber.Ctx) error {
+	if _, kind, ok := s.deps.Identity.CheckUnsubscribe(c.Params("token")); ok {
+		return s.render(c, fiber.StatusOK, "unsubscribe", "unsubscribe.title", unsubscribeData{Kind: kind})
+	}
+	return s.linkExpired(c, identity.ErrTokenInvalid, "/profile#emails")
+}
+
+type unsubscribeData struct {
+	Kind string
+	Done bool
+}
+
+// unsubscribeSubmit stops the kind of email the link names. It needs no session and no CSRF
+// token: the link's signature is the proof, and a mail client posts it without either.
+func (s *Server) unsubscribeSubmit(c *fiber.Ctx) error {
+	member, kind, ok := s.deps.Identity.CheckUnsubscribe(c.Params("token"))
+	if !ok {
+		return s.linkExpired(c, identity.ErrTokenInvalid, "/profile#emails")
+	}
+	if err := s.deps.Customers.SetEmailPref(c.UserContext(), member, kind, customers.EmailOff); err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "unsubscribe", "unsubscribe.title", unsubscribeData{Kind: kind, Done: true})
 }

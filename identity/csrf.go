@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"strings"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/customers"
 )
 
@@ -51,4 +53,32 @@ func (s *Service) knownDevice(email, token string) (string, bool) {
 		return "", false
 	}
 	return id, hmac.Equal([]byte(mac), []byte(s.deviceMAC(id, email)))
+}
+
+// UnsubscribeLink is the path that stops one kind of email for one member in one click,
+// without signing in (RFC 8058): the member and the kind, with an HMAC of both.
+func (s *Service) UnsubscribeLink(member bson.ObjectID, kind string) string {
+	payload := member.Hex() + "." + kind
+	return "/unsubscribe/" + payload + "." + s.unsubscribeMAC(payload)
+}
+
+// CheckUnsubscribe reads the token of an UnsubscribeLink.
+func (s *Service) CheckUnsubscribe(token string) (bson.ObjectID, string, bool) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 || len(token) > 200 {
+		return bson.ObjectID{}, "", false
+	}
+	payload, mac := token[:i], token[i+1:]
+	hex, kind, ok := strings.Cut(payload, ".")
+	member, err := bson.ObjectIDFromHex(hex)
+	if !ok || err != nil || !hmac.Equal([]byte(mac), []byte(s.unsubscribeMAC(payload))) {
+		return bson.ObjectID{}, "", false
+	}
+	return member, kind, true
+}
+
+func (s *Service) unsubscribeMAC(payload string) string {
+	mac := hmac.New(sha256.New, s.csrfKey)
+	mac.Write([]byte("unsubscribe\x00" + payload))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }

@@ -34,10 +34,14 @@ type letter struct {
 	Link                         string
 }
 
+// Words is an argument that is itself a message of the catalog, put into the recipient's
+// language before it fills a placeholder (an idea's status, say).
+type Words string
+
 // Write composes a message of kind to to in lang, whose button leads to path (a path on the
 // portal, or "" for none). args fill the words' placeholders; Site is always there.
 func (w Writer) Write(to, lang, kind, key, path string, args ...any) (Message, error) {
-	args = append(args, "Site", w.Site)
+	args = append(w.translated(lang, args), "Site", w.Site)
 	l := letter{Lang: lang, Site: w.Site, BaseURL: w.BaseURL,
 		Subject: w.T(lang, "mail."+kind+".subject", args...),
 		Body:    paragraphs(w.T(lang, "mail."+kind+".body", args...)),
@@ -53,6 +57,18 @@ func (w Writer) Write(to, lang, kind, key, path string, args ...any) (Message, e
 		return Message{}, err
 	}
 	return Message{To: to, Key: key, Lang: lang, Subject: l.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// translated copies args with every Words value in lang.
+func (w Writer) translated(lang string, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if words, ok := a.(Words); ok {
+			a = w.T(lang, string(words))
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // paragraphs splits words at blank lines; a missing message (its ID comes back) is none.
@@ -78,6 +94,21 @@ func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string) 
 		return err
 	}
 	m.Secret = path != "/forgot" && path != "/signin"
+	return o.Queue(ctx, m)
+}
+
+// Notice queues a notification's email: what is the catalog message that says what
+// happened (filled with args), path the page it happened on, and unsubscribe the path that
+// stops this kind of email in one click (RFC 8058), which every such email carries.
+func (o *Outbox) Notice(ctx context.Context, to, lang, key, path, unsubscribe, what string, args ...any) error {
+	m, err := o.Letters.Write(to, lang, "notice", key, path, "What", o.Letters.T(lang, what, o.Letters.translated(lang, args)...), "Unsubscribe", o.Letters.BaseURL+unsubscribe)
+	if err != nil {
+		return err
+	}
+	m.Headers = map[string]string{
+		"List-Unsubscribe":      "<" + o.Letters.BaseURL + unsubscribe + ">",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	}
 	return o.Queue(ctx, m)
 }
 

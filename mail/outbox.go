@@ -45,6 +45,8 @@ type Message struct {
 	// Secret: the message carries a link that signs in (a reset, a confirmation). Once
 	// sent, its text is removed, so that nobody who reads the outbox can use the link.
 	Secret bool `bson:"secret,omitempty" json:"secret,omitempty"`
+	// Headers are extra header fields (List-Unsubscribe).
+	Headers map[string]string `bson:"headers,omitempty" json:"headers,omitempty"`
 
 	Status    Status     `bson:"status" json:"status"`
 	Attempts  int        `bson:"attempts" json:"attempts"`

@@ -99,6 +99,9 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 	msg.SetDate()
 	msg.SetGenHeader(gomail.HeaderContentLang, m.Lang)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	for name, value := range m.Headers {
+		msg.SetGenHeader(gomail.Header(name), value)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	opts := []gomail.Option{gomail.WithPort(s.settings.Port), gomail.WithTimeout(30 * time.Second)}

@@ -145,6 +145,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
 		{Name: "outbox", Every: 2 * time.Second, Run: svc.outbox.Pass, MaxBackoff: time.Minute},
+		{Name: "notification emails", Every: time.Minute, Run: svc.community.EmailNotifications},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
 	} {

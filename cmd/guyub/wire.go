@@ -123,7 +123,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 		content.KindIdea:   s.community.IdeaPublisher(),
 	})
 	s.moderation.SetAuthorNotices(s.community)
-	s.community.SetMailer(s.outbox)
+	s.community.SetMailer(s.outbox, s.identity.UnsubscribeLink)
 	s.reviews.SetScreener(s.moderation)
 	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
