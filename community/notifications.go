@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -31,6 +32,7 @@ const (
 type Mailer interface {
 	Letter(ctx context.Context, to, lang, kind, key, path string, args ...any) error
 	Notice(ctx context.Context, to, lang, key, path, unsubscribe, what string, args ...any) error
+	Digest(ctx context.Context, to, lang, key, unsubscribe, period string, items, popular []mail.Item) error
 }
 
 // SetMailer lets the service email what it notifies of; without one it emails nothing.
@@ -49,11 +51,20 @@ var EmailKinds = []struct{ Kind, Default string }{
 	{NotifyIdeaMerged, customers.EmailDaily},
 }
 
-// EmailPref is how notifications of kind are emailed to c.
+// EmailPref is how notifications of kind are emailed to c. Digests turned off (one click
+// from a digest) turn every digested kind off.
 func EmailPref(c *customers.Customer, kind string) string {
-	if pref, ok := c.EmailPrefs[kind]; ok {
-		return pref
+	pref, ok := c.EmailPrefs[kind]
+	if !ok {
+		pref = defaultPref(kind)
 	}
+	if (pref == customers.EmailDaily || pref == customers.EmailWeekly) && c.EmailPrefs[DigestKind] == customers.EmailOff {
+		return customers.EmailOff
+	}
+	return pref
+}
+
+func defaultPref(kind string) string {
 	for _, k := range EmailKinds {
 		if k.Kind == kind {
 			return k.Default
@@ -106,6 +117,122 @@ func (s *Service) EmailNotifications(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// DigestKind is the email kind a digest's one-click unsubscribe turns off: every kind the
+// member gets in a digest of that period.
+const DigestKind = "digest"
+
+// SendDigests emails each member their digest of period (daily or weekly): the
+// notifications waiting for it that they have not read, then the most active threads and
+// ideas. day names the digest (one per member per day, so a rerun sends nothing twice).
+func (s *Service) SendDigests(ctx context.Context, period, day string) error {
+	if s.mailer == nil {
+		return nil
+	}
+	// Waiting notifications, by member: a period's worth, read in batches by creation.
+	byMember := map[bson.ObjectID][]*Notification{}
+	var order []bson.ObjectID
+	after := time.Time{}
+	for {
+		list, err := store.FindAll[Notification](ctx, s.notifications, bson.M{"email_state": period, "created_at": bson.M{"$gt": after}},
+			options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(1000))
+		if err != nil {
+			return err
+		}
+		for _, n := range list {
+			if byMember[n.CustomerID] == nil {
+				order = append(order, n.CustomerID)
+			}
+			byMember[n.CustomerID] = append(byMember[n.CustomerID], n)
+		}
+		if len(list) < 1000 {
+			break
+		}
+		after = list[len(list)-1].CreatedAt
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	popular, err := s.popular(ctx)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(order); start += 200 {
+		members := order[start:min(start+200, len(order))]
+		ids := slices.Clone(members)
+		for _, m := range members {
+			for _, n := range byMember[m] {
+				ids = append(ids, n.ActorID)
+			}
+		}
+		people, err := s.customers.GetMany(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := s.digestOne(ctx, people[m], byMember[m], people, period, day, popular); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// digestOne sends one member's digest and settles its notifications.
+func (s *Service) digestOne(ctx context.Context, to *customers.Customer, list []*Notification, people map[bson.ObjectID]*customers.Customer,
+	period, day string, popular []mail.Item) error {
+	var items []mail.Item
+	var ids []bson.ObjectID
+	for _, n := range list {
+		ids = append(ids, n.ID)
+		if n.Read {
+			continue
+		}
+		name := ""
+		if a := people[n.ActorID]; a != nil {
+			name = a.DisplayName
+		}
+		args := []any{"Name", name, "Title", n.Title}
+		if n.State != "" {
+			args = append(args, "Status", mail.Words("idea.state."+string(n.State)))
+		}
+		items = append(items, mail.Item{What: "notifications." + n.Kind, Args: args, Path: "/notifications/" + n.ID.Hex()})
+	}
+	state := emailSkipped
+	if to != nil && to.Email != "" && !to.IsSuspended() && len(items) > 0 {
+		err := s.mailer.Digest(ctx, to.Email, to.Locale, "digest:"+period+":"+day, s.unsubscribe(to.ID, DigestKind), period, items, popular)
+		if err != nil {
+			return err
+		}
+		state = emailSent
+	}
+	_, err := s.notifications.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "email_state": period}, bson.M{"$set": bson.M{"email_state": state}})
+	if err != nil {
+		return fmt.Errorf("digest: %w", err)
+	}
+	return nil
+}
+
+// popular is what a digest shows besides a member's own: the threads with the latest
+// activity and the trending ideas, three each.
+func (s *Service) popular(ctx context.Context) ([]mail.Item, error) {
+	threads, err := s.Threads(ctx, ThreadQuery{Sort: SortLatest, Unpinned: true, Limit: 3})
+	if err != nil {
+		return nil, err
+	}
+	ideas, err := s.Ideas(ctx, IdeaQuery{Sort: IdeasTrending, Limit: 3})
+	if err != nil {
+		return nil, err
+	}
+	var out []mail.Item
+	for _, t := range threads.Threads {
+		out = append(out, mail.Item{What: "mail.digest.thread", Args: []any{"Title", t.Title, "Count", t.ReplyCount}, Path: t.URL()})
+	}
+	for _, i := range ideas.Ideas {
+		out = append(out, mail.Item{What: "mail.digest.idea", Args: []any{"Title", i.Title, "Count", i.VoteCount}, Path: i.URL()})
+	}
+	return out, nil
 }
 
 // emailOne sends one notification at once, or says it waits for a digest or is not sent.

@@ -122,3 +122,67 @@ func TestNotificationEmails_AsChosenWithOneClickUnsubscribe(t *testing.T) {
 		t.Fatalf("an unknown choice: %d", res.StatusCode)
 	}
 }
+
+// A member who wants replies in a daily digest gets one email a day with what they have not
+// read and what was most active; a rerun sends nothing twice; one click stops digests.
+func TestNotificationEmails_DailyDigest(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	ctx := context.Background()
+	e.category("Help", false)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	if err := e.customers.SetLocale(ctx, ayu.ID, "id"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.customers.SetEmailPref(ctx, ayu.ID, community.NotifyReply, "daily"); err != nil {
+		t.Fatal(err)
+	}
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: "help", Title: "Lampu indikator berkedip", Body: "Kenapa?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"Coba cabut kabelnya.", "Atau ganti sekringnya."} {
+		if _, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.db.Collection("notifications").UpdateMany(ctx, bson.M{}, bson.M{"$set": bson.M{"created_at": time.Now().Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.community.EmailNotifications(ctx); err != nil {
+		t.Fatal(err)
+	}
+	digests := func() []*mail.Message {
+		t.Helper()
+		list, _, _ := e.outbox.List(ctx, bson.ObjectID{}, 50)
+		var out []*mail.Message
+		for _, m := range list {
+			if m.To == "ayu@example.com" {
+				full, _ := e.outbox.Get(ctx, m.ID)
+				out = append(out, full)
+			}
+		}
+		return out
+	}
+	if got := digests(); len(got) != 0 {
+		t.Fatalf("replies wanted in a digest were emailed at once: %q", got[0].Subject)
+	}
+	for range 2 { // a rerun the same day
+		if err := e.community.SendDigests(ctx, "daily", "2026-11-30"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := digests()
+	if len(got) != 1 || !strings.Contains(got[0].Subject, "2 hal baru") || strings.Count(got[0].Text, "/notifications/") != 2 ||
+		!strings.Contains(got[0].Text, "Paling ramai di komunitas") || !strings.Contains(got[0].Text, "Lampu indikator berkedip") {
+		t.Fatalf("digest: %d\n%+v", len(got), got)
+	}
+	unsubscribe := strings.TrimPrefix(strings.Trim(got[0].Headers["List-Unsubscribe"], "<>"), "http://portal.example")
+	res, err := http.Post(base+unsubscribe, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("one-click unsubscribe from the digest: %v %v", res, err)
+	}
+	if c, _ := e.customers.Get(ctx, ayu.ID); community.EmailPref(c, community.NotifyReply) != "off" || community.EmailPref(c, community.NotifyAccepted) != "instant" {
+		t.Fatalf("after stopping digests: replies %q, accepted answers %q", community.EmailPref(c, community.NotifyReply), community.EmailPref(c, community.NotifyAccepted))
+	}
+}

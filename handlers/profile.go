@@ -299,12 +299,20 @@ func (s *Server) emailChangeConfirm(c *fiber.Ctx) error {
 // emailPrefsSubmit stores how each kind of notification is emailed.
 func (s *Server) emailPrefsSubmit(c *fiber.Ctx) error {
 	u := currentUser(c)
+	digested := false
 	for _, k := range community.EmailKinds {
 		pref := c.FormValue(k.Kind)
+		digested = digested || pref == customers.EmailDaily || pref == customers.EmailWeekly
 		if pref == "" || pref == community.EmailPref(u, k.Kind) {
 			continue
 		}
 		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, k.Kind, pref); err != nil {
+			return err
+		}
+	}
+	if digested && u.EmailPrefs[community.DigestKind] == customers.EmailOff {
+		// Digests were stopped from a digest's link; choosing one again starts them.
+		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, community.DigestKind, customers.EmailInstant); err != nil {
 			return err
 		}
 	}

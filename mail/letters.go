@@ -32,6 +32,23 @@ type letter struct {
 	Body, After                  []string
 	Action                       string
 	Link                         string
+	Lists                        []list // a digest's lists of links
+}
+
+// list is a heading and its links, in a letter.
+type list struct {
+	Heading string
+	Links   []link
+}
+
+type link struct{ Text, URL string }
+
+// Item is one line of a digest: the catalog message that says what happened (filled with
+// Args; Words values are translated too) and the page it leads to.
+type Item struct {
+	What string
+	Args []any
+	Path string
 }
 
 // Words is an argument that is itself a message of the catalog, put into the recipient's
@@ -49,6 +66,10 @@ func (w Writer) Write(to, lang, kind, key, path string, args ...any) (Message, e
 	if path != "" {
 		l.Action, l.Link = w.T(lang, "mail."+kind+".action", args...), w.BaseURL+path
 	}
+	return w.render(to, key, l)
+}
+
+func (w Writer) render(to, key string, l letter) (Message, error) {
 	var text, html bytes.Buffer
 	if err := textLayout.Execute(&text, l); err != nil {
 		return Message{}, err
@@ -56,7 +77,37 @@ func (w Writer) Write(to, lang, kind, key, path string, args ...any) (Message, e
 	if err := htmlLayout.Execute(&html, l); err != nil {
 		return Message{}, err
 	}
-	return Message{To: to, Key: key, Lang: lang, Subject: l.Subject, Text: text.String(), HTML: html.String()}, nil
+	return Message{To: to, Key: key, Lang: l.Lang, Subject: l.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// Digest queues a digest of period (daily, weekly): the member's unread items, then what
+// was most active, each a link; unsubscribe stops digests in one click.
+func (o *Outbox) Digest(ctx context.Context, to, lang, key, unsubscribe, period string, items, popular []Item) error {
+	w := o.Letters
+	args := []any{"Site", w.Site, "Count", len(items), "Unsubscribe", w.BaseURL + unsubscribe}
+	l := letter{Lang: lang, Site: w.Site, BaseURL: w.BaseURL,
+		Subject: w.T(lang, "mail.digest_"+period+".subject", args...),
+		Body:    paragraphs(w.T(lang, "mail.digest_"+period+".body", args...)),
+		After:   paragraphs(w.T(lang, "mail.notice.after", args...))}
+	for _, group := range []struct {
+		heading string
+		items   []Item
+	}{{"mail.digest.unread", items}, {"mail.digest.popular", popular}} {
+		if len(group.items) == 0 {
+			continue
+		}
+		g := list{Heading: w.T(lang, group.heading)}
+		for _, it := range group.items {
+			g.Links = append(g.Links, link{Text: w.T(lang, it.What, w.translated(lang, it.Args)...), URL: w.BaseURL + it.Path})
+		}
+		l.Lists = append(l.Lists, g)
+	}
+	m, err := w.render(to, key, l)
+	if err != nil {
+		return err
+	}
+	m.Headers = unsubscribeHeaders(w.BaseURL + unsubscribe)
+	return o.Queue(ctx, m)
 }
 
 // translated copies args with every Words value in lang.
@@ -105,11 +156,13 @@ func (o *Outbox) Notice(ctx context.Context, to, lang, key, path, unsubscribe, w
 	if err != nil {
 		return err
 	}
-	m.Headers = map[string]string{
-		"List-Unsubscribe":      "<" + o.Letters.BaseURL + unsubscribe + ">",
-		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-	}
+	m.Headers = unsubscribeHeaders(o.Letters.BaseURL + unsubscribe)
 	return o.Queue(ctx, m)
+}
+
+// unsubscribeHeaders let a mail client stop a kind of email in one click (RFC 8058).
+func unsubscribeHeaders(url string) map[string]string {
+	return map[string]string{"List-Unsubscribe": "<" + url + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 }
 
 // Letter queues an email of kind to to in lang about the event key, with a button to path;

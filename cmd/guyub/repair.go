@@ -118,23 +118,15 @@ func (s *services) repairInFlight(log *slog.Logger) func(context.Context) error 
 // customers' contribution counters). Tried hourly, it runs once per day whatever the
 // restarts: the day's lease is marked done; one instance at a time runs it.
 func (s *services) repairJob(log *slog.Logger) func(context.Context) error {
-	leases := store.NewLeases(s.store.DB)
 	return func(ctx context.Context) error {
-		day := "repair:" + time.Now().UTC().Format(time.DateOnly)
-		held, err := leases.Acquire(ctx, day, s.owner, 25*time.Hour)
-		if err != nil || !held {
+		return s.onceToday(ctx, "repair", func() error {
+			started := time.Now()
+			rep, forum, people, err := s.repairAll(ctx)
+			log.Info("repair", "products_fixed", rep.ProductsFixed, "reviews_fixed", rep.ReviewsFixed, "posts_fixed", forum.PostsFixed,
+				"threads_fixed", forum.ThreadsFixed, "ideas_fixed", forum.IdeasFixed, "customers", people,
+				"duration_ms", time.Since(started).Milliseconds(), "err", err)
 			return err
-		}
-		started := time.Now()
-		rep, forum, people, err := s.repairAll(ctx)
-		log.Info("repair", "products_fixed", rep.ProductsFixed, "reviews_fixed", rep.ReviewsFixed, "posts_fixed", forum.PostsFixed,
-			"threads_fixed", forum.ThreadsFixed, "ideas_fixed", forum.IdeasFixed, "customers", people,
-			"duration_ms", time.Since(started).Milliseconds(), "err", err)
-		if err != nil {
-			_ = leases.Release(context.WithoutCancel(ctx), day, s.owner) // the next try runs it again
-			return err
-		}
-		return leases.Done(ctx, day, s.owner)
+		})
 	}
 }
 

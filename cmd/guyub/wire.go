@@ -163,19 +163,50 @@ func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger)
 // dailyStages re-evaluates every customer's lifecycle stage once a day: the first instance
 // to take the day's lease does it (inactivity moves stages without any event).
 func (s *services) dailyStages(log *slog.Logger) func(context.Context) error {
-	leases := store.NewLeases(s.store.DB)
 	return func(ctx context.Context) error {
-		day := "stages:" + time.Now().UTC().Format("2006-01-02")
-		held, err := leases.Acquire(ctx, day, s.owner, 25*time.Hour)
-		if err != nil || !held {
+		return s.onceToday(ctx, "stages", func() error {
+			n, err := s.customers.EvaluateAllStages(ctx)
+			log.Info("daily stage review", "customers", n, "err", err)
 			return err
-		}
-		n, err := s.customers.EvaluateAllStages(ctx)
-		log.Info("daily stage review", "customers", n, "err", err)
-		if err != nil {
-			return err
-		}
-		// Done for the day; until then, a crash leaves the lease to a restarted process.
-		return leases.Done(ctx, day, s.owner)
+		})
 	}
+}
+
+// digests sends the daily digest once a day and the weekly one on Mondays (UTC).
+func (s *services) digests(log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		now := time.Now().UTC()
+		day := now.Format(time.DateOnly)
+		periods := []string{customers.EmailDaily}
+		if now.Weekday() == time.Monday {
+			periods = append(periods, customers.EmailWeekly)
+		}
+		for _, period := range periods {
+			err := s.onceToday(ctx, "digest:"+period, func() error {
+				err := s.community.SendDigests(ctx, period, day)
+				log.Info("digests sent", "period", period, "err", err)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// onceToday runs work once a day across instances and restarts: under the day's lease,
+// marked done when work succeeds; a failure gives the lease back for the next try.
+func (s *services) onceToday(ctx context.Context, name string, work func() error) error {
+	leases := store.NewLeases(s.store.DB)
+	day := name + ":" + time.Now().UTC().Format(time.DateOnly)
+	held, err := leases.Acquire(ctx, day, s.owner, 25*time.Hour)
+	if err != nil || !held {
+		return err
+	}
+	if err := work(); err != nil {
+		_ = leases.Release(context.WithoutCancel(ctx), day, s.owner)
+		return err
+	}
+	return leases.Done(ctx, day, s.owner)
 }
