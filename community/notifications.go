@@ -125,18 +125,18 @@ const DigestKind = "digest"
 
 // SendDigests emails each member their digest of period (daily or weekly): the
 // notifications waiting for it that they have not read, then the most active threads and
-// ideas. day names the digest (one per member per day, so a rerun sends nothing twice).
-func (s *Service) SendDigests(ctx context.Context, period, day string) error {
+// ideas. Run it once per period (the caller's lease sees to that).
+func (s *Service) SendDigests(ctx context.Context, period string) error {
 	if s.mailer == nil {
 		return nil
 	}
 	// Waiting notifications, by member: a period's worth, read in batches by creation.
 	byMember := map[bson.ObjectID][]*Notification{}
 	var order []bson.ObjectID
-	after := time.Time{}
+	after := bson.ObjectID{}
 	for {
-		list, err := store.FindAll[Notification](ctx, s.notifications, bson.M{"email_state": period, "created_at": bson.M{"$gt": after}},
-			options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(1000))
+		list, err := store.FindAll[Notification](ctx, s.notifications, bson.M{"email_state": period, "_id": bson.M{"$gt": after}},
+			options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(1000))
 		if err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (s *Service) SendDigests(ctx context.Context, period, day string) error {
 		if len(list) < 1000 {
 			break
 		}
-		after = list[len(list)-1].CreatedAt
+		after = list[len(list)-1].ID
 	}
 	if len(order) == 0 {
 		return nil
@@ -171,7 +171,7 @@ func (s *Service) SendDigests(ctx context.Context, period, day string) error {
 			return err
 		}
 		for _, m := range members {
-			if err := s.digestOne(ctx, people[m], byMember[m], people, period, day, popular); err != nil {
+			if err := s.digestOne(ctx, people[m], byMember[m], people, period, popular); err != nil {
 				return err
 			}
 		}
@@ -181,12 +181,13 @@ func (s *Service) SendDigests(ctx context.Context, period, day string) error {
 
 // digestOne sends one member's digest and settles its notifications.
 func (s *Service) digestOne(ctx context.Context, to *customers.Customer, list []*Notification, people map[bson.ObjectID]*customers.Customer,
-	period, day string, popular []mail.Item) error {
+	period string, popular []mail.Item) error {
 	var items []mail.Item
 	var ids []bson.ObjectID
 	for _, n := range list {
 		ids = append(ids, n.ID)
-		if n.Read {
+		// Read meanwhile, or no longer wanted in this digest (unsubscribed since): left out.
+		if n.Read || to == nil || EmailPref(to, n.Kind) != period {
 			continue
 		}
 		name := ""
@@ -200,8 +201,10 @@ func (s *Service) digestOne(ctx context.Context, to *customers.Customer, list []
 		items = append(items, mail.Item{What: "notifications." + n.Kind, Args: args, Path: "/notifications/" + n.ID.Hex()})
 	}
 	state := emailSkipped
-	if to != nil && to.Email != "" && !to.IsSuspended() && len(items) > 0 {
-		err := s.mailer.Digest(ctx, to.Email, to.Locale, "digest:"+period+":"+day, s.unsubscribe(to.ID, DigestKind), period, items, popular)
+	if mailable(to) && len(items) > 0 {
+		// Keyed by the period's first item: a rerun sends nothing twice, and what arrived
+		// after a digest went out makes a digest of its own.
+		err := s.mailer.Digest(ctx, to.Email, to.Locale, "digest:"+period+":"+list[0].ID.Hex(), s.unsubscribe(to.ID, DigestKind), period, items, popular)
 		if err != nil {
 			return err
 		}
@@ -235,9 +238,15 @@ func (s *Service) popular(ctx context.Context) ([]mail.Item, error) {
 	return out, nil
 }
 
+// mailable: notifications are emailed only to a confirmed address of an active member —
+// not to whoever's address somebody signed up with.
+func mailable(c *customers.Customer) bool {
+	return c != nil && c.Email != "" && c.EmailVerified && !c.IsSuspended()
+}
+
 // emailOne sends one notification at once, or says it waits for a digest or is not sent.
 func (s *Service) emailOne(ctx context.Context, n *Notification, to, actor *customers.Customer) (string, error) {
-	if to == nil || to.Email == "" || to.IsSuspended() || n.Read {
+	if !mailable(to) || n.Read {
 		return emailSkipped, nil
 	}
 	switch pref := EmailPref(to, n.Kind); pref {

@@ -171,6 +171,7 @@ var Indexes = []store.Indexes{
 	}},
 	{Collection: "notifications", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "email_state", Value: 1}, {Key: "created_at", Value: 1}}}, // the email job's
+		{Keys: bson.D{{Key: "email_state", Value: 1}, {Key: "_id", Value: 1}}},        // a digest's
 		// one notification per event per customer: a retried write notifies once
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "read", Value: 1}}},

@@ -369,7 +369,11 @@ func (s *Service) EmailProven(ctx context.Context, id bson.ObjectID) (bool, erro
 // ChangeEmail moves an account from address from to address to, confirmed (its owner
 // followed a link sent there). Another account with that address is ErrEmailTaken.
 func (s *Service) ChangeEmail(ctx context.Context, id bson.ObjectID, from, to string) error {
-	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "email": from},
+	filter := bson.M{"_id": id, "email": from}
+	if from == "" {
+		filter["email"] = bson.M{"$exists": false} // an account made without one adds one
+	}
+	res, err := s.customers.UpdateOne(ctx, filter,
 		bson.M{"$set": bson.M{"email": NormalizeEmail(to), "email_verified": true, "updated_at": s.now()}, "$inc": bson.M{"version": 1}})
 	if mongo.IsDuplicateKeyError(err) {
 		return ErrEmailTaken

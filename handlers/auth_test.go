@@ -638,7 +638,11 @@ func TestEmailChange_ConfirmedAtTheNewAddress(t *testing.T) {
 	if page := b.get(link); page.StatusCode != 200 || !strings.Contains(page.body, "fajar@new.example") {
 		t.Fatalf("the link: %d", page.StatusCode)
 	}
-	if res := b.post(link, nil); res.StatusCode != http.StatusSeeOther {
+	// The account's password is asked: the new address's owner cannot confirm another's account.
+	if res := b.post(link, url.Values{"password": {"not the password"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("confirm with a wrong password: %d", res.StatusCode)
+	}
+	if res := b.post(link, url.Values{"password": {"correct horse battery"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirm: %d\n%s", res.StatusCode, res.body)
 	}
 	c, err := e.customers.FindByEmail(context.Background(), "fajar@new.example")
@@ -659,5 +663,14 @@ func TestEmailChange_ConfirmedAtTheNewAddress(t *testing.T) {
 	}
 	if res := newBrowser(t, base).post("/signin", url.Values{"email": {"fajar@new.example"}, "password": {"correct horse battery"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in with the new address: %d", res.StatusCode)
+	}
+	// A link asked for before the password changed (from a stolen session, say) dies with it.
+	b.post("/profile/email", url.Values{"email": {"thief@evil.example"}, "password": {"correct horse battery"}})
+	_, stolen := e.email("thief@evil.example", "/email/")
+	if res := b.post("/profile/password", url.Values{"current_password": {"correct horse battery"}, "new_password": {"gudeg jogja manis"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change password: %d", res.StatusCode)
+	}
+	if res := newBrowser(t, base).get(stolen); res.StatusCode != http.StatusGone {
+		t.Fatalf("an address-change link outlived a password change: %d", res.StatusCode)
 	}
 }

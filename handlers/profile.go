@@ -278,16 +278,32 @@ func (s *Server) emailChangePage(c *fiber.Ctx) error {
 	if err != nil {
 		return s.linkExpired(c, err, "/profile")
 	}
-	return s.render(c, fiber.StatusOK, "email_change", "email_change.title", checkInbox{Email: email})
+	return s.render(c, fiber.StatusOK, "email_change", "email_change.title", emailChangeData{Email: email})
+}
+
+type emailChangeData struct {
+	Email string
+	Form  *form
 }
 
 func (s *Server) emailChangeConfirm(c *fiber.Ctx) error {
-	user, err := s.deps.Identity.ChangeEmail(c.UserContext(), c.Params("token"))
-	if errors.Is(err, identity.ErrTokenInvalid) {
-		return s.linkExpired(c, err, "/profile")
+	var in struct {
+		Password string `form:"password"`
 	}
-	if err != nil {
+	if err := parseForm(c, &in); err != nil {
 		return err
+	}
+	user, changeErr := s.deps.Identity.ChangeEmail(c.UserContext(), c.Params("token"), in.Password)
+	if errors.Is(changeErr, identity.ErrTokenInvalid) {
+		return s.linkExpired(c, changeErr, "/profile")
+	}
+	if changeErr != nil {
+		f, err := s.formFailed(c, changeErr, nil)
+		if err != nil {
+			return err
+		}
+		email, _ := s.deps.Identity.CheckEmailChange(c.UserContext(), c.Params("token"))
+		return s.render(c, statusOf(changeErr), "email_change", "email_change.title", emailChangeData{Email: email, Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -303,14 +319,20 @@ func (s *Server) emailPrefsSubmit(c *fiber.Ctx) error {
 	for _, k := range community.EmailKinds {
 		pref := c.FormValue(k.Kind)
 		digested = digested || pref == customers.EmailDaily || pref == customers.EmailWeekly
-		if pref == "" || pref == community.EmailPref(u, k.Kind) {
+	}
+	// Digests stopped from a digest's link show digested kinds as "never": choosing a digest
+	// again starts digests, so every kind is stored as shown, or those would start again too.
+	restart := digested && u.EmailPrefs[community.DigestKind] == customers.EmailOff
+	for _, k := range community.EmailKinds {
+		pref := c.FormValue(k.Kind)
+		if pref == "" || (pref == community.EmailPref(u, k.Kind) && !restart) {
 			continue
 		}
 		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, k.Kind, pref); err != nil {
 			return err
 		}
 	}
-	if digested && u.EmailPrefs[community.DigestKind] == customers.EmailOff {
+	if restart {
 		// Digests were stopped from a digest's link; choosing one again starts them.
 		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, community.DigestKind, customers.EmailInstant); err != nil {
 			return err

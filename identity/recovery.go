@@ -235,19 +235,25 @@ func (s *Service) CheckVerifyToken(ctx context.Context, secret string) error {
 	return err
 }
 
-// endResetLinks makes every reset link of an account unusable: after a reset or a change
-// of password, an older link must not set the password again.
+// endResetLinks makes every reset and address-change link of an account unusable: after a
+// reset or a change of password or address, an older link (perhaps asked for from a stolen
+// session) must not set the password or move the account again.
 func (s *Service) endResetLinks(ctx context.Context, customer bson.ObjectID) error {
-	_, err := s.accountTokens.UpdateMany(ctx, bson.M{"customer_id": customer, "purpose": purposeReset, "used_at": bson.M{"$exists": false}},
-		bson.M{"$set": bson.M{"used_at": s.now()}})
+	_, err := s.accountTokens.UpdateMany(ctx, bson.M{"customer_id": customer, "purpose": bson.M{"$in": bson.A{purposeReset, purposeChange}},
+		"used_at": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"used_at": s.now()}})
 	if err != nil {
 		return fmt.Errorf("end reset links: %w", err)
 	}
 	return nil
 }
 
-// Confirmation links sent again, per account in each window.
-const confirmAgainPerAccount = 3
+// Confirmation links sent again per account, an hour and a day; tries of the address change
+// form per account an hour.
+const (
+	confirmAgainPerAccount = 3
+	confirmAgainPerDay     = 5
+	emailChangeTries       = 5
+)
 
 // ErrTooManyConfirmations: the link was sent again too often.
 var ErrTooManyConfirmations = errs.New(errs.ErrTooMany, "confirm.too_many")
@@ -257,12 +263,18 @@ func (s *Service) ResendConfirmation(ctx context.Context, c *customers.Customer,
 	if c.Email == "" || c.EmailVerified {
 		return nil
 	}
-	d, err := s.limiter.Allow(ctx, "confirm:account:"+c.ID.Hex(), confirmAgainPerAccount, resetWindow)
-	if err != nil {
-		return err
-	}
-	if !d.Allowed {
-		return ErrTooManyConfirmations
+	for _, limit := range []struct {
+		key string
+		n   int
+		per time.Duration
+	}{{"confirm:account:", confirmAgainPerAccount, resetWindow}, {"confirm:account:day:", confirmAgainPerDay, 24 * time.Hour}} {
+		d, err := s.limiter.Allow(ctx, limit.key+c.ID.Hex(), limit.n, limit.per)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			return ErrTooManyConfirmations
+		}
 	}
 	s.sendVerification(ctx, c, lang)
 	return nil
@@ -287,24 +299,27 @@ func (s *Service) RequestEmailChange(ctx context.Context, c *customers.Customer,
 	case email == c.Email:
 		f.Add("email", "email.same")
 	}
-	if c.PasswordHash != "" {
-		ok, err := s.compare(ctx, in.Password, c.PasswordHash)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			f.Add("password", "password.wrong_current")
-		}
+	if c.PasswordHash == "" {
+		// Only the password proves the person at the keyboard owns the account.
+		f.Add("email", "email.set_password_first")
 	}
 	if err := f.Err(); err != nil {
 		return err
 	}
-	d, err := s.limiter.Allow(ctx, "email_change:account:"+c.ID.Hex(), confirmAgainPerAccount, resetWindow)
+	// Every try counts, so the password cannot be guessed through this form.
+	d, err := s.limiter.Allow(ctx, "email_change:account:"+c.ID.Hex(), emailChangeTries, resetWindow)
 	if err != nil {
 		return err
 	}
 	if !d.Allowed {
 		return ErrTooManyConfirmations
+	}
+	ok, err := s.compare(ctx, in.Password, c.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.Field("password", "password.wrong_current")
 	}
 	s.later(ctx, "email_change", func(ctx context.Context) error {
 		if other, err := s.customers.FindByEmail(ctx, email); err == nil {
@@ -334,8 +349,21 @@ func (s *Service) CheckEmailChange(ctx context.Context, secret string) (string, 
 }
 
 // ChangeEmail makes the address an emailed link was sent to the account's, confirmed,
-// once, and tells the old address. It returns the account, for signing in.
-func (s *Service) ChangeEmail(ctx context.Context, secret string) (*customers.Customer, error) {
+// once, and tells the old address. It returns the account, for signing in. The account's
+// password is asked for: a confirmed address says its owner chose the password, so the
+// owner of an address somebody moved their own account to cannot confirm it blindly.
+func (s *Service) ChangeEmail(ctx context.Context, secret, password string) (*customers.Customer, error) {
+	_, c, err := s.accountToken(ctx, purposeChange, secret, false)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.compare(ctx, password, c.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.Field("password", "verify.wrong_password")
+	}
 	t, c, err := s.accountToken(ctx, purposeChange, secret, true)
 	if err != nil {
 		return nil, err
@@ -346,10 +374,11 @@ func (s *Service) ChangeEmail(ctx context.Context, secret string) (*customers.Cu
 	if err := s.endResetLinks(ctx, c.ID); err != nil {
 		return nil, err
 	}
-	old := t.Email
-	s.later(ctx, "email_changed", func(ctx context.Context) error {
-		return s.mail(ctx, old, c.Locale, "email_changed", "email_changed:"+t.Hash, "")
-	})
+	if old := t.Email; old != "" {
+		s.later(ctx, "email_changed", func(ctx context.Context) error {
+			return s.mail(ctx, old, c.Locale, "email_changed", "email_changed:"+t.Hash, "")
+		})
+	}
 	return s.customers.Get(ctx, c.ID)
 }
 

@@ -176,14 +176,13 @@ func (s *services) dailyStages(log *slog.Logger) func(context.Context) error {
 func (s *services) digests(log *slog.Logger) func(context.Context) error {
 	return func(ctx context.Context) error {
 		now := time.Now().UTC()
-		day := now.Format(time.DateOnly)
 		periods := []string{customers.EmailDaily}
 		if now.Weekday() == time.Monday {
 			periods = append(periods, customers.EmailWeekly)
 		}
 		for _, period := range periods {
 			err := s.onceToday(ctx, "digest:"+period, func() error {
-				err := s.community.SendDigests(ctx, period, day)
+				err := s.community.SendDigests(ctx, period)
 				log.Info("digests sent", "period", period, "err", err)
 				return err
 			})
