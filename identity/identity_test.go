@@ -355,6 +355,18 @@ type sentMail struct {
 	kinds, paths []string
 }
 
+// pathTo is the link of the email sent to to (they are queued in no set order).
+func (m *sentMail) pathTo(to string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, k := range m.kinds {
+		if strings.HasSuffix(k, " "+to) {
+			return m.paths[i]
+		}
+	}
+	return ""
+}
+
 func (m *sentMail) Account(_ context.Context, to, lang, kind, _, path string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -451,16 +463,17 @@ func TestVerifyEmail_ByTheLinkSentAtSignUp(t *testing.T) {
 	if f.identity.Drain(); len(sent.paths) != 2 || !strings.HasPrefix(sent.paths[0], "/verify/") {
 		t.Fatalf("emails: %q %q", sent.kinds, sent.paths)
 	}
+	wati, late := strings.TrimPrefix(sent.pathTo("wati@example.com"), "/verify/"), strings.TrimPrefix(sent.pathTo("late@example.com"), "/verify/")
 	// Whoever follows the link must know the password chosen at sign-up: the owner of an
 	// address somebody else signed up with cannot confirm an account that person can enter.
-	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"), "not the password"); fieldError(t, err, "password") != "verify.wrong_password" {
+	if _, err := f.identity.VerifyEmail(ctx, wati, "not the password"); fieldError(t, err, "password") != "verify.wrong_password" {
 		t.Fatalf("verify with a wrong password: %v", err)
 	}
-	c, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"), "es cendol manis")
+	c, err := f.identity.VerifyEmail(ctx, wati, "es cendol manis")
 	if err != nil || c.Email != "wati@example.com" || !c.EmailVerified {
 		t.Fatalf("verify: %+v %v", c, err)
 	}
-	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[0], "/verify/"), "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
+	if _, err := f.identity.VerifyEmail(ctx, wati, "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
 		t.Fatalf("second use: %v", err)
 	}
 	if _, err := f.identity.VerifyEmail(ctx, "forged-token-forged-token-forged", "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
@@ -469,7 +482,7 @@ func TestVerifyEmail_ByTheLinkSentAtSignUp(t *testing.T) {
 	if _, err := f.db.Collection("account_tokens").UpdateMany(ctx, bson.M{}, bson.M{"$set": bson.M{"expires_at": time.Now().Add(-time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.identity.VerifyEmail(ctx, strings.TrimPrefix(sent.paths[1], "/verify/"), "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
+	if _, err := f.identity.VerifyEmail(ctx, late, "es cendol manis"); !errors.Is(err, identity.ErrTokenInvalid) {
 		t.Fatalf("expired token: %v", err)
 	}
 }
