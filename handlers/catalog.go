@@ -67,6 +67,8 @@ func (s *Server) adminProductCreate(c *fiber.Ctx) error {
 type adminProductData struct {
 	Product *reviews.Product
 	Form    *form
+	// Review requests emailed for the product, and the reviews that followed them.
+	Asked, Reviewed int
 }
 
 func (s *Server) adminProductPage(c *fiber.Ctx) error {
@@ -75,7 +77,11 @@ func (s *Server) adminProductPage(c *fiber.Ctx) error {
 		return err
 	}
 	in := reviews.ProductInput{Slug: p.Slug, Name: p.Name, Description: p.Description, ImageURL: p.ImageURL, Category: p.Category}
-	return s.render(c, fiber.StatusOK, "admin/product", "admin.products.edit", adminProductData{Product: p, Form: &form{Values: productValues(in)}})
+	d := adminProductData{Product: p, Form: &form{Values: productValues(in)}}
+	if d.Asked, d.Reviewed, err = s.deps.Reviews.RequestStats(c.UserContext(), p.ID); err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "admin/product", "admin.products.edit", d)
 }
 
 func (s *Server) adminProductUpdate(c *fiber.Ctx) error {

@@ -78,6 +78,7 @@ func newEnv(t testing.TB) *env {
 		content.KindThread: e.community.ThreadPublisher(), content.KindPost: e.community.PostPublisher(), content.KindIdea: e.community.IdeaPublisher()})
 	e.moderation.SetAuthorNotices(e.community)
 	e.community.SetMailer(e.outbox, e.identity.UnsubscribeLink)
+	e.reviews.SetMailer(e.outbox, 0, e.identity.UnsubscribeLink)
 	e.reviews.SetScreener(e.moderation)
 	e.community.SetScreener(e.moderation)
 	e.feedback = feedback.New(db, e.customers, e.customers)

@@ -176,6 +176,7 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 		return nil, fmt.Errorf("create review: %w", err)
 	}
 	followed = store.FollowUp(ctx, "create review",
+		func() error { return s.reviewed(ctx, author.ID, p.ID) },
 		func() error { return s.screen.Record(ctx, sub, verdict) },
 		func() error { return s.syncRating(ctx, r.ID) },
 		func() error {
@@ -452,6 +453,12 @@ func (s *Service) RecordPurchase(ctx context.Context, customer bson.ObjectID, p 
 	added, err := s.customers.AddPurchase(ctx, customer, p)
 	if err != nil {
 		return false, err
+	}
+	if added {
+		if p.At.IsZero() {
+			p.At = s.now()
+		}
+		store.FollowUp(ctx, "plan a review request", func() error { return s.planRequest(ctx, customer, p) })
 	}
 	_, err = s.reviews.UpdateOne(ctx, bson.M{"product_id": p.ProductID, "author_id": customer, "verified": false},
 		bson.M{"$set": bson.M{"verified": true, "search_dirty": true}, "$inc": bson.M{"version": 1}})

@@ -45,6 +45,10 @@ type Service struct {
 	md           *markdown.Renderer
 	now          func() time.Time
 	inFlight     *store.InFlight // counters a write is changing, for the repair
+	requests     *mongo.Collection
+	mailer       Mailer // nil: no review requests
+	requestAfter time.Duration
+	unsubscribe  func(member bson.ObjectID, kind string) string
 }
 
 // NewService builds the service on db.
@@ -60,6 +64,7 @@ func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecor
 		md:           md,
 		now:          func() time.Time { return time.Now().UTC() },
 		inFlight:     store.NewInFlight(db),
+		requests:     db.Collection("review_requests"),
 	}
 }
 
@@ -87,6 +92,12 @@ var Indexes = []store.Indexes{
 	{Collection: "review_votes", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "review_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}}, // a customer's timeline
+	}},
+	{Collection: "review_requests", Models: []mongo.IndexModel{
+		// one request per customer per product, however often they buy it
+		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "product_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "state", Value: 1}, {Key: "due_at", Value: 1}}},                              // the job's due requests
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "state", Value: 1}, {Key: "sent", Value: 1}}}, // a product's figures
 	}},
 	{Collection: "testimonials", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "rank", Value: -1}, {Key: "_id", Value: -1}}},

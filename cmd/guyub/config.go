@@ -38,7 +38,9 @@ type config struct {
 	SearchIndex    string
 	Providers      map[string]*providerSettings // by kind: google, github, facebook, oidc
 	SMTP           *mail.SMTPSettings           // nil: emails are kept in the outbox
-	MailFrom       *mail.Address
+	// ReviewRequestDays is how long after a purchase its review is asked for, and again.
+	ReviewRequestDays int
+	MailFrom          *mail.Address
 }
 
 // providerSettings enables a social login when both key and secret are set.
@@ -217,6 +219,14 @@ var settings = []setting{
 			return err
 		}
 		c.MailFrom = a
+		return nil
+	}},
+	{"GUYUB_REVIEW_REQUEST_DAYS", "review-request-days", "14", "days after a purchase that its review is asked for by email (and once more after as many days)", func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return fmt.Errorf("%q is not a whole number from 1 to 365", v)
+		}
+		c.ReviewRequestDays = n
 		return nil
 	}},
 	providerSetting("google", "key", "Google OAuth client ID", func(p *providerSettings, v string) { p.Key = v }),

@@ -147,6 +147,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "outbox", Every: 2 * time.Second, Run: svc.outbox.Pass, MaxBackoff: time.Minute},
 		{Name: "notification emails", Every: time.Minute, Run: svc.community.EmailNotifications},
 		{Name: "digests", First: time.Minute, Every: time.Hour, Run: svc.digests(log)},
+		{Name: "review requests", First: time.Minute, Every: time.Hour, Run: svc.reviews.SendReviewRequests},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
 	} {

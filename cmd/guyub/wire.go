@@ -124,6 +124,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	})
 	s.moderation.SetAuthorNotices(s.community)
 	s.community.SetMailer(s.outbox, s.identity.UnsubscribeLink)
+	s.reviews.SetMailer(s.outbox, time.Duration(cfg.ReviewRequestDays)*24*time.Hour, s.identity.UnsubscribeLink)
 	s.reviews.SetScreener(s.moderation)
 	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
