@@ -190,15 +190,7 @@ func (s *Service) digestOne(ctx context.Context, to *customers.Customer, list []
 		if n.Read || to == nil || EmailPref(to, n.Kind) != period {
 			continue
 		}
-		name := ""
-		if a := people[n.ActorID]; a != nil {
-			name = a.DisplayName
-		}
-		args := []any{"Name", name, "Title", n.Title}
-		if n.State != "" {
-			args = append(args, "Status", mail.Words("idea.state."+string(n.State)))
-		}
-		items = append(items, mail.Item{What: "notifications." + n.Kind, Args: args, Path: "/notifications/" + n.ID.Hex()})
+		items = append(items, mail.Item{What: "notifications." + n.Kind, Args: n.words(people[n.ActorID]), Path: "/notifications/" + n.ID.Hex()})
 	}
 	state := emailSkipped
 	if mailable(to) && len(items) > 0 {
@@ -256,17 +248,22 @@ func (s *Service) emailOne(ctx context.Context, n *Notification, to, actor *cust
 	default:
 		return emailSkipped, nil
 	}
+	err := s.mailer.Notice(ctx, to.Email, to.Locale, "notify:"+n.ID.Hex(), "/notifications/"+n.ID.Hex(),
+		s.unsubscribe(to.ID, n.Kind), "notifications."+n.Kind, n.words(actor)...)
+	return emailSent, err
+}
+
+// words fill the notification's message in an email (notifications.<kind>), as on its page.
+func (n *Notification) words(actor *customers.Customer) []any {
 	name := ""
 	if actor != nil {
 		name = actor.DisplayName
 	}
-	args := []any{"Name", name, "Title", n.Title}
+	args := []any{"Name", name, "Title", n.Title, "Reason", n.Reason}
 	if n.State != "" {
 		args = append(args, "Status", mail.Words("idea.state."+string(n.State)))
 	}
-	err := s.mailer.Notice(ctx, to.Email, to.Locale, "notify:"+n.ID.Hex(), "/notifications/"+n.ID.Hex(),
-		s.unsubscribe(to.ID, n.Kind), "notifications."+n.Kind, args...)
-	return emailSent, err
+	return args
 }
 
 // Moderated tells an author, in the portal and by email, that a moderator hid what they

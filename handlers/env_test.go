@@ -289,3 +289,24 @@ func (e *env) email(to, prefix string) (*mail.Message, string) {
 	e.t.Fatalf("no email to %s with a %s link", to, prefix)
 	return nil, ""
 }
+
+// emailsTo lists the emails the portal wrote to to, newest first, whole.
+func (e *env) emailsTo(to string) []*mail.Message {
+	e.t.Helper()
+	e.identity.Drain()
+	list, _, err := e.outbox.List(context.Background(), bson.ObjectID{}, 100)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []*mail.Message
+	for _, m := range list {
+		if m.To == to {
+			full, err := e.outbox.Get(context.Background(), m.ID)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			out = append(out, full)
+		}
+	}
+	return out
+}

@@ -44,18 +44,7 @@ func TestNotificationEmails_AsChosenWithOneClickUnsubscribe(t *testing.T) {
 		if err := e.community.EmailNotifications(ctx); err != nil {
 			t.Fatal(err)
 		}
-		list, _, err := e.outbox.List(ctx, bson.ObjectID{}, 50)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []*mail.Message
-		for _, m := range list {
-			if m.To == "ayu@example.com" {
-				full, _ := e.outbox.Get(ctx, m.ID)
-				out = append(out, full)
-			}
-		}
-		return out
+		return e.emailsTo("ayu@example.com")
 	}
 
 	// Nothing goes to an address nobody confirmed (whoever signed up with it may not own it).
@@ -163,18 +152,7 @@ func TestNotificationEmails_DailyDigest(t *testing.T) {
 	if err := e.community.EmailNotifications(ctx); err != nil {
 		t.Fatal(err)
 	}
-	digests := func() []*mail.Message {
-		t.Helper()
-		list, _, _ := e.outbox.List(ctx, bson.ObjectID{}, 50)
-		var out []*mail.Message
-		for _, m := range list {
-			if m.To == "ayu@example.com" {
-				full, _ := e.outbox.Get(ctx, m.ID)
-				out = append(out, full)
-			}
-		}
-		return out
-	}
+	digests := func() []*mail.Message { return e.emailsTo("ayu@example.com") }
 	if got := digests(); len(got) != 0 {
 		t.Fatalf("replies wanted in a digest were emailed at once: %q", got[0].Subject)
 	}

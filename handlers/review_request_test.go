@@ -42,15 +42,7 @@ func TestReviewRequests_AfterAPurchaseOnceAndAReminder(t *testing.T) {
 		if err := e.reviews.SendReviewRequests(ctx); err != nil {
 			t.Fatal(err)
 		}
-		list, _, _ := e.outbox.List(ctx, bson.ObjectID{}, 50)
-		var out []*mail.Message
-		for _, m := range list {
-			if m.To == to {
-				full, _ := e.outbox.Get(ctx, m.ID)
-				out = append(out, full)
-			}
-		}
-		return out
+		return e.emailsTo(to)
 	}
 	first := sent("sari@example.com")
 	if len(first) != 1 || !strings.Contains(first[0].Subject, "How do you like Kopi Gayo") ||
