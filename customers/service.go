@@ -455,8 +455,9 @@ type Query struct {
 	NPS    string // optional: promoter, passive, detractor
 	// Unconfirmed keeps accounts with an email address nobody has confirmed yet.
 	Unconfirmed bool
-	// ActiveSince keeps customers active since then (zero: any).
-	ActiveSince time.Time
+	// ActiveSince keeps customers active since then, InactiveSince those not active since
+	// then (zero: any).
+	ActiveSince, InactiveSince time.Time
 	// ByScore orders by satisfaction score, highest first; After is then the previous
 	// page's last key (ScoreCursor), and Before is not used.
 	ByScore bool
@@ -498,6 +499,9 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	}
 	if !q.ActiveSince.IsZero() {
 		filter["last_active_at"] = bson.M{"$gte": q.ActiveSince}
+	}
+	if !q.InactiveSince.IsZero() {
+		filter["last_active_at"] = bson.M{"$lt": q.InactiveSince}
 	}
 	sort := bson.D{{Key: "_id", Value: -1}}
 	switch {

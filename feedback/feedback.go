@@ -116,12 +116,17 @@ type Service struct {
 	customers *customers.Service
 	signals   SignalRecorder
 	now       func() time.Time
+
+	invitations *mongo.Collection
+	mailer      Mailer // nil: no invitations
+	unsubscribe func(member bson.ObjectID, kind string) string
 }
 
 // New builds the service.
 func New(db *mongo.Database, cust *customers.Service, signals SignalRecorder) *Service {
 	return &Service{surveys: db.Collection("surveys"), responses: db.Collection("responses"), links: db.Collection("survey_links"),
-		customers: cust, signals: signals, now: func() time.Time { return time.Now().UTC() }}
+		invitations: db.Collection("survey_invitations"),
+		customers:   cust, signals: signals, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Indexes of this package's collections.
@@ -134,6 +139,13 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "at", Value: 1}}},
 	}},
 	{Collection: "survey_links", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
+	{Collection: "survey_invitations", Models: []mongo.IndexModel{
+		// a customer is invited to a survey once
+		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "state", Value: 1}, {Key: "queued_at", Value: 1}}},                 // the sender's queue
+		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "state", Value: 1}}},                 // a survey's figures
+		{Keys: bson.D{{Key: "link_hash", Value: 1}}, Options: options.Index().SetSparse(true)}, // a link followed
+	}},
 }
 
 // SurveyInput is the staff's survey form.
@@ -343,6 +355,7 @@ func (s *Service) Answer(ctx context.Context, customer *customers.Customer, surv
 		}
 		return nil, false, fmt.Errorf("answer: %w", err)
 	}
+	store.FollowUp(ctx, "invitation answered", func() error { return s.answered(ctx, sv.ID, customer.ID) })
 	kind := map[Kind]customers.SignalKind{KindNPS: customers.SignalNPS, KindCSAT: customers.SignalCSAT, KindCES: customers.SignalCES}[sv.Kind]
 	if err := s.signals.RecordSignal(ctx, customers.SurveySignal(customer.ID, kind, r.ID.Hex(), r.Score, r.At)); err != nil {
 		return nil, false, err
@@ -384,6 +397,11 @@ func (s *Service) CreateLink(ctx context.Context, staff *customers.Customer, sur
 	if _, err := s.customers.Get(ctx, customerID); err != nil {
 		return "", err
 	}
+	return s.newLink(ctx, surveyID, customerID)
+}
+
+// newLink stores a personal link and returns its token.
+func (s *Service) newLink(ctx context.Context, surveyID, customerID bson.ObjectID) (string, error) {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
@@ -410,6 +428,9 @@ func (s *Service) OpenLink(ctx context.Context, token string) (*Survey, *custome
 	c, err := s.customers.Get(ctx, l.CustomerID)
 	if errors.Is(err, customers.ErrNotFound) {
 		return nil, nil, ErrBadLink
+	}
+	if err == nil {
+		store.FollowUp(ctx, "invitation opened", func() error { return s.opened(ctx, token) })
 	}
 	return sv, c, err
 }

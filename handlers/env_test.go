@@ -82,6 +82,7 @@ func newEnv(t testing.TB) *env {
 	e.reviews.SetScreener(e.moderation)
 	e.community.SetScreener(e.moderation)
 	e.feedback = feedback.New(db, e.customers, e.customers)
+	e.feedback.SetMailer(e.outbox, e.identity.UnsubscribeLink)
 	if e.search, err = search.OpenBleveMemory(); err != nil {
 		t.Fatal(err)
 	}

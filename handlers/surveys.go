@@ -18,6 +18,7 @@ func (s *Server) surveyRoutes(app *fiber.App) {
 	app.Post("/admin/surveys", product, s.surveySave)
 	app.Post("/admin/surveys/:id", product, s.surveySave)
 	app.Post("/admin/surveys/:id/link", product, s.surveyLink)
+	app.Post("/admin/surveys/:id/invite", product, s.surveyInvite)
 	app.Post("/api/v1/surveys/:id/responses", s.apiScopes, product, s.apiSurveyResponse)
 }
 
@@ -99,6 +100,8 @@ type surveysAdminData struct {
 	Touchpoints []string
 	Form        *form
 	Link        string
+	Invites     map[bson.ObjectID]feedback.InviteStats
+	Stages      []customers.Stage
 }
 
 func (s *Server) renderSurveysAdmin(c *fiber.Ctx, status int, f *form, link string) error {
@@ -106,8 +109,36 @@ func (s *Server) renderSurveysAdmin(c *fiber.Ctx, status int, f *form, link stri
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, "admin/surveys", "survey.admin_title",
-		surveysAdminData{Surveys: list, Kinds: feedback.Kinds, Touchpoints: feedback.Touchpoints, Form: f, Link: link})
+	d := surveysAdminData{Surveys: list, Kinds: feedback.Kinds, Touchpoints: feedback.Touchpoints, Form: f, Link: link,
+		Invites: map[bson.ObjectID]feedback.InviteStats{}, Stages: stages}
+	for _, sv := range list { // a handful of surveys
+		if d.Invites[sv.ID], err = s.deps.Feedback.InvitationStats(c.UserContext(), sv.ID); err != nil {
+			return err
+		}
+	}
+	return s.render(c, status, "admin/surveys", "survey.admin_title", d)
+}
+
+// surveyInvite queues invitations to a survey for a segment of customers.
+func (s *Server) surveyInvite(c *fiber.Ctx) error {
+	sv, err := s.surveyByParam(c)
+	if err != nil {
+		return err
+	}
+	var seg feedback.Segment
+	if err := parseForm(c, &seg); err != nil {
+		return err
+	}
+	_, err = s.deps.Feedback.Invite(c.UserContext(), currentUser(c), sv.ID, seg)
+	if err != nil {
+		f, ferr := s.formFailed(c, err, nil)
+		if ferr != nil {
+			return ferr
+		}
+		return s.renderSurveysAdmin(c, statusOf(err), f, "")
+	}
+	s.flash(c, "flash.invitations_queued") // the page shows how many wait to be sent
+	return c.Redirect("/admin/surveys", fiber.StatusSeeOther)
 }
 
 func (s *Server) surveysAdmin(c *fiber.Ctx) error {

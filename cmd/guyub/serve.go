@@ -148,6 +148,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "notification emails", Every: time.Minute, Run: svc.community.EmailNotifications},
 		{Name: "digests", First: time.Minute, Every: time.Hour, Run: svc.digests(log)},
 		{Name: "review requests", First: time.Minute, Every: time.Hour, Run: svc.reviews.SendReviewRequests},
+		{Name: "survey invitations", Every: time.Minute, Run: svc.feedback.SendInvitations},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
 	} {

@@ -128,6 +128,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.reviews.SetScreener(s.moderation)
 	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
+	s.feedback.SetMailer(s.outbox, s.identity.UnsubscribeLink)
 	return s, nil
 }
 
