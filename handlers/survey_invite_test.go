@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -84,5 +85,35 @@ func TestSurveyInvitations_SentOpenedAnswered(t *testing.T) {
 	}
 	if page := b.get("/admin/surveys"); !strings.Contains(page.body, "Invitations sent: 2 · opened: 1 · answered: 1 (50 %)") {
 		t.Fatalf("the survey's figures:\n%s", page.body)
+	}
+}
+
+// Invitations go out InvitesPerRun a run, oldest first, however large the segment.
+func TestSurveyInvitations_Throttled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.person("product@example.com", customers.RoleProduct)
+	nps, err := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
+		QuestionEN: "How likely are you to recommend us?", QuestionID: "Seberapa mungkin Anda merekomendasikan kami?", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range feedback.InvitesPerRun + 5 {
+		c := e.person(fmt.Sprintf("c%d@example.com", i))
+		if _, err := e.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.feedback.Invite(ctx, staff, nps.ID, feedback.Segment{})
+	if err != nil || n != feedback.InvitesPerRun+5 {
+		t.Fatalf("queued %d (%v), want %d", n, err, feedback.InvitesPerRun+5)
+	}
+	for run, want := range []int{feedback.InvitesPerRun, feedback.InvitesPerRun + 5} {
+		if err := e.feedback.SendInvitations(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := e.feedback.InvitationStats(ctx, nps.ID); st.Sent != want {
+			t.Fatalf("after run %d: %d sent, want %d", run+1, st.Sent, want)
+		}
 	}
 }
