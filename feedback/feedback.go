@@ -363,6 +363,21 @@ func (s *Service) Answer(ctx context.Context, customer *customers.Customer, surv
 	return r, true, s.signals.Contributed(ctx, customer.ID, "feedback", bson.ObjectID{})
 }
 
+// answeredAmong says which of some customers answered the survey in the last period, in
+// one query.
+func (s *Service) answeredAmong(ctx context.Context, survey bson.ObjectID, people []bson.ObjectID) (map[bson.ObjectID]bool, error) {
+	list, err := store.FindAll[Response](ctx, s.responses, bson.M{"customer_id": bson.M{"$in": people}, "survey_id": survey,
+		"at": bson.M{"$gt": s.now().Add(-Period)}}, options.Find().SetProjection(bson.M{"customer_id": 1}))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[bson.ObjectID]bool, len(list))
+	for _, r := range list {
+		out[r.CustomerID] = true
+	}
+	return out, nil
+}
+
 // answeredWithin reports whether the customer answered the survey in the last period.
 func (s *Service) answeredWithin(ctx context.Context, survey, customer bson.ObjectID) (bool, error) {
 	n, err := s.responses.CountDocuments(ctx, bson.M{"survey_id": survey, "customer_id": customer, "at": bson.M{"$gt": s.now().Add(-Period)}})

@@ -90,14 +90,16 @@ func (s *Service) Invite(ctx context.Context, staff *customers.Customer, surveyI
 		if err != nil {
 			return queued, err
 		}
+		ids := make([]bson.ObjectID, len(page))
+		for i, c := range page {
+			ids[i] = c.ID
+		}
+		answered, err := s.answeredAmong(ctx, sv.ID, ids)
+		if err != nil {
+			return queued, err
+		}
 		for _, c := range page {
-			if c.Email == "" || !c.EmailVerified || c.EmailPrefs[InviteKind] == customers.EmailOff {
-				continue
-			}
-			if answered, err := s.answeredWithin(ctx, sv.ID, c.ID); err != nil || answered {
-				if err != nil {
-					return queued, err
-				}
+			if c.Email == "" || !c.EmailVerified || c.EmailPrefs[InviteKind] == customers.EmailOff || answered[c.ID] {
 				continue
 			}
 			_, err := s.invitations.InsertOne(ctx, invitation{ID: bson.NewObjectID(), SurveyID: sv.ID, CustomerID: c.ID, State: inviteQueued, QueuedAt: s.now()})
@@ -128,15 +130,30 @@ func (s *Service) SendInvitations(ctx context.Context) error {
 		return err
 	}
 	ids := make([]bson.ObjectID, len(list))
+	bySurvey := map[bson.ObjectID][]bson.ObjectID{}
 	for i, inv := range list {
 		ids[i] = inv.CustomerID
+		bySurvey[inv.SurveyID] = append(bySurvey[inv.SurveyID], inv.CustomerID)
 	}
 	people, err := s.customers.GetMany(ctx, ids)
 	if err != nil {
 		return err
 	}
+	// The batch's surveys (usually one) and who answered them meanwhile, a query each.
+	surveys := map[bson.ObjectID]*Survey{}
+	answered := map[bson.ObjectID]map[bson.ObjectID]bool{}
+	for id, who := range bySurvey {
+		sv, err := s.Survey(ctx, id)
+		if err != nil && !errors.Is(err, ErrSurveyNotFound) {
+			return err
+		}
+		surveys[id] = sv
+		if answered[id], err = s.answeredAmong(ctx, id, who); err != nil {
+			return err
+		}
+	}
 	for _, inv := range list {
-		set, err := s.sendInvitation(ctx, inv, people[inv.CustomerID])
+		set, err := s.sendInvitation(ctx, inv, surveys[inv.SurveyID], people[inv.CustomerID], answered[inv.SurveyID][inv.CustomerID])
 		if err != nil {
 			return err
 		}
@@ -147,17 +164,11 @@ func (s *Service) SendInvitations(ctx context.Context) error {
 	return nil
 }
 
-// sendInvitation makes the personal link and emails it, or says why not.
-func (s *Service) sendInvitation(ctx context.Context, inv *invitation, c *customers.Customer) (bson.M, error) {
-	sv, err := s.Survey(ctx, inv.SurveyID)
-	if errors.Is(err, ErrSurveyNotFound) || (err == nil && !sv.Active) || c == nil || c.IsSuspended() || c.Email == "" {
+// sendInvitation makes the personal link and emails it, or says why not (the survey gone or
+// closed, the customer unreachable or answered meanwhile).
+func (s *Service) sendInvitation(ctx context.Context, inv *invitation, sv *Survey, c *customers.Customer, answered bool) (bson.M, error) {
+	if sv == nil || !sv.Active || c == nil || c.IsSuspended() || c.Email == "" || answered {
 		return bson.M{"state": inviteSkipped}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if answered, err := s.answeredWithin(ctx, sv.ID, c.ID); err != nil || answered {
-		return bson.M{"state": inviteSkipped}, err
 	}
 	token, err := s.newLink(ctx, sv.ID, c.ID)
 	if err != nil {

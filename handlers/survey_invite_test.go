@@ -24,11 +24,7 @@ func TestSurveyInvitations_SentOpenedAnswered(t *testing.T) {
 	ctx := context.Background()
 	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
 	staff := e.person("product@example.com", customers.RoleProduct)
-	nps, err := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
-		QuestionEN: "How likely are you to recommend us?", QuestionID: "Seberapa mungkin Anda merekomendasikan kami?", Active: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nps := e.npsSurvey(staff)
 	people := map[string]*customers.Customer{}
 	for _, name := range []string{"ani", "eko", "answered", "unconfirmed", "optout"} {
 		c := e.person(name + "@example.com")
@@ -93,11 +89,7 @@ func TestSurveyInvitations_Throttled(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	staff := e.person("product@example.com", customers.RoleProduct)
-	nps, err := e.feedback.SaveSurvey(ctx, staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
-		QuestionEN: "How likely are you to recommend us?", QuestionID: "Seberapa mungkin Anda merekomendasikan kami?", Active: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nps := e.npsSurvey(staff)
 	for i := range feedback.InvitesPerRun + 5 {
 		c := e.person(fmt.Sprintf("c%d@example.com", i))
 		if _, err := e.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
@@ -116,4 +108,15 @@ func TestSurveyInvitations_Throttled(t *testing.T) {
 			t.Fatalf("after run %d: %d sent, want %d", run+1, st.Sent, want)
 		}
 	}
+}
+
+// npsSurvey is an active NPS survey, made by staff.
+func (e *env) npsSurvey(staff *customers.Customer) *feedback.Survey {
+	e.t.Helper()
+	nps, err := e.feedback.SaveSurvey(context.Background(), staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "nps", Touchpoint: "community",
+		QuestionEN: "How likely are you to recommend us?", QuestionID: "Seberapa mungkin Anda merekomendasikan kami?", Active: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return nps
 }

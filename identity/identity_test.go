@@ -367,7 +367,7 @@ func (m *sentMail) pathTo(to string) string {
 	return ""
 }
 
-func (m *sentMail) Account(_ context.Context, to, lang, kind, _, path string) error {
+func (m *sentMail) Account(_ context.Context, to, lang, kind, _, path string, _ bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.kinds = append(m.kinds, kind+" "+lang+" "+to)

@@ -105,7 +105,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) error {
 		}
 		day := s.now().Format(time.DateOnly) // one such email a day, however often someone tries
 		s.later(ctx, "exists", func(ctx context.Context) error {
-			return s.mail(ctx, existing.Email, localeOr(existing.Locale, in.Locale), "exists", "exists:"+day, "/forgot")
+			return s.mail(ctx, existing.Email, localeOr(existing.Locale, in.Locale), "exists", "exists:"+day, "/forgot", false)
 		})
 		return nil
 	}

@@ -16,19 +16,21 @@ import (
 
 // Mailer queues an account email to to, in lang: kind names its words (a password reset,
 // an address to confirm), key the event (the same key again queues nothing), path the link
-// it carries. mail.Outbox implements it.
+// it carries, secret whether that link signs in. mail.Outbox implements it.
 type Mailer interface {
-	Account(ctx context.Context, to, lang, kind, key, path string) error
+	Account(ctx context.Context, to, lang, kind, key, path string, secret bool) error
 }
 
 // SetMailer lets the service send account emails; without one it sends none (tests, tools).
 func (s *Service) SetMailer(m Mailer) { s.mailer = m }
 
-func (s *Service) mail(ctx context.Context, to, lang, kind, key, path string) error {
+// mail queues an account email; a path with a secret token (a link that signs in) is
+// marked secret, so the outbox does not keep it readable once sent.
+func (s *Service) mail(ctx context.Context, to, lang, kind, key, path string, secret bool) error {
 	if s.mailer == nil {
 		return nil
 	}
-	return s.mailer.Account(ctx, to, lang, kind, key, path)
+	return s.mailer.Account(ctx, to, lang, kind, key, path, secret)
 }
 
 // later does an account email's work (its link, its place in the outbox) after the answer:
@@ -160,7 +162,7 @@ func (s *Service) RequestReset(ctx context.Context, in ResetRequest) error {
 		if err != nil {
 			return err
 		}
-		return s.mail(ctx, c.Email, localeOr(c.Locale, in.Lang), "reset", "reset:"+hash, "/reset/"+secret)
+		return s.mail(ctx, c.Email, localeOr(c.Locale, in.Lang), "reset", "reset:"+hash, "/reset/"+secret, true)
 	})
 	return nil
 }
@@ -324,7 +326,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, c *customers.Customer,
 	s.later(ctx, "email_change", func(ctx context.Context) error {
 		if other, err := s.customers.FindByEmail(ctx, email); err == nil {
 			day := s.now().Format(time.DateOnly)
-			return s.mail(ctx, other.Email, localeOr(other.Locale, lang), "exists", "exists:"+day, "/forgot")
+			return s.mail(ctx, other.Email, localeOr(other.Locale, lang), "exists", "exists:"+day, "/forgot", false)
 		} else if !errors.Is(err, customers.ErrNotFound) {
 			return err
 		}
@@ -334,7 +336,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, c *customers.Customer,
 		if _, err := s.accountTokens.InsertOne(ctx, t); err != nil {
 			return fmt.Errorf("account token: %w", err)
 		}
-		return s.mail(ctx, email, localeOr(c.Locale, lang), "email_change", "email_change:"+t.Hash, "/email/"+secret)
+		return s.mail(ctx, email, localeOr(c.Locale, lang), "email_change", "email_change:"+t.Hash, "/email/"+secret, true)
 	})
 	return nil
 }
@@ -376,7 +378,7 @@ func (s *Service) ChangeEmail(ctx context.Context, secret, password string) (*cu
 	}
 	if old := t.Email; old != "" {
 		s.later(ctx, "email_changed", func(ctx context.Context) error {
-			return s.mail(ctx, old, c.Locale, "email_changed", "email_changed:"+t.Hash, "")
+			return s.mail(ctx, old, c.Locale, "email_changed", "email_changed:"+t.Hash, "", false)
 		})
 	}
 	return s.customers.Get(ctx, c.ID)
@@ -389,7 +391,7 @@ func (s *Service) sendVerification(ctx context.Context, c *customers.Customer, l
 		if err != nil {
 			return err
 		}
-		return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+hash, "/verify/"+secret)
+		return s.mail(ctx, c.Email, localeOr(c.Locale, lang), "verify", "verify:"+hash, "/verify/"+secret, true)
 	})
 }
 

@@ -15,7 +15,7 @@ func BenchmarkOutbox_Queue(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		if err := o.Account(ctx, "a@example.com", "en", "reset", "k"+strconv.Itoa(i), "/reset/x"); err != nil {
+		if err := o.Account(ctx, "a@example.com", "en", "reset", "k"+strconv.Itoa(i), "/reset/x", true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -27,7 +27,7 @@ func BenchmarkOutbox_SendSMTP(b *testing.B) {
 	o, _ := newOutbox(b, server)
 	ctx := context.Background()
 	for i := range b.N {
-		if err := o.Account(ctx, "a@example.com", "en", "reset", "k"+strconv.Itoa(i), "/reset/x"); err != nil {
+		if err := o.Account(ctx, "a@example.com", "en", "reset", "k"+strconv.Itoa(i), "/reset/x", true); err != nil {
 			b.Fatal(err)
 		}
 	}

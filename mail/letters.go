@@ -137,14 +137,13 @@ func paragraphs(s string) []string {
 }
 
 // Account queues an account email (a password reset, an address to confirm): kind names
-// its words, key the event, path the button's link. A link other than to a public page
-// signs in, so the message is secret.
-func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string) error {
+// its words, key the event, path the button's link; secret says the link signs in.
+func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string, secret bool) error {
 	m, err := o.Letters.Write(to, lang, kind, key, path)
 	if err != nil {
 		return err
 	}
-	m.Secret = path != "/forgot" && path != "/signin"
+	m.Secret = secret
 	return o.Queue(ctx, m)
 }
 

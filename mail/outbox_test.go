@@ -69,7 +69,7 @@ func TestOutbox_SendsOnceOverSMTPAndRetries(t *testing.T) {
 	server := smtptest.Start(t)
 	o, _ := newOutbox(t, server)
 	for range 2 { // a retried request
-		if err := o.Account(ctx, "sari@example.com", "id", "reset", "reset:1", "/reset/abc"); err != nil {
+		if err := o.Account(ctx, "sari@example.com", "id", "reset", "reset:1", "/reset/abc", true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,7 +108,7 @@ func TestOutbox_ARestartLosesNothingAndRefusalsFailForGood(t *testing.T) {
 	before, reopen := newOutbox(t, server)
 	server.Refuse("gone@example.com")
 	for _, to := range []string{"a@example.com", "gone@example.com"} {
-		if err := before.Account(ctx, to, "en", "verify", "verify:"+to, "/verify/x"); err != nil {
+		if err := before.Account(ctx, to, "en", "verify", "verify:"+to, "/verify/x", true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +139,7 @@ func TestOutbox_ARestartLosesNothingAndRefusalsFailForGood(t *testing.T) {
 func TestOutbox_WithoutSMTPKeepsMessages(t *testing.T) {
 	ctx := context.Background()
 	o, _ := newOutbox(t, nil)
-	if err := o.Account(ctx, "b@example.com", "en", "exists", "exists:1", "/forgot"); err != nil {
+	if err := o.Account(ctx, "b@example.com", "en", "exists", "exists:1", "/forgot", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Pass(ctx); err != nil {

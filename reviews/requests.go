@@ -101,8 +101,12 @@ func (s *Service) SendReviewRequests(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		done, err := s.reviewedAmong(ctx, people)
+		if err != nil {
+			return err
+		}
 		for _, r := range due {
-			set, err := s.sendRequest(ctx, r, who[r.CustomerID], what[r.ProductID])
+			set, err := s.sendRequest(ctx, r, who[r.CustomerID], what[r.ProductID], done[[2]bson.ObjectID{r.CustomerID, r.ProductID}])
 			if err != nil {
 				return err
 			}
@@ -113,12 +117,27 @@ func (s *Service) SendReviewRequests(ctx context.Context) error {
 	}
 }
 
+// reviewedAmong says which products some customers reviewed, by (customer, product), in
+// one query.
+func (s *Service) reviewedAmong(ctx context.Context, people []bson.ObjectID) (map[[2]bson.ObjectID]bool, error) {
+	list, err := store.FindAll[Review](ctx, s.reviews, bson.M{"author_id": bson.M{"$in": people}},
+		options.Find().SetProjection(bson.M{"author_id": 1, "product_id": 1}))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[[2]bson.ObjectID]bool, len(list))
+	for _, r := range list {
+		out[[2]bson.ObjectID{r.AuthorID, r.ProductID}] = true
+	}
+	return out, nil
+}
+
 // sendRequest asks for one review, or says why not; it returns the request's new fields.
-func (s *Service) sendRequest(ctx context.Context, r *reviewRequest, c *customers.Customer, p *Product) (bson.M, error) {
+func (s *Service) sendRequest(ctx context.Context, r *reviewRequest, c *customers.Customer, p *Product, reviewed bool) (bson.M, error) {
 	if c == nil || p == nil || c.Email == "" || !c.EmailVerified || c.IsSuspended() || c.EmailPrefs[RequestKind] == customers.EmailOff {
 		return bson.M{"state": requestSkipped}, nil
 	}
-	if _, err := s.findReview(ctx, bson.M{"product_id": r.ProductID, "author_id": r.CustomerID}); err == nil {
+	if reviewed {
 		return bson.M{"state": requestReviewed}, nil
 	}
 	what := "review_request.first"
