@@ -122,6 +122,10 @@ func TestBrowser_ForgotPasswordThroughTheOutbox(t *testing.T) {
 	time.Sleep(time.Second) // the email loads in its frame after the page, for the screenshot
 	b.Screenshots("outbox-message-en")
 	link := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector('details pre').textContent.match(/http\S+\/reset\/\S+/)[0]`))
+	b.Open(r.URL + "/admin/outbox?lang=id")
+	b.Screenshots("outbox-id")
+	b.Open(r.URL + "/admin/surveys")
+	b.Screenshots("surveys-admin-id")
 	b.Submit(`form[action="/signout"] button`)
 
 	b.Open(strings.Replace(link, "http://localhost:8080", r.URL, 1))
