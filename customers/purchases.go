@@ -9,9 +9,30 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
 )
+
+// A purchase is kept twice: on its customer's record (what the record and its stage read)
+// and as a document of its own in "purchases", which answers "who bought this product" and
+// "who bought in this period" with an index — an array on the customer cannot.
+type purchaseDoc struct {
+	ID         string        `bson:"_id"` // customer and Key: recording it twice stores it once
+	CustomerID bson.ObjectID `bson:"customer_id"`
+	Purchase   `bson:",inline"`
+}
+
+var purchaseIndexes = store.Indexes{Collection: "purchases", Models: []mongo.IndexModel{
+	{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "customer_id", Value: 1}}},
+	{Keys: bson.D{{Key: "at", Value: 1}}},
+}}
+
+func purchaseDocOf(customer bson.ObjectID, p Purchase) purchaseDoc {
+	return purchaseDoc{ID: customer.Hex() + "/" + p.Key, CustomerID: customer, Purchase: p}
+}
 
 // Purchase is a product a customer bought, as a shop or CRM reports it.
 type Purchase struct {
@@ -58,6 +79,12 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 		p.OrderID = p.ProductID.Hex() + "@" + p.At.Format("2006-01-02")
 	}
 	p.Key = p.OrderID + "/" + p.ProductID.Hex()
+	if _, err := s.Get(ctx, id); err != nil {
+		return false, err
+	}
+	if _, err := store.InsertNew(ctx, s.purchases, []any{purchaseDocOf(id, p)}); err != nil {
+		return false, fmt.Errorf("add purchase: %w", err)
+	}
 	res, err := s.customers.UpdateOne(ctx,
 		bson.M{"_id": id, "purchases.key": bson.M{"$ne": p.Key}},
 		bson.M{"$push": bson.M{"purchases": p}, "$set": bson.M{"updated_at": s.now()}, "$inc": bson.M{"version": 1}})
@@ -65,10 +92,49 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 		return false, fmt.Errorf("add purchase: %w", err)
 	}
 	if res.MatchedCount == 0 {
-		if _, err := s.Get(ctx, id); err != nil {
-			return false, err
-		}
 		return false, nil // already recorded
 	}
 	return true, s.EvaluateStage(ctx, id)
+}
+
+// BuyersOf lists, a page at a time, the customers who bought a product: those after the
+// given ID, in ID order, at most limit.
+func (s *Service) BuyersOf(ctx context.Context, product, after bson.ObjectID, limit int) ([]bson.ObjectID, error) {
+	filter := bson.M{"product_id": product}
+	if !after.IsZero() {
+		filter["customer_id"] = bson.M{"$gt": after}
+	}
+	// A customer who bought it twice comes twice: ask for a little more, keep each once.
+	list, err := store.FindAll[purchaseDoc](ctx, s.purchases, filter, options.Find().
+		SetSort(bson.D{{Key: "product_id", Value: 1}, {Key: "customer_id", Value: 1}}).SetLimit(int64(2*limit)).
+		SetProjection(bson.M{"customer_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("buyers: %w", err)
+	}
+	var out []bson.ObjectID
+	for _, p := range list {
+		if len(out) == limit {
+			break
+		}
+		if len(out) == 0 || out[len(out)-1] != p.CustomerID {
+			out = append(out, p.CustomerID)
+		}
+	}
+	return out, nil
+}
+
+// syncPurchases stores the purchases of a customer's record that have no document of
+// their own (recorded before "purchases" existed, or by a write that stopped half-way).
+func (s *Service) syncPurchases(ctx context.Context, id bson.ObjectID) error {
+	c, err := store.FindOne[Customer](ctx, s.customers, bson.M{"_id": id}, ErrNotFound,
+		options.FindOne().SetProjection(bson.M{"purchases": 1}))
+	if err != nil {
+		return err
+	}
+	docs := make([]any, len(c.Purchases))
+	for i, p := range c.Purchases {
+		docs[i] = purchaseDocOf(c.ID, p)
+	}
+	_, err = store.InsertNew(ctx, s.purchases, docs)
+	return err
 }

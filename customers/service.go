@@ -54,6 +54,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}}},
 	}},
 	signalIndexes,
+	purchaseIndexes,
 }
 
 // Service reads and writes customer records.
@@ -61,6 +62,7 @@ type Service struct {
 	customers  *mongo.Collection
 	identities *mongo.Collection
 	signals    *mongo.Collection
+	purchases  *mongo.Collection
 	languages  []string
 	now        func() time.Time
 }
@@ -71,6 +73,7 @@ func NewService(db *mongo.Database, languages []string) *Service {
 		customers:  db.Collection("customers"),
 		identities: db.Collection("identities"),
 		signals:    db.Collection("signals"),
+		purchases:  db.Collection("purchases"),
 		languages:  languages,
 		now:        func() time.Time { return time.Now().UTC() },
 	}
@@ -453,6 +456,8 @@ type Query struct {
 	Stage  Stage  // optional
 	Band   string // optional: satisfied, neutral, at_risk
 	NPS    string // optional: promoter, passive, detractor
+	// Among keeps only these customers (nil: any), such as a page of a product's buyers.
+	Among []bson.ObjectID
 	// Unconfirmed keeps accounts with an email address nobody has confirmed yet.
 	Unconfirmed bool
 	// ActiveSince keeps customers active since then, InactiveSince those not active since
@@ -480,6 +485,9 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	}
 	if q.Role != "" {
 		filter["roles"] = q.Role
+	}
+	if q.Among != nil {
+		filter["_id"] = bson.M{"$in": q.Among}
 	}
 	if q.Status != "" {
 		filter["status"] = q.Status
@@ -516,7 +524,7 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 				filter["$or"] = after
 			}
 		}
-	case !q.Before.IsZero():
+	case !q.Before.IsZero() && q.Among == nil:
 		filter["_id"] = bson.M{"$lt": q.Before}
 	}
 	limit := q.Limit

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -321,5 +322,58 @@ func TestStage_MovesWithSignalsAndKeepsItsHistory(t *testing.T) {
 	}
 	if strings.Join(path, ",") != "awareness,exploration,expansion,commitment,dissolution,expansion" {
 		t.Fatalf("history: %v", path)
+	}
+}
+
+func TestBuyersOf_EachBuyerOncePageByPage(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	s := customers.NewService(db, []string{"en", "id"})
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	product, other := bson.NewObjectID(), bson.NewObjectID()
+	var buyers []bson.ObjectID
+	for i := range 5 {
+		c, _ := s.Create(ctx, customers.NewCustomer{Email: fmt.Sprintf("buyer%d@example.com", i)})
+		buyers = append(buyers, c.ID)
+		// Two orders of the product, one recorded twice, and another product.
+		for _, order := range []string{"A", "B", "B"} {
+			if _, err := s.AddPurchase(ctx, c.ID, customers.Purchase{ProductID: product, OrderID: order}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.AddPurchase(ctx, c.ID, customers.Purchase{ProductID: other, OrderID: "C"})
+	}
+	s.Create(ctx, customers.NewCustomer{Email: "never-bought@example.com"})
+	var got []bson.ObjectID
+	var after bson.ObjectID
+	for {
+		page, err := s.BuyersOf(ctx, product, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got, after = append(got, page...), page[len(page)-1]
+	}
+	if !slices.Equal(got, buyers) {
+		t.Fatalf("buyers page by page: %v, want %v", got, buyers)
+	}
+	if n, _ := db.Collection("purchases").CountDocuments(ctx, bson.M{}); n != 15 {
+		t.Fatalf("%d purchases stored, want 15 (a purchase recorded twice is stored once)", n)
+	}
+	// Purchases recorded before they had documents of their own get them from the repair.
+	db.Collection("purchases").DeleteMany(ctx, bson.M{"customer_id": buyers[0]})
+	if _, err := s.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := s.BuyersOf(ctx, product, bson.ObjectID{}, 1); len(page) != 1 || page[0] != buyers[0] {
+		t.Fatalf("after repair the first buyer is back: %v", page)
+	}
+	active, err := s.ActiveBetween(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil || len(active) != 5 {
+		t.Fatalf("buyers active this hour: %d (%v)", len(active), err)
 	}
 }

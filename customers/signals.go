@@ -208,9 +208,15 @@ func (s *Service) EvaluateAllStages(ctx context.Context) (int, error) {
 	return s.forEach(ctx, s.EvaluateStage)
 }
 
-// Repair recomputes every customer's score from the raw signals, and their stage.
+// Repair recomputes every customer's score from the raw signals, and their stage, and
+// gives each of their purchases its own document.
 func (s *Service) Repair(ctx context.Context) (int, error) {
-	return s.forEach(ctx, s.RecomputeSatisfaction)
+	return s.forEach(ctx, func(ctx context.Context, id bson.ObjectID) error {
+		if err := s.RecomputeSatisfaction(ctx, id); err != nil {
+			return err
+		}
+		return s.syncPurchases(ctx, id)
+	})
 }
 
 // forEach calls fn for every customer, a batch of IDs at a time.
@@ -281,20 +287,15 @@ func (s *Service) ActiveBetween(ctx context.Context, from, to time.Time) ([]bson
 		seen[g.ID] = true
 		out = append(out, g.ID)
 	}
-	pcur, err := s.customers.Find(ctx, bson.M{"purchases.at": bson.M{"$gte": from, "$lt": to}}, options.Find().SetProjection(bson.M{"_id": 1, "purchases": 1}))
+	bought, err := store.FindAll[purchaseDoc](ctx, s.purchases, bson.M{"at": bson.M{"$gte": from, "$lt": to}},
+		options.Find().SetProjection(bson.M{"customer_id": 1}))
 	if err != nil {
 		return nil, fmt.Errorf("active customers: %w", err)
 	}
-	var buyers []Customer
-	if err := pcur.All(ctx, &buyers); err != nil {
-		return nil, fmt.Errorf("active customers: %w", err)
-	}
-	for _, b := range buyers {
-		for _, p := range b.Purchases {
-			if !p.At.Before(from) && p.At.Before(to) && !seen[b.ID] {
-				seen[b.ID] = true
-				out = append(out, b.ID)
-			}
+	for _, b := range bought {
+		if !seen[b.CustomerID] {
+			seen[b.CustomerID] = true
+			out = append(out, b.CustomerID)
 		}
 	}
 	return out, nil

@@ -58,6 +58,7 @@ type Segment struct {
 	Band         string          `form:"band"`
 	NPS          string          `form:"nps"`
 	InactiveDays int             `form:"inactive_days"` // 0: any
+	Product      bson.ObjectID   `form:"-"`             // zero: any; else its buyers
 }
 
 // Invite queues invitations to a survey for the customers of a segment who have a
@@ -85,37 +86,64 @@ func (s *Service) Invite(ctx context.Context, staff *customers.Customer, surveyI
 		q.InactiveSince = s.now().AddDate(0, 0, -seg.InactiveDays)
 	}
 	queued := 0
+	var buyersAfter bson.ObjectID
 	for {
+		if !seg.Product.IsZero() {
+			// The product's buyers a page at a time; the other conditions hold among them.
+			buyers, err := s.customers.BuyersOf(ctx, seg.Product, buyersAfter, q.Limit)
+			if err != nil || len(buyers) == 0 {
+				return queued, err
+			}
+			q.Among, buyersAfter = buyers, buyers[len(buyers)-1]
+		}
 		page, err := s.customers.Search(ctx, q)
 		if err != nil {
 			return queued, err
 		}
-		ids := make([]bson.ObjectID, len(page))
-		for i, c := range page {
-			ids[i] = c.ID
-		}
-		answered, err := s.answeredAmong(ctx, sv.ID, ids)
+		n, err := s.queueInvitations(ctx, sv.ID, page)
+		queued += n
 		if err != nil {
 			return queued, err
 		}
-		for _, c := range page {
-			if c.Email == "" || !c.EmailVerified || c.EmailPrefs[InviteKind] == customers.EmailOff || answered[c.ID] {
-				continue
+		switch {
+		case q.Among != nil:
+			if len(q.Among) < q.Limit {
+				return queued, nil
 			}
-			_, err := s.invitations.InsertOne(ctx, invitation{ID: bson.NewObjectID(), SurveyID: sv.ID, CustomerID: c.ID, State: inviteQueued, QueuedAt: s.now()})
-			if mongo.IsDuplicateKeyError(err) {
-				continue // invited already
-			}
-			if err != nil {
-				return queued, fmt.Errorf("invite: %w", err)
-			}
-			queued++
-		}
-		if len(page) < q.Limit {
+		case len(page) < q.Limit:
 			return queued, nil
+		default:
+			q.Before = page[len(page)-1].ID
 		}
-		q.Before = page[len(page)-1].ID
 	}
+}
+
+// queueInvitations queues an invitation to each of the customers who can be asked: a
+// confirmed address, invitations not turned off, the survey not answered within its period.
+func (s *Service) queueInvitations(ctx context.Context, survey bson.ObjectID, page []*customers.Customer) (int, error) {
+	ids := make([]bson.ObjectID, len(page))
+	for i, c := range page {
+		ids[i] = c.ID
+	}
+	answered, err := s.answeredAmong(ctx, survey, ids)
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for _, c := range page {
+		if c.Email == "" || !c.EmailVerified || c.EmailPrefs[InviteKind] == customers.EmailOff || answered[c.ID] {
+			continue
+		}
+		_, err := s.invitations.InsertOne(ctx, invitation{ID: bson.NewObjectID(), SurveyID: survey, CustomerID: c.ID, State: inviteQueued, QueuedAt: s.now()})
+		if mongo.IsDuplicateKeyError(err) {
+			continue // invited already
+		}
+		if err != nil {
+			return queued, fmt.Errorf("invite: %w", err)
+		}
+		queued++
+	}
+	return queued, nil
 }
 
 // SendInvitations sends the next queued invitations, InvitesPerRun at a time (the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/reviews"
 )
 
 // Product staff invite a segment to a survey by email: only confirmed addresses, once per
@@ -106,6 +108,50 @@ func TestSurveyInvitations_Throttled(t *testing.T) {
 		}
 		if st, _ := e.feedback.InvitationStats(ctx, nps.ID); st.Sent != want {
 			t.Fatalf("after run %d: %d sent, want %d", run+1, st.Sent, want)
+		}
+	}
+}
+
+// A segment of a product's buyers reaches those who bought it, whatever else they bought,
+// and only them; an unknown product is a field error, not an empty segment.
+func TestSurveyInvitations_BuyersOfAProduct(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	staff := e.person("product@example.com", customers.RoleProduct)
+	nps := e.npsSurvey(staff)
+	kopi, teh := e.product("Kopi Gayo Arabika"), e.product("Teh Melati")
+	bought := map[string][]*reviews.Product{"ani": {kopi}, "eko": {teh}, "sri": {kopi, teh}, "budi": nil}
+	for name, products := range bought {
+		c := e.person(name + "@example.com")
+		if _, err := e.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range products {
+			if _, err := e.reviews.RecordPurchase(ctx, c.ID, customers.Purchase{ProductID: p.ID, OrderID: "SO-" + name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := newBrowser(t, base)
+	b.post("/signin", url.Values{"email": {"product@example.com"}, "password": {"correct horse battery"}})
+	if page := b.get("/admin/surveys"); !strings.Contains(page.body, `<option value="`+kopi.Slug+`">Kopi Gayo Arabika</option>`) {
+		t.Fatalf("the products to choose from:\n%s", page.body)
+	}
+	if res := b.post("/admin/surveys/"+nps.ID.Hex()+"/invite", url.Values{"product": {"no-such-product"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.body, "No product has this address.") {
+		t.Fatalf("an unknown product: %d\n%s", res.StatusCode, res.body)
+	}
+	if res := b.post("/admin/surveys/"+nps.ID.Hex()+"/invite", url.Values{"product": {kopi.Slug}, "inactive_days": {"0"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("invite the buyers: %d\n%s", res.StatusCode, res.body)
+	}
+	if err := e.feedback.SendInvitations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, products := range bought {
+		want := slices.Contains(products, kopi)
+		if got := len(e.emailsTo(name+"@example.com")) == 1; got != want {
+			t.Errorf("%s (bought %d products) invited: %v, want %v", name, len(products), got, want)
 		}
 	}
 }

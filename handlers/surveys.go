@@ -1,11 +1,15 @@
 package handlers
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) surveyRoutes(app *fiber.App) {
@@ -102,6 +106,7 @@ type surveysAdminData struct {
 	Link        string
 	Invites     map[bson.ObjectID]feedback.InviteStats
 	Stages      []customers.Stage
+	Products    []*reviews.Product // suggested for a segment of buyers (the first 100 by name)
 }
 
 func (s *Server) renderSurveysAdmin(c *fiber.Ctx, status int, f *form, link string) error {
@@ -111,6 +116,9 @@ func (s *Server) renderSurveysAdmin(c *fiber.Ctx, status int, f *form, link stri
 	}
 	d := surveysAdminData{Surveys: list, Kinds: feedback.Kinds, Touchpoints: feedback.Touchpoints, Form: f, Link: link,
 		Invites: map[bson.ObjectID]feedback.InviteStats{}, Stages: stages}
+	if d.Products, _, err = s.deps.Reviews.Products(c.UserContext(), "", 100); err != nil {
+		return err
+	}
 	for _, sv := range list { // a handful of surveys
 		if d.Invites[sv.ID], err = s.deps.Feedback.InvitationStats(c.UserContext(), sv.ID); err != nil {
 			return err
@@ -129,7 +137,17 @@ func (s *Server) surveyInvite(c *fiber.Ctx) error {
 	if err := parseForm(c, &seg); err != nil {
 		return err
 	}
-	_, err = s.deps.Feedback.Invite(c.UserContext(), currentUser(c), sv.ID, seg)
+	if slug := strings.TrimSpace(c.FormValue("product")); slug != "" {
+		p, perr := s.deps.Reviews.Product(c.UserContext(), slug)
+		if perr != nil {
+			err = errs.Field("product", "survey.no_product")
+		} else {
+			seg.Product = p.ID
+		}
+	}
+	if err == nil {
+		_, err = s.deps.Feedback.Invite(c.UserContext(), currentUser(c), sv.ID, seg)
+	}
 	if err != nil {
 		f, ferr := s.formFailed(c, err, nil)
 		if ferr != nil {
