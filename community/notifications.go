@@ -26,6 +26,7 @@ const (
 	NotifyIdeaStatus = "idea_status" // an idea you voted for changed status
 	NotifyIdeaMerged = "idea_merged" // an idea you voted for was merged into another; the vote moved
 	NotifyModerated  = "moderated"   // a moderator hid what you wrote, with a reason
+	NotifyFlagHidden = "flag_hidden" // members' reports hid what you wrote until a moderator looks
 )
 
 // Mailer queues an email (mail.Outbox implements it).
@@ -269,16 +270,31 @@ func (n *Notification) words(actor *customers.Customer) []any {
 // Moderated tells an author, in the portal and by email, that a moderator hid what they
 // wrote (ref; excerpt is its text), and why. The event is told once.
 func (s *Service) Moderated(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt, reason string) error {
-	key := "moderated:" + ref.String()
-	err := s.notify(ctx, Notification{CustomerID: author, Kind: NotifyModerated, Title: excerpt, Reason: reason, URL: "/profile", Key: key})
+	return s.tellAuthor(ctx, Notification{CustomerID: author, Kind: NotifyModerated, Title: excerpt, Reason: reason,
+		Key: "moderated:" + ref.String()}, "Reason", reason)
+}
+
+// HiddenByFlags tells an author, in the portal and by email, that reports from other
+// members hid what they wrote until a moderator decides; hidden tells one hiding from
+// another (content restored may be reported again).
+func (s *Service) HiddenByFlags(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt string, hidden time.Time) error {
+	return s.tellAuthor(ctx, Notification{CustomerID: author, Kind: NotifyFlagHidden, Title: excerpt,
+		Key: fmt.Sprintf("flag_hidden:%s:%d", ref, hidden.Unix())})
+}
+
+// tellAuthor notifies an author of what happened to their content, and emails it at once
+// whatever their preferences: it decides whether others can read what they wrote.
+func (s *Service) tellAuthor(ctx context.Context, n Notification, args ...any) error {
+	n.URL = "/profile"
+	err := s.notify(ctx, n)
 	if err != nil || s.mailer == nil {
 		return err
 	}
-	c, err := s.customers.Get(ctx, author)
+	c, err := s.customers.Get(ctx, n.CustomerID)
 	if err != nil || c.Email == "" {
 		return err
 	}
-	return s.mailer.Letter(ctx, c.Email, c.Locale, "moderated", key, "/profile", "Excerpt", excerpt, "Reason", reason)
+	return s.mailer.Letter(ctx, c.Email, c.Locale, n.Kind, n.Key, n.URL, append([]any{"Excerpt", n.Title}, args...)...)
 }
 
 // Notification tells a customer that something happened to what they wrote or voted for.
@@ -308,7 +324,7 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 	docs := make([]any, len(list))
 	for i := range list {
 		list[i].ID, list[i].CreatedAt = bson.NewObjectID(), s.now()
-		if list[i].Kind != NotifyModerated { // emailed as it happens, whatever the preferences
+		if list[i].Kind != NotifyModerated && list[i].Kind != NotifyFlagHidden { // emailed as it happens, whatever the preferences
 			list[i].EmailState = emailPending
 		}
 		docs[i] = list[i]

@@ -96,6 +96,19 @@ func TestModeration_FlagsFromThePageAndBulkReject(t *testing.T) {
 	if got, _ := e.reviews.Review(context.Background(), r1.ID); got.Status != content.StatusHidden {
 		t.Fatalf("three distinct flags (one repeated) hide it: %s", got.Status)
 	}
+	// Its author is told, in the portal and by email, that it waits for a moderator.
+	if m, _ := e.email("author@example.com", "/profile"); !strings.Contains(m.Subject, "hidden until a moderator looks at it") ||
+		!strings.Contains(m.Text, "Buy from my shop instead") {
+		t.Fatalf("the author's email: %q\n%s", m.Subject, m.Text)
+	}
+	if n := len(e.emailsTo("author@example.com")); n != 1 {
+		t.Fatalf("the author got %d emails, want 1", n)
+	}
+	ab := newBrowser(t, base)
+	ab.signIn("author@example.com")
+	if page := ab.get("/notifications"); !strings.Contains(page.body, "Reports from other members hid “T Buy from my shop instead”") {
+		t.Fatalf("the author's notifications: %d %s\n%s", page.StatusCode, page.Header.Get("Location"), page.body)
+	}
 	if anon := newBrowser(t, base).get("/products/" + p.Slug); strings.Contains(anon.body, "Buy from my shop") {
 		t.Fatal("hidden content leaves public view")
 	}

@@ -166,6 +166,11 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 		if err != nil {
 			return res, err
 		}
+		if s.notices != nil {
+			store.FollowUp(ctx, "tell the author", func() error {
+				return s.notices.HiddenByFlags(ctx, sub.Author, ref, headline(sub.Text), now)
+			})
+		}
 	}
 	return res, nil
 }

@@ -41,9 +41,11 @@ type Service struct {
 // AuthorNotices tells authors what moderators did to their content (community.Service).
 type AuthorNotices interface {
 	Moderated(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt, reason string) error
+	HiddenByFlags(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt string, hidden time.Time) error
 }
 
-// SetAuthorNotices has authors told, with the reason, when a moderator hides their content.
+// SetAuthorNotices has authors told when their content is hidden: by a moderator, with the
+// reason, or by members' reports.
 func (s *Service) SetAuthorNotices(n AuthorNotices) { s.notices = n }
 
 // New builds the service; publishers maps each kind of content to its owner.
