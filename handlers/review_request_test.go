@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -48,6 +49,18 @@ func TestReviewRequests_AfterAPurchaseOnceAndAReminder(t *testing.T) {
 	if len(first) != 1 || !strings.Contains(first[0].Subject, "How do you like Kopi Gayo") ||
 		!strings.Contains(first[0].Text, "/products/kopi-gayo#write-heading") || first[0].Headers["List-Unsubscribe"] == "" {
 		t.Fatalf("the review request: %+v", first)
+	}
+	// The link, followed signed out, leads through sign-in back to the review form.
+	visitor := newBrowser(t, base)
+	if page := visitor.get("/products/kopi-gayo"); !strings.Contains(page.body, `href="/signin?next=/products/kopi-gayo%23write-heading"`) {
+		t.Fatalf("the product page asks a visitor to sign in and come back:\n%s", page.body)
+	}
+	res := visitor.post("/signin", url.Values{"email": {"sari@example.com"}, "password": {"correct horse battery"}, "next": {"/products/kopi-gayo#write-heading"}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/products/kopi-gayo#write-heading" {
+		t.Fatalf("after sign-in: %d %q", res.StatusCode, loc)
+	}
+	if page := visitor.get("/products/kopi-gayo"); !strings.Contains(page.body, `id="write-heading"`) || !strings.Contains(page.body, `name="rating"`) {
+		t.Fatalf("signed in, the review form is there:\n%s", page.body)
 	}
 	if got := sent("tono@example.com"); len(got) != 0 {
 		t.Fatal("asked someone who had reviewed the product")
