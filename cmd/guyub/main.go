@@ -8,6 +8,8 @@
 //	guyub seed --scale small          generate a community to measure (tiny, small, medium, large)
 //	guyub bench --url URL             drive a running portal and print throughput and latency per route
 //	guyub migrate --to MONGODB_URI    copy the embedded database to MongoDB (resumable, verified)
+//	guyub train-sentiment             build the text analyser's model from ../shared/data/sentiment
+//	guyub analyze [--lang en|id|auto] read a text a line on stdin, write its language, sentiment and themes as JSON
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
 // needs installing. Run `guyub --help` for every setting.
@@ -47,13 +49,15 @@ func main() {
 }
 
 var commands = map[string]func(p program, ctx context.Context, args []string) error{
-	"serve":   program.serve,
-	"admin":   program.admin,
-	"repair":  program.repair,
-	"reindex": program.reindex,
-	"seed":    program.seed,
-	"bench":   program.bench,
-	"migrate": program.migrate,
+	"serve":           program.serve,
+	"admin":           program.admin,
+	"repair":          program.repair,
+	"reindex":         program.reindex,
+	"seed":            program.seed,
+	"bench":           program.bench,
+	"migrate":         program.migrate,
+	"train-sentiment": program.trainSentiment,
+	"analyze":         program.analyze,
 }
 
 func (p program) run(ctx context.Context, args []string) error {
