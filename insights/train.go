@@ -71,7 +71,7 @@ type TrainSettings struct {
 // DefaultTrainSettings are the settings chosen on the validation sets (see the note in
 // cmd/guyub/train.go for the figures of each tried).
 var DefaultTrainSettings = TrainSettings{
-	Features:     featureSettings{CharMin: 3, CharMax: 4, Bigrams: true, Contrast: true},
+	Features:     featureSettings{Contrast: true},
 	Epochs:       12,
 	LearningRate: 0.3,
 	L2:           1e-6,
@@ -335,8 +335,9 @@ func TrialSettings() []TrainSettings {
 	}
 	add(func(*TrainSettings) {})
 	add(func(st *TrainSettings) { st.Features.Contrast = false })
-	for _, f := range []featureSettings{{Contrast: true}, {Bigrams: true, Contrast: true}, {CharMin: 2, CharMax: 4, Bigrams: true, Contrast: true},
-		{CharMin: 3, CharMax: 5, Bigrams: true, Contrast: true}, {CharMin: 3, CharMax: 4, Bigrams: true, NegateChars: true, Contrast: true}} {
+	for _, f := range []featureSettings{{Bigrams: true, Contrast: true}, {CharMin: 3, CharMax: 4, Bigrams: true, Contrast: true},
+		{CharMin: 2, CharMax: 4, Bigrams: true, Contrast: true}, {CharMin: 3, CharMax: 5, Bigrams: true, Contrast: true},
+		{CharMin: 3, CharMax: 4, Bigrams: true, NegateChars: true, Contrast: true}} {
 		add(func(st *TrainSettings) { st.Features = f })
 	}
 	for _, e := range []int{4, 8, 20} {
