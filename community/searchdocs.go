@@ -84,7 +84,8 @@ func (t threadSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 	out := make([]search.Pending, 0, len(list))
 	for _, th := range list {
 		doc := search.Document{ID: "thread-" + th.ID.Hex(), Kind: "thread", Title: th.Title, URL: th.URL(), Tags: th.Tags,
-			Status: string(th.Status), Visibility: "public", Author: name(authors, th.AuthorID), Lang: th.Lang, CreatedAt: th.CreatedAt.Unix()}
+			Status: string(th.Status), Visibility: "public", Author: name(authors, th.AuthorID), Lang: th.Lang, CreatedAt: th.CreatedAt.Unix(),
+			AuthorID: th.AuthorID.Hex()}
 		if op := openings[th.OpeningPostID]; op != nil {
 			doc.Body = markdown.PlainText(op.BodyHTML)
 		}
@@ -154,7 +155,9 @@ func (p postSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 	out := make([]search.Pending, 0, len(list))
 	for _, post := range list {
 		doc := search.Document{ID: "post-" + post.ID.Hex(), Kind: "post", Body: markdown.PlainText(post.BodyHTML), Status: string(post.Status),
-			Visibility: "public", Author: name(authors, post.AuthorID), Lang: post.Lang, CreatedAt: post.CreatedAt.Unix()}
+			Visibility: "public", Author: name(authors, post.AuthorID), Lang: post.Lang, CreatedAt: post.CreatedAt.Unix(),
+			AuthorID: post.AuthorID.Hex()}
+		doc.OwnText = doc.Body // the title is its thread's
 		keep := indexed(post.Status) && !post.Opening
 		if t := threads[post.ParentID]; t != nil {
 			doc.Title, doc.URL, doc.Tags = t.Title, t.URL()+"#post-"+post.ID.Hex(), t.Tags
@@ -216,7 +219,10 @@ func (i ideaSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 	for _, idea := range list {
 		doc := search.Document{ID: "idea-" + idea.ID.Hex(), Kind: "idea", Title: idea.Title, Body: markdown.PlainText(idea.BodyHTML), URL: idea.URL(),
 			Product: slugs[idea.productID()], Status: string(idea.Status), Visibility: "public",
-			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix()}
+			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix(), AuthorID: idea.AuthorID.Hex()}
+		if id := idea.productID(); !id.IsZero() {
+			doc.ProductID = id.Hex()
+		}
 		out = append(out, search.Pending{Doc: doc, Indexed: indexed(idea.Status) && idea.MergedInto == nil, Version: idea.Version})
 	}
 	return out, nil

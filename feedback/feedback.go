@@ -99,6 +99,10 @@ type Response struct {
 	Key        string          `bson:"key,omitempty" json:"key,omitempty"`
 	Once       string          `bson:"once,omitempty" json:"-"` // survey, customer and period: one answer each
 	At         time.Time       `bson:"at" json:"at"`
+	// A comment is read by insights through the search sync (CommentSource): only an
+	// answer with one has these.
+	SearchDirty *bool `bson:"search_dirty,omitempty" json:"-"`
+	Version     int   `bson:"version,omitempty" json:"-"`
 }
 
 // SignalRecorder turns answers into signals on the customer record; customers.Service
@@ -137,6 +141,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "once", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}},
 		{Keys: bson.D{{Key: "at", Value: 1}}},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 	{Collection: "survey_links", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
 	{Collection: "survey_invitations", Models: []mongo.IndexModel{
@@ -337,6 +342,10 @@ func (s *Service) Answer(ctx context.Context, customer *customers.Customer, surv
 	}
 	r := &Response{ID: bson.NewObjectID(), SurveyID: sv.ID, CustomerID: customer.ID, Kind: sv.Kind, Touchpoint: sv.Touchpoint, Product: sv.Product,
 		Score: *in.Score, Comment: comment, Stage: customer.Stage, Channel: channel, Key: in.Key, At: at}
+	if comment != "" {
+		dirty := true
+		r.SearchDirty, r.Version = &dirty, 1
+	}
 	if in.Key == "" {
 		r.Once = fmt.Sprintf("%s:%s:%d", sv.ID.Hex(), customer.ID.Hex(), at.Unix()/int64(Period/time.Second))
 		if due, err := s.answeredWithin(ctx, sv.ID, customer.ID); err != nil {

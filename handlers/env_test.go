@@ -25,6 +25,7 @@ import (
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
@@ -45,6 +46,7 @@ type env struct {
 	community  *community.Service
 	moderation *moderation.Service
 	feedback   *feedback.Service
+	insights   *insights.Service
 	search     *search.Bleve
 	syncer     *search.Syncer
 	limiter    *ratelimit.Limiter
@@ -58,7 +60,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), community.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes, mail.Indexes)...); err != nil {
+	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), community.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes, mail.Indexes, insights.Indexes[0])...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}
@@ -87,7 +89,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.syncer = search.NewSyncer(e.search, store.NewLeases(db), "test", slog.New(slog.DiscardHandler), e.reviews.ReviewSource(), e.reviews.TestimonialSource(),
-		e.community.ThreadSource(), e.community.PostSource(), e.community.IdeaSource())
+		e.community.ThreadSource(), e.community.PostSource(), e.community.IdeaSource(), e.feedback.CommentSource())
+	if e.insights, err = insights.NewService(db, e.customers, e.customers); err != nil {
+		t.Fatal(err)
+	}
+	e.syncer.AlsoTo(e.insights)
 	return e
 }
 

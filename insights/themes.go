@@ -12,6 +12,16 @@ type Theme struct {
 	Key  string            `bson:"_id" json:"key"`
 	Name map[string]string `bson:"name" json:"name"` // by language
 	Cues []string          `bson:"cues" json:"cues"`
+	// Position orders the stored themes.
+	Position int `bson:"position" json:"-"`
+}
+
+// NameIn is the theme's name in a language, or in English.
+func (t Theme) NameIn(lang string) string {
+	if n := t.Name[lang]; n != "" {
+		return n
+	}
+	return t.Name["en"]
 }
 
 // DefaultThemes fit a portal of consumer products; admins add, rename and edit them.

@@ -72,8 +72,8 @@ type TrainSettings struct {
 // cmd/guyub/train.go for the figures of each tried).
 var DefaultTrainSettings = TrainSettings{
 	Features:     featureSettings{Contrast: true},
-	Epochs:       12,
-	LearningRate: 0.3,
+	Epochs:       8,
+	LearningRate: 0.1,
 	L2:           1e-6,
 	Average:      2,
 }
@@ -340,10 +340,10 @@ func TrialSettings() []TrainSettings {
 		{CharMin: 3, CharMax: 4, Bigrams: true, NegateChars: true, Contrast: true}} {
 		add(func(st *TrainSettings) { st.Features = f })
 	}
-	for _, e := range []int{4, 8, 20} {
+	for _, e := range []int{4, 12} {
 		add(func(st *TrainSettings) { st.Epochs = e })
 	}
-	for _, lr := range []float64{0.1, 1} {
+	for _, lr := range []float64{0.05, 0.2, 0.3} {
 		add(func(st *TrainSettings) { st.LearningRate = lr })
 	}
 	for _, l2 := range []float64{0, 1e-5, 1e-4} {

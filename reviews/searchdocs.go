@@ -72,6 +72,7 @@ func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 		if p == nil {
 			p = &Product{}
 		}
+		body := strings.TrimSpace(strings.Join([]string{markdown.PlainText(rv.BodyHTML), rv.Pros, rv.Cons}, "\n"))
 		title := rv.Title
 		if title == "" {
 			title = p.Name
@@ -81,10 +82,11 @@ func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 			Version: rv.Version,
 			Doc: search.Document{
 				ID: "review-" + rv.ID.Hex(), Kind: "review", Title: title,
-				Body: strings.TrimSpace(strings.Join([]string{markdown.PlainText(rv.BodyHTML), rv.Pros, rv.Cons}, "\n")),
+				Body: body,
 				URL:  "/products/" + p.Slug + "#review-" + rv.ID.Hex(), Product: p.Slug, Category: p.Category,
 				Rating: rv.Rating, Status: string(rv.Status), Visibility: "public", Author: authorName(authors, rv.AuthorID),
 				Lang: rv.Lang, CreatedAt: rv.CreatedAt.Unix(),
+				AuthorID: rv.AuthorID.Hex(), ProductID: rv.ProductID.Hex(), OwnText: strings.TrimSpace(rv.Title + "\n" + body),
 			},
 		})
 	}
@@ -133,8 +135,9 @@ func (t testimonialSource) find(ctx context.Context, filter bson.M, opts *option
 	for _, tm := range list {
 		doc := search.Document{ID: "testimonial-" + tm.ID.Hex(), Kind: "testimonial", Title: authorName(authors, tm.AuthorID),
 			Body: tm.Quote, URL: "/testimonials", Status: "published", Visibility: "public",
-			Author: authorName(authors, tm.AuthorID), CreatedAt: tm.CreatedAt.Unix()}
+			Author: authorName(authors, tm.AuthorID), CreatedAt: tm.CreatedAt.Unix(), AuthorID: tm.AuthorID.Hex(), OwnText: tm.Quote}
 		if tm.ProductID != nil {
+			doc.ProductID = tm.ProductID.Hex()
 			if p := products[*tm.ProductID]; p != nil {
 				doc.Product, doc.Category = p.Slug, p.Category
 				doc.URL = "/testimonials?product=" + p.Slug

@@ -31,6 +31,34 @@ type Document struct {
 	Author     string   `json:"author,omitempty"`
 	Lang       string   `json:"lang,omitempty"`
 	CreatedAt  int64    `json:"created_at"` // Unix seconds
+
+	// For the sinks that read what customers write (insights), not indexed:
+	AuthorID  string `json:"-"` // the author's customer ID (hex)
+	ProductID string `json:"-"` // the product's ID (hex), if any
+	OwnText   string `json:"-"` // the author's own words, if Title and Body are not only theirs
+	Answer    int    `json:"-"` // a survey answer's score (0–10, 1–5 or 1–7 by Survey)
+	Survey    string `json:"-"` // a survey answer's kind: nps, csat, ces
+	// Private documents go to the sinks only, never into the index (survey comments).
+	Private bool `json:"-"`
+}
+
+// public drops the private documents.
+func public(docs []Document) []Document {
+	out := docs[:0:0]
+	for _, d := range docs {
+		if !d.Private {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Words is the author's own words: OwnText, else Title and Body.
+func (d *Document) Words() string {
+	if d.OwnText != "" {
+		return d.OwnText
+	}
+	return strings.TrimSpace(d.Title + "\n" + d.Body)
 }
 
 // Sorts of results.

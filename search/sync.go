@@ -30,9 +30,17 @@ type Source interface {
 	All(ctx context.Context, batch int, fn func([]Pending) error) error
 }
 
-// Syncer keeps the index in step with MongoDB.
+// Sink is told every change the index is, before the index: insights keeps its feedback
+// items in step this way, and may annotate the documents (their sentiment) on the way.
+type Sink interface {
+	Upsert(ctx context.Context, docs []Document) error
+	Delete(ctx context.Context, ids []string) error
+}
+
+// Syncer keeps the index, and its sinks, in step with MongoDB.
 type Syncer struct {
 	index   Index
+	sinks   []Sink
 	sources []Source
 	leases  *store.Leases
 	owner   string
@@ -42,6 +50,10 @@ type Syncer struct {
 	lastErr error  // the index's last failure, for /readyz; nil once a pass succeeds
 	changed func() // told after each batch reaches the index, so caches of search pages drop
 }
+
+// AlsoTo has the syncer tell sink of every change; a failing sink leaves the batch dirty,
+// to be retried, as a failing index does.
+func (s *Syncer) AlsoTo(sink Sink) { s.sinks = append(s.sinks, sink) }
 
 // OnChange sets what is told when the index has changed.
 func (s *Syncer) OnChange(fn func()) { s.changed = fn }
@@ -77,7 +89,15 @@ func (s *Syncer) SyncOnce(ctx context.Context) (int, error) {
 				deletes = append(deletes, p.Doc.ID)
 			}
 		}
-		if err := s.index.Upsert(ctx, upserts...); err != nil {
+		for _, sink := range s.sinks {
+			if err := sink.Upsert(ctx, upserts); err != nil {
+				return done, s.failed(fmt.Errorf("sink of %s: %w", src.Name(), err))
+			}
+			if err := sink.Delete(ctx, deletes); err != nil {
+				return done, s.failed(fmt.Errorf("sink of %s: %w", src.Name(), err))
+			}
+		}
+		if err := s.index.Upsert(ctx, public(upserts)...); err != nil {
 			return done, s.failed(fmt.Errorf("index %s: %w", src.Name(), err))
 		}
 		if err := s.index.Delete(ctx, deletes...); err != nil {
@@ -140,8 +160,41 @@ func (s *Syncer) Release(ctx context.Context) error {
 }
 
 // Reindex rebuilds the index from MongoDB: everything out, then every source's indexable
-// content in. progress is told how far it is.
+// content in (and told to the sinks). progress is told how far it is.
 func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) error {
+	if err := s.index.Clear(ctx); err != nil {
+		return err
+	}
+	return s.walk(ctx, progress, func(src Source, batch []Pending, upserts []Document, deletes []string) error {
+		for _, sink := range s.sinks {
+			if err := sink.Upsert(ctx, upserts); err != nil {
+				return err
+			}
+			if err := sink.Delete(ctx, deletes); err != nil {
+				return err
+			}
+		}
+		if err := s.index.Upsert(ctx, public(upserts)...); err != nil {
+			return err
+		}
+		return src.MarkIndexed(ctx, batch)
+	})
+}
+
+// Refeed tells one sink every source's content, as if all of it had changed: how a sink
+// catches up with what existed before it (insights' reanalysis).
+func (s *Syncer) Refeed(ctx context.Context, sink Sink, progress func(done, total int)) error {
+	return s.walk(ctx, progress, func(_ Source, _ []Pending, upserts []Document, deletes []string) error {
+		if err := sink.Upsert(ctx, upserts); err != nil {
+			return err
+		}
+		return sink.Delete(ctx, deletes)
+	})
+}
+
+// walk hands every source's content to fn, a batch at a time, split into what is indexed
+// and what is not.
+func (s *Syncer) walk(ctx context.Context, progress func(done, total int), fn func(Source, []Pending, []Document, []string) error) error {
 	total := 0
 	for _, src := range s.sources {
 		n, err := src.Count(ctx)
@@ -150,23 +203,20 @@ func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) er
 		}
 		total += n
 	}
-	if err := s.index.Clear(ctx); err != nil {
-		return err
-	}
 	done := 0
 	progress(done, total)
 	for _, src := range s.sources {
 		err := src.All(ctx, 500, func(batch []Pending) error {
-			var docs []Document
+			var upserts []Document
+			var deletes []string
 			for _, p := range batch {
 				if p.Indexed {
-					docs = append(docs, p.Doc)
+					upserts = append(upserts, p.Doc)
+				} else {
+					deletes = append(deletes, p.Doc.ID)
 				}
 			}
-			if err := s.index.Upsert(ctx, docs...); err != nil {
-				return err
-			}
-			if err := src.MarkIndexed(ctx, batch); err != nil {
+			if err := fn(src, batch, upserts, deletes); err != nil {
 				return err
 			}
 			done += len(batch)
@@ -174,7 +224,7 @@ func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) er
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("reindex %s: %w", src.Name(), err)
+			return fmt.Errorf("%s: %w", src.Name(), err)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@
 //	guyub bench --url URL             drive a running portal and print throughput and latency per route
 //	guyub migrate --to MONGODB_URI    copy the embedded database to MongoDB (resumable, verified)
 //	guyub train-sentiment             build the text analyser's model from ../shared/data/sentiment
+//	guyub reanalyze                   give insights every piece of feedback and read it again
 //	guyub analyze [--lang en|id|auto] read a text a line on stdin, write its language, sentiment and themes as JSON
 //
 // With no MONGODB_URI it runs an embedded FerretDB under GUYUB_DATA, so nothing else
@@ -58,6 +59,7 @@ var commands = map[string]func(p program, ctx context.Context, args []string) er
 	"migrate":         program.migrate,
 	"train-sentiment": program.trainSentiment,
 	"analyze":         program.analyze,
+	"reanalyze":       program.reanalyze,
 }
 
 func (p program) run(ctx context.Context, args []string) error {

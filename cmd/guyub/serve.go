@@ -149,6 +149,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "digests", First: time.Minute, Every: time.Hour, Run: svc.digests(log)},
 		{Name: "review requests", First: time.Minute, Every: time.Hour, Run: svc.reviews.SendReviewRequests},
 		{Name: "survey invitations", Every: time.Minute, Run: svc.feedback.SendInvitations},
+		{Name: "reanalyse", First: 10 * time.Second, Every: time.Minute, Run: svc.reanalyse(syncer, log)},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
 	} {

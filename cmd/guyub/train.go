@@ -22,6 +22,7 @@ func (p program) trainSentiment(_ context.Context, args []string) error {
 	lexicons := fs.String("lexicons", "insights/lexicons", "folder of the sentiment lexicons")
 	out := fs.String("out", "insights/model.gob.gz", "where to write the model")
 	try := fs.Bool("try", false, "score other settings on the validation files; write nothing")
+	portal := fs.String("portal", "insights/testdata/portal-dev.tsv", "product reviews written for the portal, scored beside the validation files (never trained on)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,6 +45,10 @@ func (p program) trainSentiment(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	portalDev, err := insights.ReadExamples(*portal, "")
+	if err != nil {
+		return err
+	}
 	train := append(idTrain, enTrain...)
 	settings := []insights.TrainSettings{insights.DefaultTrainSettings}
 	if *try {
@@ -55,8 +60,9 @@ func (p program) trainSentiment(_ context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		id, en := insights.Evaluate(m, idValid), insights.Evaluate(m, enDev)
-		fmt.Fprintf(p.stdout, "settings %+v (trained in %s, %d features)\n  id-smsa-valid: %s\n  en-sst2-dev:   %s\n", st, time.Since(started).Round(time.Millisecond), m.Features(), id, en)
+		id, en, pd := insights.Evaluate(m, idValid), insights.Evaluate(m, enDev), insights.Evaluate(m, portalDev)
+		fmt.Fprintf(p.stdout, "settings %+v (trained in %s, %d features)\n  id-smsa-valid: %s\n  en-sst2-dev:   %s\n  portal-dev:    %s\n",
+			st, time.Since(started).Round(time.Millisecond), m.Features(), id, en, pd)
 		if *try {
 			continue
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/moderation"
@@ -37,6 +38,7 @@ type services struct {
 	community  *community.Service
 	moderation *moderation.Service
 	feedback   *feedback.Service
+	insights   *insights.Service
 	outbox     *mail.Outbox
 	owner      string // this process, for leases (store.NewOwner)
 }
@@ -51,6 +53,7 @@ func indexes() []store.Indexes {
 	all = append(all, community.Indexes...)
 	all = append(all, moderation.Indexes...)
 	all = append(all, feedback.Indexes...)
+	all = append(all, insights.Indexes...)
 	return all
 }
 
@@ -129,6 +132,9 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.community.SetScreener(s.moderation)
 	s.feedback = feedback.New(st.DB, s.customers, s.customers)
 	s.feedback.SetMailer(s.outbox, s.identity.UnsubscribeLink)
+	if s.insights, err = insights.NewService(st.DB, s.customers, s.customers); err != nil {
+		return fail(err)
+	}
 	return s, nil
 }
 
@@ -156,10 +162,51 @@ func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger)
 	} else if idx, err = search.OpenBleve(filepath.Join(cfg.DataDir, "search")); err != nil {
 		return nil, nil, fmt.Errorf("GUYUB_DATA: %w", err)
 	}
+	return idx, s.syncer(idx, log), nil
+}
+
+// syncer is the worker that keeps the index (nil: none) and insights in step with the
+// content of every source.
+func (s *services) syncer(idx search.Index, log *slog.Logger) *search.Syncer {
 	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), s.owner, log,
 		s.reviews.ReviewSource(), s.reviews.TestimonialSource(),
-		s.community.ThreadSource(), s.community.PostSource(), s.community.IdeaSource())
-	return idx, syncer, nil
+		s.community.ThreadSource(), s.community.PostSource(), s.community.IdeaSource(), s.feedback.CommentSource())
+	syncer.AlsoTo(s.insights)
+	return syncer
+}
+
+// reanalyse keeps the analysis of feedback current: the first time, it gives insights the
+// feedback written before it existed; then it reads again what the model or themes read
+// otherwise (after an admin edits the themes). One instance at a time, resumable.
+func (s *services) reanalyse(syncer *search.Syncer, log *slog.Logger) func(context.Context) error {
+	leases := store.NewLeases(s.store.DB)
+	return func(ctx context.Context) error {
+		held, err := leases.Acquire(ctx, "reanalyse", s.owner, 10*time.Minute)
+		if err != nil || !held {
+			return err
+		}
+		defer func() { _ = leases.Release(context.WithoutCancel(ctx), "reanalyse", s.owner) }()
+		return s.analyseAll(ctx, syncer, log, nil, nil)
+	}
+}
+
+// analyseAll feeds insights what it has not seen (once) and reads again what was read
+// with another model or other themes, telling progress.
+func (s *services) analyseAll(ctx context.Context, syncer *search.Syncer, log *slog.Logger, fed func(done, total int), read func(done int)) error {
+	if fed != nil || !s.insights.Fed(ctx) {
+		started := time.Now()
+		if fed == nil {
+			fed = func(int, int) {}
+		}
+		if err := syncer.Refeed(ctx, s.insights, fed); err != nil {
+			return fmt.Errorf("feed insights: %w", err)
+		}
+		if err := s.insights.MarkFed(ctx); err != nil {
+			return err
+		}
+		log.Info("insights fed with the existing feedback", "duration_ms", time.Since(started).Milliseconds())
+	}
+	return s.insights.Reanalyse(ctx, read)
 }
 
 // dailyStages re-evaluates every customer's lifecycle stage once a day: the first instance

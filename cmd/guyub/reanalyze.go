@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// reanalyze gives insights every piece of feedback and reads each again with the shipped
+// model and the current themes, showing its progress. It is safe beside a live server.
+func (p program) reanalyze(ctx context.Context, args []string) error {
+	cfg, err := loadConfig("guyub reanalyze", args, p.environ, p.stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.logger(p.stderr)
+	svc, err := openServices(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	started := time.Now()
+	bar := func(description string, total int) *progressbar.ProgressBar {
+		return progressbar.NewOptions(total, progressbar.OptionSetWriter(p.stderr), progressbar.OptionSetDescription(description),
+			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
+	}
+	var feeding, reading *progressbar.ProgressBar
+	total := 0
+	err = svc.analyseAll(ctx, svc.syncer(nil, log), log, func(done, n int) {
+		if feeding == nil {
+			feeding, total = bar("feed", n), n
+		}
+		_ = feeding.Set(done)
+	}, func(done int) {
+		if reading == nil {
+			reading = bar("reanalyse", total)
+		}
+		_ = reading.Set(min(done, total))
+	})
+	if err != nil {
+		return err
+	}
+	for _, b := range []*progressbar.ProgressBar{feeding, reading} {
+		if b != nil {
+			_ = b.Finish()
+		}
+	}
+	n, err := svc.insights.Count(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "%d pieces of feedback analysed in %s\n", n, time.Since(started).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,247 @@
+package insights
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/search"
+	"github.com/guyub/guyub/store"
+)
+
+// Item is a piece of feedback as insights keeps it: the words, where they come from, and
+// what the analyser read in them. Items are fed by the search sync (Service is its
+// Sink), so insights never reads another package's collections.
+type Item struct {
+	ID        string        `bson:"_id" json:"id"` // the search document's: "review-<hex>"
+	Kind      string        `bson:"kind" json:"source"`
+	Title     string        `bson:"title,omitempty" json:"title,omitempty"`
+	Text      string        `bson:"text" json:"text"`
+	URL       string        `bson:"url" json:"url"`
+	Product   string        `bson:"product,omitempty" json:"product,omitempty"` // slug
+	AuthorID  bson.ObjectID `bson:"author_id,omitempty" json:"author_id,omitzero"`
+	Stage     string        `bson:"stage,omitempty" json:"stage,omitempty"` // the author's, when analysed
+	Band      string        `bson:"band,omitempty" json:"band,omitempty"`
+	Rating    int           `bson:"rating,omitempty" json:"rating,omitempty"` // a review's stars
+	Survey    string        `bson:"survey,omitempty" json:"survey,omitempty"` // a survey comment's kind
+	Answer    int           `bson:"answer,omitempty" json:"answer,omitempty"` // and its score
+	CreatedAt time.Time     `bson:"created_at" json:"created_at"`
+	Lang      string        `bson:"lang" json:"lang"`
+	Sentiment string        `bson:"sentiment" json:"sentiment"`
+	Score     float64       `bson:"score" json:"score"`
+	Themes    []string      `bson:"themes" json:"themes"`
+	// Analysed names the model and themes that read it, so a change of either is
+	// re-read (Reanalyse); TextHash tells an edit of the words from other changes.
+	Analysed string `bson:"analysed" json:"-"`
+	TextHash string `bson:"text_hash" json:"-"`
+}
+
+// SignalRecorder puts the sentiment of a customer's own words on their record;
+// customers.Service implements it.
+type SignalRecorder interface {
+	RecordSignal(ctx context.Context, s customers.Signal) error
+	WithdrawSignal(ctx context.Context, id string) error
+}
+
+// Service keeps the feedback items, their analysis and the themes.
+type Service struct {
+	items     *mongo.Collection
+	themes    *mongo.Collection
+	state     *mongo.Collection
+	customers *customers.Service
+	signals   SignalRecorder
+	model     *Model
+	now       func() time.Time
+
+	mu       sync.Mutex
+	analyser *Analyser // for the themes of version themesAt
+	themesAt int
+}
+
+// Indexes of this package's collections: items are read by period, with or without a
+// product or a source.
+var Indexes = []store.Indexes{
+	{Collection: "feedback_items", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "created_at", Value: 1}}},
+		{Keys: bson.D{{Key: "product", Value: 1}, {Key: "created_at", Value: 1}}},
+		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "created_at", Value: 1}}},
+		{Keys: bson.D{{Key: "author_id", Value: 1}}},
+	}},
+}
+
+// NewService builds the service on db with the shipped model.
+func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecorder) (*Service, error) {
+	m, err := DefaultModel()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{items: db.Collection("feedback_items"), themes: db.Collection("themes"), state: db.Collection("insights_state"),
+		customers: cust, signals: signals, model: m, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// current is the analyser for the stored themes, and its name for Item.Analysed.
+func (s *Service) current(ctx context.Context) (*Analyser, string, error) {
+	version, err := s.themesVersion(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	a, at := s.analyser, s.themesAt
+	s.mu.Unlock()
+	if a == nil || at != version {
+		list, err := s.Themes(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		a = NewAnalyser(s.model, CompileThemes(list))
+		s.mu.Lock()
+		s.analyser, s.themesAt = a, version
+		s.mu.Unlock()
+	}
+	return a, s.model.ID() + "/themes-" + strconv.Itoa(version), nil
+}
+
+// ID names the model by what it was trained with, for Item.Analysed.
+func (m *Model) ID() string {
+	h := fnv.New32a()
+	h.Write(m.Packed)
+	return fmt.Sprintf("model-%08x", h.Sum32())
+}
+
+// Upsert analyses new and changed feedback and keeps it (the search sync's sink). It
+// notes each document's sentiment on it, for the index.
+func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	a, version, err := s.current(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(docs))
+	var authors []bson.ObjectID
+	for i, d := range docs {
+		ids[i] = d.ID
+		if id, err := bson.ObjectIDFromHex(d.AuthorID); err == nil {
+			authors = append(authors, id)
+		}
+	}
+	before, err := s.itemsByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	people, err := s.customers.GetMany(ctx, authors)
+	if err != nil {
+		return err
+	}
+	models := make([]mongo.WriteModel, 0, len(docs))
+	var changed []*Item
+	for i := range docs {
+		d := &docs[i]
+		it := itemOf(d)
+		if c := people[it.AuthorID]; c != nil {
+			it.Stage, it.Band = string(c.Stage), c.Satisfaction.Band
+		}
+		old := before[d.ID]
+		if old != nil && old.TextHash == it.TextHash && old.Analysed == version {
+			it.Lang, it.Sentiment, it.Score, it.Themes, it.Analysed = old.Lang, old.Sentiment, old.Score, old.Themes, old.Analysed
+		} else {
+			s.analyse(a, version, it)
+		}
+		if old == nil || old.Score != it.Score || old.AuthorID != it.AuthorID {
+			changed = append(changed, it)
+		}
+		d.Sentiment = it.Score
+		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": it.ID}).SetReplacement(it).SetUpsert(true))
+	}
+	if _, err := s.items.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("feedback items: %w", err)
+	}
+	return s.recordSentiment(ctx, changed)
+}
+
+// itemOf is a search document as a feedback item, not analysed yet.
+func itemOf(d *search.Document) *Item {
+	it := &Item{ID: d.ID, Kind: d.Kind, Title: d.Title, Text: d.Words(), URL: d.URL, Product: d.Product, Rating: d.Rating,
+		Survey: d.Survey, Answer: d.Answer, CreatedAt: time.Unix(d.CreatedAt, 0).UTC(), Themes: []string{}}
+	if id, err := bson.ObjectIDFromHex(d.AuthorID); err == nil {
+		it.AuthorID = id
+	}
+	if d.OwnText == "" {
+		it.Title = "" // it is in Text
+	}
+	h := fnv.New64a()
+	h.Write([]byte(it.Text))
+	it.TextHash = strconv.FormatUint(h.Sum64(), 36)
+	return it
+}
+
+func (s *Service) analyse(a *Analyser, version string, it *Item) {
+	r := a.Analyse(it.Text, "")
+	it.Lang, it.Sentiment, it.Score, it.Themes, it.Analysed = r.Lang, r.Sentiment, r.Score, r.Themes, version
+}
+
+// recordSentiment puts the sentiment of each item on its author's record (a signal per
+// item: an edit replaces it).
+func (s *Service) recordSentiment(ctx context.Context, items []*Item) error {
+	if s.signals == nil {
+		return nil
+	}
+	for _, it := range items {
+		if it.AuthorID.IsZero() || strings.TrimSpace(it.Text) == "" {
+			continue
+		}
+		err := s.signals.RecordSignal(ctx, customers.SentimentSignal(it.AuthorID, it.ID, it.Score, it.CreatedAt))
+		if err != nil && !errors.Is(err, customers.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete forgets feedback that left public view (hidden, deleted), and its sentiment on
+// its author's record.
+func (s *Service) Delete(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	existing, err := s.itemsByID(ctx, ids)
+	if err != nil || len(existing) == 0 {
+		return err
+	}
+	if _, err := s.items.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
+		return fmt.Errorf("feedback items: %w", err)
+	}
+	if s.signals == nil {
+		return nil
+	}
+	for id := range existing {
+		if err := s.signals.WithdrawSignal(ctx, string(customers.SignalSentiment)+":"+id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) itemsByID(ctx context.Context, ids []string) (map[string]*Item, error) {
+	list, err := store.FindAll[Item](ctx, s.items, bson.M{"_id": bson.M{"$in": ids}},
+		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "author_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("feedback items: %w", err)
+	}
+	out := make(map[string]*Item, len(list))
+	for _, it := range list {
+		out[it.ID] = it
+	}
+	return out, nil
+}
