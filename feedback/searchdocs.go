@@ -49,7 +49,7 @@ func (c commentSource) find(ctx context.Context, filter bson.M, opts *options.Fi
 		out = append(out, search.Pending{Indexed: true, Version: r.Version, Doc: search.Document{
 			ID: "feedback-" + r.ID.Hex(), Kind: "feedback", Body: r.Comment, URL: "/staff/customers/" + r.CustomerID.Hex(),
 			Product: r.Product, Status: "published", Visibility: "staff", CreatedAt: r.At.Unix(), Private: true,
-			AuthorID: r.CustomerID.Hex(), Answer: r.Score, Survey: string(r.Kind),
+			AuthorID: r.CustomerID.Hex(), Answer: r.Score, Survey: string(r.Kind), Touchpoint: r.Touchpoint,
 		}})
 	}
 	return out, nil

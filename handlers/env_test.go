@@ -60,7 +60,11 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, append(append(append(append(append(append(customers.Indexes, identity.Indexes...), reviews.Indexes...), community.Indexes...), moderation.Indexes...), feedback.Indexes...), ratelimit.Indexes, mail.Indexes, insights.Indexes[0])...); err != nil {
+	all := []store.Indexes{ratelimit.Indexes, mail.Indexes}
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes} {
+		all = append(all, sets...)
+	}
+	if err := store.EnsureIndexes(ctx, db, all...); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, customers: customers.NewService(db, []string{"en", "id"}), limiter: ratelimit.New(db)}

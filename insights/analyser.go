@@ -20,6 +20,7 @@ type Result struct {
 	Sentiment string   `json:"sentiment"`
 	Score     float64  `json:"score"` // −1 (negative) … 1 (positive)
 	Themes    []string `json:"themes"`
+	Phrases   []string `json:"-"` // two-word phrases of content words, for emerging phrases
 }
 
 // Analyser analyses texts with a model and a set of themes. It is safe for concurrent use.
@@ -58,6 +59,7 @@ func (a *Analyser) analyse(text, lang string, known bool) Result {
 	if a.themes != nil {
 		r.Themes = a.themes.match(toks)
 	}
+	r.Phrases = phrases(toks)
 	v := a.vectors.Get().(*vector)
 	defer a.vectors.Put(v)
 	a.model.vectorize(toks, id, en, v)

@@ -35,11 +35,14 @@ type Item struct {
 	Rating    int           `bson:"rating,omitempty" json:"rating,omitempty"` // a review's stars
 	Survey    string        `bson:"survey,omitempty" json:"survey,omitempty"` // a survey comment's kind
 	Answer    int           `bson:"answer,omitempty" json:"answer,omitempty"` // and its score
+	// Touchpoint is a survey comment's moment (onboarding, purchase, support, community).
+	Touchpoint string `bson:"touchpoint,omitempty" json:"touchpoint,omitempty"`
 	CreatedAt time.Time     `bson:"created_at" json:"created_at"`
 	Lang      string        `bson:"lang" json:"lang"`
 	Sentiment string        `bson:"sentiment" json:"sentiment"`
 	Score     float64       `bson:"score" json:"score"`
 	Themes    []string      `bson:"themes" json:"themes"`
+	Phrases   []string      `bson:"phrases" json:"-"` // its two-word phrases, for emerging phrases
 	// Analysed names the model and themes that read it, so a change of either is
 	// re-read (Reanalyse); TextHash tells an edit of the words from other changes.
 	Analysed string `bson:"analysed" json:"-"`
@@ -154,7 +157,7 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 		}
 		old := before[d.ID]
 		if old != nil && old.TextHash == it.TextHash && old.Analysed == version {
-			it.Lang, it.Sentiment, it.Score, it.Themes, it.Analysed = old.Lang, old.Sentiment, old.Score, old.Themes, old.Analysed
+			it.Lang, it.Sentiment, it.Score, it.Themes, it.Phrases, it.Analysed = old.Lang, old.Sentiment, old.Score, old.Themes, old.Phrases, old.Analysed
 		} else {
 			s.analyse(a, version, it)
 		}
@@ -173,7 +176,7 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 // itemOf is a search document as a feedback item, not analysed yet.
 func itemOf(d *search.Document) *Item {
 	it := &Item{ID: d.ID, Kind: d.Kind, Title: d.Title, Text: d.Words(), URL: d.URL, Product: d.Product, Rating: d.Rating,
-		Survey: d.Survey, Answer: d.Answer, CreatedAt: time.Unix(d.CreatedAt, 0).UTC(), Themes: []string{}}
+		Survey: d.Survey, Answer: d.Answer, Touchpoint: d.Touchpoint, CreatedAt: time.Unix(d.CreatedAt, 0).UTC(), Themes: []string{}}
 	if id, err := bson.ObjectIDFromHex(d.AuthorID); err == nil {
 		it.AuthorID = id
 	}
@@ -188,7 +191,7 @@ func itemOf(d *search.Document) *Item {
 
 func (s *Service) analyse(a *Analyser, version string, it *Item) {
 	r := a.Analyse(it.Text, "")
-	it.Lang, it.Sentiment, it.Score, it.Themes, it.Analysed = r.Lang, r.Sentiment, r.Score, r.Themes, version
+	it.Lang, it.Sentiment, it.Score, it.Themes, it.Phrases, it.Analysed = r.Lang, r.Sentiment, r.Score, r.Themes, r.Phrases, version
 }
 
 // recordSentiment puts the sentiment of each item on its author's record (a signal per
@@ -235,7 +238,7 @@ func (s *Service) Delete(ctx context.Context, ids []string) error {
 
 func (s *Service) itemsByID(ctx context.Context, ids []string) (map[string]*Item, error) {
 	list, err := store.FindAll[Item](ctx, s.items, bson.M{"_id": bson.M{"$in": ids}},
-		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "author_id": 1}))
+		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "phrases": 1, "author_id": 1}))
 	if err != nil {
 		return nil, fmt.Errorf("feedback items: %w", err)
 	}

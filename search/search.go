@@ -37,7 +37,8 @@ type Document struct {
 	ProductID string `json:"-"` // the product's ID (hex), if any
 	OwnText   string `json:"-"` // the author's own words, if Title and Body are not only theirs
 	Answer    int    `json:"-"` // a survey answer's score (0–10, 1–5 or 1–7 by Survey)
-	Survey    string `json:"-"` // a survey answer's kind: nps, csat, ces
+	Survey     string `json:"-"` // a survey answer's kind: nps, csat, ces
+	Touchpoint string `json:"-"` // a survey answer's touchpoint
 	// Private documents go to the sinks only, never into the index (survey comments).
 	Private bool `json:"-"`
 }
