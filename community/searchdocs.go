@@ -85,7 +85,7 @@ func (t threadSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 	for _, th := range list {
 		doc := search.Document{ID: "thread-" + th.ID.Hex(), Kind: "thread", Title: th.Title, URL: th.URL(), Tags: th.Tags,
 			Status: string(th.Status), Visibility: "public", Author: name(authors, th.AuthorID), Lang: th.Lang, CreatedAt: th.CreatedAt.Unix(),
-			AuthorID: th.AuthorID.Hex()}
+			Source: "forums", AuthorID: th.AuthorID.Hex()}
 		if op := openings[th.OpeningPostID]; op != nil {
 			doc.Body = markdown.PlainText(op.BodyHTML)
 		}
@@ -160,13 +160,13 @@ func (p postSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 		doc.OwnText = doc.Body // the title is its thread's
 		keep := indexed(post.Status) && !post.Opening
 		if t := threads[post.ParentID]; t != nil {
-			doc.Title, doc.URL, doc.Tags = t.Title, t.URL()+"#post-"+post.ID.Hex(), t.Tags
+			doc.Title, doc.URL, doc.Tags, doc.Source = t.Title, t.URL()+"#post-"+post.ID.Hex(), t.Tags, "forums"
 			if c := cats[t.CategoryID]; c != nil {
 				doc.Category = c.Slug
 			}
 			keep = keep && t.Status == content.StatusPublished
 		} else if i := ideas[post.ParentID]; i != nil {
-			doc.Title, doc.URL = i.Title, i.URL()+"#post-"+post.ID.Hex()
+			doc.Title, doc.URL, doc.Source = i.Title, i.URL()+"#post-"+post.ID.Hex(), "ideas"
 			keep = keep && i.Status == content.StatusPublished
 		} else {
 			keep = false
@@ -219,7 +219,7 @@ func (i ideaSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 	for _, idea := range list {
 		doc := search.Document{ID: "idea-" + idea.ID.Hex(), Kind: "idea", Title: idea.Title, Body: markdown.PlainText(idea.BodyHTML), URL: idea.URL(),
 			Product: slugs[idea.productID()], Status: string(idea.Status), Visibility: "public",
-			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix(), AuthorID: idea.AuthorID.Hex()}
+			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix(), Source: "ideas", AuthorID: idea.AuthorID.Hex()}
 		if id := idea.productID(); !id.IsZero() {
 			doc.ProductID = id.Hex()
 		}

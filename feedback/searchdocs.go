@@ -48,7 +48,7 @@ func (c commentSource) find(ctx context.Context, filter bson.M, opts *options.Fi
 	for _, r := range list {
 		out = append(out, search.Pending{Indexed: true, Version: r.Version, Doc: search.Document{
 			ID: "feedback-" + r.ID.Hex(), Kind: "feedback", Body: r.Comment, URL: "/staff/customers/" + r.CustomerID.Hex(),
-			Product: r.Product, Status: "published", Visibility: "staff", CreatedAt: r.At.Unix(), Private: true,
+			Product: r.Product, Status: "published", Visibility: "staff", CreatedAt: r.At.Unix(), Private: true, Source: "surveys",
 			AuthorID: r.CustomerID.Hex(), Answer: r.Score, Survey: string(r.Kind), Touchpoint: r.Touchpoint,
 		}})
 	}

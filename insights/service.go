@@ -24,7 +24,8 @@ import (
 // Sink), so insights never reads another package's collections.
 type Item struct {
 	ID        string        `bson:"_id" json:"id"` // the search document's: "review-<hex>"
-	Kind      string        `bson:"kind" json:"source"`
+	Kind      string        `bson:"kind" json:"kind"`
+	Source    string        `bson:"source" json:"source"` // reviews, forums, ideas, surveys, testimonials
 	Title     string        `bson:"title,omitempty" json:"title,omitempty"`
 	Text      string        `bson:"text" json:"text"`
 	URL       string        `bson:"url" json:"url"`
@@ -77,7 +78,7 @@ var Indexes = []store.Indexes{
 	{Collection: "feedback_items", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "created_at", Value: 1}}},
 		{Keys: bson.D{{Key: "product", Value: 1}, {Key: "created_at", Value: 1}}},
-		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "created_at", Value: 1}}},
+		{Keys: bson.D{{Key: "source", Value: 1}, {Key: "created_at", Value: 1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}}},
 	}},
 }
@@ -175,7 +176,7 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 
 // itemOf is a search document as a feedback item, not analysed yet.
 func itemOf(d *search.Document) *Item {
-	it := &Item{ID: d.ID, Kind: d.Kind, Title: d.Title, Text: d.Words(), URL: d.URL, Product: d.Product, Rating: d.Rating,
+	it := &Item{ID: d.ID, Kind: d.Kind, Source: d.Source, Title: d.Title, Text: d.Words(), URL: d.URL, Product: d.Product, Rating: d.Rating,
 		Survey: d.Survey, Answer: d.Answer, Touchpoint: d.Touchpoint, CreatedAt: time.Unix(d.CreatedAt, 0).UTC(), Themes: []string{}}
 	if id, err := bson.ObjectIDFromHex(d.AuthorID); err == nil {
 		it.AuthorID = id

@@ -33,6 +33,7 @@ type Document struct {
 	CreatedAt  int64    `json:"created_at"` // Unix seconds
 
 	// For the sinks that read what customers write (insights), not indexed:
+	Source    string `json:"-"` // the part of the portal: reviews, forums, ideas, surveys, testimonials
 	AuthorID  string `json:"-"` // the author's customer ID (hex)
 	ProductID string `json:"-"` // the product's ID (hex), if any
 	OwnText   string `json:"-"` // the author's own words, if Title and Body are not only theirs

@@ -1,0 +1,551 @@
+package insights
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
+)
+
+// Sources are the parts of the portal feedback comes from.
+var Sources = []string{"reviews", "forums", "ideas", "surveys", "testimonials"}
+
+// Periods a report can cover, in days.
+var Periods = []int{30, 90, 180, 365}
+
+// Filter chooses the feedback a report reads.
+type Filter struct {
+	Products   []string // slugs; none: every product, and feedback about none
+	Source     string
+	Touchpoint string // survey comments at one moment
+	Lang       string
+	Stage      string // the author's lifecycle stage when they wrote it
+	Band       string // the author's satisfaction band then
+	Days       int    // the period: the last Days days, up to To
+	To         time.Time
+}
+
+// Validate checks a filter and fills in its defaults (the last 90 days, up to now).
+func (f *Filter) Validate(now time.Time) error {
+	var fe errs.Fields
+	if f.Days == 0 {
+		f.Days = 90
+	}
+	if !slices.Contains(Periods, f.Days) {
+		fe.Add("days", "field.choose_one")
+	}
+	if f.Source != "" && !slices.Contains(Sources, f.Source) {
+		fe.Add("source", "field.choose_one")
+	}
+	if f.Lang != "" && f.Lang != LangEnglish && f.Lang != LangIndonesian && f.Lang != LangMixed {
+		fe.Add("lang", "field.choose_one")
+	}
+	if len(f.Products) > 10 {
+		fe.Add("product", "field.too_many", "Max", 10)
+	}
+	if f.To.IsZero() {
+		f.To = now
+	}
+	f.Products = slices.Compact(slices.Sorted(slices.Values(f.Products)))
+	return fe.Err()
+}
+
+// From is where the filter's period starts.
+func (f Filter) From() time.Time { return f.To.AddDate(0, 0, -f.Days) }
+
+// query is the filter as a query on items from a time on.
+func (f Filter) query(from, to time.Time) bson.M {
+	q := bson.M{"created_at": bson.M{"$gte": from, "$lt": to}}
+	switch len(f.Products) {
+	case 0:
+	case 1:
+		q["product"] = f.Products[0]
+	default:
+		q["product"] = bson.M{"$in": f.Products}
+	}
+	for field, v := range map[string]string{"source": f.Source, "touchpoint": f.Touchpoint, "lang": f.Lang, "stage": f.Stage, "band": f.Band} {
+		if v != "" {
+			q[field] = v
+		}
+	}
+	return q
+}
+
+// Counts are pieces of feedback by sentiment.
+type Counts struct {
+	Positive, Neutral, Negative int
+}
+
+// Total is every piece counted.
+func (c Counts) Total() int { return c.Positive + c.Neutral + c.Negative }
+
+// Share is a sentiment's share of the total, in percent; 0 when there is nothing.
+func (c Counts) Share(sentiment string) float64 {
+	if c.Total() == 0 {
+		return 0
+	}
+	n := map[string]int{Positive: c.Positive, Neutral: c.Neutral, Negative: c.Negative}[sentiment]
+	return 100 * float64(n) / float64(c.Total())
+}
+
+func (c *Counts) add(sentiment string) {
+	switch sentiment {
+	case Positive:
+		c.Positive++
+	case Negative:
+		c.Negative++
+	default:
+		c.Neutral++
+	}
+}
+
+// Mean is an average and how many values it has: with none, there is no average.
+type Mean struct {
+	Sum float64
+	N   int
+}
+
+// Value is the average, NaN for none.
+func (m Mean) Value() float64 {
+	if m.N == 0 {
+		return math.NaN()
+	}
+	return m.Sum / float64(m.N)
+}
+
+func (m *Mean) add(v float64) { m.Sum += v; m.N++ }
+
+// NPS counts survey answers on the 0–10 scale.
+type NPS struct {
+	Promoters, Passives, Detractors int
+}
+
+// N is the number of answers.
+func (n NPS) N() int { return n.Promoters + n.Passives + n.Detractors }
+
+// Value is the net promoter score (−100…100), NaN with no answers.
+func (n NPS) Value() float64 {
+	if n.N() == 0 {
+		return math.NaN()
+	}
+	return 100 * float64(n.Promoters-n.Detractors) / float64(n.N())
+}
+
+func (n *NPS) add(score int) {
+	switch {
+	case score >= 9:
+		n.Promoters++
+	case score >= 7:
+		n.Passives++
+	default:
+		n.Detractors++
+	}
+}
+
+// Bucket is a week or a month of the period.
+type Bucket struct {
+	Start time.Time
+	Counts
+}
+
+// Quote is a representative piece of feedback, linked to its source.
+type Quote struct {
+	ID        string
+	Text      string
+	URL       string
+	Sentiment string
+	Source    string
+}
+
+// ThemeStat is what the period's feedback says about one theme.
+type ThemeStat struct {
+	Theme
+	Counts
+	// Earlier and Later count the theme in the first and second half of the period, as a
+	// share of all feedback of that half (percent): its trend.
+	Earlier, Later float64
+	Quotes         []Quote
+	// Ratings and NPS of the feedback that mentions the theme, and of the rest: what the
+	// theme does to the scores (its drivers).
+	RatingWith, RatingWithout Mean
+	NPSWith, NPSWithout       NPS
+}
+
+// Trend is the change of the theme's share from the first half of the period to the
+// second, in percentage points.
+func (t ThemeStat) Trend() float64 { return t.Later - t.Earlier }
+
+// RatingGap is how much lower (negative) or higher the ratings that mention the theme are
+// than the others; NaN without both.
+func (t ThemeStat) RatingGap() float64 { return t.RatingWith.Value() - t.RatingWithout.Value() }
+
+// Phrase is a phrase whose share of feedback rose.
+type Phrase struct {
+	Text           string
+	Recent, Before int     // pieces of feedback with it in the last 30 days, and the 90 before
+	RecentShare    float64 // percent of the feedback of those 30 days
+	BeforeShare    float64
+}
+
+// ProductStat compares a product with the others.
+type ProductStat struct {
+	Slug string
+	Counts
+	Rating   Mean
+	TopTheme string // key
+}
+
+// Report is what the feedback of a period says.
+type Report struct {
+	Filter      Filter
+	Granularity string // week or month
+	Counts
+	Buckets  []Bucket
+	Themes   []ThemeStat // by volume
+	Drivers  []ThemeStat // the themes with ratings both ways, the one that pulls ratings down most first
+	Emerging []Phrase
+	Products []ProductStat // by volume
+	Rating   Mean
+	NPS      NPS
+}
+
+// Thin says there is too little feedback to read the figures as more than anecdotes.
+func (r *Report) Thin() bool { return r.Total() > 0 && r.Total() < 20 }
+
+// reportFields are the fields a report reads: never the text, which it fetches only for
+// the quotes.
+var reportFields = bson.M{"source": 1, "product": 1, "created_at": 1, "sentiment": 1, "score": 1, "themes": 1, "rating": 1, "survey": 1, "answer": 1}
+
+// Limits of a report.
+const (
+	topThemes       = 12
+	quotesPerTheme  = 3
+	maxQuoteLen     = 280
+	topProducts     = 8
+	emergingRecent  = 30
+	emergingBefore  = 90
+	emergingMinimum = 3 // pieces in the last 30 days
+	topPhrases      = 10
+)
+
+// Report reads the feedback the filter chooses.
+func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
+	if err := f.Validate(s.now()); err != nil {
+		return nil, err
+	}
+	themes, err := s.Themes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Filter: f, Granularity: "week"}
+	if f.Days > 90 {
+		r.Granularity = "month"
+	}
+	from := f.From()
+	r.Buckets = periodBuckets(from, f.To, r.Granularity)
+	half := from.Add(f.To.Sub(from) / 2)
+	var halves [2]int
+	byTheme := make([]ThemeStat, len(themes))
+	position := map[string]int{}
+	for i, t := range themes {
+		byTheme[i].Theme, position[t.Key] = t, i
+	}
+	byProduct := map[string]*ProductStat{}
+	productThemes := map[string]map[string]int{}
+	candidates := make([][]*Item, len(themes)) // the strongest few per theme, for quotes
+
+	cur, err := s.items.Find(ctx, f.query(from, f.To), options.Find().SetProjection(reportFields))
+	if err != nil {
+		return nil, fmt.Errorf("insights: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var it Item
+		if err := cur.Decode(&it); err != nil {
+			return nil, fmt.Errorf("insights: %w", err)
+		}
+		r.add(it.Sentiment)
+		if b := bucketOf(r.Buckets, it.CreatedAt); b >= 0 {
+			r.Buckets[b].add(it.Sentiment)
+		}
+		later := !it.CreatedAt.Before(half)
+		if later {
+			halves[1]++
+		} else {
+			halves[0]++
+		}
+		if it.Rating > 0 {
+			r.Rating.add(float64(it.Rating))
+		}
+		if it.Survey == "nps" {
+			r.NPS.add(it.Answer)
+		}
+		mentioned := make([]bool, len(themes))
+		for _, key := range it.Themes {
+			i, ok := position[key]
+			if !ok {
+				continue
+			}
+			mentioned[i] = true
+			t := &byTheme[i]
+			t.add(it.Sentiment)
+			if later {
+				t.Later++
+			} else {
+				t.Earlier++
+			}
+			candidates[i] = keepStrongest(candidates[i], &it)
+		}
+		for i := range themes {
+			t := &byTheme[i]
+			switch {
+			case it.Rating > 0 && mentioned[i]:
+				t.RatingWith.add(float64(it.Rating))
+			case it.Rating > 0:
+				t.RatingWithout.add(float64(it.Rating))
+			}
+			switch {
+			case it.Survey == "nps" && mentioned[i]:
+				t.NPSWith.add(it.Answer)
+			case it.Survey == "nps":
+				t.NPSWithout.add(it.Answer)
+			}
+		}
+		if it.Product != "" {
+			p := byProduct[it.Product]
+			if p == nil {
+				p = &ProductStat{Slug: it.Product}
+				byProduct[it.Product], productThemes[it.Product] = p, map[string]int{}
+			}
+			p.add(it.Sentiment)
+			if it.Rating > 0 {
+				p.Rating.add(float64(it.Rating))
+			}
+			for _, key := range it.Themes {
+				productThemes[it.Product][key]++
+			}
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("insights: %w", err)
+	}
+
+	for i := range byTheme {
+		t := &byTheme[i]
+		t.Earlier = percent(int(t.Earlier), halves[0])
+		t.Later = percent(int(t.Later), halves[1])
+	}
+	if err := s.quotes(ctx, byTheme, candidates); err != nil {
+		return nil, err
+	}
+	for _, t := range byTheme {
+		if t.Total() > 0 {
+			r.Themes = append(r.Themes, t)
+		}
+		if t.RatingWith.N > 0 && t.RatingWithout.N > 0 {
+			r.Drivers = append(r.Drivers, t)
+		}
+	}
+	sort.SliceStable(r.Themes, func(i, j int) bool { return r.Themes[i].Total() > r.Themes[j].Total() })
+	r.Themes = r.Themes[:min(len(r.Themes), topThemes)]
+	sort.SliceStable(r.Drivers, func(i, j int) bool { return r.Drivers[i].RatingGap() < r.Drivers[j].RatingGap() })
+	for slug, p := range byProduct {
+		best := 0
+		for key, n := range productThemes[slug] {
+			if n > best || n == best && key < p.TopTheme {
+				p.TopTheme, best = key, n
+			}
+		}
+		r.Products = append(r.Products, *p)
+	}
+	sort.Slice(r.Products, func(i, j int) bool {
+		a, b := r.Products[i], r.Products[j]
+		return a.Total() > b.Total() || a.Total() == b.Total() && a.Slug < b.Slug
+	})
+	r.Products = r.Products[:min(len(r.Products), topProducts)]
+	if r.Emerging, err = s.emerging(ctx, f); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// periodBuckets are the weeks (from Monday) or months that cover [from, to).
+func periodBuckets(from, to time.Time, granularity string) []Bucket {
+	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	var start time.Time
+	if granularity == "week" {
+		start = day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+	} else {
+		start = time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	var out []Bucket
+	for t := start; t.Before(to); {
+		out = append(out, Bucket{Start: t})
+		if granularity == "week" {
+			t = t.AddDate(0, 0, 7)
+		} else {
+			t = t.AddDate(0, 1, 0)
+		}
+	}
+	return out
+}
+
+// bucketOf is the index of the bucket a time falls in, -1 for none.
+func bucketOf(list []Bucket, at time.Time) int {
+	i := sort.Search(len(list), func(i int) bool { return list[i].Start.After(at) }) - 1
+	return i
+}
+
+func percent(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
+}
+
+// keepStrongest keeps the quotesPerTheme×2 items with the strongest feeling: the quotes
+// are chosen among them.
+func keepStrongest(list []*Item, it *Item) []*Item {
+	const keep = quotesPerTheme * 2
+	strength := func(x *Item) float64 { return math.Abs(x.Score) }
+	if len(list) < keep {
+		c := *it
+		return append(list, &c)
+	}
+	weakest := 0
+	for i := range list {
+		if strength(list[i]) < strength(list[weakest]) {
+			weakest = i
+		}
+	}
+	if strength(it) > strength(list[weakest]) {
+		c := *it
+		list[weakest] = &c
+	}
+	return list
+}
+
+// quotes fetches the words of each theme's candidates, in one query, and keeps the few
+// that say most in the theme's prevailing mood, shortest first among equals.
+func (s *Service) quotes(ctx context.Context, themes []ThemeStat, candidates [][]*Item) error {
+	var ids []string
+	for _, list := range candidates {
+		for _, it := range list {
+			ids = append(ids, it.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	texts, err := store.FindAll[Item](ctx, s.items, bson.M{"_id": bson.M{"$in": ids}},
+		options.Find().SetProjection(bson.M{"text": 1, "title": 1, "url": 1, "source": 1}))
+	if err != nil {
+		return fmt.Errorf("insights: %w", err)
+	}
+	byID := map[string]*Item{}
+	for _, t := range texts {
+		byID[t.ID] = t
+	}
+	for i := range themes {
+		t := &themes[i]
+		mood := Positive
+		if t.Negative > t.Positive {
+			mood = Negative
+		}
+		list := slices.Clone(candidates[i])
+		sort.SliceStable(list, func(a, b int) bool {
+			ma, mb := list[a].Sentiment == mood, list[b].Sentiment == mood
+			if ma != mb {
+				return ma
+			}
+			return math.Abs(list[a].Score) > math.Abs(list[b].Score)
+		})
+		for _, c := range list {
+			full := byID[c.ID]
+			if full == nil || len(t.Quotes) == quotesPerTheme {
+				continue
+			}
+			t.Quotes = append(t.Quotes, Quote{ID: c.ID, Text: excerpt(full.Text, maxQuoteLen), URL: full.URL, Sentiment: c.Sentiment, Source: full.Source})
+		}
+	}
+	return nil
+}
+
+// excerpt cuts a text to about n characters, at a word.
+func excerpt(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	cut := []rune(text)[:n]
+	if i := strings.LastIndexByte(string(cut), ' '); i > n/2 {
+		return string(cut)[:i] + "…"
+	}
+	return string(cut) + "…"
+}
+
+// emerging finds the phrases whose share of the filter's feedback rose sharply in the last
+// 30 days against the 90 before: a new problem shows before anyone names a theme for it.
+func (s *Service) emerging(ctx context.Context, f Filter) ([]Phrase, error) {
+	split := f.To.AddDate(0, 0, -emergingRecent)
+	from := split.AddDate(0, 0, -emergingBefore)
+	cur, err := s.items.Find(ctx, f.query(from, f.To), options.Find().SetProjection(bson.M{"phrases": 1, "created_at": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("insights: %w", err)
+	}
+	defer cur.Close(ctx)
+	var total [2]int
+	counts := map[string]*[2]int{}
+	for cur.Next(ctx) {
+		var it Item
+		if err := cur.Decode(&it); err != nil {
+			return nil, fmt.Errorf("insights: %w", err)
+		}
+		side := 0
+		if !it.CreatedAt.Before(split) {
+			side = 1
+		}
+		total[side]++
+		for _, p := range it.Phrases {
+			c := counts[p]
+			if c == nil {
+				c = &[2]int{}
+				counts[p] = c
+			}
+			c[side]++
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("insights: %w", err)
+	}
+	var out []Phrase
+	for text, c := range counts {
+		if c[1] < emergingMinimum {
+			continue
+		}
+		recent, before := percent(c[1], total[1]), percent(c[0], total[0])
+		// Risen at least threefold, counting a phrase never seen before as seen once.
+		floor := percent(1, max(1, total[0]))
+		if recent < 3*max(before, floor) {
+			continue
+		}
+		out = append(out, Phrase{Text: text, Recent: c[1], Before: c[0], RecentShare: recent, BeforeShare: before})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Recent != out[j].Recent {
+			return out[i].Recent > out[j].Recent
+		}
+		return out[i].Text < out[j].Text
+	})
+	return out[:min(len(out), topPhrases)], nil
+}
