@@ -126,6 +126,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	if deps.Feedback == nil {
 		deps.Feedback = e.feedback
 	}
+	if deps.Insights == nil {
+		deps.Insights = e.insights
+	}
 	if deps.Idempotency == nil {
 		deps.Idempotency = idempotency.New(e.db)
 	}

@@ -53,6 +53,29 @@ func (p *Page) T(id string, args ...any) string { return p.catalog.T(p.Lang, id,
 // Date writes a date the reader's way.
 func (p *Page) Date(t time.Time) string { return formatDate(t, p.Lang) }
 
+// Num writes a number with decimals the reader's way ("12.5" in English, "12,5" in
+// Indonesian); a number that is not there (NaN) is a dash.
+func (p *Page) Num(v float64, decimals int) string { return formatNumber(v, decimals, p.Lang) }
+
+// Pct writes a percentage the reader's way ("12.5%", "12,5%").
+func (p *Page) Pct(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return formatNumber(v, 1, p.Lang) + "%"
+}
+
+func formatNumber(v float64, decimals int, lang string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "—"
+	}
+	out := strconv.FormatFloat(v, 'f', decimals, 64)
+	if lang == "id" {
+		out = strings.Replace(out, ".", ",", 1)
+	}
+	return strings.Replace(out, "-", "−", 1)
+}
+
 // Stars shows a rating (an int or a float64 average) as five stars, with its value for
 // screen readers.
 func (p *Page) Stars(value any) template.HTML {
@@ -215,7 +238,8 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"surveyForm": func(p *Page, sv *feedback.Survey, question, action string, f *form) surveyFormArgs {
 			return surveyFormArgs{Page: p, Survey: sv, Question: question, Action: action, Form: f}
 		},
-		"join": func(words []string) string { return strings.Join(words, "\n") },
+		"join":   func(words []string) string { return strings.Join(words, "\n") },
+		"commas": func(words []string) string { return strings.Join(words, ", ") },
 		// item hands a partial its page and one thing to show.
 		"item": func(p *Page, v any) itemArgs { return itemArgs{p, v} },
 		// postArgs: copy is a second showing of a post (the accepted answer above the replies), without its anchor.

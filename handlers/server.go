@@ -25,6 +25,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
@@ -68,6 +69,7 @@ type Deps struct {
 	Moderation *moderation.Service
 	Search     search.Index
 	Feedback   *feedback.Service
+	Insights   *insights.Service    // nil: no insights pages
 	Providers  []*identity.Provider // enabled social logins
 	Limiter    RateLimiter          // required when Config.RateLimit > 0
 	Readiness  []ReadinessCheck
@@ -217,6 +219,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.recordRoutes(app)
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
+	s.insightsRoutes(app)
 	s.adminRoutes(app)
 	api := app.Group("/api/v1", s.apiScopes, s.private, s.idempotent)
 	s.apiRoutes(api)

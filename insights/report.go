@@ -48,7 +48,7 @@ func (f *Filter) Validate(now time.Time) error {
 		fe.Add("source", "field.choose_one")
 	}
 	if f.Lang != "" && f.Lang != LangEnglish && f.Lang != LangIndonesian && f.Lang != LangMixed {
-		fe.Add("lang", "field.choose_one")
+		fe.Add("language", "field.choose_one")
 	}
 	if len(f.Products) > 10 {
 		fe.Add("product", "field.too_many", "Max", 10)
@@ -217,6 +217,16 @@ type Report struct {
 	Products []ProductStat // by volume
 	Rating   Mean
 	NPS      NPS
+
+	themes map[string]Theme
+}
+
+// ThemeName is a theme's name in a language, or its key if it is gone.
+func (r *Report) ThemeName(key, lang string) string {
+	if t, ok := r.themes[key]; ok {
+		return t.NameIn(lang)
+	}
+	return key
 }
 
 // Thin says there is too little feedback to read the figures as more than anecdotes.
@@ -247,7 +257,10 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Filter: f, Granularity: "week"}
+	r := &Report{Filter: f, Granularity: "week", themes: map[string]Theme{}}
+	for _, t := range themes {
+		r.themes[t.Key] = t
+	}
 	if f.Days > 90 {
 		r.Granularity = "month"
 	}
@@ -548,4 +561,45 @@ func (s *Service) emerging(ctx context.Context, f Filter) ([]Phrase, error) {
 		return out[i].Text < out[j].Text
 	})
 	return out[:min(len(out), topPhrases)], nil
+}
+
+// exportPage is how many items an export reads at a time.
+const exportPage = 500
+
+// Export hands every item the filter chooses to fn, a page at a time, oldest first: pages
+// follow each other by key (time, then ID), so an export of any size holds one page.
+func (s *Service) Export(ctx context.Context, f Filter, fn func([]*Item) error) error {
+	if err := f.Validate(s.now()); err != nil {
+		return err
+	}
+	base := f.query(f.From(), f.To)
+	var last *Item
+	for {
+		q := bson.M{}
+		for k, v := range base {
+			q[k] = v
+		}
+		if last != nil {
+			q["$or"] = bson.A{
+				bson.M{"created_at": bson.M{"$gt": last.CreatedAt}},
+				bson.M{"created_at": last.CreatedAt, "_id": bson.M{"$gt": last.ID}},
+			}
+		}
+		page, err := store.FindAll[Item](ctx, s.items, q, options.Find().
+			SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(exportPage).
+			SetProjection(bson.M{"phrases": 0, "analysed": 0, "text_hash": 0}))
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if len(page) < exportPage {
+			return nil
+		}
+		last = page[len(page)-1]
+	}
 }

@@ -93,12 +93,12 @@ func TestReport_HandComputed(t *testing.T) {
 		f    insights.Filter
 		want int
 	}{
-		"one product":     {insights.Filter{Products: []string{"teh"}}, 1},
-		"two products":    {insights.Filter{Products: []string{"teh", "kopi"}}, 5},
-		"surveys":         {insights.Filter{Source: "surveys"}, 2},
-		"a touchpoint":    {insights.Filter{Touchpoint: "support"}, 1},
-		"English":         {insights.Filter{Lang: "en"}, 1},
-		"a year":          {insights.Filter{Days: 365}, 9},
+		"one product":      {insights.Filter{Products: []string{"teh"}}, 1},
+		"two products":     {insights.Filter{Products: []string{"teh", "kopi"}}, 5},
+		"surveys":          {insights.Filter{Source: "surveys"}, 2},
+		"a touchpoint":     {insights.Filter{Touchpoint: "support"}, 1},
+		"English":          {insights.Filter{Lang: "en"}, 1},
+		"a year":           {insights.Filter{Days: 365}, 9},
 		"the last 30 days": {insights.Filter{Days: 30}, 5},
 	} {
 		got, err := s.Report(ctx, c.f)

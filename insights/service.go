@@ -23,27 +23,27 @@ import (
 // what the analyser read in them. Items are fed by the search sync (Service is its
 // Sink), so insights never reads another package's collections.
 type Item struct {
-	ID        string        `bson:"_id" json:"id"` // the search document's: "review-<hex>"
-	Kind      string        `bson:"kind" json:"kind"`
-	Source    string        `bson:"source" json:"source"` // reviews, forums, ideas, surveys, testimonials
-	Title     string        `bson:"title,omitempty" json:"title,omitempty"`
-	Text      string        `bson:"text" json:"text"`
-	URL       string        `bson:"url" json:"url"`
-	Product   string        `bson:"product,omitempty" json:"product,omitempty"` // slug
-	AuthorID  bson.ObjectID `bson:"author_id,omitempty" json:"author_id,omitzero"`
-	Stage     string        `bson:"stage,omitempty" json:"stage,omitempty"` // the author's, when analysed
-	Band      string        `bson:"band,omitempty" json:"band,omitempty"`
-	Rating    int           `bson:"rating,omitempty" json:"rating,omitempty"` // a review's stars
-	Survey    string        `bson:"survey,omitempty" json:"survey,omitempty"` // a survey comment's kind
-	Answer    int           `bson:"answer,omitempty" json:"answer,omitempty"` // and its score
+	ID       string        `bson:"_id" json:"id"` // the search document's: "review-<hex>"
+	Kind     string        `bson:"kind" json:"kind"`
+	Source   string        `bson:"source" json:"source"` // reviews, forums, ideas, surveys, testimonials
+	Title    string        `bson:"title,omitempty" json:"title,omitempty"`
+	Text     string        `bson:"text" json:"text"`
+	URL      string        `bson:"url" json:"url"`
+	Product  string        `bson:"product,omitempty" json:"product,omitempty"` // slug
+	AuthorID bson.ObjectID `bson:"author_id,omitempty" json:"author_id,omitzero"`
+	Stage    string        `bson:"stage,omitempty" json:"stage,omitempty"` // the author's, when analysed
+	Band     string        `bson:"band,omitempty" json:"band,omitempty"`
+	Rating   int           `bson:"rating,omitempty" json:"rating,omitempty"` // a review's stars
+	Survey   string        `bson:"survey,omitempty" json:"survey,omitempty"` // a survey comment's kind
+	Answer   int           `bson:"answer,omitempty" json:"answer,omitempty"` // and its score
 	// Touchpoint is a survey comment's moment (onboarding, purchase, support, community).
-	Touchpoint string `bson:"touchpoint,omitempty" json:"touchpoint,omitempty"`
-	CreatedAt time.Time     `bson:"created_at" json:"created_at"`
-	Lang      string        `bson:"lang" json:"lang"`
-	Sentiment string        `bson:"sentiment" json:"sentiment"`
-	Score     float64       `bson:"score" json:"score"`
-	Themes    []string      `bson:"themes" json:"themes"`
-	Phrases   []string      `bson:"phrases" json:"-"` // its two-word phrases, for emerging phrases
+	Touchpoint string    `bson:"touchpoint,omitempty" json:"touchpoint,omitempty"`
+	CreatedAt  time.Time `bson:"created_at" json:"created_at"`
+	Lang       string    `bson:"lang" json:"lang"`
+	Sentiment  string    `bson:"sentiment" json:"sentiment"`
+	Score      float64   `bson:"score" json:"score"`
+	Themes     []string  `bson:"themes" json:"themes"`
+	Phrases    []string  `bson:"phrases" json:"-"` // its two-word phrases, for emerging phrases
 	// Analysed names the model and themes that read it, so a change of either is
 	// re-read (Reanalyse); TextHash tells an edit of the words from other changes.
 	Analysed string `bson:"analysed" json:"-"`

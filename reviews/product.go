@@ -181,22 +181,33 @@ func (s *Service) findProduct(ctx context.Context, filter bson.M) (*Product, err
 
 // ProductsByID loads the products of a page of reviews or testimonials in one query.
 func (s *Service) ProductsByID(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Product, error) {
-	out := map[bson.ObjectID]*Product{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	cur, err := s.products.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
-	if err != nil {
-		return nil, fmt.Errorf("products: %w", err)
-	}
-	list := []*Product{}
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, fmt.Errorf("products: %w", err)
-	}
+	list, err := productsWhere(ctx, s, "_id", ids)
+	out := make(map[bson.ObjectID]*Product, len(list))
 	for _, p := range list {
 		out[p.ID] = p
 	}
-	return out, nil
+	return out, err
+}
+
+// ProductsBySlug loads products by their slugs in one query, keyed by slug.
+func (s *Service) ProductsBySlug(ctx context.Context, slugs []string) (map[string]*Product, error) {
+	list, err := productsWhere(ctx, s, "slug", slugs)
+	out := make(map[string]*Product, len(list))
+	for _, p := range list {
+		out[p.Slug] = p
+	}
+	return out, err
+}
+
+func productsWhere[T any](ctx context.Context, s *Service, field string, values []T) ([]*Product, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	list, err := store.FindAll[Product](ctx, s.products, bson.M{field: bson.M{"$in": values}})
+	if err != nil {
+		return nil, fmt.Errorf("products: %w", err)
+	}
+	return list, nil
 }
 
 // Slugs names some products by slug (for other services' search documents).

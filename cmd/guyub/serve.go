@@ -110,6 +110,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Moderation: svc.moderation,
 		Search:     index,
 		Feedback:   svc.feedback,
+		Insights:   svc.insights,
 		Outbox:     svc.outbox,
 		Providers:  providers,
 		Limiter:    svc.limiter,
