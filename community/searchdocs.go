@@ -220,9 +220,6 @@ func (i ideaSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 		doc := search.Document{ID: "idea-" + idea.ID.Hex(), Kind: "idea", Title: idea.Title, Body: markdown.PlainText(idea.BodyHTML), URL: idea.URL(),
 			Product: slugs[idea.productID()], Status: string(idea.Status), Visibility: "public",
 			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix(), Source: "ideas", AuthorID: idea.AuthorID.Hex()}
-		if id := idea.productID(); !id.IsZero() {
-			doc.ProductID = id.Hex()
-		}
 		out = append(out, search.Pending{Doc: doc, Indexed: indexed(idea.Status) && idea.MergedInto == nil, Version: idea.Version})
 	}
 	return out, nil

@@ -86,7 +86,7 @@ func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 				URL:  "/products/" + p.Slug + "#review-" + rv.ID.Hex(), Product: p.Slug, Category: p.Category,
 				Rating: rv.Rating, Status: string(rv.Status), Visibility: "public", Author: authorName(authors, rv.AuthorID),
 				Lang: rv.Lang, CreatedAt: rv.CreatedAt.Unix(),
-				Source: "reviews", AuthorID: rv.AuthorID.Hex(), ProductID: rv.ProductID.Hex(), OwnText: strings.TrimSpace(rv.Title + "\n" + body),
+				Source: "reviews", AuthorID: rv.AuthorID.Hex(), OwnText: strings.TrimSpace(rv.Title + "\n" + body),
 			},
 		})
 	}
@@ -137,7 +137,6 @@ func (t testimonialSource) find(ctx context.Context, filter bson.M, opts *option
 			Body: tm.Quote, URL: "/testimonials", Status: "published", Visibility: "public",
 			Author: authorName(authors, tm.AuthorID), CreatedAt: tm.CreatedAt.Unix(), Source: "testimonials", AuthorID: tm.AuthorID.Hex(), OwnText: tm.Quote}
 		if tm.ProductID != nil {
-			doc.ProductID = tm.ProductID.Hex()
 			if p := products[*tm.ProductID]; p != nil {
 				doc.Product, doc.Category = p.Slug, p.Category
 				doc.URL = "/testimonials?product=" + p.Slug

@@ -35,7 +35,6 @@ type Document struct {
 	// For the sinks that read what customers write (insights), not indexed:
 	Source     string `json:"-"` // the part of the portal: reviews, forums, ideas, surveys, testimonials
 	AuthorID   string `json:"-"` // the author's customer ID (hex)
-	ProductID  string `json:"-"` // the product's ID (hex), if any
 	OwnText    string `json:"-"` // the author's own words, if Title and Body are not only theirs
 	Answer     int    `json:"-"` // a survey answer's score (0–10, 1–5 or 1–7 by Survey)
 	Survey     string `json:"-"` // a survey answer's kind: nps, csat, ces
