@@ -12,6 +12,8 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/insights"
+	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) kpiRoutes(app *fiber.App) {
@@ -58,6 +60,8 @@ func slicesContains(list []string, s string) bool {
 
 type kpiData struct {
 	K           *feedback.KPIs
+	Reviews     insights.Mean      // the period's reviews and their average rating
+	Products    []*reviews.Product // to choose from: the first 100 by name
 	Days        string
 	Touchpoint  string
 	Product     string
@@ -146,6 +150,14 @@ func (s *Server) kpiPage(c *fiber.Ctx) error {
 	}
 	d := kpiData{K: k, Days: c.Query("days", "90"), Touchpoint: q.Touchpoint, Product: q.Product, Touchpoints: feedback.Touchpoints, Stages: stages}
 	d.Trends, d.StageChart = buildCharts(k)
+	if d.Products, _, err = s.deps.Reviews.Products(c.UserContext(), "", 100); err != nil {
+		return err
+	}
+	if s.deps.Insights != nil {
+		if d.Reviews, err = s.deps.Insights.Ratings(c.UserContext(), q.Product, q.From, q.To); err != nil {
+			return err
+		}
+	}
 	return s.render(c, fiber.StatusOK, "staff/kpis", "kpi.title", d)
 }
 

@@ -113,12 +113,23 @@ func TestKPIPageAndAPIs_RoleGuardsAndFigures(t *testing.T) {
 	if _, _, err := e.feedback.Answer(ctx, fan, nps.ID, feedback.AnswerInput{Score: &nine}, "portal"); err != nil {
 		t.Fatal(err)
 	}
+	kopi := e.product("Kopi Gayo")
+	e.review(fan, kopi, 4, "Enak dan harum.")
+	e.sync()
 	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
 	p := newBrowser(t, base)
 	p.signIn("product@example.com")
 	page := p.get("/staff/kpis?days=30&lang=en")
 	if page.StatusCode != 200 || !strings.Contains(page.body, "<p class=\"big\">100.0</p>") || !strings.Contains(page.body, "1 promoters, 0 passives, 0 detractors") {
 		t.Fatalf("KPI page: %d", page.StatusCode)
+	}
+	// Reviews count too; a figure with no answers is a dash, not 0.0; products are picked.
+	if !strings.Contains(page.body, "4.0 ★") || !strings.Contains(page.body, "from 1 review") || !strings.Contains(page.body, "no answers in the period") ||
+		!strings.Contains(page.body, `<option value="kopi-gayo">Kopi Gayo</option>`) {
+		t.Fatalf("KPI page's reviews, empty figures and product picker:\n%s", page.body)
+	}
+	if other := p.get("/staff/kpis?days=30&lang=id&product=kopi-gayo"); !strings.Contains(other.body, "4,0 ★") || !strings.Contains(other.body, `<option value="kopi-gayo" selected>`) {
+		t.Fatalf("one product, in Indonesian:\n%s", other.body)
 	}
 	if !strings.Contains(page.body, `<circle class="dot"`) {
 		t.Fatal("the NPS trend is drawn")

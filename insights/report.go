@@ -603,3 +603,23 @@ func (s *Service) Export(ctx context.Context, f Filter, fn func([]*Item) error) 
 		last = page[len(page)-1]
 	}
 }
+
+// Ratings is the average rating of the published reviews written in [from, to), of one
+// product or ("") all.
+func (s *Service) Ratings(ctx context.Context, product string, from, to time.Time) (Mean, error) {
+	q := bson.M{"source": "reviews", "created_at": bson.M{"$gte": from, "$lt": to}}
+	if product != "" {
+		q["product"] = product
+	}
+	list, err := store.FindAll[Item](ctx, s.items, q, options.Find().SetProjection(bson.M{"rating": 1}))
+	var m Mean
+	if err != nil {
+		return m, fmt.Errorf("ratings: %w", err)
+	}
+	for _, it := range list {
+		if it.Rating > 0 {
+			m.add(float64(it.Rating))
+		}
+	}
+	return m, nil
+}
