@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
@@ -84,6 +85,9 @@ func Load(ctx context.Context, d Deps) (string, error) {
 	}
 	if d.Feedback != nil {
 		if err := loadSurveys(ctx, d); err != nil {
+			return "", err
+		}
+		if err := loadInsights(ctx, d, time.Now().UTC()); err != nil {
 			return "", err
 		}
 	}

@@ -81,20 +81,20 @@ type insightsData struct {
 	Selected    map[string]bool // the chosen products
 }
 
-// sentimentChart is the feedback of each week or month as stacked bars on a 320×150 box:
-// negative at the bottom, then neutral, then positive.
+// sentimentChart is the feedback of each week or month as stacked bars on a 100×100 box
+// stretched to the chart's width (negative at the bottom, then neutral, then positive);
+// its labels are HTML, one equal column a bar, so text keeps its size on any screen (and
+// no inline style is needed: the CSP forbids them).
 type sentimentChart struct {
 	Bars   []sentimentBar
-	Labels []chartLabel
-	Top    int // the scale's top, in pieces of feedback
+	Labels []string // one a bar, most of them empty: every few bars is named
+	Top    int      // the scale's top, in pieces of feedback
 }
 
 type sentimentBar struct {
 	X, W          float64
 	Neg, Neu, Pos chartRect
 	Title         string
-	Total         int
-	Start         time.Time
 }
 
 type chartRect struct{ Y, H float64 }
@@ -104,21 +104,21 @@ func buildSentimentChart(r *insights.Report, lang string) sentimentChart {
 	for _, b := range r.Buckets {
 		c.Top = max(c.Top, b.Total())
 	}
-	const left, width, base, height = 34.0, 280.0, 120.0, 105.0
 	n := len(r.Buckets)
-	step := width / float64(max(n, 1))
-	every := max(1, int(math.Ceil(float64(n)/6)))
+	step := 100 / float64(max(n, 1))
+	every := max(1, int(math.Ceil(float64(n)/5)))
 	for i, b := range r.Buckets {
-		x := left + float64(i)*step
-		h := func(k int) float64 { return height * float64(k) / float64(c.Top) }
+		x := float64(i) * step
+		h := func(k int) float64 { return 100 * float64(k) / float64(c.Top) }
 		neg, neu, pos := h(b.Negative), h(b.Neutral), h(b.Positive)
-		bar := sentimentBar{X: x + step*0.15, W: step * 0.7, Total: b.Total(), Start: b.Start,
-			Neg: chartRect{Y: base - neg, H: neg}, Neu: chartRect{Y: base - neg - neu, H: neu}, Pos: chartRect{Y: base - neg - neu - pos, H: pos},
-			Title: fmt.Sprintf("%s: %d (+%d / −%d)", shortDate(b.Start, lang, r.Granularity), b.Total(), b.Positive, b.Negative)}
-		c.Bars = append(c.Bars, bar)
+		c.Bars = append(c.Bars, sentimentBar{X: x + step*0.15, W: step * 0.7,
+			Neg: chartRect{Y: 100 - neg, H: neg}, Neu: chartRect{Y: 100 - neg - neu, H: neu}, Pos: chartRect{Y: 100 - neg - neu - pos, H: pos},
+			Title: fmt.Sprintf("%s: %d (+%d / −%d)", shortDate(b.Start, lang, r.Granularity), b.Total(), b.Positive, b.Negative)})
+		label := ""
 		if i%every == 0 {
-			c.Labels = append(c.Labels, chartLabel{X: x + step/2, Text: shortDate(b.Start, lang, r.Granularity)})
+			label = shortDate(b.Start, lang, r.Granularity)
 		}
+		c.Labels = append(c.Labels, label)
 	}
 	return c
 }

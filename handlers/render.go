@@ -241,6 +241,7 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"join":   func(words []string) string { return strings.Join(words, "\n") },
 		"commas": func(words []string) string { return strings.Join(words, ", ") },
 		"add":    func(a, b int) int { return a + b },
+		"addf":   func(a, b float64) float64 { return a + b },
 		// item hands a partial its page and one thing to show.
 		"item": func(p *Page, v any) itemArgs { return itemArgs{p, v} },
 		// postArgs: copy is a second showing of a post (the accepted answer above the replies), without its anchor.

@@ -171,19 +171,22 @@ type Quote struct {
 type ThemeStat struct {
 	Theme
 	Counts
-	// Earlier and Later count the theme in the first and second half of the period, as a
-	// share of all feedback of that half (percent): its trend.
+	// Earlier and Later are the theme's share of all feedback (percent) before the last
+	// third of the period and within it: its trend.
 	Earlier, Later float64
 	Quotes         []Quote
-	// Ratings and NPS of the feedback that mentions the theme, and of the rest: what the
-	// theme does to the scores (its drivers).
+	// Ratings (a review's stars or a CSAT answer) and NPS of the feedback that mentions the
+	// theme, and of the rest: what the theme does to the scores (its drivers).
 	RatingWith, RatingWithout Mean
 	NPSWith, NPSWithout       NPS
 }
 
-// Trend is the change of the theme's share from the first half of the period to the
-// second, in percentage points.
+// Trend is the change of the theme's share from the first two thirds of the period to the
+// last third, in percentage points.
 func (t ThemeStat) Trend() float64 { return t.Later - t.Earlier }
+
+// Worsening says whether the trend is bad news: complaints rising or praise falling.
+func (t ThemeStat) Worsening() bool { return (t.Trend() > 0) == (t.Negative > t.Positive) }
 
 // RatingGap is how much lower (negative) or higher the ratings that mention the theme are
 // than the others; NaN without both.
@@ -266,7 +269,7 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 	}
 	from := f.From()
 	r.Buckets = periodBuckets(from, f.To, r.Granularity)
-	half := from.Add(f.To.Sub(from) / 2)
+	recent := f.To.Add(-f.To.Sub(from) / 3)
 	var halves [2]int
 	byTheme := make([]ThemeStat, len(themes))
 	position := map[string]int{}
@@ -291,7 +294,7 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 		if b := bucketOf(r.Buckets, it.CreatedAt); b >= 0 {
 			r.Buckets[b].add(it.Sentiment)
 		}
-		later := !it.CreatedAt.Before(half)
+		later := !it.CreatedAt.Before(recent)
 		if later {
 			halves[1]++
 		} else {
@@ -319,13 +322,18 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 			}
 			candidates[i] = keepStrongest(candidates[i], &it)
 		}
+		// A driver's rating is a review's stars or a CSAT answer: both 1–5.
+		stars := it.Rating
+		if it.Survey == "csat" {
+			stars = it.Answer
+		}
 		for i := range themes {
 			t := &byTheme[i]
 			switch {
-			case it.Rating > 0 && mentioned[i]:
-				t.RatingWith.add(float64(it.Rating))
-			case it.Rating > 0:
-				t.RatingWithout.add(float64(it.Rating))
+			case stars > 0 && mentioned[i]:
+				t.RatingWith.add(float64(stars))
+			case stars > 0:
+				t.RatingWithout.add(float64(stars))
 			}
 			switch {
 			case it.Survey == "nps" && mentioned[i]:
@@ -494,9 +502,16 @@ func (s *Service) quotes(ctx context.Context, themes []ThemeStat, candidates [][
 	return nil
 }
 
-// excerpt cuts a text to about n characters, at a word.
+// excerpt cuts a text to about n characters, at a word; its lines (a review's title, body,
+// pros and cons) are kept apart by a dot.
 func excerpt(text string, n int) string {
-	text = strings.Join(strings.Fields(text), " ")
+	var lines []string
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	text = strings.Join(lines, " · ")
 	if utf8.RuneCountInString(text) <= n {
 		return text
 	}
@@ -507,8 +522,8 @@ func excerpt(text string, n int) string {
 	return string(cut) + "…"
 }
 
-// emerging finds the phrases whose share of the filter's feedback rose sharply in the last
-// 30 days against the 90 before: a new problem shows before anyone names a theme for it.
+// emerging finds the phrases whose share of the filter's feedback at least doubled in the
+// last 30 days against the 90 before: a new problem shows before anyone names a theme for it.
 func (s *Service) emerging(ctx context.Context, f Filter) ([]Phrase, error) {
 	split := f.To.AddDate(0, 0, -emergingRecent)
 	from := split.AddDate(0, 0, -emergingBefore)
@@ -547,9 +562,10 @@ func (s *Service) emerging(ctx context.Context, f Filter) ([]Phrase, error) {
 			continue
 		}
 		recent, before := percent(c[1], total[1]), percent(c[0], total[0])
-		// Risen at least threefold, counting a phrase never seen before as seen once.
-		floor := percent(1, max(1, total[0]))
-		if recent < 3*max(before, floor) {
+		// At least doubled; the earlier share is smoothed (half a mention more), so a phrase
+		// never heard before counts as rare, not as infinitely rarer.
+		smoothed := 100 * (float64(c[0]) + 0.5) / float64(total[0]+1)
+		if recent < 2*smoothed {
 			continue
 		}
 		out = append(out, Phrase{Text: text, Recent: c[1], Before: c[0], RecentShare: recent, BeforeShare: before})

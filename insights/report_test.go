@@ -150,3 +150,24 @@ func theme(list []insights.ThemeStat, key string) *insights.ThemeStat {
 	}
 	return nil
 }
+
+// A CSAT answer (1–5) weighs in a theme's drivers as a review's stars do.
+func TestReport_CSATAnswersAreRatingsForDrivers(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	err := s.Upsert(ctx, []search.Document{
+		{ID: "feedback-1", Kind: "feedback", Source: "surveys", Survey: "csat", Answer: 1, Body: "Pengiriman terlambat dua minggu.", CreatedAt: daysAgo(3)},
+		{ID: "review-1", Kind: "review", Source: "reviews", Rating: 5, OwnText: "Rasanya enak sekali.", CreatedAt: daysAgo(4)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Report(ctx, insights.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := theme(r.Drivers, "delivery")
+	if d == nil || d.RatingWith.N != 1 || d.RatingWith.Value() != 1 || d.RatingWithout.Value() != 5 || r.Rating.N != 1 {
+		t.Fatalf("drivers: %+v, reviews' rating %+v", r.Drivers, r.Rating)
+	}
+}
