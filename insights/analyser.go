@@ -21,6 +21,8 @@ type Result struct {
 	Score     float64  `json:"score"` // −1 (negative) … 1 (positive)
 	Themes    []string `json:"themes"`
 	Phrases   []string `json:"-"` // two-word phrases of content words, for emerging phrases
+	// ThemeSentiments is each theme's feeling, read in the clause that mentions it.
+	ThemeSentiments map[string]string `json:"-"`
 }
 
 // Analyser analyses texts with a model and a set of themes. It is safe for concurrent use.
@@ -55,34 +57,40 @@ func (a *Analyser) analyse(text, lang string, known bool) Result {
 	if !known {
 		lang = language(id, en, lang)
 	}
-	r := Result{Lang: lang, Sentiment: Neutral, Themes: []string{}}
+	r := Result{Lang: lang, Themes: []string{}, Phrases: phrases(toks)}
+	r.Sentiment, r.Score = a.sentiment(toks, id, en, lang)
 	if a.themes != nil {
 		r.Themes = a.themes.match(toks)
+		if len(r.Themes) > 0 {
+			r.ThemeSentiments = a.themeSentiments(toks, id, en, lang)
+		}
 	}
-	r.Phrases = phrases(toks)
+	return r
+}
+
+// sentiment reads the feeling of some tokens: of a text, or of one clause of it.
+func (a *Analyser) sentiment(toks []token, id, en int, lang string) (string, float64) {
 	v := a.vectors.Get().(*vector)
 	defer a.vectors.Put(v)
 	a.model.vectorize(toks, id, en, v)
 	if len(v.idx) == 0 {
-		return r // nothing to read: no words, no emoji
+		return Neutral, 0 // nothing to read: no words, no emoji
 	}
-	if r.Lang == LangEnglish {
+	if lang == LangEnglish {
 		// Neutral was learned from Indonesian only: an English text is positive or
 		// negative, unless nothing in it leans either way.
 		p := a.model.probabilities(v, &positiveOrNegative)
-		r.Score = round3(float64(p[classPositive] - p[classNegative]))
+		score := round3(float64(p[classPositive] - p[classNegative]))
 		switch {
-		case math.Abs(r.Score) < float64(a.model.EnglishNeutral) && v.dense[denseLexPos] == 0 && v.dense[denseLexNeg] == 0:
-			r.Sentiment = Neutral
-		case r.Score >= 0:
-			r.Sentiment = Positive
+		case math.Abs(score) < float64(a.model.EnglishNeutral) && v.dense[denseLexPos] == 0 && v.dense[denseLexNeg] == 0:
+			return Neutral, score
+		case score >= 0:
+			return Positive, score
 		default:
-			r.Sentiment = Negative
+			return Negative, score
 		}
-		return r
 	}
 	p := a.model.probabilities(v, nil)
-	r.Score = round3(float64(p[classPositive] - p[classNegative]))
 	best := classNeutral
 	if p[classPositive] > p[best] {
 		best = classPositive
@@ -90,8 +98,47 @@ func (a *Analyser) analyse(text, lang string, known bool) Result {
 	if p[classNegative] > p[best] {
 		best = classNegative
 	}
-	r.Sentiment = classNames[best]
-	return r
+	return classNames[best], round3(float64(p[classPositive] - p[classNegative]))
+}
+
+// themeSentiments reads each theme's feeling in the clause that mentions it: "the coffee
+// is delicious, but delivery was slow" praises the taste and blames the delivery. A theme
+// mentioned in several clauses takes the feeling of the strongest.
+func (a *Analyser) themeSentiments(toks []token, id, en int, lang string) map[string]string {
+	out := map[string]string{}
+	strongest := map[string]float64{}
+	for _, clause := range clauses(toks) {
+		themes := a.themes.match(clause)
+		if len(themes) == 0 {
+			continue
+		}
+		sentiment, score := a.sentiment(clause, id, en, lang)
+		for _, t := range themes {
+			if prev, ok := strongest[t]; !ok || math.Abs(score) > math.Abs(prev) {
+				strongest[t], out[t] = score, sentiment
+			}
+		}
+	}
+	return out
+}
+
+// clauses splits tokens at punctuation and at the words where a sentence turns ("but",
+// "tapi"): the parts a theme's feeling is read in.
+func clauses(toks []token) [][]token {
+	var out [][]token
+	start := 0
+	for i, t := range toks {
+		if t.stop || contrasts[t.text] {
+			if i > start {
+				out = append(out, toks[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(toks) {
+		out = append(out, toks[start:])
+	}
+	return out
 }
 
 func round3(f float64) float64 {

@@ -144,3 +144,21 @@ func TestAnalyse_PortalReviews(t *testing.T) {
 		t.Fatalf("portal reviews: %s", s)
 	}
 }
+
+// Each theme takes the feeling of the clause that mentions it: one review can praise the
+// taste and blame the delivery.
+func TestAnalyse_ThemeSentimentsByClause(t *testing.T) {
+	a := analyser(t)
+	for text, want := range map[string]map[string]string{
+		"Kopinya enak, tapi pengiriman lambat sekali dan kotaknya penyok": {"taste_scent": insights.Positive, "delivery": insights.Negative},
+		"Great sound quality but the battery died after a week":          {"reliability": insights.Negative},
+		"Harganya murah, pengiriman cepat":                               {"price": insights.Positive, "delivery": insights.Positive},
+	} {
+		got := a.Analyse(text, "").ThemeSentiments
+		for theme, sentiment := range want {
+			if got[theme] != sentiment {
+				t.Errorf("%q: %s is %q, want %s (all: %v)", text, theme, got[theme], sentiment, got)
+			}
+		}
+	}
+}

@@ -2,10 +2,18 @@ package insights_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/insights"
+	"github.com/guyub/guyub/search"
+	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/store/storetest"
 )
 
 var shortTexts = []string{
@@ -41,4 +49,58 @@ func BenchmarkReadModel(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The insights report over 50,000 pieces of feedback in a year: go test -bench Report -run X ./insights
+func BenchmarkReport(b *testing.B) {
+	s, n := seededService(b, 50_000)
+	for _, days := range []int{90, 365} {
+		b.Run(fmt.Sprintf("%d items, %d days", n, days), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Report(context.Background(), insights.Filter{Days: days}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("one product, 90 days", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Report(context.Background(), insights.Filter{Days: 90, Products: []string{"product-3"}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// seededService is a service holding n pieces of feedback spread over a year, from eight
+// products, written through Upsert as the search sync writes them.
+func seededService(b *testing.B, n int) (*insights.Service, int) {
+	b.Helper()
+	db := storetest.DB(b)
+	if err := store.EnsureIndexes(context.Background(), db, append(customers.Indexes, insights.Indexes...)...); err != nil {
+		b.Fatal(err)
+	}
+	cust := customers.NewService(db, []string{"en", "id"})
+	s, err := insights.NewService(db, cust, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := append(shortTexts, "Harganya mahal tapi kualitasnya bagus.", "The box was crushed and the delivery was late.",
+		"Customer service answered within an hour, very helpful.", "Rasanya pahit dan aromanya kurang.")
+	r := rand.New(rand.NewPCG(1, 2))
+	now := time.Now()
+	for done := 0; done < n; {
+		batch := make([]search.Document, 0, 500)
+		for range min(500, n-done) {
+			doc := search.Document{ID: fmt.Sprintf("review-%024x", done), Kind: "review", Source: "reviews",
+				Product: fmt.Sprintf("product-%d", r.IntN(8)), Rating: 1 + r.IntN(5), OwnText: texts[r.IntN(len(texts))],
+				CreatedAt: now.Add(-time.Duration(r.IntN(365*24)) * time.Hour).Unix()}
+			batch = append(batch, doc)
+			done++
+		}
+		if err := s.Upsert(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, n
 }

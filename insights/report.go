@@ -237,7 +237,8 @@ func (r *Report) Thin() bool { return r.Total() > 0 && r.Total() < 20 }
 
 // reportFields are the fields a report reads: never the text, which it fetches only for
 // the quotes.
-var reportFields = bson.M{"source": 1, "product": 1, "created_at": 1, "sentiment": 1, "score": 1, "themes": 1, "rating": 1, "survey": 1, "answer": 1}
+var reportFields = bson.M{"source": 1, "product": 1, "created_at": 1, "sentiment": 1, "score": 1, "themes": 1, "theme_sentiments": 1,
+	"rating": 1, "survey": 1, "answer": 1}
 
 // Limits of a report.
 const (
@@ -314,13 +315,14 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 			}
 			mentioned[i] = true
 			t := &byTheme[i]
-			t.add(it.Sentiment)
+			feeling := it.themeSentiment(key)
+			t.add(feeling)
 			if later {
 				t.Later++
 			} else {
 				t.Earlier++
 			}
-			candidates[i] = keepStrongest(candidates[i], &it)
+			candidates[i] = keepStrongest(candidates[i], &it, feeling)
 		}
 		// A driver's rating is a review's stars or a CSAT answer: both 1–5.
 		stars := it.Rating
@@ -434,13 +436,23 @@ func percent(n, of int) float64 {
 	return 100 * float64(n) / float64(of)
 }
 
+// themeSentiment is the item's feeling about a theme: read in the clause that mentions
+// it, else the whole item's.
+func (it *Item) themeSentiment(key string) string {
+	if s, ok := it.ThemeSentiments[key]; ok {
+		return s
+	}
+	return it.Sentiment
+}
+
 // keepStrongest keeps the quotesPerTheme×2 items with the strongest feeling: the quotes
-// are chosen among them.
-func keepStrongest(list []*Item, it *Item) []*Item {
+// are chosen among them. feeling is the item's about the theme.
+func keepStrongest(list []*Item, it *Item, feeling string) []*Item {
 	const keep = quotesPerTheme * 2
 	strength := func(x *Item) float64 { return math.Abs(x.Score) }
+	c := *it
+	c.Sentiment = feeling
 	if len(list) < keep {
-		c := *it
 		return append(list, &c)
 	}
 	weakest := 0
@@ -450,7 +462,6 @@ func keepStrongest(list []*Item, it *Item) []*Item {
 		}
 	}
 	if strength(it) > strength(list[weakest]) {
-		c := *it
 		list[weakest] = &c
 	}
 	return list

@@ -44,6 +44,8 @@ type Item struct {
 	Score      float64   `bson:"score" json:"score"`
 	Themes     []string  `bson:"themes" json:"themes"`
 	Phrases    []string  `bson:"phrases" json:"-"` // its two-word phrases, for emerging phrases
+	// ThemeSentiments is each theme's feeling in the clause that mentions it.
+	ThemeSentiments map[string]string `bson:"theme_sentiments,omitempty" json:"theme_sentiments,omitempty"`
 	// Analysed names the model and themes that read it, so a change of either is
 	// re-read (Reanalyse); TextHash tells an edit of the words from other changes.
 	Analysed string `bson:"analysed" json:"-"`
@@ -158,7 +160,8 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 		}
 		old := before[d.ID]
 		if old != nil && old.TextHash == it.TextHash && old.Analysed == version {
-			it.Lang, it.Sentiment, it.Score, it.Themes, it.Phrases, it.Analysed = old.Lang, old.Sentiment, old.Score, old.Themes, old.Phrases, old.Analysed
+			it.Lang, it.Sentiment, it.Score, it.Themes, it.ThemeSentiments = old.Lang, old.Sentiment, old.Score, old.Themes, old.ThemeSentiments
+			it.Phrases, it.Analysed = old.Phrases, old.Analysed
 		} else {
 			s.analyse(a, version, it)
 		}
@@ -192,7 +195,8 @@ func itemOf(d *search.Document) *Item {
 
 func (s *Service) analyse(a *Analyser, version string, it *Item) {
 	r := a.Analyse(it.Text, "")
-	it.Lang, it.Sentiment, it.Score, it.Themes, it.Phrases, it.Analysed = r.Lang, r.Sentiment, r.Score, r.Themes, r.Phrases, version
+	it.Lang, it.Sentiment, it.Score, it.Themes, it.ThemeSentiments = r.Lang, r.Sentiment, r.Score, r.Themes, r.ThemeSentiments
+	it.Phrases, it.Analysed = r.Phrases, version
 }
 
 // recordSentiment puts the sentiment of each item on its author's record (a signal per
@@ -239,7 +243,7 @@ func (s *Service) Delete(ctx context.Context, ids []string) error {
 
 func (s *Service) itemsByID(ctx context.Context, ids []string) (map[string]*Item, error) {
 	list, err := store.FindAll[Item](ctx, s.items, bson.M{"_id": bson.M{"$in": ids}},
-		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "phrases": 1, "author_id": 1}))
+		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "theme_sentiments": 1, "phrases": 1, "author_id": 1}))
 	if err != nil {
 		return nil, fmt.Errorf("feedback items: %w", err)
 	}

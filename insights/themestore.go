@@ -221,7 +221,7 @@ func (s *Service) Reanalyse(ctx context.Context, progress func(done int)) error 
 				changed = append(changed, it)
 			}
 			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": it.ID, "text_hash": it.TextHash}).SetUpdate(bson.M{"$set": bson.M{
-				"lang": it.Lang, "sentiment": it.Sentiment, "score": it.Score, "themes": it.Themes, "phrases": it.Phrases, "analysed": it.Analysed}}))
+				"lang": it.Lang, "sentiment": it.Sentiment, "score": it.Score, "themes": it.Themes, "theme_sentiments": it.ThemeSentiments, "phrases": it.Phrases, "analysed": it.Analysed}}))
 		}
 		if len(models) > 0 {
 			if _, err := s.items.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
