@@ -7,8 +7,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -238,7 +241,7 @@ func (r *Report) Thin() bool { return r.Total() > 0 && r.Total() < 20 }
 // reportFields are the fields a report reads: never the text, which it fetches only for
 // the quotes.
 var reportFields = bson.M{"source": 1, "product": 1, "created_at": 1, "sentiment": 1, "score": 1, "themes": 1, "theme_sentiments": 1,
-	"rating": 1, "survey": 1, "answer": 1}
+	"rating": 1, "survey": 1, "answer": 1, "phrases": 1}
 
 // Limits of a report.
 const (
@@ -252,11 +255,70 @@ const (
 	topPhrases      = 10
 )
 
-// Report reads the feedback the filter chooses.
+// reportTTL is how long a report is served before it is read again: a product team's
+// view of a quarter does not need the last minute, and a report of a busy year reads tens
+// of thousands of items (a second or more on the embedded database; see the benchmark).
+const reportTTL = 5 * time.Minute
+
+// reportCache keeps recent reports by filter; one reading at a time per filter.
+type reportCache struct {
+	mu      sync.Mutex
+	entries map[string]*cachedReport
+	reading singleflight.Group
+}
+
+type cachedReport struct {
+	report *Report
+	at     time.Time
+}
+
+// key names a filter, whatever its end: reports are of "the last N days".
+func (f Filter) key() string {
+	return fmt.Sprintf("%v|%s|%s|%s|%s|%s|%d", f.Products, f.Source, f.Touchpoint, f.Lang, f.Stage, f.Band, f.Days)
+}
+
+// Report reads the feedback the filter chooses, up to now: from a report made in the last
+// few minutes if there is one (its Filter.To says when).
 func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 	if err := f.Validate(s.now()); err != nil {
 		return nil, err
 	}
+	key := f.key()
+	s.reports.mu.Lock()
+	if e := s.reports.entries[key]; e != nil && s.now().Sub(e.at) < reportTTL {
+		s.reports.mu.Unlock()
+		return e.report, nil
+	}
+	s.reports.mu.Unlock()
+	v, err, _ := s.reports.reading.Do(key, func() (any, error) {
+		r, err := s.report(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		s.reports.mu.Lock()
+		defer s.reports.mu.Unlock()
+		if s.reports.entries == nil || len(s.reports.entries) >= 200 {
+			s.reports.entries = map[string]*cachedReport{} // rarely reached: start afresh
+		}
+		s.reports.entries[key] = &cachedReport{report: r, at: s.now()}
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Report), nil
+}
+
+// ForgetReports drops the reports made so far: the next ones read the items again (after
+// the themes change, and in tests).
+func (s *Service) ForgetReports() {
+	s.reports.mu.Lock()
+	s.reports.entries = nil
+	s.reports.mu.Unlock()
+}
+
+// report reads the feedback the filter (valid) chooses.
+func (s *Service) report(ctx context.Context, f Filter) (*Report, error) {
 	themes, err := s.Themes(ctx)
 	if err != nil {
 		return nil, err
@@ -281,7 +343,13 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 	productThemes := map[string]map[string]int{}
 	candidates := make([][]*Item, len(themes)) // the strongest few per theme, for quotes
 
-	cur, err := s.items.Find(ctx, f.query(from, f.To), options.Find().SetProjection(reportFields))
+	// One read serves the period and the emerging phrases' 120 days, whichever is longer.
+	phrases := newPhraseCounter(f.To)
+	first := from
+	if phrases.from.Before(first) {
+		first = phrases.from
+	}
+	cur, err := s.items.Find(ctx, f.query(first, f.To), options.Find().SetProjection(reportFields))
 	if err != nil {
 		return nil, fmt.Errorf("insights: %w", err)
 	}
@@ -290,6 +358,10 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 		var it Item
 		if err := cur.Decode(&it); err != nil {
 			return nil, fmt.Errorf("insights: %w", err)
+		}
+		phrases.add(&it)
+		if it.CreatedAt.Before(from) {
+			continue
 		}
 		r.add(it.Sentiment)
 		if b := bucketOf(r.Buckets, it.CreatedAt); b >= 0 {
@@ -396,9 +468,7 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 		return a.Total() > b.Total() || a.Total() == b.Total() && a.Slug < b.Slug
 	})
 	r.Products = r.Products[:min(len(r.Products), topProducts)]
-	if r.Emerging, err = s.emerging(ctx, f); err != nil {
-		return nil, err
-	}
+	r.Emerging = phrases.emerging()
 	return r, nil
 }
 
@@ -533,49 +603,50 @@ func excerpt(text string, n int) string {
 	return string(cut) + "…"
 }
 
-// emerging finds the phrases whose share of the filter's feedback at least doubled in the
-// last 30 days against the 90 before: a new problem shows before anyone names a theme for it.
-func (s *Service) emerging(ctx context.Context, f Filter) ([]Phrase, error) {
-	split := f.To.AddDate(0, 0, -emergingRecent)
-	from := split.AddDate(0, 0, -emergingBefore)
-	cur, err := s.items.Find(ctx, f.query(from, f.To), options.Find().SetProjection(bson.M{"phrases": 1, "created_at": 1}))
-	if err != nil {
-		return nil, fmt.Errorf("insights: %w", err)
+// phraseCounter counts the phrases of the last 30 days and of the 90 before, for
+// emerging phrases: a new problem shows before anyone names a theme for it.
+type phraseCounter struct {
+	split, from time.Time
+	total       [2]int
+	counts      map[string]*[2]int
+}
+
+func newPhraseCounter(to time.Time) *phraseCounter {
+	split := to.AddDate(0, 0, -emergingRecent)
+	return &phraseCounter{split: split, from: split.AddDate(0, 0, -emergingBefore), counts: map[string]*[2]int{}}
+}
+
+func (pc *phraseCounter) add(it *Item) {
+	if it.CreatedAt.Before(pc.from) {
+		return
 	}
-	defer cur.Close(ctx)
-	var total [2]int
-	counts := map[string]*[2]int{}
-	for cur.Next(ctx) {
-		var it Item
-		if err := cur.Decode(&it); err != nil {
-			return nil, fmt.Errorf("insights: %w", err)
-		}
-		side := 0
-		if !it.CreatedAt.Before(split) {
-			side = 1
-		}
-		total[side]++
-		for _, p := range it.Phrases {
-			c := counts[p]
-			if c == nil {
-				c = &[2]int{}
-				counts[p] = c
-			}
-			c[side]++
-		}
+	side := 0
+	if !it.CreatedAt.Before(pc.split) {
+		side = 1
 	}
-	if err := cur.Err(); err != nil {
-		return nil, fmt.Errorf("insights: %w", err)
+	pc.total[side]++
+	for _, p := range it.Phrases {
+		c := pc.counts[p]
+		if c == nil {
+			c = &[2]int{}
+			pc.counts[p] = c
+		}
+		c[side]++
 	}
+}
+
+// emerging lists the phrases whose share of feedback at least doubled in the last 30
+// days against the 90 before, the most heard first.
+func (pc *phraseCounter) emerging() []Phrase {
 	var out []Phrase
-	for text, c := range counts {
+	for text, c := range pc.counts {
 		if c[1] < emergingMinimum {
 			continue
 		}
-		recent, before := percent(c[1], total[1]), percent(c[0], total[0])
+		recent, before := percent(c[1], pc.total[1]), percent(c[0], pc.total[0])
 		// At least doubled; the earlier share is smoothed (half a mention more), so a phrase
 		// never heard before counts as rare, not as infinitely rarer.
-		smoothed := 100 * (float64(c[0]) + 0.5) / float64(total[0]+1)
+		smoothed := 100 * (float64(c[0]) + 0.5) / float64(pc.total[0]+1)
 		if recent < 2*smoothed {
 			continue
 		}
@@ -587,7 +658,7 @@ func (s *Service) emerging(ctx context.Context, f Filter) ([]Phrase, error) {
 		}
 		return out[i].Text < out[j].Text
 	})
-	return out[:min(len(out), topPhrases)], nil
+	return out[:min(len(out), topPhrases)]
 }
 
 // exportPage is how many items an export reads at a time.

@@ -2,6 +2,7 @@ package insights_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -169,5 +170,38 @@ func TestReport_CSATAnswersAreRatingsForDrivers(t *testing.T) {
 	d := theme(r.Drivers, "delivery")
 	if d == nil || d.RatingWith.N != 1 || d.RatingWith.Value() != 1 || d.RatingWithout.Value() != 5 || r.Rating.N != 1 {
 		t.Fatalf("drivers: %+v, reviews' rating %+v", r.Drivers, r.Rating)
+	}
+}
+
+// An export reads page after page by key: every item once, oldest first, whatever the size.
+func TestExport_EveryItemOncePageByPage(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	const n = 1203 // more than two pages, with items sharing a second
+	var docs []search.Document
+	at := time.Now().Add(-48 * time.Hour).Unix()
+	for i := range n {
+		docs = append(docs, search.Document{ID: fmt.Sprintf("post-%06d", i), Kind: "post", Source: "forums", Body: "Bagus sekali.", CreatedAt: at + int64(i/7)})
+	}
+	for i := 0; i < n; i += 500 {
+		if err := s.Upsert(ctx, docs[i:min(i+500, n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	var last time.Time
+	pages := 0
+	err := s.Export(ctx, insights.Filter{Days: 30}, func(page []*insights.Item) error {
+		pages++
+		for _, it := range page {
+			if seen[it.ID] || it.CreatedAt.Before(last) || it.Sentiment == "" {
+				t.Fatalf("%s out of order, twice or unread", it.ID)
+			}
+			seen[it.ID], last = true, it.CreatedAt
+		}
+		return nil
+	})
+	if err != nil || len(seen) != n || pages != 3 {
+		t.Fatalf("exported %d of %d in %d pages (%v)", len(seen), n, pages, err)
 	}
 }

@@ -72,6 +72,8 @@ type Service struct {
 	mu       sync.Mutex
 	analyser *Analyser // for the themes of version themesAt
 	themesAt int
+
+	reports reportCache
 }
 
 // Indexes of this package's collections: items are read by period, with or without a

@@ -153,6 +153,7 @@ func (s *Service) storeThemes(ctx context.Context, list []Theme) error {
 	if err != nil {
 		return fmt.Errorf("themes: %w", err)
 	}
+	s.ForgetReports()
 	return nil
 }
 
