@@ -9,11 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/search"
-	"github.com/guyub/guyub/store"
-	"github.com/guyub/guyub/store/storetest"
 )
 
 var shortTexts = []string{
@@ -75,15 +72,7 @@ func BenchmarkReport(b *testing.B) {
 // products, written through Upsert as the search sync writes them.
 func seededService(b *testing.B, n int) (*insights.Service, int) {
 	b.Helper()
-	db := storetest.DB(b)
-	if err := store.EnsureIndexes(context.Background(), db, append(customers.Indexes, insights.Indexes...)...); err != nil {
-		b.Fatal(err)
-	}
-	cust := customers.NewService(db, []string{"en", "id"})
-	s, err := insights.NewService(db, cust, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newService(b)
 	texts := append(shortTexts, "Harganya mahal tapi kualitasnya bagus.", "The box was crushed and the delivery was late.",
 		"Customer service answered within an hour, very helpful.", "Rasanya pahit dan aromanya kurang.")
 	r := rand.New(rand.NewPCG(1, 2))

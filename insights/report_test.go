@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-func newService(t *testing.T) *insights.Service {
+func newService(t testing.TB) *insights.Service {
 	t.Helper()
 	db := storetest.DB(t)
 	if err := store.EnsureIndexes(context.Background(), db, append(customers.Indexes, insights.Indexes...)...); err != nil {

@@ -247,12 +247,6 @@ func (s *Service) Reanalyse(ctx context.Context, progress func(done int)) error 
 	return nil
 }
 
-// Count is how many items there are, for a progress bar.
-func (s *Service) Count(ctx context.Context) (int, error) {
-	n, err := s.items.CountDocuments(ctx, bson.M{})
-	return int(n), err
-}
-
 // Fed says whether insights was given the feedback that existed before it (MarkFed).
 func (s *Service) Fed(ctx context.Context) bool {
 	n, err := s.state.CountDocuments(ctx, bson.M{"_id": "fed"})

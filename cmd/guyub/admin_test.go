@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,13 @@ func TestRepair_ReportsAndFixesNothingOnHealthyData(t *testing.T) {
 	if !strings.Contains(out, "products: 4 checked, 0 fixed") || !strings.Contains(out, "reviews: 9 checked, 0 fixed") ||
 		!strings.Contains(out, "customers: 7 scores and stages recomputed") {
 		t.Fatalf("repair output:\n%s", out)
+	}
+	// reanalyze gives insights every piece of feedback, whatever the sync had done: the
+	// demo's 9 reviews and 29 survey comments at least, threads, replies and ideas too.
+	out, err = runCmd(t, "reanalyze", "--data", dir)
+	m := regexp.MustCompile(`(\d+) pieces of feedback analysed`).FindStringSubmatch(out)
+	if n, _ := strconv.Atoi(m[1]); err != nil || n < 50 {
+		t.Fatalf("reanalyze: %v\n%s", err, out)
 	}
 }
 

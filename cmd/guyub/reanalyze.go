@@ -22,21 +22,18 @@ func (p program) reanalyze(ctx context.Context, args []string) error {
 	}
 	defer svc.close()
 	started := time.Now()
-	bar := func(description string, total int) *progressbar.ProgressBar {
-		return progressbar.NewOptions(total, progressbar.OptionSetWriter(p.stderr), progressbar.OptionSetDescription(description),
-			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
-	}
 	var feeding, reading *progressbar.ProgressBar
-	total := 0
+	total, read := 0, 0
 	err = svc.analyseAll(ctx, svc.syncer(nil, log), log, func(done, n int) {
 		if feeding == nil {
-			feeding, total = bar("feed", n), n
+			feeding, total = newProgressBar(p.stderr, "feed", n), n
 		}
 		_ = feeding.Set(done)
 	}, func(done int) {
 		if reading == nil {
-			reading = bar("reanalyse", total)
+			reading = newProgressBar(p.stderr, "reanalyse", total)
 		}
+		read = done
 		_ = reading.Set(min(done, total))
 	})
 	if err != nil {
@@ -47,10 +44,6 @@ func (p program) reanalyze(ctx context.Context, args []string) error {
 			_ = b.Finish()
 		}
 	}
-	n, err := svc.insights.Count(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(p.stdout, "%d pieces of feedback analysed in %s\n", n, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(p.stdout, "%d pieces of feedback analysed in %s\n", read, time.Since(started).Round(time.Millisecond))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -36,8 +37,7 @@ func (p program) reindex(ctx context.Context, args []string) error {
 	var bar *progressbar.ProgressBar
 	err = syncer.Reindex(ctx, func(done, total int) {
 		if bar == nil {
-			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.stderr), progressbar.OptionSetDescription("reindex"),
-				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
+			bar = newProgressBar(p.stderr, "reindex", total)
 		}
 		_ = bar.Set(done)
 	})
@@ -49,4 +49,10 @@ func (p program) reindex(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(p.stdout, "reindexed in %s\n", time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// newProgressBar is a bar on the terminal counting to total, cleared when finished.
+func newProgressBar(w io.Writer, description string, total int) *progressbar.ProgressBar {
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(description),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
 }
