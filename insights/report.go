@@ -319,10 +319,11 @@ func (s *Service) ForgetReports() {
 
 // report reads the feedback the filter (valid) chooses.
 func (s *Service) report(ctx context.Context, f Filter) (*Report, error) {
-	themes, err := s.Themes(ctx)
+	a, _, err := s.current(ctx) // its themes are read once per change
 	if err != nil {
 		return nil, err
 	}
+	themes := a.themes.List()
 	r := &Report{Filter: f, Granularity: "week", themes: map[string]Theme{}}
 	for _, t := range themes {
 		r.themes[t.Key] = t
