@@ -2,6 +2,7 @@ package insights_test
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,18 @@ func TestAnalyse_ThemeSentimentsByClause(t *testing.T) {
 			if got[theme] != sentiment {
 				t.Errorf("%q: %s is %q, want %s (all: %v)", text, theme, got[theme], sentiment, got)
 			}
+		}
+	}
+}
+
+// An intensifier strengthens the word it goes with, before or after it. ("jelek banget"
+// is not here: SmSA taught the model "banget" mostly in praise.)
+func TestAnalyse_Intensifiers(t *testing.T) {
+	a := analyser(t)
+	for _, pair := range [][2]string{{"enak", "enak banget"}, {"bagus", "sangat bagus"}, {"good", "very good"}} {
+		plain, strong := a.Analyse(pair[0], "").Score, a.Analyse(pair[1], "").Score
+		if math.Abs(strong) <= math.Abs(plain) || strong*plain < 0 {
+			t.Errorf("%q scores %.3f, not stronger than %q at %.3f", pair[1], strong, pair[0], plain)
 		}
 	}
 }

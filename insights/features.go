@@ -32,6 +32,18 @@ type featureSettings struct {
 	Bigrams          bool // adjacent word pairs
 	NegateChars      bool // character n-grams of negated words apart from plain ones
 	Contrast         bool // words after a "but" apart too (as well as plain)
+	Intensify        bool // a lexicon word next to an intensifier weighs more
+}
+
+// intensifiers strengthen the word after them; trailing ones ("enak banget") the word before.
+var (
+	intensifiers         = setOf("very", "really", "so", "extremely", "super", "totally", "absolutely", "incredibly", "sangat", "amat", "paling", "terlalu", "sungguh")
+	trailingIntensifiers = setOf("banget", "sekali", "pol", "parah", "benar")
+)
+
+// intensified says whether the word at i has an intensifier next to it.
+func intensified(toks []token, i int) bool {
+	return i > 0 && intensifiers[toks[i-1].text] || i+1 < len(toks) && trailingIntensifiers[toks[i+1].text]
 }
 
 // vector is a text's features: hashed sparse indices with one shared value (each feature
@@ -71,7 +83,7 @@ func (m *Model) vectorize(toks []token, id, en int, v *vector) {
 	st := m.Settings
 	var padded []byte
 	prev := ""
-	for _, t := range toks {
+	for i, t := range toks {
 		switch {
 		case t.stop:
 			if t.text == "!" {
@@ -103,7 +115,10 @@ func (m *Model) vectorize(toks []token, id, en int, v *vector) {
 				v.idx = appendCharGrams(v.idx, seed(ck), padded, st.CharMin, st.CharMax)
 			}
 		}
-		if val, ok := m.Lexicon[t.text]; ok {
+		if val, ok := m.lexicon[t.text]; ok {
+			if st.Intensify && intensified(toks, i) {
+				val *= 1.3 // "sangat enak", "enak banget", "very good"
+			}
 			if t.negated {
 				val = -val * 0.75 // "not good" is less bad than "bad" (VADER's factor)
 			}

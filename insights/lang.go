@@ -19,7 +19,7 @@ const (
 // wordLang is a word's log-odds of being Indonesian rather than English: from the table of
 // frequent words, else from its character trigrams.
 func (m *Model) wordLang(w string) float32 {
-	if lo, ok := m.LangWords[w]; ok {
+	if lo, ok := m.langWords[w]; ok {
 		return lo
 	}
 	var sum float32

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -33,17 +35,20 @@ type Model struct {
 	Scale  float32
 	Dense  []float32 // denseCount × classes
 	// Lexicon is each word's valence from −4 to 4: VADER's for English, AFINN's translated
-	// for Indonesian (see the training sources).
-	Lexicon map[string]float32
+	// for Indonesian (see the training sources), sorted by word so that the same training
+	// writes the same file.
+	Lexicon []WordValue
 	// LangWords is each frequent word's log-odds of being Indonesian rather than English;
 	// LangGrams the same for hashed character trigrams, for the words not in LangWords.
-	LangWords map[string]float32
+	LangWords []WordValue
 	LangGrams []float32 // langGramBuckets
 	// EnglishNeutral is the margin between positive and negative under which an English
 	// text with no lexicon word is neutral: English training data has no neutral class.
 	EnglishNeutral float32
 	// About says what the model was trained on and how it scored on validation.
 	About string
+
+	lexicon, langWords map[string]float32 // Lexicon and LangWords, to look up
 
 	// keys and vals are an open-addressing table of the weights: keys[slot] is a
 	// feature's bucket + 1 (0: empty), vals[slot×classes…] its weights in units of Scale.
@@ -52,11 +57,38 @@ type Model struct {
 	training []float32 // buckets × classes, while Train runs
 }
 
+// WordValue is a word and a number the model keeps for it.
+type WordValue struct {
+	Word  string
+	Value float32
+}
+
+// wordValues lists a map's entries sorted by word.
+func wordValues(m map[string]float32) []WordValue {
+	out := make([]WordValue, 0, len(m))
+	for w, v := range m {
+		out = append(out, WordValue{w, v})
+	}
+	slices.SortFunc(out, func(a, b WordValue) int { return strings.Compare(a.Word, b.Word) })
+	return out
+}
+
+func lookup(list []WordValue) map[string]float32 {
+	out := make(map[string]float32, len(list))
+	for _, e := range list {
+		out[e.Word] = e.Value
+	}
+	return out
+}
+
 // packedSize is the bytes a feature takes in Packed.
 const packedSize = 4 + 2*classes
 
 // langGramBuckets is the size of the hashed character trigram table of LangGrams.
 const langGramBuckets = 1 << 14
+
+// The model is built from the labelled sentences next to the project (../shared/data).
+//go:generate go run ../cmd/guyub train-sentiment --data ../../shared/data/sentiment --lexicons lexicons --portal testdata/portal-dev.tsv --out model.gob.gz
 
 //go:embed model.gob.gz
 var embeddedModel []byte
@@ -80,6 +112,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("read model: it was built for other settings")
 	}
 	m.unpack()
+	m.lexicon, m.langWords = lookup(m.Lexicon), lookup(m.LangWords)
 	return &m, nil
 }
 

@@ -71,7 +71,7 @@ type TrainSettings struct {
 // DefaultTrainSettings are the settings chosen on the validation sets (see the note in
 // cmd/guyub/train.go for the figures of each tried).
 var DefaultTrainSettings = TrainSettings{
-	Features:     featureSettings{Contrast: true},
+	Features:     featureSettings{Contrast: true, Intensify: true},
 	Epochs:       8,
 	LearningRate: 0.1,
 	L2:           1e-6,
@@ -86,8 +86,9 @@ func Train(examples []Example, lexiconDir string, st TrainSettings) (*Model, err
 		return nil, err
 	}
 	m := &Model{Settings: st.Features, training: make([]float32, buckets*classes), Dense: make([]float32, denseCount*classes),
-		Lexicon: lex, EnglishNeutral: 0.1}
-	m.LangWords, m.LangGrams = trainLanguage(examples)
+		Lexicon: wordValues(lex), lexicon: lex, EnglishNeutral: 0.1}
+	m.langWords, m.LangGrams = trainLanguage(examples)
+	m.LangWords = wordValues(m.langWords)
 
 	vecs := make([]vector, len(examples))
 	seen := make([]uint8, buckets)
@@ -335,9 +336,10 @@ func TrialSettings() []TrainSettings {
 	}
 	add(func(*TrainSettings) {})
 	add(func(st *TrainSettings) { st.Features.Contrast = false })
-	for _, f := range []featureSettings{{Bigrams: true, Contrast: true}, {CharMin: 3, CharMax: 4, Bigrams: true, Contrast: true},
-		{CharMin: 2, CharMax: 4, Bigrams: true, Contrast: true}, {CharMin: 3, CharMax: 5, Bigrams: true, Contrast: true},
-		{CharMin: 3, CharMax: 4, Bigrams: true, NegateChars: true, Contrast: true}} {
+	add(func(st *TrainSettings) { st.Features.Intensify = !st.Features.Intensify })
+	for _, f := range []featureSettings{{Bigrams: true, Contrast: true, Intensify: true}, {CharMin: 3, CharMax: 4, Bigrams: true, Contrast: true, Intensify: true},
+		{CharMin: 2, CharMax: 4, Bigrams: true, Contrast: true, Intensify: true}, {CharMin: 3, CharMax: 5, Bigrams: true, Contrast: true, Intensify: true},
+		{CharMin: 3, CharMax: 4, Bigrams: true, NegateChars: true, Contrast: true, Intensify: true}} {
 		add(func(st *TrainSettings) { st.Features = f })
 	}
 	for _, e := range []int{4, 12} {
