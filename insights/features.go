@@ -33,7 +33,17 @@ type featureSettings struct {
 	NegateChars      bool // character n-grams of negated words apart from plain ones
 	Contrast         bool // words after a "but" apart too (as well as plain)
 	Intensify        bool // a lexicon word next to an intensifier weighs more
+	// Length is how a text's length scales its words: each counts 1/√n (lengthSqrt), or
+	// 1/log₂(n+1) (lengthLog), or 1 whatever the length (lengthNone).
+	Length int
 }
+
+// How a text's length scales its words' weights.
+const (
+	lengthSqrt = iota
+	lengthLog
+	lengthNone
+)
 
 // intensifiers strengthen the word after them; trailing ones ("enak banget") the word before.
 var (
@@ -135,8 +145,15 @@ func (m *Model) vectorize(toks []token, id, en int, v *vector) {
 		v.dense[i] = float32(math.Log1p(float64(v.dense[i])))
 	}
 	v.value = 0
-	if len(v.idx) > 0 {
-		v.value = float32(1 / math.Sqrt(float64(len(v.idx))))
+	if n := len(v.idx); n > 0 {
+		switch st.Length {
+		case lengthSqrt:
+			v.value = float32(1 / math.Sqrt(float64(n)))
+		case lengthLog:
+			v.value = float32(1 / math.Log2(float64(n)+1))
+		default:
+			v.value = 1
+		}
 	}
 }
 

@@ -337,6 +337,9 @@ func TrialSettings() []TrainSettings {
 	add(func(*TrainSettings) {})
 	add(func(st *TrainSettings) { st.Features.Contrast = false })
 	add(func(st *TrainSettings) { st.Features.Intensify = !st.Features.Intensify })
+	for _, l := range []int{lengthSqrt, lengthLog, lengthNone} {
+		add(func(st *TrainSettings) { st.Features.Length = l })
+	}
 	for _, f := range []featureSettings{{Bigrams: true, Contrast: true, Intensify: true}, {CharMin: 3, CharMax: 4, Bigrams: true, Contrast: true, Intensify: true},
 		{CharMin: 2, CharMax: 4, Bigrams: true, Contrast: true, Intensify: true}, {CharMin: 3, CharMax: 5, Bigrams: true, Contrast: true, Intensify: true},
 		{CharMin: 3, CharMax: 4, Bigrams: true, NegateChars: true, Contrast: true, Intensify: true}} {
