@@ -151,8 +151,8 @@ func TestAnalyse_ThemeSentimentsByClause(t *testing.T) {
 	a := analyser(t)
 	for text, want := range map[string]map[string]string{
 		"Kopinya enak, tapi pengiriman lambat sekali dan kotaknya penyok": {"taste_scent": insights.Positive, "delivery": insights.Negative},
-		"Great sound quality but the battery died after a week":          {"reliability": insights.Negative},
-		"Harganya murah, pengiriman cepat":                               {"price": insights.Positive, "delivery": insights.Positive},
+		"Great sound quality but the battery died after a week":           {"reliability": insights.Negative},
+		"Harganya murah, pengiriman cepat":                                {"price": insights.Positive, "delivery": insights.Positive},
 	} {
 		got := a.Analyse(text, "").ThemeSentiments
 		for theme, sentiment := range want {
