@@ -15,6 +15,9 @@ const (
 	BandAtRisk    = "at_risk"   // < 40
 )
 
+// Bands lists the bands, best first.
+var Bands = []string{BandSatisfied, BandNeutral, BandAtRisk}
+
 // NPS categories from the latest NPS answer.
 const (
 	NPSPromoter  = "promoter"  // 9–10
@@ -116,6 +119,9 @@ const (
 	StageCommitment  Stage = "commitment"
 	StageDissolution Stage = "dissolution"
 )
+
+// Stages lists the stages in the order a relationship goes through them.
+var Stages = []Stage{StageAwareness, StageExploration, StageExpansion, StageCommitment, StageDissolution}
 
 // StageChange is one move, with its cause, kept on the record.
 type StageChange struct {

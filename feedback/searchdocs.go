@@ -18,9 +18,9 @@ type commentSource struct{ s *Service }
 
 func (commentSource) Name() string { return "survey comments" }
 
-// Only answers with a comment carry the search_dirty field (true until told), so "has
-// the field" is "is a comment", answered by the field's index.
-var withComment = bson.M{"search_dirty": bson.M{"$in": bson.A{true, false}}}
+// withComment chooses the answers with a comment, through the comment's index: every one,
+// those written before comments were sent to insights too (they carry no search_dirty).
+var withComment = bson.M{"comment": bson.M{"$gt": ""}}
 
 func (c commentSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
 	return c.find(ctx, bson.M{"search_dirty": true}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))

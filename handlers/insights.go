@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/reviews"
@@ -39,17 +40,41 @@ func (s *Server) insightsRoutes(app *fiber.App) {
 }
 
 // insightsFilter reads the filter from the query: product (repeated), source, touchpoint,
-// language (of the feedback: lang is the page's), stage, band, days.
-func insightsFilter(c *fiber.Ctx) insights.Filter {
+// language (of the feedback: lang is the page's), stage, band, days. The service checks
+// the rest; what only the web knows (a number, a touchpoint) is checked here.
+func insightsFilter(c *fiber.Ctx) (insights.Filter, error) {
 	f := insights.Filter{Source: c.Query("source"), Touchpoint: c.Query("touchpoint"), Lang: c.Query("language"),
 		Stage: c.Query("stage"), Band: c.Query("band")}
-	f.Days, _ = strconv.Atoi(c.Query("days"))
-	for _, p := range c.Context().QueryArgs().PeekMulti("product") {
+	var fe errs.Fields
+	if days := c.Query("days"); days != "" {
+		var err error
+		if f.Days, err = strconv.Atoi(days); err != nil {
+			fe.Add("days", "field.choose_one")
+		}
+	}
+	if f.Touchpoint != "" && !slicesContains(feedback.Touchpoints, f.Touchpoint) {
+		fe.Add("touchpoint", "field.choose_one")
+	}
+	products := c.Context().QueryArgs().PeekMulti("product")
+	if len(products) > 100 {
+		fe.Add("product", "field.too_many", "Max", 10)
+		products = nil
+	}
+	for _, p := range products {
 		if slug := strings.TrimSpace(string(p)); slug != "" {
 			f.Products = append(f.Products, slug)
 		}
 	}
-	return f
+	return f, fe.Err()
+}
+
+// insightsReport is the report the query asks for.
+func (s *Server) insightsReport(c *fiber.Ctx) (*insights.Report, error) {
+	f, err := insightsFilter(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Insights.Report(c.UserContext(), f)
 }
 
 // filterQuery is the filter as a query string, for links that keep it.
@@ -138,8 +163,7 @@ func shortDate(t time.Time, lang, granularity string) string {
 
 func (s *Server) insightsPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	f := insightsFilter(c)
-	r, err := s.deps.Insights.Report(ctx, f)
+	r, err := s.insightsReport(c)
 	if err != nil {
 		return err
 	}
@@ -200,7 +224,7 @@ func number(v float64) *float64 {
 }
 
 func (s *Server) apiInsightThemes(c *fiber.Ctx) error {
-	r, err := s.deps.Insights.Report(c.UserContext(), insightsFilter(c))
+	r, err := s.insightsReport(c)
 	if err != nil {
 		return err
 	}
@@ -251,7 +275,7 @@ type productJSON struct {
 }
 
 func (s *Server) apiInsightSentiment(c *fiber.Ctx) error {
-	r, err := s.deps.Insights.Report(c.UserContext(), insightsFilter(c))
+	r, err := s.insightsReport(c)
 	if err != nil {
 		return err
 	}
@@ -294,9 +318,19 @@ func (s *Server) insightsExport(c *fiber.Ctx) error {
 	if format != "csv" && format != "jsonl" {
 		return fiber.NewError(fiber.StatusNotFound)
 	}
-	f := insightsFilter(c)
-	if err := f.Validate(time.Now().UTC()); err != nil {
+	f, err := insightsFilter(c)
+	if err == nil {
+		err = f.Validate(time.Now().UTC())
+	}
+	if err != nil {
 		return err
+	}
+	// A few exports at a time: each streams after its handler returns, outside the limits
+	// on requests in flight.
+	select {
+	case s.exports <- struct{}{}:
+	default:
+		return errs.New(errs.ErrUnavailable, "insights.exports_busy")
 	}
 	if format == "csv" {
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
@@ -309,15 +343,17 @@ func (s *Server) insightsExport(c *fiber.Ctx) error {
 	// context, within a bound of its own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 10*time.Minute)
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer cancel()
+		defer func() { cancel(); <-s.exports }()
 		var write func(*insights.Item) error
 		if format == "csv" {
-			cw := safeCSV{csv.NewWriter(w)}
-			_ = cw.Write(append([]string(nil), exportColumns...))
+			cw := csv.NewWriter(w)
+			_ = cw.Write(exportColumns)
 			write = func(it *insights.Item) error {
-				err := cw.Write([]string{it.ID, it.Source, it.Kind, it.CreatedAt.Format(time.RFC3339), it.Product, it.Lang, it.Sentiment,
+				// Words people chose are made inert for spreadsheets; numbers stay numbers
+				// (a negative score starts with "-").
+				err := cw.Write([]string{it.ID, it.Source, it.Kind, it.CreatedAt.Format(time.RFC3339), csvCell(it.Product), it.Lang, it.Sentiment,
 					strconv.FormatFloat(it.Score, 'f', 3, 64), strings.Join(it.Themes, ";"), optionalInt(it.Rating), it.Survey,
-					optionalAnswer(it), it.Touchpoint, it.Stage, it.Band, it.URL, it.Text})
+					optionalAnswer(it), csvCell(it.Touchpoint), it.Stage, it.Band, csvCell(it.URL), csvCell(it.Text)})
 				cw.Flush()
 				return err
 			}

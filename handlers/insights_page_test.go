@@ -41,8 +41,11 @@ func TestInsights_PageAPIAndExport(t *testing.T) {
 	if empty := staff.get("/insights?lang=en&source=ideas"); !strings.Contains(empty.body, "No feedback here yet") || strings.Contains(empty.body, "NPS 0") {
 		t.Fatalf("no feedback: %s", empty.body)
 	}
-	if bad := staff.get("/insights?days=7&source=tweets"); bad.StatusCode != http.StatusUnprocessableEntity {
-		t.Fatalf("a bad filter: %d", bad.StatusCode)
+	for _, q := range []string{"days=7&source=tweets", "days=abc", "stage=bogus", "band=happy", "touchpoint=moon", "language=fr",
+		"product=" + strings.Repeat("a", 300)} {
+		if bad := staff.get("/insights?" + q); bad.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("a bad filter %q: %d", q, bad.StatusCode)
+		}
 	}
 
 	// The API: the same figures as JSON.
@@ -78,10 +81,17 @@ func TestInsights_PageAPIAndExport(t *testing.T) {
 	if err != nil || len(rows) != 4 || rows[0][0] != "id" || csvRes.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("CSV: %v\n%s", err, csvRes.body)
 	}
+	negatives := 0
 	for _, row := range rows[1:] {
 		if text := row[len(row)-1]; strings.HasPrefix(text, "=") {
 			t.Fatalf("a formula in the export: %q", text)
 		}
+		if strings.HasPrefix(row[7], "-0.") {
+			negatives++ // a negative score stays a number
+		}
+	}
+	if negatives != 2 {
+		t.Fatalf("negative scores in the CSV: %d of 2\n%s", negatives, csvRes.body)
 	}
 	lines := strings.Split(strings.TrimSpace(staff.get("/insights/export.jsonl").body), "\n")
 	var first map[string]any

@@ -2,7 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
+	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
 )
 
@@ -160,4 +163,60 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Survey comments written before comments went to insights, and reviews quoted as
+// testimonials: the first are fed by a refeed, the second are counted once.
+func TestInsights_OldCommentsFedAndQuotedReviewsCountedOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sari := e.person("sari@example.com")
+	mod := e.person("mod@example.com", customers.RoleModerator, customers.RoleProduct)
+	nps := e.npsSurvey(mod)
+	// An answer as they were stored before: no search_dirty, no version.
+	old := bson.NewObjectID()
+	if _, err := e.db.Collection("responses").InsertOne(ctx, bson.M{"_id": old, "survey_id": nps.ID, "customer_id": sari.ID, "kind": "nps",
+		"touchpoint": "community", "score": 3, "comment": "Pengiriman lambat sekali, kecewa.", "stage": "awareness", "channel": "portal", "at": time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	if e.item("feedback-"+old.Hex()) != nil {
+		t.Fatal("the sync fed an old answer: it should not even see it")
+	}
+	// Another process syncing refuses the refeed (it would race the sync's removals).
+	leases := store.NewLeases(e.db)
+	if held, _ := leases.Acquire(ctx, "search-sync", "another-host:1", time.Minute); !held {
+		t.Fatal("no lease")
+	}
+	if err := e.syncer.Refeed(ctx, e.insights, func(int, int) {}); !errors.Is(err, search.ErrSyncBusy) {
+		t.Fatalf("a refeed beside another syncing process: %v", err)
+	}
+	leases.Release(ctx, "search-sync", "another-host:1")
+	if err := e.syncer.Refeed(ctx, e.insights, func(int, int) {}); err != nil {
+		t.Fatal(err)
+	}
+	if it := e.item("feedback-" + old.Hex()); it == nil || it.Sentiment != insights.Negative {
+		t.Fatalf("the old comment after a refeed: %+v", it)
+	}
+
+	kopi := e.product("Kopi Gayo")
+	r := e.review(sari, kopi, 5, "Kopi terenak yang pernah saya minum!")
+	tm, err := e.reviews.PromoteReview(ctx, mod, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reviews.AnswerConsent(ctx, sari, tm.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reviews.Decide(ctx, mod, tm.ID, reviews.DecideApprove, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	if got, _ := e.reviews.Testimonial(ctx, tm.ID); got.Status == reviews.TestimonialPending {
+		t.Fatalf("the testimonial is not shown: %s", got.Status)
+	}
+	n, err := e.db.Collection("feedback_items").CountDocuments(ctx, bson.M{"source": "testimonials"})
+	if err != nil || n != 0 || e.item("review-"+r.ID.Hex()) == nil {
+		t.Fatalf("a review quoted as a testimonial is counted twice (%d testimonials)", n)
+	}
 }

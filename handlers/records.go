@@ -39,8 +39,7 @@ func customersQuery(c *fiber.Ctx) customers.Query {
 	return q
 }
 
-var stages = []customers.Stage{customers.StageAwareness, customers.StageExploration, customers.StageExpansion,
-	customers.StageCommitment, customers.StageDissolution}
+var stages = customers.Stages
 
 type customersData struct {
 	Customers []*customers.Customer

@@ -94,6 +94,7 @@ type Server struct {
 	nav       []navItem
 	proxies   []*net.IPNet
 	admission *admission
+	exports   chan struct{} // the insights exports streaming now, a few at most
 }
 
 // New builds the Fiber app with its middleware and routes.
@@ -147,6 +148,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		}
 	}
 	s := &Server{
+		exports:   make(chan struct{}, 2),
 		admission: newAdmission(),
 		cfg:       cfg,
 		deps:      deps,

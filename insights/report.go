@@ -2,6 +2,7 @@ package insights
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/store"
 )
@@ -53,13 +55,25 @@ func (f *Filter) Validate(now time.Time) error {
 	if f.Lang != "" && f.Lang != LangEnglish && f.Lang != LangIndonesian && f.Lang != LangMixed {
 		fe.Add("language", "field.choose_one")
 	}
+	f.Products = slices.Compact(slices.Sorted(slices.Values(f.Products)))
 	if len(f.Products) > 10 {
 		fe.Add("product", "field.too_many", "Max", 10)
+	}
+	if slices.ContainsFunc(f.Products, func(p string) bool { return len(p) > 200 }) {
+		fe.Add("product", "field.choose_one")
+	}
+	if f.Stage != "" && !slices.Contains(customers.Stages, customers.Stage(f.Stage)) {
+		fe.Add("stage", "field.choose_one")
+	}
+	if f.Band != "" && !slices.Contains(customers.Bands, f.Band) {
+		fe.Add("band", "field.choose_one")
+	}
+	if len(f.Touchpoint) > 40 {
+		fe.Add("touchpoint", "field.choose_one")
 	}
 	if f.To.IsZero() {
 		f.To = now
 	}
-	f.Products = slices.Compact(slices.Sorted(slices.Values(f.Products)))
 	return fe.Err()
 }
 
@@ -274,7 +288,9 @@ type cachedReport struct {
 
 // key names a filter, whatever its end: reports are of "the last N days".
 func (f Filter) key() string {
-	return fmt.Sprintf("%v|%s|%s|%s|%s|%s|%d", f.Products, f.Source, f.Touchpoint, f.Lang, f.Stage, f.Band, f.Days)
+	f.To = time.Time{}
+	b, _ := json.Marshal(f) // every value quoted: no two filters share a key
+	return string(b)
 }
 
 // Report reads the feedback the filter chooses, up to now: from a report made in the last
@@ -290,8 +306,12 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 		return e.report, nil
 	}
 	s.reports.mu.Unlock()
-	v, err, _ := s.reports.reading.Do(key, func() (any, error) {
-		r, err := s.report(ctx, f)
+	// The reading is shared by every caller of the same filter meanwhile, so it runs on a
+	// context of its own: one caller leaving must not fail the others.
+	done := s.reports.reading.DoChan(key, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+		defer cancel()
+		r, err := s.report(rctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -303,11 +323,19 @@ func (s *Service) Report(ctx context.Context, f Filter) (*Report, error) {
 		s.reports.entries[key] = &cachedReport{report: r, at: s.now()}
 		return r, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case res := <-done:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Report), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return v.(*Report), nil
 }
+
+// reportTimeout bounds one reading of the items.
+const reportTimeout = time.Minute
 
 // ForgetReports drops the reports made so far: the next ones read the items again (after
 // the themes change, and in tests).

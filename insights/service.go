@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -136,13 +135,20 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(docs))
+	var ids, copies []string
 	var authors []bson.ObjectID
-	for i, d := range docs {
-		ids[i] = d.ID
+	for _, d := range docs {
+		if d.Duplicate {
+			copies = append(copies, d.ID) // its words are counted where they were first written
+			continue
+		}
+		ids = append(ids, d.ID)
 		if id, err := bson.ObjectIDFromHex(d.AuthorID); err == nil {
 			authors = append(authors, id)
 		}
+	}
+	if err := s.Delete(ctx, copies); err != nil || len(ids) == 0 {
+		return err
 	}
 	before, err := s.itemsByID(ctx, ids)
 	if err != nil {
@@ -156,11 +162,18 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 	var changed []*Item
 	for i := range docs {
 		d := &docs[i]
+		if d.Duplicate {
+			continue
+		}
 		it := itemOf(d)
-		if c := people[it.AuthorID]; c != nil {
+		old := before[d.ID]
+		// The author's stage and band when they wrote it: stamped once, not restamped by
+		// every later sync.
+		if old != nil && old.Stage != "" {
+			it.Stage, it.Band = old.Stage, old.Band
+		} else if c := people[it.AuthorID]; c != nil {
 			it.Stage, it.Band = string(c.Stage), c.Satisfaction.Band
 		}
-		old := before[d.ID]
 		if old != nil && old.TextHash == it.TextHash && old.Analysed == version {
 			it.Lang, it.Sentiment, it.Score, it.Themes, it.ThemeSentiments = old.Lang, old.Sentiment, old.Score, old.Themes, old.ThemeSentiments
 			it.Phrases, it.Analysed = old.Phrases, old.Analysed
@@ -173,10 +186,15 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 		d.Sentiment = it.Score
 		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": it.ID}).SetReplacement(it).SetUpsert(true))
 	}
+	// Signals first (each is keyed by its item, so a retry records it once): were the items
+	// written first, a failure between would leave a signal that no retry sees as missing.
+	if err := s.recordSentiment(ctx, changed); err != nil {
+		return err
+	}
 	if _, err := s.items.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 		return fmt.Errorf("feedback items: %w", err)
 	}
-	return s.recordSentiment(ctx, changed)
+	return nil
 }
 
 // itemOf is a search document as a feedback item, not analysed yet.
@@ -208,7 +226,7 @@ func (s *Service) recordSentiment(ctx context.Context, items []*Item) error {
 		return nil
 	}
 	for _, it := range items {
-		if it.AuthorID.IsZero() || strings.TrimSpace(it.Text) == "" {
+		if it.AuthorID.IsZero() {
 			continue
 		}
 		err := s.signals.RecordSignal(ctx, customers.SentimentSignal(it.AuthorID, it.ID, it.Score, it.CreatedAt))
@@ -225,27 +243,24 @@ func (s *Service) Delete(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	existing, err := s.itemsByID(ctx, ids)
-	if err != nil || len(existing) == 0 {
-		return err
+	// Signals first, for every id (withdrawing one that is not there is a no-op): were
+	// the items deleted first, a retry would find nothing left to withdraw.
+	if s.signals != nil {
+		for _, id := range ids {
+			if err := s.signals.WithdrawSignal(ctx, string(customers.SignalSentiment)+":"+id); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := s.items.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
 		return fmt.Errorf("feedback items: %w", err)
-	}
-	if s.signals == nil {
-		return nil
-	}
-	for id := range existing {
-		if err := s.signals.WithdrawSignal(ctx, string(customers.SignalSentiment)+":"+id); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
 func (s *Service) itemsByID(ctx context.Context, ids []string) (map[string]*Item, error) {
 	list, err := store.FindAll[Item](ctx, s.items, bson.M{"_id": bson.M{"$in": ids}},
-		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "theme_sentiments": 1, "phrases": 1, "author_id": 1}))
+		options.Find().SetProjection(bson.M{"text_hash": 1, "analysed": 1, "lang": 1, "sentiment": 1, "score": 1, "themes": 1, "theme_sentiments": 1, "phrases": 1, "author_id": 1, "stage": 1, "band": 1, "created_at": 1}))
 	if err != nil {
 		return nil, fmt.Errorf("feedback items: %w", err)
 	}

@@ -224,12 +224,24 @@ func (s *Service) Reanalyse(ctx context.Context, progress func(done int)) error 
 			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": it.ID, "text_hash": it.TextHash}).SetUpdate(bson.M{"$set": bson.M{
 				"lang": it.Lang, "sentiment": it.Sentiment, "score": it.Score, "themes": it.Themes, "theme_sentiments": it.ThemeSentiments, "phrases": it.Phrases, "analysed": it.Analysed}}))
 		}
+		// Signals before the items (keyed, so a retry records each once): were they after,
+		// a failure between would leave items read anew that no retry reads again.
+		if err := s.recordSentiment(ctx, changed); err != nil {
+			return err
+		}
 		if len(models) > 0 {
 			if _, err := s.items.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 				return fmt.Errorf("reanalysis: %w", err)
 			}
+			s.ForgetReports() // reports made with the old reading
 		}
-		if err := s.recordSentiment(ctx, changed); err != nil {
+		// An item edited meanwhile kept its newer reading (the update is guarded by its
+		// words): its signal is put back from it.
+		edited, err := s.edited(ctx, changed)
+		if err != nil {
+			return err
+		}
+		if err := s.recordSentiment(ctx, edited); err != nil {
 			return err
 		}
 		done += len(batch)
@@ -248,13 +260,39 @@ func (s *Service) Reanalyse(ctx context.Context, progress func(done int)) error 
 }
 
 // Fed says whether insights was given the feedback that existed before it (MarkFed).
-func (s *Service) Fed(ctx context.Context) bool {
+func (s *Service) Fed(ctx context.Context) (bool, error) {
 	n, err := s.state.CountDocuments(ctx, bson.M{"_id": "fed"})
-	return err == nil && n > 0
+	if err != nil {
+		return false, fmt.Errorf("insights: %w", err)
+	}
+	return n > 0, nil
 }
 
 // MarkFed notes that insights has every piece of feedback: the search sync brings the rest.
 func (s *Service) MarkFed(ctx context.Context) error {
 	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "fed"}, bson.M{"$set": bson.M{"at": s.now()}}, options.UpdateOne().SetUpsert(true))
 	return err
+}
+
+// edited lists, as they are now, the items whose stored words are no longer the ones
+// they were read from.
+func (s *Service) edited(ctx context.Context, items []*Item) ([]*Item, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	now, err := s.itemsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Item
+	for _, it := range items {
+		if cur := now[it.ID]; cur != nil && cur.TextHash != it.TextHash {
+			out = append(out, cur)
+		}
+	}
+	return out, nil
 }

@@ -135,7 +135,8 @@ func (t testimonialSource) find(ctx context.Context, filter bson.M, opts *option
 	for _, tm := range list {
 		doc := search.Document{ID: "testimonial-" + tm.ID.Hex(), Kind: "testimonial", Title: authorName(authors, tm.AuthorID),
 			Body: tm.Quote, URL: "/testimonials", Status: "published", Visibility: "public",
-			Author: authorName(authors, tm.AuthorID), CreatedAt: tm.CreatedAt.Unix(), Source: "testimonials", AuthorID: tm.AuthorID.Hex(), OwnText: tm.Quote}
+			Author: authorName(authors, tm.AuthorID), CreatedAt: tm.CreatedAt.Unix(), Source: "testimonials", AuthorID: tm.AuthorID.Hex(), OwnText: tm.Quote,
+			Duplicate: tm.FromReviewID != nil}
 		if tm.ProductID != nil {
 			if p := products[*tm.ProductID]; p != nil {
 				doc.Product, doc.Category = p.Slug, p.Category

@@ -41,6 +41,9 @@ type Document struct {
 	Touchpoint string `json:"-"` // a survey answer's touchpoint
 	// Private documents go to the sinks only, never into the index (survey comments).
 	Private bool `json:"-"`
+	// Duplicate documents repeat words another document holds (a testimonial quoted from a
+	// review): sinks that count feedback leave them out.
+	Duplicate bool `json:"-"`
 }
 
 // public drops the private documents.

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -46,6 +47,8 @@ type Syncer struct {
 	owner   string
 	log     *slog.Logger
 
+	working sync.Mutex // one batch at a time in this process: a sync's, or a refeed's
+
 	mu      sync.Mutex
 	lastErr error  // the index's last failure, for /readyz; nil once a pass succeeds
 	changed func() // told after each batch reaches the index, so caches of search pages drop
@@ -71,6 +74,8 @@ const (
 // SyncOnce pushes one batch of dirty content of every source and reports how many
 // documents it handled. A failing index leaves everything dirty, to be retried.
 func (s *Syncer) SyncOnce(ctx context.Context) (int, error) {
+	s.working.Lock()
+	defer s.working.Unlock()
 	done := 0
 	for _, src := range s.sources {
 		pending, err := src.Dirty(ctx, syncBatch)
@@ -181,10 +186,25 @@ func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) er
 	})
 }
 
+// ErrSyncBusy is a refeed refused because another process holds the sync: it keeps the
+// sinks in step itself.
+var ErrSyncBusy = errors.New("another process syncs the index: it keeps insights in step")
+
 // Refeed tells one sink every source's content, as if all of it had changed: how a sink
-// catches up with what existed before it (insights' reanalysis).
+// catches up with what existed before it (insights' reanalysis). Each batch holds the
+// sync's lease and takes turns with the sync, so content hidden meanwhile is not brought
+// back: its removal is synced after the batch that read it.
 func (s *Syncer) Refeed(ctx context.Context, sink Sink, progress func(done, total int)) error {
 	return s.walk(ctx, progress, func(_ Source, _ []Pending, upserts []Document, deletes []string) error {
+		held, err := s.leases.Acquire(ctx, leaseName, s.owner, syncLease)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return ErrSyncBusy
+		}
+		s.working.Lock()
+		defer s.working.Unlock()
 		if err := sink.Upsert(ctx, upserts); err != nil {
 			return err
 		}

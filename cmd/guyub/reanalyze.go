@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/guyub/guyub/search"
 )
 
 // reanalyze gives insights every piece of feedback and reads each again with the shipped
-// model and the current themes, showing its progress. It is safe beside a live server.
+// model and the current themes, showing its progress. A running server does the same by
+// itself (its reanalyse job), so this refuses to run beside one.
 func (p program) reanalyze(ctx context.Context, args []string) error {
 	cfg, err := loadConfig("guyub reanalyze", args, p.environ, p.stderr)
 	if err != nil {
@@ -36,6 +40,9 @@ func (p program) reanalyze(ctx context.Context, args []string) error {
 		read = done
 		_ = reading.Set(min(done, total))
 	})
+	if errors.Is(err, search.ErrSyncBusy) {
+		return errors.New("a server is running on this database: its reanalyse job feeds and reads insights within a minute of any change; stop it to run this by hand")
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -186,14 +187,22 @@ func (s *services) reanalyse(syncer *search.Syncer, log *slog.Logger) func(conte
 			return err
 		}
 		defer func() { _ = leases.Release(context.WithoutCancel(ctx), "reanalyse", s.owner) }()
-		return s.analyseAll(ctx, syncer, log, nil, nil)
+		err = s.analyseAll(ctx, syncer, log, nil, nil)
+		if errors.Is(err, search.ErrSyncBusy) {
+			return nil // another instance syncs: the feed waits for the next minute
+		}
+		return err
 	}
 }
 
 // analyseAll feeds insights what it has not seen (once) and reads again what was read
 // with another model or other themes, telling progress.
 func (s *services) analyseAll(ctx context.Context, syncer *search.Syncer, log *slog.Logger, fed func(done, total int), read func(done int)) error {
-	if fed != nil || !s.insights.Fed(ctx) {
+	already, err := s.insights.Fed(ctx)
+	if err != nil {
+		return err
+	}
+	if fed != nil || !already {
 		started := time.Now()
 		if fed == nil {
 			fed = func(int, int) {}
