@@ -92,7 +92,7 @@ func newEnv(t testing.TB) *env {
 	if e.search, err = search.OpenBleveMemory(); err != nil {
 		t.Fatal(err)
 	}
-	e.syncer = search.NewSyncer(e.search, store.NewLeases(db), "test", slog.New(slog.DiscardHandler), e.reviews.ReviewSource(), e.reviews.TestimonialSource(),
+	e.syncer = search.NewSyncer(e.search, store.NewLeases(db), "test", slog.New(slog.DiscardHandler), e.reviews.ProductSource(), e.reviews.ReviewSource(), e.reviews.TestimonialSource(),
 		e.community.ThreadSource(), e.community.PostSource(), e.community.IdeaSource(), e.feedback.CommentSource())
 	if e.insights, err = insights.NewService(db, e.customers, e.customers); err != nil {
 		t.Fatal(err)

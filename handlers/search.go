@@ -51,15 +51,16 @@ type facetLink struct {
 }
 
 type searchData struct {
-	Query   search.Query
-	Results *search.Results
-	Facets  map[string][]facetLink
-	Names   []string
-	Prev    string
-	Next    string
-	Sorts   []string
-	Staff   bool
-	Status  string
+	Query        search.Query
+	ProductNames map[string]string // by slug
+	Results      *search.Results
+	Facets       map[string][]facetLink
+	Names        []string
+	Prev         string
+	Next         string
+	Sorts        []string
+	Staff        bool
+	Status       string
 }
 
 // link is the current search with some parameters changed.
@@ -94,6 +95,24 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 	d.Facets = map[string][]facetLink{}
 	param := map[string]string{"kind": "kind", "product": "product", "category": "category", "rating": "rating", "lang": "lang_filter"}
 	current := map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "rating": strconv.Itoa(q.Rating), "lang": q.Lang}
+	// Products are shown by name: in the product facet and on the hits about them.
+	var slugs []string
+	for slug := range res.Facets["product"] {
+		slugs = append(slugs, slug)
+	}
+	for _, h := range res.Hits {
+		if h.Product != "" {
+			slugs = append(slugs, h.Product)
+		}
+	}
+	products, err := s.deps.Reviews.ProductsBySlug(c.UserContext(), slugs)
+	if err != nil {
+		return err
+	}
+	d.ProductNames = map[string]string{}
+	for slug, p := range products {
+		d.ProductNames[slug] = p.Name
+	}
 	for _, name := range search.Facets {
 		var links []facetLink
 		for value, n := range res.Facets[name] {
@@ -102,11 +121,25 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 			if active {
 				target = "" // a second click removes the filter
 			}
-			links = append(links, facetLink{Value: value, Label: value, Count: n, Active: active,
+			label := value
+			switch name {
+			case "product":
+				if n, ok := d.ProductNames[value]; ok {
+					label = n
+				}
+			case "lang":
+				if n, ok := languageNames[value]; ok {
+					label = n
+				}
+			}
+			links = append(links, facetLink{Value: value, Label: label, Count: n, Active: active,
 				URL: link(c, map[string]string{param[name]: target, "page": ""})})
 		}
 		sort.Slice(links, func(i, j int) bool {
-			return links[i].Count > links[j].Count || (links[i].Count == links[j].Count && links[i].Value < links[j].Value)
+			if name == "rating" {
+				return links[i].Value > links[j].Value // 5 stars first, as a reader counts them
+			}
+			return links[i].Count > links[j].Count || (links[i].Count == links[j].Count && links[i].Label < links[j].Label)
 		})
 		d.Facets[name] = links
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -63,8 +64,25 @@ func TestSearchPage_HighlightsFacetsAndWhoSeesWhat(t *testing.T) {
 		}
 	}
 	raw := anon.get("/api/v1/search?q=coffee")
-	if err := json.Unmarshal([]byte(raw.body), &api); err != nil || api.Total != 1 || !strings.HasPrefix(api.Hits[0].URL, "/products/kopi-gayo#review-") {
+	if err := json.Unmarshal([]byte(raw.body), &api); err != nil || api.Total != 2 || api.Facets["kind"]["product"] != 1 ||
+		api.Facets["kind"]["review"] != 1 {
 		t.Fatalf("API search for the English synonym of kopi: %s", raw.body)
+	}
+	// Products are found by name, as their own kind, and shown by name wherever their slug is.
+	for _, text := range []string{"gayo", "rice cooker", "Kopi Gayo"} {
+		res := anon.get("/search?lang=en&q=" + url.QueryEscape(text))
+		if !strings.Contains(res.body, `<span class="badge">Product</span>`) {
+			t.Fatalf("searching %q finds no product:\n%s", text, res.body)
+		}
+	}
+	res = anon.get("/search?lang=en&q=kopi")
+	if !strings.Contains(res.body, ">Kopi Gayo</a> <span class=\"muted\">") || strings.Contains(res.body, ">kopi-gayo</a>") ||
+		!strings.Contains(res.body, "about Kopi Gayo") {
+		t.Fatalf("product names in the facet and on review hits:\n%s", res.body)
+	}
+	all := anon.get("/search?lang=en&q=")
+	if five, two := strings.Index(all.body, "5 stars"), strings.Index(all.body, "2 stars"); five < 0 || two < 0 || five > two {
+		t.Fatalf("stars from 5 down: %d %d\n%s", five, two, all.body)
 	}
 	sugg := anon.get("/search/suggest?q=pelay")
 	if !strings.Contains(sugg.body, `"kind":"review"`) {

@@ -138,7 +138,10 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 	var ids, copies []string
 	var authors []bson.ObjectID
 	for _, d := range docs {
-		if d.Duplicate {
+		switch {
+		case d.Source == "":
+			continue // not feedback (a product)
+		case d.Duplicate:
 			copies = append(copies, d.ID) // its words are counted where they were first written
 			continue
 		}
@@ -162,7 +165,7 @@ func (s *Service) Upsert(ctx context.Context, docs []search.Document) error {
 	var changed []*Item
 	for i := range docs {
 		d := &docs[i]
-		if d.Duplicate {
+		if d.Duplicate || d.Source == "" {
 			continue
 		}
 		it := itemOf(d)

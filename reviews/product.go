@@ -32,6 +32,7 @@ type Product struct {
 	CreatedAt   time.Time     `bson:"created_at" json:"created_at"`
 	UpdatedAt   time.Time     `bson:"updated_at" json:"updated_at"`
 	Version     int           `bson:"version" json:"-"`
+	SearchDirty bool          `bson:"search_dirty" json:"-"` // the index has not caught up (ProductSource)
 }
 
 // RatingSummary is kept on the product as reviews are published and withdrawn; repair
@@ -126,7 +127,7 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (*Product,
 	}
 	now := s.now()
 	p := &Product{ID: bson.NewObjectID(), Slug: in.Slug, Name: in.Name, Description: in.Description,
-		ImageURL: in.ImageURL, Category: in.Category, CreatedAt: now, UpdatedAt: now, Version: 1}
+		ImageURL: in.ImageURL, Category: in.Category, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	if _, err := s.products.InsertOne(ctx, p); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return nil, errSlugTaken
@@ -144,7 +145,7 @@ func (s *Service) UpdateProduct(ctx context.Context, slug string, in ProductInpu
 	var p Product
 	err := s.products.FindOneAndUpdate(ctx, bson.M{"slug": slug}, bson.M{
 		"$set": bson.M{"slug": in.Slug, "name": in.Name, "description": in.Description, "image_url": in.ImageURL,
-			"category": in.Category, "updated_at": s.now()},
+			"category": in.Category, "updated_at": s.now(), "search_dirty": true},
 		"$inc": bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&p)
 	switch {

@@ -23,6 +23,10 @@ type RepairReport struct {
 // It reads in batches and writes only what differs.
 func (s *Service) Repair(ctx context.Context) (RepairReport, error) {
 	var rep RepairReport
+	// Products made before they were searchable have never been indexed: they are now.
+	if _, err := s.products.UpdateMany(ctx, bson.M{"search_dirty": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"search_dirty": true}}); err != nil {
+		return rep, fmt.Errorf("repair: %w", err)
+	}
 	// Published ratings per product, and what each review should count.
 	summaries := map[bson.ObjectID]*RatingSummary{}
 	cur, err := s.reviews.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{
@@ -195,7 +199,7 @@ func (s *Service) recountRating(ctx context.Context, id bson.ObjectID, handled [
 		}
 	}
 	res, err := s.products.UpdateOne(ctx, bson.M{"_id": id, "rating.count": before.Rating.Count, "rating.sum": before.Rating.Sum},
-		bson.M{"$set": bson.M{"rating": sum}})
+		bson.M{"$set": bson.M{"rating": sum, "search_dirty": true}, "$inc": bson.M{"version": 1}})
 	if err != nil {
 		return false, fmt.Errorf("recount rating: %w", err)
 	}

@@ -358,7 +358,9 @@ func (s *Service) syncRating(ctx context.Context, id bson.ObjectID) error {
 		if res.ModifiedCount == 0 {
 			continue // the review changed under us; look again
 		}
-		if _, err := s.products.UpdateOne(ctx, bson.M{"_id": r.ProductID}, bson.M{"$inc": ratingDelta(r.CountedRating, want)}); err != nil {
+		inc := ratingDelta(r.CountedRating, want)
+		inc["version"] = 1 // its rating is in the search index
+		if _, err := s.products.UpdateOne(ctx, bson.M{"_id": r.ProductID}, bson.M{"$inc": inc, "$set": bson.M{"search_dirty": true}}); err != nil {
 			return fmt.Errorf("count rating: %w", err)
 		}
 		return s.syncSignal(ctx, r, want)

@@ -3,6 +3,7 @@ package reviews
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -11,6 +12,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/search"
+	"github.com/guyub/guyub/store"
 )
 
 // ReviewSource is the reviews' side of the search sync.
@@ -18,6 +20,52 @@ func (s *Service) ReviewSource() search.Source { return reviewSource{s} }
 
 // TestimonialSource is the testimonials' side of the search sync.
 func (s *Service) TestimonialSource() search.Source { return testimonialSource{s} }
+
+// ProductSource is the products' side of the search sync: searching a product's name
+// finds the product itself, not only its reviews.
+func (s *Service) ProductSource() search.Source { return productSource{s} }
+
+type productSource struct{ s *Service }
+
+func (productSource) Name() string { return "products" }
+
+func (p productSource) Dirty(ctx context.Context, limit int) ([]search.Pending, error) {
+	return p.find(ctx, bson.M{"search_dirty": true}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+func (p productSource) MarkIndexed(ctx context.Context, done []search.Pending) error {
+	return search.MarkIndexed(ctx, p.s.products, "product-", done)
+}
+
+// allProducts chooses every product through an index (search_dirty is false or true).
+var allProducts = bson.M{"search_dirty": bson.M{"$in": bson.A{true, false}}}
+
+func (p productSource) Count(ctx context.Context) (int, error) {
+	n, err := p.s.products.CountDocuments(ctx, allProducts)
+	return int(n), err
+}
+
+func (p productSource) All(ctx context.Context, batch int, fn func([]search.Pending) error) error {
+	return search.InBatches(ctx, batch, allProducts, p.find, fn)
+}
+
+func (p productSource) find(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]search.Pending, error) {
+	list, err := store.FindAll[Product](ctx, p.s.products, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("products to index: %w", err)
+	}
+	out := make([]search.Pending, 0, len(list))
+	for _, pr := range list {
+		doc := search.Document{ID: "product-" + pr.ID.Hex(), Kind: "product", Title: pr.Name, Body: pr.Description,
+			URL: "/products/" + pr.Slug, Product: pr.Slug, Category: pr.Category, Status: "published", Visibility: "public",
+			CreatedAt: pr.CreatedAt.Unix()}
+		if pr.Rating.Count > 0 {
+			doc.Rating = int(math.Round(pr.Rating.Average()))
+		}
+		out = append(out, search.Pending{Doc: doc, Indexed: true, Version: pr.Version})
+	}
+	return out, nil
+}
 
 // indexed are the review statuses kept in the index: the public sees published, staff may
 // also find pending ones; hidden and deleted reviews leave it.

@@ -77,6 +77,7 @@ var Indexes = []store.Indexes{
 	{Collection: "products", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "name", Value: 1}, {Key: "slug", Value: 1}}},
+		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 	{Collection: "reviews", Models: []mongo.IndexModel{
 		// One review per customer per product: the guard, not a read-then-write check.

@@ -170,7 +170,7 @@ func (s *services) openSearch(ctx context.Context, cfg config, log *slog.Logger)
 // content of every source.
 func (s *services) syncer(idx search.Index, log *slog.Logger) *search.Syncer {
 	syncer := search.NewSyncer(idx, store.NewLeases(s.store.DB), s.owner, log,
-		s.reviews.ReviewSource(), s.reviews.TestimonialSource(),
+		s.reviews.ProductSource(), s.reviews.ReviewSource(), s.reviews.TestimonialSource(),
 		s.community.ThreadSource(), s.community.PostSource(), s.community.IdeaSource(), s.feedback.CommentSource())
 	syncer.AlsoTo(s.insights)
 	return syncer
