@@ -25,8 +25,17 @@ func corruptHelpfulOf(t *testing.T, s *Service, id bson.ObjectID) {
 	}
 }
 
+// asBeforeSearch makes a product look as products were before they were searchable.
+func asBeforeSearch(t *testing.T, s *Service, slug string) {
+	t.Helper()
+	if _, err := s.products.UpdateOne(context.Background(), bson.M{"slug": slug}, bson.M{"$unset": bson.M{"search_dirty": ""}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Exported for the external test package.
 var (
+	AsBeforeSearch   = asBeforeSearch
 	CorruptRatingOf  = corruptRatingOf
 	CorruptHelpfulOf = corruptHelpfulOf
 )

@@ -14,6 +14,7 @@ import (
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/reviews"
+	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
 	"github.com/guyub/guyub/store/storetest"
 )
@@ -552,5 +553,40 @@ func TestTestimonials_FollowTheirReview(t *testing.T) {
 	}
 	if shown() != 1 {
 		t.Fatal("published again: back on the wall")
+	}
+}
+
+// Products are searchable: new and edited ones are synced, rated ones carry their rating,
+// and those made before search knew products are found by the repair.
+func TestProductSource_NewEditedRatedAndOld(t *testing.T) {
+	w := newWorld(t)
+	src := w.reviews.ProductSource()
+	dirty := func() []search.Pending {
+		t.Helper()
+		list, err := src.Dirty(w.ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	p := w.product("Kopi Gayo")
+	if got := dirty(); len(got) != 1 || got[0].Doc.Kind != "product" || got[0].Doc.Title != "Kopi Gayo" || got[0].Doc.URL != "/products/"+p.Slug {
+		t.Fatalf("a new product: %+v", got)
+	}
+	src.MarkIndexed(w.ctx, dirty())
+	w.review(w.person("Ayu"), p, 4)
+	if got := dirty(); len(got) != 1 || got[0].Doc.Rating != 4 {
+		t.Fatalf("a rated product: %+v", got)
+	}
+	src.MarkIndexed(w.ctx, dirty())
+	reviews.AsBeforeSearch(t, w.reviews, p.Slug)
+	if got := dirty(); len(got) != 0 {
+		t.Fatalf("an old product is dirty: %+v", got)
+	}
+	if _, err := w.reviews.Repair(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirty(); len(got) != 1 {
+		t.Fatalf("the repair did not bring the old product to the index: %+v", got)
 	}
 }
