@@ -259,10 +259,22 @@ func TestBrowser_SearchFindsAcrossLanguages(t *testing.T) {
 		t.Fatalf("'coffee' should find the Indonesian 'kopi' content: %q", got)
 	}
 	b.Screenshots("search-id")
+	// On a phone the first result comes before the filters.
+	b.Do(chromedp.EmulateViewport(browsertest.Phone.Width, browsertest.Phone.Height))
+	if above := browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector('.hits li').getBoundingClientRect().top < document.querySelector('.facets').getBoundingClientRect().top`)); !above {
+		t.Fatal("on a phone the filters come before the first result")
+	}
+	b.Do(chromedp.EmulateViewport(browsertest.Desktop.Width, browsertest.Desktop.Height))
 	b.Click(`.facets a[href*="kind=testimonial"]`)
 	if got := b.Text(".results .muted"); !strings.Contains(got, "1 hasil") {
 		t.Fatalf("the testimonial facet narrows to one: %q", got)
 	}
+	// A product is found by what it is, in English, though its name is Indonesian.
+	b.Open(r.URL + "/search?q=rice+cooker&lang=en")
+	if got := b.Text(".hits"); !strings.Contains(got, "Product") || !strings.Contains(got, "Penanak Nasi RC-1") {
+		t.Fatalf("searching rice cooker: %q", got)
+	}
+	b.Screenshots("search-products-en")
 }
 
 func TestBrowser_SuggestionsWhileTyping(t *testing.T) {
