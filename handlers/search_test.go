@@ -3,11 +3,14 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/reviews"
@@ -90,5 +93,31 @@ func TestSearchPage_HighlightsFacetsAndWhoSeesWhat(t *testing.T) {
 	}
 	if res := anon.get("/search?q=" + strings.Repeat("x", 1000) + "&page=-3&sort=evil"); res.StatusCode != http.StatusOK {
 		t.Fatalf("odd input is normalised, not an error: %d", res.StatusCode)
+	}
+}
+
+// Replies found by a search do not repeat their thread's title as theirs: each shows what
+// it says, and where.
+func TestSearchPage_RepliesShowTheirWordsNotTheThreadTitle(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	help := e.category("Help", false)
+	ayu := e.person("ayu@example.com")
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Grinder too coarse", Body: "My grinder grinds too coarse for espresso."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"Adjust the grinder ring one notch.", "Clean the grinder burrs first.", "My grinder did the same."} {
+		if _, err := e.community.Reply(ctx, e.person(fmt.Sprintf("r%d@example.com", len(body))), content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sync()
+	page := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{}))).get("/search?lang=en&q=grinder")
+	if n := strings.Count(page.body, "<mark>Grinder</mark> too coarse</a></h2>"); n != 1 {
+		t.Fatalf("the thread's title as a heading %d times, want once:\n%s", n, page.body)
+	}
+	if !strings.Contains(page.body, "Reply in “<mark>Grinder</mark> too coarse”") || !strings.Contains(page.body, "burrs first") {
+		t.Fatalf("replies show their words and where they are:\n%s", page.body)
 	}
 }
