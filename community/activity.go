@@ -18,6 +18,7 @@ type Activity struct {
 	Title  string
 	URL    string
 	Status Status
+	Reason string // a moderator's, when they hid it
 }
 
 // ActivityBy lists what a customer did before a time (zero: any), newest first, at most
@@ -73,19 +74,22 @@ func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time
 	}
 	var out []Activity
 	for _, p := range posts {
-		a := Activity{At: p.CreatedAt, Kind: "post", Status: p.Status}
+		a := Activity{At: p.CreatedAt, Kind: "post", Status: p.Status, Reason: p.ModerationReason}
 		if p.Opening {
 			a.Kind = "thread"
 		}
 		if t := threads[p.ParentID]; t != nil {
 			a.Title, a.URL = t.Title, t.URL()+"#post-"+p.ID.Hex()
+			if p.Opening && a.Reason == "" {
+				a.Reason = t.ModerationReason
+			}
 		} else if i := parents[p.ParentID]; i != nil {
 			a.Title, a.URL = i.Title, i.URL()+"#post-"+p.ID.Hex()
 		}
 		out = append(out, a)
 	}
 	for _, i := range ideas {
-		out = append(out, Activity{At: i.CreatedAt, Kind: "idea", Title: i.Title, URL: i.URL(), Status: i.Status})
+		out = append(out, Activity{At: i.CreatedAt, Kind: "idea", Title: i.Title, URL: i.URL(), Status: i.Status, Reason: i.ModerationReason})
 	}
 	for _, v := range votes {
 		a := Activity{At: v.At, Kind: "vote"}

@@ -34,22 +34,21 @@ func (s *Server) profileRoutes(app *fiber.App) {
 
 // profileData is the signed-in customer's own page.
 type profileData struct {
-	Member      *customers.Customer
-	Languages   []languageLink
-	Providers   []providerLink
-	Tokens      []*identity.APIToken
-	Scopes      []identity.Scope
-	NewToken    string // shown once, right after it is made
-	Reviews     []*reviews.Review
-	Products    map[bson.ObjectID]*reviews.Product
-	Requests    []testimonialView // staff asked to feature a review: the member decides
-	Stories     []testimonialView // the member's own testimonials and where they stand
-	ProfileForm *form
-	Password    *form
-	EmailForm   *form
-	TokenForm   *form
-	EmailPrefs  []emailPref
-	Choices     []string
+	Member        *customers.Customer
+	Languages     []languageLink
+	Providers     []providerLink
+	Tokens        []*identity.APIToken
+	Scopes        []identity.Scope
+	NewToken      string            // shown once, right after it is made
+	Contributions []contribution    // the member's own, whatever their status
+	Requests      []testimonialView // staff asked to feature a review: the member decides
+	Stories       []testimonialView // the member's own testimonials and where they stand
+	ProfileForm   *form
+	Password      *form
+	EmailForm     *form
+	TokenForm     *form
+	EmailPrefs    []emailPref
+	Choices       []string
 }
 
 // emailPref is one kind of notification and how the member has it emailed.
@@ -73,7 +72,7 @@ func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 		d.Providers = append(d.Providers, providerLink{Name: p.Name, Label: p.Label, Linked: u.HasIdentity(p.Name)})
 	}
 	var err error
-	if d.Reviews, d.Products, err = s.deps.Reviews.ReviewsByAuthor(c.UserContext(), u.ID, time.Time{}, 20); err != nil {
+	if d.Contributions, err = s.contributions(c, u.ID, true); err != nil {
 		return nil, err
 	}
 	mine, err := s.deps.Reviews.TestimonialsBy(c.UserContext(), u.ID)
@@ -190,26 +189,35 @@ type memberData struct {
 	IsSelf        bool
 }
 
-// contribution is one public thing a member wrote, for their page.
+// contribution is one thing a member wrote, for their page and their profile.
 type contribution struct {
 	At         time.Time
 	Kind       string // message ID
 	Title, URL string
+	Rating     int    // a review's
+	Status     string // shown when not published: to the author only
+	Reason     string // a moderator's, when they hid it
 }
 
-// publicContributions are a member's latest published threads, replies, ideas and reviews
-// (votes and anything not public stay off their page): two sources, merged by time.
-func (s *Server) publicContributions(c *fiber.Ctx, id bson.ObjectID) ([]contribution, error) {
+// contributions are a member's latest threads, replies, ideas and reviews, newest first:
+// two sources, merged by time. Others see what is published; the author (own) also sees
+// what waits for a moderator or was hidden, with the moderator's reason — never a silent
+// dead end. Votes, and what they deleted themselves, stay off.
+func (s *Server) contributions(c *fiber.Ctx, id bson.ObjectID, own bool) ([]contribution, error) {
 	const most = 20
 	ctx := c.UserContext()
+	shown := func(status content.Status, reason string) bool {
+		return status == content.StatusPublished || own && (status != content.StatusDeleted || reason != "")
+	}
 	acts, err := s.deps.Community.ActivityBy(ctx, id, time.Time{}, most)
 	if err != nil {
 		return nil, err
 	}
 	var out []contribution
 	for _, a := range acts {
-		if a.Kind != "vote" && a.Status == content.StatusPublished && a.URL != "" {
-			out = append(out, contribution{At: a.At, Kind: "record.community." + a.Kind, Title: a.Title, URL: a.URL})
+		if a.Kind != "vote" && a.URL != "" && shown(a.Status, a.Reason) {
+			out = append(out, contribution{At: a.At, Kind: "record.community." + a.Kind, Title: a.Title, URL: a.URL,
+				Status: string(a.Status), Reason: a.Reason})
 		}
 	}
 	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, time.Time{}, most)
@@ -217,8 +225,9 @@ func (s *Server) publicContributions(c *fiber.Ctx, id bson.ObjectID) ([]contribu
 		return nil, err
 	}
 	for _, r := range revs {
-		if p := products[r.ProductID]; p != nil && r.Status == reviews.StatusPublished {
-			out = append(out, contribution{At: r.CreatedAt, Kind: "kind.review", Title: p.Name, URL: "/products/" + p.Slug + "#review-" + r.ID.Hex()})
+		if p := products[r.ProductID]; p != nil && shown(r.Status, r.ModerationReason) {
+			out = append(out, contribution{At: r.CreatedAt, Kind: "kind.review", Title: p.Name, URL: "/products/" + p.Slug + "#review-" + r.ID.Hex(),
+				Rating: r.Rating, Status: string(r.Status), Reason: r.ModerationReason})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
@@ -240,7 +249,7 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 		d.IsSelf = viewer.ID == m.ID
 		d.ShowEmail = d.IsSelf || viewer.HasAnyRole(customers.RoleProduct)
 	}
-	if d.Contributions, err = s.publicContributions(c, m.ID); err != nil {
+	if d.Contributions, err = s.contributions(c, m.ID, false); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "private, no-store")

@@ -1,0 +1,58 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/moderation"
+)
+
+// A member's profile lists everything they wrote — threads, replies, ideas and reviews —
+// and what a moderator hid stays there for them, with the reason; their public page
+// shows only what is published.
+func TestProfile_ContributionsOfEveryKindWithTheirStatus(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	help := e.category("Help", false)
+	dewi := e.person("dewi@example.com")
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	th, err := e.community.CreateThread(ctx, dewi, community.ThreadInput{Category: help.Slug, Title: "Grinder settings for V60", Body: "Which setting do you use?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.community.CreateThread(ctx, e.person("eko@example.com"), community.ThreadInput{Category: help.Slug, Title: "Rice cooker lid", Body: "Mine leaks steam."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Reply(ctx, dewi, content.Ref{Kind: content.KindThread, ID: other.ID}, community.PostInput{Body: "Try a new seal."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.CreateIdea(ctx, dewi, community.IdeaInput{Title: "Refill packs for the coffee", Body: "Less plastic please."}); err != nil {
+		t.Fatal(err)
+	}
+	e.review(dewi, e.product("Kopi Gayo"), 4, "Harum.")
+	if _, err := e.moderation.Decide(ctx, mod, moderation.DecisionInput{Refs: []string{"thread:" + th.ID.Hex()}, Action: moderation.ActionReject, Reason: "Please post in the coffee forum"}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, base)
+	b.signIn("dewi@example.com")
+	page := b.get("/profile?lang=en")
+	for _, want := range []string{"Grinder settings for V60", "Rice cooker lid", "Refill packs for the coffee", "Kopi Gayo",
+		"hidden by a moderator", "The moderator’s reason: Please post in the coffee forum"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the profile lacks %q", want)
+		}
+	}
+	public := newBrowser(t, base).get("/members/" + dewi.ID.Hex())
+	if public.StatusCode != http.StatusOK || strings.Contains(public.body, "Grinder settings for V60") || !strings.Contains(public.body, "Refill packs") {
+		t.Fatalf("the public page shows only what is published: %d", public.StatusCode)
+	}
+}
