@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -54,5 +55,43 @@ func TestProfile_ContributionsOfEveryKindWithTheirStatus(t *testing.T) {
 	public := newBrowser(t, base).get("/members/" + dewi.ID.Hex())
 	if public.StatusCode != http.StatusOK || strings.Contains(public.body, "Grinder settings for V60") || !strings.Contains(public.body, "Refill packs") {
 		t.Fatalf("the public page shows only what is published: %d", public.StatusCode)
+	}
+}
+
+// A visitor sees Vote, Like, Helpful and Reply like a member does; each asks them to sign
+// in and brings them back to where they were.
+func TestVisitors_SeeTheActionsAndAreAskedToSignIn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	help := e.category("Help", false)
+	ayu := e.person("ayu@example.com")
+	idea, err := e.community.CreateIdea(ctx, ayu, community.IdeaInput{Title: "Refill packs", Body: "Less plastic."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Grinder", Body: "Which setting?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kopi := e.product("Kopi Gayo")
+	r := e.review(ayu, kopi, 5, "Harum.")
+	visitor := newBrowser(t, base)
+	for page, link := range map[string]string{
+		idea.URL() + "?lang=en":               `href="/signin?next=` + strings.ReplaceAll(idea.URL(), "/", "%2f") + `"`,
+		th.URL() + "?lang=en":                 `href="/signin?next=` + strings.ReplaceAll(th.URL(), "/", "%2f") + `%23post-`,
+		"/products/" + kopi.Slug + "?lang=en": `href="/signin?next=/products/` + kopi.Slug + `%23review-` + r.ID.Hex() + `"`,
+	} {
+		body := visitor.get(page).body
+		if !strings.Contains(strings.ToLower(body), strings.ToLower(link)) {
+			t.Errorf("%s: no sign-in link %s", page, link)
+		}
+	}
+	if body := visitor.get("/ideas?lang=en").body; !strings.Contains(body, ">Vote</a>") {
+		t.Error("the ideas list has no Vote for a visitor")
+	}
+	res := visitor.post("/signin", url.Values{"email": {"ayu@example.com"}, "password": {"correct horse battery"}, "next": {idea.URL()}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != idea.URL() {
+		t.Fatalf("back after signing in: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 }
