@@ -29,6 +29,18 @@ func TestBrowser_HomePageSwitchesToIndonesian(t *testing.T) {
 	}
 	b.Screenshots("home-id")
 
+	// On a phone the header is one row; its menu holds every section, search included.
+	b.Do(chromedp.EmulateViewport(browsertest.Phone.Width, browsertest.Phone.Height))
+	if h := browsertest.Get(b, chromedp.Evaluate[float64](`document.querySelector('.header-row').getBoundingClientRect().height`)); h > 70 {
+		t.Fatalf("the phone header is %.0f px tall: more than one row", h)
+	}
+	b.Toggle(`.nav-menu summary`)
+	if got := b.Text(".nav-menu-panel"); !strings.Contains(got, "Cari") || !strings.Contains(got, "Ide") || !strings.Contains(got, "English") {
+		t.Fatalf("the phone menu: %q", got)
+	}
+	b.Screenshots("home-menu-id")
+	b.Do(chromedp.EmulateViewport(browsertest.Desktop.Width, browsertest.Desktop.Height))
+
 	// The choice holds on the next page without ?lang=.
 	b.Open(r.URL + "/no-such-page")
 	if got := b.Text("h1"); got != "Halaman tidak ditemukan" {
