@@ -347,6 +347,13 @@ func TestBrowser_NPSAnswerReachesTheRecordAndTheKPIs(t *testing.T) {
 	// this period, so the home page asks him.
 	signIn("moderator@guyub.example")
 	b.Open(r.URL + "/")
+	// The 0–10 scale is one row, even on a phone.
+	b.Do(chromedp.EmulateViewport(browsertest.Phone.Width, browsertest.Phone.Height))
+	rows := browsertest.Get(b, chromedp.Evaluate[int](`new Set(Array.from(document.querySelectorAll('.survey-prompt .scale label')).map(l => Math.round(l.getBoundingClientRect().top))).size`))
+	if rows != 1 {
+		t.Fatalf("the NPS scale takes %d rows on a phone", rows)
+	}
+	b.Screenshots("home-survey")
 	b.Toggle(`.survey-prompt input[name="score"][value="10"]`)
 	b.Fill(`.survey-prompt textarea`, "Komunitasnya sangat membantu")
 	b.Submit(`.survey-prompt button`)
