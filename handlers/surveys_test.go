@@ -131,6 +131,11 @@ func TestKPIPageAndAPIs_RoleGuardsAndFigures(t *testing.T) {
 	if other := p.get("/staff/kpis?days=30&lang=id&product=kopi-gayo"); !strings.Contains(other.body, "4,0 ★") || !strings.Contains(other.body, `<option value="kopi-gayo" selected>`) {
 		t.Fatalf("one product, in Indonesian:\n%s", other.body)
 	}
+	// The period ends today, not tomorrow.
+	if today, tomorrow := time.Now().UTC(), time.Now().UTC().AddDate(0, 0, 1); !strings.Contains(page.body, "– "+today.Format("2 January 2006")+" ·") ||
+		strings.Contains(page.body, "– "+tomorrow.Format("2 January 2006")) {
+		t.Fatalf("the period's end:\n%s", page.body)
+	}
 	if !strings.Contains(page.body, `<circle class="dot"`) {
 		t.Fatal("the NPS trend is drawn")
 	}
