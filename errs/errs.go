@@ -20,6 +20,7 @@ var (
 	ErrInvalid      = errors.New("invalid input")       // 422, see Fields
 	ErrSuspended    = errors.New("account suspended")   // 403 with the reason
 	ErrUnavailable  = errors.New("service unavailable") // 503
+	ErrGone         = errors.New("removed")             // 410: hidden by moderators, said so
 )
 
 // Message is a localisable message: an ID from the locale files and its arguments as

@@ -32,7 +32,7 @@ type apiError struct {
 
 // localisedStatuses have their own messages; other codes use their class's (400 or 500).
 var localisedStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true,
-	413: true, 422: true, 429: true, 500: true, 503: true}
+	410: true, 413: true, 422: true, 429: true, 500: true, 503: true}
 
 // statusOf maps the kinds of domain error to HTTP status codes.
 func statusOf(err error) int {
@@ -44,6 +44,8 @@ func statusOf(err error) int {
 		return fiber.StatusUnprocessableEntity
 	case errors.Is(err, errs.ErrNotFound):
 		return fiber.StatusNotFound
+	case errors.Is(err, errs.ErrGone):
+		return fiber.StatusGone
 	case errors.Is(err, errs.ErrUnauthorized):
 		return fiber.StatusUnauthorized
 	case errors.Is(err, errs.ErrForbidden), errors.Is(err, errs.ErrSuspended):

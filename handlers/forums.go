@@ -10,6 +10,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
 )
@@ -240,6 +241,9 @@ type threadData struct {
 
 // visibleTo says whether a viewer may see content of a status by author: published is
 // public, pending is for its author and moderators, hidden and deleted for moderators.
+// visibleTo says whether someone may read content: everyone what is published; its
+// author and moderators also what waits for a moderator or was hidden (with its status and
+// the moderator's reason, never a dead end).
 func visibleTo(u *customers.Customer, st content.Status, author bson.ObjectID) bool {
 	switch {
 	case st == content.StatusPublished:
@@ -249,7 +253,16 @@ func visibleTo(u *customers.Customer, st content.Status, author bson.ObjectID) b
 	case u.HasRole(customers.RoleModerator):
 		return true
 	}
-	return st == content.StatusPending && u.ID == author
+	return (st == content.StatusPending || st == content.StatusHidden) && u.ID == author
+}
+
+// unseen is the answer to a reader who may not see content: what moderators removed says
+// so (410), what does not exist or is not public yet is not found.
+func unseen(st content.Status, notFound error) error {
+	if st == content.StatusHidden {
+		return errs.New(errs.ErrGone, "content.removed")
+	}
+	return notFound
 }
 
 func (s *Server) threadFromPath(c *fiber.Ctx, param string) (*community.Thread, error) {
@@ -262,7 +275,7 @@ func (s *Server) threadFromPath(c *fiber.Ctx, param string) (*community.Thread, 
 		return nil, err
 	}
 	if !visibleTo(currentUser(c), t.Status, t.AuthorID) {
-		return nil, community.ErrThreadNotFound
+		return nil, unseen(t.Status, community.ErrThreadNotFound)
 	}
 	return t, nil
 }

@@ -189,7 +189,7 @@ func (s *Server) ideaFromPath(c *fiber.Ctx, param string) (*community.Idea, erro
 		return nil, err
 	}
 	if !visibleTo(currentUser(c), i.Status, i.AuthorID) {
-		return nil, community.ErrIdeaNotFound
+		return nil, unseen(i.Status, community.ErrIdeaNotFound)
 	}
 	return i, nil
 }

@@ -52,6 +52,14 @@ func TestProfile_ContributionsOfEveryKindWithTheirStatus(t *testing.T) {
 			t.Errorf("the profile lacks %q", want)
 		}
 	}
+	// The hidden thread itself: its author reads it with the reason, others learn it was
+	// removed (410), not that it never existed.
+	if own := b.get(th.URL()); own.StatusCode != http.StatusOK || !strings.Contains(own.body, "Please post in the coffee forum") {
+		t.Fatalf("the author's hidden thread: %d", own.StatusCode)
+	}
+	if gone := newBrowser(t, base).get(th.URL() + "?lang=en"); gone.StatusCode != http.StatusGone || !strings.Contains(gone.body, "Removed by moderators") {
+		t.Fatalf("a reader of the hidden thread: %d\n%s", gone.StatusCode, gone.body)
+	}
 	public := newBrowser(t, base).get("/members/" + dewi.ID.Hex())
 	if public.StatusCode != http.StatusOK || strings.Contains(public.body, "Grinder settings for V60") || !strings.Contains(public.body, "Refill packs") {
 		t.Fatalf("the public page shows only what is published: %d", public.StatusCode)
