@@ -401,6 +401,13 @@ func (s *Server) postViews(c *fiber.Ctx, list []*community.Post, extraIDs []bson
 	if err != nil {
 		return nil, err
 	}
+	refs := make([]string, len(all))
+	for i, p := range all {
+		refs[i] = p.Ref().String()
+	}
+	if err := s.noteFlagged(c, refs...); err != nil {
+		return nil, err
+	}
 	var viewerID bson.ObjectID
 	if u := currentUser(c); u != nil {
 		viewerID = u.ID

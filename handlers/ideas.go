@@ -211,6 +211,9 @@ type ideaData struct {
 
 func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
 	ctx := c.UserContext()
+	if err := s.noteFlagged(c, "idea:"+i.ID.Hex()); err != nil {
+		return nil, err
+	}
 	views, err := s.ideaViews(c, []*community.Idea{i})
 	if err != nil {
 		return nil, err

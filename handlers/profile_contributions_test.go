@@ -103,3 +103,28 @@ func TestVisitors_SeeTheActionsAndAreAskedToSignIn(t *testing.T) {
 		t.Fatalf("back after signing in: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 }
+
+// Whoever reported something sees that they did, on the page, instead of the form.
+func TestFlags_TheReporterSeesTheyReported(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	kopi := e.product("Kopi Gayo")
+	r := e.review(e.person("ayu@example.com"), kopi, 1, "Beli di toko saya saja.")
+	e.person("budi@example.com")
+	e.person("eko@example.com")
+	budi := newBrowser(t, base)
+	budi.signIn("budi@example.com")
+	page := "/products/" + kopi.Slug + "?lang=en"
+	budi.get(page)
+	if res := budi.post("/flags", url.Values{"ref": {"review:" + r.ID.Hex()}, "reason": {"spam"}, "back": {"/products/" + kopi.Slug}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("flag: %d", res.StatusCode)
+	}
+	if body := budi.get(page).body; !strings.Contains(body, "You reported this") || strings.Contains(body, `value="review:`+r.ID.Hex()+`"`) {
+		t.Fatal("the reporter does not see that they reported it")
+	}
+	eko := newBrowser(t, base)
+	eko.signIn("eko@example.com")
+	if body := eko.get(page).body; strings.Contains(body, "You reported this") || !strings.Contains(body, `value="review:`+r.ID.Hex()+`"`) {
+		t.Fatal("another member sees someone else's report")
+	}
+}

@@ -32,6 +32,7 @@ type Page struct {
 	Unread    int                 // unread notifications, in the header
 	Path      string
 	Data      any
+	Flagged   map[string]bool // the content on the page the viewer has reported (noteFlagged)
 
 	catalog *frontend.Catalog
 	csrf    func() string
@@ -128,6 +129,7 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		Flash:     s.takeFlash(c, lang),
 		Path:      c.Path(),
 		Data:      data,
+		Flagged:   flaggedOn(c),
 		catalog:   s.catalog,
 	}
 	if page.User != nil && page.User.SuspendedAt(time.Now()) {
@@ -325,4 +327,33 @@ type reviewFormArgs struct {
 	Page   *Page
 	Form   *form
 	Rating int
+}
+
+// noteFlagged finds which of the content on a page (refs) the viewer has reported, for the
+// page to say so.
+func (s *Server) noteFlagged(c *fiber.Ctx, refs ...string) error {
+	u := currentUser(c)
+	if u == nil || len(refs) == 0 || s.deps.Moderation == nil {
+		return nil
+	}
+	found, err := s.deps.Moderation.FlaggedBy(c.UserContext(), u.ID, refs)
+	if err != nil {
+		return err
+	}
+	all := flaggedOn(c)
+	if all == nil {
+		all = map[string]bool{}
+	}
+	for ref := range found {
+		all[ref] = true
+	}
+	c.Locals(flaggedLocal, all)
+	return nil
+}
+
+const flaggedLocal = "flagged"
+
+func flaggedOn(c *fiber.Ctx) map[string]bool {
+	m, _ := c.Locals(flaggedLocal).(map[string]bool)
+	return m
 }

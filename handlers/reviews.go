@@ -116,6 +116,13 @@ func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
 	if err != nil {
 		return nil, err
 	}
+	refs := make([]string, len(page.Reviews))
+	for i, r := range page.Reviews {
+		refs[i] = "review:" + r.ID.Hex()
+	}
+	if err := s.noteFlagged(c, refs...); err != nil {
+		return nil, err
+	}
 	for _, r := range page.Reviews {
 		v := reviewView{Review: r, Author: authors[r.AuthorID], Own: r.AuthorID == viewerID}
 		if helpful, ok := votes[r.ID]; ok {

@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -173,6 +174,24 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 		}
 	}
 	return res, nil
+}
+
+// FlaggedBy says which of some content (refs) a customer has reported, in one query: a
+// member sees that they did.
+func (s *Service) FlaggedBy(ctx context.Context, flagger bson.ObjectID, refs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	list, err := store.FindAll[FlagRecord](ctx, s.flags, bson.M{"ref": bson.M{"$in": refs}, "flagger": flagger},
+		options.Find().SetProjection(bson.M{"ref": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	for _, f := range list {
+		out[f.Ref] = true
+	}
+	return out, nil
 }
 
 // FlagsOn lists the open flags of some queue items, in one query, for the queue page.
