@@ -87,10 +87,13 @@ func (p *Page) Stars(value any) template.HTML {
 	case float64:
 		rating = v
 	}
-	n := min(max(int(math.Round(rating)), 0), 5)
-	label := template.HTMLEscapeString(p.T("stars.label", "Rating", strconv.FormatFloat(math.Round(rating*10)/10, 'f', -1, 64)))
-	return template.HTML(`<span class="stars" role="img" aria-label="` + label + `">` +
-		strings.Repeat("★", n) + `<span class="off">` + strings.Repeat("★", 5-n) + `</span></span>`) //nolint:gosec // built from escaped parts
+	rating = min(max(rating, 0), 5)
+	label := template.HTMLEscapeString(p.T("stars.label", "Rating", formatNumber(math.Round(rating*10)/10, -1, p.Lang)))
+	// The filled stars lie over the empty ones, cut to the rating in steps of a tenth of a
+	// star (4.7 is not five full stars) by a class: the CSP allows no inline style.
+	fill := int(math.Round(rating * 10))
+	return template.HTML(`<span class="stars" role="img" aria-label="` + label + `"><span class="off">★★★★★</span>` +
+		`<span class="on f` + strconv.Itoa(fill) + `">★★★★★</span></span>`) //nolint:gosec // built from escaped parts
 }
 
 // Msg translates a message a service returned.

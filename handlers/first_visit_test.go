@@ -128,3 +128,16 @@ func TestFlags_TheReporterSeesTheyReported(t *testing.T) {
 		t.Fatal("another member sees someone else's report")
 	}
 }
+
+// An average is shown as it is: 4.5 is four stars and a half, not five.
+func TestStars_PartialForAnAverage(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	kopi := e.product("Kopi Gayo")
+	e.review(e.person("a@example.com"), kopi, 4, "Enak.")
+	e.review(e.person("b@example.com"), kopi, 5, "Enak sekali.")
+	body := newBrowser(t, base).get("/products/" + kopi.Slug + "?lang=en").body
+	if !strings.Contains(body, `aria-label="4.5 out of 5 stars"><span class="off">★★★★★</span><span class="on f45">★★★★★</span>`) {
+		t.Fatalf("the average's stars:\n%s", body)
+	}
+}
