@@ -157,7 +157,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		assets:    assets,
 		metrics:   metrics,
 		nav: []navItem{{Label: "nav.home", URL: "/"}, {Label: "nav.forums", URL: "/forums"}, {Label: "nav.ideas", URL: "/ideas"},
-			{Label: "nav.reviews", URL: "/products"}, {Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
+			{Label: "roadmap.title", URL: "/roadmap"}, {Label: "nav.reviews", URL: "/products"}, {Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
 		proxies: proxies,
 	}
 
