@@ -143,6 +143,22 @@ type Facts struct {
 	Now                time.Time
 }
 
+// CauseKey names a stage change's cause for a message file ("stage.cause.<key>"); "" for
+// a cause it does not know (then the stored words are shown). Causes are stored in words,
+// as they were from the start, so records written before keys read the same.
+func CauseKey(cause string) string { return causeKeys[cause] }
+
+var causeKeys = map[string]string{
+	"score below 40":                                                     "score_below_40",
+	"latest NPS answer is a detractor":                                   "detractor",
+	"inactive for 180 days":                                              "inactive_180",
+	"back from dissolution (commitment comes after)":                     "back_from_dissolution",
+	"two or more products, score 70 or more, active in the last 90 days": "committed",
+	"a purchase or a review":                                             "purchase_or_review",
+	"took part without buying or reviewing":                              "took_part",
+	"registered":                                                         "registered",
+}
+
 // NextStage applies ARCHITECTURE §4 to the facts and says why. From dissolution a customer
 // can come back to expansion, not straight to commitment.
 func NextStage(current Stage, f Facts) (Stage, string) {

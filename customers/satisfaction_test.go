@@ -121,8 +121,8 @@ func TestNextStage_EachRule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, cause := customers.NextStage(tt.current, tt.facts)
-		if got != tt.want || cause == "" {
-			t.Errorf("%s: %s (%q), want %s", tt.name, got, cause, tt.want)
+		if got != tt.want || cause == "" || customers.CauseKey(cause) == "" {
+			t.Errorf("%s: %s (%q, key %q), want %s and a cause the pages can translate", tt.name, got, cause, customers.CauseKey(cause), tt.want)
 		}
 	}
 }

@@ -256,7 +256,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 			continue
 		}
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(h.At, lang), Kind: "record.stage_change",
-			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + h.Cause, sortKey: h.At.UnixNano()})
+			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + causeText(s.catalog, lang, h.Cause), sortKey: h.At.UnixNano()})
 	}
 	sortTimeline(d.Timeline)
 	if len(d.Timeline) > timelinePage {

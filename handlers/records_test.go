@@ -49,6 +49,12 @@ func TestCustomerRecord_ScoreStageAndWhoSeesWhat(t *testing.T) {
 				t.Errorf("%s: the record lacks %q", who, s)
 			}
 		}
+		// Stage causes are read in the reader's language, in the history and the timeline.
+		if id := b.get("/staff/customers/" + buyer.ID.Hex() + "?lang=id"); !strings.Contains(id.body, "sebuah pembelian atau ulasan") ||
+			!strings.Contains(id.body, "mendaftar") || strings.Contains(id.body, "a purchase or a review") {
+			t.Errorf("%s: stage causes in Indonesian:\n%s", who, id.body)
+		}
+		b.get("/staff/customers/?lang=en")
 		sees := strings.Contains(res.body, "buyer@example.com") || strings.Contains(res.body, "SO-77")
 		if sees != (who == "product@example.com") {
 			t.Errorf("%s sees email and purchases: %v", who, sees)

@@ -96,6 +96,16 @@ func (p *Page) Stars(value any) template.HTML {
 		`<span class="on f` + strconv.Itoa(fill) + `">★★★★★</span></span>`) //nolint:gosec // built from escaped parts
 }
 
+// Cause is a stage change's cause in the page's language (the stored words if unknown).
+func (p *Page) Cause(cause string) string { return causeText(p.catalog, p.Lang, cause) }
+
+func causeText(catalog *frontend.Catalog, lang, cause string) string {
+	if key := customers.CauseKey(cause); key != "" {
+		return catalog.T(lang, "stage.cause."+key)
+	}
+	return cause
+}
+
 // Msg translates a message a service returned.
 func (p *Page) Msg(m errs.Message) string { return p.catalog.T(p.Lang, m.ID, m.Args...) }
 
