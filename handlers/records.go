@@ -11,7 +11,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
@@ -182,8 +184,8 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	d.Products = products
 	for _, r := range revs {
 		p := products[r.ProductID]
-		e := timelineEntry{At: formatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title, Status: string(r.Status),
-			sortKey: r.CreatedAt.UnixNano()}
+		e := timelineEntry{At: formatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
+			Status: s.catalog.T(lang, "status."+string(r.Status)), sortKey: r.CreatedAt.UnixNano()}
 		if p != nil {
 			e.URL = "/products/" + p.Slug + "#review-" + r.ID.Hex()
 			if e.Text == "" {
@@ -198,7 +200,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	}
 	for _, t := range tms {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
-			Text: t.Quote, Status: string(t.Status), sortKey: t.CreatedAt.UnixNano()})
+			Text: t.Quote, Status: s.catalog.T(lang, "testimonial.status."+string(t.Status)), sortKey: t.CreatedAt.UnixNano()})
 	}
 	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, timelinePage+1)
 	if err != nil {
@@ -210,7 +212,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 			text += " — " + a.Comment
 		}
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
-			Status: a.Channel, sortKey: a.At.UnixNano()})
+			Status: s.catalog.T(lang, "channel."+a.Channel), sortKey: a.At.UnixNano()})
 	}
 	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, timelinePage+1)
 	if err != nil {
@@ -237,7 +239,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	}
 	for _, a := range acts {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
-			URL: a.URL, Status: string(a.Status), sortKey: a.At.UnixNano()})
+			URL: a.URL, Status: activityStatus(s.catalog, lang, a.Status), sortKey: a.At.UnixNano()})
 	}
 	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
 	if !before.IsZero() {
@@ -295,4 +297,12 @@ func sparkline(signals []customers.Signal) string {
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 	}
 	return strings.Join(pts, " ")
+}
+
+// activityStatus is a contribution's status in words; votes have none.
+func activityStatus(catalog *frontend.Catalog, lang string, st content.Status) string {
+	if st == "" {
+		return ""
+	}
+	return catalog.T(lang, "status."+string(st))
 }
