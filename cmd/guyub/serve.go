@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -50,6 +51,13 @@ func (p program) serve(ctx context.Context, args []string) error {
 		pageTTL = 2 * time.Second
 	}
 	pages := handlers.NewPageCache(pageTTL, 64<<20)
+	// The first start of the embedded default creates its database and index: say so, a
+	// newcomer otherwise waits in silence.
+	if cfg.MongoURI == "" {
+		log.Info("opening the embedded database", "dir", cfg.DataDir)
+	} else {
+		log.Info("connecting to MongoDB")
+	}
 	svc, err := openServicesWatched(ctx, cfg, log, false, pages.Monitor())
 	if err != nil {
 		return err
@@ -62,6 +70,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	if svc.store.Crashed {
 		log.Warn("the last process on this data directory stopped without closing: recounting what its writes left in flight")
 	}
+	log.Info("opening the search index")
 	index, syncer, err := svc.openSearch(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -157,14 +166,19 @@ func (p program) serve(ctx context.Context, args []string) error {
 		supervisor.Go(workers, &running, job)
 	}
 
-	served := make(chan error, 1)
-	go func() { served <- app.Listener(ln) }()
+	serving := make(chan error, 1)
+	go func() { serving <- app.Listener(ln) }()
 	database := "MongoDB"
 	if svc.store.Embedded {
 		database = "embedded FerretDB in " + cfg.DataDir
 	}
-	log.Info("guyub is serving", "url", cfg.BaseURL, "addr", ln.Addr().String(), "database", database,
+	served := servedURL(ln.Addr().String())
+	log.Info("guyub is serving", "url", served, "base_url", cfg.BaseURL, "database", database,
 		"social_logins", len(providers), "startup_ms", time.Since(started).Milliseconds())
+	if mismatch(cfg.BaseURL, served) {
+		log.Warn("GUYUB_BASE_URL does not match the address served: links in emails and social sign-in go to GUYUB_BASE_URL; set it to the URL people use",
+			"base_url", cfg.BaseURL, "served", served)
+	}
 	if err := svc.store.CheckSize(ctx); err != nil {
 		log.Warn("move to MongoDB: run guyub migrate --to mongodb://… (see README, Performance)", "err", err)
 	}
@@ -173,7 +187,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	}
 
 	select {
-	case err = <-served:
+	case err = <-serving:
 	case <-ctx.Done():
 		log.Info("shutting down: draining requests", "grace", shutdownGrace)
 		err = app.ShutdownWithTimeout(shutdownGrace)
@@ -203,4 +217,39 @@ func tuneGC(environ []string) {
 	if !set["GOMEMLIMIT"] {
 		debug.SetMemoryLimit(512 << 20)
 	}
+}
+
+// servedURL is the address a browser on this machine opens: a listener on every interface
+// is reached as localhost.
+func servedURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// mismatch says whether the base URL points at this machine on another port than the one
+// served: a development set-up whose links would lead nowhere. A public base URL (behind a
+// proxy) is not compared.
+func mismatch(base, served string) bool {
+	b, err1 := url.Parse(base)
+	s, err2 := url.Parse(served)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	local := func(h string) bool { return h == "localhost" || h == "127.0.0.1" || h == "::1" }
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	return local(b.Hostname()) && local(s.Hostname()) && port(b) != port(s)
 }
