@@ -69,6 +69,11 @@ func (s *Server) answer(c *fiber.Ctx, sv *feedback.Survey, who *customers.Custom
 		}
 		return s.renderSurvey(c, statusOf(err), sv, action, f, false)
 	}
+	// Answered where it was asked (the home page): back there, with the thanks.
+	if back := c.FormValue("back"); back != "" {
+		s.flash(c, "survey.thanks")
+		return c.Redirect(localPath(back), fiber.StatusSeeOther)
+	}
 	return s.renderSurvey(c, fiber.StatusOK, sv, action, nil, true)
 }
 

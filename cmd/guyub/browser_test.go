@@ -360,6 +360,9 @@ func TestBrowser_NPSAnswerReachesTheRecordAndTheKPIs(t *testing.T) {
 	if got := b.Text(".alert.success"); !strings.Contains(got, "Terima kasih") && !strings.Contains(got, "Thank you") {
 		t.Fatalf("after answering: %q", got)
 	}
+	if loc := b.Location(); loc != r.URL+"/" {
+		t.Fatalf("answered on the home page, the member is taken to %s", loc)
+	}
 	b.Submit(`form[action="/signout"] button`)
 
 	signIn("admin@guyub.example")
