@@ -71,7 +71,7 @@ func (s *Server) answer(c *fiber.Ctx, sv *feedback.Survey, who *customers.Custom
 	}
 	// Answered where it was asked (the home page): back there, with the thanks.
 	if back := c.FormValue("back"); back != "" {
-		s.flash(c, "survey.thanks")
+		s.flash(c, "flash.survey_thanks")
 		return c.Redirect(localPath(back), fiber.StatusSeeOther)
 	}
 	return s.renderSurvey(c, fiber.StatusOK, sv, action, nil, true)
