@@ -239,7 +239,7 @@ func (s *Service) countPost(ctx context.Context, p *Post, par *parent) (bool, er
 		}
 		update := bson.M{"$inc": bson.M{"reply_count": -1}}
 		if want {
-			update = bson.M{"$inc": bson.M{"reply_count": 1}, "$set": bson.M{"last_post_at": s.now()}}
+			update = bson.M{"$inc": bson.M{"reply_count": 1}, "$set": bson.M{"last_post_at": s.now(), "last_poster_id": p.AuthorID}}
 		}
 		if _, err := s.parentCollection(p.ParentKind).UpdateOne(ctx, bson.M{"_id": p.ParentID}, update); err != nil {
 			return false, fmt.Errorf("count reply: %w", err)

@@ -32,6 +32,7 @@ type Thread struct {
 	LockReason       string         `bson:"lock_reason,omitempty" json:"lock_reason,omitempty"`
 	ReplyCount       int            `bson:"reply_count" json:"reply_count"`
 	LastPostAt       time.Time      `bson:"last_post_at" json:"last_post_at"`
+	LastPosterID     bson.ObjectID  `bson:"last_poster_id,omitempty" json:"last_poster_id,omitzero"` // the last reply's author
 	Solved           bool           `bson:"solved" json:"solved"`
 	AcceptedPostID   *bson.ObjectID `bson:"accepted_post_id,omitempty" json:"accepted_post_id,omitempty"`
 	Status           Status         `bson:"status" json:"status"`

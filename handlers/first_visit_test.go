@@ -141,3 +141,31 @@ func TestStars_PartialForAnAverage(t *testing.T) {
 		t.Fatalf("the average's stars:\n%s", body)
 	}
 }
+
+// A forum row shows who started it (with an avatar), who replied last and how long ago;
+// staff are marked where they write.
+func TestForums_RowsShowTheLastReplyAndStaff(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	help := e.category("Help", false)
+	ayu := e.person("ayu@example.com")
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Grinder settings", Body: "Which one?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := e.person("daniel@example.com", customers.RoleProduct)
+	if _, err := e.community.Reply(ctx, staff, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: "Setting 12 for V60."}); err != nil {
+		t.Fatal(err)
+	}
+	list := newBrowser(t, base).get("/forums?lang=en").body
+	if !strings.Contains(list, `<span class="avatar initials" aria-hidden="true">A</span>`) || !strings.Contains(list, "last reply by daniel, just now") {
+		t.Fatalf("the forum row:\n%s", list)
+	}
+	if id := newBrowser(t, base).get("/forums?lang=id").body; !strings.Contains(id, "balasan terakhir oleh daniel, baru saja") {
+		t.Fatal("the forum row in Indonesian")
+	}
+	if page := newBrowser(t, base).get(th.URL() + "?lang=en").body; strings.Count(page, `<span class="badge staff">Staff</span>`) != 1 {
+		t.Fatal("the staff reply is not marked, or the member's post is")
+	}
+}

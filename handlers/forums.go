@@ -37,8 +37,9 @@ func (s *Server) forumRoutes(app *fiber.App) {
 // threadView is a thread in a list, with its author and category.
 type threadView struct {
 	*community.Thread
-	Author   *customers.Customer
-	Category *community.Category
+	Author     *customers.Customer
+	LastPoster *customers.Customer // nil: no reply yet
+	Category   *community.Category
 }
 
 type forumsData struct {
@@ -96,9 +97,12 @@ func threadSort(raw string) string {
 
 // threadViews joins authors (one query) and categories (already loaded) to threads.
 func (s *Server) threadViews(c *fiber.Ctx, list []*community.Thread, cats []*community.Category) ([]threadView, error) {
-	ids := make([]bson.ObjectID, len(list))
-	for i, t := range list {
-		ids[i] = t.AuthorID
+	ids := make([]bson.ObjectID, 0, 2*len(list))
+	for _, t := range list {
+		ids = append(ids, t.AuthorID)
+		if !t.LastPosterID.IsZero() {
+			ids = append(ids, t.LastPosterID)
+		}
 	}
 	authors, err := s.deps.Customers.GetMany(c.UserContext(), ids)
 	if err != nil {
@@ -106,7 +110,7 @@ func (s *Server) threadViews(c *fiber.Ctx, list []*community.Thread, cats []*com
 	}
 	out := make([]threadView, len(list))
 	for i, t := range list {
-		out[i] = threadView{Thread: t, Author: orNobody(authors[t.AuthorID])}
+		out[i] = threadView{Thread: t, Author: orNobody(authors[t.AuthorID]), LastPoster: authors[t.LastPosterID]}
 		for _, cat := range cats {
 			if cat.ID == t.CategoryID {
 				out[i].Category = cat

@@ -96,6 +96,22 @@ func (p *Page) Stars(value any) template.HTML {
 		`<span class="on f` + strconv.Itoa(fill) + `">★★★★★</span></span>`) //nolint:gosec // built from escaped parts
 }
 
+// Ago says how long ago something was, the reader's way: minutes, hours, days, then the date.
+func (p *Page) Ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return p.T("ago.now")
+	case d < time.Hour:
+		return p.T("ago.minutes", "Count", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return p.T("ago.hours", "Count", int(d/time.Hour))
+	case d < 7*24*time.Hour:
+		return p.T("ago.days", "Count", int(d/(24*time.Hour)))
+	}
+	return p.Date(t)
+}
+
 // Cause is a stage change's cause in the page's language (the stored words if unknown).
 func (p *Page) Cause(cause string) string { return causeText(p.catalog, p.Lang, cause) }
 
