@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -167,5 +168,52 @@ func TestForums_RowsShowTheLastReplyAndStaff(t *testing.T) {
 	}
 	if page := newBrowser(t, base).get(th.URL() + "?lang=en").body; strings.Count(page, `<span class="badge staff">Staff</span>`) != 1 {
 		t.Fatal("the staff reply is not marked, or the member's post is")
+	}
+}
+
+// Rejecting a thread says what happens to the replies in it, and the notifications that
+// lead into it say it was removed, not that it never existed.
+func TestModeration_RejectingAThreadSaysWhatHappensToReplies(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	help := e.category("Help", false)
+	ayu, eko, budi := e.person("ayu@example.com"), e.person("eko@example.com"), e.person("budi@example.com")
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Cheap copies here", Body: "Visit my shop."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := e.community.Reply(ctx, eko, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: "This looks like spam."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: "Agreed.", QuoteOf: reply.ID.Hex()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.moderation.Flag(ctx, eko, moderation.FlagInput{Ref: "thread:" + th.ID.Hex(), Reason: "spam"}); err != nil {
+		t.Fatal(err)
+	}
+	m := newBrowser(t, base)
+	m.signIn("mod@example.com")
+	if q := m.get("/moderation/?lang=en"); !strings.Contains(q.body, "Rejecting hides the thread and every reply in it from readers") {
+		t.Fatalf("the queue does not say what rejecting a thread does:\n%s", q.body)
+	}
+	if _, err := e.moderation.Decide(ctx, mod, moderation.DecisionInput{Refs: []string{"thread:" + th.ID.Hex()}, Action: moderation.ActionReject, Reason: "spam"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	b.signIn("eko@example.com")
+	list := b.get("/notifications?lang=en")
+	link := regexp.MustCompile(`href="(/notifications/[0-9a-f]+)"`).FindStringSubmatch(list.body)
+	if link == nil {
+		t.Fatalf("eko has no notification:\n%s", list.body)
+	}
+	res := b.get(link[1])
+	for res.StatusCode == http.StatusSeeOther || res.StatusCode == http.StatusFound {
+		res = b.get(res.Header.Get("Location"))
+	}
+	if res.StatusCode != http.StatusGone || !strings.Contains(res.body, "Removed by moderators") {
+		t.Fatalf("eko's notification leads to %d:\n%s", res.StatusCode, res.body)
 	}
 }
