@@ -29,9 +29,11 @@ type testimonialView struct {
 	*reviews.Testimonial
 	Author  *customers.Customer
 	Product *reviews.Product
+	Rating  int // the stars of the review it was quoted from, if any
 }
 
-// testimonialViews loads the authors and products of a list in two queries.
+// testimonialViews loads the authors, products and quoted reviews' ratings of a list in
+// three queries.
 func (s *Server) testimonialViews(c *fiber.Ctx, list []*reviews.Testimonial) ([]testimonialView, error) {
 	ids := make([]bson.ObjectID, len(list))
 	for i, t := range list {
@@ -45,9 +47,13 @@ func (s *Server) testimonialViews(c *fiber.Ctx, list []*reviews.Testimonial) ([]
 	if err != nil {
 		return nil, err
 	}
+	ratings, err := s.deps.Reviews.QuotedRatings(c.UserContext(), list)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]testimonialView, 0, len(list))
 	for _, t := range list {
-		v := testimonialView{Testimonial: t, Author: authors[t.AuthorID]}
+		v := testimonialView{Testimonial: t, Author: authors[t.AuthorID], Rating: ratings[t.ID]}
 		if v.Author == nil {
 			v.Author = &customers.Customer{DisplayName: "—"}
 		}

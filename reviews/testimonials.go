@@ -346,3 +346,28 @@ func (s *Service) syncTestimonial(ctx context.Context, reviewID bson.ObjectID, p
 	}
 	return nil
 }
+
+// QuotedRatings are the stars of the reviews some testimonials were quoted from, by
+// testimonial, in one query: a testimonial from a review shows its rating.
+func (s *Service) QuotedRatings(ctx context.Context, list []*Testimonial) (map[bson.ObjectID]int, error) {
+	byReview := map[bson.ObjectID]bson.ObjectID{}
+	var ids []bson.ObjectID
+	for _, t := range list {
+		if t.FromReviewID != nil {
+			byReview[*t.FromReviewID] = t.ID
+			ids = append(ids, *t.FromReviewID)
+		}
+	}
+	out := map[bson.ObjectID]int{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	revs, err := store.FindAll[Review](ctx, s.reviews, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"rating": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("quoted ratings: %w", err)
+	}
+	for _, r := range revs {
+		out[byReview[r.ID]] = r.Rating
+	}
+	return out, nil
+}
