@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,6 +16,7 @@ func (s *Server) catalogRoutes(admin fiber.Router) {
 	product := s.requireRole(customers.RoleProduct)
 	admin.Get("/products", product, s.adminProducts)
 	admin.Post("/products", product, s.adminProductCreate)
+	admin.Post("/products/import", product, s.adminProductImport)
 	admin.Get("/products/:slug", product, s.adminProductPage)
 	admin.Post("/products/:slug", product, s.adminProductUpdate)
 	admin.Post("/accounts/:id/purchases", s.requireRole(customers.RoleAdmin), s.accountPurchase)
@@ -24,18 +26,47 @@ type adminProductsData struct {
 	Products []*reviews.Product
 	Next     string
 	Form     *form
+	Imported []reviews.ImportResult // the lines of a file just imported
+	Import   string                 // what was wrong with the file itself
 }
 
 func (s *Server) adminProducts(c *fiber.Ctx) error {
-	return s.renderAdminProducts(c, fiber.StatusOK, nil)
+	return s.renderAdminProducts(c, fiber.StatusOK, adminProductsData{})
 }
 
-func (s *Server) renderAdminProducts(c *fiber.Ctx, status int, f *form) error {
+// adminProductImport imports a JSON Lines file of products, chosen in the page's form: the
+// same import as POST /api/v1/products/import, line by line with what each line did.
+func (s *Server) adminProductImport(c *fiber.Ctx) error {
+	lang := s.language(c)
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return s.renderAdminProducts(c, fiber.StatusUnprocessableEntity, adminProductsData{Import: s.catalog.T(lang, "admin.products.import_choose")})
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return s.renderAdminProducts(c, fiber.StatusUnprocessableEntity, adminProductsData{Import: s.catalog.T(lang, "admin.products.import_choose")})
+	}
+	defer f.Close()
+	results, err := s.deps.Reviews.ImportProducts(c.UserContext(), f, func(err error) map[string]string {
+		return map[string]string{"error": s.catalog.Describe(lang, err)}
+	})
+	if err != nil {
+		var fe *errs.Fields
+		var de *errs.Error
+		if errors.As(err, &fe) || errors.As(err, &de) {
+			return s.renderAdminProducts(c, statusOf(err), adminProductsData{Import: s.catalog.Describe(lang, err)})
+		}
+		return err
+	}
+	return s.renderAdminProducts(c, fiber.StatusOK, adminProductsData{Imported: results})
+}
+
+func (s *Server) renderAdminProducts(c *fiber.Ctx, status int, d adminProductsData) error {
 	list, next, err := s.deps.Reviews.Products(c.UserContext(), c.Query("after"), 50)
 	if err != nil {
 		return err
 	}
-	d := adminProductsData{Products: list, Form: f}
+	d.Products = list
 	if next != "" {
 		d.Next = "/admin/products?after=" + next
 	}
@@ -58,7 +89,7 @@ func (s *Server) adminProductCreate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.renderAdminProducts(c, fiber.StatusUnprocessableEntity, f)
+		return s.renderAdminProducts(c, fiber.StatusUnprocessableEntity, adminProductsData{Form: f})
 	}
 	s.flash(c, "flash.product_saved")
 	return c.Redirect("/products/"+p.Slug, fiber.StatusSeeOther)

@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -239,5 +241,33 @@ func TestTestimonials_FromAReviewShowItsStars(t *testing.T) {
 	}
 	if body := newBrowser(t, base).get("/testimonials?lang=en").body; !strings.Contains(body, `aria-label="4 out of 5 stars"`) {
 		t.Fatalf("the testimonial's stars:\n%s", body)
+	}
+}
+
+// Product staff import a JSON Lines file from the products page, and see what each line did.
+func TestAdminProducts_ImportAFile(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	e.person("product@example.com", customers.RoleProduct)
+	b := newBrowser(t, base)
+	b.signIn("product@example.com")
+	b.get("/admin/products?lang=en")
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("_csrf", b.csrf())
+	part, _ := w.CreateFormFile("file", "catalogue.jsonl")
+	part.Write([]byte("{\"name\":\"Teh Melati\",\"category\":\"Teh / Tea\"}\n{\"name\":\"\"}\n"))
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/admin/products/import", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	res := b.do(req)
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.body, "<td>1</td><td>teh-melati</td><td>created") || !strings.Contains(res.body, "not imported:") {
+		t.Fatalf("import a file: %d\n%s", res.StatusCode, res.body)
+	}
+	if _, err := e.reviews.Product(context.Background(), "teh-melati"); err != nil {
+		t.Fatal("the product was not created")
+	}
+	if res := b.post("/admin/products/import", nil); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Choose a JSON Lines file") {
+		t.Fatalf("no file: %d", res.StatusCode)
 	}
 }

@@ -24,14 +24,15 @@ func TestReviewRequests_AfterAPurchaseOnceAndAReminder(t *testing.T) {
 	ctx := context.Background()
 	p := e.product("Kopi Gayo")
 	buyer, reviewer, unconfirmed := e.person("sari@example.com"), e.person("tono@example.com"), e.person("wati@example.com")
-	for _, c := range []*customers.Customer{buyer, reviewer} {
+	staff := e.person("daniel@example.com", customers.RoleProduct)
+	for _, c := range []*customers.Customer{buyer, reviewer, staff} {
 		if _, err := e.customers.VerifyEmail(ctx, c.ID, c.Email); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.review(reviewer, p, 5, "Harum dan segar, cocok untuk pagi hari.")
 	bought := time.Now().Add(-15 * 24 * time.Hour)
-	for _, c := range []*customers.Customer{buyer, reviewer, unconfirmed} {
+	for _, c := range []*customers.Customer{buyer, reviewer, unconfirmed, staff} {
 		for range 2 { // a retried call, and the same product in another order
 			if _, err := e.reviews.RecordPurchase(ctx, c.ID, customers.Purchase{ProductID: p.ID, At: bought, OrderID: "A-" + c.ID.Hex()}); err != nil {
 				t.Fatal(err)
@@ -67,6 +68,9 @@ func TestReviewRequests_AfterAPurchaseOnceAndAReminder(t *testing.T) {
 	}
 	if got := sent("wati@example.com"); len(got) != 0 {
 		t.Fatal("asked an unconfirmed address")
+	}
+	if got := sent("daniel@example.com"); len(got) != 0 {
+		t.Fatal("asked staff to review the company's product")
 	}
 	if got := sent("sari@example.com"); len(got) != 1 {
 		t.Fatalf("asked again before the days passed: %d", len(got))

@@ -76,8 +76,9 @@ func (s *Service) reviewed(ctx context.Context, customer, product bson.ObjectID)
 	return nil
 }
 
-// SendReviewRequests emails the review requests that are due: to active customers with a
-// confirmed address who have not reviewed the product and did not turn these emails off.
+// SendReviewRequests emails the review requests that are due: to active customers (not
+// staff) with a confirmed address who have not reviewed the product and did not turn these
+// emails off.
 // It is the review-request job.
 func (s *Service) SendReviewRequests(ctx context.Context) error {
 	if s.mailer == nil {
@@ -134,7 +135,8 @@ func (s *Service) reviewedAmong(ctx context.Context, people []bson.ObjectID) (ma
 
 // sendRequest asks for one review, or says why not; it returns the request's new fields.
 func (s *Service) sendRequest(ctx context.Context, r *reviewRequest, c *customers.Customer, p *Product, reviewed bool) (bson.M, error) {
-	if c == nil || p == nil || c.Email == "" || !c.EmailVerified || c.IsSuspended() || c.EmailPrefs[RequestKind] == customers.EmailOff {
+	// Staff are not asked to review the company's products.
+	if c == nil || p == nil || c.Email == "" || !c.EmailVerified || c.IsSuspended() || c.IsStaff() || c.EmailPrefs[RequestKind] == customers.EmailOff {
 		return bson.M{"state": requestSkipped}, nil
 	}
 	if reviewed {
