@@ -252,3 +252,48 @@ func (s *Service) activeIn(ctx context.Context, from, to time.Time) (map[bson.Ob
 	}
 	return out, nil
 }
+
+// SurveyScore is how one survey is answered over a period: the answers and their score —
+// NPS (−100…100), CSAT (% of 4 and 5) or CES (the average) by the survey's kind.
+type SurveyScore struct {
+	Answers int
+	Score   float64 // meaningful when Answers > 0
+}
+
+// SurveyScores scores each survey over the days up to now: one query per survey (a handful),
+// each on the survey's index, reading only the scores.
+func (s *Service) SurveyScores(ctx context.Context, surveys []*Survey, days int) (map[bson.ObjectID]SurveyScore, error) {
+	out := map[bson.ObjectID]SurveyScore{}
+	since := s.now().AddDate(0, 0, -days)
+	for _, sv := range surveys {
+		list, err := store.FindAll[Response](ctx, s.responses, bson.M{"survey_id": sv.ID, "at": bson.M{"$gte": since}},
+			options.Find().SetProjection(bson.M{"score": 1}))
+		if err != nil {
+			return nil, fmt.Errorf("survey scores: %w", err)
+		}
+		sc := SurveyScore{Answers: len(list)}
+		if len(list) > 0 {
+			var sum, good, bad float64
+			for _, r := range list {
+				sum += float64(r.Score)
+				switch {
+				case sv.Kind == KindNPS && r.Score >= 9, sv.Kind == KindCSAT && r.Score >= 4:
+					good++
+				case sv.Kind == KindNPS && r.Score <= 6:
+					bad++
+				}
+			}
+			n := float64(len(list))
+			switch sv.Kind {
+			case KindNPS:
+				sc.Score = 100 * (good - bad) / n
+			case KindCSAT:
+				sc.Score = 100 * good / n
+			default:
+				sc.Score = sum / n
+			}
+		}
+		out[sv.ID] = sc
+	}
+	return out, nil
+}

@@ -81,7 +81,8 @@ func TestSurveyInvitations_SentOpenedAnswered(t *testing.T) {
 	if res := ani.post(link[1], url.Values{"score": {"10"}, "_csrf": {anonCSRF(t, ani, link[1])}}); res.StatusCode >= 400 {
 		t.Fatalf("answer through the link: %d\n%s", res.StatusCode, res.body)
 	}
-	if page := b.get("/admin/surveys"); !strings.Contains(page.body, "Invitations sent: 2 · opened: 1 · answered: 1 (50 %)") {
+	if page := b.get("/admin/surveys"); !strings.Contains(page.body, "Invitations sent: 2 · opened: 1 · answered: 1 (50 %)") ||
+		!strings.Contains(page.body, "2 answers in the last 90 days, score: 100.0") {
 		t.Fatalf("the survey's figures:\n%s", page.body)
 	}
 }

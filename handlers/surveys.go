@@ -110,6 +110,7 @@ type surveysAdminData struct {
 	Form        *form
 	Link        string
 	Invites     map[bson.ObjectID]feedback.InviteStats
+	Scores      map[bson.ObjectID]feedback.SurveyScore // the last 90 days
 	Stages      []customers.Stage
 	Products    []*reviews.Product // suggested for a segment of buyers (the first 100 by name)
 }
@@ -122,6 +123,9 @@ func (s *Server) renderSurveysAdmin(c *fiber.Ctx, status int, f *form, link stri
 	d := surveysAdminData{Surveys: list, Kinds: feedback.Kinds, Touchpoints: feedback.Touchpoints, Form: f, Link: link,
 		Invites: map[bson.ObjectID]feedback.InviteStats{}, Stages: stages}
 	if d.Products, _, err = s.deps.Reviews.Products(c.UserContext(), "", 100); err != nil {
+		return err
+	}
+	if d.Scores, err = s.deps.Feedback.SurveyScores(c.UserContext(), list, 90); err != nil {
 		return err
 	}
 	for _, sv := range list { // a handful of surveys
