@@ -142,7 +142,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: -1}}},
 		{Keys: bson.D{{Key: "at", Value: 1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
-		{Keys: bson.D{{Key: "comment", Value: 1}}}, // the answers with a comment, for insights
+		{Keys: bson.D{{Key: "comment", Value: 1}}},                          // the answers with a comment, for insights
 		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "at", Value: 1}}}, // a survey's answers, for its score
 	}},
 	{Collection: "survey_links", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
