@@ -41,6 +41,8 @@ type KPIs struct {
 	ActiveCustomers    int
 	PreviousActive     int
 	Monthly            []Month // the twelve months up to the period's end
+	Trend              []Month // the period chosen, a point a week (up to three months) or a month
+	TrendBy            string  // week or month
 	hasRetentionCohort bool
 }
 
@@ -193,14 +195,47 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 	if err != nil {
 		return nil, err
 	}
+	k.Monthly = buckets(year, start, end, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) },
+		func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) })
+
+	// The same figures over the period chosen, a point a week (up to three months) or a
+	// month: the charts follow the period.
+	pfilter := bson.M{"at": bson.M{"$gte": q.From, "$lt": q.To}}
+	for k2, v := range mfilter {
+		if k2 != "at" {
+			pfilter[k2] = v
+		}
+	}
+	period, err := store.FindAll[Response](ctx, s.responses, pfilter, options.Find().SetProjection(bson.M{"kind": 1, "score": 1, "at": 1}))
+	if err != nil {
+		return nil, err
+	}
+	if q.To.Sub(q.From) <= 93*24*time.Hour {
+		k.TrendBy = "week"
+		monday := func(t time.Time) time.Time {
+			d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+		}
+		k.Trend = buckets(period, monday(q.From), q.To, func(t time.Time) time.Time { return t.AddDate(0, 0, 7) }, monday)
+	} else {
+		k.TrendBy = "month"
+		first := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
+		k.Trend = buckets(period, first(q.From), q.To, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }, first)
+	}
+	return k, nil
+}
+
+// buckets tallies answers into the buckets from start up to end (next steps a bucket, of
+// gives an answer's bucket): NPS, CSAT % and CES each, counted only where answered.
+func buckets(answers []*Response, start, end time.Time, next, of func(time.Time) time.Time) []Month {
 	type tally struct{ pro, det, nps, csatHigh, csat, cesSum, ces int }
-	months := map[time.Time]*tally{}
-	for _, a := range year {
-		m := time.Date(a.At.Year(), a.At.Month(), 1, 0, 0, 0, 0, time.UTC)
-		t := months[m]
+	by := map[time.Time]*tally{}
+	for _, a := range answers {
+		m := of(a.At)
+		t := by[m]
 		if t == nil {
 			t = &tally{}
-			months[m] = t
+			by[m] = t
 		}
 		switch a.Kind {
 		case KindNPS:
@@ -221,9 +256,10 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 			t.cesSum += a.Score
 		}
 	}
-	for m := start; m.Before(end); m = m.AddDate(0, 1, 0) {
+	var out []Month
+	for m := start; m.Before(end); m = next(m) {
 		mn := Month{Month: m}
-		if t := months[m]; t != nil {
+		if t := by[m]; t != nil {
 			mn.NPSAnswers, mn.CSATAnswers, mn.CESAnswers = t.nps, t.csat, t.ces
 			if t.nps > 0 {
 				mn.NPS = round1(100 * float64(t.pro-t.det) / float64(t.nps))
@@ -235,9 +271,9 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 				mn.CESAverage = round1(float64(t.cesSum) / float64(t.ces))
 			}
 		}
-		k.Monthly = append(k.Monthly, mn)
+		out = append(out, mn)
 	}
-	return k, nil
+	return out
 }
 
 // activeIn is the set of customers with a signal (review, answer) or purchase in [from, to).

@@ -98,35 +98,43 @@ type stageBar struct {
 	Width float64 // of 100
 }
 
-// trend draws one indicator of the monthly figures: value gives a month's figure and how
-// many answers it stands on (none: no dot); lo and hi bound the scale.
-func trend(id, titleID string, months []feedback.Month, lo, hi float64, value func(feedback.Month) (float64, int)) trendChart {
+// trend draws one indicator of the figures of each week or month: value gives a bucket's
+// figure and how many answers it stands on (none: no dot); lo and hi bound the scale.
+func trend(id, titleID string, points []feedback.Month, lang string, lo, hi float64, value func(feedback.Month) (float64, int)) trendChart {
 	c := trendChart{ID: id, TitleID: titleID, Low: fmt.Sprint(lo), High: fmt.Sprint(hi), Mid: fmt.Sprint((lo + hi) / 2)}
 	y := func(v float64) float64 { return 110 - (v-lo)*100/(hi-lo) } // 110 at lo, 10 at hi
 	c.MidY = y((lo + hi) / 2)
 	var pts []string
-	n := len(months)
-	for i, m := range months {
+	n := len(points)
+	every := max(1, (n+3)/4) // four labels or so
+	byWeek := strings.HasSuffix(titleID, ".week")
+	label := func(t time.Time) string {
+		if byWeek {
+			return shortDate(t, lang, "week")
+		}
+		return shortDate(t, lang, "month")
+	}
+	for i, m := range points {
 		x := 30 + float64(i)*260/float64(max(n-1, 1))
-		if i%3 == 0 {
-			c.Labels = append(c.Labels, chartLabel{X: x, Text: m.Month.Format("2006-01")})
+		if i%every == 0 {
+			c.Labels = append(c.Labels, chartLabel{X: x, Text: label(m.Month)})
 		}
 		v, answers := value(m)
 		if answers == 0 {
 			continue
 		}
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y(v)))
-		c.Dots = append(c.Dots, chartDot{X: x, Y: y(v), Title: fmt.Sprintf("%s: %.1f (%d)", m.Month.Format("2006-01"), v, answers)})
+		c.Dots = append(c.Dots, chartDot{X: x, Y: y(v), Title: fmt.Sprintf("%s: %.1f (%d)", label(m.Month), v, answers)})
 	}
 	c.Points = strings.Join(pts, " ")
 	return c
 }
 
-func buildCharts(k *feedback.KPIs) ([]trendChart, []stageBar) {
+func buildCharts(k *feedback.KPIs, lang string) ([]trendChart, []stageBar) {
 	trends := []trendChart{
-		trend("nps-trend", "kpi.nps_trend", k.Monthly, -100, 100, func(m feedback.Month) (float64, int) { return m.NPS, m.NPSAnswers }),
-		trend("csat-trend", "kpi.csat_trend", k.Monthly, 0, 100, func(m feedback.Month) (float64, int) { return m.CSATPercent, m.CSATAnswers }),
-		trend("ces-trend", "kpi.ces_trend", k.Monthly, 1, 7, func(m feedback.Month) (float64, int) { return m.CESAverage, m.CESAnswers }),
+		trend("nps-trend", "kpi.nps_trend."+k.TrendBy, k.Trend, lang, -100, 100, func(m feedback.Month) (float64, int) { return m.NPS, m.NPSAnswers }),
+		trend("csat-trend", "kpi.csat_trend."+k.TrendBy, k.Trend, lang, 0, 100, func(m feedback.Month) (float64, int) { return m.CSATPercent, m.CSATAnswers }),
+		trend("ces-trend", "kpi.ces_trend."+k.TrendBy, k.Trend, lang, 1, 7, func(m feedback.Month) (float64, int) { return m.CESAverage, m.CESAnswers }),
 	}
 	most := 1
 	for _, v := range k.StageDistribution {
@@ -149,7 +157,7 @@ func (s *Server) kpiPage(c *fiber.Ctx) error {
 		return err
 	}
 	d := kpiData{K: k, Days: c.Query("days", "90"), Touchpoint: q.Touchpoint, Product: q.Product, Touchpoints: feedback.Touchpoints, Stages: stages}
-	d.Trends, d.StageChart = buildCharts(k)
+	d.Trends, d.StageChart = buildCharts(k, s.language(c))
 	if d.Products, _, err = s.deps.Reviews.Products(c.UserContext(), "", 100); err != nil {
 		return err
 	}

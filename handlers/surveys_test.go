@@ -136,6 +136,13 @@ func TestKPIPageAndAPIs_RoleGuardsAndFigures(t *testing.T) {
 		strings.Contains(page.body, "– "+tomorrow.Format("2 January 2006")) {
 		t.Fatalf("the period's end:\n%s", page.body)
 	}
+	// The charts follow the period: weeks for 30 days, months for a year.
+	if !strings.Contains(page.body, "NPS by week") || strings.Contains(page.body, "NPS by month") {
+		t.Fatal("30 days are charted by week")
+	}
+	if year := p.get("/staff/kpis?days=365&lang=en"); !strings.Contains(year.body, "NPS by month") {
+		t.Fatal("a year is charted by month")
+	}
 	if !strings.Contains(page.body, `<circle class="dot"`) {
 		t.Fatal("the NPS trend is drawn")
 	}
