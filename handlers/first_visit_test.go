@@ -15,7 +15,6 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/moderation"
-	"github.com/guyub/guyub/reviews"
 )
 
 // A member's profile lists everything they wrote — threads, replies, ideas and reviews —
@@ -224,21 +223,10 @@ func TestModeration_RejectingAThreadSaysWhatHappensToReplies(t *testing.T) {
 // A testimonial quoted from a review shows the review's stars.
 func TestTestimonials_FromAReviewShowItsStars(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
 	sari := e.person("sari@example.com")
 	mod := e.person("mod@example.com", customers.RoleModerator)
-	r := e.review(sari, e.product("Kopi Gayo"), 4, "Harum dan segar.")
-	tm, err := e.reviews.PromoteReview(ctx, mod, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reviews.AnswerConsent(ctx, sari, tm.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reviews.Decide(ctx, mod, tm.ID, reviews.DecideApprove, ""); err != nil {
-		t.Fatal(err)
-	}
+	e.quoted(e.review(sari, e.product("Kopi Gayo"), 4, "Harum dan segar."), sari, mod)
 	if body := newBrowser(t, base).get("/testimonials?lang=en").body; !strings.Contains(body, `aria-label="4 out of 5 stars"`) {
 		t.Fatalf("the testimonial's stars:\n%s", body)
 	}

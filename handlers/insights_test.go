@@ -201,16 +201,7 @@ func TestInsights_OldCommentsFedAndQuotedReviewsCountedOnce(t *testing.T) {
 
 	kopi := e.product("Kopi Gayo")
 	r := e.review(sari, kopi, 5, "Kopi terenak yang pernah saya minum!")
-	tm, err := e.reviews.PromoteReview(ctx, mod, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reviews.AnswerConsent(ctx, sari, tm.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reviews.Decide(ctx, mod, tm.ID, reviews.DecideApprove, ""); err != nil {
-		t.Fatal(err)
-	}
+	tm := e.quoted(r, sari, mod)
 	e.sync()
 	if got, _ := e.reviews.Testimonial(ctx, tm.ID); got.Status == reviews.TestimonialPending {
 		t.Fatalf("the testimonial is not shown: %s", got.Status)
@@ -219,4 +210,22 @@ func TestInsights_OldCommentsFedAndQuotedReviewsCountedOnce(t *testing.T) {
 	if err != nil || n != 0 || e.item("review-"+r.ID.Hex()) == nil {
 		t.Fatalf("a review quoted as a testimonial is counted twice (%d testimonials)", n)
 	}
+}
+
+// quoted makes a review a testimonial shown on the wall: staff ask, its author agrees, a
+// moderator approves.
+func (e *env) quoted(r *reviews.Review, author, staff *customers.Customer) *reviews.Testimonial {
+	e.t.Helper()
+	ctx := context.Background()
+	tm, err := e.reviews.PromoteReview(ctx, staff, r.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.reviews.AnswerConsent(ctx, author, tm.ID, true); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.reviews.Decide(ctx, staff, tm.ID, reviews.DecideApprove, ""); err != nil {
+		e.t.Fatal(err)
+	}
+	return tm
 }
