@@ -395,6 +395,19 @@ func (s *Service) setPostStatus(ctx context.Context, filter bson.M, status Statu
 	return before.Status, nil
 }
 
+// PostURL is where a post is read: its place in its thread or idea.
+func (s *Service) PostURL(ctx context.Context, id bson.ObjectID) (string, error) {
+	p, err := s.Post(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	par, err := s.parent(ctx, content.Ref{Kind: p.ParentKind, ID: p.ParentID})
+	if err != nil {
+		return "", err
+	}
+	return par.URL + "#post-" + p.ID.Hex(), nil
+}
+
 // Post returns one post, without its edit history (which only grows).
 func (s *Service) Post(ctx context.Context, id bson.ObjectID) (*Post, error) {
 	return store.FindOne[Post](ctx, s.posts, bson.M{"_id": id}, ErrPostNotFound, withoutHistory)

@@ -259,3 +259,37 @@ func TestAdminProducts_ImportAFile(t *testing.T) {
 		t.Fatalf("no file: %d", res.StatusCode)
 	}
 }
+
+// The queue says who flagged an item, and takes a moderator to where it is read.
+func TestModerationQueue_WhoFlaggedAndInContext(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	help := e.category("Help", false)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	e.person("mod@example.com", customers.RoleModerator)
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Grinder", Body: "Which setting?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := e.community.Reply(ctx, ayu, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: "Buy from my shop."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.moderation.Flag(ctx, budi, moderation.FlagInput{Ref: "post:" + reply.ID.Hex(), Reason: "spam"}); err != nil {
+		t.Fatal(err)
+	}
+	m := newBrowser(t, base)
+	m.signIn("mod@example.com")
+	q := m.get("/moderation/?lang=en")
+	if !strings.Contains(q.body, "by budi") || !strings.Contains(q.body, `href="/moderation/open/post:`+reply.ID.Hex()+`"`) {
+		t.Fatalf("the queue:\n%s", q.body)
+	}
+	res := m.get("/moderation/open/post:" + reply.ID.Hex())
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != th.URL()+"#post-"+reply.ID.Hex() {
+		t.Fatalf("in context: %d %q", res.StatusCode, loc)
+	}
+	if res := newBrowser(t, base).get("/moderation/open/post:" + reply.ID.Hex()); res.StatusCode == http.StatusSeeOther && strings.Contains(res.Header.Get("Location"), "#post-") {
+		t.Fatal("a visitor is shown the way")
+	}
+}

@@ -20,6 +20,7 @@ func (s *Server) moderationRoutes(app *fiber.App) {
 	app.Post("/flags", s.requireActive, s.flagSubmit)
 	mod := app.Group("/moderation", s.requireRole(customers.RoleModerator))
 	mod.Get("/", s.queuePage)
+	mod.Get("/open/:ref", s.openInContext)
 	mod.Post("/decisions", s.decisionSubmit)
 	mod.Post("/suspend/:id", s.queueSuspend)
 	mod.Get("/log", s.logPage)
@@ -46,8 +47,14 @@ type queueItem struct {
 	*moderation.Item
 	Author  *customers.Customer
 	History moderation.History
-	Flags   []moderation.FlagRecord
+	Flags   []flagView
 	Product *reviews.Product
+}
+
+// flagView is an open flag and who raised it.
+type flagView struct {
+	moderation.FlagRecord
+	By *customers.Customer
 }
 
 type queueData struct {
@@ -90,10 +97,6 @@ func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
 			productIDs = append(productIDs, it.ProductID)
 		}
 	}
-	authors, err := s.deps.Customers.GetMany(ctx, authorIDs)
-	if err != nil {
-		return nil, err
-	}
 	histories, err := s.deps.Moderation.Histories(ctx, authorIDs)
 	if err != nil {
 		return nil, err
@@ -102,18 +105,68 @@ func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
 	if err != nil {
 		return nil, err
 	}
+	people := authorIDs // the authors and who flagged them, in one query
+	for _, list := range flags {
+		for _, f := range list {
+			people = append(people, f.Flagger)
+		}
+	}
+	authors, err := s.deps.Customers.GetMany(ctx, people)
+	if err != nil {
+		return nil, err
+	}
 	products, err := s.deps.Reviews.ProductsByID(ctx, productIDs)
 	if err != nil {
 		return nil, err
 	}
 	for _, it := range items {
-		v := queueItem{Item: it, Author: authors[it.Author], History: histories[it.Author], Flags: flags[it.ID], Product: products[it.ProductID]}
+		v := queueItem{Item: it, Author: authors[it.Author], History: histories[it.Author], Product: products[it.ProductID]}
+		for _, f := range flags[it.ID] {
+			v.Flags = append(v.Flags, flagView{FlagRecord: f, By: authors[f.Flagger]})
+		}
 		if v.Author == nil {
 			v.Author = &customers.Customer{DisplayName: "—"}
 		}
 		d.Items = append(d.Items, v)
 	}
 	return d, nil
+}
+
+// openInContext takes a moderator from a queue item to where it is read: a review on its
+// product's page, a reply at its place in its thread. Looked up when followed, so the
+// queue page needs no query per item.
+func (s *Server) openInContext(c *fiber.Ctx) error {
+	ref, ok := content.ParseRef(c.Params("ref"))
+	if !ok {
+		return fiber.ErrNotFound
+	}
+	ctx := c.UserContext()
+	var target string
+	switch ref.Kind {
+	case content.KindReview:
+		r, err := s.deps.Reviews.Review(ctx, ref.ID)
+		if err != nil {
+			return err
+		}
+		p, err := s.deps.Reviews.ProductByID(ctx, r.ProductID)
+		if err != nil {
+			return err
+		}
+		target = "/products/" + p.Slug + "#review-" + r.ID.Hex()
+	case content.KindPost:
+		where, err := s.deps.Community.PostURL(ctx, ref.ID)
+		if err != nil {
+			return err
+		}
+		target = where
+	case content.KindThread:
+		target = "/threads/" + ref.ID.Hex()
+	case content.KindIdea:
+		target = "/ideas/" + ref.ID.Hex()
+	default:
+		return fiber.ErrNotFound
+	}
+	return c.Redirect(target, fiber.StatusSeeOther)
 }
 
 func (s *Server) queuePage(c *fiber.Ctx) error {
