@@ -24,25 +24,48 @@ type Category struct {
 	Slug        string        `bson:"slug" json:"slug"`
 	Name        string        `bson:"name" json:"name"`
 	Description string        `bson:"description" json:"description"`
-	StaffOnly   bool          `bson:"staff_only" json:"staff_only"`
-	Position    int           `bson:"position" json:"position"`
-	CreatedAt   time.Time     `bson:"created_at" json:"-"`
-	UpdatedAt   time.Time     `bson:"updated_at" json:"-"`
+	// NameID and DescriptionID are the name and description in Bahasa Indonesia, when
+	// admins give them: an Indonesian reader sees them instead.
+	NameID        string    `bson:"name_id,omitempty" json:"name_id,omitempty"`
+	DescriptionID string    `bson:"description_id,omitempty" json:"description_id,omitempty"`
+	StaffOnly     bool      `bson:"staff_only" json:"staff_only"`
+	Position      int       `bson:"position" json:"position"`
+	CreatedAt     time.Time `bson:"created_at" json:"-"`
+	UpdatedAt     time.Time `bson:"updated_at" json:"-"`
+}
+
+// NameIn is the category's name in a language: Indonesian when given, else the name.
+func (c *Category) NameIn(lang string) string {
+	if lang == "id" && c.NameID != "" {
+		return c.NameID
+	}
+	return c.Name
+}
+
+// DescriptionIn is the category's description in a language.
+func (c *Category) DescriptionIn(lang string) string {
+	if lang == "id" && c.DescriptionID != "" {
+		return c.DescriptionID
+	}
+	return c.Description
 }
 
 // CategoryInput is the admin's category form.
 type CategoryInput struct {
-	Name        string `form:"name" json:"name"`
-	Slug        string `form:"slug" json:"slug"`
-	Description string `form:"description" json:"description"`
-	StaffOnly   bool   `form:"staff_only" json:"staff_only"`
-	Position    int    `form:"position" json:"position"`
+	Name          string `form:"name" json:"name"`
+	NameID        string `form:"name_id" json:"name_id"`
+	Slug          string `form:"slug" json:"slug"`
+	Description   string `form:"description" json:"description"`
+	DescriptionID string `form:"description_id" json:"description_id"`
+	StaffOnly     bool   `form:"staff_only" json:"staff_only"`
+	Position      int    `form:"position" json:"position"`
 }
 
 // Validate checks a category and fills in the slug from the name.
 func (in *CategoryInput) Validate() error {
 	var f errs.Fields
 	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
+	in.NameID, in.DescriptionID = strings.TrimSpace(in.NameID), strings.TrimSpace(in.DescriptionID)
 	in.Slug = content.Slugify(in.Slug)
 	if in.Slug == "" {
 		in.Slug = content.Slugify(in.Name)
@@ -59,8 +82,14 @@ func (in *CategoryInput) Validate() error {
 	if in.Slug == "new" { // /forums/new starts a thread
 		f.Add("slug", "category.slug_taken")
 	}
+	if utf8.RuneCountInString(in.NameID) > 60 {
+		f.Add("name_id", "field.too_long", "Max", 60)
+	}
 	if utf8.RuneCountInString(in.Description) > 300 {
 		f.Add("description", "field.too_long", "Max", 300)
+	}
+	if utf8.RuneCountInString(in.DescriptionID) > 300 {
+		f.Add("description_id", "field.too_long", "Max", 300)
 	}
 	return f.Err()
 }
@@ -79,8 +108,8 @@ func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, i
 	now := s.now()
 	var err error
 	if id.IsZero() {
-		c := &Category{ID: bson.NewObjectID(), Slug: in.Slug, Name: in.Name, Description: in.Description,
-			StaffOnly: in.StaffOnly, Position: in.Position, CreatedAt: now, UpdatedAt: now}
+		c := &Category{ID: bson.NewObjectID(), Slug: in.Slug, Name: in.Name, Description: in.Description, NameID: in.NameID,
+			DescriptionID: in.DescriptionID, StaffOnly: in.StaffOnly, Position: in.Position, CreatedAt: now, UpdatedAt: now}
 		if _, err = s.categories.InsertOne(ctx, c); err == nil {
 			s.allCategories.Forget()
 			return c, nil
@@ -88,7 +117,8 @@ func (s *Service) SaveCategory(ctx context.Context, admin *customers.Customer, i
 	} else {
 		var res *mongo.UpdateResult
 		res, err = s.categories.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"slug": in.Slug, "name": in.Name,
-			"description": in.Description, "staff_only": in.StaffOnly, "position": in.Position, "updated_at": now}})
+			"description": in.Description, "name_id": in.NameID, "description_id": in.DescriptionID, "staff_only": in.StaffOnly,
+			"position": in.Position, "updated_at": now}})
 		if err == nil && res.MatchedCount == 0 {
 			return nil, ErrCategoryNotFound
 		}

@@ -13,9 +13,9 @@ import (
 )
 
 var demoCategories = []community.CategoryInput{
-	{Name: "Announcements · Pengumuman", Slug: "announcements", Description: "News from the team. Kabar dari tim.", StaffOnly: true, Position: 1},
-	{Name: "Help & Questions · Bantuan", Slug: "help", Description: "Ask the community. Tanya sesama pelanggan.", Position: 2},
-	{Name: "Coffee corner · Pojok Kopi", Slug: "coffee", Description: "Recipes, rituals and chat. Resep dan obrolan santai.", Position: 3},
+	{Name: "Announcements", NameID: "Pengumuman", Slug: "announcements", Description: "News from the team.", DescriptionID: "Kabar dari tim.", StaffOnly: true, Position: 1},
+	{Name: "Help & Questions", NameID: "Bantuan", Slug: "help", Description: "Ask the community.", DescriptionID: "Tanya sesama pelanggan.", Position: 2},
+	{Name: "Coffee corner", NameID: "Pojok Kopi", Slug: "coffee", Description: "Recipes, rituals and chat.", DescriptionID: "Resep dan obrolan santai.", Position: 3},
 }
 
 type demoReply struct {

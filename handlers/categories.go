@@ -32,7 +32,7 @@ func (s *Server) renderCategories(c *fiber.Ctx, status int, failed string, f *fo
 	d := categoriesData{New: &form{}}
 	for _, cat := range list {
 		row := categoryRow{Category: cat, Form: &form{Values: map[string]string{"name": cat.Name, "slug": cat.Slug,
-			"description": cat.Description, "position": strconv.Itoa(cat.Position)}}}
+			"description": cat.Description, "name_id": cat.NameID, "description_id": cat.DescriptionID, "position": strconv.Itoa(cat.Position)}}}
 		if cat.StaffOnly {
 			row.Form.Values["staff_only"] = "1"
 		}
@@ -49,12 +49,14 @@ func (s *Server) renderCategories(c *fiber.Ctx, status int, failed string, f *fo
 
 func (s *Server) categorySave(c *fiber.Ctx) error {
 	in := community.CategoryInput{Name: c.FormValue("name"), Slug: c.FormValue("slug"), Description: c.FormValue("description"),
+		NameID: c.FormValue("name_id"), DescriptionID: c.FormValue("description_id"),
 		StaffOnly: c.FormValue("staff_only") != ""}
 	if raw := c.FormValue("position"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil {
 			return s.renderCategories(c, fiber.StatusUnprocessableEntity, c.Params("id", "new"),
-				&form{Values: map[string]string{"name": in.Name, "slug": in.Slug, "description": in.Description, "position": raw},
+				&form{Values: map[string]string{"name": in.Name, "slug": in.Slug, "description": in.Description, "position": raw,
+					"name_id": in.NameID, "description_id": in.DescriptionID},
 					Errors: map[string]string{"position": s.catalog.T(s.language(c), "field.number")}})
 		}
 		in.Position = n
@@ -68,7 +70,8 @@ func (s *Server) categorySave(c *fiber.Ctx) error {
 		failed = raw
 	}
 	if _, saveErr := s.deps.Community.SaveCategory(c.UserContext(), currentUser(c), id, in); saveErr != nil {
-		values := map[string]string{"name": in.Name, "slug": in.Slug, "description": in.Description, "position": strconv.Itoa(in.Position)}
+		values := map[string]string{"name": in.Name, "slug": in.Slug, "description": in.Description, "position": strconv.Itoa(in.Position),
+			"name_id": in.NameID, "description_id": in.DescriptionID}
 		if in.StaffOnly {
 			values["staff_only"] = "1"
 		}

@@ -293,3 +293,28 @@ func TestModerationQueue_WhoFlaggedAndInContext(t *testing.T) {
 		t.Fatal("a visitor is shown the way")
 	}
 }
+
+// A forum category has a name (and description) in each language; readers see theirs.
+func TestCategories_NamesInBothLanguages(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	e.person("admin@example.com", customers.RoleAdmin)
+	b := newBrowser(t, base)
+	b.signIn("admin@example.com")
+	b.get("/admin/categories?lang=en")
+	bad := b.post("/admin/categories", url.Values{"name": {"Coffee corner"}, "name_id": {strings.Repeat("k", 61)}})
+	if bad.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(bad.body, "at most 60") {
+		t.Fatalf("a name too long: %d", bad.StatusCode)
+	}
+	if res := b.post("/admin/categories", url.Values{"name": {"Coffee corner"}, "name_id": {"Pojok Kopi"}, "description": {"Recipes and chat."},
+		"description_id": {"Resep dan obrolan."}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", res.StatusCode, res.body)
+	}
+	visitor := newBrowser(t, base)
+	if en := visitor.get("/forums/coffee-corner?lang=en").body; !strings.Contains(en, "<h1>Coffee corner</h1>") || !strings.Contains(en, "Recipes and chat.") {
+		t.Fatalf("in English:\n%s", en)
+	}
+	if id := visitor.get("/forums/coffee-corner?lang=id").body; !strings.Contains(id, "<h1>Pojok Kopi</h1>") || !strings.Contains(id, "Resep dan obrolan.") {
+		t.Fatalf("in Indonesian:\n%s", id)
+	}
+}

@@ -80,7 +80,7 @@ func (s *Server) forumsPage(c *fiber.Ctx) error {
 		d.Next = base + "?" + url.Values{"sort": {d.Sort}, "tag": {d.Tag}, "after": {page.Next}}.Encode()
 	}
 	if d.Category != nil {
-		return s.renderTitled(c, fiber.StatusOK, "forums", d.Category.Name, d)
+		return s.renderTitled(c, fiber.StatusOK, "forums", d.Category.NameIn(s.language(c)), d)
 	}
 	return s.render(c, fiber.StatusOK, "forums", "forums.title", d)
 }
