@@ -116,6 +116,37 @@ func (s *Service) WithdrawSignal(ctx context.Context, id string) error {
 	return s.RecomputeSatisfaction(ctx, sig.CustomerID)
 }
 
+// WithdrawSignals removes the signals with some IDs, those that exist, and recomputes the
+// score of each customer they were on: one query to find them however many IDs, which are
+// mostly of sources that never gave a signal.
+func (s *Service) WithdrawSignals(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"customer_id": 1}))
+	if err != nil {
+		return fmt.Errorf("withdraw signals: %w", err)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	var gone []string
+	whose := map[bson.ObjectID]bool{}
+	for _, sig := range found {
+		gone = append(gone, sig.ID)
+		whose[sig.CustomerID] = true
+	}
+	if _, err := s.signals.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": gone}}); err != nil {
+		return fmt.Errorf("withdraw signals: %w", err)
+	}
+	for customer := range whose {
+		if err := s.RecomputeSatisfaction(ctx, customer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RecomputeSatisfaction rebuilds a customer's score from the raw signals — what repair
 // runs for everyone — and re-evaluates the stage.
 func (s *Service) RecomputeSatisfaction(ctx context.Context, id bson.ObjectID) error {

@@ -55,7 +55,7 @@ type Item struct {
 // customers.Service implements it.
 type SignalRecorder interface {
 	RecordSignal(ctx context.Context, s customers.Signal) error
-	WithdrawSignal(ctx context.Context, id string) error
+	WithdrawSignals(ctx context.Context, ids []string) error
 }
 
 // Service keeps the feedback items, their analysis and the themes.
@@ -246,13 +246,15 @@ func (s *Service) Delete(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	// Signals first, for every id (withdrawing one that is not there is a no-op): were
+	// Signals first, for every id (most never gave one: they are looked up together): were
 	// the items deleted first, a retry would find nothing left to withdraw.
 	if s.signals != nil {
-		for _, id := range ids {
-			if err := s.signals.WithdrawSignal(ctx, string(customers.SignalSentiment)+":"+id); err != nil {
-				return err
-			}
+		sigs := make([]string, len(ids))
+		for i, id := range ids {
+			sigs[i] = string(customers.SignalSentiment) + ":" + id
+		}
+		if err := s.signals.WithdrawSignals(ctx, sigs); err != nil {
+			return err
 		}
 	}
 	if _, err := s.items.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -322,8 +321,6 @@ func (s Scores) String() string {
 	return fmt.Sprintf("n=%d accuracy=%.4f macro-F1=%.4f confusion(neg,neu,pos rows=gold)=%v languages=%v",
 		s.N, s.Accuracy, s.MacroF1, s.Confusion, s.Lang)
 }
-
-var _ io.Writer = (*countingWriter)(nil)
 
 // TrialSettings are the settings `guyub train-sentiment --try` scores: each one choice
 // away from DefaultTrainSettings.
