@@ -121,7 +121,7 @@ var (
 
 func (in IdeaInput) submission(id, author bson.ObjectID) content.Submission {
 	return content.Submission{Ref: content.Ref{Kind: content.KindIdea, ID: id}, Author: author,
-		Text: in.Title + "\n" + in.Body, ProductID: in.ProductID}
+		ProductID: in.ProductID}.Titled(in.Title, in.Body)
 }
 
 // CreateIdea submits an idea. Its author votes for it at once, as on Fider: the first

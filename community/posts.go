@@ -178,7 +178,7 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 		}
 		p.QuoteOf = &qid
 	}
-	sub := content.Submission{Ref: p.Ref(), Author: author.ID, Text: in.Body, ProductID: par.ProductID, Category: par.Category}
+	sub := content.Submission{Ref: p.Ref(), Author: author.ID, ProductID: par.ProductID, Category: par.Category}.Titled("", in.Body)
 	verdict, err := s.screen.Screen(ctx, sub)
 	if err != nil {
 		return nil, err
@@ -294,8 +294,8 @@ func (s *Service) EditPost(ctx context.Context, editor *customers.Customer, id b
 	if err != nil {
 		return nil, err
 	}
-	sub := content.Submission{Ref: p.Ref(), Author: p.AuthorID, Text: strings.TrimSpace(in.Title + "\n" + in.Body),
-		ProductID: par.ProductID, Category: par.Category}
+	sub := content.Submission{Ref: p.Ref(), Author: p.AuthorID, ProductID: par.ProductID,
+		Category: par.Category}.Titled(in.Title, in.Body)
 	status, verdict := p.Status, content.Verdict{Status: content.StatusPublished}
 	if editor.ID == p.AuthorID {
 		if verdict, err = s.screen.Screen(ctx, sub); err != nil {

@@ -31,10 +31,11 @@ func (p threadPublisher) Describe(ctx context.Context, id bson.ObjectID) (conten
 	if err != nil {
 		return content.Submission{}, "", err
 	}
-	sub := content.Submission{Ref: content.Ref{Kind: content.KindThread, ID: id}, Author: t.AuthorID, Text: t.Title}
+	body := ""
 	if op, err := p.s.OpeningPost(ctx, id); err == nil {
-		sub.Text += "\n" + op.BodyMD
+		body = op.BodyMD
 	}
+	sub := content.Submission{Ref: content.Ref{Kind: content.KindThread, ID: id}, Author: t.AuthorID}.Titled(t.Title, body)
 	if c, err := p.s.CategoryByID(ctx, t.CategoryID); err == nil {
 		sub.Category = c.Slug
 	}
@@ -68,7 +69,7 @@ func (p postPublisher) Describe(ctx context.Context, id bson.ObjectID) (content.
 	if err != nil {
 		return content.Submission{}, "", err
 	}
-	return content.Submission{Ref: post.Ref(), Author: post.AuthorID, Text: post.BodyMD}, post.Status, nil
+	return content.Submission{Ref: post.Ref(), Author: post.AuthorID}.Titled("", post.BodyMD), post.Status, nil
 }
 
 type ideaPublisher struct{ s *Service }

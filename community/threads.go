@@ -153,7 +153,7 @@ func (s *Service) CreateThread(ctx context.Context, author *customers.Customer, 
 		Tags: in.Tags, OpeningPostID: bson.NewObjectID(), LastPostAt: now, Lang: in.Lang,
 		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	sub := content.Submission{Ref: content.Ref{Kind: content.KindThread, ID: t.ID}, Author: author.ID,
-		Text: in.Title + "\n" + in.Body, Category: cat.Slug}
+		Category: cat.Slug}.Titled(in.Title, in.Body)
 	verdict, err := s.screen.Screen(ctx, sub)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@
 package content
 
 import (
+	"strings"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -54,8 +56,27 @@ type Submission struct {
 	Ref       Ref
 	Author    bson.ObjectID
 	Text      string        // everything the author wrote, title and body
+	Parts     []Part        // the same text field by field, for the moderation queue
+	Photos    []string      // the pictures' small versions, for the moderation queue
 	ProductID bson.ObjectID // optional, for the queue's filters
 	Category  string        // optional
+}
+
+// Titled sets a submission's text from a title (may be empty) and a body, field by field.
+func (s Submission) Titled(title, body string) Submission {
+	s.Text = strings.TrimSpace(title + "\n" + body)
+	s.Parts = nil
+	if title != "" {
+		s.Parts = append(s.Parts, Part{Label: "moderation.part.title", Text: title})
+	}
+	s.Parts = append(s.Parts, Part{Label: "moderation.part.body", Text: body})
+	return s
+}
+
+// Part is one field of a submission: its label (a message ID, "review.pros") and text.
+type Part struct {
+	Label string `bson:"label" json:"label"`
+	Text  string `bson:"text" json:"text"`
 }
 
 // Reason is why a rule held content back.

@@ -301,6 +301,11 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, p Profile
 	return s.update(ctx, id, bson.M{"display_name": name, "locale": p.Locale})
 }
 
+// SetAvatar sets the picture shown beside a customer's name (a URL; "" for their initials).
+func (s *Service) SetAvatar(ctx context.Context, id bson.ObjectID, url string) error {
+	return s.update(ctx, id, bson.M{"avatar_url": url})
+}
+
 // ValidateDisplayName adds a problem with a display name to f.
 func ValidateDisplayName(f *errs.Fields, field, name string) {
 	switch n := utf8.RuneCountInString(strings.TrimSpace(name)); {

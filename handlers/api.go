@@ -11,6 +11,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
@@ -24,6 +25,7 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	api.Get("/products/:slug", s.cached(s.apiProduct))
 	api.Get("/products/:slug/reviews", s.cached(s.apiReviews))
 	api.Post("/products/:slug/reviews", s.requireActive, s.apiReviewCreate)
+	api.Post("/uploads", s.requireActive, s.uploadImage)
 	api.Post("/reviews/:id/helpful", s.requireActive, s.apiReviewHelpful)
 	api.Post("/reviews/:id/reply", product, s.apiReviewReply)
 	api.Post("/customers/:id/purchases", product, s.apiPurchase)
@@ -210,6 +212,16 @@ func (s *Server) apiReviewCreate(c *fiber.Ctx) error {
 	var in reviews.Input
 	if err := parseJSON(c, &in); err != nil {
 		return err
+	}
+	if len(in.PhotoKeys) > 0 {
+		if s.deps.Media == nil || len(in.PhotoKeys) > media.MaxPerReview {
+			return errs.Field("photos", "media.too_many", "Max", media.MaxPerReview)
+		}
+		photos, err := s.deps.Media.Photos(c.UserContext(), in.PhotoKeys)
+		if err != nil {
+			return media.AsField("photos", err)
+		}
+		in.Photos = photos
 	}
 	r, err := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
 	if err != nil {

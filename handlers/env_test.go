@@ -1,13 +1,16 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -28,6 +31,7 @@ import (
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
@@ -51,6 +55,7 @@ type env struct {
 	syncer     *search.Syncer
 	limiter    *ratelimit.Limiter
 	outbox     *mail.Outbox // no SMTP server: emails are kept, as in the embedded default
+	media      *media.Service
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -98,6 +103,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.syncer.AlsoTo(e.insights)
+	dir, err := media.NewDir(filepath.Join(t.TempDir(), "uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.media = media.NewService(db, dir)
 	return e
 }
 
@@ -134,6 +144,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Outbox == nil {
 		deps.Outbox = e.outbox
+	}
+	if deps.Media == nil {
+		deps.Media = e.media
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter
@@ -258,6 +271,38 @@ func (b *browser) post(path string, form url.Values) response {
 	}
 	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// upload is a file a form sends.
+type upload struct {
+	field, name string
+	data        []byte
+}
+
+// postFiles submits a form with files as the page would (multipart, with its CSRF token).
+func (b *browser) postFiles(path string, form url.Values, files ...upload) response {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", b.csrf())
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, vs := range form {
+		for _, v := range vs {
+			_ = w.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		part, _ := w.CreateFormFile(f.field, f.name)
+		_, _ = part.Write(f.data)
+	}
+	_ = w.Close()
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
 	return b.do(req)
 }
 

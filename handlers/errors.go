@@ -99,7 +99,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 
 	// A body may be half-written when the error struck; the headers (request ID, security) stay.
 	c.Response().ResetBody()
-	if isAPI(c) {
+	if answersJSON(c) {
 		var body apiError
 		body.Error.Status, body.Error.Message, body.Error.RequestID = status, message, requestID
 		if fields != nil {
@@ -132,6 +132,12 @@ func (s *Server) fieldMessages(lang string, f *errs.Fields) map[string]string {
 		out[name] = s.catalog.T(lang, m.ID, m.Args...)
 	}
 	return out
+}
+
+// answersJSON reports whether a request's errors are JSON: the API's, and the upload the
+// post editor's script makes.
+func answersJSON(c *fiber.Ctx) bool {
+	return isAPI(c) || c.Path() == "/uploads"
 }
 
 // isAPI reports whether a request is for the JSON API.

@@ -193,7 +193,11 @@ func (s *Server) threadCreate(c *fiber.Ctx) error {
 			Category: in.Category, Form: &form{Values: map[string]string{"title": in.Title, "body": in.Body, "tags": c.FormValue("tags")}},
 			Similar: s.similar(c, "thread", in.Title)})
 	}
-	t, createErr := s.deps.Community.CreateThread(c.UserContext(), currentUser(c), in)
+	var t *community.Thread
+	var createErr error
+	if in.Body, createErr = s.appendImages(c, in.Body); createErr == nil {
+		t, createErr = s.deps.Community.CreateThread(c.UserContext(), currentUser(c), in)
+	}
 	if createErr != nil {
 		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body, "tags": c.FormValue("tags")})
 		if err != nil {
@@ -460,7 +464,11 @@ func (s *Server) threadReply(c *fiber.Ctx) error {
 		return err
 	}
 	in := community.PostInput{Body: c.FormValue("body"), QuoteOf: c.FormValue("quote_of"), Lang: s.language(c)}
-	p, replyErr := s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindThread, ID: t.ID}, in)
+	var p *community.Post
+	var replyErr error
+	if in.Body, replyErr = s.appendImages(c, in.Body); replyErr == nil {
+		p, replyErr = s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindThread, ID: t.ID}, in)
+	}
 	if replyErr != nil {
 		f, err := s.formFailed(c, replyErr, map[string]string{"body": in.Body})
 		if err != nil {
@@ -627,7 +635,11 @@ func (s *Server) postEdit(c *fiber.Ctx) error {
 		return err
 	}
 	in := community.EditInput{Title: c.FormValue("title"), Tags: []string{c.FormValue("tags")}, Body: c.FormValue("body")}
-	if _, editErr := s.deps.Community.EditPost(c.UserContext(), currentUser(c), p.ID, in); editErr != nil {
+	var editErr error
+	if in.Body, editErr = s.appendImages(c, in.Body); editErr == nil {
+		_, editErr = s.deps.Community.EditPost(c.UserContext(), currentUser(c), p.ID, in)
+	}
+	if editErr != nil {
 		f, err := s.formFailed(c, editErr, map[string]string{"title": in.Title, "tags": c.FormValue("tags"), "body": in.Body})
 		if err != nil {
 			return err

@@ -311,7 +311,11 @@ func (s *Server) ideaComment(c *fiber.Ctx) error {
 		return err
 	}
 	in := community.PostInput{Body: c.FormValue("body"), QuoteOf: c.FormValue("quote_of"), Lang: s.language(c)}
-	p, postErr := s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
+	var p *community.Post
+	var postErr error
+	if in.Body, postErr = s.appendImages(c, in.Body); postErr == nil {
+		p, postErr = s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
+	}
 	if postErr != nil {
 		return s.ideaFailed(c, i, postErr, map[string]string{"body": in.Body, "quote_of": in.QuoteOf}, false)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
@@ -58,15 +59,17 @@ type flagView struct {
 }
 
 type queueData struct {
-	Items    []queueItem
-	Next     string
-	Kind     string
-	Product  string
-	Category string
-	Rule     string
-	Kinds    []content.Kind
-	Rules    []string
-	Form     *form
+	Items      []queueItem
+	Next       string
+	Kind       string
+	Product    string
+	Category   string
+	Rule       string
+	Kinds      []content.Kind
+	Rules      []string
+	Products   []*reviews.Product    // to choose from: the first 100 by name
+	Categories []*community.Category // the forums'
+	Form       *form
 }
 
 func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
@@ -80,6 +83,13 @@ func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
 			return nil, err
 		}
 		q.ProductID = p.ID
+	}
+	var err error
+	if d.Products, _, err = s.deps.Reviews.Products(ctx, "", 100); err != nil {
+		return nil, err
+	}
+	if d.Categories, err = s.deps.Community.Categories(ctx); err != nil {
+		return nil, err
 	}
 	items, next, err := s.deps.Moderation.Queue(ctx, q)
 	if err != nil {
@@ -187,7 +197,11 @@ func (s *Server) decisionSubmit(c *fiber.Ctx) error {
 		in.Reason = c.FormValue("reason-" + ref)
 	} else {
 		in.Action = moderation.Action(c.FormValue("action"))
-		for _, raw := range c.Context().PostArgs().PeekMulti("refs") {
+		field := "refs"
+		if c.FormValue("scope") == "page" { // everything the moderator saw on the page
+			field = "page_refs"
+		}
+		for _, raw := range c.Context().PostArgs().PeekMulti(field) {
 			in.Refs = append(in.Refs, string(raw))
 		}
 	}

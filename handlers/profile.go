@@ -44,6 +44,7 @@ type profileData struct {
 	Requests      []testimonialView // staff asked to feature a review: the member decides
 	Stories       []testimonialView // the member's own testimonials and where they stand
 	ProfileForm   *form
+	AvatarForm    *form
 	Password      *form
 	EmailForm     *form
 	TokenForm     *form

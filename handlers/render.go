@@ -16,6 +16,7 @@ import (
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 )
 
@@ -33,6 +34,7 @@ type Page struct {
 	Path      string
 	Data      any
 	Flagged   map[string]bool // the content on the page the viewer has reported (noteFlagged)
+	Uploads   bool            // forms may offer picture uploads
 
 	catalog *frontend.Catalog
 	csrf    func() string
@@ -159,6 +161,7 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		Path:      c.Path(),
 		Data:      data,
 		Flagged:   flaggedOn(c),
+		Uploads:   s.deps.Media != nil,
 		catalog:   s.catalog,
 	}
 	if page.User != nil && page.User.SuspendedAt(time.Now()) {
@@ -206,6 +209,7 @@ func (s *Server) languageLinks(c *fiber.Ctx, current string) []languageLink {
 // form is the state of a submitted form shown again: what was typed and what is wrong.
 type form struct {
 	Values  map[string]string
+	Photos  []media.Photo     // pictures the form keeps (a review's)
 	Errors  map[string]string // localised, by field
 	Message string            // localised, about the whole form
 }

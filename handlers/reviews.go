@@ -58,6 +58,7 @@ type productData struct {
 	Sort       string
 	Stars      int
 	Verified   bool
+	WithPhotos bool
 	Sorts      []string
 	Mine       *reviews.Review // the viewer's own review, if any
 	Form       *form
@@ -76,13 +77,13 @@ func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
 		return nil, err
 	}
 	q := reviews.Query{ProductID: p.ID, Sort: c.Query("sort", reviews.SortHelpful), After: c.Query("after"),
-		VerifiedOnly: c.Query("verified") == "1"}
+		VerifiedOnly: c.Query("verified") == "1", WithPhotos: c.Query("photos") == "1"}
 	q.Stars, _ = strconv.Atoi(c.Query("stars"))
 	page, err := s.deps.Reviews.Reviews(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	d := &productData{Product: p, Sort: q.Sort, Stars: q.Stars, Verified: q.VerifiedOnly, Sorts: reviews.Sorts}
+	d := &productData{Product: p, Sort: q.Sort, Stars: q.Stars, Verified: q.VerifiedOnly, WithPhotos: q.WithPhotos, Sorts: reviews.Sorts}
 	if page.Next != "" {
 		next := url.Values{"sort": {q.Sort}, "after": {page.Next}}
 		if q.Stars > 0 {
@@ -90,6 +91,9 @@ func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
 		}
 		if q.VerifiedOnly {
 			next.Set("verified", "1")
+		}
+		if q.WithPhotos {
+			next.Set("photos", "1")
 		}
 		d.nextQuery = next
 		d.Next = "/products/" + p.Slug + "?" + next.Encode() + "#reviews"
@@ -209,12 +213,17 @@ func (s *Server) reviewCreate(c *fiber.Ctx) error {
 		return err
 	}
 	in.Lang = s.language(c)
-	r, createErr := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
+	var r *reviews.Review
+	var createErr error
+	if in.Photos, createErr = s.formPhotos(c); createErr == nil {
+		r, createErr = s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
+	}
 	if createErr != nil {
 		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
 		if err != nil {
 			return err
 		}
+		f.Photos = in.Photos // stored already: the next try keeps them
 		// 422 for what was typed, 409 for a second review.
 		return s.renderProduct(c, statusOf(createErr), func(d *productData) { d.Form, d.FormRating = f, in.Rating })
 	}
@@ -275,7 +284,7 @@ func (s *Server) reviewEditPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := &form{Values: map[string]string{"title": r.Title, "body": r.BodyMD, "pros": r.Pros, "cons": r.Cons}}
+	f := &form{Values: map[string]string{"title": r.Title, "body": r.BodyMD, "pros": r.Pros, "cons": r.Cons}, Photos: r.Photos}
 	return s.render(c, fiber.StatusOK, "review_edit", "review.edit_title", reviewEditData{Review: r, Product: p, Form: f, Rating: r.Rating})
 }
 
@@ -288,11 +297,19 @@ func (s *Server) reviewEdit(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	updated, updateErr := s.deps.Reviews.Update(c.UserContext(), currentUser(c), r.ID, in)
+	var updated *reviews.Review
+	var updateErr error
+	if in.Photos, updateErr = s.formPhotos(c); updateErr == nil {
+		updated, updateErr = s.deps.Reviews.Update(c.UserContext(), currentUser(c), r.ID, in)
+	}
 	if updateErr != nil {
 		f, err := s.formFailed(c, updateErr, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
 		if err != nil {
 			return err
+		}
+		f.Photos = in.Photos
+		if f.Photos == nil {
+			f.Photos = r.Photos
 		}
 		return s.render(c, statusOf(updateErr), "review_edit", "review.edit_title",
 			reviewEditData{Review: r, Product: p, Form: f, Rating: in.Rating})

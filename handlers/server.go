@@ -27,6 +27,7 @@ import (
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/mail"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
@@ -81,6 +82,8 @@ type Deps struct {
 	Idempotency *idempotency.Keys
 	// Outbox is every email sent, shown to admins at /admin/outbox (nil: no such page).
 	Outbox *mail.Outbox
+	// Media keeps uploaded pictures (nil: forms offer no uploads).
+	Media *media.Service
 }
 
 // Server renders pages and answers the API.
@@ -199,6 +202,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metricsHandler())
 	app.Get("/static/*", s.static)
+	app.Get("/media/*", s.mediaFile)
 
 	app.Use(s.identify)
 	app.Use(s.chooseLanguage)
@@ -210,6 +214,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get("/", s.cached(s.home))
 	s.authRoutes(app)
 	s.profileRoutes(app)
+	s.mediaRoutes(app)
 	s.reviewRoutes(app)
 	s.forumRoutes(app)
 	s.ideaRoutes(app)

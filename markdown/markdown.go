@@ -66,14 +66,34 @@ func PlainText(h template.HTML) string {
 	return strings.Join(strings.Fields(text), " ")
 }
 
-// userLinks marks every link in user content as user-generated (rel="ugc").
+// userLinks marks every link in user content as user-generated (rel="ugc"), and shows as
+// pictures only those uploaded here (/media/…): any other image becomes a link to it, so a
+// post cannot make every reader's browser fetch from elsewhere (a tracking pixel).
 type userLinks struct{}
 
 func (userLinks) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	var foreign []*ast.Image
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if entering && (n.Kind() == ast.KindLink || n.Kind() == ast.KindAutoLink) {
 			n.SetAttributeString("rel", []byte("ugc"))
 		}
+		if img, ok := n.(*ast.Image); ok && entering && !bytes.HasPrefix(img.Destination, []byte("/media/")) {
+			foreign = append(foreign, img)
+		}
 		return ast.WalkContinue, nil
 	})
+	for _, img := range foreign { // changed after the walk, not under it
+		link := ast.NewLink()
+		link.Destination, link.Title = img.Destination, img.Title
+		link.SetAttributeString("rel", []byte("ugc"))
+		for c := img.FirstChild(); c != nil; {
+			next := c.NextSibling()
+			link.AppendChild(link, c)
+			c = next
+		}
+		if !link.HasChildren() {
+			link.AppendChild(link, ast.NewString(img.Destination))
+		}
+		img.Parent().ReplaceChild(img.Parent(), img, link)
+	}
 }

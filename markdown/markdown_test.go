@@ -23,6 +23,10 @@ func TestHTML_KeepsFormattingRemovesScript(t *testing.T) {
 		{`<img src=x onerror="alert(1)">`, nil, []string{"onerror"}},
 		{`<a href="https://e.com" onclick="steal()">e</a>`, nil, []string{"onclick"}},
 		{"| a | b |\n|---|---|\n| 1 | 2 |", []string{"<table>", "<td>1</td>"}, nil},
+		// Pictures uploaded here are shown; any other becomes a link (no tracking pixels).
+		{"![cup](/media/ab/" + strings.Repeat("ab", 32) + ".jpg)", []string{`<img src="/media/ab/`, `alt="cup"`}, nil},
+		{"![pixel](https://tracker.example/p.gif) after", []string{`href="https://tracker.example/p.gif"`, ">pixel</a>", "after"}, []string{"<img"}},
+		{"[![](https://e.example/i.png)](https://e.example)", []string{`href="https://e.example/i.png"`}, []string{"<img"}},
 	}
 	for _, tt := range tests {
 		got := string(r.HTML(tt.in))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/media"
 )
 
 // Item is content waiting for a moderator: held by a rule or flagged by the community.
@@ -24,6 +26,8 @@ type Item struct {
 	ProductID bson.ObjectID    `bson:"product_id,omitempty" json:"product_id,omitzero"`
 	Category  string           `bson:"category,omitempty" json:"category,omitempty"`
 	Excerpt   string           `bson:"excerpt" json:"excerpt"`
+	Parts     []content.Part   `bson:"parts,omitempty" json:"parts,omitempty"`   // the excerpt field by field
+	Photos    []string         `bson:"photos,omitempty" json:"photos,omitempty"` // the pictures' addresses
 	Reasons   []content.Reason `bson:"reasons" json:"reasons"`
 	Flags     int              `bson:"flags" json:"flags"`
 	Open      bool             `bson:"open" json:"open"`
@@ -40,12 +44,38 @@ func excerpt(text string) string {
 	return string([]rune(text)[:excerptLength]) + "…"
 }
 
+// parts are a submission's fields as the queue shows them: the empty ones left out, each
+// cut to an excerpt.
+func parts(sub content.Submission) []content.Part {
+	var out []content.Part
+	for _, p := range sub.Parts {
+		if t := strings.TrimSpace(p.Text); t != "" {
+			out = append(out, content.Part{Label: p.Label, Text: excerpt(t)})
+		}
+	}
+	return out
+}
+
+// photos are the pictures a moderator judges with the text: a review's photos and the
+// images a post shows.
+func photos(sub content.Submission) []string {
+	out := slices.Clone(sub.Photos)
+	for _, p := range sub.Parts {
+		for _, key := range media.KeysIn(p.Text) {
+			if url := media.URLOf(key); !slices.Contains(out, url) {
+				out = append(out, url)
+			}
+		}
+	}
+	return out
+}
+
 // enqueue opens (or adds reasons to) the queue item of some content.
 func (s *Service) enqueue(ctx context.Context, sub content.Submission, reasons []content.Reason) error {
 	ref := sub.Ref.String()
 	res, err := s.queue.UpdateOne(ctx, bson.M{"_id": ref, "open": true}, bson.M{
 		"$push": bson.M{"reasons": bson.M{"$each": reasons}},
-		"$set":  bson.M{"excerpt": excerpt(sub.Text)},
+		"$set":  bson.M{"excerpt": excerpt(sub.Text), "parts": parts(sub), "photos": photos(sub)},
 	})
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
@@ -54,7 +84,7 @@ func (s *Service) enqueue(ctx context.Context, sub content.Submission, reasons [
 		return nil
 	}
 	item := Item{ID: ref, Ref: sub.Ref, Author: sub.Author, ProductID: sub.ProductID, Category: sub.Category,
-		Excerpt: excerpt(sub.Text), Reasons: reasons, Open: true, OpenedAt: s.now()}
+		Excerpt: excerpt(sub.Text), Parts: parts(sub), Photos: photos(sub), Reasons: reasons, Open: true, OpenedAt: s.now()}
 	if _, err := s.queue.ReplaceOne(ctx, bson.M{"_id": ref}, item, options.Replace().SetUpsert(true)); err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}

@@ -25,8 +25,9 @@ var Sorts = []string{SortHelpful, SortNewest, SortHighest, SortLowest}
 type Query struct {
 	ProductID    bson.ObjectID
 	Sort         string
-	Stars        int  // 1–5 to show only that rating; 0 for all
-	VerifiedOnly bool //
+	Stars        int // 1–5 to show only that rating; 0 for all
+	VerifiedOnly bool
+	WithPhotos   bool
 	After        string
 	Limit        int
 }
@@ -82,6 +83,9 @@ func (s *Service) Reviews(ctx context.Context, q Query) (*Page, error) {
 	}
 	if q.VerifiedOnly {
 		filter["verified"] = true
+	}
+	if q.WithPhotos {
+		filter["has_photos"] = true
 	}
 	if q.After != "" {
 		v, id, ok := parseCursor(q.After)

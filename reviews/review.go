@@ -16,6 +16,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/store"
 )
 
@@ -45,6 +46,8 @@ type Review struct {
 	HelpfulYes int           `bson:"helpful_yes" json:"helpful_yes"`
 	HelpfulNo  int           `bson:"helpful_no" json:"helpful_no"`
 	Reply      *Reply        `bson:"reply,omitempty" json:"brand_reply,omitempty"`
+	Photos     []media.Photo `bson:"photos,omitempty" json:"photos,omitempty"`
+	HasPhotos  bool          `bson:"has_photos,omitempty" json:"-"` // for the "with photos" filter's index
 	Status     Status        `bson:"status" json:"status"`
 	// ModerationReason tells the author why a moderator hid the review.
 	ModerationReason string     `bson:"moderation_reason,omitempty" json:"-"`
@@ -61,12 +64,13 @@ type Review struct {
 
 // Revision is an earlier version of an edited review.
 type Revision struct {
-	Rating int       `bson:"rating"`
-	Title  string    `bson:"title"`
-	BodyMD string    `bson:"body_md"`
-	Pros   string    `bson:"pros,omitempty"`
-	Cons   string    `bson:"cons,omitempty"`
-	At     time.Time `bson:"at"`
+	Rating int           `bson:"rating"`
+	Title  string        `bson:"title"`
+	BodyMD string        `bson:"body_md"`
+	Pros   string        `bson:"pros,omitempty"`
+	Cons   string        `bson:"cons,omitempty"`
+	Photos []media.Photo `bson:"photos,omitempty"`
+	At     time.Time     `bson:"at"`
 }
 
 // Reply is the company's answer under a review.
@@ -85,6 +89,11 @@ type Input struct {
 	Pros   string `form:"pros" json:"pros"`
 	Cons   string `form:"cons" json:"cons"`
 	Lang   string `form:"-" json:"lang"`
+	// Photos are the review's pictures, stored already by media.Service.Save; nil on an
+	// edit keeps the ones it has. The API names them by key (PhotoKeys), looked up by the
+	// handler.
+	Photos    []media.Photo `form:"-" json:"-"`
+	PhotoKeys []string      `form:"-" json:"photos,omitempty"`
 }
 
 // Limits of a review.
@@ -117,6 +126,9 @@ func (in *Input) Validate() error {
 	if utf8.RuneCountInString(in.Cons) > MaxProsCon {
 		f.Add("cons", "field.too_long", "Max", MaxProsCon)
 	}
+	if len(in.Photos) > media.MaxPerReview {
+		f.Add("photos", "media.too_many", "Max", media.MaxPerReview)
+	}
 	return f.Err()
 }
 
@@ -145,7 +157,7 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	r := &Review{
 		ID: bson.NewObjectID(), ProductID: p.ID, AuthorID: author.ID, Rating: in.Rating, Title: in.Title,
 		BodyMD: in.Body, BodyHTML: s.md.HTML(in.Body), Pros: in.Pros, Cons: in.Cons, Lang: in.Lang,
-		Verified: author.HasPurchased(p.ID), Status: StatusPublished,
+		Photos: in.Photos, HasPhotos: len(in.Photos) > 0, Verified: author.HasPurchased(p.ID), Status: StatusPublished,
 		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true,
 	}
 	sub := submission(r.ID, author.ID, p.ID, in)
@@ -190,10 +202,16 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 
 // submission is a review as moderation screens it.
 func submission(id, author, product bson.ObjectID, in Input) content.Submission {
-	return content.Submission{
+	sub := content.Submission{
 		Ref: content.Ref{Kind: content.KindReview, ID: id}, Author: author, ProductID: product,
 		Text: strings.Join([]string{in.Title, in.Body, in.Pros, in.Cons}, "\n"),
+		Parts: []content.Part{{Label: "moderation.part.title", Text: in.Title}, {Label: "moderation.part.body", Text: in.Body},
+			{Label: "moderation.part.pros", Text: in.Pros}, {Label: "moderation.part.cons", Text: in.Cons}},
 	}
+	for _, p := range in.Photos {
+		sub.Photos = append(sub.Photos, p.ThumbURL())
+	}
+	return sub
 }
 
 // Update edits a review, keeping the earlier version in its history: its author may, and so
@@ -247,11 +265,15 @@ func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, i
 	}
 	defer func() { end(err == nil) }()
 	now := s.now()
-	prev := Revision{Rating: r.Rating, Title: r.Title, BodyMD: r.BodyMD, Pros: r.Pros, Cons: r.Cons, At: r.UpdatedAt}
+	prev := Revision{Rating: r.Rating, Title: r.Title, BodyMD: r.BodyMD, Pros: r.Pros, Cons: r.Cons, Photos: r.Photos, At: r.UpdatedAt}
+	set := bson.M{"rating": in.Rating, "title": in.Title, "body_md": in.Body, "body_html": s.md.HTML(in.Body),
+		"pros": in.Pros, "cons": in.Cons, "status": status, "edited_at": now, "updated_at": now, "search_dirty": true}
+	if in.Photos != nil {
+		set["photos"], set["has_photos"] = in.Photos, len(in.Photos) > 0
+	}
 	var out Review
 	err = s.reviews.FindOneAndUpdate(ctx, bson.M{"_id": r.ID, "version": r.Version}, bson.M{
-		"$set": bson.M{"rating": in.Rating, "title": in.Title, "body_md": in.Body, "body_html": s.md.HTML(in.Body),
-			"pros": in.Pros, "cons": in.Cons, "status": status, "edited_at": now, "updated_at": now, "search_dirty": true},
+		"$set":  set,
 		"$push": bson.M{"history": prev},
 		"$inc":  bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
@@ -327,7 +349,7 @@ func (s *Service) Describe(ctx context.Context, id bson.ObjectID) (content.Submi
 	if err != nil {
 		return content.Submission{}, "", err
 	}
-	in := Input{Title: r.Title, Body: r.BodyMD, Pros: r.Pros, Cons: r.Cons}
+	in := Input{Title: r.Title, Body: r.BodyMD, Pros: r.Pros, Cons: r.Cons, Photos: r.Photos}
 	return submission(r.ID, r.AuthorID, r.ProductID, in), r.Status, nil
 }
 

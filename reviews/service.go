@@ -86,6 +86,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "helpful_yes", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "rating", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "rating", Value: 1}, {Key: "_id", Value: -1}}}, // lowest first
+		{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "status", Value: 1}, {Key: "has_photos", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},

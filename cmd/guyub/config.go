@@ -16,6 +16,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/mail"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/store"
 )
 
@@ -41,6 +42,8 @@ type config struct {
 	// ReviewRequestDays is how long after a purchase its review is asked for, and again.
 	ReviewRequestDays int
 	MailFrom          *mail.Address
+	// S3 keeps uploaded pictures in a bucket; empty Endpoint: under GUYUB_DATA/uploads.
+	S3 media.S3Config
 }
 
 // providerSettings enables a social login when both key and secret are set.
@@ -138,7 +141,7 @@ var settings = []setting{
 		c.RateLimit = n
 		return nil
 	}},
-	{"GUYUB_BODY_LIMIT_MB", "body-limit-mb", "4", "largest request body accepted, in MiB", func(c *config, v string) error {
+	{"GUYUB_BODY_LIMIT_MB", "body-limit-mb", "24", "largest request body accepted, in MiB (a review takes five photos of up to 8 MiB each; larger ones are refused with a message)", func(c *config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1024 {
 			return fmt.Errorf("%q is not a whole number from 1 to 1024", v)
@@ -195,6 +198,37 @@ var settings = []setting{
 			return fmt.Errorf("%q: use letters, digits, - and _", v)
 		}
 		c.SearchIndex = v
+		return nil
+	}},
+	{"GUYUB_S3_ENDPOINT", "s3-endpoint", "", "S3-compatible storage for uploaded pictures, host[:port] (s3.amazonaws.com, a MinIO); empty keeps them under GUYUB_DATA/uploads", func(c *config, v string) error {
+		if strings.Contains(v, "://") || strings.Contains(v, "/") {
+			return fmt.Errorf("%q: give host[:port] only, no scheme or path", v)
+		}
+		c.S3.Endpoint = v
+		return nil
+	}},
+	{"GUYUB_S3_BUCKET", "s3-bucket", "guyub-uploads", "bucket for uploaded pictures (made if missing)", func(c *config, v string) error {
+		c.S3.Bucket = v
+		return nil
+	}},
+	{"GUYUB_S3_REGION", "s3-region", "us-east-1", "region of the bucket", func(c *config, v string) error {
+		c.S3.Region = v
+		return nil
+	}},
+	{"GUYUB_S3_ACCESS_KEY", "s3-access-key", "", "S3 access key", func(c *config, v string) error {
+		c.S3.AccessKey = v
+		return nil
+	}},
+	{"GUYUB_S3_SECRET_KEY", "s3-secret-key", "", "S3 secret key", func(c *config, v string) error {
+		c.S3.SecretKey = v
+		return nil
+	}},
+	{"GUYUB_S3_INSECURE", "s3-insecure", "false", "true: plain HTTP to the S3 endpoint (a local MinIO)", func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		c.S3.Insecure = b
 		return nil
 	}},
 	{"GUYUB_SMTP_URL", "smtp-url", "", "mail server, smtp://user:pass@host:587 (STARTTLS; ?tls=opportunistic or none) or smtps://user:pass@host:465; empty keeps emails in the outbox at /admin/outbox", func(c *config, v string) error {
@@ -335,6 +369,9 @@ func loadConfig(name string, args []string, environ []string, usageOut io.Writer
 	}
 	if c.SMTP != nil && c.MailFrom == nil {
 		return config{}, errors.New("GUYUB_MAIL_FROM is required with GUYUB_SMTP_URL: the address the portal's emails come from")
+	}
+	if c.S3.Endpoint != "" && (c.S3.AccessKey == "" || c.S3.SecretKey == "" || c.S3.Bucket == "") {
+		return config{}, errors.New("GUYUB_S3_ENDPOINT needs GUYUB_S3_ACCESS_KEY, GUYUB_S3_SECRET_KEY and GUYUB_S3_BUCKET")
 	}
 	return c, nil
 }

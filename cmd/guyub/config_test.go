@@ -13,7 +13,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.DataDir != "./data" || c.MongoURI != "" || c.DefaultLang != "en" ||
-		c.RateLimit != 300 || c.BodyLimitMB != 4 || c.LogLevel != slog.LevelInfo || c.BaseURL != "http://localhost:8080" {
+		c.RateLimit != 300 || c.BodyLimitMB != 24 || c.LogLevel != slog.LevelInfo || c.BaseURL != "http://localhost:8080" {
 		t.Fatalf("defaults = %+v", c)
 	}
 }

@@ -121,6 +121,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Feedback:   svc.feedback,
 		Insights:   svc.insights,
 		Outbox:     svc.outbox,
+		Media:      svc.media,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness: []handlers.ReadinessCheck{

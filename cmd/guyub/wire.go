@@ -21,6 +21,7 @@ import (
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
+	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
@@ -41,6 +42,7 @@ type services struct {
 	feedback   *feedback.Service
 	insights   *insights.Service
 	outbox     *mail.Outbox
+	media      *media.Service
 	owner      string // this process, for leases (store.NewOwner)
 }
 
@@ -136,7 +138,30 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	if s.insights, err = insights.NewService(st.DB, s.customers, s.customers); err != nil {
 		return fail(err)
 	}
+	files, err := openUploads(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	s.media = media.NewService(st.DB, files)
 	return s, nil
+}
+
+// openUploads is where uploaded pictures are kept: the S3 bucket when configured, else a
+// directory beside the embedded database (one instance's disk: a portal on several
+// instances needs the bucket).
+func openUploads(ctx context.Context, cfg config) (media.Storage, error) {
+	if cfg.S3.Endpoint != "" {
+		s3, err := media.NewS3(ctx, cfg.S3)
+		if err != nil {
+			return nil, fmt.Errorf("GUYUB_S3_ENDPOINT: %w", err)
+		}
+		return s3, nil
+	}
+	dir, err := media.NewDir(filepath.Join(cfg.DataDir, "uploads"))
+	if err != nil {
+		return nil, fmt.Errorf("GUYUB_DATA: %w", err)
+	}
+	return dir, nil
 }
 
 // demoDeps are the services the demo and seed content is written through.
