@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,7 +40,10 @@ var IdeaStates = []IdeaState{StateOpen, StateUnderReview, StatePlanned, StateInP
 // RoadmapStates are the columns of the public roadmap.
 var RoadmapStates = []IdeaState{StateUnderReview, StatePlanned, StateInProgress, StateDone}
 
-// Closed states take no more votes or comments.
+// OnRoadmap reports whether an idea in this state is shown on the public roadmap.
+func (st IdeaState) OnRoadmap() bool { return slices.Contains(RoadmapStates, st) }
+
+// Closed reports whether an idea in this state takes no more votes or comments.
 func (st IdeaState) Closed() bool { return st == StateDone || st == StateDeclined }
 
 func validState(st IdeaState) bool {

@@ -318,3 +318,55 @@ func TestCategories_NamesInBothLanguages(t *testing.T) {
 		t.Fatalf("in Indonesian:\n%s", id)
 	}
 }
+
+// A review asked for as a testimonial shows its author exactly what would be shown, and the
+// words asking say so: stars, name, picture (or initials) and product.
+func TestTestimonials_TheAskShowsWhatWouldBeShown(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	sari := e.person("sari@example.com")
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	r := e.review(sari, e.product("Kopi Gayo"), 4, "Harum dan segar.")
+	if _, err := e.reviews.PromoteReview(context.Background(), mod, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	b.signIn(sari.Email)
+	page := b.get("/profile?lang=en").body
+	if !strings.Contains(page, "your star rating, your display name, your profile picture (or initials) and the product") {
+		t.Error("the ask does not say what would be shown")
+	}
+	preview := page[strings.Index(page, `class="card testimonial preview"`):]
+	for _, want := range []string{`aria-label="4 out of 5 stars"`, "Harum dan segar.", "<strong>" + sari.DisplayName + "</strong>", "Kopi Gayo"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("the preview lacks %q", want)
+		}
+	}
+}
+
+// The idea page's breadcrumb is where the idea lives (ideas, then its product), and the
+// roadmap is reached from the idea's state when it is on it.
+func TestIdeas_TrueBreadcrumb(t *testing.T) {
+	e := newEnv(t)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	ctx := context.Background()
+	p := e.product("Kopi Gayo")
+	idea, err := e.community.CreateIdea(ctx, e.person("ayu@example.com"), community.IdeaInput{Title: "Kemasan isi ulang", Body: "Lebih hemat.", ProductID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crumbs := func() string {
+		page := newBrowser(t, base).get(idea.URL() + "?lang=en").body
+		start := strings.Index(page, `<nav class="crumbs"`)
+		return page[start : start+strings.Index(page[start:], "</nav>")]
+	}
+	if c := crumbs(); !strings.Contains(c, `href="/ideas"`) || !strings.Contains(c, `href="/ideas?product=`+p.Slug+`">Kopi Gayo</a>`) || strings.Contains(c, "/roadmap") {
+		t.Errorf("an open idea's crumbs: %s", c)
+	}
+	if _, err := e.community.SetState(ctx, e.person("pm@example.com", customers.RoleProduct), idea.ID, community.StatusInput{Status: community.StatePlanned}); err != nil {
+		t.Fatal(err)
+	}
+	if page := newBrowser(t, base).get(idea.URL() + "?lang=en").body; !strings.Contains(page, `href="/roadmap#col-planned"`) {
+		t.Error("a planned idea does not lead to the roadmap")
+	}
+}

@@ -210,6 +210,21 @@ func TestReviewPhotos_InTheModerationQueue(t *testing.T) {
 			t.Errorf("the queue lacks %q", want)
 		}
 	}
+	// Filters are pickers of names, not URL-name text fields.
+	if !strings.Contains(q, `<option value="`+p.Slug+`">Teh Tarik</option>`) || strings.Contains(q, `<input id="product"`) {
+		t.Error("the product filter is not a picker")
+	}
+	// "All on this page" decides every item shown, none ticked.
+	res = mod.post("/moderation/decisions", url.Values{"action": {"approve"}, "scope": {"page"}, "page_refs": {"review:" + r.ID.Hex()}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve the page: %d\n%s", res.StatusCode, res.body)
+	}
+	if r, _ = e.reviews.Review(context.Background(), r.ID); r.Status != content.StatusPublished {
+		t.Errorf("after approving the page: %s", r.Status)
+	}
+	if !strings.Contains(newBrowser(t, base).get("/products/"+p.Slug).body, r.Photos[0].ThumbURL()) {
+		t.Error("the approved review's photo is not shown")
+	}
 }
 
 // A profile picture replaces the initials everywhere; removing it brings them back.
