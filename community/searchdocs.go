@@ -90,7 +90,7 @@ func (t threadSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 			doc.Body = markdown.PlainText(op.BodyHTML)
 		}
 		if c := cats[th.CategoryID]; c != nil {
-			doc.Category = c.Slug
+			doc.Forum = c.Slug
 		}
 		out = append(out, search.Pending{Doc: doc, Indexed: indexed(th.Status), Version: th.Version})
 	}
@@ -162,7 +162,7 @@ func (p postSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 		if t := threads[post.ParentID]; t != nil {
 			doc.Title, doc.URL, doc.Tags, doc.Source = t.Title, t.URL()+"#post-"+post.ID.Hex(), t.Tags, "forums"
 			if c := cats[t.CategoryID]; c != nil {
-				doc.Category = c.Slug
+				doc.Forum = c.Slug
 			}
 			keep = keep && t.Status == content.StatusPublished
 		} else if i := ideas[post.ParentID]; i != nil {

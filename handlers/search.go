@@ -21,7 +21,7 @@ func (s *Server) searchRoutes(app *fiber.App) {
 // searchQuery reads a search from the query string. Only staff may look beyond published.
 func (s *Server) searchQuery(c *fiber.Ctx) search.Query {
 	q := search.Query{Text: c.Query("q"), Kind: c.Query("kind"), Product: c.Query("product"), Category: c.Query("category"),
-		Lang: c.Query("lang_filter"), Sort: c.Query("sort")}
+		Forum: c.Query("forum"), Lang: c.Query("lang_filter"), Sort: c.Query("sort")}
 	q.Rating, _ = strconv.Atoi(c.Query("rating"))
 	q.Page, _ = strconv.Atoi(c.Query("page"))
 	if u := currentUser(c); u != nil && u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) {
@@ -93,8 +93,19 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 	}
 	d.Results = res
 	d.Facets = map[string][]facetLink{}
-	param := map[string]string{"kind": "kind", "product": "product", "category": "category", "rating": "rating", "lang": "lang_filter"}
-	current := map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "rating": strconv.Itoa(q.Rating), "lang": q.Lang}
+	param := map[string]string{"kind": "kind", "product": "product", "category": "category", "forum": "forum", "rating": "rating", "lang": "lang_filter"}
+	current := map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "forum": q.Forum, "rating": strconv.Itoa(q.Rating), "lang": q.Lang}
+	// Forums are shown by their name in the reader's language.
+	forums := map[string]string{}
+	if len(res.Facets["forum"]) > 0 {
+		cats, err := s.deps.Community.Categories(c.UserContext())
+		if err != nil {
+			return err
+		}
+		for _, cat := range cats {
+			forums[cat.Slug] = cat.NameIn(s.language(c))
+		}
+	}
 	// Products are shown by name: in the product facet and on the hits about them.
 	var slugs []string
 	for slug := range res.Facets["product"] {
@@ -129,6 +140,10 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 				}
 			case "lang":
 				if n, ok := languageNames[value]; ok {
+					label = n
+				}
+			case "forum":
+				if n, ok := forums[value]; ok {
 					label = n
 				}
 			}

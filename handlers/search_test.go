@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -120,4 +122,52 @@ func TestSearchPage_RepliesShowTheirWordsNotTheThreadTitle(t *testing.T) {
 	if !strings.Contains(page.body, "Reply in “<mark>Grinder</mark> too coarse”") || !strings.Contains(page.body, "burrs first") {
 		t.Fatalf("replies show their words and where they are:\n%s", page.body)
 	}
+}
+
+// Forums and product categories are separate facets, each by name: a thread's forum in the
+// reader's language, a product's category as entered.
+func TestSearchPage_ForumsAndProductCategoriesApart(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.person("admin@example.com", customers.RoleAdmin)
+	forum, err := e.community.SaveCategory(ctx, admin, bson.ObjectID{}, community.CategoryInput{Name: "Coffee corner", NameID: "Pojok kopi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.CreateThread(ctx, e.person("ayu@example.com"), community.ThreadInput{Category: forum.Slug, Title: "Arabica brewing", Body: "How do you brew arabica?"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.reviews.CreateProduct(ctx, reviews.ProductInput{Slug: "gayo-arabica", Name: "Gayo Arabica", Description: "Arabica beans.", Category: "Kopi / Coffee"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.review(e.person("budi@example.com"), p, 5, "Great arabica.")
+	e.sync()
+	b := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{})))
+	page := b.get("/search?lang=id&q=arabica").body
+	forums := section(page, "Forum")
+	categories := section(page, "Kategori produk")
+	if !strings.Contains(forums, "Pojok kopi") || strings.Contains(forums, "Kopi / Coffee") || strings.Contains(forums, forum.Slug+"<") {
+		t.Errorf("the forum facet: %s", forums)
+	}
+	if !strings.Contains(categories, "Kopi / Coffee") || strings.Contains(categories, "Pojok kopi") {
+		t.Errorf("the product category facet: %s", categories)
+	}
+	filtered := b.get("/search?lang=en&q=arabica&forum=" + forum.Slug).body
+	if !strings.Contains(filtered, "Arabica brewing") && !strings.Contains(filtered, "<mark>Arabica</mark> brewing") || strings.Contains(filtered, "Great arabica") {
+		t.Errorf("filtered by forum:\n%s", filtered)
+	}
+}
+
+// section is the part of a search page under a facet's heading.
+func section(page, heading string) string {
+	i := strings.Index(page, "<h2>"+heading+"</h2>")
+	if i < 0 {
+		return ""
+	}
+	rest := page[i+len(heading)+9:]
+	if j := strings.Index(rest, "<h2>"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
 }

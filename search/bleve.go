@@ -22,7 +22,8 @@ import (
 
 // Bleve is the embedded index: Bleve on disk, in-process.
 type Bleve struct {
-	index bleve.Index
+	index   bleve.Index
+	created bool
 }
 
 // textAnalyzer splits on Unicode word boundaries, lower-cases and folds accents, and stems
@@ -63,7 +64,7 @@ func bleveMapping() (*mapping.IndexMappingImpl, error) {
 	for _, name := range []string{"title", "body"} {
 		doc.AddFieldMappingsAt(name, text())
 	}
-	for _, name := range []string{"kind", "product", "category", "tags", "status", "visibility", "author", "lang", "url", "rating_s"} {
+	for _, name := range []string{"kind", "product", "category", "forum", "tags", "status", "visibility", "author", "lang", "url", "rating_s"} {
 		doc.AddFieldMappingsAt(name, kw())
 	}
 	for _, name := range []string{"rating", "created_at", "sentiment"} {
@@ -74,10 +75,30 @@ func bleveMapping() (*mapping.IndexMappingImpl, error) {
 	return m, nil
 }
 
-// OpenBleve opens the index under dir, creating it on first use.
+// schemaVersion changes whenever the mapping does; an index made with another one is made
+// anew, since Bleve cannot change the mapping of an index. 2: forum categories apart from
+// product categories.
+const schemaVersion = "2"
+
+var schemaKey = []byte("guyub_schema")
+
+// OpenBleve opens the index under dir, creating it on first use or when it was made with
+// an older mapping (Created then says so: the caller fills it from the database).
 func OpenBleve(dir string) (*Bleve, error) {
 	idx, err := bleve.Open(dir)
+	if err == nil {
+		if v, verr := idx.GetInternal(schemaKey); verr == nil && string(v) == schemaVersion {
+			return &Bleve{index: idx}, nil
+		}
+		_ = idx.Close()
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("search index %s: remove the old version: %w", dir, err)
+		}
+		err = bleve.ErrorIndexPathDoesNotExist
+	}
+	created := false
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		created = true
 		m, merr := bleveMapping()
 		if merr != nil {
 			return nil, merr
@@ -86,13 +107,19 @@ func OpenBleve(dir string) (*Bleve, error) {
 			return nil, err
 		}
 		_ = os.Remove(dir) // bleve creates the directory itself and wants it absent
-		idx, err = bleve.New(dir, m)
+		if idx, err = bleve.New(dir, m); err == nil {
+			err = idx.SetInternal(schemaKey, []byte(schemaVersion))
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("search index %s: %w", dir, err)
 	}
-	return &Bleve{index: idx}, nil
+	return &Bleve{index: idx, created: created}, nil
 }
+
+// Created reports whether the index was made empty when opened: new, or rebuilt for a new
+// mapping.
+func (b *Bleve) Created() bool { return b.created }
 
 // OpenBleveMemory is an index in memory, for tests.
 func OpenBleveMemory() (*Bleve, error) {
@@ -254,7 +281,7 @@ func (b *Bleve) filters(q Query) []query.Query {
 		statuses = append(statuses, term("status", st))
 	}
 	must := []query.Query{bleve.NewDisjunctionQuery(statuses...)}
-	for field, value := range map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "lang": q.Lang} {
+	for field, value := range map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "forum": q.Forum, "lang": q.Lang} {
 		if value != "" {
 			must = append(must, term(field, value))
 		}
@@ -409,7 +436,7 @@ func docFromFields(id string, f map[string]any) Document {
 	str := func(k string) string { s, _ := f[k].(string); return s }
 	num := func(k string) float64 { n, _ := f[k].(float64); return n }
 	d := Document{ID: id, Kind: str("kind"), Title: str("title"), Body: str("body"), URL: str("url"),
-		Product: str("product"), Category: str("category"), Status: str("status"), Visibility: str("visibility"),
+		Product: str("product"), Category: str("category"), Forum: str("forum"), Status: str("status"), Visibility: str("visibility"),
 		Author: str("author"), Lang: str("lang"), Rating: int(num("rating")), Sentiment: num("sentiment"),
 		CreatedAt: int64(num("created_at"))}
 	switch t := f["tags"].(type) {

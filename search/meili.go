@@ -22,7 +22,7 @@ type Meili struct {
 // Settings of the index, declared once: what is searched, filtered, sorted, and the synonyms.
 var (
 	searchable = []string{"title", "body", "tags", "product", "category"}
-	filterable = []string{"kind", "product", "category", "rating", "lang", "status", "visibility", "tags"}
+	filterable = []string{"kind", "product", "category", "forum", "rating", "lang", "status", "visibility", "tags"}
 	sortable   = []string{"created_at", "rating"}
 )
 
@@ -130,7 +130,7 @@ func filter(q Query) string {
 		statuses = append(statuses, quote(s))
 	}
 	parts := []string{"status IN [" + strings.Join(statuses, ", ") + "]"}
-	for _, f := range []struct{ field, value string }{{"kind", q.Kind}, {"product", q.Product}, {"category", q.Category}, {"lang", q.Lang}} {
+	for _, f := range []struct{ field, value string }{{"kind", q.Kind}, {"product", q.Product}, {"category", q.Category}, {"forum", q.Forum}, {"lang", q.Lang}} {
 		if f.value != "" {
 			parts = append(parts, f.field+" = "+quote(f.value))
 		}

@@ -92,7 +92,7 @@ func TestMeili_SettingsDocumentsAndSearchRequests(t *testing.T) {
 		t.Fatal("no settings request")
 	}
 	syn, _ := settings.Body["synonyms"].(map[string]any)
-	if syn["kopi"] == nil || !strings.Contains(settings.Raw, `"filterableAttributes":["kind","product","category","rating","lang","status","visibility","tags"]`) ||
+	if syn["kopi"] == nil || !strings.Contains(settings.Raw, `"filterableAttributes":["kind","product","category","forum","rating","lang","status","visibility","tags"]`) ||
 		!strings.Contains(settings.Raw, `"sortableAttributes":["created_at","rating"]`) || !strings.Contains(settings.Raw, `"oneTypo":5`) {
 		t.Fatalf("settings sent: %s", settings.Raw)
 	}
@@ -111,17 +111,17 @@ func TestMeili_SettingsDocumentsAndSearchRequests(t *testing.T) {
 		t.Fatalf("delete: %+v", del)
 	}
 
-	res, err := m.Search(ctx, search.Query{Text: "review", Product: `kopi" OR status = "hidden`, Category: `a\b`, Rating: 5, Sort: search.SortNewest, Page: 2, PerPage: 5})
+	res, err := m.Search(ctx, search.Query{Text: "review", Product: `kopi" OR status = "hidden`, Category: `a\b`, Forum: "help", Rating: 5, Sort: search.SortNewest, Page: 2, PerPage: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req := fake.find("POST", "/indexes/guyub/search")
-	wantFilter := `status IN ["published"] AND product = "kopi\" OR status = \"hidden" AND category = "a\\b" AND rating = 5`
+	wantFilter := `status IN ["published"] AND product = "kopi\" OR status = \"hidden" AND category = "a\\b" AND forum = "help" AND rating = 5`
 	if req.Body["filter"] != wantFilter {
 		t.Fatalf("filter = %q, want %q (user input must stay inside quotes)", req.Body["filter"], wantFilter)
 	}
 	if req.Body["q"] != "review" || req.Body["page"] != float64(2) || req.Body["hitsPerPage"] != float64(5) ||
-		!strings.Contains(req.Raw, `"sort":["created_at:desc"]`) || !strings.Contains(req.Raw, `"facets":["kind","product","category","rating","lang"]`) ||
+		!strings.Contains(req.Raw, `"sort":["created_at:desc"]`) || !strings.Contains(req.Raw, `"facets":["kind","product","category","forum","rating","lang"]`) ||
 		req.Body["showMatchesPosition"] != true {
 		t.Fatalf("search request: %s", req.Raw)
 	}

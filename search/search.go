@@ -21,8 +21,9 @@ type Document struct {
 	Title      string   `json:"title"`
 	Body       string   `json:"body"`
 	URL        string   `json:"url"`
-	Product    string   `json:"product,omitempty"` // slug
-	Category   string   `json:"category,omitempty"`
+	Product    string   `json:"product,omitempty"`  // slug
+	Category   string   `json:"category,omitempty"` // a product's category
+	Forum      string   `json:"forum,omitempty"`    // a forum category's slug (threads and their replies)
 	Tags       []string `json:"tags,omitempty"`
 	Rating     int      `json:"rating,omitempty"`
 	Sentiment  float64  `json:"sentiment,omitempty"`
@@ -77,7 +78,8 @@ type Query struct {
 	Text     string
 	Kind     string
 	Product  string
-	Category string
+	Category string // a product category
+	Forum    string // a forum category's slug
 	Lang     string
 	Rating   int
 	Statuses []string // empty: published only (what the public may see)
@@ -134,7 +136,7 @@ type Results struct {
 }
 
 // Facets are the fields counted for every search.
-var Facets = []string{"kind", "product", "category", "rating", "lang"}
+var Facets = []string{"kind", "product", "category", "forum", "rating", "lang"}
 
 // Index is a search index.
 type Index interface {

@@ -186,6 +186,15 @@ func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) er
 	})
 }
 
+// Fill puts every source's indexable content into the index, and nothing into the sinks
+// nor the dirty flags: how an index made empty (a new mapping) is filled again while the
+// sync goes on with what changes.
+func (s *Syncer) Fill(ctx context.Context, progress func(done, total int)) error {
+	return s.walk(ctx, progress, func(_ Source, _ []Pending, upserts []Document, _ []string) error {
+		return s.index.Upsert(ctx, public(upserts)...)
+	})
+}
+
 // ErrSyncBusy is a refeed refused because another process holds the sync: it keeps the
 // sinks in step itself.
 var ErrSyncBusy = errors.New("another process syncs the index: it keeps insights in step")

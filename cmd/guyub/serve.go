@@ -19,6 +19,7 @@ import (
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/jobs"
+	"github.com/guyub/guyub/search"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after SIGINT/SIGTERM.
@@ -76,6 +77,15 @@ func (p program) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer index.Close()
+	if b, ok := index.(*search.Bleve); ok && b.Created() {
+		// New, or made anew for a new mapping: filled from the database before serving.
+		log.Info("filling the search index from the database")
+		started := time.Now()
+		if err := syncer.Fill(ctx, func(int, int) {}); err != nil {
+			return fmt.Errorf("fill the search index: %w", err)
+		}
+		log.Info("search index filled", "took", time.Since(started).Round(time.Millisecond))
+	}
 	// Search results may trail the index by a few seconds, as the index trails the database.
 	syncer.OnChange(func() { pages.ChangedWithin(handlers.SearchIndex, 10*time.Second) })
 	providers, err := identity.ConfigureProviders(cfg.BaseURL, cfg.enabledProviders())

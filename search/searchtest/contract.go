@@ -102,6 +102,21 @@ func Run(t *testing.T, open func(t *testing.T) search.Index) {
 			}
 		}
 	})
+	t.Run("forums are a facet apart from product categories", func(t *testing.T) {
+		thread := search.Document{ID: "thread-1", Kind: "thread", Title: "Espresso settings", Body: "Which grind for espresso?",
+			Forum: "help-center", Status: "published", Visibility: "public", Lang: "en", CreatedAt: 50}
+		if err := idx.Upsert(ctx, thread); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = idx.Delete(ctx, thread.ID) }()
+		r := find(t, search.Query{})
+		if r.Facets["forum"]["help-center"] != 1 || len(r.Facets["forum"]) != 1 || r.Facets["category"]["help-center"] != 0 {
+			t.Fatalf("facets = %+v", r.Facets)
+		}
+		if got := find(t, search.Query{Forum: "help-center"}); got.Total != 1 || got.Hits[0].Forum != "help-center" {
+			t.Fatalf("filter by forum: %v", ids(got))
+		}
+	})
 	t.Run("sort", func(t *testing.T) {
 		if got := ids(find(t, search.Query{Sort: search.SortNewest})); got[0] != "review-5" || got[len(got)-1] != "review-1" {
 			t.Fatalf("newest first: %v", got)
