@@ -14,13 +14,17 @@ import (
 
 var demoProducts = []reviews.ProductInput{
 	{Slug: "kopi-gayo-arabika", Name: "Kopi Gayo Arabika 250 g", Category: "Kopi / Coffee",
-		Description: "Single-origin arabica from the Gayo highlands of Aceh, medium roast. Biji kopi arabika dari dataran tinggi Gayo, sangrai sedang."},
+		Description:   "Single-origin arabica from the Gayo highlands of Aceh, medium roast.",
+		DescriptionID: "Biji kopi arabika dari dataran tinggi Gayo, Aceh, sangrai sedang."},
 	{Slug: "penanak-nasi-rc-1", Name: "Penanak Nasi RC-1", Category: "Dapur / Kitchen",
-		Description: "A 1.8 litre rice cooker with a non-stick pot and keep-warm. Penanak nasi 1,8 liter dengan panci antilengket."},
+		Description:   "A 1.8 litre rice cooker with a non-stick pot and keep-warm.",
+		DescriptionID: "Penanak nasi 1,8 liter dengan panci antilengket dan fitur penghangat."},
 	{Slug: "tas-tote-batik-parang", Name: "Tas Tote Batik Parang", Category: "Fesyen / Fashion",
-		Description: "Hand-stamped batik tote bag from Solo, lined cotton. Tas tote batik cap dari Solo."},
+		Description:   "Hand-stamped batik tote bag from Solo, lined cotton.",
+		DescriptionID: "Tas tote batik cap dari Solo, berlapis katun."},
 	{Slug: "suara-wireless-earbuds", Name: "Suara Wireless Earbuds", Category: "Audio",
-		Description: "Bluetooth 5.3 earbuds with 30 hours of battery in the case. Earbud Bluetooth 5.3, baterai 30 jam."},
+		Description:   "Bluetooth 5.3 earbuds with 30 hours of battery in the case.",
+		DescriptionID: "Earbud Bluetooth 5.3 dengan baterai 30 jam di dalam wadahnya."},
 }
 
 type demoReview struct {

@@ -75,7 +75,7 @@ func (s *Server) renderAdminProducts(c *fiber.Ctx, status int, d adminProductsDa
 
 func productValues(in reviews.ProductInput) map[string]string {
 	return map[string]string{"slug": in.Slug, "name": in.Name, "description": in.Description,
-		"image_url": in.ImageURL, "category": in.Category}
+		"image_url": in.ImageURL, "category": in.Category, "name_id": in.NameID, "description_id": in.DescriptionID}
 }
 
 func (s *Server) adminProductCreate(c *fiber.Ctx) error {
@@ -107,7 +107,8 @@ func (s *Server) adminProductPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := reviews.ProductInput{Slug: p.Slug, Name: p.Name, Description: p.Description, ImageURL: p.ImageURL, Category: p.Category}
+	in := reviews.ProductInput{Slug: p.Slug, Name: p.Name, Description: p.Description, ImageURL: p.ImageURL, Category: p.Category,
+		NameID: p.NameID, DescriptionID: p.DescriptionID}
 	d := adminProductData{Product: p, Form: &form{Values: productValues(in)}}
 	if d.Asked, d.Reviewed, err = s.deps.Reviews.RequestStats(c.UserContext(), p.ID); err != nil {
 		return err

@@ -370,3 +370,34 @@ func TestIdeas_TrueBreadcrumb(t *testing.T) {
 		t.Error("a planned idea does not lead to the roadmap")
 	}
 }
+
+// A product's name and description can be given in both languages; each reader sees
+// theirs, and the words of either find it.
+func TestProducts_NamesInBothLanguages(t *testing.T) {
+	e := newEnv(t)
+	e.person("pm@example.com", customers.RoleProduct)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	pm := newBrowser(t, base)
+	pm.signIn("pm@example.com")
+	pm.get("/admin/products")
+	res := pm.post("/admin/products", url.Values{"name": {"Rice Cooker RC-2"}, "name_id": {"Penanak Nasi RC-2"},
+		"description": {"A two litre rice cooker."}, "description_id": {"Penanak nasi dua liter."}, "category": {"Kitchen"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", res.StatusCode, res.body)
+	}
+	reader := newBrowser(t, base)
+	en, id := reader.get("/products/rice-cooker-rc-2?lang=en").body, reader.get("/products/rice-cooker-rc-2?lang=id").body
+	if !strings.Contains(en, "<h1>Rice Cooker RC-2</h1>") || !strings.Contains(en, "A two litre rice cooker.") {
+		t.Error("the English page does not show the English name and description")
+	}
+	if !strings.Contains(id, "<h1>Penanak Nasi RC-2</h1>") || !strings.Contains(id, "Penanak nasi dua liter.") || !strings.Contains(id, "<title>Penanak Nasi RC-2") {
+		t.Error("the Indonesian page does not show the Indonesian name and description")
+	}
+	if page := pm.get("/admin/products/rice-cooker-rc-2").body; !strings.Contains(page, `value="Penanak Nasi RC-2"`) {
+		t.Error("the edit form does not show the Indonesian name")
+	}
+	e.sync()
+	if page := reader.get("/search?lang=id&q=penanak+nasi").body; !strings.Contains(page, "/products/rice-cooker-rc-2") || !strings.Contains(page, "Penanak Nasi RC-2") {
+		t.Errorf("the Indonesian name does not find the product:\n%s", page)
+	}
+}

@@ -215,7 +215,7 @@ type quoteJSON struct {
 	Source    string `json:"source"`
 }
 
-func number(v float64) *float64 {
+func jsonNumber(v float64) *float64 {
 	if math.IsNaN(v) {
 		return nil
 	}
@@ -238,8 +238,8 @@ func (s *Server) apiInsightThemes(c *fiber.Ctx) error {
 	}{From: r.Filter.From(), To: r.Filter.To, Total: r.Total(), Themes: []themeJSON{}, Emerging: []phraseJSON{}, Products: []productJSON{}}
 	for _, t := range r.Themes {
 		j := themeJSON{Key: t.Key, Name: t.Name, Count: t.Total(), Positive: t.Positive, Neutral: t.Neutral, Negative: t.Negative,
-			TrendPoints: math.Round(t.Trend()*10) / 10, RatingWith: number(t.RatingWith.Value()), RatingOther: number(t.RatingWithout.Value()),
-			NPSWith: number(t.NPSWith.Value()), NPSOther: number(t.NPSWithout.Value()), Quotes: []quoteJSON{}}
+			TrendPoints: math.Round(t.Trend()*10) / 10, RatingWith: jsonNumber(t.RatingWith.Value()), RatingOther: jsonNumber(t.RatingWithout.Value()),
+			NPSWith: jsonNumber(t.NPSWith.Value()), NPSOther: jsonNumber(t.NPSWithout.Value()), Quotes: []quoteJSON{}}
 		for _, q := range t.Quotes {
 			j.Quotes = append(j.Quotes, quoteJSON{Text: q.Text, URL: q.URL, Sentiment: q.Sentiment, Source: q.Source})
 		}
@@ -251,7 +251,7 @@ func (s *Server) apiInsightThemes(c *fiber.Ctx) error {
 	}
 	for _, p := range r.Products {
 		out.Products = append(out.Products, productJSON{Product: p.Slug, Count: p.Total(), Positive: p.Positive, Neutral: p.Neutral,
-			Negative: p.Negative, Rating: number(p.Rating.Value()), TopTheme: p.TopTheme})
+			Negative: p.Negative, Rating: jsonNumber(p.Rating.Value()), TopTheme: p.TopTheme})
 	}
 	return c.JSON(out)
 }
@@ -299,7 +299,7 @@ func (s *Server) apiInsightSentiment(c *fiber.Ctx) error {
 		NPSAnswers  int          `json:"nps_answers"`
 		Buckets     []bucketJSON `json:"buckets"`
 	}{From: r.Filter.From(), To: r.Filter.To, Granularity: r.Granularity, Total: r.Total(), Positive: r.Positive, Neutral: r.Neutral,
-		Negative: r.Negative, Rating: number(r.Rating.Value()), Ratings: r.Rating.N, NPS: number(r.NPS.Value()), NPSAnswers: r.NPS.N(),
+		Negative: r.Negative, Rating: jsonNumber(r.Rating.Value()), Ratings: r.Rating.N, NPS: jsonNumber(r.NPS.Value()), NPSAnswers: r.NPS.N(),
 		Buckets: []bucketJSON{}}
 	for _, b := range r.Buckets {
 		out.Buckets = append(out.Buckets, bucketJSON{Start: b.Start, Positive: b.Positive, Neutral: b.Neutral, Negative: b.Negative})

@@ -7,9 +7,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
 
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
@@ -56,27 +60,46 @@ func (p *Page) T(id string, args ...any) string { return p.catalog.T(p.Lang, id,
 // Date writes a date the reader's way.
 func (p *Page) Date(t time.Time) string { return formatDate(t, p.Lang) }
 
-// Num writes a number with decimals the reader's way ("12.5" in English, "12,5" in
-// Indonesian); a number that is not there (NaN) is a dash.
+// Num writes a number with decimals the reader's way ("1,234.5" in English, "1.234,5" in
+// Indonesian, by CLDR); decimals -1 gives as many as the number needs. A number that is not
+// there (NaN) is a dash.
 func (p *Page) Num(v float64, decimals int) string { return formatNumber(v, decimals, p.Lang) }
+
+// Int writes a count the reader's way ("12,345"; "12.345").
+func (p *Page) Int(n int) string { return formatNumber(float64(n), 0, p.Lang) }
 
 // Pct writes a percentage the reader's way ("12.5%", "12,5%").
 func (p *Page) Pct(v float64) string {
-	if math.IsNaN(v) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "—"
 	}
-	return formatNumber(v, 1, p.Lang) + "%"
+	return strings.Replace(printerFor(p.Lang).Sprint(number.Percent(v/100, number.Scale(1))), "-", "−", 1)
 }
 
 func formatNumber(v float64, decimals int, lang string) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "—"
 	}
-	out := strconv.FormatFloat(v, 'f', decimals, 64)
-	if lang == "id" {
-		out = strings.Replace(out, ".", ",", 1)
+	if decimals < 0 {
+		decimals = 0
+		if s := strconv.FormatFloat(v, 'f', -1, 64); strings.Contains(s, ".") {
+			decimals = len(s) - strings.IndexByte(s, '.') - 1
+		}
 	}
-	return strings.Replace(out, "-", "−", 1)
+	// A typographic minus: "−12,5" reads as a number, not a hyphenated word.
+	return strings.Replace(printerFor(lang).Sprint(number.Decimal(v, number.Scale(decimals))), "-", "−", 1)
+}
+
+// printers format numbers by each language's CLDR rules, made once.
+var printers sync.Map // language code → *message.Printer
+
+func printerFor(lang string) *message.Printer {
+	if p, ok := printers.Load(lang); ok {
+		return p.(*message.Printer)
+	}
+	p := message.NewPrinter(language.Make(lang))
+	printers.Store(lang, p)
+	return p
 }
 
 // Stars shows a rating (an int or a float64 average) as five stars, with its value for

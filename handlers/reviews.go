@@ -200,7 +200,7 @@ func (s *Server) renderProduct(c *fiber.Ctx, status int, edit func(*productData)
 	if edit != nil {
 		edit(d)
 	}
-	return s.renderTitled(c, status, "product", d.Product.Name, d)
+	return s.renderTitled(c, status, "product", d.Product.NameIn(s.language(c)), d)
 }
 
 func (s *Server) productPage(c *fiber.Ctx) error {

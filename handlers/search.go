@@ -122,7 +122,7 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 	}
 	d.ProductNames = map[string]string{}
 	for slug, p := range products {
-		d.ProductNames[slug] = p.Name
+		d.ProductNames[slug] = p.NameIn(s.language(c))
 	}
 	for _, name := range search.Facets {
 		var links []facetLink

@@ -26,6 +26,10 @@ type Product struct {
 	Slug        string        `bson:"slug" json:"slug"`
 	Name        string        `bson:"name" json:"name"`
 	Description string        `bson:"description" json:"description"`
+	// NameID and DescriptionID are the name and description in Bahasa Indonesia, where
+	// staff give them: an Indonesian reader sees them instead.
+	NameID        string `bson:"name_id,omitempty" json:"name_id,omitempty"`
+	DescriptionID string `bson:"description_id,omitempty" json:"description_id,omitempty"`
 	ImageURL    string        `bson:"image_url,omitempty" json:"image_url,omitempty"`
 	Category    string        `bson:"category,omitempty" json:"category,omitempty"`
 	Rating      RatingSummary `bson:"rating" json:"rating"`
@@ -33,6 +37,22 @@ type Product struct {
 	UpdatedAt   time.Time     `bson:"updated_at" json:"updated_at"`
 	Version     int           `bson:"version" json:"-"`
 	SearchDirty bool          `bson:"search_dirty" json:"-"` // the index has not caught up (ProductSource)
+}
+
+// NameIn is the product's name in a language: its Indonesian name for "id" when given.
+func (p *Product) NameIn(lang string) string {
+	if lang == "id" && p.NameID != "" {
+		return p.NameID
+	}
+	return p.Name
+}
+
+// DescriptionIn is the product's description in a language, as NameIn.
+func (p *Product) DescriptionIn(lang string) string {
+	if lang == "id" && p.DescriptionID != "" {
+		return p.DescriptionID
+	}
+	return p.Description
 }
 
 // RatingSummary is kept on the product as reviews are published and withdrawn; repair
@@ -82,6 +102,9 @@ type ProductInput struct {
 	Description string `form:"description" json:"description"`
 	ImageURL    string `form:"image_url" json:"image_url"`
 	Category    string `form:"category" json:"category"`
+	// The name and description in Bahasa Indonesia, optional.
+	NameID        string `form:"name_id" json:"name_id"`
+	DescriptionID string `form:"description_id" json:"description_id"`
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -91,6 +114,7 @@ func (in *ProductInput) Validate() error {
 	var f errs.Fields
 	in.Name, in.Category = strings.TrimSpace(in.Name), strings.TrimSpace(in.Category)
 	in.Description, in.ImageURL = strings.TrimSpace(in.Description), strings.TrimSpace(in.ImageURL)
+	in.NameID, in.DescriptionID = strings.TrimSpace(in.NameID), strings.TrimSpace(in.DescriptionID)
 	in.Slug = strings.TrimSpace(in.Slug)
 	if in.Slug == "" {
 		in.Slug = content.Slugify(in.Name)
@@ -104,8 +128,14 @@ func (in *ProductInput) Validate() error {
 	if in.Name != "" && (!slugPattern.MatchString(in.Slug) || len(in.Slug) > 80) {
 		f.Add("slug", "product.slug_format")
 	}
+	if utf8.RuneCountInString(in.NameID) > 120 {
+		f.Add("name_id", "field.too_long", "Max", 120)
+	}
 	if utf8.RuneCountInString(in.Description) > 5000 {
 		f.Add("description", "field.too_long", "Max", 5000)
+	}
+	if utf8.RuneCountInString(in.DescriptionID) > 5000 {
+		f.Add("description_id", "field.too_long", "Max", 5000)
 	}
 	if utf8.RuneCountInString(in.Category) > 60 {
 		f.Add("category", "field.too_long", "Max", 60)
@@ -127,7 +157,7 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (*Product,
 	}
 	now := s.now()
 	p := &Product{ID: bson.NewObjectID(), Slug: in.Slug, Name: in.Name, Description: in.Description,
-		ImageURL: in.ImageURL, Category: in.Category, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
+		NameID: in.NameID, DescriptionID: in.DescriptionID, ImageURL: in.ImageURL, Category: in.Category, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	if _, err := s.products.InsertOne(ctx, p); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return nil, errSlugTaken
@@ -145,7 +175,8 @@ func (s *Service) UpdateProduct(ctx context.Context, slug string, in ProductInpu
 	var p Product
 	err := s.products.FindOneAndUpdate(ctx, bson.M{"slug": slug}, bson.M{
 		"$set": bson.M{"slug": in.Slug, "name": in.Name, "description": in.Description, "image_url": in.ImageURL,
-			"category": in.Category, "updated_at": s.now(), "search_dirty": true},
+			"category": in.Category, "name_id": in.NameID, "description_id": in.DescriptionID,
+			"updated_at": s.now(), "search_dirty": true},
 		"$inc": bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&p)
 	switch {

@@ -56,7 +56,9 @@ func (p productSource) find(ctx context.Context, filter bson.M, opts *options.Fi
 	}
 	out := make([]search.Pending, 0, len(list))
 	for _, pr := range list {
-		doc := search.Document{ID: "product-" + pr.ID.Hex(), Kind: "product", Title: pr.Name, Body: pr.Description,
+		// Both languages' words find it; the title is the name given first.
+		body := strings.TrimSpace(strings.Join([]string{pr.NameID, pr.Description, pr.DescriptionID}, "\n"))
+		doc := search.Document{ID: "product-" + pr.ID.Hex(), Kind: "product", Title: pr.Name, Body: body,
 			URL: "/products/" + pr.Slug, Product: pr.Slug, Category: pr.Category, Status: "published", Visibility: "public",
 			CreatedAt: pr.CreatedAt.Unix()}
 		if pr.Rating.Count > 0 {
