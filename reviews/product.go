@@ -28,15 +28,15 @@ type Product struct {
 	Description string        `bson:"description" json:"description"`
 	// NameID and DescriptionID are the name and description in Bahasa Indonesia, where
 	// staff give them: an Indonesian reader sees them instead.
-	NameID        string `bson:"name_id,omitempty" json:"name_id,omitempty"`
-	DescriptionID string `bson:"description_id,omitempty" json:"description_id,omitempty"`
-	ImageURL    string        `bson:"image_url,omitempty" json:"image_url,omitempty"`
-	Category    string        `bson:"category,omitempty" json:"category,omitempty"`
-	Rating      RatingSummary `bson:"rating" json:"rating"`
-	CreatedAt   time.Time     `bson:"created_at" json:"created_at"`
-	UpdatedAt   time.Time     `bson:"updated_at" json:"updated_at"`
-	Version     int           `bson:"version" json:"-"`
-	SearchDirty bool          `bson:"search_dirty" json:"-"` // the index has not caught up (ProductSource)
+	NameID        string        `bson:"name_id,omitempty" json:"name_id,omitempty"`
+	DescriptionID string        `bson:"description_id,omitempty" json:"description_id,omitempty"`
+	ImageURL      string        `bson:"image_url,omitempty" json:"image_url,omitempty"`
+	Category      string        `bson:"category,omitempty" json:"category,omitempty"`
+	Rating        RatingSummary `bson:"rating" json:"rating"`
+	CreatedAt     time.Time     `bson:"created_at" json:"created_at"`
+	UpdatedAt     time.Time     `bson:"updated_at" json:"updated_at"`
+	Version       int           `bson:"version" json:"-"`
+	SearchDirty   bool          `bson:"search_dirty" json:"-"` // the index has not caught up (ProductSource)
 }
 
 // NameIn is the product's name in a language: its Indonesian name for "id" when given.
