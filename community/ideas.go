@@ -464,6 +464,7 @@ func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bs
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		if now, err := s.Idea(ctx, id); err == nil && now.State == in.Status && now.Response == in.Response {
+			s.rewardState(ctx, now)
 			return now, s.tellVoters(ctx, now, staff.ID)
 		}
 		return nil, ErrConflict
@@ -471,7 +472,18 @@ func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bs
 	if err != nil {
 		return nil, fmt.Errorf("idea status: %w", err)
 	}
+	s.rewardState(ctx, &out)
 	return &out, s.tellVoters(ctx, &out, staff.ID)
+}
+
+// rewardState gives an idea's author points while it is planned (or further) and shipped,
+// and takes them back if it moves back.
+func (s *Service) rewardState(ctx context.Context, i *Idea) {
+	r := content.Reward{Member: i.AuthorID, Ref: i.ID.Hex(), Product: i.productID()}
+	r.Cause = content.CauseIdeaPlanned
+	s.reward(ctx, r, i.State == StatePlanned || i.State == StateInProgress || i.State == StateDone)
+	r.Cause = content.CauseIdeaShipped
+	s.reward(ctx, r, i.State == StateDone)
 }
 
 // tellVoters tells every voter of an idea about its pending change of state, if any, then

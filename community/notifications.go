@@ -27,6 +27,7 @@ const (
 	NotifyIdeaMerged = "idea_merged" // an idea you voted for was merged into another; the vote moved
 	NotifyModerated  = "moderated"   // a moderator hid what you wrote, with a reason
 	NotifyFlagHidden = "flag_hidden" // members' reports hid what you wrote until a moderator looks
+	NotifyBadge      = "badge"       // you earned a badge (told in the portal only)
 )
 
 // Mailer queues an email (mail.Outbox implements it).
@@ -324,13 +325,21 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 	docs := make([]any, len(list))
 	for i := range list {
 		list[i].ID, list[i].CreatedAt = bson.NewObjectID(), s.now()
-		if list[i].Kind != NotifyModerated && list[i].Kind != NotifyFlagHidden { // emailed as it happens, whatever the preferences
+		switch list[i].Kind {
+		case NotifyModerated, NotifyFlagHidden: // emailed as it happens, whatever the preferences
+		case NotifyBadge: // a pleasure to find on the next visit; no email
+		default:
 			list[i].EmailState = emailPending
 		}
 		docs[i] = list[i]
 	}
 	_, err := store.InsertNew(ctx, s.notifications, docs)
 	return err
+}
+
+// AnnounceBadge tells a member in the portal that they earned a badge, once per badge.
+func (s *Service) AnnounceBadge(ctx context.Context, member bson.ObjectID, badge, url string) error {
+	return s.notify(ctx, Notification{CustomerID: member, Kind: NotifyBadge, Title: badge, URL: url, Key: "badge:" + badge})
 }
 
 // notifyReply tells the people a newly published reply concerns: the author of a quoted

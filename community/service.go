@@ -55,6 +55,7 @@ type Service struct {
 	activity      ActivityRecorder
 	products      ProductSlugs
 	screen        Screener
+	rewarder      content.Rewarder
 	md            *markdown.Renderer
 	now           func() time.Time
 	allCategories *store.Cached[[]*Category] // a handful, read by nearly every page
@@ -88,6 +89,16 @@ func New(db *mongo.Database, cust *customers.Service, activity ActivityRecorder,
 // SetScreener puts new and edited content through moderation (moderation needs this
 // service as a publisher, so the two are connected after both exist).
 func (s *Service) SetScreener(sc Screener) { s.screen = sc }
+
+// SetRewarder books the points contributions earn (package loyalty).
+func (s *Service) SetRewarder(r content.Rewarder) { s.rewarder = r }
+
+// reward tells the rewarder, if any, whether a cause holds.
+func (s *Service) reward(ctx context.Context, r content.Reward, on bool) {
+	if s.rewarder != nil {
+		s.rewarder.Reward(ctx, r, on)
+	}
+}
 
 func (s *Service) contributed(ctx context.Context, who bson.ObjectID, kind string) error {
 	if s.activity == nil {

@@ -276,6 +276,11 @@ func (s *Service) Accept(ctx context.Context, who *customers.Customer, threadID,
 	if t.AuthorID != who.ID && !who.IsStaff() {
 		return nil, errs.New(errs.ErrForbidden, "thread.accept_forbidden")
 	}
+	if t.AcceptedPostID != nil && *t.AcceptedPostID != postID {
+		if prev, err := s.Post(ctx, *t.AcceptedPostID); err == nil { // no longer the answer: its points go
+			s.reward(ctx, content.Reward{Member: prev.AuthorID, Cause: content.CauseAnswer, Ref: prev.ID.Hex()}, false)
+		}
+	}
 	if postID.IsZero() {
 		var out Thread
 		err := s.threads.FindOneAndUpdate(ctx, bson.M{"_id": threadID}, bson.M{"$set": bson.M{"solved": false, "updated_at": s.now()},
@@ -310,6 +315,7 @@ func (s *Service) Accept(ctx context.Context, who *customers.Customer, threadID,
 	if p.AuthorID == t.AuthorID || p.AuthorID == who.ID {
 		return &out, nil // answering your own question, or accepting your own reply, is not counted
 	}
+	s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseAnswer, Ref: p.ID.Hex(), Actor: who.ID}, true)
 	if err := s.notify(ctx, Notification{CustomerID: p.AuthorID, Kind: NotifyAccepted, ActorID: who.ID,
 		Title: t.Title, URL: t.URL() + "#post-" + p.ID.Hex(), Key: "accepted:" + p.ID.Hex()}); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@
 package content
 
 import (
+	"context"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -89,4 +90,33 @@ type Reason struct {
 type Verdict struct {
 	Status  Status
 	Reasons []Reason
+}
+
+// Causes of points: the contributions that help others (package loyalty prices them).
+const (
+	CauseReview      = "review"  // a review published
+	CauseHelpful     = "helpful" // a helpful vote on one's review
+	CauseAnswer      = "answer"  // one's reply accepted as the answer
+	CauseLike        = "like"    // a like on one's reply
+	CauseIdeaPlanned = "idea_planned"
+	CauseIdeaShipped = "idea_shipped"
+	CauseSurvey      = "survey"      // a survey answered
+	CauseTestimonial = "testimonial" // a testimonial featured
+	CausePurchase    = "purchase"    // a verified purchase
+)
+
+// Reward is a contribution that earns its member points, named so that it counts once:
+// by Cause and Ref.
+type Reward struct {
+	Member  bson.ObjectID // who earns
+	Cause   string
+	Ref     string        // what earned it, unique within the cause
+	Actor   bson.ObjectID // who gave it (a voter, a liker), when someone else did
+	Product bson.ObjectID // its product community, if any
+}
+
+// Rewarder books rewards: on while the cause holds, off once it is undone (hidden,
+// deleted, withdrawn). Calling it again with the same state changes nothing.
+type Rewarder interface {
+	Reward(ctx context.Context, r Reward, on bool)
 }

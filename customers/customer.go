@@ -81,7 +81,18 @@ type Customer struct {
 	CreatedAt          time.Time       `bson:"created_at"`
 	UpdatedAt          time.Time       `bson:"updated_at"`
 	LastActiveAt       time.Time       `bson:"last_active_at"`
-	Version            int             `bson:"version"`
+	// Loyalty is the member's place in the loyalty programme, kept by package loyalty.
+	Loyalty Loyalty `bson:"loyalty"`
+	Version int     `bson:"version"`
+}
+
+// Loyalty is a member's points balance, trust level and standing.
+type Loyalty struct {
+	Points int `bson:"points" json:"points"`
+	Level  int `bson:"level" json:"level"`
+	// StrikeAt is when a moderator last rejected or hid something of theirs: it holds the
+	// level down for a while (loyalty.Standing).
+	StrikeAt *time.Time `bson:"strike_at,omitempty" json:"-"`
 }
 
 // Counters count a customer's contributions.

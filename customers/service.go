@@ -301,6 +301,61 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, p Profile
 	return s.update(ctx, id, bson.M{"display_name": name, "locale": p.Locale})
 }
 
+// AddPoints moves a member's points balance by delta and returns the record as it is after.
+func (s *Service) AddPoints(ctx context.Context, id bson.ObjectID, delta int) (*Customer, error) {
+	var c Customer
+	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"loyalty.points": delta, "version": 1}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("add points: %w", err)
+	}
+	return &c, nil
+}
+
+// SpendPoints takes cost points from a member who has them: false, and nothing taken,
+// when the balance is short. The balance is checked by the update itself, so two spends at
+// once can never take it below zero.
+func (s *Service) SpendPoints(ctx context.Context, id bson.ObjectID, cost int) (bool, error) {
+	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "loyalty.points": bson.M{"$gte": cost}},
+		bson.M{"$inc": bson.M{"loyalty.points": -cost, "version": 1}})
+	if err != nil {
+		return false, fmt.Errorf("spend points: %w", err)
+	}
+	return res.ModifiedCount == 1, nil
+}
+
+// SetLoyalty sets a member's balance (repair) and level.
+func (s *Service) SetLoyalty(ctx context.Context, id bson.ObjectID, points, level int) error {
+	return s.update(ctx, id, bson.M{"loyalty.points": points, "loyalty.level": level})
+}
+
+// WithPoints lists the members whose stored balance is not zero (for repair: a scan).
+func (s *Service) WithPoints(ctx context.Context) ([]bson.ObjectID, error) {
+	list, err := store.FindAll[Customer](ctx, s.customers, bson.M{"loyalty.points": bson.M{"$ne": 0}},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bson.ObjectID, len(list))
+	for i, c := range list {
+		out[i] = c.ID
+	}
+	return out, nil
+}
+
+// SetLevel sets a member's trust level.
+func (s *Service) SetLevel(ctx context.Context, id bson.ObjectID, level int) error {
+	return s.update(ctx, id, bson.M{"loyalty.level": level})
+}
+
+// Strike records that a moderator rejected or hid something of the member's at.
+func (s *Service) Strike(ctx context.Context, id bson.ObjectID, at time.Time) error {
+	return s.update(ctx, id, bson.M{"loyalty.strike_at": at})
+}
+
 // SetAvatar sets the picture shown beside a customer's name (a URL; "" for their initials).
 func (s *Service) SetAvatar(ctx context.Context, id bson.ObjectID, url string) error {
 	return s.update(ctx, id, bson.M{"avatar_url": url})

@@ -19,6 +19,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/store"
@@ -124,7 +125,11 @@ type Service struct {
 	invitations *mongo.Collection
 	mailer      Mailer // nil: no invitations
 	unsubscribe func(member bson.ObjectID, kind string) string
+	rewarder    content.Rewarder // nil: no points
 }
+
+// SetRewarder books the points answering earns (package loyalty).
+func (s *Service) SetRewarder(r content.Rewarder) { s.rewarder = r }
 
 // New builds the service.
 func New(db *mongo.Database, cust *customers.Service, signals SignalRecorder) *Service {
@@ -367,6 +372,9 @@ func (s *Service) Answer(ctx context.Context, customer *customers.Customer, surv
 		return nil, false, fmt.Errorf("answer: %w", err)
 	}
 	store.FollowUp(ctx, "invitation answered", func() error { return s.answered(ctx, sv.ID, customer.ID) })
+	if s.rewarder != nil {
+		s.rewarder.Reward(ctx, content.Reward{Member: customer.ID, Cause: content.CauseSurvey, Ref: r.ID.Hex()}, true)
+	}
 	kind := map[Kind]customers.SignalKind{KindNPS: customers.SignalNPS, KindCSAT: customers.SignalCSAT, KindCES: customers.SignalCES}[sv.Kind]
 	if err := s.signals.RecordSignal(ctx, customers.SurveySignal(customer.ID, kind, r.ID.Hex(), r.Score, r.At)); err != nil {
 		return nil, false, err

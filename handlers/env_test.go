@@ -29,6 +29,7 @@ import (
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/insights"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/media"
@@ -56,6 +57,7 @@ type env struct {
 	limiter    *ratelimit.Limiter
 	outbox     *mail.Outbox // no SMTP server: emails are kept, as in the embedded default
 	media      *media.Service
+	loyalty    *loyalty.Service
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -66,7 +68,7 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	all := []store.Indexes{ratelimit.Indexes, mail.Indexes}
-	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes} {
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes} {
 		all = append(all, sets...)
 	}
 	if err := store.EnsureIndexes(ctx, db, all...); err != nil {
@@ -108,6 +110,12 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.media = media.NewService(db, dir)
+	e.loyalty = loyalty.New(db, e.customers, slog.New(slog.DiscardHandler))
+	e.loyalty.SetNotifier(e.community)
+	e.reviews.SetRewarder(e.loyalty)
+	e.community.SetRewarder(e.loyalty)
+	e.feedback.SetRewarder(e.loyalty)
+	e.moderation.SetStanding(e.loyalty)
 	return e
 }
 
@@ -147,6 +155,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Media == nil {
 		deps.Media = e.media
+	}
+	if deps.Loyalty == nil {
+		deps.Loyalty = e.loyalty
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter

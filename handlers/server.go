@@ -26,6 +26,7 @@ import (
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/insights"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
@@ -84,6 +85,8 @@ type Deps struct {
 	Outbox *mail.Outbox
 	// Media keeps uploaded pictures (nil: forms offer no uploads).
 	Media *media.Service
+	// Loyalty is the points, levels, badges and rewards programme (nil: none shown).
+	Loyalty *loyalty.Service
 }
 
 // Server renders pages and answers the API.

@@ -151,6 +151,9 @@ func (s *Service) Decide(ctx context.Context, moderator *customers.Customer, in 
 				return s.notices.Moderated(ctx, sub.Author, ref, headline(sub.Text), in.Reason)
 			})
 		}
+		if after == content.StatusHidden && before != content.StatusHidden && s.standing != nil {
+			store.FollowUp(ctx, "lower the author's standing", func() error { return s.standing.Strike(ctx, sub.Author) })
+		}
 		results = append(results, res)
 	}
 	return results, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/store"
 )
 
@@ -67,7 +68,7 @@ func flagWeight(c *customers.Customer, now time.Time) float64 {
 	case now.Sub(c.CreatedAt) < newAccount:
 		return 0
 	}
-	return 1
+	return float64(loyalty.FlagWeight(loyalty.LevelOf(c, now)))
 }
 
 // hideable says whether flags may hide an author's content before a moderator decides: not
@@ -149,14 +150,16 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 	if err != nil {
 		return res, err
 	}
-	if weight < float64(rules.FlagThreshold) || status != content.StatusPublished {
+	// A flag from the highest trust level hides at once, as enough flags do.
+	atOnce := loyalty.FlagHidesAtOnce(loyalty.LevelOf(flagger, now))
+	if (weight < float64(rules.FlagThreshold) && !atOnce) || status != content.StatusPublished {
 		return res, nil
 	}
 	author, err := s.customers.Get(ctx, sub.Author)
 	if err != nil {
 		return res, err
 	}
-	if hideable(author, now) {
+	if hideable(author, now) || (atOnce && !author.IsStaff()) {
 		before, err := pub.SetStatus(ctx, ref.ID, content.StatusHidden, "")
 		if err != nil {
 			return res, err

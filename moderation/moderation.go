@@ -36,7 +36,17 @@ type Service struct {
 	now          func() time.Time
 	rules        *store.Cached[Rules] // every submission is screened with them
 	notices      AuthorNotices        // nil: authors are not told
+	standing     Standing             // nil: rejections do not touch trust levels
 }
+
+// Standing lowers an author's trust level after a moderator rejects or hides their content
+// (loyalty.Service).
+type Standing interface {
+	Strike(ctx context.Context, member bson.ObjectID) error
+}
+
+// SetStanding has rejections lower their authors' trust levels.
+func (s *Service) SetStanding(st Standing) { s.standing = st }
 
 // AuthorNotices tells authors what moderators did to their content (community.Service).
 type AuthorNotices interface {

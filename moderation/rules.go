@@ -18,6 +18,7 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/loyalty"
 )
 
 // Rules are the pre-screen settings admins edit.
@@ -177,8 +178,26 @@ func (s *Service) Screen(ctx context.Context, sub content.Submission) (content.V
 	if w := findWord(text, rules.Watched); w != "" {
 		reasons = append(reasons, content.Reason{Rule: "watched_word", Detail: w})
 	}
+	// What the author's trust level allows, read only when a rule would hold them.
+	level := -1
+	levelOf := func() (int, error) {
+		if level < 0 {
+			author, err := s.customers.Get(ctx, sub.Author)
+			if err != nil {
+				return 0, err
+			}
+			level = loyalty.LevelOf(author, s.now())
+		}
+		return level, nil
+	}
 	if n := countLinks(sub.Text); n > rules.MaxLinks {
-		reasons = append(reasons, content.Reason{Rule: "too_many_links", Detail: fmt.Sprint(n)})
+		l, err := levelOf()
+		if err != nil {
+			return content.Verdict{}, err
+		}
+		if !loyalty.LinksAllowed(l) {
+			reasons = append(reasons, content.Reason{Rule: "too_many_links", Detail: fmt.Sprint(n)})
+		}
 	}
 	// Repeated identical content: the same author's same words on another item.
 	n, err := s.fingerprints.CountDocuments(ctx, bson.M{"author": sub.Author, "hash": fingerprint(sub.Text), "_id": bson.M{"$ne": sub.Ref.String()}})
@@ -189,12 +208,18 @@ func (s *Service) Screen(ctx context.Context, sub content.Submission) (content.V
 		reasons = append(reasons, content.Reason{Rule: "duplicate"})
 	}
 	if rules.NewAccountHold > 0 {
-		earlier, err := s.fingerprints.CountDocuments(ctx, bson.M{"author": sub.Author, "_id": bson.M{"$ne": sub.Ref.String()}})
+		l, err := levelOf()
 		if err != nil {
-			return content.Verdict{}, fmt.Errorf("screen: %w", err)
+			return content.Verdict{}, err
 		}
-		if earlier < int64(rules.NewAccountHold) {
-			reasons = append(reasons, content.Reason{Rule: "new_account", Detail: fmt.Sprint(earlier + 1)})
+		if !loyalty.PastNewAccountHold(l) {
+			earlier, err := s.fingerprints.CountDocuments(ctx, bson.M{"author": sub.Author, "_id": bson.M{"$ne": sub.Ref.String()}})
+			if err != nil {
+				return content.Verdict{}, fmt.Errorf("screen: %w", err)
+			}
+			if earlier < int64(rules.NewAccountHold) {
+				reasons = append(reasons, content.Reason{Rule: "new_account", Detail: fmt.Sprint(earlier + 1)})
+			}
 		}
 	}
 	if len(reasons) > 0 {

@@ -413,6 +413,7 @@ func ratingDelta(from, to int) bson.M {
 }
 
 func (s *Service) syncSignal(ctx context.Context, r *Review, counted int) error {
+	s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseReview, Ref: r.ID.Hex(), Product: r.ProductID}, counted > 0)
 	if s.signals == nil {
 		return nil
 	}
@@ -477,6 +478,9 @@ func (s *Service) RecordPurchase(ctx context.Context, customer bson.ObjectID, p 
 	added, err := s.customers.AddPurchase(ctx, customer, p)
 	if err != nil {
 		return false, err
+	}
+	if p.OrderID != "" { // a purchase the shop told us of: verified
+		s.reward(ctx, content.Reward{Member: customer, Cause: content.CausePurchase, Ref: customer.Hex() + ":" + p.OrderID, Product: p.ProductID}, true)
 	}
 	if added {
 		if p.At.IsZero() {

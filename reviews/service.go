@@ -42,6 +42,7 @@ type Service struct {
 	customers    *customers.Service
 	signals      SignalRecorder
 	screen       Screener
+	rewarder     content.Rewarder
 	md           *markdown.Renderer
 	now          func() time.Time
 	inFlight     *store.InFlight // counters a write is changing, for the repair
@@ -71,6 +72,16 @@ func NewService(db *mongo.Database, cust *customers.Service, signals SignalRecor
 // SetScreener puts new and edited content through moderation. (Moderation needs this
 // service as its publisher, so the two are connected after both exist.)
 func (s *Service) SetScreener(sc Screener) { s.screen = sc }
+
+// SetRewarder books the points contributions earn (package loyalty).
+func (s *Service) SetRewarder(r content.Rewarder) { s.rewarder = r }
+
+// reward tells the rewarder, if any, whether a cause holds.
+func (s *Service) reward(ctx context.Context, r content.Reward, on bool) {
+	if s.rewarder != nil {
+		s.rewarder.Reward(ctx, r, on)
+	}
+}
 
 // Indexes of this package's collections, one per query shape.
 var Indexes = []store.Indexes{

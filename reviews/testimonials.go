@@ -221,6 +221,12 @@ func (s *Service) Decide(ctx context.Context, moderator *customers.Customer, id 
 	if err != nil {
 		return fmt.Errorf("decide testimonial: %w", err)
 	}
+	product := bson.ObjectID{}
+	if t.ProductID != nil {
+		product = *t.ProductID
+	}
+	s.reward(ctx, content.Reward{Member: t.AuthorID, Cause: content.CauseTestimonial, Ref: t.ID.Hex(), Product: product},
+		status == TestimonialFeatured)
 	return nil
 }
 

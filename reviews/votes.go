@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/store"
@@ -57,6 +58,7 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID 
 				return nil, err
 			}
 		}
+		s.rewardVote(ctx, r, voter, helpful)
 		return s.countVote(ctx, reviewID, bson.M{helpfulField(helpful): 1})
 	case !mongo.IsDuplicateKeyError(err):
 		return nil, fmt.Errorf("vote: %w", err)
@@ -76,7 +78,15 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID 
 	if res.ModifiedCount == 0 {
 		return s.Review(ctx, reviewID) // a concurrent change of the same vote counted it
 	}
+	s.rewardVote(ctx, r, voter, helpful)
 	return s.countVote(ctx, reviewID, bson.M{helpfulField(helpful): 1, helpfulField(!helpful): -1})
+}
+
+// rewardVote gives the review's author points for a helpful vote, and takes them back
+// when the vote turns to "not helpful".
+func (s *Service) rewardVote(ctx context.Context, r *Review, voter *customers.Customer, helpful bool) {
+	s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseHelpful, Ref: r.ID.Hex() + ":" + voter.ID.Hex(),
+		Actor: voter.ID, Product: r.ProductID}, helpful)
 }
 
 func helpfulField(helpful bool) string {

@@ -30,10 +30,15 @@ func (p program) repair(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	balances, err := svc.loyalty.RepairBalances(ctx)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(p.stdout, "products: %d checked, %d fixed\nreviews: %d checked, %d fixed\n", rep.Products, rep.ProductsFixed, rep.Reviews, rep.ReviewsFixed)
 	fmt.Fprintf(p.stdout, "posts: %d checked, %d fixed\nthreads: %d checked, %d fixed\nideas: %d checked, %d fixed\n",
 		forum.Posts, forum.PostsFixed, forum.Threads, forum.ThreadsFixed, forum.Ideas, forum.IdeasFixed)
-	fmt.Fprintf(p.stdout, "customers: %d scores and stages recomputed\ndone in %s\n", people, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(p.stdout, "customers: %d scores and stages recomputed\npoints: %d balances put right from the ledger\ndone in %s\n",
+		people, balances, time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
@@ -122,7 +127,11 @@ func (s *services) repairJob(log *slog.Logger) func(context.Context) error {
 		return s.onceToday(ctx, "repair", func() error {
 			started := time.Now()
 			rep, forum, people, err := s.repairAll(ctx)
-			log.Info("repair", "products_fixed", rep.ProductsFixed, "reviews_fixed", rep.ReviewsFixed, "posts_fixed", forum.PostsFixed,
+			balances := 0
+			if err == nil {
+				balances, err = s.loyalty.RepairBalances(ctx)
+			}
+			log.Info("repair", "balances_fixed", balances, "products_fixed", rep.ProductsFixed, "reviews_fixed", rep.ReviewsFixed, "posts_fixed", forum.PostsFixed,
 				"threads_fixed", forum.ThreadsFixed, "ideas_fixed", forum.IdeasFixed, "customers", people,
 				"duration_ms", time.Since(started).Milliseconds(), "err", err)
 			return err

@@ -132,6 +132,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Insights:   svc.insights,
 		Outbox:     svc.outbox,
 		Media:      svc.media,
+		Loyalty:    svc.loyalty,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness: []handlers.ReadinessCheck{

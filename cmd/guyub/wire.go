@@ -19,6 +19,7 @@ import (
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/insights"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/media"
@@ -43,6 +44,7 @@ type services struct {
 	insights   *insights.Service
 	outbox     *mail.Outbox
 	media      *media.Service
+	loyalty    *loyalty.Service
 	owner      string // this process, for leases (store.NewOwner)
 }
 
@@ -57,6 +59,7 @@ func indexes() []store.Indexes {
 	all = append(all, moderation.Indexes...)
 	all = append(all, feedback.Indexes...)
 	all = append(all, insights.Indexes...)
+	all = append(all, loyalty.Indexes...)
 	return all
 }
 
@@ -143,6 +146,12 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 		return fail(err)
 	}
 	s.media = media.NewService(st.DB, files)
+	s.loyalty = loyalty.New(st.DB, s.customers, slog.Default())
+	s.loyalty.SetNotifier(s.community)
+	s.reviews.SetRewarder(s.loyalty)
+	s.community.SetRewarder(s.loyalty)
+	s.feedback.SetRewarder(s.loyalty)
+	s.moderation.SetStanding(s.loyalty)
 	return s, nil
 }
 
