@@ -346,6 +346,11 @@ func (s *Service) WithPoints(ctx context.Context) ([]bson.ObjectID, error) {
 	return out, nil
 }
 
+// Backdate moves when a member joined: the demo's members have been around for a while.
+func (s *Service) Backdate(ctx context.Context, id bson.ObjectID, joined time.Time) error {
+	return s.update(ctx, id, bson.M{"created_at": joined})
+}
+
 // SetLevel sets a member's trust level.
 func (s *Service) SetLevel(ctx context.Context, id bson.ObjectID, level int) error {
 	return s.update(ctx, id, bson.M{"loyalty.level": level})

@@ -13,6 +13,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -44,6 +45,7 @@ type profileData struct {
 	Requests      []testimonialView // staff asked to feature a review: the member decides
 	Stories       []testimonialView // the member's own testimonials and where they stand
 	ProfileForm   *form
+	Loyalty       memberLoyalty
 	AvatarForm    *form
 	Password      *form
 	EmailForm     *form
@@ -74,6 +76,9 @@ func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 	}
 	var err error
 	if d.Contributions, err = s.contributions(c, u.ID, true); err != nil {
+		return nil, err
+	}
+	if d.Loyalty, err = s.loyaltyOf(c, u.ID, true); err != nil {
 		return nil, err
 	}
 	mine, err := s.deps.Reviews.TestimonialsBy(c.UserContext(), u.ID)
@@ -188,6 +193,45 @@ type memberData struct {
 	Member        *customers.Customer
 	ShowEmail     bool
 	IsSelf        bool
+	Badges        []badgeView
+}
+
+// badgeView is a badge a member holds, with its icon.
+type badgeView struct {
+	*loyalty.Held
+	Icon string
+}
+
+// memberLoyalty is what the programme shows of a member: their badges, and to themselves
+// their history and redemptions.
+type memberLoyalty struct {
+	Badges      []badgeView
+	History     []*loyalty.Entry
+	Redemptions []*loyalty.Redemption
+}
+
+func (s *Server) loyaltyOf(c *fiber.Ctx, member bson.ObjectID, own bool) (memberLoyalty, error) {
+	var out memberLoyalty
+	if s.deps.Loyalty == nil {
+		return out, nil
+	}
+	held, err := s.deps.Loyalty.BadgesOf(c.UserContext(), member)
+	if err != nil {
+		return out, err
+	}
+	for _, h := range held {
+		b, _ := loyalty.BadgeByKey(h.Badge)
+		out.Badges = append(out.Badges, badgeView{Held: h, Icon: b.Icon})
+	}
+	if own {
+		if out.History, err = s.deps.Loyalty.History(c.UserContext(), member, 20); err != nil {
+			return out, err
+		}
+		if out.Redemptions, err = s.deps.Loyalty.RedemptionsOf(c.UserContext(), member); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // contribution is one thing a member wrote, for their page and their profile.
@@ -253,6 +297,11 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 	if d.Contributions, err = s.contributions(c, m.ID, false); err != nil {
 		return err
 	}
+	l, err := s.loyaltyOf(c, m.ID, false)
+	if err != nil {
+		return err
+	}
+	d.Badges = l.Badges
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return s.renderTitled(c, fiber.StatusOK, "member", m.DisplayName, d)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 )
@@ -299,7 +300,9 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"join":   func(words []string) string { return strings.Join(words, "\n") },
 		"commas": func(words []string) string { return strings.Join(words, ", ") },
 		"add":    func(a, b int) int { return a + b },
-		"addf":   func(a, b float64) float64 { return a + b },
+		// levelKey names a trust level, for its name and description in the catalogue.
+		"levelKey": func(n int) string { return loyalty.Levels[min(max(n, 0), len(loyalty.Levels)-1)].Key },
+		"addf":     func(a, b float64) float64 { return a + b },
 		// item hands a partial its page and one thing to show.
 		"item": func(p *Page, v any) itemArgs { return itemArgs{p, v} },
 		// postArgs: copy is a second showing of a post (the accepted answer above the replies), without its anchor.

@@ -231,9 +231,11 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.kpiRoutes(app)
 	s.insightsRoutes(app)
 	s.adminRoutes(app)
+	s.loyaltyRoutes(app)
 	api := app.Group("/api/v1", s.apiScopes, s.private, s.idempotent)
 	s.apiRoutes(api)
 	s.communityAPIRoutes(api)
+	s.loyaltyAPIRoutes(api)
 	return app, nil
 }
 

@@ -86,7 +86,9 @@ type Entry struct {
 }
 
 // Reversal reports whether the entry takes back points earned before.
-func (e *Entry) Reversal() bool { return e.Points < 0 && e.Cause != CauseRedeem && e.Cause != CauseRefund }
+func (e *Entry) Reversal() bool {
+	return e.Points < 0 && e.Cause != CauseRedeem && e.Cause != CauseRefund
+}
 
 // Causes of entries that are not contributions.
 const (
@@ -150,7 +152,7 @@ var Indexes = []store.Indexes{
 	}},
 	{Collection: "badges_held", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "badge", Value: 1}, {Key: "at", Value: -1}}}, // a badge's holders
-		{Keys: bson.D{{Key: "member_id", Value: 1}}},                    // a member's badges
+		{Keys: bson.D{{Key: "member_id", Value: 1}}},                     // a member's badges
 	}},
 	{Collection: "reward_units", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "reward_id", Value: 1}, {Key: "taken", Value: 1}}},

@@ -360,9 +360,9 @@ func TestLeaderboard_HandComputed(t *testing.T) {
 	e.loyalty.Reward(ctx, content.Reward{Member: dewi.ID, Cause: content.CauseIdeaShipped, Ref: "i1"}, true) // 25, last month
 	e.loyalty.SetClock(func() time.Time { return e.clock })
 	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r1", Product: kopi}, true)  // 10 kopi
-	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseSurvey, Ref: "s1"}, true)                  // 2
-	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Cause: content.CauseAnswer, Ref: "p1"}, true)                 // 15
-	e.loyalty.Reward(ctx, content.Reward{Member: staff.ID, Cause: content.CauseAnswer, Ref: "p2"}, true)                // staff: left out
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseSurvey, Ref: "s1"}, true)                 // 2
+	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Cause: content.CauseAnswer, Ref: "p1"}, true)                // 15
+	e.loyalty.Reward(ctx, content.Reward{Member: staff.ID, Cause: content.CauseAnswer, Ref: "p2"}, true)               // staff: left out
 	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Cause: content.CauseReview, Ref: "r2", Product: kopi}, true) // 10 kopi
 	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Cause: content.CauseReview, Ref: "r2", Product: kopi}, false)
 	board := func(period, scope string) string {

@@ -66,10 +66,10 @@ type unit struct {
 
 // States of a redemption.
 const (
-	RedeemPending   = "pending"   // an item waiting to be sent
-	RedeemDone      = "done"      // a code given, or an item sent
-	RedeemNoStock   = "no_stock"  // nothing left: the points were given back
-	redeemClaiming  = "claiming"  // between its points and its unit
+	RedeemPending   = "pending"  // an item waiting to be sent
+	RedeemDone      = "done"     // a code given, or an item sent
+	RedeemNoStock   = "no_stock" // nothing left: the points were given back
+	redeemClaiming  = "claiming" // between its points and its unit
 	codeVisibleTime = 15 * time.Minute
 )
 
@@ -389,4 +389,3 @@ func (s *Service) Fulfil(ctx context.Context, staff *customers.Customer, id stri
 	}
 	return nil
 }
-

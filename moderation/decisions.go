@@ -36,11 +36,13 @@ const (
 	ActionMove       Action = "move"
 	ActionIdeaStatus Action = "idea_status"
 	ActionMerge      Action = "merge"
+	ActionBadge      Action = "badge"        // an admin gave a member a badge
+	ActionBadgeTaken Action = "badge_revoke" // an admin took a badge back
 )
 
 // Actions lists every action, for the log's filter.
 var Actions = []Action{ActionScreen, ActionAutoHide, ActionApprove, ActionReject, ActionSuspend, ActionReinstate,
-	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge}
+	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge, ActionBadge, ActionBadgeTaken}
 
 // Entry is one line of the audit log. The log is append-only: nothing here updates or
 // deletes an entry.

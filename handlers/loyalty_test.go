@@ -1,0 +1,177 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/content"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/loyalty"
+)
+
+// older makes a member's account as old as days, as if they had joined then.
+func (e *env) older(c *customers.Customer, days int) *customers.Customer {
+	e.t.Helper()
+	if err := e.customers.Backdate(context.Background(), c.ID, time.Now().AddDate(0, 0, -days)); err != nil {
+		e.t.Fatal(err)
+	}
+	got, err := e.customers.Get(context.Background(), c.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return got
+}
+
+// A review earns points and a badge, shown on the profile and beside the name; the
+// programme's page explains it; a reward is redeemed and its code shown to the redeemer.
+func TestLoyalty_EarnSeeAndRedeem(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	sari := e.older(e.person("sari@example.com"), 30)
+	kopi := e.product("Kopi Gayo")
+	e.review(sari, kopi, 5, "Harum sekali.")
+	b := newBrowser(t, base)
+	b.signIn(sari.Email)
+	profile := b.get("/profile?lang=en").body
+	if !strings.Contains(profile, `<p class="big">10</p>`) || !strings.Contains(profile, "First review") || !strings.Contains(profile, "+10") {
+		t.Fatalf("the profile's points:\n%s", profile)
+	}
+	if n := b.get("/notifications?lang=en").body; !strings.Contains(n, "You earned the badge “First review”") {
+		t.Errorf("no notification of the badge:\n%s", n)
+	}
+	if page := b.get("/loyalty?lang=id").body; !strings.Contains(page, "Ulasan diterbitkan") || !strings.Contains(page, "Pemimpin") || !strings.Contains(page, "Ulasan pertama") {
+		t.Errorf("the programme's page in Indonesian:\n%s", page)
+	}
+	if page := newBrowser(t, base).get("/badges/first_review?lang=en").body; !strings.Contains(page, "sari") {
+		t.Errorf("the badge's holders:\n%s", page)
+	}
+
+	// An admin makes a coupon reward with a file of codes.
+	admin := e.person("admin@example.com", customers.RoleAdmin)
+	a := newBrowser(t, base)
+	a.signIn(admin.Email)
+	a.get("/admin/loyalty/")
+	settings := url.Values{"young_days": {"3"}, "same_actor_cap": {"5"}, "daily_cap": {"20"}}
+	for _, cause := range loyalty.Causes {
+		settings.Set("points_"+cause, "4")
+	}
+	settings.Set("points_review", "-5")
+	if res := a.post("/admin/loyalty/settings", settings); res.StatusCode != 422 || !strings.Contains(res.body, "Give 0 to 1000 points.") {
+		t.Errorf("a negative price: %d", res.StatusCode)
+	}
+	settings.Set("points_review", "x")
+	if res := a.post("/admin/loyalty/settings", settings); res.StatusCode != 422 || !strings.Contains(res.body, "Enter a whole number.") {
+		t.Errorf("not a number: %d", res.StatusCode)
+	}
+	settings.Set("points_review", "12")
+	if res := a.post("/admin/loyalty/settings", settings); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("good settings: %d", res.StatusCode)
+	}
+	if st, _ := e.loyalty.Settings(ctx); st.Points[content.CauseReview] != 12 || st.Points[content.CauseLike] != 4 {
+		t.Errorf("saved settings: %+v", st)
+	}
+	res := a.postFiles("/admin/loyalty/rewards", url.Values{"name": {"10% off"}, "name_id": {"Diskon 10%"}, "cost": {"8"}, "kind": {"coupon"}},
+		upload{"codes", "codes.txt", []byte("KOPI-1\nKOPI-2\n")})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create reward: %d\n%s", res.StatusCode, res.body)
+	}
+	rewards, _ := e.loyalty.Rewards(ctx, true)
+	if len(rewards) != 1 {
+		t.Fatalf("rewards: %v", rewards)
+	}
+	r := rewards[0]
+	page := b.get("/loyalty?lang=id").body
+	if !strings.Contains(page, "Diskon 10%") || !strings.Contains(page, "sisa 2") {
+		t.Fatalf("the reward on the page:\n%s", page)
+	}
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(page)
+	if key == nil {
+		t.Fatal("no redeem form")
+	}
+	form := url.Values{"key": {key[1]}}
+	first := b.post("/rewards/"+r.ID.Hex()+"/redeem", form)
+	again := b.post("/rewards/"+r.ID.Hex()+"/redeem", form) // a double click
+	if first.StatusCode != http.StatusSeeOther || again.Header.Get("Location") != first.Header.Get("Location") {
+		t.Fatalf("redeem: %d %q, again %q", first.StatusCode, first.Header.Get("Location"), again.Header.Get("Location"))
+	}
+	shown := b.get(first.Header.Get("Location") + "?lang=en").body
+	if !regexp.MustCompile(`<strong>KOPI-[12]</strong>`).MatchString(shown) {
+		t.Errorf("the code is not shown:\n%s", shown)
+	}
+	if got, _ := e.customers.Get(ctx, sari.ID); got.Loyalty.Points != 2 {
+		t.Errorf("balance after redeeming: %d, want 2", got.Loyalty.Points)
+	}
+	if other := e.apiAs(base, admin)("GET", "/api/v1/members/"+sari.ID.Hex()+"/badges", ""); other.StatusCode != 200 ||
+		!strings.Contains(other.body, `"badge":"first_review"`) || !strings.Contains(other.body, `"points":2`) {
+		t.Errorf("API badges: %d %s", other.StatusCode, other.body)
+	}
+	// Nobody else sees the code.
+	c := newBrowser(t, base)
+	c.signIn(e.person("curious@example.com").Email)
+	if res := c.get(first.Header.Get("Location")); res.StatusCode != 404 {
+		t.Errorf("another member reads the redemption: %d", res.StatusCode)
+	}
+
+	// A manual badge, with its reason in the audit log.
+	a.get("/admin/loyalty/")
+	if res := a.post("/admin/loyalty/badges", url.Values{"email": {sari.Email}, "badge": {"community_hero"}, "reason": {""}}); res.StatusCode != 422 {
+		t.Errorf("a badge without a reason: %d", res.StatusCode)
+	}
+	if res := a.post("/admin/loyalty/badges", url.Values{"email": {sari.Email}, "badge": {"community_hero"}, "reason": {"Helped at the launch"}, "do": {"award"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("award: %d", res.StatusCode)
+	}
+	if log := a.get("/moderation/log?lang=en").body; !strings.Contains(log, "community_hero: Helped at the launch") {
+		t.Errorf("the audit log lacks the badge:\n%s", log)
+	}
+}
+
+// Levels change what moderation does: a regular's post with links is published, a new
+// account's is held; a regular's flag counts double.
+func TestLoyalty_LevelsChangeModeration(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	help := e.category("Help", false)
+	rules, _ := e.moderation.Rules(ctx)
+	rules.MaxLinks = 1
+	if err := e.moderation.SaveRules(ctx, e.person("rules@example.com", customers.RoleAdmin).ID, rules); err != nil {
+		t.Fatal(err)
+	}
+	regular := e.older(e.person("regular@example.com"), 30)
+	for i := range 10 { // 100 points
+		e.loyalty.Reward(ctx, content.Reward{Member: regular.ID, Cause: content.CauseReview, Ref: fmt.Sprint("old", i)}, true)
+	}
+	if got, _ := e.customers.Get(ctx, regular.ID); got.Loyalty.Level != 2 {
+		t.Fatalf("level %d, want 2", got.Loyalty.Level)
+	}
+	links := "See https://a.example and https://b.example"
+	th, err := e.community.CreateThread(ctx, regular, community.ThreadInput{Category: help.Slug, Title: "Two guides", Body: links})
+	if err != nil || th.Status != content.StatusPublished {
+		t.Fatalf("a regular's links: %v %v", th, err)
+	}
+	newbie := e.person("newbie@example.com")
+	th2, err := e.community.CreateThread(ctx, newbie, community.ThreadInput{Category: help.Slug, Title: "Two guides too", Body: links + " here"})
+	if err != nil || th2.Status != content.StatusPending {
+		t.Fatalf("a new account's links: %v %v", th2, err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	// The regular's name carries their level where they post.
+	if page := newBrowser(t, base).get(th.URL() + "?lang=en").body; !strings.Contains(page, `class="level level-2"`) || !strings.Contains(page, ">Regular</a>") {
+		t.Errorf("no level beside the name:\n%s", page)
+	}
+	if res := e.apiAs(base, e.person("pm@example.com", customers.RoleProduct))("GET", "/api/v1/leaderboard?period=all", ""); res.StatusCode != 200 || !strings.Contains(res.body, `"name":"regular"`) {
+		t.Errorf("API leaderboard: %d %s", res.StatusCode, res.body)
+	}
+	res := newBrowser(t, base).get("/leaderboard?period=all&lang=en")
+	if !strings.Contains(res.body, "regular") || strings.Contains(res.body, "rules@example") {
+		t.Errorf("leaderboard page:\n%s", res.body)
+	}
+}
