@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
@@ -28,6 +29,7 @@ type Deps struct {
 	Community  *community.Service
 	Moderation *moderation.Service
 	Feedback   *feedback.Service
+	Loyalty    *loyalty.Service // nil: no loyalty programme in the demo
 }
 
 // The demo admin's sign-in. It is public: demo data is for trying the portal out.
@@ -40,16 +42,17 @@ const (
 type person struct {
 	Email, Name, Locale string
 	Roles               []customers.Role
+	Days                int // a member for this long already
 }
 
 var people = []person{
-	{AdminEmail, "Admin Guyub", "en", []customers.Role{customers.RoleAdmin}},
-	{"moderator@guyub.example", "Sari Wulandari", "id", []customers.Role{customers.RoleModerator}},
-	{"product@guyub.example", "Daniel Hughes", "en", []customers.Role{customers.RoleProduct}},
-	{"ayu@guyub.example", "Ayu Lestari", "id", nil},
-	{"budi@guyub.example", "Budi Santoso", "id", nil},
-	{"emma@guyub.example", "Emma Clarke", "en", nil},
-	{"rahul@guyub.example", "Rahul Mehta", "en", nil},
+	{AdminEmail, "Admin Guyub", "en", []customers.Role{customers.RoleAdmin}, 0},
+	{"moderator@guyub.example", "Sari Wulandari", "id", []customers.Role{customers.RoleModerator}, 0},
+	{"product@guyub.example", "Daniel Hughes", "en", []customers.Role{customers.RoleProduct}, 0},
+	{"ayu@guyub.example", "Ayu Lestari", "id", nil, 400},
+	{"budi@guyub.example", "Budi Santoso", "id", nil, 120},
+	{"emma@guyub.example", "Emma Clarke", "en", nil, 30},
+	{"rahul@guyub.example", "Rahul Mehta", "en", nil, 10},
 }
 
 // Load writes the demo content that is not there yet and says how to sign in.
@@ -61,6 +64,9 @@ func Load(ctx context.Context, d Deps) (string, error) {
 			// Every demo member shares the admin's password, so any of them can be tried.
 			c, err = d.Identity.CreateAccount(ctx, identity.SignUp{Email: p.Email, DisplayName: p.Name, Password: AdminPassword, Locale: p.Locale}, true)
 			created++
+			if err == nil && p.Days > 0 { // members for a while, so their levels and votes count
+				err = d.Customers.Backdate(ctx, c.ID, time.Now().AddDate(0, 0, -p.Days))
+			}
 		}
 		if err != nil {
 			return "", fmt.Errorf("demo account %s: %w", p.Email, err)
@@ -88,6 +94,11 @@ func Load(ctx context.Context, d Deps) (string, error) {
 			return "", err
 		}
 		if err := loadInsights(ctx, d, time.Now().UTC()); err != nil {
+			return "", err
+		}
+	}
+	if d.Loyalty != nil {
+		if err := loadLoyalty(ctx, d); err != nil {
 			return "", err
 		}
 	}

@@ -176,7 +176,7 @@ func openUploads(ctx context.Context, cfg config) (media.Storage, error) {
 // demoDeps are the services the demo and seed content is written through.
 func (s *services) demoDeps() demo.Deps {
 	return demo.Deps{Customers: s.customers, Identity: s.identity, Reviews: s.reviews, Community: s.community,
-		Moderation: s.moderation, Feedback: s.feedback}
+		Moderation: s.moderation, Feedback: s.feedback, Loyalty: s.loyalty}
 }
 
 func (s *services) close() error {
