@@ -23,7 +23,7 @@ import (
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *mongo.Database
 	people  *customers.Service
 	loyalty *loyalty.Service
@@ -44,7 +44,7 @@ func (n *told) AnnounceBadge(_ context.Context, member bson.ObjectID, badge, _ s
 	return nil
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := storetest.DB(t)
 	all := append([]store.Indexes{}, customers.Indexes...)
