@@ -259,6 +259,9 @@ func (s *Service) SetIdeaStatus(ctx context.Context, id bson.ObjectID, status St
 	if _, err := s.posts.UpdateMany(ctx, bson.M{"parent_id": id}, bson.M{"$set": bson.M{"search_dirty": true}, "$inc": bson.M{"version": 1}}); err != nil {
 		return "", fmt.Errorf("idea status: %w", err)
 	}
+	if now, err := s.Idea(ctx, id); err == nil {
+		s.rewardState(ctx, now)
+	}
 	return before.Status, nil
 }
 
@@ -480,10 +483,11 @@ func (s *Service) SetState(ctx context.Context, staff *customers.Customer, id bs
 // and takes them back if it moves back.
 func (s *Service) rewardState(ctx context.Context, i *Idea) {
 	r := content.Reward{Member: i.AuthorID, Ref: i.ID.Hex(), Product: i.productID()}
+	shown := i.Status == content.StatusPublished
 	r.Cause = content.CauseIdeaPlanned
-	s.reward(ctx, r, i.State == StatePlanned || i.State == StateInProgress || i.State == StateDone)
+	s.reward(ctx, r, shown && (i.State == StatePlanned || i.State == StateInProgress || i.State == StateDone))
 	r.Cause = content.CauseIdeaShipped
-	s.reward(ctx, r, i.State == StateDone)
+	s.reward(ctx, r, shown && i.State == StateDone)
 }
 
 // tellVoters tells every voter of an idea about its pending change of state, if any, then

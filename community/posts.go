@@ -210,8 +210,36 @@ func (s *Service) afterPostChange(ctx context.Context, id bson.ObjectID) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.countPost(ctx, p, nil)
-	return err
+	if _, err = s.countPost(ctx, p, nil); err != nil {
+		return err
+	}
+	return s.rewardPost(ctx, p)
+}
+
+// rewardPost keeps a reply's points in step with whether it is shown: hidden or deleted,
+// its likes and its accepted answer earn nothing; shown again, they earn again.
+func (s *Service) rewardPost(ctx context.Context, p *Post) error {
+	if s.rewarder == nil || p.Opening {
+		return nil
+	}
+	shown := p.Status == content.StatusPublished
+	if p.ParentKind == content.KindThread {
+		// The answer's points, as Accept gives them: not for answering one's own question.
+		if t, err := s.Thread(ctx, p.ParentID); err == nil && t.AcceptedPostID != nil && *t.AcceptedPostID == p.ID && t.AuthorID != p.AuthorID {
+			s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseAnswer, Ref: p.ID.Hex(), Actor: t.AuthorID}, shown)
+		}
+	}
+	if p.Likes == 0 && shown {
+		return nil
+	}
+	likes, err := store.FindAll[PostLike](ctx, s.likes, bson.M{"post_id": p.ID})
+	if err != nil {
+		return err
+	}
+	for _, l := range likes {
+		s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseLike, Ref: p.ID.Hex() + ":" + l.CustomerID.Hex(), Actor: l.CustomerID}, shown)
+	}
+	return nil
 }
 
 // countPost makes a post count in its parent's replies when it is a published reply, and

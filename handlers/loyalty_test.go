@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/loyalty"
+	"github.com/guyub/guyub/moderation"
 )
 
 // older makes a member's account as old as days, as if they had joined then.
@@ -173,5 +174,52 @@ func TestLoyalty_LevelsChangeModeration(t *testing.T) {
 	res := newBrowser(t, base).get("/leaderboard?period=all&lang=en")
 	if !strings.Contains(res.body, "regular") || strings.Contains(res.body, "rules@example") {
 		t.Errorf("leaderboard page:\n%s", res.body)
+	}
+}
+
+// Points follow what earned them: a reply hidden by a moderator loses its answer's and its
+// likes' points, and its author's standing drops; shown again, the points come back.
+func TestLoyalty_HiddenContentTakesItsPointsBack(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	help := e.category("Help", false)
+	ayu, budi, dewi := e.older(e.person("ayu@example.com"), 30), e.older(e.person("budi@example.com"), 30), e.older(e.person("dewi@example.com"), 30)
+	mod := e.person("mod@example.com", customers.RoleModerator)
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Kettle scale", Body: "How do I descale it?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: "Vinegar and water, an hour."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Accept(ctx, ayu, th.ID, reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Like(ctx, dewi, reply.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	points := func() int {
+		c, _ := e.customers.Get(ctx, budi.ID)
+		return c.Loyalty.Points
+	}
+	if p := points(); p != 16 {
+		t.Fatalf("an accepted, liked answer: %d points, want 16", p)
+	}
+	decide := func(action moderation.Action) {
+		if _, err := e.moderation.Decide(ctx, mod, moderation.DecisionInput{Action: action, Refs: []string{"post:" + reply.ID.Hex()}, Reason: "Off topic"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decide(moderation.ActionReject)
+	if p := points(); p != 0 {
+		t.Fatalf("after hiding the reply: %d points, want 0", p)
+	}
+	if c, _ := e.customers.Get(ctx, budi.ID); c.Loyalty.StrikeAt == nil {
+		t.Error("the rejection left no mark on the author's standing")
+	}
+	decide(moderation.ActionApprove)
+	if p := points(); p != 16 {
+		t.Fatalf("shown again: %d points, want 16", p)
 	}
 }
