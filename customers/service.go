@@ -45,6 +45,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "satisfaction.band", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.nps_category", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "loyalty.level", Value: -1}, {Key: "loyalty.points", Value: -1}, {Key: "_id", Value: -1}}}, // by level
 		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
@@ -531,9 +532,14 @@ type Query struct {
 	// ByScore orders by satisfaction score, highest first; After is then the previous
 	// page's last key (ScoreCursor), and Before is not used.
 	ByScore bool
-	After   string
-	Before  bson.ObjectID // key of the last customer of the previous page (newest first)
-	Limit   int
+	// ByLevel orders by trust level, then points, highest first; After is then the previous
+	// page's last key (LevelCursor).
+	ByLevel bool
+	// Level keeps members of one trust level ("0"…"3"; "": any).
+	Level  string
+	After  string
+	Before bson.ObjectID // key of the last customer of the previous page (newest first)
+	Limit  int
 }
 
 // Search lists customers newest first, a page at a time by key.
@@ -576,12 +582,28 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	if !q.InactiveSince.IsZero() {
 		filter["last_active_at"] = bson.M{"$lt": q.InactiveSince}
 	}
+	if level, err := strconv.Atoi(q.Level); err == nil {
+		filter["loyalty.level"] = level
+	}
 	sort := bson.D{{Key: "_id", Value: -1}}
 	switch {
 	case q.ByScore:
 		sort = bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}
 		if score, id, ok := parseScoreCursor(q.After); ok {
 			after := bson.A{bson.M{"satisfaction.score": bson.M{"$lt": score}}, bson.M{"satisfaction.score": score, "_id": bson.M{"$lt": id}}}
+			if or, has := filter["$or"]; has {
+				filter["$and"] = bson.A{bson.M{"$or": or}, bson.M{"$or": after}}
+				delete(filter, "$or")
+			} else {
+				filter["$or"] = after
+			}
+		}
+	case q.ByLevel:
+		sort = bson.D{{Key: "loyalty.level", Value: -1}, {Key: "loyalty.points", Value: -1}, {Key: "_id", Value: -1}}
+		if level, points, id, ok := parseLevelCursor(q.After); ok {
+			after := bson.A{bson.M{"loyalty.level": bson.M{"$lt": level}},
+				bson.M{"loyalty.level": level, "loyalty.points": bson.M{"$lt": points}},
+				bson.M{"loyalty.level": level, "loyalty.points": points, "_id": bson.M{"$lt": id}}}
 			if or, has := filter["$or"]; has {
 				filter["$and"] = bson.A{bson.M{"$or": or}, bson.M{"$or": after}}
 				delete(filter, "$or")
@@ -607,6 +629,29 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 		return nil, fmt.Errorf("search customers: %w", err)
 	}
 	return list, nil
+}
+
+// Next moves the query to the page after last, the last customer of this page.
+func (q *Query) Next(last *Customer) {
+	switch {
+	case q.ByScore:
+		q.After = ScoreCursor(last)
+	case q.ByLevel:
+		q.After = fmt.Sprintf("%d.%d.%s", last.Loyalty.Level, last.Loyalty.Points, last.ID.Hex())
+	default:
+		q.Before = last.ID
+	}
+}
+
+func parseLevelCursor(s string) (level, points int, id bson.ObjectID, ok bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return 0, 0, id, false
+	}
+	level, err1 := strconv.Atoi(parts[0])
+	points, err2 := strconv.Atoi(parts[1])
+	id, err3 := bson.ObjectIDFromHex(parts[2])
+	return level, points, id, err1 == nil && err2 == nil && err3 == nil
 }
 
 // ScoreCursor is the key of a customer in the list by score.

@@ -171,6 +171,19 @@ func TestLoyalty_LevelsChangeModeration(t *testing.T) {
 	if res := e.apiAs(base, e.person("pm@example.com", customers.RoleProduct))("GET", "/api/v1/leaderboard?period=all", ""); res.StatusCode != 200 || !strings.Contains(res.body, `"name":"regular"`) {
 		t.Errorf("API leaderboard: %d %s", res.StatusCode, res.body)
 	}
+	// The customers list sorts and filters by level; the record shows points and level.
+	pm := newBrowser(t, base)
+	pm.signIn("pm@example.com")
+	list := pm.get("/staff/customers/?sort=level&lang=en").body
+	if i, j := strings.Index(list, ">regular</a>"), strings.Index(list, ">newbie</a>"); i < 0 || j < 0 || i > j {
+		t.Errorf("by level: regular at %d, newbie at %d", i, j)
+	}
+	if only := pm.get("/staff/customers/?level=2&lang=en").body; !strings.Contains(only, ">regular</a>") || strings.Contains(only, ">newbie</a>") {
+		t.Error("the level filter")
+	}
+	if rec := pm.get("/staff/customers/" + regular.ID.Hex() + "?lang=en").body; !strings.Contains(rec, "<strong>100</strong> Points") || !strings.Contains(rec, "Level: Regular") {
+		t.Errorf("the record's loyalty:\n%s", rec)
+	}
 	res := newBrowser(t, base).get("/leaderboard?period=all&lang=en")
 	if !strings.Contains(res.body, "regular") || strings.Contains(res.body, "rules@example") {
 		t.Errorf("leaderboard page:\n%s", res.body)

@@ -31,7 +31,7 @@ func (s *Server) recordRoutes(app *fiber.App) {
 // N days, and the order (newest, or score).
 func customersQuery(c *fiber.Ctx) customers.Query {
 	q := customers.Query{Text: c.Query("q"), Emails: currentUser(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
-		ByScore: c.Query("sort") == "score", After: c.Query("after")}
+		ByScore: c.Query("sort") == "score", ByLevel: c.Query("sort") == "level", Level: c.Query("level"), After: c.Query("after")}
 	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
 		q.ActiveSince = time.Now().UTC().AddDate(0, 0, -days)
 	}
@@ -50,6 +50,7 @@ type customersData struct {
 	NPS       string
 	Active    string
 	Sort      string
+	Level     string
 	Stages    []customers.Stage
 	Next      string
 	Export    string
@@ -63,16 +64,18 @@ func (s *Server) customersPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Active: c.Query("active"), Sort: c.Query("sort"),
+	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Active: c.Query("active"), Sort: c.Query("sort"), Level: q.Level,
 		Stages: stages, CanExport: currentUser(c).HasRole(customers.RoleProduct)}
-	filters := url.Values{"q": {q.Text}, "stage": {d.Stage}, "band": {q.Band}, "nps": {q.NPS}, "active": {d.Active}, "sort": {d.Sort}}
+	filters := url.Values{"q": {q.Text}, "stage": {d.Stage}, "band": {q.Band}, "nps": {q.NPS}, "active": {d.Active}, "sort": {d.Sort}, "level": {d.Level}}
 	d.Export = "/staff/customers/export.csv?" + filters.Encode()
 	if len(list) == 26 {
 		d.Customers = list[:25]
-		if q.ByScore {
-			filters.Set("after", customers.ScoreCursor(list[24]))
+		next := q
+		next.Next(list[24])
+		if next.After != "" {
+			filters.Set("after", next.After)
 		} else {
-			filters.Set("before", list[24].ID.Hex())
+			filters.Set("before", next.Before.Hex())
 		}
 		d.Next = "/staff/customers/?" + filters.Encode()
 	}
@@ -102,11 +105,7 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 		if len(list) < q.Limit {
 			break
 		}
-		if q.ByScore {
-			q.After = customers.ScoreCursor(list[len(list)-1])
-		} else {
-			q.Before = list[len(list)-1].ID
-		}
+		q.Next(list[len(list)-1])
 	}
 	w.Flush()
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
@@ -155,6 +154,7 @@ type recordData struct {
 	Products  map[bson.ObjectID]*reviews.Product
 	Timeline  []timelineEntry
 	Sparkline string // SVG points of the score after each signal
+	Loyalty   memberLoyalty
 }
 
 func (s *Server) recordPage(c *fiber.Ctx) error {
@@ -170,6 +170,9 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	viewer := currentUser(c)
 	d := recordData{Member: m, Full: viewer.HasRole(customers.RoleProduct)}
 	lang := s.language(c)
+	if d.Loyalty, err = s.loyaltyOf(c, m.ID, true); err != nil {
+		return err
+	}
 
 	// Everything the customer did, newest first, a page at a time by time: each source gives
 	// at most a page from before the cursor, the merge keeps a page.
