@@ -290,18 +290,6 @@ func (s *Service) bump(ctx context.Context, key string, delta int) (int, error) 
 	return c.N, nil
 }
 
-// counter reads a counter.
-func (s *Service) counter(ctx context.Context, key string) (int, error) {
-	var c struct {
-		N int `bson:"n"`
-	}
-	err := s.counters.FindOne(ctx, bson.M{"_id": key}).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
-	}
-	return c.N, err
-}
-
 // booked follows a new ledger entry: the balance, the leaderboards, the count of the
 // cause (for badges) and the level.
 func (s *Service) booked(ctx context.Context, e *Entry) error {
