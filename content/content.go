@@ -113,6 +113,7 @@ type Reward struct {
 	Ref     string        // what earned it, unique within the cause
 	Actor   bson.ObjectID // who gave it (a voter, a liker), when someone else did
 	Product bson.ObjectID // its product community, if any
+	Lang    string        // the language it was written in, if the member wrote it
 }
 
 // Rewarder books rewards: on while the cause holds, off once it is undone (hidden,

@@ -236,3 +236,27 @@ func TestLoyalty_HiddenContentTakesItsPointsBack(t *testing.T) {
 		t.Fatalf("shown again: %d points, want 16", p)
 	}
 }
+
+// A helpful vote earns the review's author points; turned to "not helpful", they go.
+func TestLoyalty_VoteWithdrawn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sari, budi := e.older(e.person("sari@example.com"), 30), e.older(e.person("budi@example.com"), 30)
+	r := e.review(sari, e.product("Teh"), 4, "Segar.")
+	points := func() int {
+		c, _ := e.customers.Get(ctx, sari.ID)
+		return c.Loyalty.Points
+	}
+	if _, err := e.reviews.Vote(ctx, budi, r.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if p := points(); p != 12 {
+		t.Fatalf("a review and a helpful vote: %d, want 12", p)
+	}
+	if _, err := e.reviews.Vote(ctx, budi, r.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if p := points(); p != 10 {
+		t.Fatalf("the vote turned: %d, want 10", p)
+	}
+}

@@ -36,6 +36,7 @@ var Badges = []Badge{
 	{Key: "verified_buyer", Icon: "🛍️", Cause: content.CausePurchase, Count: 1},
 	{Key: "survey_5", Icon: "📝", Cause: content.CauseSurvey, Count: 5},
 	{Key: "one_year", Icon: "🎂", Days: 365},
+	{Key: "bilingual", Icon: "🗣️"}, // earned in both languages (bilingual)
 	{Key: "community_hero", Icon: "🏅", Manual: true},
 	{Key: "beta_tester", Icon: "🧪", Manual: true},
 }
@@ -90,6 +91,24 @@ func (s *Service) badgesFor(ctx context.Context, c *customers.Customer, cause st
 		}
 	}
 	return nil
+}
+
+// bilingual gives the bilingual badge to a member whose contributions have earned points
+// in both of the portal's languages.
+func (s *Service) bilingual(ctx context.Context, c *customers.Customer, e *Entry) error {
+	if e.Points <= 0 || (e.Lang != "en" && e.Lang != "id") {
+		return nil
+	}
+	if _, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+e.Lang, 1); err != nil {
+		return err
+	}
+	other := map[string]string{"en": "id", "id": "en"}[e.Lang]
+	n, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+other, 0)
+	if err != nil || n == 0 {
+		return err
+	}
+	_, err = s.give(ctx, Held{Badge: "bilingual", MemberID: c.ID, At: s.now()})
+	return err
 }
 
 // tenureBadges gives the badges time as a member earns.

@@ -82,6 +82,7 @@ type Entry struct {
 	Points    int           `bson:"points" json:"points"`
 	ActorID   bson.ObjectID `bson:"actor_id,omitempty" json:"-"`
 	ProductID bson.ObjectID `bson:"product_id,omitempty" json:"-"`
+	Lang      string        `bson:"lang,omitempty" json:"-"`
 	At        time.Time     `bson:"at" json:"at"`
 }
 
@@ -232,7 +233,7 @@ func (s *Service) reward(ctx context.Context, r content.Reward, on bool) error {
 			product = r.Product
 		}
 		e := Entry{ID: key + ":" + strconv.Itoa(a.Seq+1), MemberID: r.Member, Cause: r.Cause, Ref: r.Ref, Points: points,
-			ActorID: r.Actor, ProductID: product, At: s.now()}
+			ActorID: r.Actor, ProductID: product, Lang: r.Lang, At: s.now()}
 		_, err = s.ledger.InsertOne(ctx, e)
 		if err != nil && !mongo.IsDuplicateKeyError(err) {
 			return fmt.Errorf("ledger: %w", err)
@@ -310,6 +311,9 @@ func (s *Service) booked(ctx context.Context, e *Entry) error {
 			return err
 		}
 		if err := s.badgesFor(ctx, c, e.Cause, n); err != nil {
+			return err
+		}
+		if err := s.bilingual(ctx, c, e); err != nil {
 			return err
 		}
 	}

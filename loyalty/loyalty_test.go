@@ -386,3 +386,25 @@ func TestLeaderboard_HandComputed(t *testing.T) {
 		}
 	}
 }
+
+// Contributions that earn points in both languages earn the bilingual badge, once.
+func TestBadges_Bilingual(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ayu := e.person("ayu")
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r1", Lang: "id"}, true)
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r2", Lang: "id"}, true)
+	if held, _ := e.loyalty.BadgesOf(ctx, ayu.ID); len(held) != 1 {
+		t.Fatalf("one language: %v", held)
+	}
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseAnswer, Ref: "p1", Lang: "en"}, true)
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r3", Lang: "en"}, true)
+	held, _ := e.loyalty.BadgesOf(ctx, ayu.ID)
+	var keys []string
+	for _, h := range held {
+		keys = append(keys, h.Badge)
+	}
+	if strings.Join(keys, ",") != "first_review,first_answer,bilingual" {
+		t.Errorf("badges: %v", keys)
+	}
+}

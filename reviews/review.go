@@ -413,7 +413,7 @@ func ratingDelta(from, to int) bson.M {
 }
 
 func (s *Service) syncSignal(ctx context.Context, r *Review, counted int) error {
-	s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseReview, Ref: r.ID.Hex(), Product: r.ProductID}, counted > 0)
+	s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseReview, Ref: r.ID.Hex(), Product: r.ProductID, Lang: r.Lang}, counted > 0)
 	if s.signals == nil {
 		return nil
 	}
