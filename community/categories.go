@@ -35,19 +35,11 @@ type Category struct {
 }
 
 // NameIn is the category's name in a language: Indonesian when given, else the name.
-func (c *Category) NameIn(lang string) string {
-	if lang == "id" && c.NameID != "" {
-		return c.NameID
-	}
-	return c.Name
-}
+func (c *Category) NameIn(lang string) string { return content.InLanguage(lang, c.Name, c.NameID) }
 
 // DescriptionIn is the category's description in a language.
 func (c *Category) DescriptionIn(lang string) string {
-	if lang == "id" && c.DescriptionID != "" {
-		return c.DescriptionID
-	}
-	return c.Description
+	return content.InLanguage(lang, c.Description, c.DescriptionID)
 }
 
 // CategoryInput is the admin's category form.

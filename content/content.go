@@ -121,3 +121,12 @@ type Reward struct {
 type Rewarder interface {
 	Reward(ctx context.Context, r Reward, on bool)
 }
+
+// InLanguage is a text entered in English and, optionally, Bahasa Indonesia (textID) as a
+// reader of lang sees it: the Indonesian for "id" when there is one.
+func InLanguage(lang, text, textID string) string {
+	if lang == "id" && textID != "" {
+		return textID
+	}
+	return text
+}

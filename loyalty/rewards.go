@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/store"
@@ -40,19 +41,11 @@ type Reward struct {
 }
 
 // NameIn is the reward's name in a language.
-func (r *Reward) NameIn(lang string) string {
-	if lang == "id" && r.NameID != "" {
-		return r.NameID
-	}
-	return r.Name
-}
+func (r *Reward) NameIn(lang string) string { return content.InLanguage(lang, r.Name, r.NameID) }
 
 // DescriptionIn is the reward's description in a language.
 func (r *Reward) DescriptionIn(lang string) string {
-	if lang == "id" && r.DescriptionID != "" {
-		return r.DescriptionID
-	}
-	return r.Description
+	return content.InLanguage(lang, r.Description, r.DescriptionID)
 }
 
 // unit is one code or one item of a reward. It is claimed by inserting a claim with its

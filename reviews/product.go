@@ -40,19 +40,11 @@ type Product struct {
 }
 
 // NameIn is the product's name in a language: its Indonesian name for "id" when given.
-func (p *Product) NameIn(lang string) string {
-	if lang == "id" && p.NameID != "" {
-		return p.NameID
-	}
-	return p.Name
-}
+func (p *Product) NameIn(lang string) string { return content.InLanguage(lang, p.Name, p.NameID) }
 
 // DescriptionIn is the product's description in a language, as NameIn.
 func (p *Product) DescriptionIn(lang string) string {
-	if lang == "id" && p.DescriptionID != "" {
-		return p.DescriptionID
-	}
-	return p.Description
+	return content.InLanguage(lang, p.Description, p.DescriptionID)
 }
 
 // RatingSummary is kept on the product as reviews are published and withdrawn; repair
