@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"html/template"
 	"net/url"
 	"strings"
 
@@ -245,6 +246,7 @@ type threadData struct {
 	Moderator  bool
 	Form       *form
 	QuoteOf    string
+	JSONLD     template.JS // the thread for search engines
 }
 
 // visibleTo says whether a viewer may see content of a status by author: published is
@@ -454,6 +456,9 @@ func (s *Server) threadPage(c *fiber.Ctx) error {
 	d, err := s.threadData(c, t)
 	if err != nil {
 		return err
+	}
+	if t.Status == content.StatusPublished {
+		d.JSONLD = s.threadJSONLD(d)
 	}
 	return s.renderTitled(c, fiber.StatusOK, "thread", t.Title, d)
 }

@@ -40,6 +40,11 @@ type Page struct {
 	Data      any
 	Flagged   map[string]bool // the content on the page the viewer has reported (noteFlagged)
 	Uploads   bool            // forms may offer picture uploads
+	// For search engines and link previews: the page's one address, what it is about,
+	// and its Atom feed if it has one.
+	Canonical   string
+	Description string
+	Feed        string
 
 	catalog *frontend.Catalog
 	csrf    func() string
@@ -186,7 +191,14 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		Data:      data,
 		Flagged:   flaggedOn(c),
 		Uploads:   s.deps.Media != nil,
+		Canonical: s.absolute(c.Path()),
 		catalog:   s.catalog,
+	}
+	if d, ok := data.(interface{ PageDescription(lang string) string }); ok {
+		page.Description = d.PageDescription(lang)
+	}
+	if f, ok := data.(interface{ PageFeed() string }); ok {
+		page.Feed = f.PageFeed()
 	}
 	if page.User != nil && page.User.SuspendedAt(time.Now()) {
 		page.Notice = page.Msg(suspendedError(page.User, lang).Message)

@@ -232,6 +232,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.insightsRoutes(app)
 	s.adminRoutes(app)
 	s.loyaltyRoutes(app)
+	s.seoRoutes(app)
 	api := app.Group("/api/v1", s.apiScopes, s.private, s.idempotent)
 	s.apiRoutes(api)
 	s.communityAPIRoutes(api)
