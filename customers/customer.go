@@ -63,12 +63,15 @@ type Customer struct {
 	AvatarURL     string        `bson:"avatar_url,omitempty"`
 	Locale        string        `bson:"locale,omitempty"`
 	Roles         []Role        `bson:"roles"`
-	Identities    []Identity    `bson:"identities"` // a copy for display; the identities collection is the unique guard
-	PasswordHash  string        `bson:"password_hash,omitempty"`
-	Status        Status        `bson:"status"`
-	Suspension    *Suspension   `bson:"suspension,omitempty"`
-	Purchases     []Purchase    `bson:"purchases,omitempty"`
-	Counters      Counters      `bson:"counters"`
+	// Staff is set whenever the roles are: lists leave staff out by this field's index (a
+	// condition on the roles array is a scan on the embedded database).
+	Staff        bool        `bson:"staff"`
+	Identities   []Identity  `bson:"identities"` // a copy for display; the identities collection is the unique guard
+	PasswordHash string      `bson:"password_hash,omitempty"`
+	Status       Status      `bson:"status"`
+	Suspension   *Suspension `bson:"suspension,omitempty"`
+	Purchases    []Purchase  `bson:"purchases,omitempty"`
+	Counters     Counters    `bson:"counters"`
 	// EmailPrefs says, per kind of notification, whether and when it is emailed
 	// (EmailOff, EmailInstant, EmailDaily, EmailWeekly); a kind not here has its default.
 	EmailPrefs map[string]string `bson:"email_prefs,omitempty"`
@@ -162,7 +165,14 @@ func (c *Customer) HasAnyRole(roles ...Role) bool {
 
 // IsStaff is true for moderators, product team members and admins.
 func (c *Customer) IsStaff() bool {
-	return c.HasAnyRole(RoleModerator, RoleProduct, RoleAdmin)
+	return c.HasAnyRole(StaffRoles...)
+}
+
+// StaffRoles are the roles of the company's people.
+var StaffRoles = []Role{RoleModerator, RoleProduct, RoleAdmin}
+
+func staffRoles(roles []Role) bool {
+	return slices.ContainsFunc(roles, func(r Role) bool { return slices.Contains(StaffRoles, r) })
 }
 
 // SuspendedAt reports whether the account may not post at time now.

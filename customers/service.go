@@ -46,6 +46,8 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "satisfaction.nps_category", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "loyalty.level", Value: -1}, {Key: "loyalty.points", Value: -1}, {Key: "_id", Value: -1}}}, // by level
+		{Keys: bson.D{{Key: "staff", Value: 1}, {Key: "_id", Value: -1}}},                                              // the customers list
+		{Keys: bson.D{{Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}},                                    // by last activity
 		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
@@ -114,6 +116,7 @@ func (s *Service) Create(ctx context.Context, in NewCustomer) (*Customer, error)
 		AvatarURL:     in.AvatarURL,
 		Locale:        in.Locale,
 		Roles:         withCustomerRole(in.Roles),
+		Staff:         staffRoles(in.Roles),
 		Identities:    []Identity{},
 		PasswordHash:  in.PasswordHash,
 		Status:        StatusActive,
@@ -469,7 +472,7 @@ func (s *Service) VerifyEmail(ctx context.Context, id bson.ObjectID, email strin
 
 // SetRoles replaces a customer's roles; every account keeps the customer role.
 func (s *Service) SetRoles(ctx context.Context, id bson.ObjectID, roles []Role) error {
-	return s.update(ctx, id, bson.M{"roles": withCustomerRole(roles)})
+	return s.update(ctx, id, bson.M{"roles": withCustomerRole(roles), "staff": staffRoles(roles)})
 }
 
 // Suspend stops a customer from posting, with a reason they are shown, until a time or
@@ -532,6 +535,13 @@ type Query struct {
 	// ByScore orders by satisfaction score, highest first; After is then the previous
 	// page's last key (ScoreCursor), and Before is not used.
 	ByScore bool
+	// NoStaff leaves the company's people out (the customers list, by default).
+	NoStaff bool
+	// Ascending turns the score order round: lowest first.
+	Ascending bool
+	// ByActivity orders by last activity, most recent first; After is then the previous
+	// page's last key.
+	ByActivity bool
 	// ByLevel orders by trust level, then points, highest first; After is then the previous
 	// page's last key (LevelCursor).
 	ByLevel bool
@@ -585,12 +595,31 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	if level, err := strconv.Atoi(q.Level); err == nil {
 		filter["loyalty.level"] = level
 	}
+	if q.NoStaff {
+		filter["staff"] = bson.M{"$ne": true}
+	}
 	sort := bson.D{{Key: "_id", Value: -1}}
 	switch {
+	case q.ByActivity:
+		sort = bson.D{{Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}
+		if nanos, id, ok := parseActivityCursor(q.After); ok {
+			at := time.Unix(0, nanos).UTC()
+			after := bson.A{bson.M{"last_active_at": bson.M{"$lt": at}}, bson.M{"last_active_at": at, "_id": bson.M{"$lt": id}}}
+			if or, has := filter["$or"]; has {
+				filter["$and"] = bson.A{bson.M{"$or": or}, bson.M{"$or": after}}
+				delete(filter, "$or")
+			} else {
+				filter["$or"] = after
+			}
+		}
 	case q.ByScore:
-		sort = bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}
+		dir, op := -1, "$lt"
+		if q.Ascending {
+			dir, op = 1, "$gt"
+		}
+		sort = bson.D{{Key: "satisfaction.score", Value: dir}, {Key: "_id", Value: -1}}
 		if score, id, ok := parseScoreCursor(q.After); ok {
-			after := bson.A{bson.M{"satisfaction.score": bson.M{"$lt": score}}, bson.M{"satisfaction.score": score, "_id": bson.M{"$lt": id}}}
+			after := bson.A{bson.M{"satisfaction.score": bson.M{op: score}}, bson.M{"satisfaction.score": score, "_id": bson.M{"$lt": id}}}
 			if or, has := filter["$or"]; has {
 				filter["$and"] = bson.A{bson.M{"$or": or}, bson.M{"$or": after}}
 				delete(filter, "$or")
@@ -636,11 +665,20 @@ func (q *Query) Next(last *Customer) {
 	switch {
 	case q.ByScore:
 		q.After = ScoreCursor(last)
+	case q.ByActivity:
+		q.After = strconv.FormatInt(last.LastActiveAt.UnixNano(), 10) + "." + last.ID.Hex()
 	case q.ByLevel:
 		q.After = fmt.Sprintf("%d.%d.%s", last.Loyalty.Level, last.Loyalty.Points, last.ID.Hex())
 	default:
 		q.Before = last.ID
 	}
+}
+
+func parseActivityCursor(s string) (int64, bson.ObjectID, bool) {
+	nanos, hex, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(nanos, 10, 64)
+	id, err2 := bson.ObjectIDFromHex(hex)
+	return n, id, ok && err == nil && err2 == nil
 }
 
 func parseLevelCursor(s string) (level, points int, id bson.ObjectID, ok bool) {

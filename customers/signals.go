@@ -242,6 +242,16 @@ func (s *Service) EvaluateAllStages(ctx context.Context) (int, error) {
 // Repair recomputes every customer's score from the raw signals, and their stage, and
 // gives each of their purchases its own document.
 func (s *Service) Repair(ctx context.Context) (int, error) {
+	// The staff flag of records made before it existed, or changed by hand.
+	for _, staff := range []bool{true, false} {
+		roles := bson.M{"$in": StaffRoles}
+		if !staff {
+			roles = bson.M{"$nin": StaffRoles}
+		}
+		if _, err := s.customers.UpdateMany(ctx, bson.M{"roles": roles, "staff": bson.M{"$ne": staff}}, bson.M{"$set": bson.M{"staff": staff}}); err != nil {
+			return 0, fmt.Errorf("staff flags: %w", err)
+		}
+	}
 	return s.forEach(ctx, func(ctx context.Context, id bson.ObjectID) error {
 		if err := s.RecomputeSatisfaction(ctx, id); err != nil {
 			return err

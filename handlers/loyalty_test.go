@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -258,5 +260,50 @@ func TestLoyalty_VoteWithdrawn(t *testing.T) {
 	}
 	if p := points(); p != 10 {
 		t.Fatalf("the vote turned: %d, want 10", p)
+	}
+}
+
+// The customers list leaves staff out unless asked, and sorts by score both ways and by
+// last activity, a page at a time.
+func TestCustomersList_StaffLeftOutAndMoreOrders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	pm := e.person("pm@example.com", customers.RoleProduct)
+	var people []*customers.Customer
+	for i := range 30 {
+		c := e.person(fmt.Sprintf("c%02d@example.com", i))
+		// A score as the signals would leave it, written straight to the record.
+		if _, err := e.db.Collection("customers").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{"satisfaction.score": i * 3}}); err != nil {
+			t.Fatal(err)
+		}
+		people = append(people, c)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn(pm.Email)
+	if page := b.get("/staff/customers/?q=pm&lang=en").body; strings.Contains(page, ">pm</a>") {
+		t.Error("a staff account in the customers list")
+	}
+	if page := b.get("/staff/customers/?staff=1&q=pm&lang=en").body; !strings.Contains(page, ">pm</a>") {
+		t.Error("staff accounts are not listed when asked for")
+	}
+	// Lowest score first, over two pages, each once.
+	first := b.get("/staff/customers/?sort=score_asc&lang=en").body
+	if i, j := strings.Index(first, ">c00</a>"), strings.Index(first, ">c01</a>"); i < 0 || j < 0 || i > j {
+		t.Fatalf("lowest first: c00 at %d, c01 at %d", i, j)
+	}
+	next := regexp.MustCompile(`href="(/staff/customers/\?[^"]*after=[^"]*)"`).FindStringSubmatch(first)
+	if next == nil {
+		t.Fatal("no next page")
+	}
+	second := b.get(strings.ReplaceAll(next[1], "&amp;", "&")).body
+	if !strings.Contains(second, ">c29</a>") || strings.Contains(second, ">c00</a>") {
+		t.Errorf("the second page, lowest first:\n%s", second)
+	}
+	if page := b.get("/staff/customers/?sort=active&lang=en").body; !strings.Contains(page, "Last active") || !strings.Contains(page, `<abbr title="Registered; no contribution`) {
+		t.Error("the last active column or the stage's explanation")
+	}
+	if len(people) != 30 {
+		t.Fatal(len(people))
 	}
 }

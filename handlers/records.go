@@ -31,7 +31,8 @@ func (s *Server) recordRoutes(app *fiber.App) {
 // N days, and the order (newest, or score).
 func customersQuery(c *fiber.Ctx) customers.Query {
 	q := customers.Query{Text: c.Query("q"), Emails: currentUser(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
-		ByScore: c.Query("sort") == "score", ByLevel: c.Query("sort") == "level", Level: c.Query("level"), After: c.Query("after")}
+		ByScore: strings.HasPrefix(c.Query("sort"), "score"), Ascending: c.Query("sort") == "score_asc", ByActivity: c.Query("sort") == "active",
+		ByLevel: c.Query("sort") == "level", Level: c.Query("level"), NoStaff: c.Query("staff") != "1", After: c.Query("after")}
 	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
 		q.ActiveSince = time.Now().UTC().AddDate(0, 0, -days)
 	}
@@ -51,6 +52,7 @@ type customersData struct {
 	Active    string
 	Sort      string
 	Level     string
+	Staff     bool // staff accounts are listed too
 	Stages    []customers.Stage
 	Next      string
 	Export    string
@@ -64,9 +66,12 @@ func (s *Server) customersPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Active: c.Query("active"), Sort: c.Query("sort"), Level: q.Level,
+	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Active: c.Query("active"), Sort: c.Query("sort"), Level: q.Level, Staff: !q.NoStaff,
 		Stages: stages, CanExport: currentUser(c).HasRole(customers.RoleProduct)}
 	filters := url.Values{"q": {q.Text}, "stage": {d.Stage}, "band": {q.Band}, "nps": {q.NPS}, "active": {d.Active}, "sort": {d.Sort}, "level": {d.Level}}
+	if d.Staff {
+		filters.Set("staff", "1")
+	}
 	d.Export = "/staff/customers/export.csv?" + filters.Encode()
 	if len(list) == 26 {
 		d.Customers = list[:25]
