@@ -127,6 +127,16 @@ func suspended(c *customers.Customer) error {
 	return nil
 }
 
+// MemberData is where this package keeps a member's own data (for their download).
+var MemberData = []store.MemberData{
+	{Collection: "threads", Field: "author_id"},
+	{Collection: "posts", Field: "author_id"},
+	{Collection: "post_likes", Field: "customer_id"},
+	{Collection: "ideas", Field: "author_id"},
+	{Collection: "idea_votes", Field: "customer_id"},
+	{Collection: "notifications", Field: "customer_id"},
+}
+
 // Indexes of this package's collections, one per query shape.
 var Indexes = []store.Indexes{
 	{Collection: "categories", Models: []mongo.IndexModel{

@@ -35,6 +35,14 @@ const MaxDisplayNameLen = 60
 // does not exist: younger, and its customer may still be being created.
 const orphanAge = time.Minute
 
+// MemberData is where this package keeps a member's own data (for their download).
+var MemberData = []store.MemberData{
+	{Collection: "customers", Field: "_id", Omit: []string{"password_hash"}},
+	{Collection: "identities", Field: "customer_id"},
+	{Collection: "signals", Field: "customer_id"},
+	{Collection: "purchases", Field: "customer_id"},
+}
+
 // Indexes of the collections this package owns. FerretDB v1 does not enforce a unique index
 // on array elements, so a sign-in identity is guarded by its own document, keyed by
 // provider and subject, rather than by an index on customers.identities.

@@ -138,6 +138,12 @@ func New(db *mongo.Database, cust *customers.Service, signals SignalRecorder) *S
 		customers:   cust, signals: signals, now: func() time.Time { return time.Now().UTC() }}
 }
 
+// MemberData is where this package keeps a member's own data (for their download).
+var MemberData = []store.MemberData{
+	{Collection: "responses", Field: "customer_id"},
+	{Collection: "survey_invitations", Field: "customer_id"},
+}
+
 // Indexes of this package's collections.
 var Indexes = []store.Indexes{
 	{Collection: "surveys", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "active", Value: 1}, {Key: "_id", Value: 1}}}}},

@@ -159,6 +159,16 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	if deps.Loyalty == nil {
 		deps.Loyalty = e.loyalty
 	}
+	if deps.MemberData == nil {
+		deps.MemberData = func(ctx context.Context, member bson.ObjectID, fn func(string, []bson.M) error) error {
+			var all []store.MemberData
+			for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
+				feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData} {
+				all = append(all, set...)
+			}
+			return store.ExportMember(ctx, e.db, member, all, fn)
+		}
+	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter
 	}

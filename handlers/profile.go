@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -30,6 +33,7 @@ func (s *Server) profileRoutes(app *fiber.App) {
 	app.Post("/email/:token", s.emailChangeConfirm)
 	app.Post("/profile/tokens", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
 	app.Post("/profile/tokens/:id/revoke", s.signedIn, s.tokenRevoke)
+	app.Get("/profile/export", s.signedIn, s.profileExport)
 	app.Get("/members/:id", s.memberPage)
 }
 
@@ -426,4 +430,47 @@ func (s *Server) unsubscribeSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, fiber.StatusOK, "unsubscribe", "unsubscribe.title", unsubscribeData{Kind: kind, Done: true})
+}
+
+// profileExport downloads everything the portal stores about the signed-in member, as one
+// JSON file: a section per collection, each document in relaxed Extended JSON (dates and
+// IDs readable), secrets (password hash, session and token hashes) left out.
+func (s *Server) profileExport(c *fiber.Ctx) error {
+	if s.deps.MemberData == nil {
+		return fiber.ErrNotFound
+	}
+	u := currentUser(c)
+	sections := map[string][]json.RawMessage{}
+	var order []string
+	err := s.deps.MemberData(c.UserContext(), u.ID, func(collection string, docs []bson.M) error {
+		if _, seen := sections[collection]; !seen {
+			order = append(order, collection)
+			sections[collection] = []json.RawMessage{}
+		}
+		for _, d := range docs {
+			b, err := bson.MarshalExtJSON(d, false, false)
+			if err != nil {
+				return err
+			}
+			sections[collection] = append(sections[collection], b)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "{\n \"member_id\": %q,\n \"exported_at\": %q,\n \"collections\": {", u.ID.Hex(), time.Now().UTC().Format(time.RFC3339))
+	for i, name := range order {
+		if i > 0 {
+			out.WriteString(",")
+		}
+		list, _ := json.Marshal(sections[name]) // raw documents already valid JSON
+		fmt.Fprintf(&out, "\n  %q: %s", name, list)
+	}
+	out.WriteString("\n }\n}\n")
+	c.Set(fiber.HeaderContentType, "application/json; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="guyub-`+u.ID.Hex()+`.json"`)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(out.Bytes())
 }

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -106,5 +107,62 @@ func TestSEO_SitemapsFeedsAndPageTags(t *testing.T) {
 	}
 	if page := b.get(open.URL() + "?lang=en").body; !strings.Contains(page, `"@type":"QAPage"`) || !strings.Contains(page, `"acceptedAnswer"`) {
 		t.Errorf("a solved thread's JSON-LD:\n%s", page)
+	}
+}
+
+// A member downloads everything the portal keeps about them: their record, reviews,
+// threads, replies, votes, survey answers, points and sign-ins, and no secret and nobody
+// else's data.
+func TestProfileExport_EverythingOfTheMemberAndNoSecrets(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	help := e.category("Help", false)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	p := e.product("Kopi Gayo")
+	e.review(ayu, p, 5, "Ayu's review of the coffee.")
+	e.review(budi, p, 2, "Budi's review, not Ayu's.")
+	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Ayu asks", Body: "Ayu's question."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: th.ID}, community.PostInput{Body: "Budi answers."}); err != nil {
+		t.Fatal(err)
+	}
+	idea, err := e.community.CreateIdea(ctx, budi, community.IdeaInput{Title: "Budi's idea", Body: "Something."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Vote(ctx, ayu, idea.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn(ayu.Email)
+	res := b.get("/profile/export")
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %q", res.StatusCode, res.Header.Get("Content-Disposition"))
+	}
+	var archive struct {
+		MemberID    string                       `json:"member_id"`
+		Collections map[string][]json.RawMessage `json:"collections"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &archive); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, res.body)
+	}
+	for _, c := range []string{"customers", "reviews", "threads", "posts", "idea_votes", "sessions", "points", "badges_held"} {
+		if len(archive.Collections[c]) == 0 {
+			t.Errorf("the archive has nothing from %s", c)
+		}
+	}
+	for _, secret := range []string{"password_hash", `"hash"`, "Budi's review", "Budi answers"} {
+		if strings.Contains(res.body, secret) {
+			t.Errorf("the archive holds %s", secret)
+		}
+	}
+	if !strings.Contains(res.body, "Ayu's review of the coffee.") || !strings.Contains(res.body, "Ayu's question.") || archive.MemberID != ayu.ID.Hex() {
+		t.Error("the archive lacks Ayu's own writing")
+	}
+	if res := newBrowser(t, base).get("/profile/export"); res.StatusCode == 200 {
+		t.Error("a signed-out visitor downloaded an archive")
 	}
 }

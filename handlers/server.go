@@ -87,6 +87,9 @@ type Deps struct {
 	Media *media.Service
 	// Loyalty is the points, levels, badges and rewards programme (nil: none shown).
 	Loyalty *loyalty.Service
+	// MemberData hands fn everything stored about a member, collection by collection (for
+	// their download; nil: none offered).
+	MemberData func(ctx context.Context, member bson.ObjectID, fn func(collection string, docs []bson.M) error) error
 }
 
 // Server renders pages and answers the API.

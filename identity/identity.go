@@ -59,6 +59,13 @@ type Service struct {
 	csrfKey       []byte
 }
 
+// MemberData is where this package keeps a member's own data (for their download).
+// The session's _id and a token's hash are what sign in: never given out.
+var MemberData = []store.MemberData{
+	{Collection: "sessions", Field: "customer_id", Omit: []string{"_id"}},
+	{Collection: "api_tokens", Field: "customer_id", Omit: []string{"hash"}},
+}
+
 // Indexes of the collections this package owns. Expired sessions and login attempts are
 // removed by Purge (FerretDB v1 has no TTL indexes).
 var Indexes = []store.Indexes{

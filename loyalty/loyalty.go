@@ -143,6 +143,14 @@ func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
 // SetClock replaces the clock, for tests.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
+// MemberData is where this package keeps a member's own data (for their download).
+// A redemption's code stays on its own page (CodeFor), not in a file.
+var MemberData = []store.MemberData{
+	{Collection: "points", Field: "member_id"},
+	{Collection: "badges_held", Field: "member_id"},
+	{Collection: "redemptions", Field: "member_id", Omit: []string{"code"}},
+}
+
 // Indexes of the programme's collections.
 var Indexes = []store.Indexes{
 	{Collection: "points", Models: []mongo.IndexModel{

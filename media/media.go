@@ -151,6 +151,9 @@ func NewService(db *mongo.Database, storage Storage) *Service {
 	return &Service{storage: storage, uploads: db.Collection("uploads"), now: time.Now}
 }
 
+// MemberData is where this package keeps a member's own data (for their download).
+var MemberData = []store.MemberData{{Collection: "uploads", Field: "owner_id"}}
+
 // upload is the record of one stored file, read back by _id alone.
 type upload struct {
 	Key       string        `bson:"_id"`

@@ -78,6 +78,11 @@ func New(db *mongo.Database, cust *customers.Service, publishers map[content.Kin
 // reaches it within this time (this instance's own at once).
 const settingsTTL = 5 * time.Second
 
+// MemberData is where this package keeps a member's own data (for their download).
+var MemberData = []store.MemberData{
+	{Collection: "flags", Field: "flagger"},
+}
+
 // Indexes of this package's collections.
 var Indexes = []store.Indexes{
 	{Collection: "moderation_fingerprints", Models: []mongo.IndexModel{

@@ -83,6 +83,14 @@ func (s *Service) reward(ctx context.Context, r content.Reward, on bool) {
 	}
 }
 
+// MemberData is where this package keeps a member's own data (for their download).
+var MemberData = []store.MemberData{
+	{Collection: "reviews", Field: "author_id"},
+	{Collection: "review_votes", Field: "customer_id"},
+	{Collection: "review_requests", Field: "customer_id"},
+	{Collection: "testimonials", Field: "author_id"},
+}
+
 // Indexes of this package's collections, one per query shape.
 var Indexes = []store.Indexes{
 	{Collection: "products", Models: []mongo.IndexModel{

@@ -133,6 +133,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Outbox:     svc.outbox,
 		Media:      svc.media,
 		Loyalty:    svc.loyalty,
+		MemberData: svc.exportMember,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness: []handlers.ReadinessCheck{

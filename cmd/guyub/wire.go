@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/guyub/guyub/community"
@@ -153,6 +154,21 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.feedback.SetRewarder(s.loyalty)
 	s.moderation.SetStanding(s.loyalty)
 	return s, nil
+}
+
+// memberData lists every collection holding a member's own data, each package's.
+func memberData() []store.MemberData {
+	var all []store.MemberData
+	for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
+		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData} {
+		all = append(all, set...)
+	}
+	return all
+}
+
+// exportMember hands fn everything stored about a member.
+func (s *services) exportMember(ctx context.Context, member bson.ObjectID, fn func(string, []bson.M) error) error {
+	return store.ExportMember(ctx, s.store.DB, member, memberData(), fn)
 }
 
 // openUploads is where uploaded pictures are kept: the S3 bucket when configured, else a
