@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 // photoJPEG is a w×h JPEG carrying an EXIF block with a GPS position and the given
 // orientation (1 upright, 6 turned: the camera was held on its side).
-func photoJPEG(t *testing.T, w, h int, orientation byte) []byte {
+func photoJPEG(t testing.TB, w, h int, orientation byte) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
