@@ -185,7 +185,7 @@ func (s *Service) Save(ctx context.Context, owner bson.ObjectID, kind Kind, r io
 	} else {
 		main = fit(img, MaxSide)
 		if b := main.Bounds(); b.Dx() > ThumbSide || b.Dy() > ThumbSide {
-			thumb = fit(img, ThumbSide)
+			thumb = fit(main, ThumbSide) // from the resized one: a fifth of the pixels to read
 		}
 	}
 	photo := Photo{Width: main.Bounds().Dx(), Height: main.Bounds().Dy()}
@@ -270,7 +270,9 @@ func fit(img image.Image, side int) image.Image {
 	if b.Dx() <= side && b.Dy() <= side {
 		return img
 	}
-	return imaging.Fit(img, side, side, imaging.Lanczos)
+	// Catmull-Rom: as sharp as Lanczos to the eye when shrinking photos, at about half the
+	// cost (measured by BenchmarkSave).
+	return imaging.Fit(img, side, side, imaging.CatmullRom)
 }
 
 // put encodes img (JPEG, or PNG when it has transparency) and stores it under its hash.
