@@ -2,11 +2,13 @@ package handlers
 
 import (
 	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/feedback"
 )
 
 const accountsPageSize = 25
@@ -14,6 +16,7 @@ const accountsPageSize = 25
 func (s *Server) adminRoutes(app *fiber.App) {
 	admin := app.Group("/admin", s.requireRole(customers.RoleModerator, customers.RoleProduct))
 	admin.Get("/", s.adminHome)
+	app.Get("/staff", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.adminHome)
 	only := s.requireRole(customers.RoleAdmin)
 	admin.Get("/accounts", only, s.accountsPage)
 	admin.Post("/accounts/:id/roles", only, s.accountRoles)
@@ -25,9 +28,47 @@ func (s *Server) adminRoutes(app *fiber.App) {
 	s.catalogRoutes(admin)
 }
 
-// adminHome lists the staff pages the signed-in staff member may use.
+// staffHome is what waits for staff, and the portal at a glance, above the pages they may
+// use: the moderation queue, testimonials to decide, items to send, detractors active this
+// week, and the last 30 days' KPIs. Counts by index, a page of detractors.
+type staffHome struct {
+	Queue, Testimonials, ToSend int
+	Detractors                  []*customers.Customer
+	KPIs                        *feedback.KPIs
+}
+
+// adminHome is the staff home (/staff, /admin/): what waits, and the staff pages.
 func (s *Server) adminHome(c *fiber.Ctx) error {
-	return s.render(c, fiber.StatusOK, "admin/index", "admin.title", nil)
+	ctx := c.UserContext()
+	u := currentUser(c)
+	var d staffHome
+	var err error
+	if u.HasRole(customers.RoleModerator) {
+		if d.Queue, err = s.deps.Moderation.OpenCount(ctx); err != nil {
+			return err
+		}
+		if d.Testimonials, err = s.deps.Reviews.PendingCount(ctx); err != nil {
+			return err
+		}
+	}
+	if u.HasRole(customers.RoleProduct) {
+		now := time.Now().UTC()
+		if d.Detractors, err = s.deps.Customers.Search(ctx, customers.Query{NPS: "detractor", ActiveSince: now.AddDate(0, 0, -7),
+			NoStaff: true, ByActivity: true, Limit: 10}); err != nil {
+			return err
+		}
+		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		if d.KPIs, err = s.deps.Feedback.KPIs(ctx, feedback.KPIQuery{From: today.AddDate(0, 0, -29), To: today.AddDate(0, 0, 1)}); err != nil {
+			return err
+		}
+	}
+	if u.HasRole(customers.RoleAdmin) && s.deps.Loyalty != nil {
+		if d.ToSend, err = s.deps.Loyalty.PendingCount(ctx); err != nil {
+			return err
+		}
+	}
+	c.Locals(noCacheLocal, true)
+	return s.render(c, fiber.StatusOK, "admin/index", "admin.title", d)
 }
 
 type accountsData struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/moderation"
+	"github.com/guyub/guyub/reviews"
 )
 
 // older makes a member's account as old as days, as if they had joined then.
@@ -305,5 +306,36 @@ func TestCustomersList_StaffLeftOutAndMoreOrders(t *testing.T) {
 	}
 	if len(people) != 30 {
 		t.Fatal(len(people))
+	}
+}
+
+// The staff home shows what waits — the queue, testimonials, items to send — detractors
+// active this week and the month's KPIs; a moderator's header counts the queue.
+func TestStaffHome_WhatWaits(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.product("Kopi")
+	held, err := e.reviews.Create(ctx, e.person("angry@example.com"), p.Slug, reviews.Input{Rating: 1, Body: "A scam, really."})
+	if err != nil || held.Status != content.StatusPending {
+		t.Fatalf("a held review: %v %v", held, err)
+	}
+	sad := e.person("sad@example.com")
+	if _, err := e.db.Collection("customers").UpdateOne(ctx, bson.M{"_id": sad.ID}, bson.M{"$set": bson.M{
+		"satisfaction.nps_category": "detractor", "satisfaction.band": "at_risk", "last_active_at": time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.person("boss@example.com", customers.RoleAdmin)
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn(admin.Email)
+	page := b.get("/staff?lang=en").body
+	for _, want := range []string{`<p class="big">1</p><p class="muted small">items waiting</p>`, "Detractors active this week", ">sad</a>",
+		`<span class="count" aria-label="items waiting">1</span>`, "last 30 days"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the staff home lacks %s", want)
+		}
+	}
+	if res := newBrowser(t, base).get("/staff"); res.StatusCode == 200 {
+		t.Error("a visitor sees the staff home")
 	}
 }

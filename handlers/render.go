@@ -45,6 +45,7 @@ type Page struct {
 	Canonical   string
 	Description string
 	Feed        string
+	StaffQueue  int // for moderators: items waiting in the queue, in the header
 
 	catalog *frontend.Catalog
 	csrf    func() string
@@ -209,6 +210,11 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 			return err
 		}
 		page.Unread = n
+		if page.User.HasRole(customers.RoleModerator) {
+			if page.StaffQueue, err = s.deps.Moderation.OpenCount(c.UserContext()); err != nil {
+				return err
+			}
+		}
 	}
 	c.Set(fiber.HeaderVary, "Accept-Language, Cookie")
 	if page.User != nil || page.Flash != "" {

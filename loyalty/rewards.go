@@ -361,6 +361,12 @@ func (s *Service) RedemptionsOf(ctx context.Context, member bson.ObjectID) ([]*R
 		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(100))
 }
 
+// PendingCount is how many items wait to be sent.
+func (s *Service) PendingCount(ctx context.Context) (int, error) {
+	n, err := s.redeemed.CountDocuments(ctx, bson.M{"state": RedeemPending})
+	return int(n), err
+}
+
 // Pending lists the items waiting to be sent, oldest first.
 func (s *Service) Pending(ctx context.Context) ([]*Redemption, error) {
 	return store.FindAll[Redemption](ctx, s.redeemed, bson.M{"state": RedeemPending},

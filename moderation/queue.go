@@ -91,6 +91,12 @@ func (s *Service) enqueue(ctx context.Context, sub content.Submission, reasons [
 	return nil
 }
 
+// OpenCount is how many items wait in the queue (for staff's header and home).
+func (s *Service) OpenCount(ctx context.Context) (int, error) {
+	n, err := s.queue.CountDocuments(ctx, bson.M{"open": true})
+	return int(n), err
+}
+
 // QueueQuery filters the queue.
 type QueueQuery struct {
 	Kind      content.Kind

@@ -279,6 +279,12 @@ func (s *Service) Wall(ctx context.Context, q WallQuery) ([]*Testimonial, string
 	return list, next, nil
 }
 
+// PendingCount is how many testimonials wait for a moderator.
+func (s *Service) PendingCount(ctx context.Context) (int, error) {
+	n, err := s.testimonials.CountDocuments(ctx, bson.M{"status": TestimonialPending})
+	return int(n), err
+}
+
 // Pending lists testimonials waiting for a moderator, oldest first.
 func (s *Service) Pending(ctx context.Context, limit int) ([]*Testimonial, error) {
 	return s.testimonialList(ctx, bson.M{"status": TestimonialPending},
