@@ -100,3 +100,38 @@ func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time
 	}
 	return out, nil
 }
+
+// EngagedCategories are the forum categories a member takes part in: where they started
+// threads or replied, most recent first (two queries by author and one for the threads
+// replied to).
+func (s *Service) EngagedCategories(ctx context.Context, who bson.ObjectID, limit int) ([]bson.ObjectID, error) {
+	recent := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(20)
+	threads, err := store.FindAll[Thread](ctx, s.threads, bson.M{"author_id": who}, recent)
+	if err != nil {
+		return nil, err
+	}
+	posts, err := store.FindAll[Post](ctx, s.posts, bson.M{"author_id": who, "parent_kind": content.KindThread}, recent)
+	if err != nil {
+		return nil, err
+	}
+	var parents []bson.ObjectID
+	for _, p := range posts {
+		parents = append(parents, p.ParentID)
+	}
+	if len(parents) > 0 {
+		more, err := store.FindAll[Thread](ctx, s.threads, bson.M{"_id": bson.M{"$in": parents}}, options.Find().SetProjection(bson.M{"category_id": 1}))
+		if err != nil {
+			return nil, err
+		}
+		threads = append(threads, more...)
+	}
+	var out []bson.ObjectID
+	seen := map[bson.ObjectID]bool{}
+	for _, t := range threads {
+		if !seen[t.CategoryID] && len(out) < limit {
+			seen[t.CategoryID] = true
+			out = append(out, t.CategoryID)
+		}
+	}
+	return out, nil
+}

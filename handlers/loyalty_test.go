@@ -339,3 +339,59 @@ func TestStaffHome_WhatWaits(t *testing.T) {
 		t.Error("a visitor sees the staff home")
 	}
 }
+
+// A signed-in member's home suggests from their own history, saying why: a product they
+// bought and have not reviewed, a new reply to their thread, an unanswered question in a
+// forum they take part in, an idea about their product — and nothing of anyone else's.
+func TestHome_ForYou(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	help := e.category("Help", false)
+	ayu, budi, dewi := e.person("ayu@example.com"), e.person("budi@example.com"), e.person("dewi@example.com")
+	kopi, teh := e.product("Kopi Gayo"), e.product("Teh Melati")
+	if _, err := e.reviews.RecordPurchase(ctx, ayu.ID, customers.Purchase{ProductID: kopi.ID, OrderID: "A-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reviews.RecordPurchase(ctx, budi.ID, customers.Purchase{ProductID: teh.ID, OrderID: "B-1"}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: help.Slug, Title: "Ayu's grinder question", Body: "Which setting?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: mine.ID}, community.PostInput{Body: "Setting 12."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.CreateThread(ctx, dewi, community.ThreadInput{Category: help.Slug, Title: "Dewi's kettle question", Body: "Why does it click?"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.CreateIdea(ctx, dewi, community.IdeaInput{Title: "Kopi refill pouches", Body: "Less plastic.", ProductID: kopi.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.community.CreateIdea(ctx, dewi, community.IdeaInput{Title: "Teh in tins", Body: "Keeps fresh.", ProductID: teh.ID}); err != nil {
+		t.Fatal(err)
+	}
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	b := newBrowser(t, base)
+	b.signIn(ayu.Email)
+	page := b.get("/?lang=en").body
+	start := strings.Index(page, `id="for-you"`)
+	if start < 0 {
+		t.Fatalf("no For you:\n%s", page)
+	}
+	section := page[start : start+strings.Index(page[start:], "</section>")]
+	for _, want := range []string{"Review Kopi Gayo", "because you bought it on", "Ayu&#39;s grinder question", "new since you last looked",
+		"Dewi&#39;s kettle question", "in Help, where you take part", "Kopi refill pouches", "an idea about Kopi Gayo"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("For you lacks %q:\n%s", want, section)
+		}
+	}
+	for _, other := range []string{"Teh Melati", "Teh in tins"} {
+		if strings.Contains(section, other) {
+			t.Errorf("For you shows %q, which is Budi's", other)
+		}
+	}
+	if anon := newBrowser(t, base).get("/?lang=en").body; strings.Contains(anon, `id="for-you"`) {
+		t.Error("a visitor sees For you")
+	}
+}

@@ -262,6 +262,7 @@ type homeData struct {
 	Reviews      []*reviews.Review
 	Products     map[bson.ObjectID]*reviews.Product
 	Testimonials []testimonialView
+	ForYou       *forYou // a signed-in member's own suggestions
 }
 
 // home shows what is new in each section, once a section has anything.
@@ -302,6 +303,9 @@ func (s *Server) home(c *fiber.Ctx) error {
 		return err
 	}
 	if u := currentUser(c); u != nil {
+		if d.ForYou, err = s.forYou(c, u); err != nil {
+			return err
+		}
 		due, err := s.deps.Feedback.Due(c.UserContext(), u.ID)
 		if err != nil {
 			return err

@@ -1,0 +1,108 @@
+package handlers
+
+import (
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/reviews"
+)
+
+// forYou is a signed-in member's part of the home page, chosen from their own history and
+// saying why: products they bought but have not reviewed, what happened to their threads
+// and ideas since they last looked, questions waiting in the forums they take part in,
+// and ideas about the products they bought.
+type forYou struct {
+	ToReview   []boughtProduct
+	Unread     []*community.Notification
+	Unanswered []forumThread
+	Ideas      []productIdea
+}
+
+type boughtProduct struct {
+	Product  *reviews.Product
+	Purchase customers.Purchase
+}
+
+type forumThread struct {
+	Thread   *community.Thread
+	Category *community.Category
+}
+
+type productIdea struct {
+	Idea    *community.Idea
+	Product *reviews.Product
+}
+
+// Empty reports whether there is nothing to show.
+func (f *forYou) Empty() bool {
+	return f == nil || len(f.ToReview)+len(f.Unread)+len(f.Unanswered)+len(f.Ideas) == 0
+}
+
+func (s *Server) forYou(c *fiber.Ctx, u *customers.Customer) (*forYou, error) {
+	ctx := c.UserContext()
+	f := &forYou{}
+	// Bought, newest first, each product once, and not reviewed yet.
+	var bought []bson.ObjectID
+	purchases := map[bson.ObjectID]customers.Purchase{}
+	for i := len(u.Purchases) - 1; i >= 0; i-- {
+		p := u.Purchases[i]
+		if _, seen := purchases[p.ProductID]; seen || p.ProductID.IsZero() {
+			continue
+		}
+		purchases[p.ProductID] = p
+		bought = append(bought, p.ProductID)
+	}
+	products, err := s.deps.Reviews.ProductsByID(ctx, bought)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range bought {
+		if p := products[id]; p != nil && !slices.Contains(u.ReviewedProducts, id) && len(f.ToReview) < 3 {
+			f.ToReview = append(f.ToReview, boughtProduct{Product: p, Purchase: purchases[id]})
+		}
+	}
+	notes, _, err := s.deps.Community.Notifications(ctx, u.ID, "", 10)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		if !n.Read && len(f.Unread) < 3 {
+			f.Unread = append(f.Unread, n)
+		}
+	}
+	cats, err := s.deps.Community.EngagedCategories(ctx, u.ID, 3)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range cats {
+		page, err := s.deps.Community.Threads(ctx, community.ThreadQuery{CategoryID: id, Sort: community.SortUnanswered, Limit: 3})
+		if err != nil {
+			return nil, err
+		}
+		cat, err := s.deps.Community.CategoryByID(ctx, id)
+		if err != nil {
+			continue
+		}
+		for _, t := range page.Threads {
+			if t.AuthorID != u.ID && len(f.Unanswered) < 3 {
+				f.Unanswered = append(f.Unanswered, forumThread{Thread: t, Category: cat})
+			}
+		}
+	}
+	for _, id := range bought[:min(len(bought), 2)] {
+		page, err := s.deps.Community.Ideas(ctx, community.IdeaQuery{ProductID: id, Sort: community.IdeasTop, Limit: 2})
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range page.Ideas {
+			if i.AuthorID != u.ID && len(f.Ideas) < 3 {
+				f.Ideas = append(f.Ideas, productIdea{Idea: i, Product: products[id]})
+			}
+		}
+	}
+	return f, nil
+}
