@@ -89,7 +89,7 @@ func TestSEO_SitemapsFeedsAndPageTags(t *testing.T) {
 
 	page := b.get(open.URL() + "?lang=en").body
 	for _, want := range []string{`<link rel="canonical" href="https://portal.example` + open.URL() + `">`, `<meta property="og:title" content="Descaling the kettle">`,
-		`<meta name="description" content="Vinegar or citric acid?">`, `"@type":"DiscussionForumPosting"`, `"headline":"Descaling the kettle"`} {
+		`<meta name="description" content="Vinegar or citric acid?">`, `<link rel="alternate" hreflang="id" href="https://portal.example` + open.URL() + `?lang=id">`, `"@type":"DiscussionForumPosting"`, `"headline":"Descaling the kettle"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the thread page lacks %s", want)
 		}
