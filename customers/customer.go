@@ -91,7 +91,10 @@ type Customer struct {
 
 // Loyalty is a member's points balance, trust level and standing.
 type Loyalty struct {
-	Points int `bson:"points" json:"points"`
+	Points int `bson:"points" json:"points"` // to spend
+	// Earned is every point ever earned less those taken back, spending aside: what the
+	// trust level reads, so that redeeming a reward never lowers it.
+	Earned int `bson:"earned" json:"earned"`
 	Level  int `bson:"level" json:"level"`
 	// StrikeAt is when a moderator last rejected or hid something of theirs: it holds the
 	// level down for a while (loyalty.Standing).

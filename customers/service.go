@@ -313,10 +313,15 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, p Profile
 	return s.update(ctx, id, bson.M{"display_name": name, "locale": p.Locale})
 }
 
-// AddPoints moves a member's points balance by delta and returns the record as it is after.
-func (s *Service) AddPoints(ctx context.Context, id bson.ObjectID, delta int) (*Customer, error) {
+// AddPoints moves a member's points balance by delta — and what they have earned, when the
+// points are earned or taken back rather than refunded — and returns the record as after.
+func (s *Service) AddPoints(ctx context.Context, id bson.ObjectID, delta int, earned bool) (*Customer, error) {
 	var c Customer
-	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"loyalty.points": delta, "version": 1}},
+	inc := bson.M{"loyalty.points": delta, "version": 1}
+	if earned {
+		inc["loyalty.earned"] = delta
+	}
+	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": inc},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrNotFound
@@ -339,9 +344,16 @@ func (s *Service) SpendPoints(ctx context.Context, id bson.ObjectID, cost int) (
 	return res.ModifiedCount == 1, nil
 }
 
-// SetLoyalty sets a member's balance (repair) and level.
-func (s *Service) SetLoyalty(ctx context.Context, id bson.ObjectID, points, level int) error {
-	return s.update(ctx, id, bson.M{"loyalty.points": points, "loyalty.level": level})
+// SetLoyalty sets a member's balance, earned points and level (repair) if their record is
+// still at version: false when it changed meanwhile.
+func (s *Service) SetLoyalty(ctx context.Context, id bson.ObjectID, version, points, earned, level int) (bool, error) {
+	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "version": version}, bson.M{
+		"$set": bson.M{"loyalty.points": points, "loyalty.earned": earned, "loyalty.level": level, "updated_at": s.now()},
+		"$inc": bson.M{"version": 1}})
+	if err != nil {
+		return false, fmt.Errorf("set loyalty: %w", err)
+	}
+	return res.ModifiedCount == 1, nil
 }
 
 // WithPoints lists the members whose stored balance is not zero (for repair: a scan).

@@ -262,6 +262,22 @@ func TestLoyalty_VoteWithdrawn(t *testing.T) {
 	if p := points(); p != 10 {
 		t.Fatalf("the vote turned: %d, want 10", p)
 	}
+	// A helpful vote again, then the review hidden: its votes' points go with it.
+	if _, err := e.reviews.Vote(ctx, budi, r.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reviews.SetStatus(ctx, r.ID, content.StatusHidden, "Off topic"); err != nil {
+		t.Fatal(err)
+	}
+	if p := points(); p != 0 {
+		t.Fatalf("the review hidden: %d, want 0", p)
+	}
+	if _, err := e.reviews.SetStatus(ctx, r.ID, content.StatusPublished, ""); err != nil {
+		t.Fatal(err)
+	}
+	if p := points(); p != 12 {
+		t.Fatalf("shown again: %d, want 12", p)
+	}
 }
 
 // The customers list leaves staff out unless asked, and sorts by score both ways and by

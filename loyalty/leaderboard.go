@@ -35,7 +35,11 @@ func (s *Service) stand(ctx context.Context, e *Entry) error {
 	if !e.ProductID.IsZero() {
 		scopes = append(scopes, e.ProductID.Hex())
 	}
-	for _, period := range []string{PeriodAll, MonthOf(e.At)} {
+	month := e.Month
+	if month == "" {
+		month = MonthOf(e.At)
+	}
+	for _, period := range []string{PeriodAll, month} {
 		for _, scope := range scopes {
 			id := period + ":" + scope + ":" + e.MemberID.Hex()
 			_, err := s.standings.UpdateOne(ctx, bson.M{"_id": id},

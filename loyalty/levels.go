@@ -40,7 +40,7 @@ func LevelOf(c *customers.Customer, now time.Time) int {
 	days := int(now.Sub(c.CreatedAt).Hours() / 24)
 	level := 0
 	for _, l := range Levels {
-		if c.Loyalty.Points >= l.MinPoints && days >= l.MinDays && len(c.Purchases) >= l.MinPurchases {
+		if c.Loyalty.Earned >= l.MinPoints && days >= l.MinDays && len(c.Purchases) >= l.MinPurchases {
 			level = l.N
 		}
 	}

@@ -83,7 +83,10 @@ type Entry struct {
 	ActorID   bson.ObjectID `bson:"actor_id,omitempty" json:"-"`
 	ProductID bson.ObjectID `bson:"product_id,omitempty" json:"-"`
 	Lang      string        `bson:"lang,omitempty" json:"-"`
-	At        time.Time     `bson:"at" json:"at"`
+	// Month is the leaderboard month the entry counts in: a reversal counts in the month of
+	// what it takes back, so points cannot be earned in one month and given up in the next.
+	Month string    `bson:"month,omitempty" json:"-"`
+	At    time.Time `bson:"at" json:"at"`
 }
 
 // Reversal reports whether the entry takes back points earned before.
@@ -105,6 +108,7 @@ type award struct {
 	Points    int           `bson:"points"`
 	MemberID  bson.ObjectID `bson:"member_id"`
 	ProductID bson.ObjectID `bson:"product_id,omitempty"`
+	Month     string        `bson:"month,omitempty"` // of the last earning
 }
 
 // Notifier tells a member they earned a badge (community.Service).
@@ -127,6 +131,7 @@ type Service struct {
 	notifier  Notifier
 	log       *slog.Logger
 	now       func() time.Time
+	settle    time.Duration // how long repair waits before it believes a balance is wrong
 }
 
 // New builds the programme's service on db.
@@ -134,7 +139,7 @@ func New(db *mongo.Database, cust *customers.Service, log *slog.Logger) *Service
 	return &Service{customers: cust, ledger: db.Collection("points"), awards: db.Collection("point_awards"),
 		counters: db.Collection("point_counters"), standings: db.Collection("standings"), held: db.Collection("badges_held"),
 		rewards: db.Collection("rewards"), units: db.Collection("reward_units"), redeemed: db.Collection("redemptions"),
-		settings: db.Collection("loyalty_settings"), log: log, now: time.Now}
+		settings: db.Collection("loyalty_settings"), log: log, now: time.Now, settle: 2 * time.Second}
 }
 
 // SetNotifier lets badges be announced.
@@ -143,12 +148,15 @@ func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
 // SetClock replaces the clock, for tests.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
+// SetRepairSettle sets how long repair waits before it believes a balance is wrong.
+func (s *Service) SetRepairSettle(d time.Duration) { s.settle = d }
+
 // MemberData is where this package keeps a member's own data (for their download).
 // A redemption's code stays on its own page (CodeFor), not in a file.
 var MemberData = []store.MemberData{
 	{Collection: "points", Field: "member_id"},
 	{Collection: "badges_held", Field: "member_id"},
-	{Collection: "redemptions", Field: "member_id", Omit: []string{"code"}},
+	{Collection: "redemptions", Field: "member_id", Omit: []string{"code", "unit"}}, // a coupon's unit names its code
 }
 
 // Indexes of the programme's collections.
@@ -226,7 +234,7 @@ func (s *Service) reward(ctx context.Context, r content.Reward, on bool) error {
 		if earned := a.Seq%2 == 1; earned == on {
 			return nil // already so: a retry
 		}
-		points, product := -a.Points, a.ProductID
+		points, product, month := -a.Points, a.ProductID, a.Month
 		if on {
 			st, err := s.Settings(ctx)
 			if err != nil {
@@ -238,17 +246,20 @@ func (s *Service) reward(ctx context.Context, r content.Reward, on bool) error {
 			if counts, err := s.counts(ctx, r, st); err != nil || !counts {
 				return err
 			}
-			product = r.Product
+			product, month = r.Product, MonthOf(s.now())
+		}
+		if month == "" {
+			month = MonthOf(s.now())
 		}
 		e := Entry{ID: key + ":" + strconv.Itoa(a.Seq+1), MemberID: r.Member, Cause: r.Cause, Ref: r.Ref, Points: points,
-			ActorID: r.Actor, ProductID: product, Lang: r.Lang, At: s.now()}
+			ActorID: r.Actor, ProductID: product, Lang: r.Lang, Month: month, At: s.now()}
 		_, err = s.ledger.InsertOne(ctx, e)
 		if err != nil && !mongo.IsDuplicateKeyError(err) {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		set := bson.M{"member_id": r.Member}
 		if on {
-			set["points"], set["product_id"] = points, product
+			set["points"], set["product_id"], set["month"] = points, product, month
 		}
 		if _, uerr := s.awards.UpdateOne(ctx, bson.M{"_id": key}, bson.M{"$max": bson.M{"seq": a.Seq + 1}, "$set": set},
 			options.UpdateOne().SetUpsert(true)); uerr != nil {
@@ -302,7 +313,7 @@ func (s *Service) bump(ctx context.Context, key string, delta int) (int, error) 
 // booked follows a new ledger entry: the balance, the leaderboards, the count of the
 // cause (for badges) and the level.
 func (s *Service) booked(ctx context.Context, e *Entry) error {
-	c, err := s.customers.AddPoints(ctx, e.MemberID, e.Points)
+	c, err := s.customers.AddPoints(ctx, e.MemberID, e.Points, e.Cause != CauseRedeem && e.Cause != CauseRefund)
 	if err != nil {
 		return err
 	}

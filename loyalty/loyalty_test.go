@@ -57,6 +57,7 @@ func newEnv(t testing.TB) *env {
 	// A month on: the accounts made now are past the young-account rule.
 	e.clock = time.Now().Add(30 * 24 * time.Hour)
 	e.loyalty.SetClock(func() time.Time { return e.clock })
+	e.loyalty.SetRepairSettle(10 * time.Millisecond)
 	return e
 }
 
@@ -334,11 +335,10 @@ func TestRepair_BalancesFromTheLedger(t *testing.T) {
 	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseAnswer, Ref: "p1"}, true)
 	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Cause: content.CauseReview, Ref: "r1"}, true)
 	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Cause: content.CauseReview, Ref: "r1"}, false)
-	if err := e.people.SetLoyalty(ctx, ayu.ID, 999, 3); err != nil { // a crash left it wrong
-		t.Fatal(err)
-	}
-	if err := e.people.SetLoyalty(ctx, budi.ID, 7, 0); err != nil {
-		t.Fatal(err)
+	for id, points := range map[bson.ObjectID]int{ayu.ID: 999, budi.ID: 7} { // a crash left them wrong
+		if _, err := e.db.Collection("customers").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"loyalty.points": points}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fixed, err := e.loyalty.RepairBalances(ctx)
 	if err != nil || fixed != 2 || e.balance(ayu) != 15 || e.balance(budi) != 0 {
@@ -376,6 +376,15 @@ func TestLeaderboard_HandComputed(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
+	// Points earned last month and taken back this month leave last month's board, not this one's.
+	e.loyalty.Reward(ctx, content.Reward{Member: dewi.ID, Cause: content.CauseIdeaPlanned, Ref: "i2"}, false) // never earned: nothing
+	e.loyalty.SetClock(func() time.Time { return last })
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseTestimonial, Ref: "t1"}, true) // 10, last month
+	e.loyalty.SetClock(func() time.Time { return e.clock })
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseTestimonial, Ref: "t1"}, false) // taken back now
+	if got := board(loyalty.MonthOf(last), loyalty.ScopeAll); got != "1.dewi=25" {
+		t.Errorf("last month after the reversal: %s", got)
+	}
 	for _, tc := range []struct{ period, scope, want string }{
 		{loyalty.PeriodAll, loyalty.ScopeAll, "1.dewi=25 2.budi=15 3.ayu=12"},
 		{loyalty.MonthOf(e.clock), loyalty.ScopeAll, "1.budi=15 2.ayu=12"},
@@ -406,5 +415,50 @@ func TestBadges_Bilingual(t *testing.T) {
 	}
 	if strings.Join(keys, ",") != "first_review,first_answer,bilingual" {
 		t.Errorf("badges: %v", keys)
+	}
+}
+
+// A redemption a crash left half-way (points taken, no unit) is finished by the next try
+// with its key, and spending points never lowers a member's level.
+func TestRedeem_ResumedAfterACrashAndLevelsKept(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	item, err := e.loyalty.CreateReward(ctx, loyalty.RewardInput{Name: "Mug", Cost: 100, Kind: loyalty.KindItem, Stock: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ayu := e.person("ayu")
+	for i := range 12 {
+		e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: fmt.Sprint("r", i)}, true)
+	}
+	// The crash: the redemption written and its points taken, then nothing.
+	stuck := bson.M{"_id": ayu.ID.Hex() + ":k1", "member_id": ayu.ID, "reward_id": item.ID, "cost": 100, "kind": "item",
+		"state": "claiming", "at": e.clock.Add(-5 * time.Minute)}
+	if _, err := e.db.Collection("redemptions").InsertOne(ctx, stuck); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Collection("points").InsertOne(ctx, loyalty.Entry{ID: "redeem:" + ayu.ID.Hex() + ":k1", MemberID: ayu.ID,
+		Cause: loyalty.CauseRedeem, Points: -100, At: e.clock.Add(-5 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.people.SpendPoints(ctx, ayu.ID, 100); err != nil {
+		t.Fatal(err)
+	}
+	red, err := e.loyalty.Redeem(ctx, ayu, item.ID, "k1")
+	if err != nil || red.State != loyalty.RedeemPending {
+		t.Fatalf("the retry: %+v %v", red, err)
+	}
+	if b := e.balance(ayu); b != 20 {
+		t.Errorf("balance %d, want 20: the points were taken once", b)
+	}
+	if left, _ := e.loyalty.Left(ctx, item.ID); left != 1 {
+		t.Errorf("%d left, want 1", left)
+	}
+	got, _ := e.people.Get(ctx, ayu.ID)
+	if got.Loyalty.Earned != 120 || loyalty.LevelOf(got, e.clock) != 2 {
+		t.Errorf("after spending: earned %d, level %d; want 120 and 2", got.Loyalty.Earned, loyalty.LevelOf(got, e.clock))
+	}
+	if fixed, err := e.loyalty.RepairBalances(ctx); err != nil || fixed != 0 {
+		t.Errorf("repair after the resumed redemption: %d %v", fixed, err)
 	}
 }

@@ -2,7 +2,9 @@ package loyalty
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -63,6 +65,7 @@ const (
 	RedeemDone      = "done"     // a code given, or an item sent
 	RedeemNoStock   = "no_stock" // nothing left: the points were given back
 	redeemClaiming  = "claiming" // between its points and its unit
+	redeemShort     = "short"    // the points were spent elsewhere at the same time
 	codeVisibleTime = 15 * time.Minute
 )
 
@@ -161,11 +164,16 @@ func (s *Service) AddStock(ctx context.Context, id bson.ObjectID, n int) (int, e
 	if r.Kind != KindItem || n < 1 || n > 100_000 {
 		return 0, errs.Field("stock", "loyalty.stock_range")
 	}
+	// The numbers are reserved first, so two admins adding stock at once get different ones.
+	var before Reward
+	if err := s.rewards.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"units": n}}).Decode(&before); err != nil {
+		return 0, fmt.Errorf("add stock: %w", err)
+	}
 	docs := make([]any, n)
 	for i := range n {
-		docs[i] = unit{ID: id.Hex() + ":" + strconv.Itoa(r.Units+i+1), RewardID: id}
+		docs[i] = unit{ID: id.Hex() + ":" + strconv.Itoa(before.Units+i+1), RewardID: id}
 	}
-	return s.addUnits(ctx, id, docs)
+	return s.insertUnits(ctx, docs)
 }
 
 // AddCodes adds a coupon reward's codes from a file, one per line; blank lines and codes
@@ -179,7 +187,11 @@ func (s *Service) AddCodes(ctx context.Context, id bson.ObjectID, file io.Reader
 		return 0, errs.Field("codes", "loyalty.not_coupon")
 	}
 	var docs []any
-	lines := bufio.NewScanner(io.LimitReader(file, 5<<20))
+	data, err := io.ReadAll(io.LimitReader(file, maxCodesFile+1))
+	if err != nil || len(data) > maxCodesFile {
+		return 0, errs.Field("codes", "loyalty.codes_too_big") // never a code cut short at the limit
+	}
+	lines := bufio.NewScanner(bytes.NewReader(data))
 	for lines.Scan() {
 		code := strings.TrimSpace(lines.Text())
 		if code == "" {
@@ -196,10 +208,21 @@ func (s *Service) AddCodes(ctx context.Context, id bson.ObjectID, file io.Reader
 	if len(docs) == 0 {
 		return 0, errs.Field("codes", "loyalty.no_codes")
 	}
-	return s.addUnits(ctx, id, docs)
+	added, err := s.insertUnits(ctx, docs)
+	if err != nil {
+		return added, err
+	}
+	if _, err := s.rewards.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"units": added}}); err != nil {
+		return added, fmt.Errorf("reward units: %w", err)
+	}
+	return added, nil
 }
 
-func (s *Service) addUnits(ctx context.Context, id bson.ObjectID, docs []any) (int, error) {
+// maxCodesFile is the largest file of codes taken (5 MiB: some 300,000 codes).
+const maxCodesFile = 5 << 20
+
+// insertUnits stores units one by one: one already there is skipped, not an error.
+func (s *Service) insertUnits(ctx context.Context, docs []any) (int, error) {
 	added := 0
 	for _, d := range docs { // one by one: a code already there is skipped, not an error
 		_, err := s.units.InsertOne(ctx, d)
@@ -210,9 +233,6 @@ func (s *Service) addUnits(ctx context.Context, id bson.ObjectID, docs []any) (i
 			return added, fmt.Errorf("reward units: %w", err)
 		}
 		added++
-	}
-	if _, err := s.rewards.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"units": added}}); err != nil {
-		return added, fmt.Errorf("reward units: %w", err)
 	}
 	return added, nil
 }
@@ -238,10 +258,12 @@ func (s *Service) Left(ctx context.Context, id bson.ObjectID) (int, error) {
 }
 
 // Redeem spends a member's points on a reward. key names the request (a form's or an
-// Idempotency-Key): the same key redeems once, however often it is sent. The balance is
-// checked and moved in one update, so it never goes below zero; the unit is claimed by a
-// unique insert, so stock is never oversold; a redeem that finds no unit left gives the
-// points back.
+// Idempotency-Key): the same key redeems once, however often it is sent. The ledger entry
+// is written first and is the truth (repair sets balances to it); the balance is checked
+// and moved in one update, so it never goes below zero; the unit is claimed by a unique
+// insert, so stock is never oversold; a redeem that finds no unit left gives the points
+// back. Once the points are taken the rest finishes even if the request gives up, and a
+// redemption left half-way by a crash is finished by the next try with its key.
 func (s *Service) Redeem(ctx context.Context, member *customers.Customer, rewardID bson.ObjectID, key string) (*Redemption, error) {
 	if key == "" || len(key) > 64 {
 		return nil, ErrBadKey
@@ -255,21 +277,55 @@ func (s *Service) Redeem(ctx context.Context, member *customers.Customer, reward
 	}
 	red := &Redemption{ID: member.ID.Hex() + ":" + key, MemberID: member.ID, RewardID: r.ID, Cost: r.Cost, Kind: r.Kind,
 		State: redeemClaiming, At: s.now()}
+	if existing, err := s.Redemption(ctx, red.ID); err == nil {
+		switch {
+		case existing.State == redeemShort:
+			return nil, ErrNotEnough
+		case existing.State == RedeemNoStock:
+			return nil, ErrOutOfStock
+		case existing.State == redeemClaiming && s.now().Sub(existing.At) > resumeAfter:
+			return s.finish(context.WithoutCancel(ctx), r, existing) // its first try died half-way
+		}
+		return existing, nil // the same request again
+	}
+	if c, err := s.customers.Get(ctx, member.ID); err != nil {
+		return nil, err
+	} else if c.Loyalty.Points < r.Cost {
+		return nil, ErrNotEnough // the usual case, answered before anything is written
+	}
 	if _, err := s.redeemed.InsertOne(ctx, red); mongo.IsDuplicateKeyError(err) {
-		return s.Redemption(ctx, red.ID) // the same request again
+		return s.Redemption(ctx, red.ID) // a double click: the other one redeems
 	} else if err != nil {
 		return nil, fmt.Errorf("redeem: %w", err)
 	}
-	spent, err := s.customers.SpendPoints(ctx, member.ID, r.Cost)
-	if err != nil || !spent {
-		_, _ = s.redeemed.DeleteOne(ctx, bson.M{"_id": red.ID}) // nothing happened: the key may be used again
+	return s.finish(context.WithoutCancel(ctx), r, red)
+}
+
+// resumeAfter is how old a redemption still claiming must be before another try finishes
+// it: older than any request's deadline, so the first try has surely given up.
+const resumeAfter = time.Minute
+
+// finish takes the points of a redemption (unless its ledger entry shows they were taken),
+// claims its unit, and gives the points back when none is left.
+func (s *Service) finish(ctx context.Context, r *Reward, red *Redemption) (*Redemption, error) {
+	entry := Entry{ID: CauseRedeem + ":" + red.ID, MemberID: red.MemberID, Cause: CauseRedeem, Ref: r.ID.Hex(), Points: -r.Cost, At: red.At}
+	_, err := s.ledger.InsertOne(ctx, entry)
+	switch {
+	case err == nil:
+		spent, err := s.customers.SpendPoints(ctx, red.MemberID, r.Cost)
 		if err != nil {
 			return nil, err
 		}
-		return nil, ErrNotEnough
-	}
-	if _, err := s.ledger.InsertOne(ctx, Entry{ID: CauseRedeem + ":" + red.ID, MemberID: member.ID, Cause: CauseRedeem,
-		Ref: r.ID.Hex(), Points: -r.Cost, At: red.At}); err != nil && !mongo.IsDuplicateKeyError(err) {
+		if !spent { // spent elsewhere meanwhile: the entry is undone, and so is the redemption
+			if err := s.refund(ctx, r, red, false); err != nil {
+				return nil, err
+			}
+			if _, err := s.redeemed.UpdateOne(ctx, bson.M{"_id": red.ID}, bson.M{"$set": bson.M{"state": redeemShort}}); err != nil {
+				return nil, fmt.Errorf("redeem: %w", err)
+			}
+			return nil, ErrNotEnough
+		}
+	case !mongo.IsDuplicateKeyError(err): // a duplicate: taken by the try that died
 		return nil, fmt.Errorf("redeem: %w", err)
 	}
 	u, err := s.claim(ctx, r.ID, red.ID)
@@ -279,11 +335,7 @@ func (s *Service) Redeem(ctx context.Context, member *customers.Customer, reward
 	set := bson.M{}
 	if u == nil {
 		set["state"] = RedeemNoStock
-		if _, err := s.ledger.InsertOne(ctx, Entry{ID: CauseRefund + ":" + red.ID, MemberID: member.ID, Cause: CauseRefund,
-			Ref: r.ID.Hex(), Points: r.Cost, At: s.now()}); err != nil && !mongo.IsDuplicateKeyError(err) {
-			return nil, fmt.Errorf("refund: %w", err)
-		}
-		if _, err := s.customers.AddPoints(ctx, member.ID, r.Cost); err != nil {
+		if err := s.refund(ctx, r, red, true); err != nil {
 			return nil, err
 		}
 	} else {
@@ -301,9 +353,27 @@ func (s *Service) Redeem(ctx context.Context, member *customers.Customer, reward
 	return s.Redemption(ctx, red.ID)
 }
 
+// refund writes the entry that gives a redemption's points back, and (when they were
+// taken) gives them back.
+func (s *Service) refund(ctx context.Context, r *Reward, red *Redemption, taken bool) error {
+	_, err := s.ledger.InsertOne(ctx, Entry{ID: CauseRefund + ":" + red.ID, MemberID: red.MemberID, Cause: CauseRefund,
+		Ref: r.ID.Hex(), Points: r.Cost, At: s.now()})
+	if mongo.IsDuplicateKeyError(err) {
+		return nil // given back already
+	}
+	if err != nil {
+		return fmt.Errorf("refund: %w", err)
+	}
+	if taken {
+		_, err = s.customers.AddPoints(ctx, red.MemberID, r.Cost, false)
+	}
+	return err
+}
+
 // claim takes one free unit of a reward for a redemption, or nil when none is left.
 func (s *Service) claim(ctx context.Context, rewardID bson.ObjectID, redemption string) (*unit, error) {
-	for {
+	claims := s.units.Database().Collection("reward_claims")
+	for range 100 {
 		free, err := store.FindAll[unit](ctx, s.units, bson.M{"reward_id": rewardID, "taken": false}, options.Find().SetLimit(20))
 		if err != nil {
 			return nil, err
@@ -312,21 +382,22 @@ func (s *Service) claim(ctx context.Context, rewardID bson.ObjectID, redemption 
 			return nil, nil
 		}
 		for _, u := range free {
-			_, err := s.units.Database().Collection("reward_claims").InsertOne(ctx, bson.M{"_id": u.ID, "redemption": redemption})
-			if mongo.IsDuplicateKeyError(err) {
-				continue // another redeem has it
-			}
-			if err != nil {
+			_, err := claims.InsertOne(ctx, bson.M{"_id": u.ID, "redemption": redemption})
+			if err != nil && !mongo.IsDuplicateKeyError(err) {
 				return nil, fmt.Errorf("claim: %w", err)
 			}
-			if _, err := s.units.UpdateOne(ctx, bson.M{"_id": u.ID}, bson.M{"$set": bson.M{"taken": true}}); err != nil {
-				return nil, fmt.Errorf("claim: %w", err)
+			// Claimed, by this redeem or another: marked taken either way, so that a claim
+			// whose mark a failure left undone is not offered again.
+			if _, uerr := s.units.UpdateOne(ctx, bson.M{"_id": u.ID}, bson.M{"$set": bson.M{"taken": true}}); uerr != nil {
+				return nil, fmt.Errorf("claim: %w", uerr)
 			}
-			return u, nil
+			if err == nil {
+				return u, nil
+			}
 		}
-		// Every unit read was claimed by others meanwhile, and marked taken soon after: read again.
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // every unit read was claimed by others meanwhile: read again
 	}
+	return nil, errors.New("claim: no unit could be claimed in 100 rounds")
 }
 
 // Redemption returns one redemption.

@@ -414,6 +414,9 @@ func ratingDelta(from, to int) bson.M {
 
 func (s *Service) syncSignal(ctx context.Context, r *Review, counted int) error {
 	s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseReview, Ref: r.ID.Hex(), Product: r.ProductID, Lang: r.Lang}, counted > 0)
+	if err := s.rewardVotes(ctx, r, counted > 0); err != nil {
+		return err
+	}
 	if s.signals == nil {
 		return nil
 	}

@@ -89,6 +89,23 @@ func (s *Service) rewardVote(ctx context.Context, r *Review, voter *customers.Cu
 		Actor: voter.ID, Product: r.ProductID}, helpful)
 }
 
+// rewardVotes keeps the points of a review's helpful votes in step with whether the review
+// is shown: hidden or deleted, they earn nothing; shown again, they earn again.
+func (s *Service) rewardVotes(ctx context.Context, r *Review, shown bool) error {
+	if s.rewarder == nil || r.HelpfulYes == 0 {
+		return nil
+	}
+	votes, err := store.FindAll[HelpfulVote](ctx, s.votes, bson.M{"review_id": r.ID, "helpful": true})
+	if err != nil {
+		return err
+	}
+	for _, v := range votes {
+		s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseHelpful, Ref: r.ID.Hex() + ":" + v.CustomerID.Hex(),
+			Actor: v.CustomerID, Product: r.ProductID}, shown)
+	}
+	return nil
+}
+
 func helpfulField(helpful bool) string {
 	if helpful {
 		return "helpful_yes"
