@@ -31,7 +31,7 @@ func TestBrowser_ThreadAnsweredAndAcceptedThenAnIdeaVotedFor(t *testing.T) {
 	b.Click(`.site-nav a[href="/forums"]`)
 	b.Screenshots("forums-en")
 	b.Click(`a[href="/forums/new"]`)
-	b.Do(chromedp.SetValue(chromedp.CSS("#category"), "help"))
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#category")), chromedp.SetValue(chromedp.CSS("#category"), "help"))
 	b.Fill("#title", "Garansi penanak nasi berapa lama?")
 	b.Fill("#body", "Penanak nasi saya rusak setelah 8 bulan. Apakah masih bergaransi?")
 	b.Fill("#tags", "garansi, penanak-nasi")
