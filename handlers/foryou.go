@@ -74,18 +74,23 @@ func (s *Server) forYou(c *fiber.Ctx, u *customers.Customer) (*forYou, error) {
 			f.Unread = append(f.Unread, n)
 		}
 	}
-	cats, err := s.deps.Community.EngagedCategories(ctx, u.ID, 3)
+	engaged, err := s.deps.Community.EngagedCategories(ctx, u.ID, 3)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range cats {
+	all, err := s.deps.Community.Categories(ctx) // kept in memory: no query per category
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range engaged {
+		i := slices.IndexFunc(all, func(c *community.Category) bool { return c.ID == id })
+		if i < 0 {
+			continue
+		}
+		cat := all[i]
 		page, err := s.deps.Community.Threads(ctx, community.ThreadQuery{CategoryID: id, Sort: community.SortUnanswered, Limit: 3})
 		if err != nil {
 			return nil, err
-		}
-		cat, err := s.deps.Community.CategoryByID(ctx, id)
-		if err != nil {
-			continue
 		}
 		for _, t := range page.Threads {
 			if t.AuthorID != u.ID && len(f.Unanswered) < 3 {

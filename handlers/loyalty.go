@@ -66,12 +66,17 @@ func (s *Server) rewardViews(c *fiber.Ctx, all bool) ([]rewardView, error) {
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]bson.ObjectID, len(list))
+	for i, r := range list {
+		ids[i] = r.ID
+	}
+	left, err := s.deps.Loyalty.LeftOf(c.UserContext(), ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]rewardView, len(list))
 	for i, r := range list {
-		out[i].Reward = r
-		if out[i].Left, err = s.deps.Loyalty.Left(c.UserContext(), r.ID); err != nil {
-			return nil, err
-		}
+		out[i] = rewardView{Reward: r, Left: left[r.ID]}
 	}
 	return out, nil
 }
@@ -183,7 +188,11 @@ func (s *Server) redeemSubmit(c *fiber.Ctx) error {
 	}
 	red, err := s.deps.Loyalty.Redeem(c.UserContext(), currentUser(c), id, c.FormValue("key"))
 	if errors.Is(err, loyalty.ErrNotEnough) || errors.Is(err, loyalty.ErrOutOfStock) {
-		s.flash(c, map[bool]string{true: "flash.not_enough_points", false: "flash.out_of_stock"}[errors.Is(err, loyalty.ErrNotEnough)])
+		flash := "flash.out_of_stock"
+		if errors.Is(err, loyalty.ErrNotEnough) {
+			flash = "flash.not_enough_points"
+		}
+		s.flash(c, flash)
 		return c.Redirect("/loyalty#rewards", fiber.StatusSeeOther)
 	}
 	if err != nil {
@@ -406,7 +415,11 @@ func (s *Server) adminBadge(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	s.flash(c, map[bool]string{false: "flash.badge_given", true: "flash.badge_taken"}[revoke])
+	if revoke {
+		s.flash(c, "flash.badge_taken")
+	} else {
+		s.flash(c, "flash.badge_given")
+	}
 	return c.Redirect("/admin/loyalty/#badges", fiber.StatusSeeOther)
 }
 

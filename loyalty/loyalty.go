@@ -171,6 +171,9 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "badge", Value: 1}, {Key: "at", Value: -1}}}, // a badge's holders
 		{Keys: bson.D{{Key: "member_id", Value: 1}}},                     // a member's badges
 	}},
+	{Collection: "rewards", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "active", Value: 1}, {Key: "cost", Value: 1}}}, // the rewards offered, cheapest first
+	}},
 	{Collection: "reward_units", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "reward_id", Value: 1}, {Key: "taken", Value: 1}}},
 	}},

@@ -253,8 +253,34 @@ func (s *Service) Rewards(ctx context.Context, all bool) ([]*Reward, error) {
 
 // Left counts a reward's units not yet taken.
 func (s *Service) Left(ctx context.Context, id bson.ObjectID) (int, error) {
-	n, err := s.units.CountDocuments(ctx, bson.M{"reward_id": id, "taken": false})
-	return int(n), err
+	left, err := s.LeftOf(ctx, []bson.ObjectID{id})
+	return left[id], err
+}
+
+// LeftOf counts the units not yet taken of several rewards, in one aggregation.
+func (s *Service) LeftOf(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]int, error) {
+	out := map[bson.ObjectID]int{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := s.units.Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: bson.M{"reward_id": bson.M{"$in": ids}, "taken": false}}},
+		{{Key: "$group", Value: bson.M{"_id": "$reward_id", "n": bson.M{"$sum": 1}}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("units left: %w", err)
+	}
+	var rows []struct {
+		ID bson.ObjectID `bson:"_id"`
+		N  int           `bson:"n"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("units left: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.N
+	}
+	return out, nil
 }
 
 // Redeem spends a member's points on a reward. key names the request (a form's or an
