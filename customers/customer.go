@@ -70,7 +70,8 @@ type Customer struct {
 	PasswordHash string      `bson:"password_hash,omitempty"`
 	Status       Status      `bson:"status"`
 	Suspension   *Suspension `bson:"suspension,omitempty"`
-	Purchases    []Purchase  `bson:"purchases,omitempty"`
+	Purchases    []Purchase  `bson:"purchases,omitempty"` // a copy of the purchases collection's
+	Value        Value       `bson:"value"`
 	Counters     Counters    `bson:"counters"`
 	// EmailPrefs says, per kind of notification, whether and when it is emailed
 	// (EmailOff, EmailInstant, EmailDaily, EmailWeekly); a kind not here has its default.
@@ -78,6 +79,10 @@ type Customer struct {
 	// ReviewedProducts are the products the customer reviewed (for the stage rules).
 	ReviewedProducts   []bson.ObjectID `bson:"reviewed_products,omitempty"`
 	Satisfaction       Satisfaction    `bson:"satisfaction"`
+	ScoreTrail         []ScorePoint    `bson:"score_trail,omitempty"` // the score after each recent signal
+	Mood               Mood            `bson:"mood"`
+	Risk               Risk            `bson:"risk"`
+	FollowUps          FollowUps       `bson:"followups"`
 	Stage              Stage           `bson:"stage"`
 	StageHistory       []StageChange   `bson:"stage_history,omitempty"`
 	ReachedExpansionAt *time.Time      `bson:"reached_expansion_at,omitempty"`

@@ -3,7 +3,6 @@ package customers
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +27,7 @@ type purchaseDoc struct {
 var purchaseIndexes = store.Indexes{Collection: "purchases", Models: []mongo.IndexModel{
 	{Keys: bson.D{{Key: "product_id", Value: 1}, {Key: "customer_id", Value: 1}}},
 	{Keys: bson.D{{Key: "at", Value: 1}}},
+	{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}}, // a customer's purchases
 }}
 
 func purchaseDocOf(customer bson.ObjectID, p Purchase) purchaseDoc {
@@ -40,9 +40,14 @@ type Purchase struct {
 	OrderID   string        `bson:"order_id" json:"order_id"` // the shop's reference
 	// Key is order and product: an order of several products is several purchases, and
 	// recording one twice adds it once.
-	Key    string    `bson:"key" json:"-"`
-	At     time.Time `bson:"at" json:"at"`
-	Amount float64   `bson:"amount" json:"amount"`
+	Key string    `bson:"key" json:"-"`
+	At  time.Time `bson:"at" json:"at"`
+	// Amount is in the minor units of Currency (cents, or whole rupiah), never a float.
+	Amount   int64  `bson:"amount_minor" json:"amount"`
+	Currency string `bson:"currency,omitempty" json:"currency"`
+	// LegacyAmount is the amount in main units that purchases had before currencies; the
+	// repair turns it into Amount in the portal's currency.
+	LegacyAmount float64 `bson:"amount,omitempty" json:"-"`
 }
 
 // HasPurchased reports whether the customer bought the product.
@@ -50,15 +55,38 @@ func (c *Customer) HasPurchased(product bson.ObjectID) bool {
 	return slices.ContainsFunc(c.Purchases, func(p Purchase) bool { return p.ProductID == product })
 }
 
-// AddPurchase records a purchase once per order: a retried call changes nothing. It
-// reports whether the purchase was new.
+// Currency is the portal's currency: every purchase is recorded in it, so a customer's value
+// is one sum.
+func (s *Service) Currency() string { return s.currency }
+
+// SetCurrency sets the portal's currency (an ISO 4217 code).
+func (s *Service) SetCurrency(code string) error {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if _, ok := MinorDigits(code); !ok {
+		return fmt.Errorf("currency %q is not an ISO 4217 code", code)
+	}
+	s.currency = code
+	return nil
+}
+
+// AddPurchase records a purchase once per order and product: a retried call, a repeated
+// import or a demo restart changes nothing. The purchases collection, keyed by customer and
+// purchase, is the guard; the record's list and value are rebuilt from it. It reports
+// whether the purchase was new.
 func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase) (bool, error) {
 	var f errs.Fields
 	if p.ProductID.IsZero() {
 		f.Add("product_id", "field.required")
 	}
-	if p.Amount < 0 || math.IsNaN(p.Amount) || math.IsInf(p.Amount, 0) {
+	if p.Amount < 0 {
 		f.Add("amount", "field.not_negative")
+	}
+	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
+	if p.Currency == "" {
+		p.Currency = s.currency
+	}
+	if p.Currency != s.currency {
+		f.Add("currency", "field.currency", "Currency", s.currency)
 	}
 	p.OrderID = strings.TrimSpace(p.OrderID)
 	if len(p.OrderID) > 100 {
@@ -79,22 +107,60 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 		p.OrderID = p.ProductID.Hex() + "@" + p.At.Format("2006-01-02")
 	}
 	p.Key = p.OrderID + "/" + p.ProductID.Hex()
+	p.LegacyAmount = 0
 	if _, err := s.Get(ctx, id); err != nil {
 		return false, err
 	}
-	if _, err := store.InsertNew(ctx, s.purchases, []any{purchaseDocOf(id, p)}); err != nil {
-		return false, fmt.Errorf("add purchase: %w", err)
-	}
-	res, err := s.customers.UpdateOne(ctx,
-		bson.M{"_id": id, "purchases.key": bson.M{"$ne": p.Key}},
-		bson.M{"$push": bson.M{"purchases": p}, "$set": bson.M{"updated_at": s.now()}, "$inc": bson.M{"version": 1}})
+	n, err := store.InsertNew(ctx, s.purchases, []any{purchaseDocOf(id, p)})
 	if err != nil {
 		return false, fmt.Errorf("add purchase: %w", err)
 	}
-	if res.MatchedCount == 0 {
-		return false, nil // already recorded
+	// Rebuilt even when the purchase was there: a first try that stopped after its insert is
+	// finished by the retry.
+	if err := s.rebuildPurchases(ctx, id); err != nil {
+		return false, err
 	}
-	return true, s.EvaluateStage(ctx, id)
+	return n == 1, s.EvaluateStage(ctx, id)
+}
+
+// rebuildPurchases copies a customer's purchases, in date order, onto the record with their
+// value. The write is guarded by the record's version, so two purchases recorded at once
+// cannot leave one out.
+func (s *Service) rebuildPurchases(ctx context.Context, id bson.ObjectID) error {
+	for range 20 {
+		c, err := store.FindOne[Customer](ctx, s.customers, bson.M{"_id": id}, ErrNotFound,
+			options.FindOne().SetProjection(bson.M{"version": 1}))
+		if err != nil {
+			return err
+		}
+		list, err := s.PurchasesOf(ctx, id)
+		if err != nil {
+			return err
+		}
+		res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "version": c.Version},
+			bson.M{"$set": bson.M{"purchases": list, "value": valueOf(list, s.currency), "updated_at": s.now()}, "$inc": bson.M{"version": 1}})
+		if err != nil {
+			return fmt.Errorf("purchases: %w", err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("purchases: too much contention on customer %s", id.Hex())
+}
+
+// PurchasesOf lists a customer's purchases, oldest first.
+func (s *Service) PurchasesOf(ctx context.Context, id bson.ObjectID) ([]Purchase, error) {
+	docs, err := store.FindAll[purchaseDoc](ctx, s.purchases, bson.M{"customer_id": id},
+		options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("purchases: %w", err)
+	}
+	list := make([]Purchase, len(docs))
+	for i, d := range docs {
+		list[i] = d.Purchase
+	}
+	return list, nil
 }
 
 // BuyersOf lists, a page at a time, the customers who bought a product: those after the
@@ -123,18 +189,38 @@ func (s *Service) BuyersOf(ctx context.Context, product, after bson.ObjectID, li
 	return out, nil
 }
 
-// syncPurchases stores the purchases of a customer's record that have no document of
-// their own (recorded before "purchases" existed, or by a write that stopped half-way).
-func (s *Service) syncPurchases(ctx context.Context, id bson.ObjectID) error {
+// repairPurchases gives the purchases on a customer's record that have no document of their
+// own one (recorded before "purchases" existed, or by a write that stopped half-way), in
+// the portal's currency if they had none, then rebuilds the record from the documents:
+// which also drops a purchase the record held twice.
+func (s *Service) repairPurchases(ctx context.Context, id bson.ObjectID) error {
 	c, err := store.FindOne[Customer](ctx, s.customers, bson.M{"_id": id}, ErrNotFound,
-		options.FindOne().SetProjection(bson.M{"purchases": 1}))
+		options.FindOne().SetProjection(bson.M{"purchases": 1, "value": 1}))
 	if err != nil {
 		return err
 	}
 	docs := make([]any, len(c.Purchases))
 	for i, p := range c.Purchases {
+		if p.Currency == "" {
+			p.Currency, p.Amount = s.currency, Minor(p.LegacyAmount, s.currency)
+		}
+		p.LegacyAmount = 0
 		docs[i] = purchaseDocOf(c.ID, p)
 	}
-	_, err = store.InsertNew(ctx, s.purchases, docs)
-	return err
+	if _, err := store.InsertNew(ctx, s.purchases, docs); err != nil {
+		return err
+	}
+	// Documents of the old shape, in main units, are rewritten the same way.
+	old, err := store.FindAll[purchaseDoc](ctx, s.purchases, bson.M{"customer_id": id, "currency": bson.M{"$exists": false}})
+	if err != nil {
+		return fmt.Errorf("purchases: %w", err)
+	}
+	for _, d := range old {
+		if _, err := s.purchases.UpdateOne(ctx, bson.M{"_id": d.ID}, bson.M{
+			"$set":   bson.M{"currency": s.currency, "amount_minor": Minor(d.LegacyAmount, s.currency)},
+			"$unset": bson.M{"amount": ""}}); err != nil {
+			return fmt.Errorf("purchases: %w", err)
+		}
+	}
+	return s.rebuildPurchases(ctx, id)
 }

@@ -5,9 +5,6 @@ import (
 	"time"
 )
 
-// halfLife is how long until a signal counts half as much (ARCHITECTURE §4).
-const halfLife = 90 * 24 * time.Hour
-
 // Bands of the satisfaction score.
 const (
 	BandSatisfied = "satisfied" // ≥ 70
@@ -45,20 +42,29 @@ type Satisfaction struct {
 func (s Satisfaction) HasScore() bool { return s.W > 0 }
 
 // decay is 2^(−d/halfLife).
-func decay(d time.Duration) float64 { return math.Exp2(-float64(d) / float64(halfLife)) }
+func decay(d, halfLife time.Duration) float64 { return math.Exp2(-float64(d) / float64(halfLife)) }
 
-// Add counts one signal of value v (0–100) and weight w at time t. A signal newer than T0
-// decays the sums to t; an older one is added already decayed to T0, so the order in which
-// signals arrive does not change the result.
+// Add counts one signal of value v (0–100) and weight w at time t, with the default
+// half-life of 90 days.
 func (s Satisfaction) Add(v, w float64, t time.Time) Satisfaction {
+	return s.add(v, w, t, DefaultScoreSettings().HalfLife())
+}
+
+// add counts a signal. A signal newer than T0 decays the sums to t; an older one is added
+// already decayed to T0, so the order in which signals arrive does not change the result.
+func (s Satisfaction) add(v, w float64, t time.Time, halfLife time.Duration) Satisfaction {
+	if w == 0 {
+		s.Signals++ // a kind weighed at nothing is counted, not scored
+		return s
+	}
 	switch {
 	case s.W == 0:
 		s.S, s.W, s.T0 = w*v, w, t
 	case !t.Before(s.T0):
-		f := decay(t.Sub(s.T0))
+		f := decay(t.Sub(s.T0), halfLife)
 		s.S, s.W, s.T0 = s.S*f+w*v, s.W*f+w, t
 	default:
-		d := decay(s.T0.Sub(t))
+		d := decay(s.T0.Sub(t), halfLife)
 		s.S, s.W = s.S+w*v*d, s.W+w*d
 	}
 	s.Signals++
@@ -96,17 +102,9 @@ func NPSCategory(answer int) string {
 	return NPSDetractor
 }
 
-// Recompute folds raw signals into a satisfaction, as `repair` and every edit or removal of
-// a signal do; the incremental Add gives the same result to within rounding.
+// Recompute folds raw signals into a satisfaction with the default settings.
 func Recompute(signals []Signal) Satisfaction {
-	s := Satisfaction{NPS: -1}
-	for _, sig := range signals {
-		s = s.Add(sig.Value, sig.Weight, sig.At)
-		if sig.Kind == SignalNPS {
-			s = s.withNPS(int(sig.Raw), sig.At)
-		}
-	}
-	return s
+	return DefaultScoreSettings().Replay(signals).Satisfaction
 }
 
 // Stage is where a customer is in their relationship with the company.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -55,6 +56,8 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "loyalty.level", Value: -1}, {Key: "loyalty.points", Value: -1}, {Key: "_id", Value: -1}}}, // by level
 		{Keys: bson.D{{Key: "staff", Value: 1}, {Key: "_id", Value: -1}}},                                              // the customers list
+		{Keys: bson.D{{Key: "risk.rank", Value: -1}, {Key: "_id", Value: -1}}},                                         // the at-risk list
+		{Keys: bson.D{{Key: "value.cltv", Value: -1}, {Key: "_id", Value: -1}}},                                        // by value
 		{Keys: bson.D{{Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}},                                    // by last activity
 		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
@@ -74,20 +77,29 @@ type Service struct {
 	identities *mongo.Collection
 	signals    *mongo.Collection
 	purchases  *mongo.Collection
+	settings   *mongo.Collection
 	languages  []string
+	currency   string
 	now        func() time.Time
+	// scoreSettings are read by every signal: cached, and forgotten when saved here.
+	scoreSettings *store.Cached[ScoreSettings]
+	watchers      []Watcher
 }
 
 // NewService returns the service on db; languages are the locales a customer may prefer.
 func NewService(db *mongo.Database, languages []string) *Service {
-	return &Service{
+	s := &Service{
 		customers:  db.Collection("customers"),
 		identities: db.Collection("identities"),
 		signals:    db.Collection("signals"),
 		purchases:  db.Collection("purchases"),
+		settings:   db.Collection("customer_settings"),
 		languages:  languages,
+		currency:   DefaultCurrency,
 		now:        func() time.Time { return time.Now().UTC() },
 	}
+	s.scoreSettings = store.NewCached("customer_settings", 5*time.Second, s.loadScoreSettings)
+	return s
 }
 
 type identityDoc struct {
@@ -565,6 +577,11 @@ type Query struct {
 	// ByLevel orders by trust level, then points, highest first; After is then the previous
 	// page's last key (LevelCursor).
 	ByLevel bool
+	// ByRisk orders by risk weighed by value (Risk.Rank), highest first; ByValue by lifetime
+	// value. After is then the previous page's last key.
+	ByRisk, ByValue bool
+	// AtRisk keeps the customers on the at-risk list.
+	AtRisk bool
 	// Level keeps members of one trust level ("0"…"3"; "": any).
 	Level  string
 	After  string
@@ -618,8 +635,33 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 	if q.NoStaff {
 		filter["staff"] = bson.M{"$ne": true}
 	}
+	if q.AtRisk {
+		filter["risk.rank"] = bson.M{"$gt": 0}
+	}
+	// after adds a page's start to the filter, beside a name search's own $or.
+	after := func(cond bson.A) {
+		if or, has := filter["$or"]; has {
+			filter["$and"] = bson.A{bson.M{"$or": or}, bson.M{"$or": cond}}
+			delete(filter, "$or")
+		} else {
+			filter["$or"] = cond
+		}
+	}
 	sort := bson.D{{Key: "_id", Value: -1}}
 	switch {
+	case q.ByRisk || q.ByValue:
+		field := "risk.rank"
+		if q.ByValue {
+			field = "value.cltv"
+		}
+		sort = bson.D{{Key: field, Value: -1}, {Key: "_id", Value: -1}}
+		if key, id, ok := parseFloatCursor(q.After); ok {
+			var v any = key
+			if q.ByValue {
+				v = int64(key)
+			}
+			after(bson.A{bson.M{field: bson.M{"$lt": v}}, bson.M{field: v, "_id": bson.M{"$lt": id}}})
+		}
 	case q.ByActivity:
 		sort = bson.D{{Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}
 		if nanos, id, ok := parseActivityCursor(q.After); ok {
@@ -683,6 +725,10 @@ func (s *Service) Search(ctx context.Context, q Query) ([]*Customer, error) {
 // Next moves the query to the page after last, the last customer of this page.
 func (q *Query) Next(last *Customer) {
 	switch {
+	case q.ByRisk:
+		q.After = strconv.FormatFloat(last.Risk.Rank, 'g', -1, 64) + "_" + last.ID.Hex()
+	case q.ByValue:
+		q.After = strconv.FormatInt(last.Value.CLTV, 10) + "_" + last.ID.Hex()
 	case q.ByScore:
 		q.After = ScoreCursor(last)
 	case q.ByActivity:
@@ -692,6 +738,13 @@ func (q *Query) Next(last *Customer) {
 	default:
 		q.Before = last.ID
 	}
+}
+
+func parseFloatCursor(s string) (float64, bson.ObjectID, bool) {
+	key, hex, ok := strings.Cut(s, "_")
+	f, err := strconv.ParseFloat(key, 64)
+	id, err2 := bson.ObjectIDFromHex(hex)
+	return f, id, ok && err == nil && err2 == nil && !math.IsNaN(f)
 }
 
 func parseActivityCursor(s string) (int64, bson.ObjectID, bool) {

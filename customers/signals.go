@@ -76,7 +76,19 @@ func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
 		return fmt.Errorf("record signal: %w", err)
 	}
 	if res.MatchedCount > 0 {
-		return s.RecomputeSatisfaction(ctx, sig.CustomerID)
+		// An edited answer or review, or a retried request: watchers hear of it again and
+		// act once per cause.
+		if err := s.RecomputeSatisfaction(ctx, sig.CustomerID); err != nil {
+			return err
+		}
+		if c, err := s.Get(ctx, sig.CustomerID); err == nil {
+			s.notify(ctx, Event{Customer: c, Signal: &sig})
+		}
+		return nil
+	}
+	st, err := s.ScoreSettings(ctx)
+	if err != nil {
+		return err
 	}
 	// Read, add, write back guarded by the satisfaction's version: concurrent signals for one
 	// customer retry rather than overwrite each other.
@@ -85,19 +97,33 @@ func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
 		if err != nil {
 			return err
 		}
-		next := c.Satisfaction.Add(sig.Value, sig.Weight, sig.At)
+		next := c.Satisfaction.add(sig.Value, st.Weight(sig.Kind), sig.At, st.HalfLife())
 		if sig.Kind == SignalNPS {
 			next = next.withNPS(int(sig.Raw), sig.At)
 		}
 		next.Version = c.Satisfaction.Version + 1
-		res, err := s.customers.UpdateOne(ctx, bson.M{"_id": c.ID, "satisfaction.version": c.Satisfaction.Version},
-			bson.M{"$set": bson.M{"satisfaction": next, "last_active_at": s.now()}, "$inc": bson.M{"version": 1}})
+		set := bson.M{"satisfaction": next, "last_active_at": s.now()}
+		if sig.Kind == SignalSentiment {
+			set["mood"] = c.Mood.add(sig.Value, sig.At)
+		}
+		update := bson.M{"$set": set, "$inc": bson.M{"version": 1}}
+		if next.HasScore() {
+			update["$push"] = bson.M{"score_trail": bson.M{"$each": bson.A{ScorePoint{At: sig.At, Score: next.Score}}, "$slice": -trailLength}}
+		}
+		var after Customer
+		err = s.customers.FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "satisfaction.version": c.Satisfaction.Version}, update,
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("record signal: %w", err)
 		}
-		if res.ModifiedCount == 1 {
-			return s.EvaluateStage(ctx, c.ID)
+		if err := s.evaluateStage(ctx, &after); err != nil {
+			return err
 		}
+		s.notify(ctx, Event{Customer: &after, Signal: &sig, Previous: c})
+		return nil
 	}
 	return fmt.Errorf("record signal: too much contention on customer %s", sig.CustomerID.Hex())
 }
@@ -150,21 +176,42 @@ func (s *Service) WithdrawSignals(ctx context.Context, ids []string) error {
 // RecomputeSatisfaction rebuilds a customer's score from the raw signals — what repair
 // runs for everyone — and re-evaluates the stage.
 func (s *Service) RecomputeSatisfaction(ctx context.Context, id bson.ObjectID) error {
+	st, err := s.ScoreSettings(ctx)
+	if err != nil {
+		return err
+	}
 	signals, err := s.Signals(ctx, id)
 	if err != nil {
 		return err
 	}
-	sat := Recompute(signals)
-	c, err := s.Get(ctx, id)
+	r := st.Replay(signals)
+	for range 20 {
+		c, err := s.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		done, err := s.storeReplay(ctx, c, r, st)
+		if err != nil || done {
+			return err
+		}
+	}
+	return fmt.Errorf("recompute satisfaction: too much contention on customer %s", id.Hex())
+}
+
+// storeReplay writes a replay onto the record read as c, with the stage and risk it leads
+// to, in one write guarded by the record's version; false: the record changed meanwhile.
+func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st ScoreSettings) (bool, error) {
+	r.Satisfaction.Version = c.Satisfaction.Version + 1
+	next := *c
+	next.Satisfaction, next.ScoreTrail, next.Mood = r.Satisfaction, r.Trail, r.Mood
+	update := s.assessment(&next, st)
+	set := update["$set"].(bson.M)
+	set["satisfaction"], set["score_trail"], set["mood"] = r.Satisfaction, r.Trail, r.Mood
+	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": c.ID, "version": c.Version}, update)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("recompute satisfaction: %w", err)
 	}
-	sat.Version = c.Satisfaction.Version + 1
-	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": id},
-		bson.M{"$set": bson.M{"satisfaction": sat}, "$inc": bson.M{"version": 1}}); err != nil {
-		return fmt.Errorf("recompute satisfaction: %w", err)
-	}
-	return s.EvaluateStage(ctx, id)
+	return res.MatchedCount == 1, nil
 }
 
 // Contributed counts a contribution (a review, post, vote…) and re-evaluates the stage.
@@ -208,29 +255,46 @@ func (s *Service) EvaluateStage(ctx context.Context, id bson.ObjectID) error {
 }
 
 func (s *Service) evaluateStage(ctx context.Context, c *Customer) error {
-	id := c.ID
+	st, err := s.ScoreSettings(ctx)
+	if err != nil {
+		return err
+	}
+	update := s.assessment(c, st)
+	if len(update["$set"].(bson.M)) == 0 {
+		return nil
+	}
+	// Guarded by the stage read, so two evaluations at once record one change.
+	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": c.ID, "stage": c.Stage}, update); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if push, moved := update["$push"].(bson.M); moved {
+		s.notify(ctx, Event{Customer: c, StageChange: push["stage_history"].(*StageChange)})
+	}
+	return nil
+}
+
+// assessment is the update that brings a record's stage and churn risk up to date: an empty
+// $set when both are.
+func (s *Service) assessment(c *Customer, st ScoreSettings) bson.M {
 	current := c.Stage
 	if current == "" {
 		current = StageAwareness
 	}
 	now := s.now()
 	next, cause := NextStage(current, c.Facts(now))
-	if next == current {
-		return nil
+	set := bson.M{}
+	update := bson.M{"$set": set, "$inc": bson.M{"version": 1}}
+	if next != current {
+		set["stage"] = next
+		if next == StageExpansion && c.ReachedExpansionAt == nil {
+			set["reached_expansion_at"] = now
+		}
+		update["$push"] = bson.M{"stage_history": &StageChange{From: current, To: next, Cause: cause, At: now}}
 	}
-	set := bson.M{"stage": next}
-	if next == StageExpansion && c.ReachedExpansionAt == nil {
-		set["reached_expansion_at"] = now
+	if risk := assessRisk(c, next, now, st.RiskDrop); !sameRisk(risk, c.Risk) {
+		set["risk"] = risk
 	}
-	_, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "stage": c.Stage}, bson.M{
-		"$set":  set,
-		"$push": bson.M{"stage_history": StageChange{From: current, To: next, Cause: cause, At: now}},
-		"$inc":  bson.M{"version": 1},
-	})
-	if err != nil {
-		return fmt.Errorf("stage: %w", err)
-	}
-	return nil
+	return update
 }
 
 // EvaluateAllStages re-applies the stage rules to every customer (the daily job: inactivity
@@ -256,7 +320,7 @@ func (s *Service) Repair(ctx context.Context) (int, error) {
 		if err := s.RecomputeSatisfaction(ctx, id); err != nil {
 			return err
 		}
-		return s.syncPurchases(ctx, id)
+		return s.repairPurchases(ctx, id)
 	})
 }
 
@@ -350,4 +414,19 @@ func (s *Service) StagesOf(ctx context.Context) ([]*Customer, error) {
 	}
 	list := []*Customer{}
 	return list, cur.All(ctx, &list)
+}
+
+// SetFollowUps records a customer's open follow-up tasks (package followups keeps them) and
+// re-weighs the churn risk, which counts an overdue one.
+func (s *Service) SetFollowUps(ctx context.Context, id bson.ObjectID, f FollowUps) error {
+	var c Customer
+	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"followups": f}, "$inc": bson.M{"version": 1}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("follow-ups: %w", err)
+	}
+	return s.evaluateStage(ctx, &c)
 }

@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -139,17 +142,28 @@ func (s *Server) adminProductUpdate(c *fiber.Ctx) error {
 
 // purchaseInput is the purchase form and the CRM's API call.
 type purchaseInput struct {
-	Product string  `form:"product" json:"product"` // slug
-	OrderID string  `form:"order_id" json:"order_id"`
-	Date    string  `form:"date" json:"-"`
-	At      string  `form:"-" json:"at"` // RFC 3339
-	Amount  float64 `form:"amount" json:"amount"`
+	Product string `form:"product" json:"product"` // slug
+	OrderID string `form:"order_id" json:"order_id"`
+	Date    string `form:"date" json:"-"`
+	At      string `form:"-" json:"at"` // RFC 3339
+	// The form takes the amount in the currency's main unit ("12.50"); the API in minor
+	// units (1250) with the currency, as payment APIs do.
+	Amount      string `form:"amount" json:"-"`
+	AmountMinor int64  `form:"-" json:"amount"`
+	Currency    string `form:"-" json:"currency"`
 }
 
 // purchase turns the input into a purchase of a known product.
 func (s *Server) purchase(c *fiber.Ctx, in purchaseInput) (customers.Purchase, error) {
-	p := customers.Purchase{OrderID: in.OrderID, Amount: in.Amount}
+	p := customers.Purchase{OrderID: in.OrderID, Amount: in.AmountMinor, Currency: in.Currency}
 	var f errs.Fields
+	if in.Amount != "" {
+		major, err := strconv.ParseFloat(strings.TrimSpace(in.Amount), 64)
+		if err != nil || math.IsNaN(major) || math.IsInf(major, 0) || major > 1e15 {
+			f.Add("amount", "field.amount")
+		}
+		p.Amount = customers.Minor(major, s.deps.Customers.Currency())
+	}
 	if product, err := s.deps.Reviews.Product(c.UserContext(), in.Product); err != nil {
 		f.Add("product", "product.not_found")
 	} else {

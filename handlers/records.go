@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -190,6 +191,19 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		return err
 	}
 	d.Products = products
+	if d.Full {
+		var bought []bson.ObjectID
+		for _, p := range m.Purchases {
+			if products[p.ProductID] == nil {
+				bought = append(bought, p.ProductID)
+			}
+		}
+		more, err := s.deps.Reviews.ProductsByID(ctx, bought)
+		if err != nil {
+			return err
+		}
+		maps.Copy(d.Products, more)
+	}
 	for _, r := range revs {
 		p := products[r.ProductID]
 		e := timelineEntry{At: formatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,

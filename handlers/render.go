@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 	"golang.org/x/text/number"
@@ -81,6 +82,18 @@ func (p *Page) Pct(v float64) string {
 		return "—"
 	}
 	return strings.Replace(printerFor(p.Lang).Sprint(number.Percent(v/100, number.Scale(1))), "-", "−", 1)
+}
+
+// Money writes an amount in a currency's minor units the reader's way ("Rp 150.000",
+// "$ 12.50"), by CLDR.
+func (p *Page) Money(amount int64, code string) string { return formatMoney(amount, code, p.Lang) }
+
+func formatMoney(amount int64, code, lang string) string {
+	u, err := currency.ParseISO(code)
+	if err != nil {
+		return formatNumber(float64(amount), 0, lang)
+	}
+	return strings.Replace(printerFor(lang).Sprint(currency.NarrowSymbol(u.Amount(customers.Major(amount, code)))), "-", "−", 1)
 }
 
 func formatNumber(v float64, decimals int, lang string) string {

@@ -79,7 +79,7 @@ func (s *Seeder) purchasesAndAnswers(ctx context.Context, i int) error {
 		p := s.products[r.IntN(len(s.products))]
 		at := now.Add(-time.Duration(r.IntN(365*24)) * time.Hour)
 		_, err := s.deps.Reviews.RecordPurchase(ctx, c.ID, customers.Purchase{ProductID: p.ID,
-			OrderID: fmt.Sprintf("seed-%d-%d", i, k), At: at, Amount: float64(25_000 + r.IntN(80)*5_000)})
+			OrderID: fmt.Sprintf("seed-%d-%d", i, k), At: at, Amount: int64(25_000 + r.IntN(80)*5_000)})
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/store"
@@ -41,6 +42,8 @@ type config struct {
 	SMTP           *mail.SMTPSettings           // nil: emails are kept in the outbox
 	// ReviewRequestDays is how long after a purchase its review is asked for, and again.
 	ReviewRequestDays int
+	// Currency is the portal's currency: every purchase is recorded in it.
+	Currency string
 	MailFrom          *mail.Address
 	// S3 keeps uploaded pictures in a bucket; empty Endpoint: under GUYUB_DATA/uploads.
 	S3 media.S3Config
@@ -261,6 +264,14 @@ var settings = []setting{
 			return fmt.Errorf("%q is not a whole number from 1 to 365", v)
 		}
 		c.ReviewRequestDays = n
+		return nil
+	}},
+	{"GUYUB_CURRENCY", "currency", customers.DefaultCurrency, "the ISO 4217 currency purchases are recorded in (amounts in its minor units through the API)", func(c *config, v string) error {
+		code := strings.ToUpper(strings.TrimSpace(v))
+		if _, ok := customers.MinorDigits(code); !ok {
+			return fmt.Errorf("%q is not an ISO 4217 currency code", v)
+		}
+		c.Currency = code
 		return nil
 	}},
 	providerSetting("google", "key", "Google OAuth client ID", func(p *providerSettings, v string) { p.Key = v }),

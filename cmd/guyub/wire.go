@@ -113,6 +113,11 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	}
 	s := &services{store: st, catalog: catalog, limiter: ratelimit.New(st.DB), owner: store.NewOwner()}
 	s.customers = customers.NewService(st.DB, catalog.Languages())
+	if cfg.Currency != "" {
+		if err := s.customers.SetCurrency(cfg.Currency); err != nil {
+			return fail(err)
+		}
+	}
 	s.identity, err = identity.New(ctx, st.DB, s.customers, s.limiter, identity.Config{Secret: []byte(cfg.SessionSecret)})
 	if err != nil {
 		return fail(err)

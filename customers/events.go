@@ -1,0 +1,31 @@
+package customers
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Event is a change on a customer's record that others act on, such as the rules that open
+// follow-up tasks.
+type Event struct {
+	Customer    *Customer    // the record after the change
+	Previous    *Customer    // the record before a new signal (nil otherwise)
+	Signal      *Signal      // a signal recorded, or recorded again
+	StageChange *StageChange // a move to another stage
+}
+
+// Watcher acts on events. The same event may come more than once (a retried request), so a
+// watcher must act once per cause.
+type Watcher func(context.Context, Event) error
+
+// Watch registers w; set up before serving.
+func (s *Service) Watch(w Watcher) { s.watchers = append(s.watchers, w) }
+
+// notify tells every watcher. The change stands whatever they do: a failure is logged.
+func (s *Service) notify(ctx context.Context, e Event) {
+	for _, w := range s.watchers {
+		if err := w(ctx, e); err != nil {
+			slog.Default().WarnContext(ctx, "a watcher of customer records failed", "customer", e.Customer.ID.Hex(), "err", err)
+		}
+	}
+}

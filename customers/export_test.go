@@ -1,0 +1,8 @@
+package customers
+
+import "time"
+
+// Exported for the tests in package customers_test.
+var AssessRisk = assessRisk
+
+func (s *Service) SetNow(now func() time.Time) { s.now = now }

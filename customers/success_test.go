@@ -1,0 +1,206 @@
+package customers_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"errors"
+	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/errs"
+)
+
+func TestValue_HandComputedAndEachOrderOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	if err := s.SetCurrency("usd"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "value@example.com"})
+	p1, p2 := bson.NewObjectID(), bson.NewObjectID()
+	first := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	// Three orders over two years: $10.00, $25.50 (two products in one order: 20.00 + 5.50), $4.50.
+	buys := []customers.Purchase{
+		{ProductID: p1, OrderID: "A", At: first, Amount: 1000},
+		{ProductID: p1, OrderID: "B", At: first.AddDate(1, 0, 0), Amount: 2000},
+		{ProductID: p2, OrderID: "B", At: first.AddDate(1, 0, 0), Amount: 550},
+		{ProductID: p2, OrderID: "C", At: first.AddDate(2, 0, 0), Amount: 450, Currency: "USD"},
+	}
+	// Each recorded three times, two of them at once: stored once.
+	var wg sync.WaitGroup
+	for _, p := range buys {
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.AddPurchase(ctx, c.ID, p); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for _, p := range buys {
+		if added, err := s.AddPurchase(ctx, c.ID, p); added || err != nil {
+			t.Fatalf("a purchase recorded again was added: %v %v", added, err)
+		}
+	}
+	got, _ := s.Get(ctx, c.ID)
+	if len(got.Purchases) != 4 {
+		t.Fatalf("%d purchases on the record, want 4", len(got.Purchases))
+	}
+	v := got.Value
+	// Total 4000 cents over 3 orders: average 1333; 3 orders over 2 years = 1.5 a year
+	// (two years of 365 days: 730); CLTV = 1333 × 3/(730/365.25) × 3 = 6003.
+	years := 730.0 / 365.25
+	want := int64(math.Round(1333 * (3 / years) * 3))
+	if v.Total != 4000 || v.Orders != 3 || v.AverageOrder() != 1333 || v.CLTV != want || v.Currency != "USD" {
+		t.Fatalf("value %+v (average %d), want total 4000, 3 orders, average 1333, CLTV %d", v, v.AverageOrder(), want)
+	}
+	// One order yesterday counts as one a year: 3 × the order.
+	d, _ := s.Create(ctx, customers.NewCustomer{Email: "once@example.com"})
+	s.AddPurchase(ctx, d.ID, customers.Purchase{ProductID: p1, OrderID: "X", At: time.Now().Add(-24 * time.Hour), Amount: 1999})
+	if got, _ := s.Get(ctx, d.ID); got.Value.CLTV != 3*1999 {
+		t.Fatalf("one order: CLTV %d, want %d", got.Value.CLTV, 3*1999)
+	}
+	// Another currency is refused with a message naming the portal's.
+	_, err := s.AddPurchase(ctx, d.ID, customers.Purchase{ProductID: p1, OrderID: "Y", Amount: 1, Currency: "EUR"})
+	var f *errs.Fields
+	if !errors.As(err, &f) || f.ByName["currency"].ID != "field.currency" {
+		t.Fatalf("a purchase in EUR: %v", err)
+	}
+}
+
+func TestRecompute_NewWeightsAsByHandResumable(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	at := time.Now().UTC().Add(-time.Hour)
+	var people []*customers.Customer
+	for i := range 5 {
+		c, _ := s.Create(ctx, customers.NewCustomer{Email: fmt.Sprintf("w%d@example.com", i)})
+		people = append(people, c)
+		// NPS 2 (20) and a 5-star review (100) at the same moment.
+		if err := s.RecordSignal(ctx, customers.SurveySignal(c.ID, customers.SignalNPS, fmt.Sprint("n", i), 2, at)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordSignal(ctx, customers.ReviewSignal(c.ID, fmt.Sprint("r", i), 5, at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// §4's weights: (3·20 + 2·100)/5 = 52.
+	if c, _ := s.Get(ctx, people[0].ID); c.Satisfaction.Score != 52 {
+		t.Fatalf("score with the default weights: %d, want 52", c.Satisfaction.Score)
+	}
+	st := customers.DefaultScoreSettings()
+	st.Weights[customers.SignalNPS], st.Weights[customers.SignalReview] = 1, 3
+	pv, err := s.PreviewScoreSettings(ctx, st)
+	if err != nil || pv.Sample != 5 || pv.Before[customers.BandNeutral] != 5 || pv.After[customers.BandSatisfied] != 5 || pv.Moved != 5 {
+		t.Fatalf("preview %+v, %v", pv, err)
+	}
+	if err := s.SaveScoreSettings(ctx, st, bson.NewObjectID()); err != nil {
+		t.Fatal(err)
+	}
+	bad := st
+	bad.HalfLifeDays = 1
+	var f *errs.Fields
+	if err := s.SaveScoreSettings(ctx, bad, bson.NewObjectID()); !errors.As(err, &f) || f.ByName["half_life_days"].ID == "" {
+		t.Fatalf("a half-life of one day: %v", err)
+	}
+	// Batches of 200: one step does everything here; the progress says so and a further step
+	// does nothing.
+	more, err := s.RecomputeStep(ctx)
+	if err != nil || more {
+		t.Fatalf("step: more %v, %v", more, err)
+	}
+	p, _ := s.Progress(ctx)
+	if p.Running() || p.Done != 5 || p.Total != 5 {
+		t.Fatalf("progress %+v", p)
+	}
+	// (1·20 + 3·100)/4 = 80.
+	for _, c := range people {
+		got, _ := s.Get(ctx, c.ID)
+		if got.Satisfaction.Score != 80 || got.Satisfaction.Band != customers.BandSatisfied {
+			t.Fatalf("recomputed score %d, want 80", got.Satisfaction.Score)
+		}
+	}
+	// A new signal after the change is weighed the new way too: CSAT 1 (0) weighs 2:
+	// (20 + 300 + 0)/(1 + 3 + 2) = 53.3.
+	s.RecordSignal(ctx, customers.SurveySignal(people[1].ID, customers.SignalCSAT, "c1", 1, at.Add(time.Minute)))
+	if got, _ := s.Get(ctx, people[1].ID); got.Satisfaction.Score != 53 {
+		t.Fatalf("a new signal: %d, want 53", got.Satisfaction.Score)
+	}
+}
+
+func TestRisk_ReasonsOnHandMadeHistories(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	due := now.Add(-time.Hour)
+	base := func() *customers.Customer {
+		return &customers.Customer{CreatedAt: now.AddDate(-1, 0, 0), LastActiveAt: now.AddDate(0, 0, -2),
+			Counters: customers.Counters{Posts: 40}, Satisfaction: customers.Satisfaction{NPS: -1}}
+	}
+	keys := func(r customers.Risk) string {
+		s := ""
+		for _, why := range r.Reasons {
+			s += fmt.Sprintf("%s(%d) ", why.Key, why.N)
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name  string
+		make  func(*customers.Customer)
+		stage customers.Stage
+		want  string
+		score int
+	}{
+		{"a happy regular", func(c *customers.Customer) {
+			c.Satisfaction = customers.Satisfaction{W: 1, Score: 85, Band: customers.BandSatisfied, NPS: 10, NPSCat: customers.NPSPromoter}
+		}, customers.StageCommitment, "", 0},
+		// The case the issue names: a detractor in dissolution with a score of 52 is at risk, with words.
+		{"a detractor in dissolution scoring 52", func(c *customers.Customer) {
+			c.Satisfaction = customers.Satisfaction{W: 1, Score: 52, Band: customers.BandNeutral, NPS: 3, NPSCat: customers.NPSDetractor}
+		}, customers.StageDissolution, "detractor(3) dissolution(0) ", 60},
+		{"a score that fell 20 points in 30 days", func(c *customers.Customer) {
+			c.Satisfaction = customers.Satisfaction{W: 1, Score: 55, Band: customers.BandNeutral, NPS: -1}
+			c.ScoreTrail = []customers.ScorePoint{{At: now.AddDate(0, 0, -60), Score: 80}, {At: now.AddDate(0, 0, -40), Score: 75}, {At: now.AddDate(0, 0, -3), Score: 55}}
+		}, customers.StageExpansion, "score_fell(20) ", 20},
+		{"silent three times longer than usual", func(c *customers.Customer) {
+			// 12 contributions over the 200 days before going quiet 100 days ago: usually every ~8 days.
+			c.CreatedAt, c.LastActiveAt = now.AddDate(0, 0, -300), now.AddDate(0, 0, -100)
+			c.Counters = customers.Counters{Posts: 12}
+		}, customers.StageExploration, "silent(100) ", 20},
+		{"a rare visitor away as long as usual", func(c *customers.Customer) {
+			c.CreatedAt, c.LastActiveAt = now.AddDate(-2, 0, 0), now.AddDate(0, 0, -100)
+			c.Counters = customers.Counters{Posts: 3}
+		}, customers.StageExploration, "", 0},
+		{"low score, negative words, an overdue follow-up", func(c *customers.Customer) {
+			c.Satisfaction = customers.Satisfaction{W: 1, Score: 30, Band: customers.BandAtRisk, NPS: -1}
+			c.Mood = customers.Mood{S: 2 * 20, W: 2, N: 2}
+			c.FollowUps = customers.FollowUps{Open: 1, Due: &due}
+		}, customers.StageDissolution, "dissolution(0) low_score(30) negative_sentiment(0) overdue_followup(1) ", 75},
+	} {
+		m := base()
+		c.make(m)
+		r := customers.AssessRisk(m, c.stage, now, 15)
+		if got := keys(r); got != c.want || r.Score != c.score {
+			t.Errorf("%s: risk %d with %q, want %d with %q", c.name, r.Score, got, c.score, c.want)
+		}
+		if r.AtRisk() != (c.score >= customers.AtRiskFrom) || (r.Rank > 0) != r.AtRisk() {
+			t.Errorf("%s: at risk %v rank %v", c.name, r.AtRisk(), r.Rank)
+		}
+	}
+	// Of two customers as much at risk, the one worth more ranks first.
+	a, b := base(), base()
+	for _, m := range []*customers.Customer{a, b} {
+		m.Satisfaction = customers.Satisfaction{W: 1, Score: 20, Band: customers.BandAtRisk, NPS: 2, NPSCat: customers.NPSDetractor}
+	}
+	b.Value = customers.Value{Currency: "IDR", CLTV: 450000}
+	ra, rb := customers.AssessRisk(a, customers.StageDissolution, now, 15), customers.AssessRisk(b, customers.StageDissolution, now, 15)
+	if ra.Score != rb.Score || rb.Rank <= ra.Rank {
+		t.Fatalf("rank by value: %v vs %v", ra, rb)
+	}
+}
