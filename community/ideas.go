@@ -87,6 +87,9 @@ type Idea struct {
 	UpdatedAt        time.Time  `bson:"updated_at" json:"updated_at"`
 	Version          int        `bson:"version" json:"-"`
 	SearchDirty      bool       `bson:"search_dirty" json:"-"`
+	// Voters sums up the voters (their value, risk and stages) for product staff's list and
+	// sort; never given out (json "-", and left out of a member's download).
+	Voters Voters `bson:"voters" json:"-"`
 }
 
 // URL is the idea's readable address: /ideas/{slug}-{id}.
@@ -157,6 +160,10 @@ func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in
 		func() error { return s.contributed(ctx, author.ID, "ideas") },
 		func() error {
 			_, err := s.vote(ctx, idea.ID, author.ID, true)
+			return err
+		},
+		func() error {
+			_, _, err := s.refreshVoters(ctx, idea.ID)
 			return err
 		})
 	if counted, err := s.Idea(ctx, idea.ID); err == nil {
@@ -314,6 +321,17 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 		return nil, ErrIdeaClosed
 	}
 	counted, err := s.vote(ctx, id, voter.ID, vote)
+	if counted != nil || err == nil {
+		// The voters' summary follows the vote; the vote stands whatever happens to it (the
+		// hourly refresh puts it right).
+		store.FollowUp(ctx, "vote", func() error {
+			v, stored, err := s.refreshVoters(ctx, id)
+			if stored && counted != nil {
+				counted.Voters = v
+			}
+			return err
+		})
+	}
 	if err != nil || counted != nil {
 		return counted, err
 	}
@@ -664,6 +682,9 @@ func (s *Service) Merge(ctx context.Context, staff *customers.Customer, dupID, t
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
+	store.FollowUp(ctx, "merge",
+		func() error { _, _, err := s.refreshVoters(ctx, targetID); return err },
+		func() error { _, _, err := s.refreshVoters(ctx, dupID); return err })
 	return s.Idea(ctx, targetID)
 }
 
@@ -672,6 +693,9 @@ const (
 	IdeasTop      = "top"
 	IdeasNewest   = "newest"
 	IdeasTrending = "trending" // most votes in the last 14 days
+	// IdeasVotersValue: the voters' value summed (Idea.Voters), most first. For product
+	// staff only: the handlers offer and accept it for them alone.
+	IdeasVotersValue = "voters_value"
 )
 
 // IdeaSorts lists the orders, the default first.
@@ -709,8 +733,13 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 		filter["product_id"] = q.ProductID
 	}
 	field := "vote_count" // top; "" newest
-	if q.Sort == IdeasNewest {
+	cursor := func(i *Idea) string { return countCursor(i.VoteCount, i.ID) }
+	switch q.Sort {
+	case IdeasNewest:
 		field = ""
+	case IdeasVotersValue:
+		field = "voters.value"
+		cursor = func(i *Idea) string { return store.EncodeCursor(i.Voters.Value, i.ID) }
 	}
 	sort, ok := store.DescendingPage(filter, field, q.After, nil)
 	if !ok {
@@ -721,7 +750,7 @@ func (s *Service) Ideas(ctx context.Context, q IdeaQuery) (*IdeaPage, error) {
 		return nil, err
 	}
 	page := &IdeaPage{}
-	page.Ideas, page.Next = store.TrimPage(list, limit, func(i *Idea) string { return countCursor(i.VoteCount, i.ID) })
+	page.Ideas, page.Next = store.TrimPage(list, limit, cursor)
 	return page, nil
 }
 

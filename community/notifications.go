@@ -28,6 +28,7 @@ const (
 	NotifyModerated  = "moderated"   // a moderator hid what you wrote, with a reason
 	NotifyFlagHidden = "flag_hidden" // members' reports hid what you wrote until a moderator looks
 	NotifyBadge      = "badge"       // you earned a badge (told in the portal only)
+	NotifyHeard      = "heard"       // the company answered your feedback (a follow-up's reply)
 )
 
 // Mailer queues an email (mail.Outbox implements it).
@@ -327,7 +328,7 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 		list[i].ID, list[i].CreatedAt = bson.NewObjectID(), s.now()
 		switch list[i].Kind {
 		case NotifyModerated, NotifyFlagHidden: // emailed as it happens, whatever the preferences
-		case NotifyBadge: // a pleasure to find on the next visit; no email
+		case NotifyBadge, NotifyHeard: // found on the next visit; no email
 		default:
 			list[i].EmailState = emailPending
 		}
@@ -335,6 +336,13 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 	}
 	_, err := store.InsertNew(ctx, s.notifications, docs)
 	return err
+}
+
+// Heard tells a customer, in the portal, what a member of staff answered to their feedback
+// (about names the feedback: a follow-up rule). key names the event: told once.
+func (s *Service) Heard(ctx context.Context, customer, staff bson.ObjectID, key, about, message string) error {
+	return s.notify(ctx, Notification{CustomerID: customer, Kind: NotifyHeard, ActorID: staff, Title: about, Reason: message,
+		URL: "/notifications", Key: key})
 }
 
 // AnnounceBadge tells a member in the portal that they earned a badge, once per badge.

@@ -132,7 +132,7 @@ var MemberData = []store.MemberData{
 	{Collection: "threads", Field: "author_id"},
 	{Collection: "posts", Field: "author_id"},
 	{Collection: "post_likes", Field: "customer_id"},
-	{Collection: "ideas", Field: "author_id"},
+	{Collection: "ideas", Field: "author_id", Omit: []string{"voters"}}, // the voters' summary is the staff's
 	{Collection: "idea_votes", Field: "customer_id"},
 	{Collection: "notifications", Field: "customer_id"},
 }
@@ -181,6 +181,10 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "trend_votes", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "trend_votes", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "_id", Value: -1}}},
+		// the voters' value (product staff's sort), overall, by state and by product
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "voters.value", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "state", Value: 1}, {Key: "voters.value", Value: -1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "product_id", Value: 1}, {Key: "voters.value", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "author_id", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "search_dirty", Value: 1}, {Key: "_id", Value: 1}}},
 	}},

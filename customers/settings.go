@@ -85,7 +85,7 @@ type Replayed struct {
 // path gives the same result to within rounding. Each kind weighs what the settings say,
 // whatever it weighed when it was recorded.
 func (st ScoreSettings) Replay(signals []Signal) Replayed {
-	r := Replayed{Satisfaction: Satisfaction{NPS: -1}}
+	r := Replayed{Satisfaction: Satisfaction{NPS: -1}, Trail: []ScorePoint{}} // stored as an array, never null
 	hl := st.HalfLife()
 	for _, sig := range signals {
 		r.Satisfaction = r.Satisfaction.add(sig.Value, st.Weight(sig.Kind), sig.At, hl)

@@ -408,7 +408,7 @@ func (s *Service) ActiveBetween(ctx context.Context, from, to time.Time) ([]bson
 
 // StagesOf lists every customer's stage and its history (for the KPIs).
 func (s *Service) StagesOf(ctx context.Context) ([]*Customer, error) {
-	cur, err := s.customers.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"stage": 1, "stage_history": 1}))
+	cur, err := s.customers.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"stage": 1, "stage_history": 1, "value": 1}))
 	if err != nil {
 		return nil, fmt.Errorf("stages: %w", err)
 	}

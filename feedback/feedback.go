@@ -495,3 +495,11 @@ func (s *Service) ResponsesBy(ctx context.Context, customer bson.ObjectID, befor
 	list := []*Response{}
 	return list, cur.All(ctx, &list)
 }
+
+// Response reads one answer.
+func (s *Service) Response(ctx context.Context, id bson.ObjectID) (*Response, error) {
+	return store.FindOne[Response](ctx, s.responses, bson.M{"_id": id}, ErrResponseNotFound)
+}
+
+// ErrResponseNotFound: no such answer.
+var ErrResponseNotFound = errs.New(errs.ErrNotFound, "survey.response_not_found")

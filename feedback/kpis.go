@@ -22,22 +22,26 @@ type KPIQuery struct {
 
 // KPIs are the portal's indicators for a period.
 type KPIs struct {
-	From, To           time.Time
-	Responses          int
-	NPS                float64 // % promoters − % detractors, −100…100
-	Promoters          int
-	Passives           int
-	Detractors         int
-	CSATPercent        float64 // share of CSAT answers of 4 or 5
-	CSATAnswers        int
-	CESAverage         float64
-	CESAnswers         int
-	ResponseRate       float64 // customers who answered ÷ customers active in the period
-	Retention          float64 // active in the previous period and active again in this one
-	Churn              float64 // 1 − retention
-	RetentionByStage   map[customers.Stage]float64
-	Conversion         float64 // exploration → expansion within the period
-	StageDistribution  map[customers.Stage]int
+	From, To          time.Time
+	Responses         int
+	NPS               float64 // % promoters − % detractors, −100…100
+	Promoters         int
+	Passives          int
+	Detractors        int
+	CSATPercent       float64 // share of CSAT answers of 4 or 5
+	CSATAnswers       int
+	CESAverage        float64
+	CESAnswers        int
+	ResponseRate      float64 // customers who answered ÷ customers active in the period
+	Retention         float64 // active in the previous period and active again in this one
+	Churn             float64 // 1 − retention
+	RetentionByStage  map[customers.Stage]float64
+	Conversion        float64 // exploration → expansion within the period
+	StageDistribution map[customers.Stage]int
+	// CLTVByStage is the average lifetime value of the customers in each stage who bought
+	// anything, in minor units of Currency.
+	CLTVByStage        map[customers.Stage]int64
+	Currency           string
 	ActiveCustomers    int
 	PreviousActive     int
 	Monthly            []Month // the twelve months up to the period's end
@@ -137,8 +141,13 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 	}
 	kept, cohort := map[customers.Stage]int{}, map[customers.Stage]int{}
 	exploring, converted := 0, 0
+	valueSum, buyers := map[customers.Stage]int64{}, map[customers.Stage]int64{}
 	for _, p := range people {
 		k.StageDistribution[p.Stage]++
+		if p.Value.Orders > 0 {
+			valueSum[p.Stage] += p.Value.CLTV
+			buyers[p.Stage]++
+		}
 		if previous[p.ID] {
 			cohort[p.Stage]++
 			if current[p.ID] {
@@ -164,6 +173,10 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 				converted++
 			}
 		}
+	}
+	k.CLTVByStage, k.Currency = map[customers.Stage]int64{}, s.customers.Currency()
+	for st, n := range buyers {
+		k.CLTVByStage[st] = valueSum[st] / n
 	}
 	total, stayed := 0, 0
 	for st, n := range cohort {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/followups"
 )
 
 const accountsPageSize = 25
@@ -33,6 +34,8 @@ func (s *Server) adminRoutes(app *fiber.App) {
 // week, and the last 30 days' KPIs. Counts by index, a page of detractors.
 type staffHome struct {
 	Queue, Testimonials, ToSend int
+	FollowUps                   followups.Counts
+	AtRisk                      []*customers.Customer
 	Detractors                  []*customers.Customer
 	KPIs                        *feedback.KPIs
 }
@@ -56,6 +59,14 @@ func (s *Server) adminHome(c *fiber.Ctx) error {
 		if d.Detractors, err = s.deps.Customers.Search(ctx, customers.Query{NPS: "detractor", ActiveSince: now.AddDate(0, 0, -7),
 			NoStaff: true, ByActivity: true, Limit: 10}); err != nil {
 			return err
+		}
+		if d.AtRisk, err = s.deps.Customers.Search(ctx, customers.Query{AtRisk: true, ByRisk: true, NoStaff: true, Limit: 5}); err != nil {
+			return err
+		}
+		if s.deps.FollowUps != nil {
+			if d.FollowUps, err = s.deps.FollowUps.Count(ctx, u.ID); err != nil {
+				return err
+			}
 		}
 		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 		if d.KPIs, err = s.deps.Feedback.KPIs(ctx, feedback.KPIQuery{From: today.AddDate(0, 0, -29), To: today.AddDate(0, 0, 1)}); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/idempotency"
@@ -58,6 +59,7 @@ type env struct {
 	outbox     *mail.Outbox // no SMTP server: emails are kept, as in the embedded default
 	media      *media.Service
 	loyalty    *loyalty.Service
+	followups  *followups.Service
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -68,7 +70,7 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	all := []store.Indexes{ratelimit.Indexes, mail.Indexes}
-	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes} {
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes} {
 		all = append(all, sets...)
 	}
 	if err := store.EnsureIndexes(ctx, db, all...); err != nil {
@@ -116,6 +118,8 @@ func newEnv(t testing.TB) *env {
 	e.community.SetRewarder(e.loyalty)
 	e.feedback.SetRewarder(e.loyalty)
 	e.moderation.SetStanding(e.loyalty)
+	e.followups = followups.New(db, e.customers, e.community.Heard)
+	e.customers.Watch(e.followups.Watch)
 	return e
 }
 
@@ -155,6 +159,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Media == nil {
 		deps.Media = e.media
+	}
+	if deps.FollowUps == nil {
+		deps.FollowUps = e.followups
 	}
 	if deps.Loyalty == nil {
 		deps.Loyalty = e.loyalty

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -68,9 +69,18 @@ func (s *Server) ideaViews(c *fiber.Ctx, list []*community.Idea) ([]ideaView, er
 	return out, nil
 }
 
-// ideaQuery reads the list's filters: ?sort=&status=&product=&after=.
+// seesVoters says whether the viewer may see what an idea's voters are worth, how many are
+// at risk and their stages: product staff (and admins), never customers or visitors.
+func seesVoters(u *customers.Customer) bool { return u != nil && u.HasRole(customers.RoleProduct) }
+
+// ideaQuery reads the list's filters: ?sort=&status=&product=&after=. The voters' value
+// order is product staff's: anyone else gets the default order (even its ranking would tell
+// what the voters are worth).
 func (s *Server) ideaQuery(c *fiber.Ctx) (community.IdeaQuery, error) {
 	q := community.IdeaQuery{Sort: c.Query("sort", community.IdeasTop), State: community.IdeaState(c.Query("status")), After: c.Query("after")}
+	if q.Sort == community.IdeasVotersValue && !seesVoters(currentUser(c)) {
+		q.Sort = community.IdeasTop
+	}
 	if slug := c.Query("product"); slug != "" {
 		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
 		if err != nil {
@@ -82,13 +92,15 @@ func (s *Server) ideaQuery(c *fiber.Ctx) (community.IdeaQuery, error) {
 }
 
 type ideasData struct {
-	Ideas   []ideaView
-	Sort    string
-	Sorts   []string
-	State   string
-	States  []community.IdeaState
-	Product string
-	Next    string
+	Ideas    []ideaView
+	Sort     string
+	Sorts    []string
+	State    string
+	States   []community.IdeaState
+	Product  string
+	Next     string
+	Voters   bool   // product staff: the voters' summary on each idea, and its order
+	Currency string // the portal's, for a summary not worked out yet
 }
 
 func (s *Server) ideasPage(c *fiber.Ctx) error {
@@ -101,6 +113,11 @@ func (s *Server) ideasPage(c *fiber.Ctx) error {
 		return err
 	}
 	d := ideasData{Sort: q.Sort, Sorts: community.IdeaSorts, State: string(q.State), States: community.IdeaStates, Product: c.Query("product")}
+	if seesVoters(currentUser(c)) {
+		d.Voters, d.Sorts = true, append(slices.Clip(community.IdeaSorts), community.IdeasVotersValue)
+		d.Currency = s.deps.Customers.Currency()
+		c.Locals(noCacheLocal, true) // signed-in pages are never cached; this one says so itself
+	}
 	if d.Ideas, err = s.ideaViews(c, page.Ideas); err != nil {
 		return err
 	}
@@ -207,6 +224,7 @@ type ideaData struct {
 	Form       *form
 	QuoteOf    string
 	StaffForm  *form
+	Voters     *community.Voters // product staff only: worked out live
 }
 
 func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
@@ -225,6 +243,12 @@ func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
 		viewerID = viewer.ID
 		d.Product, d.Moderator = viewer.HasRole(customers.RoleProduct), viewer.HasRole(customers.RoleModerator)
 		d.CanEdit = viewer.ID == i.AuthorID || d.Product || d.Moderator
+	}
+	if seesVoters(viewer) {
+		if d.Voters, err = s.deps.Community.VoterSummary(ctx, i.ID); err != nil {
+			return nil, err
+		}
+		c.Locals(noCacheLocal, true)
 	}
 	if d.Author, err = s.deps.Customers.Get(ctx, i.AuthorID); err != nil {
 		d.Author = orNobody(nil)

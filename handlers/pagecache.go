@@ -55,8 +55,8 @@ type PageCache struct {
 }
 
 // bookkeeping are fields that pages do not show: an update that only sets them (the search
-// worker marking a document indexed) drops no page.
-var bookkeeping = map[string]bool{"search_dirty": true}
+// worker marking a document indexed, the hourly voters' figures of an idea) drops no page.
+var bookkeeping = map[string]bool{"search_dirty": true, "voters": true} // voters: staff see them, never a cached page
 
 // NewPageCache returns a cache whose entries live at most ttl and take at most maxBytes.
 func NewPageCache(ttl time.Duration, maxBytes int) *PageCache {

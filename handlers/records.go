@@ -33,7 +33,7 @@ func (s *Server) recordRoutes(app *fiber.App) {
 func customersQuery(c *fiber.Ctx) customers.Query {
 	q := customers.Query{Text: c.Query("q"), Emails: currentUser(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
 		ByScore: strings.HasPrefix(c.Query("sort"), "score"), Ascending: c.Query("sort") == "score_asc", ByActivity: c.Query("sort") == "active",
-		ByLevel: c.Query("sort") == "level", Level: c.Query("level"), NoStaff: c.Query("staff") != "1", After: c.Query("after")}
+		ByLevel: c.Query("sort") == "level", ByRisk: c.Query("sort") == "risk", ByValue: c.Query("sort") == "value", Level: c.Query("level"), NoStaff: c.Query("staff") != "1", After: c.Query("after")}
 	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
 		q.ActiveSince = time.Now().UTC().AddDate(0, 0, -days)
 	}
@@ -94,7 +94,7 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 	q.Limit = 500
 	var b strings.Builder
 	w := safeCSV{csv.NewWriter(&b)}
-	_ = w.Write([]string{"id", "name", "email", "stage", "score", "band", "nps_category", "last_active", "created"})
+	_ = w.Write([]string{"id", "name", "email", "stage", "score", "band", "nps_category", "trend_30d", "risk", "lifetime_value", "currency", "orders", "last_active", "created"})
 	for {
 		list, err := s.deps.Customers.Search(c.UserContext(), q)
 		if err != nil {
@@ -106,7 +106,9 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 				score = strconv.Itoa(m.Satisfaction.Score)
 			}
 			_ = w.Write([]string{m.ID.Hex(), m.DisplayName, m.Email, string(m.Stage), score, m.Satisfaction.Band,
-				m.Satisfaction.NPSCat, m.LastActiveAt.Format(time.RFC3339), m.CreatedAt.Format(time.RFC3339)})
+				m.Satisfaction.NPSCat, strconv.Itoa(m.Risk.Trend), strconv.Itoa(m.Risk.Score),
+				strconv.FormatFloat(customers.Major(m.Value.CLTV, m.Value.Currency), 'f', -1, 64), m.Value.Currency, strconv.Itoa(m.Value.Orders),
+				m.LastActiveAt.Format(time.RFC3339), m.CreatedAt.Format(time.RFC3339)})
 		}
 		if len(list) < q.Limit {
 			break
@@ -275,6 +277,26 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(e.At, lang), Kind: "action." + string(e.Action),
 			Text: e.Reason, sortKey: e.At.UnixNano()})
 	}
+	if s.deps.FollowUps != nil {
+		tasks, err := s.deps.FollowUps.Of(ctx, id, before, timelinePage+1)
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			rule := s.catalog.T(lang, "followup.rule."+t.Rule)
+			url := "/staff/followups/" + t.ID
+			d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
+				sortKey: t.CreatedAt.UnixNano()})
+			if t.Reply != nil && (before.IsZero() || t.Reply.At.Before(before)) {
+				d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
+					sortKey: t.Reply.At.UnixNano()})
+			}
+			if t.DoneAt != nil && (before.IsZero() || t.DoneAt.Before(before)) {
+				d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
+					Status: s.catalog.T(lang, "followup.outcome."+t.Outcome), sortKey: t.DoneAt.UnixNano()})
+			}
+		}
+	}
 	for _, h := range m.StageHistory {
 		if !before.IsZero() && !h.At.Before(before) {
 			continue
@@ -293,7 +315,11 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d.Sparkline = sparkline(signals)
+	st, err := s.deps.Customers.ScoreSettings(ctx)
+	if err != nil {
+		return err
+	}
+	d.Sparkline = sparkline(st.Replay(signals).Trail)
 	return s.renderTitled(c, fiber.StatusOK, "staff/record", m.DisplayName, d)
 }
 
@@ -305,17 +331,16 @@ func sortTimeline(t []timelineEntry) {
 	}
 }
 
-// sparkline is the polyline of the score after each signal, 0–100 mapped onto a 100×30 box.
-func sparkline(signals []customers.Signal) string {
-	if len(signals) < 2 {
+// sparkline is the polyline of the score after each recent signal, 0–100 mapped onto a
+// 100×30 box.
+func sparkline(trail []customers.ScorePoint) string {
+	if len(trail) < 2 {
 		return ""
 	}
 	var pts []string
-	var sat customers.Satisfaction
-	for i, sig := range signals {
-		sat = sat.Add(sig.Value, sig.Weight, sig.At)
-		x := float64(i) * 100 / float64(len(signals)-1)
-		y := 30 - float64(sat.Score)*30/100
+	for i, p := range trail {
+		x := float64(i) * 100 / float64(len(trail)-1)
+		y := 30 - float64(p.Score)*30/100
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 	}
 	return strings.Join(pts, " ")

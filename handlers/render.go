@@ -46,7 +46,7 @@ type Page struct {
 	Canonical   string
 	Description string
 	Feed        string
-	StaffQueue  int // for moderators: items waiting in the queue, in the header
+	StaffQueue  int // for staff: items waiting in the moderation queue and open follow-ups, in the header
 
 	catalog *frontend.Catalog
 	csrf    func() string
@@ -228,6 +228,13 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 				return err
 			}
 		}
+		if page.User.HasRole(customers.RoleProduct) && s.deps.FollowUps != nil {
+			counts, err := s.deps.FollowUps.Count(c.UserContext(), page.User.ID)
+			if err != nil {
+				return err
+			}
+			page.StaffQueue += counts.Open
+		}
 	}
 	c.Set(fiber.HeaderVary, "Accept-Language, Cookie")
 	if page.User != nil || page.Flash != "" {
@@ -325,6 +332,7 @@ func templateFuncs(assets *frontend.Assets) map[string]any {
 		"flagReasons": func() []string { return moderation.FlagReasons },
 		"atoi":        func(s string) int { n, _ := strconv.Atoi(s); return n },
 		"list":        func(items ...string) []string { return items },
+		"trimPrefix":  strings.TrimPrefix,
 		"surveyForm": func(p *Page, sv *feedback.Survey, question, action string, f *form) surveyFormArgs {
 			return surveyFormArgs{Page: p, Survey: sv, Question: question, Action: action, Form: f}
 		},

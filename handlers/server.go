@@ -22,6 +22,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
@@ -87,6 +88,8 @@ type Deps struct {
 	Media *media.Service
 	// Loyalty is the points, levels, badges and rewards programme (nil: none shown).
 	Loyalty *loyalty.Service
+	// FollowUps are the tasks that close the loop with unhappy customers (nil: none).
+	FollowUps *followups.Service
 	// MemberData hands fn everything stored about a member, collection by collection (for
 	// their download; nil: none offered).
 	MemberData func(ctx context.Context, member bson.ObjectID, fn func(collection string, docs []bson.M) error) error
@@ -230,6 +233,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.outboxRoutes(app)
 	s.searchRoutes(app)
 	s.recordRoutes(app)
+	s.successRoutes(app)
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
 	s.insightsRoutes(app)

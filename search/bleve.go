@@ -234,13 +234,13 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	if !q.NoFacets {
 		keep = max(keep, facetSample)
 	}
-	text := textQuery(ws, false, q.NoFacets)
+	text := textQuery(ws, false, q.NoFacets, q.AnyWord)
 	res, err := b.ids(ctx, q, text, filters, keep)
 	if err != nil {
 		return nil, err
 	}
 	if res.Total == 0 && len(ws) > 0 {
-		if text = textQuery(ws, true, q.NoFacets); text != nil {
+		if text = textQuery(ws, true, q.NoFacets, q.AnyWord); text != nil {
 			if res, err = b.ids(ctx, q, text, filters, keep); err != nil {
 				return nil, err
 			}
@@ -296,8 +296,8 @@ func (b *Bleve) filters(q Query) []query.Query {
 // as a synonym. With typos, words of five letters or more may be one or two letters off.
 // As the words are typed (asYouType), the last one is also the start of a longer word: a
 // prefix stands for many words, so it is left out of searches made with the whole words.
-// nil: no words.
-func textQuery(ws []string, typos, asYouType bool) query.Query {
+// anyWord needs only one of the words. nil: no words.
+func textQuery(ws []string, typos, asYouType, anyWord bool) query.Query {
 	fields := []string{"title", "body"}
 	var must []query.Query
 	for i, w := range ws {
@@ -330,6 +330,9 @@ func textQuery(ws []string, typos, asYouType bool) query.Query {
 	}
 	if len(must) == 0 {
 		return nil
+	}
+	if anyWord {
+		return bleve.NewDisjunctionQuery(must...)
 	}
 	return bleve.NewConjunctionQuery(must...)
 }

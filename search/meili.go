@@ -162,6 +162,9 @@ func (m *Meili) Search(ctx context.Context, q Query) (*Results, error) {
 	if !q.NoFacets {
 		req.Facets = Facets
 	}
+	if q.AnyWord {
+		req.MatchingStrategy = meilisearch.Frequency
+	}
 	switch q.Sort {
 	case SortNewest:
 		req.Sort = []string{"created_at:desc"}

@@ -87,6 +87,9 @@ type Query struct {
 	Page     int // from 1
 	PerPage  int
 	NoFacets bool // search as you type needs no counts, and is faster without them
+	// AnyWord finds documents with any of the words, those sharing the most and rarest first:
+	// what is like a text (the ideas a complaint is about), not a search for all its words.
+	AnyWord bool
 }
 
 // Normalize fills in defaults and bounds.

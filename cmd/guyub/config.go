@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
-	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/store"
@@ -44,7 +44,7 @@ type config struct {
 	ReviewRequestDays int
 	// Currency is the portal's currency: every purchase is recorded in it.
 	Currency string
-	MailFrom          *mail.Address
+	MailFrom *mail.Address
 	// S3 keeps uploaded pictures in a bucket; empty Endpoint: under GUYUB_DATA/uploads.
 	S3 media.S3Config
 }

@@ -133,6 +133,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Outbox:     svc.outbox,
 		Media:      svc.media,
 		Loyalty:    svc.loyalty,
+		FollowUps:  svc.followups,
 		MemberData: svc.exportMember,
 		Providers:  providers,
 		Limiter:    svc.limiter,
@@ -167,6 +168,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "purge idempotency keys", Every: 10 * time.Minute, Run: keys.Purge},
 		{Name: "purge survey links", Every: time.Hour, Run: svc.feedback.Purge},
 		{Name: "daily stage review", Every: time.Hour, Run: svc.dailyStages(log)},
+		{Name: "score recompute", Every: 2 * time.Second, Run: svc.recomputeScores(log)},
 		{Name: "outbox", Every: 2 * time.Second, Run: svc.outbox.Pass, MaxBackoff: time.Minute},
 		{Name: "notification emails", Every: time.Minute, Run: svc.community.EmailNotifications},
 		{Name: "digests", First: time.Minute, Every: time.Hour, Run: svc.digests(log)},
@@ -175,6 +177,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "reanalyse", First: 10 * time.Second, Every: time.Minute, Run: svc.reanalyse(syncer, log)},
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
+		{Name: "idea voters", First: time.Minute, Every: time.Hour, Run: svc.community.RefreshVoterValues},
 	} {
 		supervisor.Go(workers, &running, job)
 	}

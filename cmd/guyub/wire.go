@@ -16,6 +16,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/demo"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
@@ -46,6 +47,7 @@ type services struct {
 	outbox     *mail.Outbox
 	media      *media.Service
 	loyalty    *loyalty.Service
+	followups  *followups.Service
 	owner      string // this process, for leases (store.NewOwner)
 }
 
@@ -61,6 +63,7 @@ func indexes() []store.Indexes {
 	all = append(all, feedback.Indexes...)
 	all = append(all, insights.Indexes...)
 	all = append(all, loyalty.Indexes...)
+	all = append(all, followups.Indexes...)
 	return all
 }
 
@@ -158,6 +161,8 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.community.SetRewarder(s.loyalty)
 	s.feedback.SetRewarder(s.loyalty)
 	s.moderation.SetStanding(s.loyalty)
+	s.followups = followups.New(st.DB, s.customers, s.community.Heard)
+	s.customers.Watch(s.followups.Watch)
 	return s, nil
 }
 
@@ -165,7 +170,7 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 func memberData() []store.MemberData {
 	var all []store.MemberData
 	for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
-		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData} {
+		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData, followups.MemberData} {
 		all = append(all, set...)
 	}
 	return all
@@ -282,6 +287,35 @@ func (s *services) dailyStages(log *slog.Logger) func(context.Context) error {
 			log.Info("daily stage review", "customers", n, "err", err)
 			return err
 		})
+	}
+}
+
+// recomputeScores applies saved score settings to every record, a batch at a time, under a
+// lease so one instance does it; progress is saved per batch, so a restart resumes.
+func (s *services) recomputeScores(log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		p, err := s.customers.Progress(ctx)
+		if err != nil || !p.Running() {
+			return err
+		}
+		leases := store.NewLeases(s.store.DB)
+		held, err := leases.Acquire(ctx, "score recompute", s.owner, time.Minute)
+		if err != nil || !held {
+			return err
+		}
+		defer leases.Release(context.WithoutCancel(ctx), "score recompute", s.owner)
+		started := time.Now()
+		for more := true; more; {
+			if more, err = s.customers.RecomputeStep(ctx); err != nil {
+				return err
+			}
+			if held, err := leases.Acquire(ctx, "score recompute", s.owner, time.Minute); err != nil || !held {
+				return err // another instance carries on from the saved progress
+			}
+		}
+		p, _ = s.customers.Progress(ctx)
+		log.Info("scores recomputed with new settings", "version", p.Version, "customers", p.Done, "ms", time.Since(started).Milliseconds())
+		return nil
 	}
 }
 
