@@ -255,6 +255,9 @@ func (s *Service) recomputeAll(ctx context.Context, batch []*Customer, st ScoreS
 		by[sig.CustomerID] = append(by[sig.CustomerID], *sig)
 	}
 	for _, c := range batch {
+		if len(by[c.ID]) == 0 && !c.Satisfaction.HasScore() && len(s.assessment(c, st)["$set"].(bson.M)) == 0 {
+			continue // no signal, and nothing else to bring up to date: most members of a big community
+		}
 		done, err := s.storeReplay(ctx, c, st.Replay(by[c.ID]), st)
 		if err == nil && !done {
 			err = s.RecomputeSatisfaction(ctx, c.ID)

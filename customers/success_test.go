@@ -2,6 +2,7 @@ package customers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -10,9 +11,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"errors"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/store/storetest"
 )
 
 func TestValue_HandComputedAndEachOrderOnce(t *testing.T) {
@@ -202,5 +204,34 @@ func TestRisk_ReasonsOnHandMadeHistories(t *testing.T) {
 	ra, rb := customers.AssessRisk(a, customers.StageDissolution, now, 15), customers.AssessRisk(b, customers.StageDissolution, now, 15)
 	if ra.Score != rb.Score || rb.Rank <= ra.Rank {
 		t.Fatalf("rank by value: %v vs %v", ra, rb)
+	}
+}
+
+// Records from before the purchases collection could hold a purchase twice, in main units:
+// the repair stores each once, in minor units of the portal's currency, and rebuilds the value.
+func TestRepair_OldDuplicatePurchasesBecomeOne(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	s := customers.NewService(db, []string{"en", "id"})
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "old@example.com"})
+	p := bson.NewObjectID()
+	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	old := bson.M{"product_id": p, "order_id": "SO-9", "key": "SO-9/" + p.Hex(), "at": at, "amount": 125000.0}
+	if _, err := db.Collection("customers").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{"purchases": bson.A{old, old, old}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(ctx, c.ID)
+	if len(got.Purchases) != 1 || got.Purchases[0].Amount != 125000 || got.Purchases[0].Currency != "IDR" ||
+		got.Value.Total != 125000 || got.Value.Orders != 1 || got.Value.CLTV != 375000 {
+		t.Fatalf("after repair: %+v, value %+v", got.Purchases, got.Value)
+	}
+	if n, _ := db.Collection("purchases").CountDocuments(ctx, bson.M{"customer_id": c.ID}); n != 1 {
+		t.Fatalf("%d purchase documents", n)
 	}
 }

@@ -45,6 +45,9 @@ func dueDays(rule string) int {
 	return 7
 }
 
+// recent is how old feedback may be when it arrives and still open a task.
+const recent = 14 * 24 * time.Hour
+
 // negativeComment is the sentiment (−1…1) at or below which a survey comment opens a task.
 const negativeComment = -0.3
 
@@ -138,12 +141,17 @@ func (s *Service) Watch(ctx context.Context, e customers.Event) error {
 		return nil
 	}
 	if ch := e.StageChange; ch != nil && ch.To == customers.StageDissolution {
+		// One open task per customer for this: coming back and leaving again adds no second.
+		n, err := s.tasks.CountDocuments(ctx, bson.M{"customer_id": c.ID, "status": StatusOpen, "rule": RuleDissolution})
+		if err != nil || n > 0 {
+			return err
+		}
 		return s.open(ctx, Task{ID: fmt.Sprintf("%s:%s:%d", RuleDissolution, c.ID.Hex(), ch.At.Unix()), CustomerID: c.ID,
 			Rule: RuleDissolution, Score: float64(c.Satisfaction.Score)})
 	}
 	sig := e.Signal
-	if sig == nil {
-		return nil
+	if sig == nil || sig.At.Before(s.now().Add(-recent)) {
+		return nil // history (imported, or backdated by a shop's API): nothing to act on now
 	}
 	rule := ""
 	switch {

@@ -188,7 +188,10 @@ type customerJSON struct {
 	DisplayName  string                  `json:"display_name"`
 	Email        string                  `json:"email,omitempty"`
 	Purchases    []customers.Purchase    `json:"purchases,omitempty"`
+	Value        *customers.Value        `json:"value,omitempty"`
 	Satisfaction customers.Satisfaction  `json:"satisfaction"`
+	Risk         customers.Risk          `json:"risk"`
+	FollowUps    customers.FollowUps     `json:"followups"`
 	Stage        customers.Stage         `json:"stage"`
 	StageHistory []customers.StageChange `json:"stage_history"`
 	Counters     customers.Counters      `json:"counters"`
@@ -197,10 +200,10 @@ type customerJSON struct {
 }
 
 func recordJSON(m *customers.Customer, full bool) customerJSON {
-	out := customerJSON{ID: m.ID.Hex(), DisplayName: m.DisplayName, Satisfaction: m.Satisfaction, Stage: m.Stage,
+	out := customerJSON{ID: m.ID.Hex(), DisplayName: m.DisplayName, Satisfaction: m.Satisfaction, Risk: m.Risk, FollowUps: m.FollowUps, Stage: m.Stage,
 		StageHistory: m.StageHistory, Counters: m.Counters, CreatedAt: m.CreatedAt, LastActiveAt: m.LastActiveAt}
 	if full {
-		out.Email, out.Purchases = m.Email, m.Purchases
+		out.Email, out.Purchases, out.Value = m.Email, m.Purchases, &m.Value
 	}
 	return out
 }

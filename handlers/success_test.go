@@ -3,12 +3,17 @@ package handlers_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
@@ -260,5 +265,75 @@ func TestScoreSettings_PreviewSaveAndRecompute(t *testing.T) {
 	}
 	if page := b.get("/admin/score?lang=id"); !strings.Contains(page.body, "dihitung ulang dengan pengaturan") {
 		t.Fatalf("progress after:\n%s", page.body)
+	}
+}
+
+// BenchmarkCustomerSuccess_100k measures, on 100,000 customers with two signals and a
+// purchase each (GUYUB_BENCH_CUSTOMERS changes the number): recomputing every record after
+// the score settings change, the at-risk list's first page, and the staff home.
+//
+//	go test ./handlers -run '^$' -bench CustomerSuccess -benchtime 1x
+func BenchmarkCustomerSuccess_100k(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("GUYUB_BENCH_CUSTOMERS")); err == nil && v > 0 {
+		n = v
+	}
+	e.person("product@example.com", customers.RoleProduct)
+	product := bson.NewObjectID()
+	now := time.Now().UTC()
+	started := time.Now()
+	for start := 0; start < n; start += 1000 {
+		var people, signals, purchases []any
+		for i := start; i < min(start+1000, n); i++ {
+			id := bson.NewObjectID()
+			at := now.Add(-time.Duration(i%400) * 24 * time.Hour)
+			p := customers.Purchase{ProductID: product, OrderID: fmt.Sprint("B-", i), Key: fmt.Sprintf("B-%d/%s", i, product.Hex()), At: at,
+				Amount: int64(10_000 + i%50*5_000), Currency: customers.DefaultCurrency}
+			people = append(people, customers.Customer{ID: id, Email: fmt.Sprintf("c%d@example.com", i), DisplayName: fmt.Sprint("Customer ", i),
+				Roles: []customers.Role{customers.RoleCustomer}, Status: customers.StatusActive, Stage: customers.StageExpansion,
+				Satisfaction: customers.Satisfaction{NPS: -1}, Purchases: []customers.Purchase{p}, CreatedAt: at, LastActiveAt: at, Identities: []customers.Identity{}})
+			purchases = append(purchases, bson.M{"_id": id.Hex() + "/" + p.Key, "customer_id": id, "product_id": product, "order_id": p.OrderID,
+				"key": p.Key, "at": at, "amount_minor": p.Amount, "currency": p.Currency})
+			signals = append(signals,
+				customers.SurveySignal(id, customers.SignalNPS, fmt.Sprint("n", i), i%11, at),
+				customers.ReviewSignal(id, fmt.Sprint("r", i), 1+i%5, at.Add(time.Hour)))
+		}
+		for coll, docs := range map[string][]any{"customers": people, "signals": signals, "purchases": purchases} {
+			if _, err := e.db.Collection(coll).InsertMany(ctx, docs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Logf("seeded %d customers in %v", n, time.Since(started).Round(time.Second))
+	st := customers.DefaultScoreSettings()
+	st.Weights[customers.SignalNPS] = 2
+	b.Run("recompute", func(b *testing.B) {
+		for b.Loop() {
+			st.Weights[customers.SignalReview]++
+			if err := e.customers.SaveScoreSettings(ctx, st, bson.ObjectID{}); err != nil {
+				b.Fatal(err)
+			}
+			for more := true; more; {
+				var err error
+				if more, err = e.customers.RecomputeStep(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds()*float64(b.N), "customers/s")
+	})
+	base := listen(b, e.app(handlers.Config{}, handlers.Deps{}))
+	staff := newBrowser(b, base)
+	staff.signIn("product@example.com")
+	for name, path := range map[string]string{"at-risk list": "/staff/at-risk", "staff home": "/staff", "customers by risk": "/staff/customers/?sort=risk"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if res := staff.get(path); res.StatusCode != 200 {
+					b.Fatalf("%s: %d", path, res.StatusCode)
+				}
+			}
+		})
 	}
 }

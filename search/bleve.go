@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	uni "unicode"
@@ -227,6 +228,9 @@ const facetSample = 500
 func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	q.Normalize()
 	ws := words(q.Text)
+	if q.AnyWord {
+		ws = significant(ws)
+	}
 	filters := b.filters(q)
 	page := q.PerPage
 	from := (q.Page - 1) * q.PerPage
@@ -332,9 +336,37 @@ func textQuery(ws []string, typos, asYouType, anyWord bool) query.Query {
 		return nil
 	}
 	if anyWord {
-		return bleve.NewDisjunctionQuery(must...)
+		// Alike means sharing more than one word, when there are several to share.
+		d := bleve.NewDisjunctionQuery(must...)
+		d.SetMin(float64(min(2, len(must))))
+		return d
 	}
 	return bleve.NewConjunctionQuery(must...)
+}
+
+// significant keeps the words that say what a text is about: the short ones every text has
+// ("the", "dan", "for") are left out.
+func significant(ws []string) []string {
+	var out []string
+	for _, w := range ws {
+		if len([]rune(w)) >= 3 && !smallWords[w] && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// smallWords are English and Indonesian words of three letters or more that say nothing
+// about a text's subject.
+var smallWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`the and but for not was are you our its has had out all any can with this that
+		from have they them then than when what were will would there their very also just into
+		dan ini itu ada apa aku kau dia kami kita yang untuk dari pada atau tapi juga sudah belum
+		tidak bisa akan dengan saya mereka sangat lebih karena`) {
+		smallWords[w] = true
+	}
 }
 
 // ids walks the matches once and keeps the best keep hits' IDs, in the query's order.
