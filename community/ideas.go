@@ -294,6 +294,8 @@ type IdeaVote struct {
 	// InWindow: the vote is counted in its idea's TrendVotes; cleared, exactly once, when
 	// the vote leaves the trending window.
 	InWindow bool `bson:"in_window,omitempty"`
+	// CountedBy is the member of staff who counted the customer as a voter (a follow-up).
+	CountedBy bson.ObjectID `bson:"counted_by,omitempty"`
 }
 
 // Vote sets whether a customer votes for an idea (vote true or false, so the same request
@@ -303,6 +305,28 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	if err := suspended(voter); err != nil {
 		return nil, err
 	}
+	idea, err := s.votable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	counted, err := s.vote(ctx, id, voter.ID, vote)
+	return s.afterVote(ctx, idea, counted, err)
+}
+
+// CountAsVoter counts a customer as a voter for an idea their feedback is about, on staff's
+// word (a follow-up): a vote like theirs, marked as counted by staff, that neither counts as
+// their contribution nor makes them active.
+func (s *Service) CountAsVoter(ctx context.Context, customer, id, staff bson.ObjectID) (*Idea, error) {
+	idea, err := s.votable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	counted, _, err := s.markVote(ctx, id, customer, s.now(), true, staff)
+	return s.afterVote(ctx, idea, counted, err)
+}
+
+// votable is an idea that takes votes: published, not merged, not closed.
+func (s *Service) votable(ctx context.Context, id bson.ObjectID) (*Idea, error) {
 	idea, err := s.Idea(ctx, id)
 	if err != nil {
 		return nil, err
@@ -320,7 +344,12 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	if idea.State.Closed() {
 		return nil, ErrIdeaClosed
 	}
-	counted, err := s.vote(ctx, id, voter.ID, vote)
+	return idea, nil
+}
+
+// afterVote brings the voters' summary up to date after a vote and says what the idea is now.
+func (s *Service) afterVote(ctx context.Context, idea, counted *Idea, err error) (*Idea, error) {
+	id := idea.ID
 	if counted != nil || err == nil {
 		// The voters' summary follows the vote; the vote stands whatever happens to it (the
 		// hourly refresh puts it right).
@@ -342,7 +371,7 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 // move only when the vote document did.
 // It returns the idea as counted, or nil when nothing moved (a retry).
 func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) (*Idea, error) {
-	counted, moved, err := s.markVote(ctx, idea, voter, s.now(), on)
+	counted, moved, err := s.markVote(ctx, idea, voter, s.now(), on, bson.ObjectID{})
 	switch {
 	case err != nil:
 		return nil, err
@@ -354,7 +383,8 @@ func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) 
 	return nil, nil
 }
 
-func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool) (_ *Idea, _ int, err error) {
+// by is the member of staff who counted the vote, if it was not the voter's own.
+func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool, by bson.ObjectID) (_ *Idea, _ int, err error) {
 	end, err := s.inFlight.Begin(ctx, string(content.KindIdea), idea)
 	if err != nil {
 		return nil, 0, err
@@ -362,7 +392,7 @@ func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at ti
 	defer func() { end(err == nil) }()
 	inc := bson.M{}
 	if on {
-		_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at, InWindow: true})
+		_, err := s.votes.InsertOne(ctx, IdeaVote{ID: bson.NewObjectID(), IdeaID: idea, CustomerID: voter, At: at, InWindow: true, CountedBy: by})
 		if mongo.IsDuplicateKeyError(err) {
 			return nil, 0, nil // voted already: a retry
 		}

@@ -78,8 +78,11 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 	if p.ProductID.IsZero() {
 		f.Add("product_id", "field.required")
 	}
-	if p.Amount < 0 {
+	switch {
+	case p.Amount < 0:
 		f.Add("amount", "field.not_negative")
+	case p.Amount > maxAmount:
+		f.Add("amount", "field.amount")
 	}
 	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
 	if p.Currency == "" {
@@ -102,25 +105,35 @@ func (s *Service) AddPurchase(ctx context.Context, id bson.ObjectID, p Purchase)
 		p.At = s.now()
 	}
 	p.At = p.At.UTC()
-	if p.OrderID == "" {
-		// Without the shop's reference, the same product on the same day is the same purchase.
-		p.OrderID = p.ProductID.Hex() + "@" + p.At.Format("2006-01-02")
-	}
-	p.Key = p.OrderID + "/" + p.ProductID.Hex()
+	p.keyed()
 	p.LegacyAmount = 0
-	if _, err := s.Get(ctx, id); err != nil {
+	c, err := s.Get(ctx, id)
+	if err != nil {
 		return false, err
 	}
-	n, err := store.InsertNew(ctx, s.purchases, []any{purchaseDocOf(id, p)})
-	if err != nil {
+	if _, err := store.InsertNew(ctx, s.purchases, []any{purchaseDocOf(id, p)}); err != nil {
 		return false, fmt.Errorf("add purchase: %w", err)
 	}
 	// Rebuilt even when the purchase was there: a first try that stopped after its insert is
-	// finished by the retry.
+	// finished by the retry, which also reports it new, so that what follows a new purchase
+	// (its review request, idempotent) happens.
 	if err := s.rebuildPurchases(ctx, id); err != nil {
 		return false, err
 	}
-	return n == 1, s.EvaluateStage(ctx, id)
+	added := !slices.ContainsFunc(c.Purchases, func(q Purchase) bool { return q.Key == p.Key })
+	return added, s.EvaluateStage(ctx, id)
+}
+
+// maxAmount bounds an amount (in minor units) far above any purchase, so sums stay exact.
+const maxAmount = 1e15
+
+// keyed fills in the order reference, when the shop gave none, and the key.
+func (p *Purchase) keyed() {
+	if p.OrderID == "" {
+		// Without the shop's reference, the same product on the same day is the same purchase.
+		p.OrderID = p.ProductID.Hex() + "@" + p.At.UTC().Format("2006-01-02")
+	}
+	p.Key = p.OrderID + "/" + p.ProductID.Hex()
 }
 
 // rebuildPurchases copies a customer's purchases, in date order, onto the record with their
@@ -201,6 +214,9 @@ func (s *Service) repairPurchases(ctx context.Context, id bson.ObjectID) error {
 	}
 	docs := make([]any, len(c.Purchases))
 	for i, p := range c.Purchases {
+		if p.Key == "" { // recorded before purchases had keys
+			p.keyed()
+		}
 		if p.Currency == "" {
 			p.Currency, p.Amount = s.currency, Minor(p.LegacyAmount, s.currency)
 		}
@@ -209,6 +225,10 @@ func (s *Service) repairPurchases(ctx context.Context, id bson.ObjectID) error {
 	}
 	if _, err := store.InsertNew(ctx, s.purchases, docs); err != nil {
 		return err
+	}
+	// Documents stored without a key, under "<customer>/", were given one just above.
+	if _, err := s.purchases.DeleteMany(ctx, bson.M{"customer_id": id, "key": ""}); err != nil {
+		return fmt.Errorf("purchases: %w", err)
 	}
 	// Documents of the old shape, in main units, are rewritten the same way.
 	old, err := store.FindAll[purchaseDoc](ctx, s.purchases, bson.M{"customer_id": id, "currency": bson.M{"$exists": false}})

@@ -65,10 +65,10 @@ func (st ScoreSettings) Validate() error {
 		f.Add("weight_nps", "score.weight_none")
 	}
 	if st.HalfLifeDays < 7 || st.HalfLifeDays > 730 {
-		f.Add("half_life_days", "field.between", "Min", 7, "Max", 730)
+		f.Add("half_life_days", "field.range", "Min", 7, "Max", 730)
 	}
 	if st.RiskDrop < 5 || st.RiskDrop > 100 {
-		f.Add("risk_drop", "field.between", "Min", 5, "Max", 100)
+		f.Add("risk_drop", "field.range", "Min", 5, "Max", 100)
 	}
 	return f.Err()
 }
@@ -117,6 +117,9 @@ func (s *Service) loadScoreSettings(ctx context.Context) (ScoreSettings, error) 
 	}
 	if err != nil {
 		return ScoreSettings{}, fmt.Errorf("score settings: %w", err)
+	}
+	if st.Weights == nil {
+		st.Weights = map[SignalKind]float64{}
 	}
 	for k, w := range DefaultScoreSettings().Weights {
 		if _, set := st.Weights[k]; !set {
@@ -168,8 +171,15 @@ func (s *Service) SaveScoreSettings(ctx context.Context, st ScoreSettings, by bs
 	if err != nil {
 		return fmt.Errorf("save score settings: %w", err)
 	}
-	p := RecomputeProgress{Version: st.Version, Total: int(total), StartedAt: s.now()}
-	if _, err := s.settings.ReplaceOne(ctx, bson.M{"_id": "recompute"}, p, options.Replace().SetUpsert(true)); err != nil {
+	return s.startRecompute(ctx, st.Version, int(total))
+}
+
+// startRecompute starts recomputing every record for a version of the settings, over the
+// progress of any older version (a newer one is not set back).
+func (s *Service) startRecompute(ctx context.Context, version, total int) error {
+	p := RecomputeProgress{Version: version, Total: total, StartedAt: s.now()}
+	_, err := s.settings.ReplaceOne(ctx, bson.M{"_id": "recompute", "version": bson.M{"$lt": version}}, p, options.Replace().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: a newer version's progress is there
 		return fmt.Errorf("start recompute: %w", err)
 	}
 	return nil
@@ -190,6 +200,17 @@ func (s *Service) Progress(ctx context.Context) (RecomputeProgress, error) {
 	return *p, nil
 }
 
+// RecomputeDue reports whether records wait to be recomputed: two point reads, for the job
+// that checks every few seconds.
+func (s *Service) RecomputeDue(ctx context.Context) (bool, error) {
+	p, err := s.Progress(ctx)
+	if err != nil || p.Running() {
+		return p.Running(), err
+	}
+	st, err := s.loadScoreSettings(ctx)
+	return st.Version > p.Version, err
+}
+
 // recomputeBatch is how many records a recompute step reads and writes.
 const recomputeBatch = 200
 
@@ -199,7 +220,7 @@ const recomputeBatch = 200
 // runs starts over from the first record.
 func (s *Service) RecomputeStep(ctx context.Context) (more bool, err error) {
 	p, err := s.Progress(ctx)
-	if err != nil || !p.Running() {
+	if err != nil {
 		return false, err
 	}
 	s.scoreSettings.Forget()
@@ -207,8 +228,16 @@ func (s *Service) RecomputeStep(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if st.Version != p.Version {
-		return true, nil // saved a moment ago, its progress not written yet
+	if st.Version > p.Version {
+		// Saved, and its start not recorded (two saves crossed, or the second write failed).
+		total, err := s.customers.EstimatedDocumentCount(ctx)
+		if err != nil {
+			return false, fmt.Errorf("recompute: %w", err)
+		}
+		return true, s.startRecompute(ctx, st.Version, int(total))
+	}
+	if !p.Running() {
+		return false, nil
 	}
 	filter := bson.M{}
 	if !p.After.IsZero() {
@@ -245,20 +274,15 @@ func (s *Service) recomputeAll(ctx context.Context, batch []*Customer, st ScoreS
 	for i, c := range batch {
 		ids[i] = c.ID
 	}
-	signals, err := store.FindAll[Signal](ctx, s.signals, bson.M{"customer_id": bson.M{"$in": ids}},
-		options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}))
+	by, err := s.signalsOf(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("recompute: %w", err)
 	}
-	by := map[bson.ObjectID][]Signal{}
-	for _, sig := range signals {
-		by[sig.CustomerID] = append(by[sig.CustomerID], *sig)
-	}
 	for _, c := range batch {
-		if len(by[c.ID]) == 0 && !c.Satisfaction.HasScore() && len(s.assessment(c, st)["$set"].(bson.M)) == 0 {
+		if len(by[c.ID]) == 0 && !c.Satisfaction.HasScore() && len(s.assessment(c, st).set) == 0 {
 			continue // no signal, and nothing else to bring up to date: most members of a big community
 		}
-		done, err := s.storeReplay(ctx, c, st.Replay(by[c.ID]), st)
+		_, done, err := s.storeReplay(ctx, c, st.Replay(by[c.ID]), st, nil)
 		if err == nil && !done {
 			err = s.RecomputeSatisfaction(ctx, c.ID)
 		}
@@ -299,14 +323,9 @@ func (s *Service) PreviewScoreSettings(ctx context.Context, proposed ScoreSettin
 		for _, c := range recent[start:min(start+500, len(recent))] {
 			ids = append(ids, c.ID)
 		}
-		signals, err := store.FindAll[Signal](ctx, s.signals, bson.M{"customer_id": bson.M{"$in": ids}},
-			options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}))
+		by, err := s.signalsOf(ctx, ids)
 		if err != nil {
 			return pv, fmt.Errorf("preview: %w", err)
-		}
-		by := map[bson.ObjectID][]Signal{}
-		for _, sig := range signals {
-			by[sig.CustomerID] = append(by[sig.CustomerID], *sig)
 		}
 		for _, list := range by {
 			was, will := current.Replay(list).Satisfaction, proposed.Replay(list).Satisfaction
@@ -329,4 +348,18 @@ func (s *Service) PreviewScoreSettings(ctx context.Context, proposed ScoreSettin
 		}
 	}
 	return pv, nil
+}
+
+// signalsOf reads the signals of a batch of customers in one indexed query, oldest first.
+func (s *Service) signalsOf(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID][]Signal, error) {
+	signals, err := store.FindAll[Signal](ctx, s.signals, bson.M{"customer_id": bson.M{"$in": ids}},
+		options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	by := map[bson.ObjectID][]Signal{}
+	for _, sig := range signals {
+		by[sig.CustomerID] = append(by[sig.CustomerID], *sig)
+	}
+	return by, nil
 }

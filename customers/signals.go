@@ -67,65 +67,27 @@ var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexMo
 	{Keys: bson.D{{Key: "at", Value: 1}}}, // who was active in a period (KPIs)
 }}
 
-// RecordSignal stores a signal and moves the customer's score: in O(1) for a new signal,
-// by recomputing from the raw signals when it replaces one (an edited answer or review).
-// The score is then re-read by the stage rules.
+// RecordSignal stores a signal and moves the customer's score, stage and risk; recording the
+// same signal again (an edited answer or review, a retried request) replaces it. Watchers
+// hear of it each time and act once per cause; their failure is the caller's, so a retry
+// gives them another chance.
+//
+// The score is replayed from the customer's signals (one indexed read) rather than added in
+// O(1) as ARCHITECTURE §4 first had it: an addition cannot tell whether a replay running
+// beside it (an edit, a withdrawal, the recompute) already counted the new signal.
 func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
-	res, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true))
-	if err != nil {
+	if _, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true)); err != nil {
 		return fmt.Errorf("record signal: %w", err)
 	}
-	if res.MatchedCount > 0 {
-		// An edited answer or review, or a retried request: watchers hear of it again and
-		// act once per cause.
-		if err := s.RecomputeSatisfaction(ctx, sig.CustomerID); err != nil {
-			return err
-		}
-		if c, err := s.Get(ctx, sig.CustomerID); err == nil {
-			s.notify(ctx, Event{Customer: c, Signal: &sig})
-		}
-		return nil
+	var touch bson.M
+	if sig.Kind != SignalFollowUp { // the customer spoke; a follow-up resolved is staff's doing
+		touch = bson.M{"last_active_at": s.now()}
 	}
-	st, err := s.ScoreSettings(ctx)
+	after, err := s.replay(ctx, sig.CustomerID, touch)
 	if err != nil {
 		return err
 	}
-	// Read, add, write back guarded by the satisfaction's version: concurrent signals for one
-	// customer retry rather than overwrite each other.
-	for range 20 {
-		c, err := s.Get(ctx, sig.CustomerID)
-		if err != nil {
-			return err
-		}
-		next := c.Satisfaction.add(sig.Value, st.Weight(sig.Kind), sig.At, st.HalfLife())
-		if sig.Kind == SignalNPS {
-			next = next.withNPS(int(sig.Raw), sig.At)
-		}
-		next.Version = c.Satisfaction.Version + 1
-		set := bson.M{"satisfaction": next, "last_active_at": s.now()}
-		if sig.Kind == SignalSentiment {
-			set["mood"] = c.Mood.add(sig.Value, sig.At)
-		}
-		update := bson.M{"$set": set, "$inc": bson.M{"version": 1}}
-		if next.HasScore() {
-			update["$push"] = bson.M{"score_trail": bson.M{"$each": bson.A{ScorePoint{At: sig.At, Score: next.Score}}, "$slice": -trailLength}}
-		}
-		var after Customer
-		err = s.customers.FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "satisfaction.version": c.Satisfaction.Version}, update,
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("record signal: %w", err)
-		}
-		if err := s.evaluateStage(ctx, &after); err != nil {
-			return err
-		}
-		s.notify(ctx, Event{Customer: &after, Signal: &sig, Previous: c})
-		return nil
-	}
-	return fmt.Errorf("record signal: too much contention on customer %s", sig.CustomerID.Hex())
+	return s.notify(ctx, Event{Customer: after, Signal: &sig})
 }
 
 // WithdrawSignal removes a signal whose source is gone (a hidden or deleted review) and
@@ -176,42 +138,60 @@ func (s *Service) WithdrawSignals(ctx context.Context, ids []string) error {
 // RecomputeSatisfaction rebuilds a customer's score from the raw signals — what repair
 // runs for everyone — and re-evaluates the stage.
 func (s *Service) RecomputeSatisfaction(ctx context.Context, id bson.ObjectID) error {
+	_, err := s.replay(ctx, id, nil)
+	return err
+}
+
+// replay folds a customer's signals into their record, with the stage and risk that follow,
+// and sets set's fields too; it retries, reading the signals again, while other writes
+// change the record. It returns the record as written.
+func (s *Service) replay(ctx context.Context, id bson.ObjectID, set bson.M) (*Customer, error) {
 	st, err := s.ScoreSettings(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	signals, err := s.Signals(ctx, id)
-	if err != nil {
-		return err
-	}
-	r := st.Replay(signals)
 	for range 20 {
 		c, err := s.Get(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		done, err := s.storeReplay(ctx, c, r, st)
+		signals, err := s.Signals(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		after, done, err := s.storeReplay(ctx, c, st.Replay(signals), st, set)
 		if err != nil || done {
-			return err
+			return after, err
 		}
 	}
-	return fmt.Errorf("recompute satisfaction: too much contention on customer %s", id.Hex())
+	return nil, fmt.Errorf("recompute satisfaction: too much contention on customer %s", id.Hex())
 }
 
 // storeReplay writes a replay onto the record read as c, with the stage and risk it leads
-// to, in one write guarded by the record's version; false: the record changed meanwhile.
-func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st ScoreSettings) (bool, error) {
+// to and any other fields in set, in one write guarded by the record's version; false: the
+// record changed meanwhile. A move to another stage is told to the watchers.
+func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st ScoreSettings, set bson.M) (*Customer, bool, error) {
 	r.Satisfaction.Version = c.Satisfaction.Version + 1
 	next := *c
 	next.Satisfaction, next.ScoreTrail, next.Mood = r.Satisfaction, r.Trail, r.Mood
-	update := s.assessment(&next, st)
-	set := update["$set"].(bson.M)
-	set["satisfaction"], set["score_trail"], set["mood"] = r.Satisfaction, r.Trail, r.Mood
-	res, err := s.customers.UpdateOne(ctx, bson.M{"_id": c.ID, "version": c.Version}, update)
-	if err != nil {
-		return false, fmt.Errorf("recompute satisfaction: %w", err)
+	a := s.assessment(&next, st)
+	a.set["satisfaction"], a.set["score_trail"], a.set["mood"] = r.Satisfaction, r.Trail, r.Mood
+	for k, v := range set {
+		a.set[k] = v
 	}
-	return res.MatchedCount == 1, nil
+	var after Customer
+	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "version": c.Version}, a.update(),
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("recompute satisfaction: %w", err)
+	}
+	if a.moved != nil {
+		return &after, true, s.notify(ctx, Event{Customer: &after, StageChange: a.moved})
+	}
+	return &after, true, nil
 }
 
 // Contributed counts a contribution (a review, post, vote…) and re-evaluates the stage.
@@ -259,42 +239,68 @@ func (s *Service) evaluateStage(ctx context.Context, c *Customer) error {
 	if err != nil {
 		return err
 	}
-	update := s.assessment(c, st)
-	if len(update["$set"].(bson.M)) == 0 {
+	for range 20 {
+		a := s.assessment(c, st)
+		if len(a.set) == 0 {
+			return nil
+		}
+		// Guarded by the version read, so two evaluations at once record one change and an
+		// older read never overwrites a newer risk.
+		var after Customer
+		err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "version": c.Version}, a.update(),
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			if c, err = s.Get(ctx, c.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("stage: %w", err)
+		}
+		if a.moved != nil {
+			return s.notify(ctx, Event{Customer: &after, StageChange: a.moved})
+		}
 		return nil
 	}
-	// Guarded by the stage read, so two evaluations at once record one change.
-	if _, err := s.customers.UpdateOne(ctx, bson.M{"_id": c.ID, "stage": c.Stage}, update); err != nil {
-		return fmt.Errorf("stage: %w", err)
-	}
-	if push, moved := update["$push"].(bson.M); moved {
-		s.notify(ctx, Event{Customer: c, StageChange: push["stage_history"].(*StageChange)})
-	}
-	return nil
+	return fmt.Errorf("stage: too much contention on customer %s", c.ID.Hex())
 }
 
-// assessment is the update that brings a record's stage and churn risk up to date: an empty
-// $set when both are.
-func (s *Service) assessment(c *Customer, st ScoreSettings) bson.M {
+// assessed is what brings a record's stage and churn risk up to date: the fields to set
+// (none when both are), and the stage change to record, if any.
+type assessed struct {
+	set   bson.M
+	moved *StageChange
+}
+
+// update is the write: the fields, the change appended to the history, the version moved.
+func (a assessed) update() bson.M {
+	u := bson.M{"$set": a.set, "$inc": bson.M{"version": 1}}
+	if a.moved != nil {
+		u["$push"] = bson.M{"stage_history": a.moved}
+	}
+	return u
+}
+
+func (s *Service) assessment(c *Customer, st ScoreSettings) assessed {
 	current := c.Stage
 	if current == "" {
 		current = StageAwareness
 	}
 	now := s.now()
 	next, cause := NextStage(current, c.Facts(now))
-	set := bson.M{}
-	update := bson.M{"$set": set, "$inc": bson.M{"version": 1}}
+	a := assessed{set: bson.M{}}
 	if next != current {
-		set["stage"] = next
+		a.set["stage"] = next
 		if next == StageExpansion && c.ReachedExpansionAt == nil {
-			set["reached_expansion_at"] = now
+			a.set["reached_expansion_at"] = now
 		}
-		update["$push"] = bson.M{"stage_history": &StageChange{From: current, To: next, Cause: cause, At: now}}
+		a.moved = &StageChange{From: current, To: next, Cause: cause, At: now}
 	}
 	if risk := assessRisk(c, next, now, st.RiskDrop); !sameRisk(risk, c.Risk) {
-		set["risk"] = risk
+		a.set["risk"] = risk
 	}
-	return update
+	return a
 }
 
 // EvaluateAllStages re-applies the stage rules to every customer (the daily job: inactivity

@@ -220,18 +220,54 @@ func TestRepair_OldDuplicatePurchasesBecomeOne(t *testing.T) {
 	p := bson.NewObjectID()
 	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
 	old := bson.M{"product_id": p, "order_id": "SO-9", "key": "SO-9/" + p.Hex(), "at": at, "amount": 125000.0}
-	if _, err := db.Collection("customers").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{"purchases": bson.A{old, old, old}}}); err != nil {
+	// Older still: no key at all, and a document stored under the empty key.
+	older := bson.M{"product_id": p, "order_id": "SO-10", "at": at, "amount": 5000.0}
+	if _, err := db.Collection("customers").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{"purchases": bson.A{old, old, old, older}}}); err != nil {
 		t.Fatal(err)
 	}
+	db.Collection("purchases").InsertOne(ctx, bson.M{"_id": c.ID.Hex() + "/", "customer_id": c.ID, "product_id": p, "order_id": "SO-10", "key": "", "at": at, "amount": 5000.0})
 	if _, err := s.Repair(ctx); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Get(ctx, c.ID)
-	if len(got.Purchases) != 1 || got.Purchases[0].Amount != 125000 || got.Purchases[0].Currency != "IDR" ||
-		got.Value.Total != 125000 || got.Value.Orders != 1 || got.Value.CLTV != 375000 {
+	if len(got.Purchases) != 2 || got.Purchases[0].Amount != 125000 || got.Purchases[0].Currency != "IDR" ||
+		got.Value.Total != 130000 || got.Value.Orders != 2 || got.Value.CLTV != 390000 {
 		t.Fatalf("after repair: %+v, value %+v", got.Purchases, got.Value)
 	}
-	if n, _ := db.Collection("purchases").CountDocuments(ctx, bson.M{"customer_id": c.ID}); n != 1 {
+	if n, _ := db.Collection("purchases").CountDocuments(ctx, bson.M{"customer_id": c.ID}); n != 2 {
 		t.Fatalf("%d purchase documents", n)
+	}
+}
+
+// Signals recorded while replays run beside them (an edit, the recompute) are each counted
+// once: the record always equals a replay of the stored signals.
+func TestSignals_CountedOnceBesideReplays(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "busy@example.com"})
+	at := time.Now().UTC().Add(-time.Hour)
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := s.RecordSignal(ctx, customers.SurveySignal(c.ID, customers.SignalCSAT, fmt.Sprint("c", i), 1+i%5, at.Add(time.Duration(i)*time.Minute))); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := s.RecomputeSatisfaction(ctx, c.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := s.Get(ctx, c.ID)
+	signals, _ := s.Signals(ctx, c.ID)
+	want := customers.DefaultScoreSettings().Replay(signals).Satisfaction
+	if got.Satisfaction.Signals != 12 || got.Satisfaction.Score != want.Score || math.Abs(got.Satisfaction.W-want.W) > 1e-9 {
+		t.Fatalf("record %d signals, score %d, W %v; replay %d, %d, %v", got.Satisfaction.Signals, got.Satisfaction.Score, got.Satisfaction.W,
+			want.Signals, want.Score, want.W)
 	}
 }

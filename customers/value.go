@@ -34,7 +34,7 @@ func (v Value) AverageOrder() int64 {
 	return v.Total / int64(v.Orders)
 }
 
-// valueOf sums the purchases. The lifetime value is the simple textbook estimate:
+// valueOf sums the purchases in the portal's currency. The lifetime value is the simple textbook estimate:
 // average order value × orders a year × an expected relationship of three years, where
 // orders a year are counted over the time between the first and the last order, at least
 // a year (so one order yesterday is one order a year, not hundreds). It moves only with
@@ -43,6 +43,9 @@ func valueOf(purchases []Purchase, cur string) Value {
 	v := Value{Currency: cur}
 	orders := map[string]bool{}
 	for _, p := range purchases {
+		if p.Currency != cur {
+			continue // recorded before the portal changed currency: not added to the others
+		}
 		v.Total += p.Amount
 		orders[p.OrderID] = true
 		at := p.At

@@ -18,6 +18,9 @@ type KPIQuery struct {
 	From, To   time.Time // [From, To)
 	Touchpoint string
 	Product    string
+	// Glance asks only for the answers' figures (the staff home): no response rate,
+	// stages, retention or trends, which read every active or every customer.
+	Glance bool
 }
 
 // KPIs are the portal's indicators for a period.
@@ -121,6 +124,9 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) (*KPIs, error) {
 	}
 
 	length := q.To.Sub(q.From)
+	if q.Glance {
+		return k, nil
+	}
 	current, err := s.activeIn(ctx, q.From, q.To)
 	if err != nil {
 		return nil, err

@@ -141,12 +141,13 @@ func (s *Service) Watch(ctx context.Context, e customers.Event) error {
 		return nil
 	}
 	if ch := e.StageChange; ch != nil && ch.To == customers.StageDissolution {
-		// One open task per customer for this: coming back and leaving again adds no second.
-		n, err := s.tasks.CountDocuments(ctx, bson.M{"customer_id": c.ID, "status": StatusOpen, "rule": RuleDissolution})
-		if err != nil || n > 0 {
+		// One task per customer for this until it is resolved: coming back and leaving again
+		// adds no second. Its key names the customer and how many were resolved before it.
+		done, err := s.tasks.CountDocuments(ctx, bson.M{"customer_id": c.ID, "status": StatusDone, "rule": RuleDissolution})
+		if err != nil {
 			return err
 		}
-		return s.open(ctx, Task{ID: fmt.Sprintf("%s:%s:%d", RuleDissolution, c.ID.Hex(), ch.At.Unix()), CustomerID: c.ID,
+		return s.open(ctx, Task{ID: fmt.Sprintf("%s:%s:%d", RuleDissolution, c.ID.Hex(), done), CustomerID: c.ID,
 			Rule: RuleDissolution, Score: float64(c.Satisfaction.Score)})
 	}
 	sig := e.Signal
@@ -269,6 +270,15 @@ func parseCursor(s string) (time.Time, string, bool) {
 	return time.Unix(0, n).UTC(), id, true
 }
 
+// OpenCount counts the open tasks (the staff header): one indexed count.
+func (s *Service) OpenCount(ctx context.Context) (int, error) {
+	n, err := s.tasks.CountDocuments(ctx, bson.M{"status": StatusOpen})
+	if err != nil {
+		return 0, fmt.Errorf("count follow-ups: %w", err)
+	}
+	return int(n), nil
+}
+
 // Counts are the open tasks, those overdue and those of one person, for the staff home.
 type Counts struct{ Open, Overdue, Mine int }
 
@@ -328,7 +338,10 @@ func (s *Service) Apply(ctx context.Context, id string, by bson.ObjectID, ch Cha
 	set := bson.M{}
 	ch.Note, ch.Reply = strings.TrimSpace(ch.Note), strings.TrimSpace(ch.Reply)
 	for field, text := range map[string]string{"note": ch.Note, "reply": ch.Reply} {
-		if !utf8.ValidString(text) || len([]rune(text)) > MaxText {
+		switch {
+		case !utf8.ValidString(text):
+			f.Add(field, "field.bad_text")
+		case len([]rune(text)) > MaxText:
 			f.Add(field, "field.too_long", "Max", MaxText)
 		}
 	}
@@ -360,8 +373,10 @@ func (s *Service) Apply(ctx context.Context, id string, by bson.ObjectID, ch Cha
 	if ch.Note != "" {
 		update["$push"] = bson.M{"notes": Note{By: by, Text: ch.Note, At: now}}
 	}
+	filter := bson.M{"_id": id}
 	if ch.Outcome != "" && t.Status == StatusOpen {
 		set["status"], set["outcome"], set["done_at"], set["done_by"] = StatusDone, ch.Outcome, now, by
+		filter["status"] = StatusOpen // two people resolving at once: one outcome
 	}
 	if ch.Reopen && t.Status == StatusDone {
 		set["status"] = StatusOpen
@@ -370,10 +385,16 @@ func (s *Service) Apply(ctx context.Context, id string, by bson.ObjectID, ch Cha
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	filter := bson.M{"_id": id}
 	if ch.Reply != "" {
+		// Told first, then stored: telling is idempotent by its key, so a failure in between
+		// is made good by sending the form again.
+		if s.tell != nil {
+			if err := s.tell(ctx, t.CustomerID, by, "heard:"+t.ID, t.Rule, ch.Reply); err != nil {
+				return nil, err
+			}
+		}
 		set["reply"] = Note{By: by, Text: ch.Reply, At: now}
-		filter["reply"] = nil // told once
+		filter["reply"] = nil // stored once
 	}
 	if len(set) > 0 {
 		update["$set"] = set
@@ -384,12 +405,10 @@ func (s *Service) Apply(ctx context.Context, id string, by bson.ObjectID, ch Cha
 			return nil, fmt.Errorf("follow-up: %w", err)
 		}
 		if res.MatchedCount == 0 {
-			return nil, errs.Field("reply", "followup.replied")
-		}
-	}
-	if ch.Reply != "" && s.tell != nil {
-		if err := s.tell(ctx, t.CustomerID, by, "heard:"+t.ID, ruleText(t), ch.Reply); err != nil {
-			return nil, err
+			if ch.Reply != "" {
+				return nil, errs.Field("reply", "followup.replied")
+			}
+			return nil, errs.Field("outcome", "followup.resolved_already")
 		}
 	}
 	if t, err = s.Get(ctx, id); err != nil {

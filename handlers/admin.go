@@ -69,7 +69,7 @@ func (s *Server) adminHome(c *fiber.Ctx) error {
 			}
 		}
 		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-		if d.KPIs, err = s.deps.Feedback.KPIs(ctx, feedback.KPIQuery{From: today.AddDate(0, 0, -29), To: today.AddDate(0, 0, 1)}); err != nil {
+		if d.KPIs, err = s.deps.Feedback.KPIs(ctx, feedback.KPIQuery{From: today.AddDate(0, 0, -29), To: today.AddDate(0, 0, 1), Glance: true}); err != nil {
 			return err
 		}
 	}

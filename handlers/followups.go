@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/followups"
+	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/search"
 )
 
@@ -72,7 +74,7 @@ func (s *Server) atRiskCSV(c *fiber.Ctx) error {
 			return err
 		}
 		for _, m := range list {
-			_ = w.Write([]string{m.ID.Hex(), m.DisplayName, m.Email, strconv.Itoa(m.Risk.Score), s.reasonsText(lang, m.Risk),
+			_ = w.Write([]string{m.ID.Hex(), m.DisplayName, m.Email, strconv.Itoa(m.Risk.Score), strings.Join(riskReasons(s.catalog, lang, m.Risk), "; "),
 				strconv.FormatFloat(customers.Major(m.Value.CLTV, m.Value.Currency), 'f', -1, 64), m.Value.Currency,
 				strconv.Itoa(m.Satisfaction.Score), strconv.Itoa(m.Risk.Trend), string(m.Stage), m.LastActiveAt.Format(time.RFC3339)})
 		}
@@ -88,23 +90,17 @@ func (s *Server) atRiskCSV(c *fiber.Ctx) error {
 	return c.SendString(b.String())
 }
 
-// reasonsText is a risk's reasons in words, joined.
-func (s *Server) reasonsText(lang string, r customers.Risk) string {
+// riskReasons are a risk's reasons in words.
+func riskReasons(catalog *frontend.Catalog, lang string, r customers.Risk) []string {
 	words := make([]string, len(r.Reasons))
 	for i, why := range r.Reasons {
-		words[i] = s.catalog.T(lang, "risk.reason."+why.Key, "N", why.N)
-	}
-	return strings.Join(words, "; ")
-}
-
-// RiskReasons writes a risk's reasons in the reader's language.
-func (p *Page) RiskReasons(r customers.Risk) []string {
-	words := make([]string, len(r.Reasons))
-	for i, why := range r.Reasons {
-		words[i] = p.T("risk.reason."+why.Key, "N", why.N)
+		words[i] = catalog.T(lang, "risk.reason."+why.Key, "N", why.N)
 	}
 	return words
 }
+
+// RiskReasons writes a risk's reasons in the reader's language.
+func (p *Page) RiskReasons(r customers.Risk) []string { return riskReasons(p.catalog, p.Lang, r) }
 
 type followupsData struct {
 	View   string
@@ -212,7 +208,7 @@ func (s *Server) renderFollowup(c *fiber.Ctx, status int, f *form) error {
 			return err
 		}
 		for _, m := range list {
-			if !slicesContainsFunc(d.Staff, m.ID) {
+			if !slices.ContainsFunc(d.Staff, func(x *customers.Customer) bool { return x.ID == m.ID }) {
 				d.Staff = append(d.Staff, m)
 			}
 		}
@@ -226,15 +222,6 @@ func (s *Server) renderFollowup(c *fiber.Ctx, status int, f *form) error {
 	}
 	c.Locals(noCacheLocal, true)
 	return s.render(c, status, "staff/followup", "followup.task_title", d)
-}
-
-func slicesContainsFunc(list []*customers.Customer, id bson.ObjectID) bool {
-	for _, m := range list {
-		if m.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // taskSource finds what a task's signal came from: a review, or a survey answer.
@@ -331,11 +318,7 @@ func (s *Server) followupVote(c *fiber.Ctx) error {
 	if err != nil {
 		return errs.Field("idea", "idea.not_found")
 	}
-	customer, err := s.deps.Customers.Get(ctx, t.CustomerID)
-	if err != nil {
-		return err
-	}
-	idea, err := s.deps.Community.Vote(ctx, customer, id, true)
+	idea, err := s.deps.Community.CountAsVoter(ctx, t.CustomerID, id, currentUser(c).ID)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,11 @@ func (s *Server) recordRoutes(app *fiber.App) {
 func customersQuery(c *fiber.Ctx) customers.Query {
 	q := customers.Query{Text: c.Query("q"), Emails: currentUser(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
 		ByScore: strings.HasPrefix(c.Query("sort"), "score"), Ascending: c.Query("sort") == "score_asc", ByActivity: c.Query("sort") == "active",
-		ByLevel: c.Query("sort") == "level", ByRisk: c.Query("sort") == "risk", ByValue: c.Query("sort") == "value", Level: c.Query("level"), NoStaff: c.Query("staff") != "1", After: c.Query("after")}
+		ByLevel: c.Query("sort") == "level", Level: c.Query("level"), NoStaff: c.Query("staff") != "1", After: c.Query("after")}
+	// Risk and value are product's: even the order would tell a moderator who is worth most.
+	if currentUser(c).HasRole(customers.RoleProduct) {
+		q.ByRisk, q.ByValue = c.Query("sort") == "risk", c.Query("sort") == "value"
+	}
 	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
 		q.ActiveSince = time.Now().UTC().AddDate(0, 0, -days)
 	}
@@ -277,7 +281,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(e.At, lang), Kind: "action." + string(e.Action),
 			Text: e.Reason, sortKey: e.At.UnixNano()})
 	}
-	if s.deps.FollowUps != nil {
+	if s.deps.FollowUps != nil && d.Full { // follow-ups are product's work
 		tasks, err := s.deps.FollowUps.Of(ctx, id, before, timelinePage+1)
 		if err != nil {
 			return err

@@ -229,11 +229,11 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 			}
 		}
 		if page.User.HasRole(customers.RoleProduct) && s.deps.FollowUps != nil {
-			counts, err := s.deps.FollowUps.Count(c.UserContext(), page.User.ID)
+			open, err := s.deps.FollowUps.OpenCount(c.UserContext())
 			if err != nil {
 				return err
 			}
-			page.StaffQueue += counts.Open
+			page.StaffQueue += open
 		}
 	}
 	c.Set(fiber.HeaderVary, "Accept-Language, Cookie")

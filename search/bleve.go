@@ -228,8 +228,11 @@ const facetSample = 500
 func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	q.Normalize()
 	ws := words(q.Text)
+	asYouType := q.NoFacets
 	if q.AnyWord {
-		ws = significant(ws)
+		if ws, asYouType = significant(ws), false; len(ws) == 0 {
+			return &Results{Page: q.Page, PerPage: q.PerPage, Facets: map[string]map[string]int{}}, nil // nothing to be alike in
+		}
 	}
 	filters := b.filters(q)
 	page := q.PerPage
@@ -238,13 +241,13 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	if !q.NoFacets {
 		keep = max(keep, facetSample)
 	}
-	text := textQuery(ws, false, q.NoFacets, q.AnyWord)
+	text := textQuery(ws, false, asYouType, q.AnyWord)
 	res, err := b.ids(ctx, q, text, filters, keep)
 	if err != nil {
 		return nil, err
 	}
 	if res.Total == 0 && len(ws) > 0 {
-		if text = textQuery(ws, true, q.NoFacets, q.AnyWord); text != nil {
+		if text = textQuery(ws, true, asYouType, q.AnyWord); text != nil {
 			if res, err = b.ids(ctx, q, text, filters, keep); err != nil {
 				return nil, err
 			}
@@ -344,12 +347,12 @@ func textQuery(ws []string, typos, asYouType, anyWord bool) query.Query {
 	return bleve.NewConjunctionQuery(must...)
 }
 
-// significant keeps the words that say what a text is about: the short ones every text has
-// ("the", "dan", "for") are left out.
+// significant keeps the words that say what a text is about, the first 16: the short ones
+// every text has ("the", "dan", "for") are left out.
 func significant(ws []string) []string {
 	var out []string
 	for _, w := range ws {
-		if len([]rune(w)) >= 3 && !smallWords[w] && !slices.Contains(out, w) {
+		if len(out) < 16 && len([]rune(w)) >= 3 && !smallWords[w] && !slices.Contains(out, w) {
 			out = append(out, w)
 		}
 	}

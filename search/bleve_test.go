@@ -76,6 +76,10 @@ func TestBleve_AnyWordFindsAlikeIdeas(t *testing.T) {
 	if strings.Join(got, ",") != "idea-2,idea-3" {
 		t.Fatalf("ideas like the complaint: %v, want idea-2 then idea-3", got)
 	}
+	// Only small words: nothing is alike, rather than everything.
+	if res, _ := idx.Search(ctx, search.Query{Text: "and the but", Kind: "idea", AnyWord: true, NoFacets: true}); len(res.Hits) != 0 {
+		t.Fatalf("small words found %d", len(res.Hits))
+	}
 	// All the words, as a search asks, find none of them.
 	if res, _ := idx.Search(ctx, search.Query{Text: "Lid seal wore out. Cooks rice well", Kind: "idea", NoFacets: true}); res.Total != 0 {
 		t.Fatalf("a search for every word found %d", res.Total)

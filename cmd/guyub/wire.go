@@ -294,8 +294,8 @@ func (s *services) dailyStages(log *slog.Logger) func(context.Context) error {
 // lease so one instance does it; progress is saved per batch, so a restart resumes.
 func (s *services) recomputeScores(log *slog.Logger) func(context.Context) error {
 	return func(ctx context.Context) error {
-		p, err := s.customers.Progress(ctx)
-		if err != nil || !p.Running() {
+		due, err := s.customers.RecomputeDue(ctx)
+		if err != nil || !due {
 			return err
 		}
 		leases := store.NewLeases(s.store.DB)
@@ -313,7 +313,7 @@ func (s *services) recomputeScores(log *slog.Logger) func(context.Context) error
 				return err // another instance carries on from the saved progress
 			}
 		}
-		p, _ = s.customers.Progress(ctx)
+		p, _ := s.customers.Progress(ctx)
 		log.Info("scores recomputed with new settings", "version", p.Version, "customers", p.Done, "ms", time.Since(started).Milliseconds())
 		return nil
 	}
