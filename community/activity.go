@@ -104,7 +104,7 @@ func (s *Service) ActivityBy(ctx context.Context, who bson.ObjectID, before time
 // EngagedCategories are the forum categories a member takes part in: where they started
 // threads or replied, most recent first (two queries by author and one for the threads
 // replied to).
-func (s *Service) EngagedCategories(ctx context.Context, who bson.ObjectID, limit int) ([]bson.ObjectID, error) {
+func (s *Service) EngagedCategories(ctx context.Context, who bson.ObjectID, limit int) ([]Engagement, error) {
 	recent := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(20)
 	threads, err := store.FindAll[Thread](ctx, s.threads, bson.M{"author_id": who}, recent)
 	if err != nil {
@@ -115,23 +115,42 @@ func (s *Service) EngagedCategories(ctx context.Context, who bson.ObjectID, limi
 		return nil, err
 	}
 	var parents []bson.ObjectID
+	mine := map[bson.ObjectID]bool{}
 	for _, p := range posts {
 		parents = append(parents, p.ParentID)
+		mine[p.ID] = true
 	}
+	accepted := map[bson.ObjectID]bool{}
 	if len(parents) > 0 {
-		more, err := store.FindAll[Thread](ctx, s.threads, bson.M{"_id": bson.M{"$in": parents}}, options.Find().SetProjection(bson.M{"category_id": 1}))
+		more, err := store.FindAll[Thread](ctx, s.threads, bson.M{"_id": bson.M{"$in": parents}},
+			options.Find().SetProjection(bson.M{"category_id": 1, "accepted_post_id": 1}))
 		if err != nil {
 			return nil, err
 		}
+		for _, t := range more {
+			if t.AcceptedPostID != nil && mine[*t.AcceptedPostID] {
+				accepted[t.CategoryID] = true
+			}
+		}
 		threads = append(threads, more...)
 	}
-	var out []bson.ObjectID
+	// Where their answers were accepted first: they know that forum's questions.
+	var out []Engagement
 	seen := map[bson.ObjectID]bool{}
-	for _, t := range threads {
-		if !seen[t.CategoryID] && len(out) < limit {
-			seen[t.CategoryID] = true
-			out = append(out, t.CategoryID)
+	for _, first := range []bool{true, false} {
+		for _, t := range threads {
+			if !seen[t.CategoryID] && accepted[t.CategoryID] == first && len(out) < limit {
+				seen[t.CategoryID] = true
+				out = append(out, Engagement{CategoryID: t.CategoryID, Accepted: first})
+			}
 		}
 	}
 	return out, nil
+}
+
+// Engagement is a forum a member takes part in, and whether an answer of theirs was
+// accepted there.
+type Engagement struct {
+	CategoryID bson.ObjectID
+	Accepted   bool
 }

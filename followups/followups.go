@@ -427,6 +427,3 @@ func (s *Service) Apply(ctx context.Context, id string, by bson.ObjectID, ch Cha
 	}
 	return t, s.recount(ctx, t.CustomerID)
 }
-
-// ruleText names the feedback a reply answers, for the customer's notification.
-func ruleText(t *Task) string { return t.Rule }

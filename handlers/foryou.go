@@ -19,6 +19,7 @@ type forYou struct {
 	ToReview   []boughtProduct
 	Unread     []*community.Notification
 	Unanswered []forumThread
+	Active     []forumThread // lively threads in their forums, not theirs
 	Ideas      []productIdea
 }
 
@@ -30,6 +31,7 @@ type boughtProduct struct {
 type forumThread struct {
 	Thread   *community.Thread
 	Category *community.Category
+	Accepted bool // an answer of theirs was accepted in this forum
 }
 
 type productIdea struct {
@@ -39,7 +41,7 @@ type productIdea struct {
 
 // Empty reports whether there is nothing to show.
 func (f *forYou) Empty() bool {
-	return f == nil || len(f.ToReview)+len(f.Unread)+len(f.Unanswered)+len(f.Ideas) == 0
+	return f == nil || len(f.ToReview)+len(f.Unread)+len(f.Unanswered)+len(f.Active)+len(f.Ideas) == 0
 }
 
 func (s *Server) forYou(c *fiber.Ctx, u *customers.Customer) (*forYou, error) {
@@ -82,19 +84,34 @@ func (s *Server) forYou(c *fiber.Ctx, u *customers.Customer) (*forYou, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range engaged {
-		i := slices.IndexFunc(all, func(c *community.Category) bool { return c.ID == id })
-		if i < 0 {
+	shown := map[bson.ObjectID]bool{}
+	for i, e := range engaged {
+		at := slices.IndexFunc(all, func(c *community.Category) bool { return c.ID == e.CategoryID })
+		if at < 0 {
 			continue
 		}
-		cat := all[i]
-		page, err := s.deps.Community.Threads(ctx, community.ThreadQuery{CategoryID: id, Sort: community.SortUnanswered, Limit: 3})
-		if err != nil {
-			return nil, err
+		cat := all[at]
+		sorts := []string{community.SortUnanswered}
+		if i < 2 {
+			sorts = append(sorts, community.SortLatest) // the liveliest of their first forums too
 		}
-		for _, t := range page.Threads {
-			if t.AuthorID != u.ID && len(f.Unanswered) < 3 {
-				f.Unanswered = append(f.Unanswered, forumThread{Thread: t, Category: cat})
+		for _, sort := range sorts {
+			page, err := s.deps.Community.Threads(ctx, community.ThreadQuery{CategoryID: e.CategoryID, Sort: sort, Limit: 3})
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range page.Threads {
+				if t.AuthorID == u.ID || shown[t.ID] {
+					continue
+				}
+				list := &f.Unanswered
+				if sort == community.SortLatest {
+					list = &f.Active
+				}
+				if len(*list) < 3 {
+					shown[t.ID] = true
+					*list = append(*list, forumThread{Thread: t, Category: cat, Accepted: e.Accepted})
+				}
 			}
 		}
 	}

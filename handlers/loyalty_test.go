@@ -375,7 +375,8 @@ func TestHome_ForYou(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: mine.ID}, community.PostInput{Body: "Setting 12."}); err != nil {
+	answer, err := e.community.Reply(ctx, budi, content.Ref{Kind: content.KindThread, ID: mine.ID}, community.PostInput{Body: "Setting 12."})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.community.CreateThread(ctx, dewi, community.ThreadInput{Category: help.Slug, Title: "Dewi's kettle question", Body: "Why does it click?"}); err != nil {
@@ -409,5 +410,20 @@ func TestHome_ForYou(t *testing.T) {
 	}
 	if anon := newBrowser(t, base).get("/?lang=en").body; strings.Contains(anon, `id="for-you"`) {
 		t.Error("a visitor sees For you")
+	}
+	// Budi's answer was accepted in Help: its unanswered questions are his to answer, and
+	// Ayu's thread, answered, is among the lively ones there.
+	if _, err := e.community.Accept(ctx, ayu, mine.ID, answer.ID); err != nil {
+		t.Fatal(err)
+	}
+	bb := newBrowser(t, base)
+	bb.signIn(budi.Email)
+	page = bb.get("/?lang=en").body
+	start = strings.Index(page, `id="for-you"`)
+	section = page[start : start+strings.Index(page[start:], "</section>")]
+	for _, want := range []string{"Dewi&#39;s kettle question", "in Help, where your answers were accepted", "Ayu&#39;s grinder question", "lively in Help"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("Budi's For you lacks %q:\n%s", want, section)
+		}
 	}
 }
