@@ -29,6 +29,7 @@ const (
 	NotifyFlagHidden = "flag_hidden" // members' reports hid what you wrote until a moderator looks
 	NotifyBadge      = "badge"       // you earned a badge (told in the portal only)
 	NotifyHeard      = "heard"       // the company answered your feedback (a follow-up's reply)
+	NotifyWebhookOff = "webhook_off" // to admins: a webhook endpoint kept failing and was turned off
 )
 
 // Mailer queues an email (mail.Outbox implements it).
@@ -328,7 +329,7 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 		list[i].ID, list[i].CreatedAt = bson.NewObjectID(), s.now()
 		switch list[i].Kind {
 		case NotifyModerated, NotifyFlagHidden: // emailed as it happens, whatever the preferences
-		case NotifyBadge, NotifyHeard: // found on the next visit; no email
+		case NotifyBadge, NotifyHeard, NotifyWebhookOff: // found on the next visit; no email
 		default:
 			list[i].EmailState = emailPending
 		}
@@ -343,6 +344,12 @@ func (s *Service) notify(ctx context.Context, list ...Notification) error {
 func (s *Service) Heard(ctx context.Context, customer, staff bson.ObjectID, key, about, message string) error {
 	return s.notify(ctx, Notification{CustomerID: customer, Kind: NotifyHeard, ActorID: staff, Title: about, Reason: message,
 		URL: "/notifications", Key: key})
+}
+
+// WebhookOff tells an admin that a webhook endpoint was turned off after failing; key names
+// the event, told once.
+func (s *Service) WebhookOff(ctx context.Context, admin bson.ObjectID, endpointURL, page, key string) error {
+	return s.notify(ctx, Notification{CustomerID: admin, Kind: NotifyWebhookOff, Title: endpointURL, URL: page, Key: key})
 }
 
 // AnnounceBadge tells a member in the portal that they earned a badge, once per badge.

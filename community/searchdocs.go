@@ -219,7 +219,8 @@ func (i ideaSource) find(ctx context.Context, filter bson.M, opts *options.FindO
 	for _, idea := range list {
 		doc := search.Document{ID: "idea-" + idea.ID.Hex(), Kind: "idea", Title: idea.Title, Body: markdown.PlainText(idea.BodyHTML), URL: idea.URL(),
 			Product: slugs[idea.productID()], Status: string(idea.Status), Visibility: "public",
-			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix(), Source: "ideas", AuthorID: idea.AuthorID.Hex()}
+			Author: name(authors, idea.AuthorID), Lang: idea.Lang, CreatedAt: idea.CreatedAt.Unix(), Source: "ideas", AuthorID: idea.AuthorID.Hex(),
+			State: string(idea.State)}
 		out = append(out, search.Pending{Doc: doc, Indexed: indexed(idea.Status) && idea.MergedInto == nil, Version: idea.Version})
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 // follow-up tasks.
 type Event struct {
 	Customer    *Customer    // the record after the change
+	Before      *Customer    // the record before a change of score, stage or risk (nil for a signal)
 	Signal      *Signal      // a signal recorded, or recorded again
 	StageChange *StageChange // a move to another stage
 }

@@ -188,8 +188,8 @@ func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st S
 	if err != nil {
 		return nil, false, fmt.Errorf("recompute satisfaction: %w", err)
 	}
-	if a.moved != nil {
-		return &after, true, s.notify(ctx, Event{Customer: &after, StageChange: a.moved})
+	if a.moved != nil || c.Satisfaction.Band != after.Satisfaction.Band || c.Satisfaction.NPSCat != after.Satisfaction.NPSCat {
+		return &after, true, s.notify(ctx, Event{Customer: &after, Before: c, StageChange: a.moved})
 	}
 	return &after, true, nil
 }
@@ -259,7 +259,7 @@ func (s *Service) evaluateStage(ctx context.Context, c *Customer) error {
 			return fmt.Errorf("stage: %w", err)
 		}
 		if a.moved != nil {
-			return s.notify(ctx, Event{Customer: &after, StageChange: a.moved})
+			return s.notify(ctx, Event{Customer: &after, Before: c, StageChange: a.moved})
 		}
 		return nil
 	}

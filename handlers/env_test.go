@@ -40,6 +40,7 @@ import (
 	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
 	"github.com/guyub/guyub/store/storetest"
+	"github.com/guyub/guyub/webhooks"
 )
 
 // env is one test's world: a fresh database and the services on it.
@@ -60,6 +61,7 @@ type env struct {
 	media      *media.Service
 	loyalty    *loyalty.Service
 	followups  *followups.Service
+	webhooks   *webhooks.Service
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -70,7 +72,7 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	all := []store.Indexes{ratelimit.Indexes, mail.Indexes}
-	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes} {
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes} {
 		all = append(all, sets...)
 	}
 	if err := store.EnsureIndexes(ctx, db, all...); err != nil {
@@ -120,6 +122,11 @@ func newEnv(t testing.TB) *env {
 	e.moderation.SetStanding(e.loyalty)
 	e.followups = followups.New(db, e.customers, e.community.Heard)
 	e.customers.Watch(e.followups.Watch)
+	// Tests' receivers listen on loopback.
+	e.webhooks = webhooks.New(db, webhooks.Config{AllowPrivate: true, BaseURL: "http://portal.example"}, nil)
+	e.customers.Watch(e.webhooks.Watch)
+	e.syncer.AlsoTo(e.webhooks.Sink())
+	e.moderation.SetFlagListener(e.webhooks.FlagRaised)
 	return e
 }
 
@@ -159,6 +166,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Media == nil {
 		deps.Media = e.media
+	}
+	if deps.Webhooks == nil {
+		deps.Webhooks = e.webhooks
 	}
 	if deps.FollowUps == nil {
 		deps.FollowUps = e.followups

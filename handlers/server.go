@@ -34,6 +34,7 @@ import (
 	"github.com/guyub/guyub/ratelimit"
 	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/search"
+	"github.com/guyub/guyub/webhooks"
 )
 
 // Config is what the web tier needs to know from the configuration.
@@ -90,6 +91,8 @@ type Deps struct {
 	Loyalty *loyalty.Service
 	// FollowUps are the tasks that close the loop with unhappy customers (nil: none).
 	FollowUps *followups.Service
+	// Webhooks tell other systems what happens (nil: no webhook pages).
+	Webhooks *webhooks.Service
 	// MemberData hands fn everything stored about a member, collection by collection (for
 	// their download; nil: none offered).
 	MemberData func(ctx context.Context, member bson.ObjectID, fn func(collection string, docs []bson.M) error) error
@@ -234,6 +237,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.searchRoutes(app)
 	s.recordRoutes(app)
 	s.successRoutes(app)
+	s.webhookRoutes(app)
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
 	s.insightsRoutes(app)

@@ -122,13 +122,17 @@ func (s *Service) Flag(ctx context.Context, flagger *customers.Customer, in Flag
 	}
 	now := s.now()
 	w := flagWeight(flagger, now)
-	_, err = s.flags.InsertOne(ctx, FlagRecord{ID: bson.NewObjectID(), Ref: ref.String(), Flagger: flagger.ID,
+	id := bson.NewObjectID()
+	_, err = s.flags.InsertOne(ctx, FlagRecord{ID: id, Ref: ref.String(), Flagger: flagger.ID,
 		Reason: in.Reason, Text: in.Text, At: now, Weight: &w})
 	if mongo.IsDuplicateKeyError(err) {
 		return FlagResult{}, nil
 	}
 	if err != nil {
 		return FlagResult{}, fmt.Errorf("flag: %w", err)
+	}
+	if s.flagRaised != nil {
+		store.FollowUp(ctx, "flag", func() error { return s.flagRaised(ctx, id, ref.String(), in.Reason, now) })
 	}
 	if err := s.enqueue(ctx, sub, []content.Reason{{Rule: "flagged", Detail: in.Reason}}); err != nil {
 		return FlagResult{}, err

@@ -34,9 +34,10 @@ type Service struct {
 	customers    *customers.Service
 	publishers   map[content.Kind]Publisher
 	now          func() time.Time
-	rules        *store.Cached[Rules] // every submission is screened with them
-	notices      AuthorNotices        // nil: authors are not told
-	standing     Standing             // nil: rejections do not touch trust levels
+	rules        *store.Cached[Rules]                                                                  // every submission is screened with them
+	notices      AuthorNotices                                                                         // nil: authors are not told
+	flagRaised   func(ctx context.Context, flag bson.ObjectID, ref, reason string, at time.Time) error // nil: nobody listens
+	standing     Standing                                                                              // nil: rejections do not touch trust levels
 }
 
 // Standing lowers an author's trust level after a moderator rejects or hides their content
@@ -52,6 +53,11 @@ func (s *Service) SetStanding(st Standing) { s.standing = st }
 type AuthorNotices interface {
 	Moderated(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt, reason string) error
 	HiddenByFlags(ctx context.Context, author bson.ObjectID, ref content.Ref, excerpt string, hidden time.Time) error
+}
+
+// SetFlagListener has listen told of every report a member makes (webhooks).
+func (s *Service) SetFlagListener(listen func(ctx context.Context, flag bson.ObjectID, ref, reason string, at time.Time) error) {
+	s.flagRaised = listen
 }
 
 // SetAuthorNotices has authors told when their content is hidden: by a moderator, with the

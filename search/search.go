@@ -40,6 +40,7 @@ type Document struct {
 	Answer     int    `json:"-"` // a survey answer's score (0–10, 1–5 or 1–7 by Survey)
 	Survey     string `json:"-"` // a survey answer's kind: nps, csat, ces
 	Touchpoint string `json:"-"` // a survey answer's touchpoint
+	State      string `json:"-"` // an idea's status: open, planned… (webhooks tell its changes)
 	// Private documents go to the sinks only, never into the index (survey comments).
 	Private bool `json:"-"`
 	// Duplicate documents repeat words another document holds (a testimonial quoted from a

@@ -172,6 +172,9 @@ func (s *Syncer) Reindex(ctx context.Context, progress func(done, total int)) er
 	}
 	return s.walk(ctx, progress, func(src Source, batch []Pending, upserts []Document, deletes []string) error {
 		for _, sink := range s.sinks {
+			if c, ok := sink.(interface{ ChangesOnly() bool }); ok && c.ChangesOnly() {
+				continue // a reindex goes over what did not change (webhooks tell only changes)
+			}
 			if err := sink.Upsert(ctx, upserts); err != nil {
 				return err
 			}

@@ -44,7 +44,10 @@ type config struct {
 	ReviewRequestDays int
 	// Currency is the portal's currency: every purchase is recorded in it.
 	Currency string
-	MailFrom *mail.Address
+	// WebhooksAllowPrivate lets webhook endpoints be on private, loopback or link-local
+	// addresses (refused otherwise: no SSRF).
+	WebhooksAllowPrivate bool
+	MailFrom             *mail.Address
 	// S3 keeps uploaded pictures in a bucket; empty Endpoint: under GUYUB_DATA/uploads.
 	S3 media.S3Config
 }
@@ -264,6 +267,14 @@ var settings = []setting{
 			return fmt.Errorf("%q is not a whole number from 1 to 365", v)
 		}
 		c.ReviewRequestDays = n
+		return nil
+	}},
+	{"GUYUB_WEBHOOKS_ALLOW_PRIVATE", "webhooks-allow-private", "false", "let webhook endpoints be on private, loopback or link-local addresses (a receiver inside your network)", func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		c.WebhooksAllowPrivate = b
 		return nil
 	}},
 	{"GUYUB_CURRENCY", "currency", customers.DefaultCurrency, "the ISO 4217 currency purchases are recorded in (amounts in its minor units through the API)", func(c *config, v string) error {

@@ -30,6 +30,7 @@ import (
 	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/search"
 	"github.com/guyub/guyub/store"
+	"github.com/guyub/guyub/webhooks"
 )
 
 // services are the domain services, built once from their dependencies.
@@ -48,6 +49,7 @@ type services struct {
 	media      *media.Service
 	loyalty    *loyalty.Service
 	followups  *followups.Service
+	webhooks   *webhooks.Service
 	owner      string // this process, for leases (store.NewOwner)
 }
 
@@ -64,6 +66,7 @@ func indexes() []store.Indexes {
 	all = append(all, insights.Indexes...)
 	all = append(all, loyalty.Indexes...)
 	all = append(all, followups.Indexes...)
+	all = append(all, webhooks.Indexes...)
 	return all
 }
 
@@ -163,7 +166,25 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.moderation.SetStanding(s.loyalty)
 	s.followups = followups.New(st.DB, s.customers, s.community.Heard)
 	s.customers.Watch(s.followups.Watch)
+	s.webhooks = webhooks.New(st.DB, webhooks.Config{AllowPrivate: cfg.WebhooksAllowPrivate, BaseURL: cfg.BaseURL}, s.webhookOff)
+	s.customers.Watch(s.webhooks.Watch)
+	s.moderation.SetFlagListener(s.webhooks.FlagRaised)
 	return s, nil
+}
+
+// webhookOff tells every admin, in the portal, that an endpoint was turned off.
+func (s *services) webhookOff(ctx context.Context, e *webhooks.Endpoint) error {
+	admins, err := s.customers.Search(ctx, customers.Query{Role: customers.RoleAdmin, Limit: 100})
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("webhook_off:%s:%d", e.ID.Hex(), e.UpdatedAt.Unix())
+	for _, a := range admins {
+		if err := s.community.WebhookOff(ctx, a.ID, e.URL, "/admin/webhooks/"+e.ID.Hex(), key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // memberData lists every collection holding a member's own data, each package's.
@@ -233,6 +254,7 @@ func (s *services) syncer(idx search.Index, log *slog.Logger) *search.Syncer {
 		s.reviews.ProductSource(), s.reviews.ReviewSource(), s.reviews.TestimonialSource(),
 		s.community.ThreadSource(), s.community.PostSource(), s.community.IdeaSource(), s.feedback.CommentSource())
 	syncer.AlsoTo(s.insights)
+	syncer.AlsoTo(s.webhooks.Sink())
 	return syncer
 }
 
