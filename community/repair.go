@@ -254,3 +254,43 @@ func (s *Service) recountLikes(ctx context.Context, id bson.ObjectID, handled []
 	}
 	return res.MatchedCount == 1, nil
 }
+
+// DeleteAllBy deletes every thread, reply, comment and idea a member wrote, through the same
+// status changes as one by one, so that counts follow (their erasure, when they ask for
+// their words to go). A page of 200 at a time by the author's indexes.
+func (s *Service) DeleteAllBy(ctx context.Context, member bson.ObjectID) error {
+	for _, coll := range []*mongo.Collection{s.posts, s.ideas} {
+		for {
+			list, err := store.FindAll[bson.M](ctx, coll, bson.M{"author_id": member, "status": bson.M{"$ne": content.StatusDeleted}},
+				options.Find().SetProjection(bson.M{"_id": 1, "opening": 1, "parent_id": 1}).SetLimit(200))
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				break
+			}
+			for _, d := range list {
+				if err := s.deleteOne(ctx, coll == s.ideas, *d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) deleteOne(ctx context.Context, idea bool, d bson.M) error {
+	id, _ := d["_id"].(bson.ObjectID)
+	if idea {
+		_, err := s.SetIdeaStatus(ctx, id, content.StatusDeleted, "")
+		return err
+	}
+	if d["opening"] == true { // the thread goes with its opening post
+		parent, _ := d["parent_id"].(bson.ObjectID)
+		if _, err := s.SetThreadStatus(ctx, parent, content.StatusDeleted, ""); err != nil {
+			return err
+		}
+	}
+	_, err := s.SetPostStatus(ctx, id, content.StatusDeleted, "")
+	return err
+}

@@ -129,12 +129,18 @@ func suspended(c *customers.Customer) error {
 
 // MemberData is where this package keeps a member's own data (for their download).
 var MemberData = []store.MemberData{
-	{Collection: "threads", Field: "author_id"},
-	{Collection: "posts", Field: "author_id"},
-	{Collection: "post_likes", Field: "customer_id"},
-	{Collection: "ideas", Field: "author_id", Omit: []string{"voters"}}, // the voters' summary is the staff's
-	{Collection: "idea_votes", Field: "customer_id"},
+	{Collection: "threads", Field: "author_id", Keep: true, Indexed: true, Text: []string{"title"}},
+	{Collection: "posts", Field: "author_id", Keep: true, Indexed: true, Text: []string{"body_md", "body_html"}},
+	{Collection: "post_likes", Field: "customer_id", Keep: true},
+	{Collection: "ideas", Field: "author_id", Omit: []string{"voters"}, Keep: true, Indexed: true, Text: []string{"title", "body_md", "body_html"}}, // the voters' summary is the staff's
+	{Collection: "idea_votes", Field: "customer_id", Keep: true},
 	{Collection: "notifications", Field: "customer_id"},
+}
+
+// MemberRefs are the other fields that may name a member.
+var MemberRefs = []store.MemberRef{
+	{Collection: "threads", Field: "last_poster_id"},
+	{Collection: "notifications", Field: "actor_id"},
 }
 
 // Indexes of this package's collections, one per query shape.

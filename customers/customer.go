@@ -37,7 +37,13 @@ type Status string
 const (
 	StatusActive    Status = "active"
 	StatusSuspended Status = "suspended"
+	// StatusErased is the record that stands for an erased member: their kept contributions
+	// are under it, with no name, address or history.
+	StatusErased Status = "erased"
 )
+
+// ErasedName is the name an erased member's kept contributions are shown under.
+const ErasedName = "Deleted member"
 
 // Identity is a sign-in with a social or OpenID Connect provider.
 type Identity struct {

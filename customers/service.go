@@ -546,6 +546,18 @@ func (s *Service) Touch(ctx context.Context, id bson.ObjectID) error {
 	return nil
 }
 
+// NewPseudonym makes the record an erased member's kept contributions go under: a new ID
+// (one per erasure, so votes stay one per voter), no name but ErasedName, nothing personal.
+func (s *Service) NewPseudonym(ctx context.Context) (bson.ObjectID, error) {
+	now := s.now()
+	c := Customer{ID: bson.NewObjectID(), DisplayName: ErasedName, Roles: []Role{RoleCustomer}, Identities: []Identity{},
+		Status: StatusErased, Stage: StageAwareness, Satisfaction: Satisfaction{NPS: -1}, CreatedAt: now, UpdatedAt: now}
+	if _, err := s.customers.InsertOne(ctx, c); err != nil {
+		return bson.ObjectID{}, fmt.Errorf("pseudonym: %w", err)
+	}
+	return c.ID, nil
+}
+
 // Query selects customers for the staff's account list.
 type Query struct {
 	Text string // matches any part of the name, and the start of the email if Emails

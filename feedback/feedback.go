@@ -140,8 +140,9 @@ func New(db *mongo.Database, cust *customers.Service, signals SignalRecorder) *S
 
 // MemberData is where this package keeps a member's own data (for their download).
 var MemberData = []store.MemberData{
-	{Collection: "responses", Field: "customer_id"},
+	{Collection: "responses", Field: "customer_id", Keep: true, Indexed: true, Text: []string{"comment"}}, // the scores count on
 	{Collection: "survey_invitations", Field: "customer_id"},
+	{Collection: "survey_links", Field: "customer_id", Omit: []string{"_id"}}, // the _id is the link
 }
 
 // Indexes of this package's collections.
@@ -156,7 +157,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "comment", Value: 1}}},                          // the answers with a comment, for insights
 		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "at", Value: 1}}}, // a survey's answers, for its score
 	}},
-	{Collection: "survey_links", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
+	{Collection: "survey_links", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}, {Keys: bson.D{{Key: "customer_id", Value: 1}}}}},
 	{Collection: "survey_invitations", Models: []mongo.IndexModel{
 		// a customer is invited to a survey once
 		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
@@ -503,3 +504,21 @@ func (s *Service) Response(ctx context.Context, id bson.ObjectID) (*Response, er
 
 // ErrResponseNotFound: no such answer.
 var ErrResponseNotFound = errs.New(errs.ErrNotFound, "survey.response_not_found")
+
+// EraseMember gives an erased member's answers their pseudonym in the key that keeps one
+// answer a period (it names the customer); the answers themselves are kept by MemberData.
+func (s *Service) EraseMember(ctx context.Context, member, pseudonym bson.ObjectID) error {
+	list, err := store.FindAll[Response](ctx, s.responses, bson.M{"customer_id": member}, options.Find().SetProjection(bson.M{"once": 1}))
+	if err != nil {
+		return fmt.Errorf("erase answers: %w", err)
+	}
+	for _, r := range list {
+		if r.Once == "" {
+			continue
+		}
+		if _, err := s.responses.UpdateOne(ctx, bson.M{"_id": r.ID}, bson.M{"$set": bson.M{"once": strings.ReplaceAll(r.Once, member.Hex(), pseudonym.Hex())}}); err != nil {
+			return fmt.Errorf("erase answers: %w", err)
+		}
+	}
+	return nil
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/erasure"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
@@ -62,6 +63,7 @@ type env struct {
 	loyalty    *loyalty.Service
 	followups  *followups.Service
 	webhooks   *webhooks.Service
+	erasure    *erasure.Service
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -71,7 +73,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	all := []store.Indexes{ratelimit.Indexes, mail.Indexes}
+	all := []store.Indexes{ratelimit.Indexes, mail.Indexes, idempotency.Indexes}
 	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes} {
 		all = append(all, sets...)
 	}
@@ -127,6 +129,8 @@ func newEnv(t testing.TB) *env {
 	e.customers.Watch(e.webhooks.Watch)
 	e.syncer.AlsoTo(e.webhooks.Sink())
 	e.moderation.SetFlagListener(e.webhooks.FlagRaised)
+	e.erasure = erasure.New(db, e.customers, e.moderation, erasure.Places(), erasure.Refs(), []erasure.Remover{e.reviews, e.community},
+		erasure.Forget(e.outbox, e.limiter, idempotency.New(db), e.webhooks, e.loyalty, e.feedback))
 	return e
 }
 
@@ -166,6 +170,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Media == nil {
 		deps.Media = e.media
+	}
+	if deps.Erasure == nil {
+		deps.Erasure = e.erasure
 	}
 	if deps.Webhooks == nil {
 		deps.Webhooks = e.webhooks

@@ -40,6 +40,7 @@ func (s *Server) profileRoutes(app *fiber.App) {
 // profileData is the signed-in customer's own page.
 type profileData struct {
 	Member        *customers.Customer
+	DeleteForm    *form // the account deletion's, when it failed
 	Languages     []languageLink
 	Providers     []providerLink
 	Tokens        []*identity.APIToken

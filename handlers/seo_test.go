@@ -156,7 +156,13 @@ func TestProfileExport_EverythingOfTheMemberAndNoSecrets(t *testing.T) {
 	}
 	for _, secret := range []string{"password_hash", `"hash"`, "Budi's review", "Budi answers"} {
 		if strings.Contains(res.body, secret) {
-			t.Errorf("the archive holds %s", secret)
+			for name, docs := range archive.Collections {
+				for _, d := range docs {
+					if strings.Contains(string(d), secret) {
+						t.Errorf("the archive holds %s in %s: %.200s", secret, name, d)
+					}
+				}
+			}
 		}
 	}
 	if !strings.Contains(res.body, "Ayu's review of the coffee.") || !strings.Contains(res.body, "Ayu's question.") || archive.MemberID != ayu.ID.Hex() {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/erasure"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
@@ -93,6 +94,8 @@ type Deps struct {
 	FollowUps *followups.Service
 	// Webhooks tell other systems what happens (nil: no webhook pages).
 	Webhooks *webhooks.Service
+	// Erasure deletes accounts on their members' request (nil: not offered).
+	Erasure *erasure.Service
 	// MemberData hands fn everything stored about a member, collection by collection (for
 	// their download; nil: none offered).
 	MemberData func(ctx context.Context, member bson.ObjectID, fn func(collection string, docs []bson.M) error) error
@@ -238,6 +241,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.recordRoutes(app)
 	s.successRoutes(app)
 	s.webhookRoutes(app)
+	s.erasureRoutes(app)
 	s.surveyRoutes(app)
 	s.kpiRoutes(app)
 	s.insightsRoutes(app)

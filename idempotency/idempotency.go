@@ -30,6 +30,7 @@ const staleAfter = 2 * time.Minute
 // Indexes lets Purge find expired entries without a scan.
 var Indexes = store.Indexes{Collection: collection, Models: []mongo.IndexModel{
 	{Keys: bson.D{{Key: "expires_at", Value: 1}}},
+	{Keys: bson.D{{Key: "caller", Value: 1}}}, // an erased member's answers
 }}
 
 // Errors a caller answers with.
@@ -48,6 +49,7 @@ type Answer struct {
 
 type entry struct {
 	ID          string    `bson:"_id"`
+	Caller      string    `bson:"caller,omitempty"` // so that an erased member's answers can be found
 	Fingerprint string    `bson:"fingerprint"`
 	Done        bool      `bson:"done"`
 	Answer      *Answer   `bson:"answer,omitempty"`
@@ -92,7 +94,7 @@ func (r Request) fingerprint() string {
 // first request still runs, or ErrReused if the key came with another request.
 func (k *Keys) Begin(ctx context.Context, r Request) (*Answer, error) {
 	now := k.now()
-	e := entry{ID: r.id(), Fingerprint: r.fingerprint(), StartedAt: now, ExpiresAt: now.Add(Lifetime)}
+	e := entry{ID: r.id(), Caller: r.Caller, Fingerprint: r.fingerprint(), StartedAt: now, ExpiresAt: now.Add(Lifetime)}
 	var prev entry
 	for try := 0; ; try++ {
 		_, err := k.coll.InsertOne(ctx, e)
@@ -148,4 +150,12 @@ func (k *Keys) Abandon(ctx context.Context, r Request) error {
 func (k *Keys) Purge(ctx context.Context) error {
 	_, err := k.coll.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": k.now()}})
 	return err
+}
+
+// Forget removes the answers kept for a caller (an erased member).
+func (k *Keys) Forget(ctx context.Context, caller string) error {
+	if _, err := k.coll.DeleteMany(ctx, bson.M{"caller": caller}); err != nil {
+		return fmt.Errorf("forget idempotency keys: %w", err)
+	}
+	return nil
 }

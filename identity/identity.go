@@ -64,6 +64,7 @@ type Service struct {
 var MemberData = []store.MemberData{
 	{Collection: "sessions", Field: "customer_id", Omit: []string{"_id"}},
 	{Collection: "api_tokens", Field: "customer_id", Omit: []string{"hash"}},
+	{Collection: "account_tokens", Field: "customer_id", Omit: []string{"_id"}}, // the _id is a link's hash
 }
 
 // Indexes of the collections this package owns. Expired sessions and login attempts are

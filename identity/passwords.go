@@ -324,3 +324,23 @@ func looksLikeEmail(s string) bool {
 	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " \t\r\n<>") &&
 		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && len(s) <= 254
 }
+
+// ConfirmPassword checks a signed-in member's password before something that cannot be
+// undone (deleting the account), counted with the password changes' tries.
+func (s *Service) ConfirmPassword(ctx context.Context, c *customers.Customer, password string) error {
+	d, err := s.limiter.Allow(ctx, "email_change:account:"+c.ID.Hex(), emailChangeTries, resetWindow)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return ErrTooManyAttempts
+	}
+	ok, err := s.compare(ctx, password, c.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.Field("password", "password.wrong_current")
+	}
+	return nil
+}

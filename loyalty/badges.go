@@ -99,11 +99,11 @@ func (s *Service) bilingual(ctx context.Context, c *customers.Customer, e *Entry
 	if e.Points <= 0 || (e.Lang != "en" && e.Lang != "id") {
 		return nil
 	}
-	if _, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+e.Lang, 1); err != nil {
+	if _, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+e.Lang, 1, c.ID, bson.ObjectID{}); err != nil {
 		return err
 	}
 	other := map[string]string{"en": "id", "id": "en"}[e.Lang]
-	n, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+other, 0)
+	n, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+other, 0, c.ID, bson.ObjectID{})
 	if err != nil || n == 0 {
 		return err
 	}

@@ -156,16 +156,29 @@ func (s *Service) SetRepairSettle(d time.Duration) { s.settle = d }
 var MemberData = []store.MemberData{
 	{Collection: "points", Field: "member_id"},
 	{Collection: "badges_held", Field: "member_id"},
-	{Collection: "redemptions", Field: "member_id", Omit: []string{"code", "unit"}}, // a coupon's unit names its code
+	{Collection: "redemptions", Field: "member_id", Omit: []string{"code", "unit"}, Keep: true}, // a coupon's unit names its code; kept: stock counts
+	{Collection: "standings", Field: "member_id"},
+	{Collection: "point_awards", Field: "member_id"},
+	{Collection: "point_counters", Field: "member_id"},
 }
 
 // Indexes of the programme's collections.
 var Indexes = []store.Indexes{
 	{Collection: "points", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "member_id", Value: 1}, {Key: "at", Value: -1}}}, // a member's history
+		{Keys: bson.D{{Key: "actor_id", Value: 1}}},                          // erasure: points a member gave
 	}},
 	{Collection: "standings", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "period", Value: 1}, {Key: "scope", Value: 1}, {Key: "points", Value: -1}}},
+		{Keys: bson.D{{Key: "member_id", Value: 1}}}, // erasure
+	}},
+	{Collection: "point_awards", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "member_id", Value: 1}}}, // erasure
+		{Keys: bson.D{{Key: "actor_id", Value: 1}}},
+	}},
+	{Collection: "point_counters", Models: []mongo.IndexModel{
+		{Keys: bson.D{{Key: "member_id", Value: 1}}}, // erasure
+		{Keys: bson.D{{Key: "actor_id", Value: 1}}},
 	}},
 	{Collection: "badges_held", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "badge", Value: 1}, {Key: "at", Value: -1}}}, // a badge's holders
@@ -261,6 +274,9 @@ func (s *Service) reward(ctx context.Context, r content.Reward, on bool) error {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		set := bson.M{"member_id": r.Member}
+		if !r.Actor.IsZero() {
+			set["actor_id"] = r.Actor // so that the actor's erasure finds it
+		}
 		if on {
 			set["points"], set["product_id"], set["month"] = points, product, month
 		}
@@ -291,21 +307,26 @@ func (s *Service) counts(ctx context.Context, r content.Reward, st Settings) (bo
 		if now.Sub(actor.CreatedAt) < time.Duration(st.YoungDays)*24*time.Hour {
 			return false, nil
 		}
-		n, err := s.bump(ctx, fmt.Sprintf("pair:%s:%s:%s:%s", r.Member.Hex(), r.Actor.Hex(), r.Cause, now.UTC().Format("2006-01")), 1)
+		n, err := s.bump(ctx, fmt.Sprintf("pair:%s:%s:%s:%s", r.Member.Hex(), r.Actor.Hex(), r.Cause, now.UTC().Format("2006-01")), 1, r.Member, r.Actor)
 		if err != nil || n > st.SameActorCap {
 			return false, err
 		}
 	}
-	n, err := s.bump(ctx, fmt.Sprintf("day:%s:%s:%s", r.Member.Hex(), r.Cause, now.UTC().Format("2006-01-02")), 1)
+	n, err := s.bump(ctx, fmt.Sprintf("day:%s:%s:%s", r.Member.Hex(), r.Cause, now.UTC().Format("2006-01-02")), 1, r.Member, bson.ObjectID{})
 	return err == nil && n <= st.DailyCap, err
 }
 
 // bump moves a counter by delta and returns its new value.
-func (s *Service) bump(ctx context.Context, key string, delta int) (int, error) {
+// Whom it counts for, and about, is kept beside it so that their erasure finds it.
+func (s *Service) bump(ctx context.Context, key string, delta int, member, actor bson.ObjectID) (int, error) {
 	var c struct {
 		N int `bson:"n"`
 	}
-	err := s.counters.FindOneAndUpdate(ctx, bson.M{"_id": key}, bson.M{"$inc": bson.M{"n": delta}},
+	who := bson.M{"member_id": member}
+	if !actor.IsZero() {
+		who["actor_id"] = actor
+	}
+	err := s.counters.FindOneAndUpdate(ctx, bson.M{"_id": key}, bson.M{"$inc": bson.M{"n": delta}, "$setOnInsert": who},
 		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&c)
 	if err != nil {
 		return 0, fmt.Errorf("counter %s: %w", key, err)
@@ -328,7 +349,7 @@ func (s *Service) booked(ctx context.Context, e *Entry) error {
 		if e.Points < 0 {
 			step = -1
 		}
-		n, err := s.bump(ctx, "total:"+e.MemberID.Hex()+":"+e.Cause, step)
+		n, err := s.bump(ctx, "total:"+e.MemberID.Hex()+":"+e.Cause, step, e.MemberID, bson.ObjectID{})
 		if err != nil {
 			return err
 		}

@@ -243,3 +243,14 @@ func (o *Outbox) List(ctx context.Context, before bson.ObjectID, limit int) ([]*
 	}
 	return list, more, nil
 }
+
+// Forget removes every message to an address (an erased member's), sent or not.
+func (o *Outbox) Forget(ctx context.Context, to string) error {
+	if to == "" {
+		return nil
+	}
+	if _, err := o.coll.DeleteMany(ctx, bson.M{"to": to}); err != nil {
+		return fmt.Errorf("forget emails: %w", err)
+	}
+	return nil
+}

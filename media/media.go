@@ -152,7 +152,7 @@ func NewService(db *mongo.Database, storage Storage) *Service {
 }
 
 // MemberData is where this package keeps a member's own data (for their download).
-var MemberData = []store.MemberData{{Collection: "uploads", Field: "owner_id"}}
+var MemberData = []store.MemberData{{Collection: "uploads", Field: "owner_id", Keep: true}} // pictures in kept content
 
 // upload is the record of one stored file, read back by _id alone.
 type upload struct {

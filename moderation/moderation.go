@@ -86,7 +86,15 @@ const settingsTTL = 5 * time.Second
 
 // MemberData is where this package keeps a member's own data (for their download).
 var MemberData = []store.MemberData{
-	{Collection: "flags", Field: "flagger"},
+	{Collection: "flags", Field: "flagger", Keep: true},                              // a report counts on, from nobody in particular
+	{Collection: "moderation_fingerprints", Field: "author", Omit: []string{"hash"}}, // the anti-spam fingerprint stays internal
+}
+
+// MemberRefs: the audit log keeps what was decided, not about whom; the queue keeps items.
+var MemberRefs = []store.MemberRef{
+	{Collection: "moderation_log", Field: "target_author"},
+	{Collection: "moderation_log", Field: "actor"},
+	{Collection: "moderation_queue", Field: "author"},
 }
 
 // Indexes of this package's collections.

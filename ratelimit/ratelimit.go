@@ -84,6 +84,17 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, per time.Dur
 	}, nil
 }
 
+// Forget removes the windows of keys starting with each prefix (an erased member's): a range
+// of _id each, so no scan.
+func (l *Limiter) Forget(ctx context.Context, prefixes ...string) error {
+	for _, p := range prefixes {
+		if _, err := l.coll.DeleteMany(ctx, bson.M{"_id": bson.M{"$gte": p, "$lt": p + "\uffff"}}); err != nil {
+			return fmt.Errorf("forget rate limits: %w", err)
+		}
+	}
+	return nil
+}
+
 // Purge removes windows that have ended.
 func (l *Limiter) Purge(ctx context.Context) (int64, error) {
 	res, err := l.coll.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": l.now().UTC()}})

@@ -498,3 +498,25 @@ func (s *Service) RecordPurchase(ctx context.Context, customer bson.ObjectID, p 
 	}
 	return added, nil
 }
+
+// DeleteAllBy deletes every review a member wrote, each through SetStatus, so that the
+// products' ratings follow (their erasure, when they ask for their words to go).
+func (s *Service) DeleteAllBy(ctx context.Context, member bson.ObjectID) error {
+	// Their testimonials are withdrawn, as when they decline their consent.
+	if _, err := s.testimonials.UpdateMany(ctx, bson.M{"author_id": member}, bson.M{"$set": bson.M{
+		"status": TestimonialRejected, "reject_reason": "withdrawn with the account", "search_dirty": true}}); err != nil {
+		return fmt.Errorf("withdraw testimonials: %w", err)
+	}
+	for {
+		list, err := store.FindAll[Review](ctx, s.reviews, bson.M{"author_id": member, "status": bson.M{"$ne": StatusDeleted}},
+			options.Find().SetProjection(bson.M{"_id": 1}).SetLimit(200))
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		for _, r := range list {
+			if _, err := s.SetStatus(ctx, r.ID, StatusDeleted, ""); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -85,10 +85,10 @@ func (s *Service) reward(ctx context.Context, r content.Reward, on bool) {
 
 // MemberData is where this package keeps a member's own data (for their download).
 var MemberData = []store.MemberData{
-	{Collection: "reviews", Field: "author_id"},
-	{Collection: "review_votes", Field: "customer_id"},
+	{Collection: "reviews", Field: "author_id", Keep: true, Indexed: true, Text: []string{"title", "body_md", "body_html", "pros", "cons"}},
+	{Collection: "review_votes", Field: "customer_id", Keep: true},
 	{Collection: "review_requests", Field: "customer_id"},
-	{Collection: "testimonials", Field: "author_id"},
+	{Collection: "testimonials", Field: "author_id", Keep: true, Indexed: true, Text: []string{"quote"}},
 }
 
 // Indexes of this package's collections, one per query shape.

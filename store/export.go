@@ -11,11 +11,28 @@ import (
 
 // MemberData names where a collection keeps a member's data: the field holding their ID,
 // and the fields never given out (secrets, hashes). Each package declares its own, next
-// to its indexes, so a new collection of personal data is declared where it is made.
+// to its indexes, so a new collection of personal data is declared where it is made, with
+// what deleting the member's account does to it (EraseMember).
 type MemberData struct {
 	Collection string
 	Field      string
 	Omit       []string
+	// Keep: erasing the member keeps these documents under a pseudonym (content, votes,
+	// answers: what others read, and the counts and ratings they make); otherwise they are
+	// deleted.
+	Keep bool
+	// Text are the fields holding the member's own words, blanked when they ask for their
+	// content to be removed rather than kept.
+	Text []string
+	// Indexed: the documents are in the search index, which is told to take the name out.
+	Indexed bool
+}
+
+// MemberRef is another field that may name a member (who a notification is from, who
+// replied last): set to the pseudonym when the member is erased.
+type MemberRef struct {
+	Collection string
+	Field      string
 }
 
 // ExportMember hands fn every document each place holds for member, as stored but for the

@@ -59,10 +59,12 @@ type Delivery struct {
 	EndpointID bson.ObjectID `bson:"endpoint_id"`
 	Type       string        `bson:"type"`
 	Payload    string        `bson:"payload"`
-	Status     string        `bson:"status"`
-	Attempts   []Attempt     `bson:"attempts,omitempty"`
-	NextAt     time.Time     `bson:"next_at"`
-	CreatedAt  time.Time     `bson:"created_at"`
+	// Subject is the member the event is about or by, so that their erasure finds it.
+	Subject   string    `bson:"subject,omitempty"`
+	Status    string    `bson:"status"`
+	Attempts  []Attempt `bson:"attempts,omitempty"`
+	NextAt    time.Time `bson:"next_at"`
+	CreatedAt time.Time `bson:"created_at"`
 }
 
 // Event is something that happened, as an endpoint receives it.
@@ -118,8 +120,21 @@ func (s *Service) delivery(ev *Event, endpoint bson.ObjectID) (Delivery, error) 
 		return Delivery{}, fmt.Errorf("webhook payload: %w", err)
 	}
 	now := s.now()
+	subject, _ := ev.Data["author_id"].(string)
+	if id, ok := ev.Data["customer_id"].(string); ok {
+		subject = id
+	}
 	return Delivery{ID: ev.ID + ":" + endpoint.Hex(), EventID: ev.ID, EndpointID: endpoint, Type: ev.Type, Payload: string(body),
-		Status: StatusPending, NextAt: now, CreatedAt: now}, nil
+		Subject: subject, Status: StatusPending, NextAt: now, CreatedAt: now}, nil
+}
+
+// Forget removes the deliveries about or by a member (their erasure): their log goes, and
+// what was not delivered yet is not.
+func (s *Service) Forget(ctx context.Context, member bson.ObjectID) error {
+	if _, err := s.deliveries.DeleteMany(ctx, bson.M{"subject": member.Hex()}); err != nil {
+		return fmt.Errorf("forget webhooks: %w", err)
+	}
+	return nil
 }
 
 // Ping queues a test event for one endpoint, whatever it subscribes to.

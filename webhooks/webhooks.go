@@ -79,7 +79,8 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "active", Value: 1}, {Key: "_id", Value: 1}}},
 	}},
 	{Collection: "webhook_deliveries", Models: []mongo.IndexModel{
-		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_at", Value: 1}}},                                   // due
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_at", Value: 1}}},
+		{Keys: bson.D{{Key: "subject", Value: 1}}},                                                              // an erased member's                                   // due
 		{Keys: bson.D{{Key: "endpoint_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}}, // an endpoint's log
 	}},
 }

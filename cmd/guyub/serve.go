@@ -135,6 +135,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Loyalty:    svc.loyalty,
 		FollowUps:  svc.followups,
 		Webhooks:   svc.webhooks,
+		Erasure:    svc.erasure,
 		MemberData: svc.exportMember,
 		Providers:  providers,
 		Limiter:    svc.limiter,

@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/demo"
+	"github.com/guyub/guyub/erasure"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
@@ -50,6 +51,7 @@ type services struct {
 	loyalty    *loyalty.Service
 	followups  *followups.Service
 	webhooks   *webhooks.Service
+	erasure    *erasure.Service
 	owner      string // this process, for leases (store.NewOwner)
 }
 
@@ -169,6 +171,8 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.webhooks = webhooks.New(st.DB, webhooks.Config{AllowPrivate: cfg.WebhooksAllowPrivate, BaseURL: cfg.BaseURL}, s.webhookOff)
 	s.customers.Watch(s.webhooks.Watch)
 	s.moderation.SetFlagListener(s.webhooks.FlagRaised)
+	s.erasure = erasure.New(st.DB, s.customers, s.moderation, erasure.Places(), erasure.Refs(),
+		[]erasure.Remover{s.reviews, s.community}, erasure.Forget(s.outbox, s.limiter, idempotency.New(st.DB), s.webhooks, s.loyalty, s.feedback))
 	return s, nil
 }
 
@@ -187,19 +191,9 @@ func (s *services) webhookOff(ctx context.Context, e *webhooks.Endpoint) error {
 	return nil
 }
 
-// memberData lists every collection holding a member's own data, each package's.
-func memberData() []store.MemberData {
-	var all []store.MemberData
-	for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
-		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData, followups.MemberData} {
-		all = append(all, set...)
-	}
-	return all
-}
-
 // exportMember hands fn everything stored about a member.
 func (s *services) exportMember(ctx context.Context, member bson.ObjectID, fn func(string, []bson.M) error) error {
-	return store.ExportMember(ctx, s.store.DB, member, memberData(), fn)
+	return store.ExportMember(ctx, s.store.DB, member, erasure.Places(), fn)
 }
 
 // openUploads is where uploaded pictures are kept: the S3 bucket when configured, else a
