@@ -140,7 +140,7 @@ func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := content.Now(ctx, s.now)
 	idea := &Idea{ID: bson.NewObjectID(), Title: in.Title, Slug: content.Slugify(in.Title), BodyMD: in.Body, BodyHTML: s.md.HTML(in.Body),
 		AuthorID: author.ID, State: StateOpen, Lang: in.Lang, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	if !in.ProductID.IsZero() {
@@ -371,7 +371,7 @@ func (s *Service) afterVote(ctx context.Context, idea, counted *Idea, err error)
 // move only when the vote document did.
 // It returns the idea as counted, or nil when nothing moved (a retry).
 func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) (*Idea, error) {
-	counted, moved, err := s.markVote(ctx, idea, voter, s.now(), on, bson.ObjectID{})
+	counted, moved, err := s.markVote(ctx, idea, voter, content.Now(ctx, s.now), on, bson.ObjectID{})
 	switch {
 	case err != nil:
 		return nil, err

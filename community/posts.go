@@ -164,7 +164,7 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 		}
 		return nil, errs.New(errs.ErrConflict, "thread.locked", "Reason", par.LockReason)
 	}
-	now := s.now()
+	now := content.Now(ctx, s.now)
 	p := &Post{ID: bson.NewObjectID(), ParentKind: to.Kind, ParentID: to.ID, AuthorID: author.ID, BodyMD: in.Body,
 		BodyHTML: s.md.HTML(in.Body), Lang: in.Lang, CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}
 	if in.QuoteOf != "" {

@@ -148,7 +148,7 @@ func (s *Service) CreateThread(ctx context.Context, author *customers.Customer, 
 	if cat.StaffOnly && !author.IsStaff() {
 		return nil, ErrStaffOnly
 	}
-	now := s.now()
+	now := content.Now(ctx, s.now)
 	t := &Thread{ID: bson.NewObjectID(), CategoryID: cat.ID, AuthorID: author.ID, Title: in.Title, Slug: content.Slugify(in.Title),
 		Tags: in.Tags, OpeningPostID: bson.NewObjectID(), LastPostAt: now, Lang: in.Lang,
 		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true}

@@ -223,6 +223,14 @@ func (c *Customer) Initials() string {
 	return string(out)
 }
 
+// ValidEmail reports whether a normalised address looks like one: a name, an @, a domain
+// with a dot, no spaces or brackets.
+func ValidEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " \t\r\n<>") &&
+		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && len(s) <= 254
+}
+
 // NormalizeEmail lower-cases and trims an address so that one person has one record.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))

@@ -53,6 +53,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "stage", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.band", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "satisfaction.nps_category", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "satisfaction.nps_category", Value: 1}, {Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}}, // detractors active lately
 		{Keys: bson.D{{Key: "satisfaction.score", Value: -1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "loyalty.level", Value: -1}, {Key: "loyalty.points", Value: -1}, {Key: "_id", Value: -1}}}, // by level
 		{Keys: bson.D{{Key: "staff", Value: 1}, {Key: "_id", Value: -1}}},                                              // the customers list
@@ -385,6 +386,12 @@ func (s *Service) WithPoints(ctx context.Context) ([]bson.ObjectID, error) {
 // Backdate moves when a member joined: the demo's members have been around for a while.
 func (s *Service) Backdate(ctx context.Context, id bson.ObjectID, joined time.Time) error {
 	return s.update(ctx, id, bson.M{"created_at": joined})
+}
+
+// Joined records when an imported member joined their first community: then, as far as
+// anyone knows, they were last active too (their imported content moves it on).
+func (s *Service) Joined(ctx context.Context, id bson.ObjectID, at time.Time) error {
+	return s.update(ctx, id, bson.M{"created_at": at.UTC(), "last_active_at": at.UTC()})
 }
 
 // SetLevel sets a member's trust level.

@@ -133,12 +133,13 @@ var errNoSettings = errors.New("no settings saved")
 
 // Recompute is the progress of recomputing every record after the settings changed.
 type RecomputeProgress struct {
-	Version    int           `bson:"version" json:"version"` // of the settings being applied
-	After      bson.ObjectID `bson:"after" json:"-"`         // the last customer done
-	Done       int           `bson:"done" json:"done"`
-	Total      int           `bson:"total" json:"total"`
-	StartedAt  time.Time     `bson:"started_at" json:"started_at"`
-	FinishedAt *time.Time    `bson:"finished_at,omitempty" json:"finished_at,omitempty"`
+	Version int           `bson:"version" json:"version"` // of the settings being applied
+	After   bson.ObjectID `bson:"after" json:"-"`         // the last customer done
+	// Done counts the records recomputed so far (the total is not counted first: counting a
+	// whole collection reads it all on the embedded database).
+	Done       int        `bson:"done" json:"done"`
+	StartedAt  time.Time  `bson:"started_at" json:"started_at"`
+	FinishedAt *time.Time `bson:"finished_at,omitempty" json:"finished_at,omitempty"`
 }
 
 // Running reports whether records are still being recomputed.
@@ -167,17 +168,13 @@ func (s *Service) SaveScoreSettings(ctx context.Context, st ScoreSettings, by bs
 		return fmt.Errorf("save score settings: %w", err)
 	}
 	s.scoreSettings.Forget()
-	total, err := s.customers.EstimatedDocumentCount(ctx)
-	if err != nil {
-		return fmt.Errorf("save score settings: %w", err)
-	}
-	return s.startRecompute(ctx, st.Version, int(total))
+	return s.startRecompute(ctx, st.Version)
 }
 
 // startRecompute starts recomputing every record for a version of the settings, over the
 // progress of any older version (a newer one is not set back).
-func (s *Service) startRecompute(ctx context.Context, version, total int) error {
-	p := RecomputeProgress{Version: version, Total: total, StartedAt: s.now()}
+func (s *Service) startRecompute(ctx context.Context, version int) error {
+	p := RecomputeProgress{Version: version, StartedAt: s.now()}
 	_, err := s.settings.ReplaceOne(ctx, bson.M{"_id": "recompute", "version": bson.M{"$lt": version}}, p, options.Replace().SetUpsert(true))
 	if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: a newer version's progress is there
 		return fmt.Errorf("start recompute: %w", err)
@@ -230,11 +227,7 @@ func (s *Service) RecomputeStep(ctx context.Context) (more bool, err error) {
 	}
 	if st.Version > p.Version {
 		// Saved, and its start not recorded (two saves crossed, or the second write failed).
-		total, err := s.customers.EstimatedDocumentCount(ctx)
-		if err != nil {
-			return false, fmt.Errorf("recompute: %w", err)
-		}
-		return true, s.startRecompute(ctx, st.Version, int(total))
+		return true, s.startRecompute(ctx, st.Version)
 	}
 	if !p.Running() {
 		return false, nil

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/store"
 )
 
@@ -197,7 +198,8 @@ func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st S
 // Contributed counts a contribution (a review, post, vote…) and re-evaluates the stage.
 // product is the reviewed product, for reviews.
 func (s *Service) Contributed(ctx context.Context, id bson.ObjectID, kind string, product bson.ObjectID) error {
-	update := bson.M{"$inc": bson.M{"counters." + kind: 1, "version": 1}, "$set": bson.M{"last_active_at": s.now()}}
+	// $max: content imported with its old date does not make the member look active now.
+	update := bson.M{"$inc": bson.M{"counters." + kind: 1, "version": 1}, "$max": bson.M{"last_active_at": content.Now(ctx, s.now)}}
 	if !product.IsZero() {
 		update["$addToSet"] = bson.M{"reviewed_products": product}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
 	"github.com/guyub/guyub/media"
@@ -26,7 +27,7 @@ import (
 func Places() []store.MemberData {
 	var all []store.MemberData
 	for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
-		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData, followups.MemberData} {
+		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData, followups.MemberData, importer.MemberData} {
 		all = append(all, set...)
 	}
 	return all

@@ -270,19 +270,27 @@ func parseCursor(s string) (time.Time, string, bool) {
 	return time.Unix(0, n).UTC(), id, true
 }
 
-// OpenCount counts the open tasks (the staff header): one indexed count.
+// OpenCount counts the open tasks (the staff header), up to HeaderMax: one indexed count
+// that stops there, as the header says "99+" past it.
 func (s *Service) OpenCount(ctx context.Context) (int, error) {
-	n, err := s.tasks.CountDocuments(ctx, bson.M{"status": StatusOpen})
+	n, err := s.tasks.CountDocuments(ctx, bson.M{"status": StatusOpen}, options.Count().SetLimit(HeaderMax))
 	if err != nil {
 		return 0, fmt.Errorf("count follow-ups: %w", err)
 	}
 	return int(n), nil
 }
 
+// HeaderMax is where the header stops counting, CountMax the staff home and the list: a
+// count reads what it counts, and past these "many" says enough.
+const (
+	HeaderMax = 100
+	CountMax  = 1000
+)
+
 // Counts are the open tasks, those overdue and those of one person, for the staff home.
 type Counts struct{ Open, Overdue, Mine int }
 
-// Count counts the open tasks: three indexed counts.
+// Count counts the open tasks, up to CountMax each: three indexed counts.
 func (s *Service) Count(ctx context.Context, staff bson.ObjectID) (Counts, error) {
 	var c Counts
 	for _, q := range []struct {
@@ -293,7 +301,7 @@ func (s *Service) Count(ctx context.Context, staff bson.ObjectID) (Counts, error
 		{&c.Overdue, bson.M{"status": StatusOpen, "due": bson.M{"$lt": s.now()}}},
 		{&c.Mine, bson.M{"status": StatusOpen, "owner": staff}},
 	} {
-		n, err := s.tasks.CountDocuments(ctx, q.filter)
+		n, err := s.tasks.CountDocuments(ctx, q.filter, options.Count().SetLimit(CountMax))
 		if err != nil {
 			return c, fmt.Errorf("count follow-ups: %w", err)
 		}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
@@ -29,6 +31,9 @@ func (s *Server) apiRoutes(api fiber.Router) {
 	api.Post("/reviews/:id/helpful", s.requireActive, s.apiReviewHelpful)
 	api.Post("/reviews/:id/reply", product, s.apiReviewReply)
 	api.Post("/customers/:id/purchases", product, s.apiPurchase)
+	if s.deps.Importer != nil {
+		api.Post("/imports/:kind", s.requireRole(customers.RoleAdmin), s.apiImport)
+	}
 	api.Get("/testimonials", s.cached(s.apiTestimonials))
 	api.Post("/flags", s.requireActive, s.apiFlag)
 	moderator := s.requireRole(customers.RoleModerator)
@@ -184,6 +189,28 @@ func (s *Server) apiProductImport(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"results": results})
+}
+
+// apiImport takes JSON Lines of one kind (importer.Kinds) and answers per line, with the
+// tally: importing the same lines again changes nothing.
+func (s *Server) apiImport(c *fiber.Ctx) error {
+	lang := s.language(c)
+	results := []importer.Result{}
+	tally := map[string]int{"created": 0, "unchanged": 0, "error": 0}
+	err := s.deps.Importer.Import(c.UserContext(), c.Params("kind"), bytes.NewReader(c.Body()), func(err error) map[string]string {
+		var f *errs.Fields
+		if errors.As(err, &f) {
+			return s.fieldMessages(lang, f)
+		}
+		return map[string]string{"line": s.catalog.Describe(lang, err)}
+	}, func(r importer.Result) {
+		results = append(results, r)
+		tally[r.Status]++
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"results": results, "created": tally["created"], "unchanged": tally["unchanged"], "errors": tally["error"]})
 }
 
 // reviewJSON is a review with its author's public name.

@@ -30,6 +30,7 @@ import (
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
@@ -74,7 +75,7 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	all := []store.Indexes{ratelimit.Indexes, mail.Indexes, idempotency.Indexes}
-	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes} {
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes, importer.Indexes} {
 		all = append(all, sets...)
 	}
 	if err := store.EnsureIndexes(ctx, db, all...); err != nil {
@@ -170,6 +171,9 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	}
 	if deps.Media == nil {
 		deps.Media = e.media
+	}
+	if deps.Importer == nil {
+		deps.Importer = importer.New(e.db, e.customers, e.reviews, e.community)
 	}
 	if deps.Erasure == nil {
 		deps.Erasure = e.erasure

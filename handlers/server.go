@@ -27,6 +27,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
@@ -96,6 +97,8 @@ type Deps struct {
 	Webhooks *webhooks.Service
 	// Erasure deletes accounts on their members' request (nil: not offered).
 	Erasure *erasure.Service
+	// Importer brings content in from other systems through the API (nil: not offered).
+	Importer *importer.Service
 	// MemberData hands fn everything stored about a member, collection by collection (for
 	// their download; nil: none offered).
 	MemberData func(ctx context.Context, member bson.ObjectID, fn func(collection string, docs []bson.M) error) error

@@ -19,6 +19,7 @@ import (
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/handlers"
+	"github.com/guyub/guyub/store/storetest"
 )
 
 // The closed loop: a detractor's answer and a 1★ review open tasks once each (and the move to
@@ -251,7 +252,7 @@ func TestScoreSettings_PreviewSaveAndRecompute(t *testing.T) {
 	if res := b.post("/admin/score", form("1", "3", "90")); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save: %d\n%s", res.StatusCode, res.body)
 	}
-	if page := b.get("/admin/score?lang=en"); !strings.Contains(page.body, "Recomputing scores: 0 of") {
+	if page := b.get("/admin/score?lang=en"); !strings.Contains(page.body, "Recomputing scores: 0 records") {
 		t.Fatalf("progress before the job:\n%s", page.body)
 	}
 	for more := true; more; {
@@ -335,5 +336,8 @@ func BenchmarkCustomerSuccess_100k(b *testing.B) {
 				}
 			}
 		})
+	}
+	for _, scan := range storetest.FullScans(e.db) {
+		b.Errorf("a page read a whole table: %s", scan)
 	}
 }

@@ -319,11 +319,7 @@ func (s *Service) storePassword(ctx context.Context, id bson.ObjectID, password 
 
 // looksLikeEmail is a deliberately loose check: one @, something before it, a dot after it.
 // Whether mail arrives is the only real test.
-func looksLikeEmail(s string) bool {
-	local, domain, ok := strings.Cut(s, "@")
-	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " \t\r\n<>") &&
-		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && len(s) <= 254
-}
+func looksLikeEmail(s string) bool { return customers.ValidEmail(s) }
 
 // ConfirmPassword checks a signed-in member's password before something that cannot be
 // undone (deleting the account), counted with the password changes' tries.

@@ -166,6 +166,9 @@ type fingerprintDoc struct {
 // refuses it (an error for the author), any other rule holds it for a moderator, with
 // every reason that applied.
 func (s *Service) Screen(ctx context.Context, sub content.Submission) (content.Verdict, error) {
+	if _, imported := content.ImportedFrom(ctx); imported {
+		return content.Verdict{Status: content.StatusPublished}, nil // published where it came from
+	}
 	rules, err := s.Rules(ctx)
 	if err != nil {
 		return content.Verdict{}, err

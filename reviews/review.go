@@ -153,11 +153,12 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := content.Now(ctx, s.now)
+	imported, _ := content.ImportedFrom(ctx)
 	r := &Review{
 		ID: bson.NewObjectID(), ProductID: p.ID, AuthorID: author.ID, Rating: in.Rating, Title: in.Title,
 		BodyMD: in.Body, BodyHTML: s.md.HTML(in.Body), Pros: in.Pros, Cons: in.Cons, Lang: in.Lang,
-		Photos: in.Photos, HasPhotos: len(in.Photos) > 0, Verified: author.HasPurchased(p.ID), Status: StatusPublished,
+		Photos: in.Photos, HasPhotos: len(in.Photos) > 0, Verified: author.HasPurchased(p.ID) || imported.Verified, Status: StatusPublished,
 		CreatedAt: now, UpdatedAt: now, Version: 1, SearchDirty: true,
 	}
 	sub := submission(r.ID, author.ID, p.ID, in)

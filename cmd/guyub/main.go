@@ -8,6 +8,7 @@
 //	guyub seed --scale small          generate a community to measure (tiny, small, medium, large)
 //	guyub bench --url URL             drive a running portal and print throughput and latency per route
 //	guyub migrate --to MONGODB_URI    copy the embedded database to MongoDB (resumable, verified)
+//	guyub import KIND FILE.jsonl      bring customers, purchases, reviews, threads or ideas in from another system
 //	guyub train-sentiment             build the text analyser's model from ../shared/data/sentiment
 //	guyub reanalyze                   give insights every piece of feedback and read it again
 //	guyub analyze [--lang en|id|auto] read a text a line on stdin, write its language, sentiment and themes as JSON
@@ -57,6 +58,7 @@ var commands = map[string]func(p program, ctx context.Context, args []string) er
 	"seed":            program.seed,
 	"bench":           program.bench,
 	"migrate":         program.migrate,
+	"import":          program.importFile,
 	"train-sentiment": program.trainSentiment,
 	"analyze":         program.analyze,
 	"reanalyze":       program.reanalyze,
@@ -69,7 +71,7 @@ func (p program) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex, seed, bench, migrate", name)
+		return fmt.Errorf("unknown command %q; commands: serve, admin, repair, reindex, seed, bench, migrate, import", name)
 	}
 	return cmd(p, ctx, args)
 }

@@ -60,11 +60,16 @@ func (p program) seed(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(p.stdout, "seeded %s in %s\n", scale.Name, time.Since(started).Round(time.Second))
 
-	// Meilisearch, or a running server's search worker, catches up by itself.
+	return p.indexWritten(ctx, cfg, svc, serverRunning)
+}
+
+// indexWritten indexes what a command wrote, unless Meilisearch or a running server's search
+// worker catches up by itself.
+func (p program) indexWritten(ctx context.Context, cfg config, svc *services, serverRunning bool) error {
 	if cfg.MeiliURL != "" || (serverRunning && cfg.MongoURI == "") {
 		return nil
 	}
-	index, syncer, err := svc.openSearch(ctx, cfg, log)
+	index, syncer, err := svc.openSearch(ctx, cfg, cfg.logger(p.stderr))
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/jobs"
 	"github.com/guyub/guyub/search"
 )
@@ -136,6 +137,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		FollowUps:  svc.followups,
 		Webhooks:   svc.webhooks,
 		Erasure:    svc.erasure,
+		Importer:   importer.New(svc.store.DB, svc.customers, svc.reviews, svc.community),
 		MemberData: svc.exportMember,
 		Providers:  providers,
 		Limiter:    svc.limiter,

@@ -21,6 +21,7 @@ import (
 	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/mail"
@@ -69,6 +70,7 @@ func indexes() []store.Indexes {
 	all = append(all, loyalty.Indexes...)
 	all = append(all, followups.Indexes...)
 	all = append(all, webhooks.Indexes...)
+	all = append(all, importer.Indexes...)
 	return all
 }
 
