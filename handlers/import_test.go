@@ -38,7 +38,7 @@ func TestImports_TwiceChangesNothingBadLinesReported(t *testing.T) {
 		"reviews": `{"external_id": "r1", "email": "sari@old.example", "product": "kopi-gayo", "rating": 4, "title": "Harum", "body": "Wangi dan segar sekali.", "created_at": "2023-05-01T10:00:00Z", "verified": true}
 {"external_id": "r2", "email": "ghost@old.example", "product": "kopi-gayo", "rating": 5, "body": "Who am I?"}`,
 		"threads": `{"external_id": "t1", "email": "tom@old.example", "category": "help", "title": "Grinder for a moka pot?", "body": "Which setting?", "created_at": "2023-06-01T10:00:00Z", "replies": [{"external_id": "p1", "email": "sari@old.example", "body": "Setting 8.", "created_at": "2023-06-02T10:00:00Z"}, {"external_id": "p2", "email": "tom@old.example", "body": "Thanks!", "created_at": "2023-06-03T10:00:00Z"}]}`,
-		"ideas": `{"external_id": "i1", "email": "sari@old.example", "title": "Refill pouches", "body": "Less plastic.", "product": "kopi-gayo", "created_at": "2023-07-01T10:00:00Z", "votes": [{"email": "tom@old.example", "at": "2023-07-02T10:00:00Z"}]}`,
+		"ideas":   `{"external_id": "i1", "email": "sari@old.example", "title": "Refill pouches", "body": "Less plastic.", "product": "kopi-gayo", "created_at": "2023-07-01T10:00:00Z", "votes": [{"email": "tom@old.example", "at": "2023-07-02T10:00:00Z"}]}`,
 	}
 	api := e.apiAs(base, admin)
 	type answer struct {
