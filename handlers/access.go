@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/moderation"
 )
 
 const (
@@ -19,6 +21,7 @@ const (
 	flashCookie   = "guyub_flash"
 	userLocal     = "user"
 	tokenLocal    = "api_token"
+	actorLocal    = "act_as_staff" // the staff member a token acts for a customer on behalf of
 	browserLocal  = "browser_id"
 	csrfField     = "_csrf"
 	csrfHeader    = "X-CSRF-Token"
@@ -47,6 +50,11 @@ func (s *Server) identify(c *fiber.Ctx) error {
 		}
 		c.Locals(userLocal, user)
 		c.Locals(tokenLocal, tok)
+		if as := c.Get("X-Act-As"); as != "" {
+			if err := s.actAs(c, tok, user, as); err != nil {
+				return err
+			}
+		}
 		return c.Next()
 	}
 	token := s.cookie(c, sessionCookie)
@@ -61,6 +69,30 @@ func (s *Server) identify(c *fiber.Ctx) error {
 		}
 	}
 	return c.Next()
+}
+
+// actAs makes a request of a token with the act_as scope the named customer's: the token's
+// owner must be product staff or an admin, the customer an active member who is not staff.
+// Every write made so is recorded in the audit log, with the token's owner as the actor.
+func (s *Server) actAs(c *fiber.Ctx, tok *identity.APIToken, staff *customers.Customer, as string) error {
+	if !tok.Allows(identity.ScopeActAs) || !staff.HasRole(customers.RoleProduct) {
+		return errs.New(errs.ErrForbidden, "api.scope_missing", "Scope", string(identity.ScopeActAs))
+	}
+	id, err := bson.ObjectIDFromHex(as)
+	if err != nil {
+		return errs.Field("X-Act-As", "api.act_as_unknown")
+	}
+	member, err := s.deps.Customers.Get(c.UserContext(), id)
+	if err != nil || member.Staff || member.Status == customers.StatusErased {
+		return errs.Field("X-Act-As", "api.act_as_unknown")
+	}
+	c.Locals(userLocal, member)
+	c.Locals(actorLocal, staff)
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{ID: bson.NewObjectID(), At: time.Now().UTC(), Actor: staff.ID,
+			Action: moderation.ActionActAs, TargetAuthor: member.ID, Reason: c.Method() + " " + c.Path()})
+	}
+	return nil
 }
 
 // signIn starts a session and sets its cookie: a new token at every sign-in.

@@ -181,7 +181,6 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	}
 	viewer := currentUser(c)
 	d := recordData{Member: m, Full: viewer.HasRole(customers.RoleProduct)}
-	lang := s.language(c)
 	if d.Loyalty, err = s.loyaltyOf(c, m.ID, true); err != nil {
 		return err
 	}
@@ -192,8 +191,8 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	if ns, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil {
 		before = time.Unix(0, ns).UTC()
 	}
-	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, before, timelinePage+1)
-	if err != nil {
+	var products map[bson.ObjectID]*reviews.Product
+	if d.Timeline, products, err = s.timeline(c, m, before, d.Full); err != nil {
 		return err
 	}
 	d.Products = products
@@ -210,105 +209,6 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		}
 		maps.Copy(d.Products, more)
 	}
-	for _, r := range revs {
-		p := products[r.ProductID]
-		e := timelineEntry{At: formatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
-			Status: s.catalog.T(lang, "status."+string(r.Status)), sortKey: r.CreatedAt.UnixNano()}
-		if p != nil {
-			e.URL = "/products/" + p.Slug + "#review-" + r.ID.Hex()
-			if e.Text == "" {
-				e.Text = p.Name
-			}
-		}
-		d.Timeline = append(d.Timeline, e)
-	}
-	tms, err := s.deps.Reviews.TestimonialsBy(ctx, id, before)
-	if err != nil {
-		return err
-	}
-	for _, t := range tms {
-		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
-			Text: t.Quote, Status: s.catalog.T(lang, "testimonial.status."+string(t.Status)), sortKey: t.CreatedAt.UnixNano()})
-	}
-	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, timelinePage+1)
-	if err != nil {
-		return err
-	}
-	for _, a := range answers {
-		text := fmt.Sprintf("%s %d", strings.ToUpper(string(a.Kind)), a.Score)
-		if a.Comment != "" {
-			text += " — " + a.Comment
-		}
-		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
-			Status: s.catalog.T(lang, "channel."+a.Channel), sortKey: a.At.UnixNano()})
-	}
-	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, timelinePage+1)
-	if err != nil {
-		return err
-	}
-	for _, v := range helpful {
-		e := timelineEntry{At: formatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, sortKey: v.At.UnixNano()}
-		if v.Product != nil {
-			e.URL = "/products/" + v.Product.Slug + "#review-" + v.Review.ID.Hex()
-			if e.Text == "" {
-				e.Text = v.Product.Name
-			}
-		}
-		if v.Helpful {
-			e.Status = s.catalog.T(lang, "review.yes")
-		} else {
-			e.Status = s.catalog.T(lang, "review.no")
-		}
-		d.Timeline = append(d.Timeline, e)
-	}
-	acts, err := s.deps.Community.ActivityBy(ctx, id, before, timelinePage+1)
-	if err != nil {
-		return err
-	}
-	for _, a := range acts {
-		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
-			URL: a.URL, Status: activityStatus(s.catalog, lang, a.Status), sortKey: a.At.UnixNano()})
-	}
-	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
-	if !before.IsZero() {
-		lq.Before = bson.NewObjectIDFromTimestamp(before)
-	}
-	log, err := s.deps.Moderation.Log(ctx, lq)
-	if err != nil {
-		return err
-	}
-	for _, e := range log {
-		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(e.At, lang), Kind: "action." + string(e.Action),
-			Text: e.Reason, sortKey: e.At.UnixNano()})
-	}
-	if s.deps.FollowUps != nil && d.Full { // follow-ups are product's work
-		tasks, err := s.deps.FollowUps.Of(ctx, id, before, timelinePage+1)
-		if err != nil {
-			return err
-		}
-		for _, t := range tasks {
-			rule := s.catalog.T(lang, "followup.rule."+t.Rule)
-			url := "/staff/followups/" + t.ID
-			d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
-				sortKey: t.CreatedAt.UnixNano()})
-			if t.Reply != nil && (before.IsZero() || t.Reply.At.Before(before)) {
-				d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
-					sortKey: t.Reply.At.UnixNano()})
-			}
-			if t.DoneAt != nil && (before.IsZero() || t.DoneAt.Before(before)) {
-				d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
-					Status: s.catalog.T(lang, "followup.outcome."+t.Outcome), sortKey: t.DoneAt.UnixNano()})
-			}
-		}
-	}
-	for _, h := range m.StageHistory {
-		if !before.IsZero() && !h.At.Before(before) {
-			continue
-		}
-		d.Timeline = append(d.Timeline, timelineEntry{At: formatDate(h.At, lang), Kind: "record.stage_change",
-			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + causeText(s.catalog, lang, h.Cause), sortKey: h.At.UnixNano()})
-	}
-	sortTimeline(d.Timeline)
 	if len(d.Timeline) > timelinePage {
 		d.Timeline = d.Timeline[:timelinePage]
 		d.Next = fmt.Sprintf("/staff/customers/%s?before=%d#timeline", id.Hex(), d.Timeline[timelinePage-1].sortKey)
@@ -325,6 +225,120 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	}
 	d.Sparkline = sparkline(st.Replay(signals).Trail)
 	return s.renderTitled(c, fiber.StatusOK, "staff/record", m.DisplayName, d)
+}
+
+// timeline is everything a customer did, or that was decided about them, before a time
+// (zero: now), newest first: each source gives at most a page from before it; the caller
+// keeps a page. full: product staff's view, with the follow-ups.
+func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time, full bool) ([]timelineEntry, map[bson.ObjectID]*reviews.Product, error) {
+	ctx := c.UserContext()
+	lang := s.language(c)
+	id := m.ID
+	var out []timelineEntry
+	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, before, timelinePage+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range revs {
+		p := products[r.ProductID]
+		e := timelineEntry{At: formatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
+			Status: s.catalog.T(lang, "status."+string(r.Status)), sortKey: r.CreatedAt.UnixNano()}
+		if p != nil {
+			e.URL = "/products/" + p.Slug + "#review-" + r.ID.Hex()
+			if e.Text == "" {
+				e.Text = p.Name
+			}
+		}
+		out = append(out, e)
+	}
+	tms, err := s.deps.Reviews.TestimonialsBy(ctx, id, before)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, t := range tms {
+		out = append(out, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
+			Text: t.Quote, Status: s.catalog.T(lang, "testimonial.status."+string(t.Status)), sortKey: t.CreatedAt.UnixNano()})
+	}
+	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, timelinePage+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range answers {
+		text := fmt.Sprintf("%s %d", strings.ToUpper(string(a.Kind)), a.Score)
+		if a.Comment != "" {
+			text += " — " + a.Comment
+		}
+		out = append(out, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
+			Status: s.catalog.T(lang, "channel."+a.Channel), sortKey: a.At.UnixNano()})
+	}
+	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, timelinePage+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range helpful {
+		e := timelineEntry{At: formatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, sortKey: v.At.UnixNano()}
+		if v.Product != nil {
+			e.URL = "/products/" + v.Product.Slug + "#review-" + v.Review.ID.Hex()
+			if e.Text == "" {
+				e.Text = v.Product.Name
+			}
+		}
+		if v.Helpful {
+			e.Status = s.catalog.T(lang, "review.yes")
+		} else {
+			e.Status = s.catalog.T(lang, "review.no")
+		}
+		out = append(out, e)
+	}
+	acts, err := s.deps.Community.ActivityBy(ctx, id, before, timelinePage+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range acts {
+		out = append(out, timelineEntry{At: formatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
+			URL: a.URL, Status: activityStatus(s.catalog, lang, a.Status), sortKey: a.At.UnixNano()})
+	}
+	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
+	if !before.IsZero() {
+		lq.Before = bson.NewObjectIDFromTimestamp(before)
+	}
+	log, err := s.deps.Moderation.Log(ctx, lq)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range log {
+		out = append(out, timelineEntry{At: formatDate(e.At, lang), Kind: "action." + string(e.Action),
+			Text: e.Reason, sortKey: e.At.UnixNano()})
+	}
+	if s.deps.FollowUps != nil && full { // follow-ups are product's work
+		tasks, err := s.deps.FollowUps.Of(ctx, id, before, timelinePage+1)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, t := range tasks {
+			rule := s.catalog.T(lang, "followup.rule."+t.Rule)
+			url := "/staff/followups/" + t.ID
+			out = append(out, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
+				sortKey: t.CreatedAt.UnixNano()})
+			if t.Reply != nil && (before.IsZero() || t.Reply.At.Before(before)) {
+				out = append(out, timelineEntry{At: formatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
+					sortKey: t.Reply.At.UnixNano()})
+			}
+			if t.DoneAt != nil && (before.IsZero() || t.DoneAt.Before(before)) {
+				out = append(out, timelineEntry{At: formatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
+					Status: s.catalog.T(lang, "followup.outcome."+t.Outcome), sortKey: t.DoneAt.UnixNano()})
+			}
+		}
+	}
+	for _, h := range m.StageHistory {
+		if !before.IsZero() && !h.At.Before(before) {
+			continue
+		}
+		out = append(out, timelineEntry{At: formatDate(h.At, lang), Kind: "record.stage_change",
+			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + causeText(s.catalog, lang, h.Cause), sortKey: h.At.UnixNano()})
+	}
+	sortTimeline(out)
+	return out, products, nil
 }
 
 func sortTimeline(t []timelineEntry) {

@@ -254,6 +254,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	api := app.Group("/api/v1", s.apiScopes, s.private, s.idempotent)
 	s.apiRoutes(api)
 	s.communityAPIRoutes(api)
+	s.moreAPIRoutes(api)
 	s.loyaltyAPIRoutes(api)
 	return app, nil
 }

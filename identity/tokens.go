@@ -21,10 +21,14 @@ type Scope string
 const (
 	ScopeRead  Scope = "read"
 	ScopeWrite Scope = "write"
+	// ScopeActAs lets a product or admin token act on behalf of a customer (the X-Act-As
+	// header): how a shop or an app posts a review for its signed-in user. Every write made
+	// so is in the audit log.
+	ScopeActAs Scope = "act_as"
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeRead, ScopeWrite}
+var Scopes = []Scope{ScopeRead, ScopeWrite, ScopeActAs}
 
 // tokenPrefix marks Guyub tokens, so secret scanners and people recognise a leaked one.
 const tokenPrefix = "gyb_"
@@ -86,6 +90,9 @@ func (s *Service) CreateToken(ctx context.Context, owner *customers.Customer, in
 	}
 	if len(scopes) == 0 {
 		f.Add("scopes", "tokens.scope_required")
+	}
+	if slices.Contains(scopes, ScopeActAs) && !owner.HasRole(customers.RoleProduct) {
+		f.Add("scopes", "tokens.act_as_product")
 	}
 	if err := f.Err(); err != nil {
 		return "", nil, err

@@ -39,11 +39,12 @@ const (
 	ActionBadge      Action = "badge"        // an admin gave a member a badge
 	ActionBadgeTaken Action = "badge_revoke" // an admin took a badge back
 	ActionErase      Action = "erase"        // an account deleted, on its member's request
+	ActionActAs      Action = "act_as"       // a staff token wrote on behalf of a member
 )
 
 // Actions lists every action, for the log's filter.
 var Actions = []Action{ActionScreen, ActionAutoHide, ActionApprove, ActionReject, ActionSuspend, ActionReinstate,
-	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge, ActionBadge, ActionBadgeTaken, ActionErase}
+	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge, ActionBadge, ActionBadgeTaken, ActionErase, ActionActAs}
 
 // Entry is one line of the audit log. The log is append-only: nothing here updates or
 // deletes an entry.
