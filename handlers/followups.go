@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"errors"
 	"net/url"
 	"slices"
@@ -64,30 +63,13 @@ func (s *Server) atRiskPage(c *fiber.Ctx) error {
 // atRiskCSV exports the whole at-risk list with the reasons in the reader's language.
 func (s *Server) atRiskCSV(c *fiber.Ctx) error {
 	lang := s.language(c)
-	q := atRiskQuery(c, 500)
-	var b strings.Builder
-	w := safeCSV{csv.NewWriter(&b)}
-	_ = w.Write([]string{"id", "name", "email", "risk", "reasons", "lifetime_value", "currency", "score", "trend_30d", "stage", "last_active"})
-	for {
-		list, err := s.deps.Customers.Search(c.UserContext(), q)
-		if err != nil {
-			return err
-		}
-		for _, m := range list {
-			_ = w.Write([]string{m.ID.Hex(), m.DisplayName, m.Email, strconv.Itoa(m.Risk.Score), strings.Join(riskReasons(s.catalog, lang, m.Risk), "; "),
+	return s.sendCustomersCSV(c, atRiskQuery(c, 500), "at-risk.csv",
+		[]string{"id", "name", "email", "risk", "reasons", "lifetime_value", "currency", "score", "trend_30d", "stage", "last_active"},
+		func(m *customers.Customer) []string {
+			return []string{m.ID.Hex(), m.DisplayName, m.Email, strconv.Itoa(m.Risk.Score), strings.Join(riskReasons(s.catalog, lang, m.Risk), "; "),
 				strconv.FormatFloat(customers.Major(m.Value.CLTV, m.Value.Currency), 'f', -1, 64), m.Value.Currency,
-				strconv.Itoa(m.Satisfaction.Score), strconv.Itoa(m.Risk.Trend), string(m.Stage), m.LastActiveAt.Format(time.RFC3339)})
-		}
-		if len(list) < q.Limit {
-			break
-		}
-		q.Next(list[len(list)-1])
-	}
-	w.Flush()
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="at-risk.csv"`)
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return c.SendString(b.String())
+				strconv.Itoa(m.Satisfaction.Score), strconv.Itoa(m.Risk.Trend), string(m.Stage), m.LastActiveAt.Format(time.RFC3339)}
+		})
 }
 
 // riskReasons are a risk's reasons in words.

@@ -96,23 +96,33 @@ func (s *Server) customersPage(c *fiber.Ctx) error {
 func (s *Server) customersCSV(c *fiber.Ctx) error {
 	q := customersQuery(c)
 	q.Limit = 500
+	return s.sendCustomersCSV(c, q, "customers.csv",
+		[]string{"id", "name", "email", "stage", "score", "band", "nps_category", "trend_30d", "risk", "lifetime_value", "currency", "orders", "last_active", "created"},
+		func(m *customers.Customer) []string {
+			score := ""
+			if m.Satisfaction.HasScore() {
+				score = strconv.Itoa(m.Satisfaction.Score)
+			}
+			return []string{m.ID.Hex(), m.DisplayName, m.Email, string(m.Stage), score, m.Satisfaction.Band,
+				m.Satisfaction.NPSCat, strconv.Itoa(m.Risk.Trend), strconv.Itoa(m.Risk.Score),
+				strconv.FormatFloat(customers.Major(m.Value.CLTV, m.Value.Currency), 'f', -1, 64), m.Value.Currency, strconv.Itoa(m.Value.Orders),
+				m.LastActiveAt.Format(time.RFC3339), m.CreatedAt.Format(time.RFC3339)}
+		})
+}
+
+// sendCustomersCSV answers a list of customers as a CSV download, a page of q.Limit at a time
+// by key: header, then a row per customer.
+func (s *Server) sendCustomersCSV(c *fiber.Ctx, q customers.Query, filename string, header []string, row func(*customers.Customer) []string) error {
 	var b strings.Builder
 	w := safeCSV{csv.NewWriter(&b)}
-	_ = w.Write([]string{"id", "name", "email", "stage", "score", "band", "nps_category", "trend_30d", "risk", "lifetime_value", "currency", "orders", "last_active", "created"})
+	_ = w.Write(header)
 	for {
 		list, err := s.deps.Customers.Search(c.UserContext(), q)
 		if err != nil {
 			return err
 		}
 		for _, m := range list {
-			score := ""
-			if m.Satisfaction.HasScore() {
-				score = strconv.Itoa(m.Satisfaction.Score)
-			}
-			_ = w.Write([]string{m.ID.Hex(), m.DisplayName, m.Email, string(m.Stage), score, m.Satisfaction.Band,
-				m.Satisfaction.NPSCat, strconv.Itoa(m.Risk.Trend), strconv.Itoa(m.Risk.Score),
-				strconv.FormatFloat(customers.Major(m.Value.CLTV, m.Value.Currency), 'f', -1, 64), m.Value.Currency, strconv.Itoa(m.Value.Orders),
-				m.LastActiveAt.Format(time.RFC3339), m.CreatedAt.Format(time.RFC3339)})
+			_ = w.Write(row(m))
 		}
 		if len(list) < q.Limit {
 			break
@@ -121,7 +131,7 @@ func (s *Server) customersCSV(c *fiber.Ctx) error {
 	}
 	w.Flush()
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="customers.csv"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.SendString(b.String())
 }
