@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
+	"github.com/guyub/guyub/search"
 )
 
 // Each call the pages had and the API lacked: its role guard, a 422 with a message per field,
@@ -146,5 +148,51 @@ func TestAPI_ActAsACustomer(t *testing.T) {
 	}
 	if !audited {
 		t.Fatalf("the audit log does not say the shop wrote for Ayu: %+v", log)
+	}
+}
+
+// An archived product keeps its page and reviews, leaves the catalogue, search and sitemap,
+// and takes no new review; brought back, it is as before.
+func TestProducts_ArchivedAndBack(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.person("product@example.com", customers.RoleProduct)
+	ayu, budi := e.person("ayu@example.com"), e.person("budi@example.com")
+	p := e.product("Kopi Lama")
+	e.review(ayu, p, 4, "Masih enak")
+	base := listen(t, e.app(handlers.Config{}, handlers.Deps{}))
+	api := e.apiAs(base, staff)
+	archive := func(on bool) {
+		t.Helper()
+		body := `{"slug": "kopi-lama", "name": "Kopi Lama", "description": "Nice.", "archived": ` + map[bool]string{true: "true", false: "false"}[on] + `}`
+		if res := api(http.MethodPatch, "/api/v1/products/kopi-lama", body); res.StatusCode != 200 || !strings.Contains(res.body, `"archived":`+map[bool]string{true: "true", false: "false"}[on]) {
+			t.Fatalf("archive %v: %d %s", on, res.StatusCode, res.body)
+		}
+		e.sync()
+	}
+	archive(true)
+	anon := newBrowser(t, base)
+	if list := anon.get("/products?lang=en"); strings.Contains(list.body, "Kopi Lama") {
+		t.Fatal("an archived product is in the catalogue")
+	}
+	if sm := anon.get("/sitemaps/products.xml"); strings.Contains(sm.body, "kopi-lama") {
+		t.Fatal("an archived product is in the sitemap")
+	}
+	if page := anon.get("/products/kopi-lama?lang=en"); page.StatusCode != 200 || !strings.Contains(page.body, "No longer sold") || !strings.Contains(page.body, "Masih enak") {
+		t.Fatalf("the archived product's page: %d", page.StatusCode)
+	}
+	if res, _ := e.search.Search(ctx, search.Query{Text: "Kopi Lama", Kind: "product"}); res.Total != 0 {
+		t.Fatalf("search finds the archived product: %d", res.Total)
+	}
+	rb := newBrowserSignedIn(t, base, budi.Email)
+	if res := rb.post("/products/kopi-lama/reviews?lang=en", url.Values{"rating": {"5"}, "body": {"Masih ada?"}}); res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a review of an archived product: %d", res.StatusCode)
+	}
+	archive(false)
+	if list := anon.get("/products?lang=en"); !strings.Contains(list.body, "Kopi Lama") {
+		t.Fatal("the product is not back in the catalogue")
+	}
+	if res, _ := e.search.Search(ctx, search.Query{Text: "Kopi Lama", Kind: "product"}); res.Total != 1 {
+		t.Fatalf("search does not find it again: %d", res.Total)
 	}
 }

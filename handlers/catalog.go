@@ -78,7 +78,8 @@ func (s *Server) renderAdminProducts(c *fiber.Ctx, status int, d adminProductsDa
 
 func productValues(in reviews.ProductInput) map[string]string {
 	return map[string]string{"slug": in.Slug, "name": in.Name, "description": in.Description,
-		"image_url": in.ImageURL, "category": in.Category, "name_id": in.NameID, "description_id": in.DescriptionID}
+		"image_url": in.ImageURL, "category": in.Category, "name_id": in.NameID, "description_id": in.DescriptionID,
+		"archived": strconv.FormatBool(in.Archived)}
 }
 
 func (s *Server) adminProductCreate(c *fiber.Ctx) error {
@@ -111,7 +112,7 @@ func (s *Server) adminProductPage(c *fiber.Ctx) error {
 		return err
 	}
 	in := reviews.ProductInput{Slug: p.Slug, Name: p.Name, Description: p.Description, ImageURL: p.ImageURL, Category: p.Category,
-		NameID: p.NameID, DescriptionID: p.DescriptionID}
+		NameID: p.NameID, DescriptionID: p.DescriptionID, Archived: p.Archived}
 	d := adminProductData{Product: p, Form: &form{Values: productValues(in)}}
 	if d.Asked, d.Reviewed, err = s.deps.Reviews.RequestStats(c.UserContext(), p.ID); err != nil {
 		return err

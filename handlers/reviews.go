@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,11 +37,17 @@ func (s *Server) productsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := productsData{Products: list}
+	d := productsData{Products: onSale(list)}
 	if next != "" {
 		d.Next = "/products?after=" + url.QueryEscape(next)
 	}
 	return s.render(c, fiber.StatusOK, "products", "products.title", d)
+}
+
+// onSale leaves archived products out of a catalogue page (they are few: a page may show
+// fewer than its size).
+func onSale(list []*reviews.Product) []*reviews.Product {
+	return slices.DeleteFunc(list, func(p *reviews.Product) bool { return p.Archived })
 }
 
 // reviewView is a review as a page shows it: with its author and the viewer's vote.

@@ -106,7 +106,7 @@ func (s *Server) sitemapProducts(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range list {
+		for _, p := range onSale(list) {
 			set.URLs = append(set.URLs, urlXML{Loc: s.absolute("/products/" + p.Slug), LastMod: p.UpdatedAt.UTC().Format("2006-01-02")})
 		}
 		if next == "" {

@@ -33,10 +33,13 @@ type Product struct {
 	ImageURL      string        `bson:"image_url,omitempty" json:"image_url,omitempty"`
 	Category      string        `bson:"category,omitempty" json:"category,omitempty"`
 	Rating        RatingSummary `bson:"rating" json:"rating"`
-	CreatedAt     time.Time     `bson:"created_at" json:"created_at"`
-	UpdatedAt     time.Time     `bson:"updated_at" json:"updated_at"`
-	Version       int           `bson:"version" json:"-"`
-	SearchDirty   bool          `bson:"search_dirty" json:"-"` // the index has not caught up (ProductSource)
+	// Archived: no longer sold. Its page and reviews stay; it leaves the catalogue, search
+	// and sitemap, and takes no new reviews.
+	Archived    bool      `bson:"archived,omitempty" json:"archived"`
+	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `bson:"updated_at" json:"updated_at"`
+	Version     int       `bson:"version" json:"-"`
+	SearchDirty bool      `bson:"search_dirty" json:"-"` // the index has not caught up (ProductSource)
 }
 
 // NameIn is the product's name in a language: its Indonesian name for "id" when given.
@@ -97,6 +100,7 @@ type ProductInput struct {
 	// The name and description in Bahasa Indonesia, optional.
 	NameID        string `form:"name_id" json:"name_id"`
 	DescriptionID string `form:"description_id" json:"description_id"`
+	Archived      bool   `form:"archived" json:"archived"`
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -167,7 +171,7 @@ func (s *Service) UpdateProduct(ctx context.Context, slug string, in ProductInpu
 	var p Product
 	err := s.products.FindOneAndUpdate(ctx, bson.M{"slug": slug}, bson.M{
 		"$set": bson.M{"slug": in.Slug, "name": in.Name, "description": in.Description, "image_url": in.ImageURL,
-			"category": in.Category, "name_id": in.NameID, "description_id": in.DescriptionID,
+			"category": in.Category, "name_id": in.NameID, "description_id": in.DescriptionID, "archived": in.Archived,
 			"updated_at": s.now(), "search_dirty": true},
 		"$inc": bson.M{"version": 1},
 	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&p)
@@ -243,6 +247,9 @@ func (s *Service) Slugs(ctx context.Context, ids []bson.ObjectID) (map[bson.Obje
 	}
 	return out, err
 }
+
+// ErrProductArchived: the product is no longer sold, and takes no new reviews.
+var ErrProductArchived = errs.New(errs.ErrConflict, "product.archived")
 
 // Products lists products by name, a page at a time: after is the slug of the previous
 // page's last product (names may repeat, slugs may not, so the key is name then slug).

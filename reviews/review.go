@@ -153,6 +153,9 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if err != nil {
 		return nil, err
 	}
+	if p.Archived {
+		return nil, ErrProductArchived
+	}
 	now := content.Now(ctx, s.now)
 	imported, _ := content.ImportedFrom(ctx)
 	r := &Review{

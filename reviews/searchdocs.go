@@ -64,7 +64,7 @@ func (p productSource) find(ctx context.Context, filter bson.M, opts *options.Fi
 		if pr.Rating.Count > 0 {
 			doc.Rating = int(math.Round(pr.Rating.Average()))
 		}
-		out = append(out, search.Pending{Doc: doc, Indexed: true, Version: pr.Version})
+		out = append(out, search.Pending{Doc: doc, Indexed: !pr.Archived, Version: pr.Version})
 	}
 	return out, nil
 }
