@@ -157,6 +157,7 @@ var Indexes = []store.Indexes{
 		// newest, unanswered and solved
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "reply_count", Value: 1}, {Key: "_id", Value: -1}}},
+		{Keys: bson.D{{Key: "last_poster_id", Value: 1}}}, // an erased member's last replies
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "solved", Value: 1}, {Key: "last_post_at", Value: -1}, {Key: "_id", Value: -1}}},
 		// the same orders within a category or a tag
 		{Keys: bson.D{{Key: "category_id", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
@@ -206,6 +207,7 @@ var Indexes = []store.Indexes{
 		// one notification per event per customer: a retried write notifies once
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "read", Value: 1}}},
+		{Keys: bson.D{{Key: "actor_id", Value: 1}}}, // an erased member's notifications to others
 		{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: -1}}},
 	}},
 }

@@ -163,6 +163,7 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "customer_id", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "state", Value: 1}, {Key: "queued_at", Value: 1}}},                 // the sender's queue
 		{Keys: bson.D{{Key: "survey_id", Value: 1}, {Key: "state", Value: 1}}},                 // a survey's figures
+		{Keys: bson.D{{Key: "customer_id", Value: 1}}},                                         // a member's download and erasure
 		{Keys: bson.D{{Key: "link_hash", Value: 1}}, Options: options.Index().SetSparse(true)}, // a link followed
 	}},
 }

@@ -21,7 +21,6 @@ const (
 	flashCookie   = "guyub_flash"
 	userLocal     = "user"
 	tokenLocal    = "api_token"
-	actorLocal    = "act_as_staff" // the staff member a token acts for a customer on behalf of
 	browserLocal  = "browser_id"
 	csrfField     = "_csrf"
 	csrfHeader    = "X-CSRF-Token"
@@ -87,7 +86,6 @@ func (s *Server) actAs(c *fiber.Ctx, tok *identity.APIToken, staff *customers.Cu
 		return errs.Field("X-Act-As", "api.act_as_unknown")
 	}
 	c.Locals(userLocal, member)
-	c.Locals(actorLocal, staff)
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{ID: bson.NewObjectID(), At: time.Now().UTC(), Actor: staff.ID,
 			Action: moderation.ActionActAs, TargetAuthor: member.ID, Reason: c.Method() + " " + c.Path()})

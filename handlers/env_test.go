@@ -75,7 +75,7 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	all := []store.Indexes{ratelimit.Indexes, mail.Indexes, idempotency.Indexes}
-	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes, importer.Indexes} {
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes, importer.Indexes, media.Indexes} {
 		all = append(all, sets...)
 	}
 	if err := store.EnsureIndexes(ctx, db, all...); err != nil {

@@ -151,6 +151,9 @@ func NewService(db *mongo.Database, storage Storage) *Service {
 	return &Service{storage: storage, uploads: db.Collection("uploads"), now: time.Now}
 }
 
+// Indexes: a member's uploads, for their download and erasure.
+var Indexes = []store.Indexes{{Collection: "uploads", Models: []mongo.IndexModel{{Keys: bson.D{{Key: "owner_id", Value: 1}}}}}}
+
 // MemberData is where this package keeps a member's own data (for their download).
 var MemberData = []store.MemberData{{Collection: "uploads", Field: "owner_id", Keep: true}} // pictures in kept content
 

@@ -105,9 +105,11 @@ var Indexes = []store.Indexes{
 	{Collection: "flags", Models: []mongo.IndexModel{
 		// One flag per customer per item: the guard against counting a customer twice.
 		{Keys: bson.D{{Key: "ref", Value: 1}, {Key: "flagger", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "flagger", Value: 1}}}, // a member's download and erasure
 	}},
 	{Collection: "moderation_queue", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "open", Value: 1}, {Key: "opened_at", Value: 1}, {Key: "_id", Value: 1}}},
+		{Keys: bson.D{{Key: "author", Value: 1}}}, // an erased member's items
 	}},
 	{Collection: "moderation_log", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "target_author", Value: 1}, {Key: "_id", Value: -1}}},

@@ -99,11 +99,11 @@ func (s *Service) Emit(ctx context.Context, typ, cause string, data map[string]a
 		if ev == nil {
 			ev = &Event{ID: eventID(cause), Type: typ, Version: PayloadVersion, Timestamp: s.now(), Data: data}
 		}
-		if d, err := s.delivery(ev, e.ID); err == nil {
-			docs = append(docs, d)
-		} else {
+		d, err := s.delivery(ev, e.ID)
+		if err != nil {
 			return err
 		}
+		docs = append(docs, d)
 	}
 	if len(docs) == 0 {
 		return nil

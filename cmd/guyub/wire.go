@@ -71,6 +71,7 @@ func indexes() []store.Indexes {
 	all = append(all, followups.Indexes...)
 	all = append(all, webhooks.Indexes...)
 	all = append(all, importer.Indexes...)
+	all = append(all, media.Indexes...)
 	return all
 }
 
