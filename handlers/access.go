@@ -10,6 +10,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
 )
@@ -19,23 +20,15 @@ const (
 	csrfCookie    = "guyub_csrf"
 	deviceCookie  = "guyub_device" // proof this browser signed in to its account before
 	flashCookie   = "guyub_flash"
-	userLocal     = "user"
-	tokenLocal    = "api_token"
 	browserLocal  = "browser_id"
 	csrfField     = "_csrf"
 	csrfHeader    = "X-CSRF-Token"
 )
 
-// currentUser is the signed-in customer, or nil.
-func currentUser(c *fiber.Ctx) *customers.Customer {
-	u, _ := c.Locals(userLocal).(*customers.Customer)
-	return u
-}
-
 // identify finds who is asking: an API token on /api/v1, otherwise the session cookie.
 func (s *Server) identify(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	if auth := c.Get(fiber.HeaderAuthorization); isAPI(c) && auth != "" {
+	if auth := c.Get(fiber.HeaderAuthorization); web.IsAPI(c) && auth != "" {
 		secret, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok {
 			return errs.New(errs.ErrUnauthorized, "api.bad_authorization")
@@ -47,8 +40,8 @@ func (s *Server) identify(c *fiber.Ctx) error {
 		if user == nil {
 			return errs.New(errs.ErrUnauthorized, "api.bad_token")
 		}
-		c.Locals(userLocal, user)
-		c.Locals(tokenLocal, tok)
+		web.SetUser(c, user)
+		web.SetToken(c, tok)
 		if as := c.Get("X-Act-As"); as != "" {
 			if err := s.actAs(c, tok, user, as); err != nil {
 				return err
@@ -62,7 +55,7 @@ func (s *Server) identify(c *fiber.Ctx) error {
 		return err
 	}
 	if user != nil {
-		c.Locals(userLocal, user)
+		web.SetUser(c, user)
 		if sess.Renewed {
 			s.setCookie(c, sessionCookie, token, s.deps.Identity.SessionLifetime())
 		}
@@ -85,7 +78,7 @@ func (s *Server) actAs(c *fiber.Ctx, tok *identity.APIToken, staff *customers.Cu
 	if err != nil || member.Staff || member.Status == customers.StatusErased {
 		return errs.Field("X-Act-As", "api.act_as_unknown")
 	}
-	c.Locals(userLocal, member)
+	web.SetUser(c, member)
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{ID: bson.NewObjectID(), At: time.Now().UTC(), Actor: staff.ID,
 			Action: moderation.ActionActAs, TargetAuthor: member.ID, Reason: c.Method() + " " + c.Path()})
@@ -101,7 +94,7 @@ func (s *Server) signIn(c *fiber.Ctx, user *customers.Customer) error {
 		return err
 	}
 	s.setCookie(c, sessionCookie, token, s.deps.Identity.SessionLifetime())
-	c.Locals(userLocal, user)
+	web.SetUser(c, user)
 	return nil
 }
 
@@ -111,7 +104,7 @@ func (s *Server) signOut(c *fiber.Ctx) error {
 		return err
 	}
 	s.clearCookie(c, sessionCookie)
-	c.Locals(userLocal, nil)
+	web.SetUser(c, nil)
 	return nil
 }
 
@@ -123,7 +116,7 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
-	if c.Locals(tokenLocal) != nil {
+	if web.Token(c) != nil {
 		return c.Next()
 	}
 	// One-click unsubscribe comes from a mail client, with a signed link and nothing else.
@@ -131,7 +124,7 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	// An anonymous API call carries no session to ride on: its route answers 401.
-	if isAPI(c) && currentUser(c) == nil {
+	if web.IsAPI(c) && web.User(c) == nil {
 		return c.Next()
 	}
 	token := c.Get(csrfHeader)
@@ -159,56 +152,10 @@ func (s *Server) csrfToken(c *fiber.Ctx) string {
 	return s.deps.Identity.CSRFToken(id)
 }
 
-// signedIn guards a route: pages send an anonymous visitor to sign in, the API answers 401.
-func (s *Server) signedIn(c *fiber.Ctx) error {
-	if currentUser(c) == nil {
-		if isAPI(c) || c.Method() == fiber.MethodGet {
-			return errs.New(errs.ErrUnauthorized, "error.401.message")
-		}
-		return c.Redirect("/signin", fiber.StatusSeeOther)
-	}
-	return c.Next()
-}
-
-// requireRole guards a route for customers holding one of roles (admins hold all).
-func (s *Server) requireRole(roles ...customers.Role) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		u := currentUser(c)
-		if u == nil {
-			return s.signedIn(c)
-		}
-		if !u.HasAnyRole(roles...) {
-			return errs.New(errs.ErrForbidden, "error.403.message")
-		}
-		return c.Next()
-	}
-}
-
-// requireActive guards routes that publish: a suspended customer may read, not post,
-// and is told why.
-func (s *Server) requireActive(c *fiber.Ctx) error {
-	u := currentUser(c)
-	if u == nil {
-		return s.signedIn(c)
-	}
-	if u.SuspendedAt(time.Now()) {
-		return suspendedError(u, s.language(c))
-	}
-	return c.Next()
-}
-
-func suspendedError(u *customers.Customer, lang string) *errs.Error {
-	if until := u.Suspension.Until; until != nil {
-		// The end is the midnight after the last day; name the last day.
-		return errs.New(errs.ErrSuspended, "account.suspended_until", "Reason", u.Suspension.Reason, "Until", formatDate(until.Add(-time.Second), lang))
-	}
-	return errs.New(errs.ErrSuspended, "account.suspended", "Reason", u.Suspension.Reason)
-}
-
 // private marks an API answer given to a signed-in caller as theirs alone: no shared cache
 // (a proxy, a CDN) may keep it.
 func (s *Server) private(c *fiber.Ctx) error {
-	if currentUser(c) != nil {
+	if web.User(c) != nil {
 		c.Set(fiber.HeaderCacheControl, "private, no-store")
 	}
 	return c.Next()
@@ -217,7 +164,7 @@ func (s *Server) private(c *fiber.Ctx) error {
 // apiScopes holds a token to its scopes: reading needs "read", anything else "write".
 // A browser session calling the API may do what the customer may.
 func (s *Server) apiScopes(c *fiber.Ctx) error {
-	tok, _ := c.Locals(tokenLocal).(*identity.APIToken)
+	tok := web.Token(c)
 	if tok == nil {
 		return c.Next()
 	}
@@ -258,18 +205,4 @@ func localPath(next string) string {
 		return "/"
 	}
 	return next
-}
-
-var monthNames = map[string][]string{
-	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
-	"id": {"Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"},
-}
-
-// formatDate writes a date the way each language does: "23 November 2026" in both.
-func formatDate(t time.Time, lang string) string {
-	months, ok := monthNames[lang]
-	if !ok {
-		months = monthNames["en"]
-	}
-	return t.Format("2") + " " + months[t.Month()-1] + " " + t.Format("2006")
 }

@@ -10,15 +10,16 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 const accountsPageSize = 25
 
 func (s *Server) adminRoutes(app *fiber.App) {
-	admin := app.Group("/admin", s.requireRole(customers.RoleModerator, customers.RoleProduct))
+	admin := app.Group("/admin", web.RequireRole(customers.RoleModerator, customers.RoleProduct))
 	admin.Get("/", s.adminHome)
-	app.Get("/staff", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.adminHome)
-	only := s.requireRole(customers.RoleAdmin)
+	app.Get("/staff", web.RequireRole(customers.RoleModerator, customers.RoleProduct), s.adminHome)
+	only := web.RequireRole(customers.RoleAdmin)
 	admin.Get("/accounts", only, s.accountsPage)
 	admin.Post("/accounts/:id/roles", only, s.accountRoles)
 	admin.Post("/accounts/:id/suspend", only, s.accountSuspend)
@@ -43,7 +44,7 @@ type staffHome struct {
 // adminHome is the staff home (/staff, /admin/): what waits, and the staff pages.
 func (s *Server) adminHome(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	u := currentUser(c)
+	u := web.User(c)
 	var d staffHome
 	var err error
 	if u.HasRole(customers.RoleModerator) {
@@ -181,7 +182,7 @@ func (s *Server) accountRoles(c *fiber.Ctx) error {
 		}
 	}
 	// Logged in the audit log; an admin cannot take away their own admin role.
-	if err := s.deps.Moderation.SetRoles(c.UserContext(), currentUser(c), id, roles); err != nil {
+	if err := s.deps.Moderation.SetRoles(c.UserContext(), web.User(c), id, roles); err != nil {
 		return s.accountFailed(c, id, err)
 	}
 	return s.backToAccounts(c, "flash.roles_saved")
@@ -194,7 +195,7 @@ func (s *Server) accountSuspend(c *fiber.Ctx) error {
 	}
 	until, err := untilDay(c.FormValue("until"))
 	if err == nil {
-		err = s.deps.Moderation.Suspend(c.UserContext(), currentUser(c), id, c.FormValue("reason"), until)
+		err = s.deps.Moderation.Suspend(c.UserContext(), web.User(c), id, c.FormValue("reason"), until)
 	}
 	if err != nil {
 		return s.accountFailed(c, id, err)
@@ -207,7 +208,7 @@ func (s *Server) accountReinstate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Moderation.Reinstate(c.UserContext(), currentUser(c), id); err != nil {
+	if err := s.deps.Moderation.Reinstate(c.UserContext(), web.User(c), id); err != nil {
 		return err
 	}
 	return s.backToAccounts(c, "flash.reinstated")

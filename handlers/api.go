@@ -12,6 +12,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/importer"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
@@ -19,34 +20,34 @@ import (
 )
 
 func (s *Server) apiRoutes(api fiber.Router) {
-	product := s.requireRole(customers.RoleProduct)
-	api.Get("/me", s.signedIn, s.apiMe)
+	product := web.RequireRole(customers.RoleProduct)
+	api.Get("/me", web.SignedIn, s.apiMe)
 	api.Get("/products", s.cached(s.apiProducts))
 	api.Post("/products", product, s.apiProductCreate)
 	api.Post("/products/import", product, s.apiProductImport)
 	api.Get("/products/:slug", s.cached(s.apiProduct))
 	api.Get("/products/:slug/reviews", s.cached(s.apiReviews))
-	api.Post("/products/:slug/reviews", s.requireActive, s.apiReviewCreate)
-	api.Post("/uploads", s.requireActive, s.uploadImage)
-	api.Post("/reviews/:id/helpful", s.requireActive, s.apiReviewHelpful)
+	api.Post("/products/:slug/reviews", web.RequireActive, s.apiReviewCreate)
+	api.Post("/uploads", web.RequireActive, s.uploadImage)
+	api.Post("/reviews/:id/helpful", web.RequireActive, s.apiReviewHelpful)
 	api.Post("/reviews/:id/reply", product, s.apiReviewReply)
 	api.Post("/customers/:id/purchases", product, s.apiPurchase)
 	if s.deps.Importer != nil {
-		api.Post("/imports/:kind", s.requireRole(customers.RoleAdmin), s.apiImport)
+		api.Post("/imports/:kind", web.RequireRole(customers.RoleAdmin), s.apiImport)
 	}
 	api.Get("/testimonials", s.cached(s.apiTestimonials))
-	api.Post("/flags", s.requireActive, s.apiFlag)
-	moderator := s.requireRole(customers.RoleModerator)
+	api.Post("/flags", web.RequireActive, s.apiFlag)
+	moderator := web.RequireRole(customers.RoleModerator)
 	api.Get("/moderation/queue", moderator, s.apiQueue)
 	api.Post("/moderation/decisions", moderator, s.apiDecisions)
 }
 
 func (s *Server) apiFlag(c *fiber.Ctx) error {
 	var in moderation.FlagInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	res, err := s.deps.Moderation.Flag(c.UserContext(), currentUser(c), in)
+	res, err := s.deps.Moderation.Flag(c.UserContext(), web.User(c), in)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (s *Server) apiDecisions(c *fiber.Ctx) error {
 		}
 	} else {
 		var one moderation.DecisionInput
-		if err := parseJSON(c, &one); err != nil {
+		if err := web.ParseJSON(c, &one); err != nil {
 			return err
 		}
 		many = append(many, one)
@@ -100,7 +101,7 @@ func (s *Server) apiDecisions(c *fiber.Ctx) error {
 		if err := c.UserContext().Err(); err != nil {
 			return err // past the request's deadline nobody reads the answer: stop deciding
 		}
-		res, err := s.deps.Moderation.Decide(c.UserContext(), currentUser(c), in)
+		res, err := s.deps.Moderation.Decide(c.UserContext(), web.User(c), in)
 		results = append(results, res...)
 		if err != nil {
 			return err
@@ -121,7 +122,7 @@ type meJSON struct {
 }
 
 func (s *Server) apiMe(c *fiber.Ctx) error {
-	u := currentUser(c)
+	u := web.User(c)
 	return c.JSON(meJSON{
 		ID: u.ID.Hex(), DisplayName: u.DisplayName, Email: u.Email, Roles: u.Roles,
 		Locale: u.Locale, Status: u.Status, AvatarURL: u.AvatarURL,
@@ -138,14 +139,6 @@ func parseForm(c *fiber.Ctx, v any) error {
 	}
 	if err := c.BodyParser(v); err != nil {
 		return fiber.ErrBadRequest
-	}
-	return nil
-}
-
-// parseJSON reads a JSON body; a body that is not JSON is a 400 with a message.
-func parseJSON(c *fiber.Ctx, v any) error {
-	if err := c.BodyParser(v); err != nil {
-		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
 	return nil
 }
@@ -169,7 +162,7 @@ func (s *Server) apiProduct(c *fiber.Ctx) error {
 
 func (s *Server) apiProductCreate(c *fiber.Ctx) error {
 	var in reviews.ProductInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	p, err := s.deps.Reviews.CreateProduct(c.UserContext(), in)
@@ -237,7 +230,7 @@ func (s *Server) apiReviews(c *fiber.Ctx) error {
 
 func (s *Server) apiReviewCreate(c *fiber.Ctx) error {
 	var in reviews.Input
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	if len(in.PhotoKeys) > 0 {
@@ -250,7 +243,7 @@ func (s *Server) apiReviewCreate(c *fiber.Ctx) error {
 		}
 		in.Photos = photos
 	}
-	r, err := s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
+	r, err := s.deps.Reviews.Create(c.UserContext(), web.User(c), c.Params("slug"), in)
 	if err != nil {
 		return err
 	}
@@ -265,13 +258,13 @@ func (s *Server) apiReviewHelpful(c *fiber.Ctx) error {
 	var in struct {
 		Helpful *bool `json:"helpful"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	if in.Helpful == nil {
 		return fiber.NewError(fiber.StatusBadRequest, `send {"helpful": true} or {"helpful": false}`)
 	}
-	r, err := s.deps.Reviews.Vote(c.UserContext(), currentUser(c), id, *in.Helpful)
+	r, err := s.deps.Reviews.Vote(c.UserContext(), web.User(c), id, *in.Helpful)
 	if err != nil {
 		return err
 	}
@@ -284,10 +277,10 @@ func (s *Server) apiReviewReply(c *fiber.Ctx) error {
 		return err
 	}
 	var in reviews.ReplyInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	r, err := s.deps.Reviews.SetReply(c.UserContext(), currentUser(c), id, in)
+	r, err := s.deps.Reviews.SetReply(c.UserContext(), web.User(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -301,7 +294,7 @@ func (s *Server) apiPurchase(c *fiber.Ctx) error {
 		return customers.ErrNotFound
 	}
 	var in purchaseInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	p, err := s.purchase(c, in)

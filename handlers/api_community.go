@@ -8,24 +8,25 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 func (s *Server) communityAPIRoutes(api fiber.Router) {
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	api.Get("/categories", s.cached(s.apiCategories))
 	api.Get("/threads", s.cached(s.apiThreads))
-	api.Post("/threads", s.requireActive, s.apiThreadCreate)
+	api.Post("/threads", web.RequireActive, s.apiThreadCreate)
 	api.Get("/threads/:id", s.cached(s.apiThread))
-	api.Post("/threads/:id/posts", s.requireActive, s.apiThreadReply)
-	api.Post("/threads/:id/accept", s.requireActive, s.apiThreadAccept)
-	api.Post("/posts/:id/like", s.requireActive, s.apiPostLike)
+	api.Post("/threads/:id/posts", web.RequireActive, s.apiThreadReply)
+	api.Post("/threads/:id/accept", web.RequireActive, s.apiThreadAccept)
+	api.Post("/posts/:id/like", web.RequireActive, s.apiPostLike)
 	api.Get("/ideas", s.cached(s.apiIdeas))
-	api.Post("/ideas", s.requireActive, s.apiIdeaCreate)
+	api.Post("/ideas", web.RequireActive, s.apiIdeaCreate)
 	api.Get("/ideas/:id", s.cached(s.apiIdea))
-	api.Post("/ideas/:id/vote", s.requireActive, s.apiIdeaVote)
+	api.Post("/ideas/:id/vote", web.RequireActive, s.apiIdeaVote)
 	api.Patch("/ideas/:id", product, s.apiIdeaState)
 	api.Post("/ideas/:id/merge", product, s.apiIdeaMerge)
-	api.Get("/notifications", s.signedIn, s.apiNotifications)
+	api.Get("/notifications", web.SignedIn, s.apiNotifications)
 }
 
 func (s *Server) apiCategories(c *fiber.Ctx) error {
@@ -55,11 +56,11 @@ func (s *Server) apiThreads(c *fiber.Ctx) error {
 
 func (s *Server) apiThreadCreate(c *fiber.Ctx) error {
 	var in community.ThreadInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	in.Lang = s.contentLanguage(c, in.Lang)
-	t, err := s.deps.Community.CreateThread(c.UserContext(), currentUser(c), in)
+	t, err := s.deps.Community.CreateThread(c.UserContext(), web.User(c), in)
 	if err != nil {
 		return err
 	}
@@ -100,11 +101,11 @@ func (s *Server) apiThreadReply(c *fiber.Ctx) error {
 
 func (s *Server) apiReply(c *fiber.Ctx, to content.Ref) error {
 	var in community.PostInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	in.Lang = s.contentLanguage(c, in.Lang)
-	p, err := s.deps.Community.Reply(c.UserContext(), currentUser(c), to, in)
+	p, err := s.deps.Community.Reply(c.UserContext(), web.User(c), to, in)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (s *Server) apiThreadAccept(c *fiber.Ctx) error {
 	var in struct {
 		Post string `json:"post_id"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	var post bson.ObjectID
@@ -128,7 +129,7 @@ func (s *Server) apiThreadAccept(c *fiber.Ctx) error {
 			return community.ErrPostNotFound
 		}
 	}
-	out, err := s.deps.Community.Accept(c.UserContext(), currentUser(c), t.ID, post)
+	out, err := s.deps.Community.Accept(c.UserContext(), web.User(c), t.ID, post)
 	if err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func toggle(c *fiber.Ctx, field string) (bool, error) {
 		return true, nil
 	}
 	in := map[string]*bool{}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return false, err
 	}
 	if v := in[field]; v != nil {
@@ -168,7 +169,7 @@ func (s *Server) apiPostLike(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.deps.Community.Like(c.UserContext(), currentUser(c), id, like)
+	p, err := s.deps.Community.Like(c.UserContext(), web.User(c), id, like)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (s *Server) apiIdeaCreate(c *fiber.Ctx) error {
 		community.IdeaInput
 		Product string `json:"product"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	in.Lang = s.contentLanguage(c, in.Lang)
@@ -213,7 +214,7 @@ func (s *Server) apiIdeaCreate(c *fiber.Ctx) error {
 		}
 		in.ProductID = p.ID
 	}
-	i, err := s.deps.Community.CreateIdea(c.UserContext(), currentUser(c), in.IdeaInput)
+	i, err := s.deps.Community.CreateIdea(c.UserContext(), web.User(c), in.IdeaInput)
 	if err != nil {
 		return err
 	}
@@ -229,7 +230,7 @@ func (s *Server) apiIdeaVote(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.deps.Community.Vote(c.UserContext(), currentUser(c), i.ID, vote)
+	out, err := s.deps.Community.Vote(c.UserContext(), web.User(c), i.ID, vote)
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func (s *Server) apiIdeaState(c *fiber.Ctx) error {
 		return err
 	}
 	var in community.StatusInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	out, err := s.setIdeaState(c, i, in)
@@ -262,7 +263,7 @@ func (s *Server) apiIdeaMerge(c *fiber.Ctx) error {
 	var in struct {
 		Target string `json:"target"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	target, ok := community.ParseSlugID(in.Target)
@@ -277,7 +278,7 @@ func (s *Server) apiIdeaMerge(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiNotifications(c *fiber.Ctx) error {
-	list, next, err := s.deps.Community.Notifications(c.UserContext(), currentUser(c).ID, c.Query("before"), c.QueryInt("limit"))
+	list, next, err := s.deps.Community.Notifications(c.UserContext(), web.User(c).ID, c.Query("before"), c.QueryInt("limit"))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -20,22 +21,22 @@ import (
 // comments, edits and deletions of posts, a member's notification choices, a customer's
 // timeline and look-up by address.
 func (s *Server) moreAPIRoutes(api fiber.Router) {
-	product := s.requireRole(customers.RoleProduct)
-	moderator := s.requireRole(customers.RoleModerator)
+	product := web.RequireRole(customers.RoleProduct)
+	moderator := web.RequireRole(customers.RoleModerator)
 	api.Get("/surveys", product, s.apiSurveys)
 	api.Post("/surveys", product, s.apiSurveySave)
 	api.Patch("/surveys/:id", product, s.apiSurveySave)
 	api.Get("/surveys/:id/results", product, s.apiSurveyResults)
-	api.Post("/testimonials", s.requireActive, s.apiTestimonialSubmit)
+	api.Post("/testimonials", web.RequireActive, s.apiTestimonialSubmit)
 	api.Get("/testimonials/pending", moderator, s.apiTestimonialsPending)
 	api.Post("/testimonials/:id/decision", moderator, s.apiTestimonialDecide)
 	api.Patch("/products/:slug", product, s.apiProductUpdate)
-	api.Post("/ideas/:id/comments", s.requireActive, s.apiIdeaComment)
-	api.Patch("/posts/:id", s.requireActive, s.apiPostEdit)
-	api.Delete("/posts/:id", s.signedIn, s.apiPostDelete)
-	api.Get("/me/notification-preferences", s.signedIn, s.apiEmailPrefs)
-	api.Patch("/me/notification-preferences", s.signedIn, s.apiEmailPrefsSave)
-	api.Get("/customers/:id/timeline", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.apiTimeline)
+	api.Post("/ideas/:id/comments", web.RequireActive, s.apiIdeaComment)
+	api.Patch("/posts/:id", web.RequireActive, s.apiPostEdit)
+	api.Delete("/posts/:id", web.SignedIn, s.apiPostDelete)
+	api.Get("/me/notification-preferences", web.SignedIn, s.apiEmailPrefs)
+	api.Patch("/me/notification-preferences", web.SignedIn, s.apiEmailPrefsSave)
+	api.Get("/customers/:id/timeline", web.RequireRole(customers.RoleModerator, customers.RoleProduct), s.apiTimeline)
 }
 
 // surveyJSON is a survey with how it is answered over the last 30 days.
@@ -71,10 +72,10 @@ func (s *Server) apiSurveySave(c *fiber.Ctx) error {
 		}
 	}
 	var in feedback.SurveyInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	sv, err := s.deps.Feedback.SaveSurvey(c.UserContext(), currentUser(c), id, in)
+	sv, err := s.deps.Feedback.SaveSurvey(c.UserContext(), web.User(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -108,10 +109,10 @@ func (s *Server) apiSurveyResults(c *fiber.Ctx) error {
 
 func (s *Server) apiTestimonialSubmit(c *fiber.Ctx) error {
 	var in reviews.TestimonialInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	t, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), currentUser(c), in)
+	t, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), web.User(c), in)
 	if err != nil {
 		return err
 	}
@@ -135,10 +136,10 @@ func (s *Server) apiTestimonialDecide(c *fiber.Ctx) error {
 		Decision string `json:"decision"` // approve, feature, unfeature, reject
 		Reason   string `json:"reason"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	if err := s.deps.Reviews.Decide(c.UserContext(), currentUser(c), id, reviews.Decision(in.Decision), in.Reason); err != nil {
+	if err := s.deps.Reviews.Decide(c.UserContext(), web.User(c), id, reviews.Decision(in.Decision), in.Reason); err != nil {
 		return err
 	}
 	t, err := s.deps.Reviews.Testimonial(c.UserContext(), id)
@@ -150,7 +151,7 @@ func (s *Server) apiTestimonialDecide(c *fiber.Ctx) error {
 
 func (s *Server) apiProductUpdate(c *fiber.Ctx) error {
 	var in reviews.ProductInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	p, err := s.deps.Reviews.UpdateProduct(c.UserContext(), c.Params("slug"), in)
@@ -166,10 +167,10 @@ func (s *Server) apiIdeaComment(c *fiber.Ctx) error {
 		return community.ErrIdeaNotFound
 	}
 	var in community.PostInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindIdea, ID: id}, in)
+	p, err := s.deps.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindIdea, ID: id}, in)
 	if err != nil {
 		return err
 	}
@@ -184,10 +185,10 @@ func (s *Server) apiPostEdit(c *fiber.Ctx) error {
 		return community.ErrPostNotFound
 	}
 	var in community.EditInput
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := s.deps.Community.EditPost(c.UserContext(), currentUser(c), id, in)
+	p, err := s.deps.Community.EditPost(c.UserContext(), web.User(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func (s *Server) apiPostDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return community.ErrPostNotFound
 	}
-	if _, err := s.deps.Community.DeletePost(c.UserContext(), currentUser(c), id); err != nil {
+	if _, err := s.deps.Community.DeletePost(c.UserContext(), web.User(c), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -209,7 +210,7 @@ func (s *Server) apiPostDelete(c *fiber.Ctx) error {
 
 // apiEmailPrefs is how each kind of notification is emailed to the caller.
 func (s *Server) apiEmailPrefs(c *fiber.Ctx) error {
-	u := currentUser(c)
+	u := web.User(c)
 	out := map[string]string{}
 	for _, k := range community.EmailKinds {
 		out[k.Kind] = community.EmailPref(u, k.Kind)
@@ -223,10 +224,10 @@ func (s *Server) apiEmailPrefsSave(c *fiber.Ctx) error {
 	var in struct {
 		Email map[string]string `json:"email"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	var f errs.Fields
 	for kind, pref := range in.Email {
 		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, kind, pref); err != nil {
@@ -240,7 +241,7 @@ func (s *Server) apiEmailPrefsSave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Locals(userLocal, fresh)
+	web.SetUser(c, fresh)
 	return s.apiEmailPrefs(c)
 }
 
@@ -268,7 +269,7 @@ func (s *Server) apiTimeline(c *fiber.Ctx) error {
 	if ns, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil {
 		before = time.Unix(0, ns).UTC()
 	}
-	entries, _, err := s.timeline(c, m, before, currentUser(c).HasRole(customers.RoleProduct))
+	entries, _, err := s.timeline(c, m, before, web.User(c).HasRole(customers.RoleProduct))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/identity"
 )
 
@@ -48,7 +49,7 @@ var socialErrors = map[string]string{
 }
 
 func (s *Server) signInPage(c *fiber.Ctx) error {
-	if currentUser(c) != nil {
+	if web.User(c) != nil {
 		return c.Redirect(localPath(c.Query("next")))
 	}
 	data := authPage{Next: localPath(c.Query("next")), Providers: s.deps.Providers}
@@ -68,7 +69,7 @@ func (s *Server) signInSubmit(c *fiber.Ctx) error {
 			return err
 		}
 		// 401 or 429, but as the form again, not an error page.
-		return s.render(c, statusOf(signInErr), "signin", "signin.title", authPage{Next: next, Providers: s.deps.Providers, Form: f})
+		return s.render(c, web.Status(signInErr), "signin", "signin.title", authPage{Next: next, Providers: s.deps.Providers, Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -82,7 +83,7 @@ func (s *Server) signInSubmit(c *fiber.Ctx) error {
 const knownDeviceLifetime = 365 * 24 * time.Hour
 
 func (s *Server) signUpPage(c *fiber.Ctx) error {
-	if currentUser(c) != nil {
+	if web.User(c) != nil {
 		return c.Redirect("/profile")
 	}
 	return s.render(c, fiber.StatusOK, "signup", "signup.title",
@@ -101,7 +102,7 @@ func (s *Server) signUpSubmit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, statusOf(signUpErr), "signup", "signup.title",
+		return s.render(c, web.Status(signUpErr), "signup", "signup.title",
 			authPage{Next: next, Providers: s.deps.Providers, Form: f})
 	}
 	// The same answer whether the address had an account or not: the email says which.
@@ -130,7 +131,7 @@ func (s *Server) forgotSubmit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, statusOf(resetErr), "forgot", "forgot.title", authPage{Form: f})
+		return s.render(c, web.Status(resetErr), "forgot", "forgot.title", authPage{Form: f})
 	}
 	return s.render(c, fiber.StatusOK, "check_inbox", "inbox.title", checkInbox{Email: in.Email, Lead: "inbox.reset"})
 }
@@ -159,7 +160,7 @@ func (s *Server) resetSubmit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, statusOf(resetErr), "reset", "reset.title", authPage{Form: f})
+		return s.render(c, web.Status(resetErr), "reset", "reset.title", authPage{Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -194,7 +195,7 @@ func (s *Server) verifySubmit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, statusOf(verifyErr), "verify", "verify.title", authPage{Form: f})
+		return s.render(c, web.Status(verifyErr), "verify", "verify.title", authPage{Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -236,7 +237,7 @@ func (s *Server) socialBegin(c *fiber.Ctx) error {
 		return identity.ErrNoSuchProvider
 	}
 	var linkTo bson.ObjectID
-	if u := currentUser(c); u != nil && c.Query("link") == "1" {
+	if u := web.User(c); u != nil && c.Query("link") == "1" {
 		linkTo = u.ID
 	}
 	authURL, state, err := s.deps.Identity.BeginLogin(c.UserContext(), p, linkTo, localPath(c.Query("next")))
@@ -269,7 +270,7 @@ func (s *Server) socialCallback(c *fiber.Ctx) error {
 		if errors.Is(err, customers.ErrIdentityInUse) {
 			code, flash = "in_use", "flash.identity_in_use"
 		}
-		if currentUser(c) == nil {
+		if web.User(c) == nil {
 			return c.Redirect("/signin?error="+code, fiber.StatusSeeOther)
 		}
 		s.flash(c, flash)
@@ -279,7 +280,7 @@ func (s *Server) socialCallback(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if res.Linked && currentUser(c) != nil && currentUser(c).ID == res.Customer.ID {
+	if res.Linked && web.User(c) != nil && web.User(c).ID == res.Customer.ID {
 		s.flash(c, "flash.provider_linked")
 		return c.Redirect("/profile", fiber.StatusSeeOther)
 	}

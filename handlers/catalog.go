@@ -11,18 +11,19 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/reviews"
 )
 
 // catalogRoutes are the product team's pages: the product catalogue and purchases.
 func (s *Server) catalogRoutes(admin fiber.Router) {
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	admin.Get("/products", product, s.adminProducts)
 	admin.Post("/products", product, s.adminProductCreate)
 	admin.Post("/products/import", product, s.adminProductImport)
 	admin.Get("/products/:slug", product, s.adminProductPage)
 	admin.Post("/products/:slug", product, s.adminProductUpdate)
-	admin.Post("/accounts/:id/purchases", s.requireRole(customers.RoleAdmin), s.accountPurchase)
+	admin.Post("/accounts/:id/purchases", web.RequireRole(customers.RoleAdmin), s.accountPurchase)
 }
 
 type adminProductsData struct {
@@ -57,7 +58,7 @@ func (s *Server) adminProductImport(c *fiber.Ctx) error {
 		var fe *errs.Fields
 		var de *errs.Error
 		if errors.As(err, &fe) || errors.As(err, &de) {
-			return s.renderAdminProducts(c, statusOf(err), adminProductsData{Import: s.catalog.Describe(lang, err)})
+			return s.renderAdminProducts(c, web.Status(err), adminProductsData{Import: s.catalog.Describe(lang, err)})
 		}
 		return err
 	}

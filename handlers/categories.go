@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/community"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 // categoriesData is the forum's categories, a form for each and one for a new one.
@@ -69,7 +70,7 @@ func (s *Server) categorySave(c *fiber.Ctx) error {
 		}
 		failed = raw
 	}
-	if _, saveErr := s.deps.Community.SaveCategory(c.UserContext(), currentUser(c), id, in); saveErr != nil {
+	if _, saveErr := s.deps.Community.SaveCategory(c.UserContext(), web.User(c), id, in); saveErr != nil {
 		values := map[string]string{"name": in.Name, "slug": in.Slug, "description": in.Description, "position": strconv.Itoa(in.Position),
 			"name_id": in.NameID, "description_id": in.DescriptionID}
 		if in.StaffOnly {
@@ -79,7 +80,7 @@ func (s *Server) categorySave(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.renderCategories(c, statusOf(saveErr), failed, f)
+		return s.renderCategories(c, web.Status(saveErr), failed, f)
 	}
 	s.flash(c, "flash.category_saved")
 	return c.Redirect("/admin/categories", fiber.StatusSeeOther)

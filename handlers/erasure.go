@@ -7,6 +7,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 // Deleting an account: the member from their profile, an admin on a member's request.
@@ -14,8 +15,8 @@ func (s *Server) erasureRoutes(app *fiber.App) {
 	if s.deps.Erasure == nil {
 		return
 	}
-	app.Post("/profile/delete", s.signedIn, s.profileDelete)
-	app.Post("/admin/accounts/:id/erase", s.requireRole(customers.RoleAdmin), s.accountErase)
+	app.Post("/profile/delete", web.SignedIn, s.profileDelete)
+	app.Post("/admin/accounts/:id/erase", web.RequireRole(customers.RoleAdmin), s.accountErase)
 }
 
 // eraseInput is the deletion form: keep or remove what they wrote, and a confirmation (the
@@ -31,7 +32,7 @@ func (s *Server) profileDelete(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	var err error
 	switch {
 	case in.Content != "keep" && in.Content != "remove":
@@ -54,7 +55,7 @@ func (s *Server) profileDelete(c *fiber.Ctx) error {
 		return s.renderProfile(c, fiber.StatusUnprocessableEntity, func(d *profileData) { d.DeleteForm = f })
 	}
 	s.clearCookie(c, sessionCookie) // the sessions are gone with the account
-	c.Locals(userLocal, nil)
+	web.SetUser(c, nil)
 	s.flash(c, "flash.account_deleted")
 	return c.Redirect("/", fiber.StatusSeeOther)
 }
@@ -84,7 +85,7 @@ func (s *Server) accountErase(c *fiber.Ctx) error {
 		err = errs.Field("confirm", "erasure.confirm_admin")
 	}
 	if err == nil {
-		err = s.deps.Erasure.Erase(c.UserContext(), m, currentUser(c), in.Content == "remove")
+		err = s.deps.Erasure.Erase(c.UserContext(), m, web.User(c), in.Content == "remove")
 	}
 	if err != nil {
 		return s.accountFailed(c, id, err)

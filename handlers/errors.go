@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/store"
 )
 
@@ -34,36 +35,10 @@ type apiError struct {
 var localisedStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true,
 	410: true, 413: true, 422: true, 429: true, 500: true, 503: true}
 
-// statusOf maps the kinds of domain error to HTTP status codes.
-func statusOf(err error) int {
-	var fe *fiber.Error
-	switch {
-	case errors.As(err, &fe):
-		return fe.Code
-	case errors.Is(err, errs.ErrInvalid):
-		return fiber.StatusUnprocessableEntity
-	case errors.Is(err, errs.ErrNotFound):
-		return fiber.StatusNotFound
-	case errors.Is(err, errs.ErrGone):
-		return fiber.StatusGone
-	case errors.Is(err, errs.ErrUnauthorized):
-		return fiber.StatusUnauthorized
-	case errors.Is(err, errs.ErrForbidden), errors.Is(err, errs.ErrSuspended):
-		return fiber.StatusForbidden
-	case errors.Is(err, errs.ErrConflict):
-		return fiber.StatusConflict
-	case errors.Is(err, errs.ErrTooMany):
-		return fiber.StatusTooManyRequests
-	case errors.Is(err, errs.ErrUnavailable), store.Unavailable(err):
-		return fiber.StatusServiceUnavailable
-	}
-	return fiber.StatusInternalServerError
-}
-
 // handleError turns every error into a localised page, or JSON under /api/. Internals are
 // logged with the request ID and never shown.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	status := statusOf(err)
+	status := web.Status(err)
 	requestID, _ := c.Locals("requestid").(string)
 	if status == fiber.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "1")
@@ -74,7 +49,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	lang := s.language(c)
 
 	// A page that needs a signed-in visitor sends an anonymous one to sign in, and back.
-	if status == fiber.StatusUnauthorized && !isAPI(c) && c.Method() == fiber.MethodGet {
+	if status == fiber.StatusUnauthorized && !web.IsAPI(c) && c.Method() == fiber.MethodGet {
 		return c.Redirect("/signin?next=" + url.QueryEscape(c.OriginalURL()))
 	}
 
@@ -137,10 +112,5 @@ func (s *Server) fieldMessages(lang string, f *errs.Fields) map[string]string {
 // answersJSON reports whether a request's errors are JSON: the API's, and the upload the
 // post editor's script makes.
 func answersJSON(c *fiber.Ctx) bool {
-	return isAPI(c) || c.Path() == "/uploads"
-}
-
-// isAPI reports whether a request is for the JSON API.
-func isAPI(c *fiber.Ctx) bool {
-	return strings.HasPrefix(c.Path(), "/api/")
+	return web.IsAPI(c) || c.Path() == "/uploads"
 }

@@ -15,16 +15,17 @@ import (
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/search"
 )
 
 // Customer success: follow-up tasks, the at-risk list and the health score's settings.
 func (s *Server) successRoutes(app *fiber.App) {
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	app.Get("/staff/at-risk", product, s.atRiskPage)
 	app.Get("/staff/at-risk.csv", product, s.atRiskCSV)
-	app.Get("/admin/score", s.requireRole(customers.RoleAdmin), s.scorePage)
-	app.Post("/admin/score", s.requireRole(customers.RoleAdmin), s.scoreSave)
+	app.Get("/admin/score", web.RequireRole(customers.RoleAdmin), s.scorePage)
+	app.Post("/admin/score", web.RequireRole(customers.RoleAdmin), s.scoreSave)
 	if s.deps.FollowUps == nil {
 		return
 	}
@@ -102,7 +103,7 @@ type taskRow struct {
 
 func (s *Server) followupsPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	u := currentUser(c)
+	u := web.User(c)
 	view := c.Query("view", followups.ViewMine)
 	views := []string{followups.ViewMine, followups.ViewTeam, followups.ViewOverdue, followups.ViewDone}
 	if !slicesContains(views, view) {
@@ -248,7 +249,7 @@ func (s *Server) followupChange(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	ch := followups.Change{Due: in.Due, Note: in.Note, Reply: in.Reply, Outcome: in.Outcome, Reopen: in.Reopen}
 	switch in.Owner {
 	case "":
@@ -300,12 +301,12 @@ func (s *Server) followupVote(c *fiber.Ctx) error {
 	if err != nil {
 		return errs.Field("idea", "idea.not_found")
 	}
-	idea, err := s.deps.Community.CountAsVoter(ctx, t.CustomerID, id, currentUser(c).ID)
+	idea, err := s.deps.Community.CountAsVoter(ctx, t.CustomerID, id, web.User(c).ID)
 	if err != nil {
 		return err
 	}
 	note := s.catalog.T(s.language(c), "followup.counted_voter", "Title", idea.Title)
-	if _, err := s.deps.FollowUps.Apply(ctx, t.ID, currentUser(c).ID, followups.Change{Note: note}); err != nil {
+	if _, err := s.deps.FollowUps.Apply(ctx, t.ID, web.User(c).ID, followups.Change{Note: note}); err != nil {
 		return err
 	}
 	s.flash(c, "flash.followup_voted")
@@ -382,7 +383,7 @@ func (s *Server) scoreSave(c *fiber.Ctx) error {
 		return s.renderScore(c, fiber.StatusOK, st, &pv, &form{Values: values})
 	}
 	if err == nil {
-		err = s.deps.Customers.SaveScoreSettings(ctx, st, currentUser(c).ID)
+		err = s.deps.Customers.SaveScoreSettings(ctx, st, web.User(c).ID)
 	}
 	if err != nil {
 		fm, err := s.formFailed(c, err, values)

@@ -12,26 +12,27 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
 )
 
 func (s *Server) forumRoutes(app *fiber.App) {
-	moderator := s.requireRole(customers.RoleModerator)
+	moderator := web.RequireRole(customers.RoleModerator)
 	app.Get("/forums", s.cached(s.forumsPage))
-	app.Get("/forums/new", s.signedIn, s.threadNewPage)
-	app.Post("/forums/new", s.requireActive, s.threadCreate)
+	app.Get("/forums/new", web.SignedIn, s.threadNewPage)
+	app.Post("/forums/new", web.RequireActive, s.threadCreate)
 	app.Get("/forums/:slug", s.cached(s.forumsPage))
 	app.Get("/threads/:slugid", s.cached(s.threadPage))
-	app.Post("/threads/:id/posts", s.requireActive, s.threadReply)
-	app.Post("/threads/:id/accept", s.requireActive, s.threadAccept)
+	app.Post("/threads/:id/posts", web.RequireActive, s.threadReply)
+	app.Post("/threads/:id/accept", web.RequireActive, s.threadAccept)
 	app.Post("/threads/:id/pin", moderator, s.threadPin)
 	app.Post("/threads/:id/lock", moderator, s.threadLock)
 	app.Post("/threads/:id/move", moderator, s.threadMove)
-	app.Get("/posts/:id/edit", s.signedIn, s.postEditPage)
-	app.Post("/posts/:id/edit", s.requireActive, s.postEdit)
-	app.Post("/posts/:id/delete", s.signedIn, s.postDelete)
-	app.Post("/posts/:id/like", s.requireActive, s.postLike)
+	app.Get("/posts/:id/edit", web.SignedIn, s.postEditPage)
+	app.Post("/posts/:id/edit", web.RequireActive, s.postEdit)
+	app.Post("/posts/:id/delete", web.SignedIn, s.postDelete)
+	app.Post("/posts/:id/like", web.RequireActive, s.postLike)
 	app.Get("/posts/:id/history", s.postHistory)
 }
 
@@ -166,7 +167,7 @@ func (s *Server) threadNewPage(c *fiber.Ctx) error {
 		return err
 	}
 	title := c.Query("title")
-	d := threadNewData{Categories: s.categoriesFor(currentUser(c), cats), Category: c.Query("category"),
+	d := threadNewData{Categories: s.categoriesFor(web.User(c), cats), Category: c.Query("category"),
 		Form: &form{Values: map[string]string{"title": title}}, Similar: s.similar(c, "thread", title)}
 	return s.render(c, fiber.StatusOK, "thread_new", "thread.new_title", d)
 }
@@ -190,14 +191,14 @@ func (s *Server) threadCreate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, fiber.StatusOK, "thread_new", "thread.new_title", threadNewData{Categories: s.categoriesFor(currentUser(c), cats),
+		return s.render(c, fiber.StatusOK, "thread_new", "thread.new_title", threadNewData{Categories: s.categoriesFor(web.User(c), cats),
 			Category: in.Category, Form: &form{Values: map[string]string{"title": in.Title, "body": in.Body, "tags": c.FormValue("tags")}},
 			Similar: s.similar(c, "thread", in.Title)})
 	}
 	var t *community.Thread
 	var createErr error
 	if in.Body, createErr = s.appendImages(c, in.Body); createErr == nil {
-		t, createErr = s.deps.Community.CreateThread(c.UserContext(), currentUser(c), in)
+		t, createErr = s.deps.Community.CreateThread(c.UserContext(), web.User(c), in)
 	}
 	if createErr != nil {
 		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body, "tags": c.FormValue("tags")})
@@ -208,8 +209,8 @@ func (s *Server) threadCreate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, statusOf(createErr), "thread_new", "thread.new_title",
-			threadNewData{Categories: s.categoriesFor(currentUser(c), cats), Category: in.Category, Form: f})
+		return s.render(c, web.Status(createErr), "thread_new", "thread.new_title",
+			threadNewData{Categories: s.categoriesFor(web.User(c), cats), Category: in.Category, Form: f})
 	}
 	s.flashStatus(c, t.Status, "flash.thread_published")
 	return c.Redirect(t.URL(), fiber.StatusSeeOther)
@@ -284,7 +285,7 @@ func (s *Server) threadFromPath(c *fiber.Ctx, param string) (*community.Thread, 
 	if err != nil {
 		return nil, err
 	}
-	if !visibleTo(currentUser(c), t.Status, t.AuthorID) {
+	if !visibleTo(web.User(c), t.Status, t.AuthorID) {
 		return nil, unseen(t.Status, community.ErrThreadNotFound)
 	}
 	return t, nil
@@ -292,7 +293,7 @@ func (s *Server) threadFromPath(c *fiber.Ctx, param string) (*community.Thread, 
 
 func (s *Server) threadData(c *fiber.Ctx, t *community.Thread) (*threadData, error) {
 	ctx := c.UserContext()
-	viewer := currentUser(c)
+	viewer := web.User(c)
 	d := &threadData{Thread: t}
 	var viewerID bson.ObjectID
 	if viewer != nil {
@@ -419,7 +420,7 @@ func (s *Server) postViews(c *fiber.Ctx, list []*community.Post, extraIDs []bson
 		return nil, err
 	}
 	var viewerID bson.ObjectID
-	if u := currentUser(c); u != nil {
+	if u := web.User(c); u != nil {
 		viewerID = u.ID
 	}
 	liked, err := s.deps.Community.LikedBy(ctx, viewerID, all)
@@ -472,7 +473,7 @@ func (s *Server) threadReply(c *fiber.Ctx) error {
 	var p *community.Post
 	var replyErr error
 	if in.Body, replyErr = s.appendImages(c, in.Body); replyErr == nil {
-		p, replyErr = s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindThread, ID: t.ID}, in)
+		p, replyErr = s.deps.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindThread, ID: t.ID}, in)
 	}
 	if replyErr != nil {
 		f, err := s.formFailed(c, replyErr, map[string]string{"body": in.Body})
@@ -484,7 +485,7 @@ func (s *Server) threadReply(c *fiber.Ctx) error {
 			return err
 		}
 		d.Form, d.QuoteOf = f, in.QuoteOf
-		return s.renderTitled(c, statusOf(replyErr), "thread", t.Title, d)
+		return s.renderTitled(c, web.Status(replyErr), "thread", t.Title, d)
 	}
 	s.flashStatus(c, p.Status, "flash.reply_published")
 	return c.Redirect(t.URL()+"#post-"+p.ID.Hex(), fiber.StatusSeeOther)
@@ -501,7 +502,7 @@ func (s *Server) threadAccept(c *fiber.Ctx) error {
 			return community.ErrPostNotFound
 		}
 	}
-	if _, err := s.deps.Community.Accept(c.UserContext(), currentUser(c), t.ID, post); err != nil {
+	if _, err := s.deps.Community.Accept(c.UserContext(), web.User(c), t.ID, post); err != nil {
 		return err
 	}
 	s.flash(c, "flash.thread_saved")
@@ -528,14 +529,14 @@ func (s *Server) threadStaff(c *fiber.Ctx, action func(id bson.ObjectID) (*commu
 
 // audit puts a staff action on forum content on the moderation audit log.
 func (s *Server) audit(c *fiber.Ctx, action moderation.Action, target content.Ref, author bson.ObjectID, reason string) error {
-	return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: currentUser(c).ID, Action: action,
+	return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: web.User(c).ID, Action: action,
 		Target: &target, TargetAuthor: author, Reason: reason})
 }
 
 func (s *Server) threadPin(c *fiber.Ctx) error {
 	pin := c.FormValue("pinned") == "1"
 	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, moderation.Action, error) {
-		t, err := s.deps.Community.Pin(c.UserContext(), currentUser(c), id, pin)
+		t, err := s.deps.Community.Pin(c.UserContext(), web.User(c), id, pin)
 		if pin {
 			return t, moderation.ActionPin, err
 		}
@@ -546,7 +547,7 @@ func (s *Server) threadPin(c *fiber.Ctx) error {
 func (s *Server) threadLock(c *fiber.Ctx) error {
 	lock := c.FormValue("locked") == "1"
 	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, moderation.Action, error) {
-		t, err := s.deps.Community.Lock(c.UserContext(), currentUser(c), id, lock, c.FormValue("reason"))
+		t, err := s.deps.Community.Lock(c.UserContext(), web.User(c), id, lock, c.FormValue("reason"))
 		if lock {
 			return t, moderation.ActionLock, err
 		}
@@ -556,7 +557,7 @@ func (s *Server) threadLock(c *fiber.Ctx) error {
 
 func (s *Server) threadMove(c *fiber.Ctx) error {
 	return s.threadStaff(c, func(id bson.ObjectID) (*community.Thread, moderation.Action, error) {
-		t, err := s.deps.Community.Move(c.UserContext(), currentUser(c), id, c.FormValue("category"))
+		t, err := s.deps.Community.Move(c.UserContext(), web.User(c), id, c.FormValue("category"))
 		return t, moderation.ActionMove, err
 	}, func(*community.Thread) string { return c.FormValue("category") })
 }
@@ -569,7 +570,7 @@ func (s *Server) postBack(c *fiber.Ctx, p *community.Post) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !visibleTo(currentUser(c), i.Status, i.AuthorID) {
+		if !visibleTo(web.User(c), i.Status, i.AuthorID) {
 			return "", community.ErrPostNotFound
 		}
 		return i.URL(), nil
@@ -578,7 +579,7 @@ func (s *Server) postBack(c *fiber.Ctx, p *community.Post) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !visibleTo(currentUser(c), t.Status, t.AuthorID) {
+	if !visibleTo(web.User(c), t.Status, t.AuthorID) {
 		return "", community.ErrPostNotFound
 	}
 	return t.URL(), nil
@@ -593,7 +594,7 @@ func (s *Server) ownPost(c *fiber.Ctx) (*community.Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	if (p.AuthorID != u.ID && !u.HasRole(customers.RoleModerator)) || p.Status == content.StatusDeleted {
 		return nil, community.ErrPostNotFound
 	}
@@ -642,7 +643,7 @@ func (s *Server) postEdit(c *fiber.Ctx) error {
 	in := community.EditInput{Title: c.FormValue("title"), Tags: []string{c.FormValue("tags")}, Body: c.FormValue("body")}
 	var editErr error
 	if in.Body, editErr = s.appendImages(c, in.Body); editErr == nil {
-		_, editErr = s.deps.Community.EditPost(c.UserContext(), currentUser(c), p.ID, in)
+		_, editErr = s.deps.Community.EditPost(c.UserContext(), web.User(c), p.ID, in)
 	}
 	if editErr != nil {
 		f, err := s.formFailed(c, editErr, map[string]string{"title": in.Title, "tags": c.FormValue("tags"), "body": in.Body})
@@ -654,7 +655,7 @@ func (s *Server) postEdit(c *fiber.Ctx) error {
 			return err
 		}
 		d.Form = f
-		return s.render(c, statusOf(editErr), "post_edit", "post.edit_title", d)
+		return s.render(c, web.Status(editErr), "post_edit", "post.edit_title", d)
 	}
 	back, err := s.postBack(c, p)
 	if err != nil {
@@ -669,7 +670,7 @@ func (s *Server) postDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Community.DeletePost(c.UserContext(), currentUser(c), p.ID); err != nil {
+	if _, err := s.deps.Community.DeletePost(c.UserContext(), web.User(c), p.ID); err != nil {
 		return err
 	}
 	s.flash(c, "flash.post_deleted")
@@ -688,7 +689,7 @@ func (s *Server) postLike(c *fiber.Ctx) error {
 	if err != nil {
 		return community.ErrPostNotFound
 	}
-	p, err := s.deps.Community.Like(c.UserContext(), currentUser(c), id, c.FormValue("like") != "0")
+	p, err := s.deps.Community.Like(c.UserContext(), web.User(c), id, c.FormValue("like") != "0")
 	if err != nil {
 		return err
 	}
@@ -722,7 +723,7 @@ func (s *Server) postHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !visibleTo(currentUser(c), p.Status, p.AuthorID) {
+	if !visibleTo(web.User(c), p.Status, p.AuthorID) {
 		return community.ErrPostNotFound
 	}
 	back, err := s.postBack(c, p)
@@ -734,7 +735,7 @@ func (s *Server) postHistory(c *fiber.Ctx) error {
 		author = orNobody(nil)
 	}
 	d := postHistoryData{Post: p, Author: author, Back: back + "#post-" + p.ID.Hex()}
-	moderator := currentUser(c) != nil && currentUser(c).HasRole(customers.RoleModerator)
+	moderator := web.User(c) != nil && web.User(c).HasRole(customers.RoleModerator)
 	for i := len(p.History) - 1; i >= 0; i-- {
 		if p.History[i].Redacted && !moderator {
 			continue // text a moderator took out stays out of public view

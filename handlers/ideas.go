@@ -11,21 +11,22 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) ideaRoutes(app *fiber.App) {
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	app.Get("/ideas", s.cached(s.ideasPage))
-	app.Get("/ideas/new", s.signedIn, s.ideaNewPage)
-	app.Post("/ideas/new", s.requireActive, s.ideaCreate)
+	app.Get("/ideas/new", web.SignedIn, s.ideaNewPage)
+	app.Post("/ideas/new", web.RequireActive, s.ideaCreate)
 	app.Get("/ideas/:slugid", s.cached(s.ideaPage))
-	app.Get("/ideas/:id/edit", s.signedIn, s.ideaEditPage)
-	app.Post("/ideas/:id/edit", s.requireActive, s.ideaEdit)
-	app.Post("/ideas/:id/delete", s.signedIn, s.ideaDelete)
-	app.Post("/ideas/:id/vote", s.requireActive, s.ideaVote)
-	app.Post("/ideas/:id/comments", s.requireActive, s.ideaComment)
+	app.Get("/ideas/:id/edit", web.SignedIn, s.ideaEditPage)
+	app.Post("/ideas/:id/edit", web.RequireActive, s.ideaEdit)
+	app.Post("/ideas/:id/delete", web.SignedIn, s.ideaDelete)
+	app.Post("/ideas/:id/vote", web.RequireActive, s.ideaVote)
+	app.Post("/ideas/:id/comments", web.RequireActive, s.ideaComment)
 	app.Post("/ideas/:id/status", product, s.ideaStatus)
 	app.Post("/ideas/:id/merge", product, s.ideaMerge)
 	app.Get("/roadmap", s.cached(s.roadmapPage))
@@ -52,7 +53,7 @@ func (s *Server) ideaViews(c *fiber.Ctx, list []*community.Idea) ([]ideaView, er
 		return nil, err
 	}
 	var viewer bson.ObjectID
-	if u := currentUser(c); u != nil {
+	if u := web.User(c); u != nil {
 		viewer = u.ID
 	}
 	voted, err := s.deps.Community.VotedFor(ctx, viewer, list)
@@ -78,7 +79,7 @@ func seesVoters(u *customers.Customer) bool { return u != nil && u.HasRole(custo
 // what the voters are worth).
 func (s *Server) ideaQuery(c *fiber.Ctx) (community.IdeaQuery, error) {
 	q := community.IdeaQuery{Sort: c.Query("sort", community.IdeasTop), State: community.IdeaState(c.Query("status")), After: c.Query("after")}
-	if q.Sort == community.IdeasVotersValue && !seesVoters(currentUser(c)) {
+	if q.Sort == community.IdeasVotersValue && !seesVoters(web.User(c)) {
 		q.Sort = community.IdeasTop
 	}
 	if slug := c.Query("product"); slug != "" {
@@ -113,7 +114,7 @@ func (s *Server) ideasPage(c *fiber.Ctx) error {
 		return err
 	}
 	d := ideasData{Sort: q.Sort, Sorts: community.IdeaSorts, State: string(q.State), States: community.IdeaStates, Product: c.Query("product")}
-	if seesVoters(currentUser(c)) {
+	if seesVoters(web.User(c)) {
 		d.Voters, d.Sorts = true, append(slices.Clip(community.IdeaSorts), community.IdeasVotersValue)
 		d.Currency = s.deps.Customers.Currency()
 		c.Locals(noCacheLocal, true) // signed-in pages are never cached; this one says so itself
@@ -179,7 +180,7 @@ func (s *Server) ideaCreate(c *fiber.Ctx) error {
 	in, createErr := s.ideaInput(c)
 	var idea *community.Idea
 	if createErr == nil {
-		idea, createErr = s.deps.Community.CreateIdea(c.UserContext(), currentUser(c), in)
+		idea, createErr = s.deps.Community.CreateIdea(c.UserContext(), web.User(c), in)
 	}
 	if createErr != nil {
 		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body})
@@ -190,7 +191,7 @@ func (s *Server) ideaCreate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return s.render(c, statusOf(createErr), "idea_form", "idea.new_title", d)
+		return s.render(c, web.Status(createErr), "idea_form", "idea.new_title", d)
 	}
 	s.flashStatus(c, idea.Status, "flash.idea_published")
 	return c.Redirect(idea.URL(), fiber.StatusSeeOther)
@@ -205,7 +206,7 @@ func (s *Server) ideaFromPath(c *fiber.Ctx, param string) (*community.Idea, erro
 	if err != nil {
 		return nil, err
 	}
-	if !visibleTo(currentUser(c), i.Status, i.AuthorID) {
+	if !visibleTo(web.User(c), i.Status, i.AuthorID) {
 		return nil, unseen(i.Status, community.ErrIdeaNotFound)
 	}
 	return i, nil
@@ -237,7 +238,7 @@ func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
 		return nil, err
 	}
 	d := &ideaData{Idea: views[0], States: community.IdeaStates}
-	viewer := currentUser(c)
+	viewer := web.User(c)
 	var viewerID bson.ObjectID
 	if viewer != nil {
 		viewerID = viewer.ID
@@ -311,7 +312,7 @@ func (s *Server) ideaFailed(c *fiber.Ctx, i *community.Idea, failure error, valu
 	} else {
 		d.Form, d.QuoteOf = f, values["quote_of"]
 	}
-	return s.renderTitled(c, statusOf(failure), "idea", i.Title, d)
+	return s.renderTitled(c, web.Status(failure), "idea", i.Title, d)
 }
 
 func (s *Server) ideaVote(c *fiber.Ctx) error {
@@ -319,7 +320,7 @@ func (s *Server) ideaVote(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Community.Vote(c.UserContext(), currentUser(c), i.ID, c.FormValue("vote") != "0"); err != nil {
+	if _, err := s.deps.Community.Vote(c.UserContext(), web.User(c), i.ID, c.FormValue("vote") != "0"); err != nil {
 		return err
 	}
 	back := localPath(c.FormValue("back"))
@@ -338,7 +339,7 @@ func (s *Server) ideaComment(c *fiber.Ctx) error {
 	var p *community.Post
 	var postErr error
 	if in.Body, postErr = s.appendImages(c, in.Body); postErr == nil {
-		p, postErr = s.deps.Community.Reply(c.UserContext(), currentUser(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
+		p, postErr = s.deps.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
 	}
 	if postErr != nil {
 		return s.ideaFailed(c, i, postErr, map[string]string{"body": in.Body, "quote_of": in.QuoteOf}, false)
@@ -385,7 +386,7 @@ func (s *Server) ideaMerge(c *fiber.Ctx) error {
 
 // setIdeaState records product staff's decision on an idea, and logs it.
 func (s *Server) setIdeaState(c *fiber.Ctx, i *community.Idea, in community.StatusInput) (*community.Idea, error) {
-	out, err := s.deps.Community.SetState(c.UserContext(), currentUser(c), i.ID, in)
+	out, err := s.deps.Community.SetState(c.UserContext(), web.User(c), i.ID, in)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +395,7 @@ func (s *Server) setIdeaState(c *fiber.Ctx, i *community.Idea, in community.Stat
 
 // mergeIdea merges a duplicate into target, and logs it.
 func (s *Server) mergeIdea(c *fiber.Ctx, dup *community.Idea, target bson.ObjectID) (*community.Idea, error) {
-	out, err := s.deps.Community.Merge(c.UserContext(), currentUser(c), dup.ID, target)
+	out, err := s.deps.Community.Merge(c.UserContext(), web.User(c), dup.ID, target)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +407,7 @@ func (s *Server) ownIdea(c *fiber.Ctx) (*community.Idea, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	if i.AuthorID != u.ID && !u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) || i.Status == content.StatusDeleted {
 		return nil, community.ErrIdeaNotFound
 	}
@@ -426,7 +427,7 @@ func (s *Server) ideaEditPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d.Idea, d.CanDelete = i, canDeleteIdea(currentUser(c), i)
+	d.Idea, d.CanDelete = i, canDeleteIdea(web.User(c), i)
 	for _, p := range d.Products {
 		if i.ProductID != nil && p.ID == *i.ProductID {
 			d.Product = p.Slug
@@ -442,7 +443,7 @@ func (s *Server) ideaEdit(c *fiber.Ctx) error {
 	}
 	in, editErr := s.ideaInput(c)
 	if editErr == nil {
-		_, editErr = s.deps.Community.EditIdea(c.UserContext(), currentUser(c), i.ID, in)
+		_, editErr = s.deps.Community.EditIdea(c.UserContext(), web.User(c), i.ID, in)
 	}
 	if editErr != nil {
 		f, err := s.formFailed(c, editErr, map[string]string{"title": in.Title, "body": in.Body})
@@ -453,8 +454,8 @@ func (s *Server) ideaEdit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		d.Idea, d.CanDelete = i, canDeleteIdea(currentUser(c), i)
-		return s.render(c, statusOf(editErr), "idea_form", "idea.edit_title", d)
+		d.Idea, d.CanDelete = i, canDeleteIdea(web.User(c), i)
+		return s.render(c, web.Status(editErr), "idea_form", "idea.edit_title", d)
 	}
 	s.flash(c, "flash.idea_saved")
 	return c.Redirect(i.URL(), fiber.StatusSeeOther)
@@ -465,7 +466,7 @@ func (s *Server) ideaDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Community.DeleteIdea(c.UserContext(), currentUser(c), i.ID); err != nil {
+	if err := s.deps.Community.DeleteIdea(c.UserContext(), web.User(c), i.ID); err != nil {
 		return err
 	}
 	s.flash(c, "flash.idea_deleted")

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/idempotency"
 )
 
@@ -22,7 +23,7 @@ const idempotencyHeader = "Idempotency-Key"
 func (s *Server) idempotent(c *fiber.Ctx) error {
 	key := c.Get(idempotencyHeader)
 	keys := s.deps.Idempotency
-	u := currentUser(c)
+	u := web.User(c)
 	if key == "" || keys == nil || u == nil || (c.Method() != fiber.MethodPost && c.Method() != fiber.MethodPatch) {
 		return c.Next()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/reviews"
 )
@@ -26,13 +27,13 @@ func (s *Server) insightsRoutes(app *fiber.App) {
 	if s.deps.Insights == nil {
 		return
 	}
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	app.Get("/insights", product, s.insightsPage)
 	app.Get("/insights/export.:format", product, s.insightsExport)
 	app.Get("/api/v1/insights/themes", s.apiScopes, product, s.apiInsightThemes)
 	app.Get("/api/v1/insights/sentiment", s.apiScopes, product, s.apiInsightSentiment)
 	app.Get("/api/v1/insights/export", s.apiScopes, product, s.insightsExport)
-	admin := s.requireRole(customers.RoleAdmin)
+	admin := web.RequireRole(customers.RoleAdmin)
 	app.Get("/admin/themes", admin, s.themesPage)
 	app.Post("/admin/themes", admin, s.themeSave)
 	app.Post("/admin/themes/:key", admin, s.themeSave)
@@ -150,11 +151,7 @@ func buildSentimentChart(r *insights.Report, lang string) sentimentChart {
 
 // shortDate labels a week by its first day ("3 Nov") and a month by its name ("Nov 2026").
 func shortDate(t time.Time, lang, granularity string) string {
-	months, ok := monthNames[lang]
-	if !ok {
-		months = monthNames["en"]
-	}
-	m := months[t.Month()-1][:3]
+	m := web.MonthName(t.Month(), lang)[:3]
 	if granularity == "month" {
 		return m + " " + t.Format("2006")
 	}

@@ -13,15 +13,16 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/insights"
 	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) kpiRoutes(app *fiber.App) {
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	app.Get("/staff/kpis", product, s.kpiPage)
 	app.Get("/api/v1/insights/kpis", s.apiScopes, product, s.apiKPIs)
-	staff := s.requireRole(customers.RoleModerator, customers.RoleProduct)
+	staff := web.RequireRole(customers.RoleModerator, customers.RoleProduct)
 	app.Get("/api/v1/customers", s.apiScopes, staff, s.apiCustomers)
 	app.Get("/api/v1/customers/:id", s.apiScopes, staff, s.apiCustomer)
 }
@@ -218,11 +219,11 @@ func (s *Server) apiCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(recordJSON(m, currentUser(c).HasRole(customers.RoleProduct)))
+	return c.JSON(recordJSON(m, web.User(c).HasRole(customers.RoleProduct)))
 }
 
 func (s *Server) apiCustomers(c *fiber.Ctx) error {
-	full := currentUser(c).HasRole(customers.RoleProduct)
+	full := web.User(c).HasRole(customers.RoleProduct)
 	// ?email= finds one customer by address (the shop's or CRM's key): for those who may see
 	// addresses; a moderator's look-up would tell them who has an account.
 	if email := c.Query("email"); email != "" {

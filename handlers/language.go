@@ -4,10 +4,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 const (
-	langLocal    = "lang"
 	langCookie   = "guyub_lang"
 	langLifetime = 365 * 24 * time.Hour
 )
@@ -19,7 +19,7 @@ func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 		s.setCookie(c, langCookie, lang, langLifetime)
 		// A preference, so a plain link may set it: the worst a forged link does is switch
 		// the language.
-		if u := currentUser(c); u != nil && u.Locale != lang {
+		if u := web.User(c); u != nil && u.Locale != lang {
 			if err := s.deps.Customers.SetLocale(c.UserContext(), u.ID, lang); err != nil {
 				s.log.Warn("remember language", "err", err)
 			}
@@ -34,11 +34,11 @@ func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 // then the cookie the switch set, then Accept-Language, then the portal's default. The
 // error handler may run before any middleware, so the choice is made on first use.
 func (s *Server) language(c *fiber.Ctx) string {
-	if lang, ok := c.Locals(langLocal).(string); ok {
+	if lang, ok := web.ChosenLanguage(c); ok {
 		return lang
 	}
 	candidates := []string{c.Query("lang")}
-	if u := currentUser(c); u != nil {
+	if u := web.User(c); u != nil {
 		candidates = append(candidates, u.Locale)
 	}
 	candidates = append(candidates, s.cookie(c, langCookie))
@@ -52,6 +52,6 @@ func (s *Server) language(c *fiber.Ctx) string {
 	if lang == "" {
 		lang = s.catalog.Match(c.Get(fiber.HeaderAcceptLanguage), s.cfg.DefaultLanguage)
 	}
-	c.Locals(langLocal, lang)
+	web.SetLanguage(c, lang)
 	return lang
 }

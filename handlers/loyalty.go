@@ -12,6 +12,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/moderation"
@@ -25,9 +26,9 @@ func (s *Server) loyaltyRoutes(app *fiber.App) {
 	app.Get("/loyalty", s.loyaltyPage)
 	app.Get("/leaderboard", s.leaderboardPage)
 	app.Get("/badges/:key", s.badgePage)
-	app.Post("/rewards/:id/redeem", s.requireActive, s.redeemSubmit)
-	app.Get("/redemptions/:id", s.signedIn, s.redemptionPage)
-	admin := app.Group("/admin/loyalty", s.requireRole(customers.RoleAdmin))
+	app.Post("/rewards/:id/redeem", web.RequireActive, s.redeemSubmit)
+	app.Get("/redemptions/:id", web.SignedIn, s.redemptionPage)
+	admin := app.Group("/admin/loyalty", web.RequireRole(customers.RoleAdmin))
 	admin.Get("/", s.adminLoyaltyPage)
 	admin.Post("/settings", s.adminLoyaltySettings)
 	admin.Post("/rewards", s.adminRewardCreate)
@@ -42,7 +43,7 @@ func (s *Server) loyaltyAPIRoutes(api fiber.Router) {
 	}
 	api.Get("/members/:id/badges", s.apiMemberBadges)
 	api.Get("/leaderboard", s.apiLeaderboard)
-	api.Post("/rewards/:id/redeem", s.requireActive, s.apiRedeem)
+	api.Post("/rewards/:id/redeem", web.RequireActive, s.apiRedeem)
 }
 
 // rewardView is a reward with what is left of it.
@@ -88,7 +89,7 @@ func (s *Server) loyaltyPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := loyaltyData{Settings: st, Causes: loyalty.Causes, Levels: loyalty.Levels, Badges: loyalty.Badges, Me: currentUser(c)}
+	d := loyaltyData{Settings: st, Causes: loyalty.Causes, Levels: loyalty.Levels, Badges: loyalty.Badges, Me: web.User(c)}
 	if d.Rewards, err = s.rewardViews(c, false); err != nil {
 		return err
 	}
@@ -186,7 +187,7 @@ func (s *Server) redeemSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	red, err := s.deps.Loyalty.Redeem(c.UserContext(), currentUser(c), id, c.FormValue("key"))
+	red, err := s.deps.Loyalty.Redeem(c.UserContext(), web.User(c), id, c.FormValue("key"))
 	if errors.Is(err, loyalty.ErrNotEnough) || errors.Is(err, loyalty.ErrOutOfStock) {
 		flash := "flash.out_of_stock"
 		if errors.Is(err, loyalty.ErrNotEnough) {
@@ -212,7 +213,7 @@ type redemptionData struct {
 // few minutes only).
 func (s *Server) redemptionPage(c *fiber.Ctx) error {
 	red, err := s.deps.Loyalty.Redemption(c.UserContext(), c.Params("id"))
-	if err != nil || red.MemberID != currentUser(c).ID {
+	if err != nil || red.MemberID != web.User(c).ID {
 		return errs.New(errs.ErrNotFound, "loyalty.no_redemption")
 	}
 	d := redemptionData{Redemption: red}
@@ -312,7 +313,7 @@ func (s *Server) adminLoyaltySettings(c *fiber.Ctx) error {
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderAdminLoyalty(c, statusOf(err), func(d *adminLoyaltyData) { d.Form = f })
+		return s.renderAdminLoyalty(c, web.Status(err), func(d *adminLoyaltyData) { d.Form = f })
 	}
 	s.flash(c, "flash.loyalty_saved")
 	return c.Redirect("/admin/loyalty/", fiber.StatusSeeOther)
@@ -335,7 +336,7 @@ func (s *Server) adminRewardCreate(c *fiber.Ctx) error {
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderAdminLoyalty(c, statusOf(err), func(d *adminLoyaltyData) { d.Reward = f })
+		return s.renderAdminLoyalty(c, web.Status(err), func(d *adminLoyaltyData) { d.Reward = f })
 	}
 	s.flash(c, "flash.reward_saved")
 	return c.Redirect("/admin/loyalty/#rewards", fiber.StatusSeeOther)
@@ -373,7 +374,7 @@ func (s *Server) adminRewardUnits(c *fiber.Ctx) error {
 }
 
 func (s *Server) adminRedemptionFulfil(c *fiber.Ctx) error {
-	if err := s.deps.Loyalty.Fulfil(c.UserContext(), currentUser(c), c.Params("id")); err != nil {
+	if err := s.deps.Loyalty.Fulfil(c.UserContext(), web.User(c), c.Params("id")); err != nil {
 		return err
 	}
 	s.flash(c, "flash.fulfilled")
@@ -395,7 +396,7 @@ func (s *Server) adminBadge(c *fiber.Ctx) error {
 		if revoke {
 			changed, err = s.deps.Loyalty.Revoke(ctx, member.ID, values["badge"], reason)
 		} else {
-			changed, err = s.deps.Loyalty.Award(ctx, currentUser(c), member.ID, values["badge"], reason)
+			changed, err = s.deps.Loyalty.Award(ctx, web.User(c), member.ID, values["badge"], reason)
 		}
 	}
 	if err != nil {
@@ -403,14 +404,14 @@ func (s *Server) adminBadge(c *fiber.Ctx) error {
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderAdminLoyalty(c, statusOf(err), func(d *adminLoyaltyData) { d.Badge = f })
+		return s.renderAdminLoyalty(c, web.Status(err), func(d *adminLoyaltyData) { d.Badge = f })
 	}
 	if changed {
 		action := moderation.ActionBadge
 		if revoke {
 			action = moderation.ActionBadgeTaken
 		}
-		if err := s.deps.Moderation.Append(ctx, moderation.Entry{Actor: currentUser(c).ID, Action: action,
+		if err := s.deps.Moderation.Append(ctx, moderation.Entry{Actor: web.User(c).ID, Action: action,
 			TargetAuthor: member.ID, Reason: values["badge"] + ": " + reason}); err != nil {
 			return err
 		}
@@ -481,7 +482,7 @@ func (s *Server) apiRedeem(c *fiber.Ctx) error {
 	if key == "" {
 		return errs.Field("Idempotency-Key", "loyalty.bad_request_key")
 	}
-	red, err := s.deps.Loyalty.Redeem(c.UserContext(), currentUser(c), id, key)
+	red, err := s.deps.Loyalty.Redeem(c.UserContext(), web.User(c), id, key)
 	if err != nil {
 		return err
 	}

@@ -7,13 +7,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/media"
 )
 
 func (s *Server) mediaRoutes(app *fiber.App) {
-	app.Post("/uploads", s.requireActive, s.uploadImage)
-	app.Post("/profile/avatar", s.requireActive, s.avatarSubmit)
-	app.Post("/profile/avatar/remove", s.signedIn, s.avatarRemove)
+	app.Post("/uploads", web.RequireActive, s.uploadImage)
+	app.Post("/profile/avatar", web.RequireActive, s.avatarSubmit)
+	app.Post("/profile/avatar/remove", web.SignedIn, s.avatarRemove)
 }
 
 // multipartFiles are the files chosen in a form's file input: none when the form was not
@@ -82,7 +83,7 @@ func (s *Server) saveFile(c *fiber.Ctx, fh *multipart.FileHeader, kind media.Kin
 		return media.Photo{}, err
 	}
 	defer f.Close()
-	return s.deps.Media.Save(c.UserContext(), currentUser(c).ID, kind, f)
+	return s.deps.Media.Save(c.UserContext(), web.User(c).ID, kind, f)
 }
 
 // uploadImage stores one picture for a post's text and answers with the Markdown that
@@ -138,7 +139,7 @@ func (s *Server) avatarSubmit(c *fiber.Ctx) error {
 	} else {
 		var p media.Photo
 		if p, err = s.saveFile(c, files[0], media.KindAvatar); err == nil {
-			err = s.deps.Customers.SetAvatar(c.UserContext(), currentUser(c).ID, p.URL())
+			err = s.deps.Customers.SetAvatar(c.UserContext(), web.User(c).ID, p.URL())
 		}
 	}
 	if err != nil {
@@ -146,14 +147,14 @@ func (s *Server) avatarSubmit(c *fiber.Ctx) error {
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderProfile(c, statusOf(err), func(d *profileData) { d.AvatarForm = f })
+		return s.renderProfile(c, web.Status(err), func(d *profileData) { d.AvatarForm = f })
 	}
 	s.flash(c, "flash.avatar_saved")
 	return c.Redirect("/profile", fiber.StatusSeeOther)
 }
 
 func (s *Server) avatarRemove(c *fiber.Ctx) error {
-	if err := s.deps.Customers.SetAvatar(c.UserContext(), currentUser(c).ID, ""); err != nil {
+	if err := s.deps.Customers.SetAvatar(c.UserContext(), web.User(c).ID, ""); err != nil {
 		return err
 	}
 	s.flash(c, "flash.avatar_removed")

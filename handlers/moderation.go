@@ -13,19 +13,20 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) moderationRoutes(app *fiber.App) {
-	app.Post("/flags", s.requireActive, s.flagSubmit)
-	mod := app.Group("/moderation", s.requireRole(customers.RoleModerator))
+	app.Post("/flags", web.RequireActive, s.flagSubmit)
+	mod := app.Group("/moderation", web.RequireRole(customers.RoleModerator))
 	mod.Get("/", s.queuePage)
 	mod.Get("/open/:ref", s.openInContext)
 	mod.Post("/decisions", s.decisionSubmit)
 	mod.Post("/suspend/:id", s.queueSuspend)
 	mod.Get("/log", s.logPage)
-	admin := s.requireRole(customers.RoleAdmin)
+	admin := web.RequireRole(customers.RoleAdmin)
 	app.Get("/admin/rules", admin, s.rulesPage)
 	app.Post("/admin/rules", admin, s.rulesSubmit)
 }
@@ -36,7 +37,7 @@ func (s *Server) flagSubmit(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	if _, err := s.deps.Moderation.Flag(c.UserContext(), currentUser(c), in); err != nil {
+	if _, err := s.deps.Moderation.Flag(c.UserContext(), web.User(c), in); err != nil {
 		return err
 	}
 	s.flash(c, "flash.flagged")
@@ -205,7 +206,7 @@ func (s *Server) decisionSubmit(c *fiber.Ctx) error {
 			in.Refs = append(in.Refs, string(raw))
 		}
 	}
-	if _, err := s.deps.Moderation.Decide(c.UserContext(), currentUser(c), in); err != nil {
+	if _, err := s.deps.Moderation.Decide(c.UserContext(), web.User(c), in); err != nil {
 		return s.queueFailed(c, err)
 	}
 	s.flash(c, "flash.decision_saved")
@@ -219,7 +220,7 @@ func (s *Server) queueSuspend(c *fiber.Ctx) error {
 	}
 	until, err := untilDay(c.FormValue("until"))
 	if err == nil {
-		err = s.deps.Moderation.Suspend(c.UserContext(), currentUser(c), id, c.FormValue("reason"), until)
+		err = s.deps.Moderation.Suspend(c.UserContext(), web.User(c), id, c.FormValue("reason"), until)
 	}
 	if err != nil {
 		return s.queueFailed(c, err)
@@ -239,7 +240,7 @@ func (s *Server) queueFailed(c *fiber.Ctx, failure error) error {
 		return err
 	}
 	d.Form = f
-	return s.render(c, statusOf(failure), "moderation/queue", "moderation.title", d)
+	return s.render(c, web.Status(failure), "moderation/queue", "moderation.title", d)
 }
 
 // untilDay reads an optional last day of a suspension; it ends at the following midnight.
@@ -328,7 +329,7 @@ func (s *Server) rulesSubmit(c *fiber.Ctx) error {
 		NewAccountHold: number("new_account_hold"),
 		FlagThreshold:  number("flag_threshold"),
 	}
-	if err := s.deps.Moderation.SaveRules(c.UserContext(), currentUser(c).ID, r); err != nil {
+	if err := s.deps.Moderation.SaveRules(c.UserContext(), web.User(c).ID, r); err != nil {
 		f, err := s.formFailed(c, err, nil)
 		if err != nil {
 			return err

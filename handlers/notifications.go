@@ -6,12 +6,13 @@ import (
 
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 func (s *Server) notificationRoutes(app *fiber.App) {
-	app.Get("/notifications", s.signedIn, s.notificationsPage)
-	app.Post("/notifications/read", s.signedIn, s.notificationsRead)
-	app.Get("/notifications/:id", s.signedIn, s.notificationOpen)
+	app.Get("/notifications", web.SignedIn, s.notificationsPage)
+	app.Post("/notifications/read", web.SignedIn, s.notificationsRead)
+	app.Get("/notifications/:id", web.SignedIn, s.notificationOpen)
 }
 
 type notificationView struct {
@@ -26,7 +27,7 @@ type notificationsData struct {
 
 func (s *Server) notificationsPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	list, next, err := s.deps.Community.Notifications(ctx, currentUser(c).ID, c.Query("before"), 30)
+	list, next, err := s.deps.Community.Notifications(ctx, web.User(c).ID, c.Query("before"), 30)
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (s *Server) notificationOpen(c *fiber.Ctx) error {
 	if err != nil {
 		return community.ErrNotificationNotFound
 	}
-	n, err := s.deps.Community.OpenNotification(c.UserContext(), currentUser(c).ID, id)
+	n, err := s.deps.Community.OpenNotification(c.UserContext(), web.User(c).ID, id)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func (s *Server) notificationOpen(c *fiber.Ctx) error {
 }
 
 func (s *Server) notificationsRead(c *fiber.Ctx) error {
-	if err := s.deps.Community.MarkAllRead(c.UserContext(), currentUser(c).ID); err != nil {
+	if err := s.deps.Community.MarkAllRead(c.UserContext(), web.User(c).ID); err != nil {
 		return err
 	}
 	return c.Redirect("/notifications", fiber.StatusSeeOther)

@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/mail"
 )
 
@@ -16,7 +17,7 @@ func (s *Server) outboxRoutes(app *fiber.App) {
 	if s.deps.Outbox == nil {
 		return
 	}
-	admin := s.requireRole(customers.RoleAdmin)
+	admin := web.RequireRole(customers.RoleAdmin)
 	app.Get("/admin/outbox", admin, s.outboxPage)
 	app.Get("/admin/outbox/:id", admin, s.outboxMessagePage)
 	app.Get("/admin/outbox/:id/html", admin, s.outboxMessageHTML)

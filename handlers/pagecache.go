@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/store"
 )
 
@@ -363,7 +364,7 @@ func topObjectIDs(doc bson.Raw, out []bson.ObjectID) []bson.ObjectID {
 // served stale while one request, let through here, renders it again.
 func (s *Server) servePages(c *fiber.Ctx) error {
 	pc := s.deps.Pages
-	if pc == nil || c.Method() != fiber.MethodGet || currentUser(c) != nil || s.cookie(c, flashCookie) != "" ||
+	if pc == nil || c.Method() != fiber.MethodGet || web.User(c) != nil || s.cookie(c, flashCookie) != "" ||
 		c.Get(fiber.HeaderCacheControl) == "no-cache" { // a reload that asks for a fresh page (and guyub bench --uncached)
 		return c.Next()
 	}

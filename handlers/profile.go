@@ -15,25 +15,26 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) profileRoutes(app *fiber.App) {
-	app.Get("/profile", s.signedIn, s.profilePage)
-	app.Post("/profile", s.requireActive, s.profileSubmit)
-	app.Post("/profile/password", s.signedIn, s.passwordSubmit)
-	app.Post("/profile/confirm", s.signedIn, s.confirmAgainSubmit)
-	app.Post("/profile/email", s.signedIn, s.emailChangeSubmit)
-	app.Post("/profile/emails", s.signedIn, s.emailPrefsSubmit)
+	app.Get("/profile", web.SignedIn, s.profilePage)
+	app.Post("/profile", web.RequireActive, s.profileSubmit)
+	app.Post("/profile/password", web.SignedIn, s.passwordSubmit)
+	app.Post("/profile/confirm", web.SignedIn, s.confirmAgainSubmit)
+	app.Post("/profile/email", web.SignedIn, s.emailChangeSubmit)
+	app.Post("/profile/emails", web.SignedIn, s.emailPrefsSubmit)
 	app.Get("/unsubscribe/:token", s.unsubscribePage)
 	app.Post("/unsubscribe/:token", s.unsubscribeSubmit)
 	app.Get("/email/:token", s.emailChangePage)
 	app.Post("/email/:token", s.emailChangeConfirm)
-	app.Post("/profile/tokens", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
-	app.Post("/profile/tokens/:id/revoke", s.signedIn, s.tokenRevoke)
-	app.Get("/profile/export", s.signedIn, s.profileExport)
+	app.Post("/profile/tokens", web.RequireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
+	app.Post("/profile/tokens/:id/revoke", web.SignedIn, s.tokenRevoke)
+	app.Get("/profile/export", web.SignedIn, s.profileExport)
 	app.Get("/members/:id", s.memberPage)
 }
 
@@ -68,7 +69,7 @@ type providerLink struct {
 }
 
 func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
-	u := currentUser(c)
+	u := web.User(c)
 	d := &profileData{Member: u, Scopes: identity.Scopes, Choices: customers.EmailChoices}
 	for _, k := range community.EmailKinds {
 		d.EmailPrefs = append(d.EmailPrefs, emailPref{Kind: k.Kind, Pref: community.EmailPref(u, k.Kind)})
@@ -131,7 +132,7 @@ func (s *Server) profileSubmit(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	if err := s.deps.Customers.UpdateProfile(c.UserContext(), u.ID, in); err != nil {
 		f, err := s.formFailed(c, err, map[string]string{"display_name": in.DisplayName, "locale": in.Locale})
 		if err != nil {
@@ -148,7 +149,7 @@ func (s *Server) profileSubmit(c *fiber.Ctx) error {
 }
 
 func (s *Server) passwordSubmit(c *fiber.Ctx) error {
-	u := currentUser(c)
+	u := web.User(c)
 	err := s.deps.Identity.ChangePassword(c.UserContext(), u.ID, c.FormValue("current_password"),
 		c.FormValue("new_password"), s.cookie(c, sessionCookie))
 	if err != nil {
@@ -167,7 +168,7 @@ func (s *Server) tokenCreate(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	secret, _, err := s.deps.Identity.CreateToken(c.UserContext(), currentUser(c), in)
+	secret, _, err := s.deps.Identity.CreateToken(c.UserContext(), web.User(c), in)
 	if err != nil {
 		f, err := s.formFailed(c, err, map[string]string{"name": in.Name})
 		if err != nil {
@@ -184,7 +185,7 @@ func (s *Server) tokenRevoke(c *fiber.Ctx) error {
 	if err != nil {
 		return errs.New(errs.ErrNotFound, "tokens.not_found")
 	}
-	if err := s.deps.Identity.RevokeToken(c.UserContext(), currentUser(c).ID, id); err != nil {
+	if err := s.deps.Identity.RevokeToken(c.UserContext(), web.User(c).ID, id); err != nil {
 		return err
 	}
 	s.flash(c, "flash.token_revoked")
@@ -293,7 +294,7 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	viewer := currentUser(c)
+	viewer := web.User(c)
 	d := memberData{Member: m}
 	if viewer != nil {
 		d.IsSelf = viewer.ID == m.ID
@@ -313,7 +314,7 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 
 // confirmAgainSubmit sends the link that confirms the signed-in member's address again.
 func (s *Server) confirmAgainSubmit(c *fiber.Ctx) error {
-	if err := s.deps.Identity.ResendConfirmation(c.UserContext(), currentUser(c), s.language(c)); err != nil {
+	if err := s.deps.Identity.ResendConfirmation(c.UserContext(), web.User(c), s.language(c)); err != nil {
 		return err
 	}
 	s.flash(c, "flash.confirmation_sent")
@@ -326,12 +327,12 @@ func (s *Server) emailChangeSubmit(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	if changeErr := s.deps.Identity.RequestEmailChange(c.UserContext(), currentUser(c), in, s.language(c)); changeErr != nil {
+	if changeErr := s.deps.Identity.RequestEmailChange(c.UserContext(), web.User(c), in, s.language(c)); changeErr != nil {
 		f, err := s.formFailed(c, changeErr, map[string]string{"email": in.Email})
 		if err != nil {
 			return err
 		}
-		return s.renderProfile(c, statusOf(changeErr), func(d *profileData) { d.EmailForm = f })
+		return s.renderProfile(c, web.Status(changeErr), func(d *profileData) { d.EmailForm = f })
 	}
 	return s.render(c, fiber.StatusOK, "check_inbox", "inbox.title", checkInbox{Email: in.Email, Lead: "inbox.email_change"})
 }
@@ -367,7 +368,7 @@ func (s *Server) emailChangeConfirm(c *fiber.Ctx) error {
 			return err
 		}
 		email, _ := s.deps.Identity.CheckEmailChange(c.UserContext(), c.Params("token"))
-		return s.render(c, statusOf(changeErr), "email_change", "email_change.title", emailChangeData{Email: email, Form: f})
+		return s.render(c, web.Status(changeErr), "email_change", "email_change.title", emailChangeData{Email: email, Form: f})
 	}
 	if err := s.signIn(c, user); err != nil {
 		return err
@@ -378,7 +379,7 @@ func (s *Server) emailChangeConfirm(c *fiber.Ctx) error {
 
 // emailPrefsSubmit stores how each kind of notification is emailed.
 func (s *Server) emailPrefsSubmit(c *fiber.Ctx) error {
-	u := currentUser(c)
+	u := web.User(c)
 	digested := false
 	for _, k := range community.EmailKinds {
 		pref := c.FormValue(k.Kind)
@@ -440,7 +441,7 @@ func (s *Server) profileExport(c *fiber.Ctx) error {
 	if s.deps.MemberData == nil {
 		return fiber.ErrNotFound
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	sections := map[string][]json.RawMessage{}
 	var order []string
 	err := s.deps.MemberData(c.UserContext(), u.ID, func(collection string, docs []bson.M) error {

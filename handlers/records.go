@@ -15,6 +15,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
@@ -22,20 +23,20 @@ import (
 // The customer record for staff: product and admin see everything; moderators see the
 // contribution timeline but not email or purchases.
 func (s *Server) recordRoutes(app *fiber.App) {
-	staff := app.Group("/staff/customers", s.requireRole(customers.RoleModerator, customers.RoleProduct))
+	staff := app.Group("/staff/customers", web.RequireRole(customers.RoleModerator, customers.RoleProduct))
 	staff.Get("/", s.customersPage)
-	staff.Get("/export.csv", s.requireRole(customers.RoleProduct), s.customersCSV)
+	staff.Get("/export.csv", web.RequireRole(customers.RoleProduct), s.customersCSV)
 	staff.Get("/:id", s.recordPage)
 }
 
 // customersQuery reads the list's filters: text, stage, band, NPS category, active within
 // N days, and the order (newest, or score).
 func customersQuery(c *fiber.Ctx) customers.Query {
-	q := customers.Query{Text: c.Query("q"), Emails: currentUser(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
+	q := customers.Query{Text: c.Query("q"), Emails: web.User(c).HasRole(customers.RoleProduct), Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"),
 		ByScore: strings.HasPrefix(c.Query("sort"), "score"), Ascending: c.Query("sort") == "score_asc", ByActivity: c.Query("sort") == "active",
 		ByLevel: c.Query("sort") == "level", Level: c.Query("level"), NoStaff: c.Query("staff") != "1", After: c.Query("after")}
 	// Risk and value are product's: even the order would tell a moderator who is worth most.
-	if currentUser(c).HasRole(customers.RoleProduct) {
+	if web.User(c).HasRole(customers.RoleProduct) {
 		q.ByRisk, q.ByValue = c.Query("sort") == "risk", c.Query("sort") == "value"
 	}
 	if days, err := strconv.Atoi(c.Query("active")); err == nil && days > 0 && days <= 3650 {
@@ -72,7 +73,7 @@ func (s *Server) customersPage(c *fiber.Ctx) error {
 		return err
 	}
 	d := customersData{Customers: list, Stage: string(q.Stage), Band: q.Band, NPS: q.NPS, Active: c.Query("active"), Sort: c.Query("sort"), Level: q.Level, Staff: !q.NoStaff,
-		Stages: stages, CanExport: currentUser(c).HasRole(customers.RoleProduct)}
+		Stages: stages, CanExport: web.User(c).HasRole(customers.RoleProduct)}
 	filters := url.Values{"q": {q.Text}, "stage": {d.Stage}, "band": {q.Band}, "nps": {q.NPS}, "active": {d.Active}, "sort": {d.Sort}, "level": {d.Level}}
 	if d.Staff {
 		filters.Set("staff", "1")
@@ -189,7 +190,7 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	viewer := currentUser(c)
+	viewer := web.User(c)
 	d := recordData{Member: m, Full: viewer.HasRole(customers.RoleProduct)}
 	if d.Loyalty, err = s.loyaltyOf(c, m.ID, true); err != nil {
 		return err
@@ -251,7 +252,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 	}
 	for _, r := range revs {
 		p := products[r.ProductID]
-		e := timelineEntry{At: formatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
+		e := timelineEntry{At: web.FormatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
 			Status: s.catalog.T(lang, "status."+string(r.Status)), sortKey: r.CreatedAt.UnixNano()}
 		if p != nil {
 			e.URL = "/products/" + p.Slug + "#review-" + r.ID.Hex()
@@ -266,7 +267,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		return nil, nil, err
 	}
 	for _, t := range tms {
-		out = append(out, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
+		out = append(out, timelineEntry{At: web.FormatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
 			Text: t.Quote, Status: s.catalog.T(lang, "testimonial.status."+string(t.Status)), sortKey: t.CreatedAt.UnixNano()})
 	}
 	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, timelinePage+1)
@@ -278,7 +279,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		if a.Comment != "" {
 			text += " — " + a.Comment
 		}
-		out = append(out, timelineEntry{At: formatDate(a.At, lang), Kind: "record.answer", Text: text,
+		out = append(out, timelineEntry{At: web.FormatDate(a.At, lang), Kind: "record.answer", Text: text,
 			Status: s.catalog.T(lang, "channel."+a.Channel), sortKey: a.At.UnixNano()})
 	}
 	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, timelinePage+1)
@@ -286,7 +287,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		return nil, nil, err
 	}
 	for _, v := range helpful {
-		e := timelineEntry{At: formatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, sortKey: v.At.UnixNano()}
+		e := timelineEntry{At: web.FormatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, sortKey: v.At.UnixNano()}
 		if v.Product != nil {
 			e.URL = "/products/" + v.Product.Slug + "#review-" + v.Review.ID.Hex()
 			if e.Text == "" {
@@ -305,7 +306,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		return nil, nil, err
 	}
 	for _, a := range acts {
-		out = append(out, timelineEntry{At: formatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
+		out = append(out, timelineEntry{At: web.FormatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
 			URL: a.URL, Status: activityStatus(s.catalog, lang, a.Status), sortKey: a.At.UnixNano()})
 	}
 	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
@@ -317,7 +318,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		return nil, nil, err
 	}
 	for _, e := range log {
-		out = append(out, timelineEntry{At: formatDate(e.At, lang), Kind: "action." + string(e.Action),
+		out = append(out, timelineEntry{At: web.FormatDate(e.At, lang), Kind: "action." + string(e.Action),
 			Text: e.Reason, sortKey: e.At.UnixNano()})
 	}
 	if s.deps.FollowUps != nil && full { // follow-ups are product's work
@@ -328,14 +329,14 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		for _, t := range tasks {
 			rule := s.catalog.T(lang, "followup.rule."+t.Rule)
 			url := "/staff/followups/" + t.ID
-			out = append(out, timelineEntry{At: formatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
+			out = append(out, timelineEntry{At: web.FormatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
 				sortKey: t.CreatedAt.UnixNano()})
 			if t.Reply != nil && (before.IsZero() || t.Reply.At.Before(before)) {
-				out = append(out, timelineEntry{At: formatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
+				out = append(out, timelineEntry{At: web.FormatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
 					sortKey: t.Reply.At.UnixNano()})
 			}
 			if t.DoneAt != nil && (before.IsZero() || t.DoneAt.Before(before)) {
-				out = append(out, timelineEntry{At: formatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
+				out = append(out, timelineEntry{At: web.FormatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
 					Status: s.catalog.T(lang, "followup.outcome."+t.Outcome), sortKey: t.DoneAt.UnixNano()})
 			}
 		}
@@ -344,7 +345,7 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		if !before.IsZero() && !h.At.Before(before) {
 			continue
 		}
-		out = append(out, timelineEntry{At: formatDate(h.At, lang), Kind: "record.stage_change",
+		out = append(out, timelineEntry{At: web.FormatDate(h.At, lang), Kind: "record.stage_change",
 			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + causeText(s.catalog, lang, h.Cause), sortKey: h.At.UnixNano()})
 	}
 	sortTimeline(out)

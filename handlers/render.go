@@ -21,6 +21,7 @@ import (
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/loyalty"
 	"github.com/guyub/guyub/media"
 	"github.com/guyub/guyub/moderation"
@@ -66,7 +67,7 @@ func (p *Page) CSRF() string {
 func (p *Page) T(id string, args ...any) string { return p.catalog.T(p.Lang, id, args...) }
 
 // Date writes a date the reader's way.
-func (p *Page) Date(t time.Time) string { return formatDate(t, p.Lang) }
+func (p *Page) Date(t time.Time) string { return web.FormatDate(t, p.Lang) }
 
 // Num writes a number with decimals the reader's way ("1,234.5" in English, "1.234,5" in
 // Indonesian, by CLDR); decimals -1 gives as many as the number needs. A number that is not
@@ -198,7 +199,7 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		Title:     title,
 		Nav:       s.navFor(c.Path()),
 		Languages: s.languageLinks(c, lang),
-		User:      currentUser(c),
+		User:      web.User(c),
 		csrf:      func() string { return s.csrfToken(c) },
 		Flash:     s.takeFlash(c, lang),
 		Path:      c.Path(),
@@ -215,7 +216,7 @@ func (s *Server) renderTitled(c *fiber.Ctx, status int, template, title string, 
 		page.Feed = f.PageFeed()
 	}
 	if page.User != nil && page.User.SuspendedAt(time.Now()) {
-		page.Notice = page.Msg(suspendedError(page.User, lang).Message)
+		page.Notice = page.Msg(web.SuspendedError(page.User, lang).Message)
 	}
 	if page.User != nil {
 		n, err := s.deps.Community.Unread(c.UserContext(), page.User.ID)
@@ -301,7 +302,7 @@ func (s *Server) formFailed(c *fiber.Ctx, err error, values map[string]string) (
 		return &form{Values: values, Errors: s.fieldMessages(lang, fields)}, nil
 	}
 	var domain *errs.Error
-	if errors.As(err, &domain) && statusOf(err) < 500 {
+	if errors.As(err, &domain) && web.Status(err) < 500 {
 		return &form{Values: values, Message: s.catalog.T(lang, domain.Message.ID, domain.Message.Args...)}, nil
 	}
 	return nil, err
@@ -430,7 +431,7 @@ type reviewFormArgs struct {
 // noteFlagged finds which of the content on a page (refs) the viewer has reported, for the
 // page to say so.
 func (s *Server) noteFlagged(c *fiber.Ctx, refs ...string) error {
-	u := currentUser(c)
+	u := web.User(c)
 	if u == nil || len(refs) == 0 || s.deps.Moderation == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/markdown"
 	"github.com/guyub/guyub/reviews"
 )
@@ -18,13 +19,13 @@ import (
 func (s *Server) reviewRoutes(app *fiber.App) {
 	app.Get("/products", s.cached(s.productsPage))
 	app.Get("/products/:slug", s.cached(s.productPage))
-	app.Post("/products/:slug/reviews", s.requireActive, s.reviewCreate)
-	app.Get("/reviews/:id/edit", s.signedIn, s.reviewEditPage)
-	app.Post("/reviews/:id/edit", s.requireActive, s.reviewEdit)
-	app.Post("/reviews/:id/delete", s.signedIn, s.reviewDelete)
-	app.Post("/reviews/:id/helpful", s.requireActive, s.reviewHelpful)
-	app.Post("/reviews/:id/reply", s.requireRole(customers.RoleProduct), s.reviewReply)
-	app.Post("/reviews/:id/promote", s.requireRole(customers.RoleModerator, customers.RoleProduct), s.reviewPromote)
+	app.Post("/products/:slug/reviews", web.RequireActive, s.reviewCreate)
+	app.Get("/reviews/:id/edit", web.SignedIn, s.reviewEditPage)
+	app.Post("/reviews/:id/edit", web.RequireActive, s.reviewEdit)
+	app.Post("/reviews/:id/delete", web.SignedIn, s.reviewDelete)
+	app.Post("/reviews/:id/helpful", web.RequireActive, s.reviewHelpful)
+	app.Post("/reviews/:id/reply", web.RequireRole(customers.RoleProduct), s.reviewReply)
+	app.Post("/reviews/:id/promote", web.RequireRole(customers.RoleModerator, customers.RoleProduct), s.reviewPromote)
 }
 
 type productsData struct {
@@ -105,7 +106,7 @@ func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
 		d.nextQuery = next
 		d.Next = "/products/" + p.Slug + "?" + next.Encode() + "#reviews"
 	}
-	viewer := currentUser(c)
+	viewer := web.User(c)
 	var viewerID bson.ObjectID
 	if viewer != nil {
 		viewerID = viewer.ID
@@ -223,7 +224,7 @@ func (s *Server) reviewCreate(c *fiber.Ctx) error {
 	var r *reviews.Review
 	var createErr error
 	if in.Photos, createErr = s.formPhotos(c); createErr == nil {
-		r, createErr = s.deps.Reviews.Create(c.UserContext(), currentUser(c), c.Params("slug"), in)
+		r, createErr = s.deps.Reviews.Create(c.UserContext(), web.User(c), c.Params("slug"), in)
 	}
 	if createErr != nil {
 		f, err := s.formFailed(c, createErr, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
@@ -232,7 +233,7 @@ func (s *Server) reviewCreate(c *fiber.Ctx) error {
 		}
 		f.Photos = in.Photos // stored already: the next try keeps them
 		// 422 for what was typed, 409 for a second review.
-		return s.renderProduct(c, statusOf(createErr), func(d *productData) { d.Form, d.FormRating = f, in.Rating })
+		return s.renderProduct(c, web.Status(createErr), func(d *productData) { d.Form, d.FormRating = f, in.Rating })
 	}
 	if r.Status == reviews.StatusPending {
 		s.flash(c, "flash.review_pending")
@@ -278,7 +279,7 @@ func (s *Server) ownReview(c *fiber.Ctx) (*reviews.Review, *reviews.Product, err
 	if err != nil {
 		return nil, nil, err
 	}
-	u := currentUser(c)
+	u := web.User(c)
 	if (r.AuthorID != u.ID && !u.HasRole(customers.RoleModerator)) || r.Status == reviews.StatusDeleted {
 		return nil, nil, reviews.ErrReviewNotFound
 	}
@@ -307,7 +308,7 @@ func (s *Server) reviewEdit(c *fiber.Ctx) error {
 	var updated *reviews.Review
 	var updateErr error
 	if in.Photos, updateErr = s.formPhotos(c); updateErr == nil {
-		updated, updateErr = s.deps.Reviews.Update(c.UserContext(), currentUser(c), r.ID, in)
+		updated, updateErr = s.deps.Reviews.Update(c.UserContext(), web.User(c), r.ID, in)
 	}
 	if updateErr != nil {
 		f, err := s.formFailed(c, updateErr, map[string]string{"title": in.Title, "body": in.Body, "pros": in.Pros, "cons": in.Cons})
@@ -318,7 +319,7 @@ func (s *Server) reviewEdit(c *fiber.Ctx) error {
 		if f.Photos == nil {
 			f.Photos = r.Photos
 		}
-		return s.render(c, statusOf(updateErr), "review_edit", "review.edit_title",
+		return s.render(c, web.Status(updateErr), "review_edit", "review.edit_title",
 			reviewEditData{Review: r, Product: p, Form: f, Rating: in.Rating})
 	}
 	return s.backToReview(c, updated, "flash.review_saved")
@@ -333,7 +334,7 @@ func (s *Server) reviewDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Reviews.Delete(c.UserContext(), currentUser(c), id); err != nil {
+	if err := s.deps.Reviews.Delete(c.UserContext(), web.User(c), id); err != nil {
 		return err
 	}
 	return s.backToReview(c, r, "flash.review_deleted")
@@ -344,7 +345,7 @@ func (s *Server) reviewHelpful(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.deps.Reviews.Vote(c.UserContext(), currentUser(c), id, c.FormValue("helpful") == "yes")
+	r, err := s.deps.Reviews.Vote(c.UserContext(), web.User(c), id, c.FormValue("helpful") == "yes")
 	if err != nil {
 		return err
 	}
@@ -360,7 +361,7 @@ func (s *Server) reviewReply(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	r, err := s.deps.Reviews.SetReply(c.UserContext(), currentUser(c), id, in)
+	r, err := s.deps.Reviews.SetReply(c.UserContext(), web.User(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -372,7 +373,7 @@ func (s *Server) reviewPromote(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Reviews.PromoteReview(c.UserContext(), currentUser(c), id); err != nil {
+	if _, err := s.deps.Reviews.PromoteReview(c.UserContext(), web.User(c), id); err != nil {
 		return err
 	}
 	r, err := s.deps.Reviews.Review(c.UserContext(), id)

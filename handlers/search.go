@@ -9,6 +9,7 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/search"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) searchQuery(c *fiber.Ctx) search.Query {
 		Forum: c.Query("forum"), Lang: c.Query("lang_filter"), Sort: c.Query("sort")}
 	q.Rating, _ = strconv.Atoi(c.Query("rating"))
 	q.Page, _ = strconv.Atoi(c.Query("page"))
-	if u := currentUser(c); u != nil && u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) {
+	if u := web.User(c); u != nil && u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) {
 		if st := c.Query("status"); st == "pending" || st == "published" {
 			q.Statuses = []string{st}
 		}
@@ -84,7 +85,7 @@ func link(c *fiber.Ctx, set map[string]string) string {
 func (s *Server) searchPage(c *fiber.Ctx) error {
 	q := s.searchQuery(c)
 	d := searchData{Query: q, Sorts: []string{search.SortRelevance, search.SortNewest, search.SortRating}, Names: search.Facets, Status: c.Query("status")}
-	if u := currentUser(c); u != nil {
+	if u := web.User(c); u != nil {
 		d.Staff = u.HasAnyRole(customers.RoleModerator, customers.RoleProduct)
 	}
 	res, err := s.runSearch(c, q)

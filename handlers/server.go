@@ -25,6 +25,7 @@ import (
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/importer"
@@ -318,7 +319,7 @@ func (s *Server) home(c *fiber.Ctx) error {
 	if d.Ideas, err = s.ideaViews(c, ideas.Ideas); err != nil {
 		return err
 	}
-	if u := currentUser(c); u != nil {
+	if u := web.User(c); u != nil {
 		if d.ForYou, err = s.forYou(c, u); err != nil {
 			return err
 		}

@@ -9,15 +9,16 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) surveyRoutes(app *fiber.App) {
-	app.Get("/surveys/:id", s.signedIn, s.surveyPage)
-	app.Post("/surveys/:id", s.signedIn, s.surveySubmit)
+	app.Get("/surveys/:id", web.SignedIn, s.surveyPage)
+	app.Post("/surveys/:id", web.SignedIn, s.surveySubmit)
 	app.Get("/s/:token", s.linkPage)
 	app.Post("/s/:token", s.linkSubmit)
-	product := s.requireRole(customers.RoleProduct)
+	product := web.RequireRole(customers.RoleProduct)
 	app.Get("/admin/surveys", product, s.surveysAdmin)
 	app.Post("/admin/surveys", product, s.surveySave)
 	app.Post("/admin/surveys/:id", product, s.surveySave)
@@ -67,7 +68,7 @@ func (s *Server) answer(c *fiber.Ctx, sv *feedback.Survey, who *customers.Custom
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderSurvey(c, statusOf(err), sv, action, f, false)
+		return s.renderSurvey(c, web.Status(err), sv, action, f, false)
 	}
 	// Answered where it was asked (the home page): back there, with the thanks.
 	if back := c.FormValue("back"); back != "" {
@@ -82,7 +83,7 @@ func (s *Server) surveySubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.answer(c, sv, currentUser(c), "/surveys/"+sv.ID.Hex(), "portal")
+	return s.answer(c, sv, web.User(c), "/surveys/"+sv.ID.Hex(), "portal")
 }
 
 // linkPage answers a personal link: no sign-in needed, the token says who and what.
@@ -155,14 +156,14 @@ func (s *Server) surveyInvite(c *fiber.Ctx) error {
 		}
 	}
 	if err == nil {
-		_, err = s.deps.Feedback.Invite(c.UserContext(), currentUser(c), sv.ID, seg)
+		_, err = s.deps.Feedback.Invite(c.UserContext(), web.User(c), sv.ID, seg)
 	}
 	if err != nil {
 		f, ferr := s.formFailed(c, err, nil)
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderSurveysAdmin(c, statusOf(err), f, "")
+		return s.renderSurveysAdmin(c, web.Status(err), f, "")
 	}
 	s.flash(c, "flash.invitations_queued") // the page shows how many wait to be sent
 	return c.Redirect("/admin/surveys", fiber.StatusSeeOther)
@@ -184,12 +185,12 @@ func (s *Server) surveySave(c *fiber.Ctx) error {
 			return feedback.ErrSurveyNotFound
 		}
 	}
-	if _, err := s.deps.Feedback.SaveSurvey(c.UserContext(), currentUser(c), id, in); err != nil {
+	if _, err := s.deps.Feedback.SaveSurvey(c.UserContext(), web.User(c), id, in); err != nil {
 		f, ferr := s.formFailed(c, err, map[string]string{"question_en": in.QuestionEN, "question_id": in.QuestionID})
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderSurveysAdmin(c, statusOf(err), f, "")
+		return s.renderSurveysAdmin(c, web.Status(err), f, "")
 	}
 	s.flash(c, "flash.survey_saved")
 	return c.Redirect("/admin/surveys", fiber.StatusSeeOther)
@@ -205,7 +206,7 @@ func (s *Server) surveyLink(c *fiber.Ctx) error {
 	if err != nil {
 		return s.renderSurveysAdmin(c, fiber.StatusUnprocessableEntity, &form{Message: s.catalog.T(s.language(c), "survey.no_customer")}, "")
 	}
-	token, err := s.deps.Feedback.CreateLink(c.UserContext(), currentUser(c), sv.ID, who.ID)
+	token, err := s.deps.Feedback.CreateLink(c.UserContext(), web.User(c), sv.ID, who.ID)
 	if err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func (s *Server) apiSurveyResponse(c *fiber.Ctx) error {
 		feedback.AnswerInput
 		CustomerID string `json:"customer_id"`
 	}
-	if err := parseJSON(c, &in); err != nil {
+	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	id, err := bson.ObjectIDFromHex(c.Params("id"))

@@ -9,17 +9,18 @@ import (
 
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
 func (s *Server) testimonialRoutes(app *fiber.App) {
 	app.Get("/testimonials", s.wallPage)
-	app.Get("/testimonials/new", s.signedIn, s.testimonialForm)
-	app.Post("/testimonials", s.requireActive, s.testimonialSubmit)
-	app.Post("/testimonials/:id/consent", s.signedIn, s.testimonialConsent)
+	app.Get("/testimonials/new", web.SignedIn, s.testimonialForm)
+	app.Post("/testimonials", web.RequireActive, s.testimonialSubmit)
+	app.Post("/testimonials/:id/consent", web.SignedIn, s.testimonialConsent)
 	app.Get("/embed/testimonials", s.embedTestimonials)
-	staff := app.Group("/admin/testimonials", s.requireRole(customers.RoleModerator))
+	staff := app.Group("/admin/testimonials", web.RequireRole(customers.RoleModerator))
 	staff.Get("/", s.testimonialQueue)
 	staff.Post("/:id/decision", s.testimonialDecide)
 }
@@ -148,7 +149,7 @@ func (s *Server) testimonialSubmit(c *fiber.Ctx) error {
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	if _, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), currentUser(c), in); err != nil {
+	if _, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), web.User(c), in); err != nil {
 		f, err := s.formFailed(c, err, map[string]string{"quote": in.Quote, "product": in.Product})
 		if err != nil {
 			return err
@@ -165,7 +166,7 @@ func (s *Server) testimonialConsent(c *fiber.Ctx) error {
 		return reviews.ErrTestimonialNotFound
 	}
 	allow := c.FormValue("answer") == "allow"
-	if err := s.deps.Reviews.AnswerConsent(c.UserContext(), currentUser(c), id, allow); err != nil {
+	if err := s.deps.Reviews.AnswerConsent(c.UserContext(), web.User(c), id, allow); err != nil {
 		return err
 	}
 	if allow {
@@ -215,9 +216,9 @@ func (s *Server) testimonialDecide(c *fiber.Ctx) error {
 	if err != nil {
 		return reviews.ErrTestimonialNotFound
 	}
-	decideErr := s.deps.Reviews.Decide(c.UserContext(), currentUser(c), id, reviews.Decision(c.FormValue("decision")), c.FormValue("reason"))
+	decideErr := s.deps.Reviews.Decide(c.UserContext(), web.User(c), id, reviews.Decision(c.FormValue("decision")), c.FormValue("reason"))
 	if decideErr != nil {
-		if statusOf(decideErr) == fiber.StatusNotFound {
+		if web.Status(decideErr) == fiber.StatusNotFound {
 			return decideErr
 		}
 		f, err := s.formFailed(c, decideErr, map[string]string{"reason": c.FormValue("reason")})
@@ -229,7 +230,7 @@ func (s *Server) testimonialDecide(c *fiber.Ctx) error {
 			return err
 		}
 		d.Failed, d.Form = id.Hex(), f
-		return s.render(c, statusOf(decideErr), "admin/testimonials", "admin.testimonials.title", d)
+		return s.render(c, web.Status(decideErr), "admin/testimonials", "admin.testimonials.title", d)
 	}
 	t, err := s.deps.Reviews.Testimonial(c.UserContext(), id)
 	if err != nil {
@@ -239,7 +240,7 @@ func (s *Server) testimonialDecide(c *fiber.Ctx) error {
 	if t.Status == reviews.TestimonialRejected {
 		action = moderation.ActionReject
 	}
-	err = s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: currentUser(c).ID, Action: action,
+	err = s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: web.User(c).ID, Action: action,
 		Target: &content.Ref{Kind: content.KindTestimonial, ID: id}, TargetAuthor: t.AuthorID,
 		After: content.Status(t.Status), Reason: t.RejectReason})
 	if err != nil {

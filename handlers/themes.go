@@ -3,6 +3,7 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/insights"
 )
 
@@ -30,19 +31,19 @@ func (s *Server) themeSave(c *fiber.Ctx) error {
 		return err
 	}
 	key := c.Params("key")
-	if _, err := s.deps.Insights.SaveTheme(c.UserContext(), currentUser(c), key, in); err != nil {
+	if _, err := s.deps.Insights.SaveTheme(c.UserContext(), web.User(c), key, in); err != nil {
 		f, ferr := s.formFailed(c, err, map[string]string{"key": in.Key, "name_en": in.NameEN, "name_id": in.NameID, "cues": in.Cues})
 		if ferr != nil {
 			return ferr
 		}
-		return s.renderThemes(c, statusOf(err), f, key)
+		return s.renderThemes(c, web.Status(err), f, key)
 	}
 	s.flash(c, "flash.theme_saved")
 	return c.Redirect("/admin/themes", fiber.StatusSeeOther)
 }
 
 func (s *Server) themeDelete(c *fiber.Ctx) error {
-	if err := s.deps.Insights.DeleteTheme(c.UserContext(), currentUser(c), c.Params("key")); err != nil {
+	if err := s.deps.Insights.DeleteTheme(c.UserContext(), web.User(c), c.Params("key")); err != nil {
 		return err
 	}
 	s.flash(c, "flash.theme_deleted")

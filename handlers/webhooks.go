@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/webhooks"
 )
 
@@ -16,7 +17,7 @@ func (s *Server) webhookRoutes(app *fiber.App) {
 	if s.deps.Webhooks == nil {
 		return
 	}
-	admin := app.Group("/admin/webhooks", s.requireRole(customers.RoleAdmin))
+	admin := app.Group("/admin/webhooks", web.RequireRole(customers.RoleAdmin))
 	admin.Get("/", s.webhooksPage)
 	admin.Post("/", s.webhookCreate)
 	admin.Get("/:id", s.webhookPage)
@@ -67,7 +68,7 @@ func (s *Server) webhookCreate(c *fiber.Ctx) error {
 		return err
 	}
 	in := webhookInput(c)
-	e, err := s.deps.Webhooks.Create(c.UserContext(), currentUser(c).ID, in)
+	e, err := s.deps.Webhooks.Create(c.UserContext(), web.User(c).ID, in)
 	if err != nil {
 		f, err := s.formFailed(c, err, map[string]string{"url": in.URL, "description": in.Description})
 		if err != nil {
