@@ -152,32 +152,6 @@ func (s *Server) csrfToken(c *fiber.Ctx) string {
 	return s.deps.Identity.CSRFToken(id)
 }
 
-// private marks an API answer given to a signed-in caller as theirs alone: no shared cache
-// (a proxy, a CDN) may keep it.
-func (s *Server) private(c *fiber.Ctx) error {
-	if web.User(c) != nil {
-		c.Set(fiber.HeaderCacheControl, "private, no-store")
-	}
-	return c.Next()
-}
-
-// apiScopes holds a token to its scopes: reading needs "read", anything else "write".
-// A browser session calling the API may do what the customer may.
-func (s *Server) apiScopes(c *fiber.Ctx) error {
-	tok := web.Token(c)
-	if tok == nil {
-		return c.Next()
-	}
-	need := identity.ScopeWrite
-	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
-		need = identity.ScopeRead
-	}
-	if !tok.Allows(need) {
-		return errs.New(errs.ErrForbidden, "api.scope_missing", "Scope", string(need))
-	}
-	return c.Next()
-}
-
 // flash leaves a one-time message for the page after a redirect.
 func (s *Server) flash(c *fiber.Ctx, messageID string) {
 	s.setCookie(c, flashCookie, messageID, 0)

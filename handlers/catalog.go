@@ -2,10 +2,7 @@ package handlers
 
 import (
 	"errors"
-	"math"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -142,62 +139,16 @@ func (s *Server) adminProductUpdate(c *fiber.Ctx) error {
 	return c.Redirect("/products/"+p.Slug, fiber.StatusSeeOther)
 }
 
-// purchaseInput is the purchase form and the CRM's API call.
-type purchaseInput struct {
-	Product string `form:"product" json:"product"` // slug
-	OrderID string `form:"order_id" json:"order_id"`
-	Date    string `form:"date" json:"-"`
-	At      string `form:"-" json:"at"` // RFC 3339
-	// The form takes the amount in the currency's main unit ("12.50"); the API in minor
-	// units (1250) with the currency, as payment APIs do.
-	Amount      string `form:"amount" json:"-"`
-	AmountMinor int64  `form:"-" json:"amount"`
-	Currency    string `form:"-" json:"currency"`
-}
-
-// purchase turns the input into a purchase of a known product.
-func (s *Server) purchase(c *fiber.Ctx, in purchaseInput) (customers.Purchase, error) {
-	p := customers.Purchase{OrderID: in.OrderID, Amount: in.AmountMinor, Currency: in.Currency}
-	var f errs.Fields
-	if in.Amount != "" {
-		major, err := strconv.ParseFloat(strings.TrimSpace(in.Amount), 64)
-		if err != nil || math.IsNaN(major) || math.IsInf(major, 0) || major > 1e15 {
-			f.Add("amount", "field.amount")
-		}
-		p.Amount = customers.Minor(major, s.deps.Customers.Currency())
-	}
-	if product, err := s.deps.Reviews.Product(c.UserContext(), in.Product); err != nil {
-		f.Add("product", "product.not_found")
-	} else {
-		p.ProductID = product.ID
-	}
-	switch {
-	case in.Date != "":
-		t, err := time.Parse("2006-01-02", in.Date)
-		if err != nil {
-			f.Add("date", "field.date")
-		}
-		p.At = t
-	case in.At != "":
-		t, err := time.Parse(time.RFC3339, in.At)
-		if err != nil {
-			f.Add("at", "field.datetime")
-		}
-		p.At = t
-	}
-	return p, f.Err()
-}
-
 func (s *Server) accountPurchase(c *fiber.Ctx) error {
 	id, err := s.accountID(c)
 	if err != nil {
 		return err
 	}
-	var in purchaseInput
+	var in web.PurchaseInput
 	if err := parseForm(c, &in); err != nil {
 		return err
 	}
-	p, err := s.purchase(c, in)
+	p, err := web.Purchase(c, s.deps.Customers, s.deps.Reviews, in)
 	if err == nil {
 		_, err = s.deps.Reviews.RecordPurchase(c.UserContext(), id, p)
 	}

@@ -78,7 +78,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		var body apiError
 		body.Error.Status, body.Error.Message, body.Error.RequestID = status, message, requestID
 		if fields != nil {
-			body.Error.Fields = s.fieldMessages(lang, fields)
+			body.Error.Fields = web.FieldMessages(s.catalog, lang, fields)
 		}
 		if domain != nil {
 			body.Error.Link = domain.Link
@@ -88,7 +88,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if fields != nil {
 		var list []string
 		for _, name := range fields.Order {
-			list = append(list, s.fieldMessages(lang, fields)[name])
+			list = append(list, web.FieldMessages(s.catalog, lang, fields)[name])
 		}
 		message = strings.Join(list, " ")
 	}
@@ -98,15 +98,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return c.Status(status).SendString(s.catalog.T(lang, titleID))
 	}
 	return nil
-}
-
-// fieldMessages localises a message per field.
-func (s *Server) fieldMessages(lang string, f *errs.Fields) map[string]string {
-	out := make(map[string]string, len(f.Order))
-	for name, m := range f.ByName {
-		out[name] = s.catalog.T(lang, m.ID, m.Args...)
-	}
-	return out
 }
 
 // answersJSON reports whether a request's errors are JSON: the API's, and the upload the

@@ -106,7 +106,7 @@ func (s *Server) followupsPage(c *fiber.Ctx) error {
 	u := web.User(c)
 	view := c.Query("view", followups.ViewMine)
 	views := []string{followups.ViewMine, followups.ViewTeam, followups.ViewOverdue, followups.ViewDone}
-	if !slicesContains(views, view) {
+	if !slices.Contains(views, view) {
 		view = followups.ViewMine
 	}
 	list, err := s.deps.FollowUps.List(ctx, followups.Query{View: view, Staff: u.ID, After: c.Query("after"), Limit: 26})

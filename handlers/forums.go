@@ -11,7 +11,6 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
-	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
@@ -62,7 +61,7 @@ func (s *Server) forumsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := forumsData{Categories: cats, Sort: threadSort(c.Query("sort")), Sorts: community.ThreadSorts, Tag: c.Query("tag")}
+	d := forumsData{Categories: cats, Sort: web.ThreadSort(c.Query("sort")), Sorts: community.ThreadSorts, Tag: c.Query("tag")}
 	q := community.ThreadQuery{Sort: d.Sort, Tag: d.Tag, After: c.Query("after")}
 	base := "/forums"
 	if slug := c.Params("slug"); slug != "" {
@@ -85,16 +84,6 @@ func (s *Server) forumsPage(c *fiber.Ctx) error {
 		return s.renderTitled(c, fiber.StatusOK, "forums", d.Category.NameIn(s.language(c)), d)
 	}
 	return s.render(c, fiber.StatusOK, "forums", "forums.title", d)
-}
-
-// threadSort is a list order from the query string; anything else is the latest activity.
-func threadSort(raw string) string {
-	for _, s := range community.ThreadSorts {
-		if raw == s {
-			return s
-		}
-	}
-	return community.SortLatest
 }
 
 // threadViews joins authors (one query) and categories (already loaded) to threads.
@@ -248,47 +237,6 @@ type threadData struct {
 	Form       *form
 	QuoteOf    string
 	JSONLD     template.JS // the thread for search engines
-}
-
-// visibleTo says whether a viewer may see content of a status by author: published is
-// public, pending is for its author and moderators, hidden and deleted for moderators.
-// visibleTo says whether someone may read content: everyone what is published; its
-// author and moderators also what waits for a moderator or was hidden (with its status and
-// the moderator's reason, never a dead end).
-func visibleTo(u *customers.Customer, st content.Status, author bson.ObjectID) bool {
-	switch {
-	case st == content.StatusPublished:
-		return true
-	case u == nil:
-		return false
-	case u.HasRole(customers.RoleModerator):
-		return true
-	}
-	return (st == content.StatusPending || st == content.StatusHidden) && u.ID == author
-}
-
-// unseen is the answer to a reader who may not see content: what moderators removed says
-// so (410), what does not exist or is not public yet is not found.
-func unseen(st content.Status, notFound error) error {
-	if st == content.StatusHidden {
-		return errs.New(errs.ErrGone, "content.removed")
-	}
-	return notFound
-}
-
-func (s *Server) threadFromPath(c *fiber.Ctx, param string) (*community.Thread, error) {
-	id, ok := community.ParseSlugID(c.Params(param))
-	if !ok {
-		return nil, community.ErrThreadNotFound
-	}
-	t, err := s.deps.Community.Thread(c.UserContext(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !visibleTo(web.User(c), t.Status, t.AuthorID) {
-		return nil, unseen(t.Status, community.ErrThreadNotFound)
-	}
-	return t, nil
 }
 
 func (s *Server) threadData(c *fiber.Ctx, t *community.Thread) (*threadData, error) {
@@ -447,7 +395,7 @@ func (s *Server) postViews(c *fiber.Ctx, list []*community.Post, extraIDs []bson
 }
 
 func (s *Server) threadPage(c *fiber.Ctx) error {
-	t, err := s.threadFromPath(c, "slugid")
+	t, err := web.ThreadFromPath(c, s.deps.Community, "slugid")
 	if err != nil {
 		return err
 	}
@@ -465,7 +413,7 @@ func (s *Server) threadPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) threadReply(c *fiber.Ctx) error {
-	t, err := s.threadFromPath(c, "id")
+	t, err := web.ThreadFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return err
 	}
@@ -492,7 +440,7 @@ func (s *Server) threadReply(c *fiber.Ctx) error {
 }
 
 func (s *Server) threadAccept(c *fiber.Ctx) error {
-	t, err := s.threadFromPath(c, "id")
+	t, err := web.ThreadFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return err
 	}
@@ -520,17 +468,11 @@ func (s *Server) threadStaff(c *fiber.Ctx, action func(id bson.ObjectID) (*commu
 	if err != nil {
 		return err
 	}
-	if err := s.audit(c, logged, content.Ref{Kind: content.KindThread, ID: t.ID}, t.AuthorID, note(t)); err != nil {
+	if err := web.Audit(c, s.deps.Moderation, logged, content.Ref{Kind: content.KindThread, ID: t.ID}, t.AuthorID, note(t)); err != nil {
 		return err
 	}
 	s.flash(c, "flash.thread_saved")
 	return c.Redirect(t.URL(), fiber.StatusSeeOther)
-}
-
-// audit puts a staff action on forum content on the moderation audit log.
-func (s *Server) audit(c *fiber.Ctx, action moderation.Action, target content.Ref, author bson.ObjectID, reason string) error {
-	return s.deps.Moderation.Append(c.UserContext(), moderation.Entry{Actor: web.User(c).ID, Action: action,
-		Target: &target, TargetAuthor: author, Reason: reason})
 }
 
 func (s *Server) threadPin(c *fiber.Ctx) error {
@@ -570,7 +512,7 @@ func (s *Server) postBack(c *fiber.Ctx, p *community.Post) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !visibleTo(web.User(c), i.Status, i.AuthorID) {
+		if !web.Visible(web.User(c), i.Status, i.AuthorID) {
 			return "", community.ErrPostNotFound
 		}
 		return i.URL(), nil
@@ -579,7 +521,7 @@ func (s *Server) postBack(c *fiber.Ctx, p *community.Post) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !visibleTo(web.User(c), t.Status, t.AuthorID) {
+	if !web.Visible(web.User(c), t.Status, t.AuthorID) {
 		return "", community.ErrPostNotFound
 	}
 	return t.URL(), nil
@@ -723,7 +665,7 @@ func (s *Server) postHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !visibleTo(web.User(c), p.Status, p.AuthorID) {
+	if !web.Visible(web.User(c), p.Status, p.AuthorID) {
 		return community.ErrPostNotFound
 	}
 	back, err := s.postBack(c, p)

@@ -12,7 +12,6 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
-	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 )
 
@@ -70,28 +69,6 @@ func (s *Server) ideaViews(c *fiber.Ctx, list []*community.Idea) ([]ideaView, er
 	return out, nil
 }
 
-// seesVoters says whether the viewer may see what an idea's voters are worth, how many are
-// at risk and their stages: product staff (and admins), never customers or visitors.
-func seesVoters(u *customers.Customer) bool { return u != nil && u.HasRole(customers.RoleProduct) }
-
-// ideaQuery reads the list's filters: ?sort=&status=&product=&after=. The voters' value
-// order is product staff's: anyone else gets the default order (even its ranking would tell
-// what the voters are worth).
-func (s *Server) ideaQuery(c *fiber.Ctx) (community.IdeaQuery, error) {
-	q := community.IdeaQuery{Sort: c.Query("sort", community.IdeasTop), State: community.IdeaState(c.Query("status")), After: c.Query("after")}
-	if q.Sort == community.IdeasVotersValue && !seesVoters(web.User(c)) {
-		q.Sort = community.IdeasTop
-	}
-	if slug := c.Query("product"); slug != "" {
-		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
-		if err != nil {
-			return q, err
-		}
-		q.ProductID = p.ID
-	}
-	return q, nil
-}
-
 type ideasData struct {
 	Ideas    []ideaView
 	Sort     string
@@ -105,7 +82,7 @@ type ideasData struct {
 }
 
 func (s *Server) ideasPage(c *fiber.Ctx) error {
-	q, err := s.ideaQuery(c)
+	q, err := web.IdeaQuery(c, s.deps.Reviews)
 	if err != nil {
 		return err
 	}
@@ -114,7 +91,7 @@ func (s *Server) ideasPage(c *fiber.Ctx) error {
 		return err
 	}
 	d := ideasData{Sort: q.Sort, Sorts: community.IdeaSorts, State: string(q.State), States: community.IdeaStates, Product: c.Query("product")}
-	if seesVoters(web.User(c)) {
+	if web.SeesVoters(web.User(c)) {
 		d.Voters, d.Sorts = true, append(slices.Clip(community.IdeaSorts), community.IdeasVotersValue)
 		d.Currency = s.deps.Customers.Currency()
 		c.Locals(noCacheLocal, true) // signed-in pages are never cached; this one says so itself
@@ -197,21 +174,6 @@ func (s *Server) ideaCreate(c *fiber.Ctx) error {
 	return c.Redirect(idea.URL(), fiber.StatusSeeOther)
 }
 
-func (s *Server) ideaFromPath(c *fiber.Ctx, param string) (*community.Idea, error) {
-	id, ok := community.ParseSlugID(c.Params(param))
-	if !ok {
-		return nil, community.ErrIdeaNotFound
-	}
-	i, err := s.deps.Community.Idea(c.UserContext(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !visibleTo(web.User(c), i.Status, i.AuthorID) {
-		return nil, unseen(i.Status, community.ErrIdeaNotFound)
-	}
-	return i, nil
-}
-
 type ideaData struct {
 	Idea       ideaView
 	Author     *customers.Customer
@@ -245,7 +207,7 @@ func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
 		d.Product, d.Moderator = viewer.HasRole(customers.RoleProduct), viewer.HasRole(customers.RoleModerator)
 		d.CanEdit = viewer.ID == i.AuthorID || d.Product || d.Moderator
 	}
-	if seesVoters(viewer) {
+	if web.SeesVoters(viewer) {
 		if d.Voters, err = s.deps.Community.VoterSummary(ctx, i.ID); err != nil {
 			return nil, err
 		}
@@ -282,7 +244,7 @@ func (s *Server) ideaData(c *fiber.Ctx, i *community.Idea) (*ideaData, error) {
 }
 
 func (s *Server) ideaPage(c *fiber.Ctx) error {
-	i, err := s.ideaFromPath(c, "slugid")
+	i, err := web.IdeaFromPath(c, s.deps.Community, "slugid")
 	if err != nil {
 		return err
 	}
@@ -316,7 +278,7 @@ func (s *Server) ideaFailed(c *fiber.Ctx, i *community.Idea, failure error, valu
 }
 
 func (s *Server) ideaVote(c *fiber.Ctx) error {
-	i, err := s.ideaFromPath(c, "id")
+	i, err := web.IdeaFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return err
 	}
@@ -331,7 +293,7 @@ func (s *Server) ideaVote(c *fiber.Ctx) error {
 }
 
 func (s *Server) ideaComment(c *fiber.Ctx) error {
-	i, err := s.ideaFromPath(c, "id")
+	i, err := web.IdeaFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return err
 	}
@@ -349,12 +311,12 @@ func (s *Server) ideaComment(c *fiber.Ctx) error {
 }
 
 func (s *Server) ideaStatus(c *fiber.Ctx) error {
-	i, err := s.ideaFromPath(c, "id")
+	i, err := web.IdeaFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return err
 	}
 	in := community.StatusInput{Status: community.IdeaState(c.FormValue("status")), Response: c.FormValue("response")}
-	if _, err := s.setIdeaState(c, i, in); err != nil {
+	if _, err := web.SetIdeaState(c, s.deps.Community, s.deps.Moderation, i, in); err != nil {
 		return s.ideaFailed(c, i, err, map[string]string{"response": in.Response}, true)
 	}
 	s.flash(c, "flash.idea_saved")
@@ -363,7 +325,7 @@ func (s *Server) ideaStatus(c *fiber.Ctx) error {
 
 // ideaMerge folds this idea into the target: its address or ID.
 func (s *Server) ideaMerge(c *fiber.Ctx) error {
-	i, err := s.ideaFromPath(c, "id")
+	i, err := web.IdeaFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return err
 	}
@@ -375,7 +337,7 @@ func (s *Server) ideaMerge(c *fiber.Ctx) error {
 	var merged *community.Idea
 	mergeErr := errs.Field("target", "idea.not_found")
 	if ok {
-		merged, mergeErr = s.mergeIdea(c, i, target)
+		merged, mergeErr = web.MergeIdea(c, s.deps.Community, s.deps.Moderation, i, target)
 	}
 	if mergeErr != nil {
 		return s.ideaFailed(c, i, mergeErr, map[string]string{"target": c.FormValue("target")}, true)
@@ -384,26 +346,8 @@ func (s *Server) ideaMerge(c *fiber.Ctx) error {
 	return c.Redirect(merged.URL(), fiber.StatusSeeOther)
 }
 
-// setIdeaState records product staff's decision on an idea, and logs it.
-func (s *Server) setIdeaState(c *fiber.Ctx, i *community.Idea, in community.StatusInput) (*community.Idea, error) {
-	out, err := s.deps.Community.SetState(c.UserContext(), web.User(c), i.ID, in)
-	if err != nil {
-		return nil, err
-	}
-	return out, s.audit(c, moderation.ActionIdeaStatus, content.Ref{Kind: content.KindIdea, ID: i.ID}, i.AuthorID, string(in.Status))
-}
-
-// mergeIdea merges a duplicate into target, and logs it.
-func (s *Server) mergeIdea(c *fiber.Ctx, dup *community.Idea, target bson.ObjectID) (*community.Idea, error) {
-	out, err := s.deps.Community.Merge(c.UserContext(), web.User(c), dup.ID, target)
-	if err != nil {
-		return nil, err
-	}
-	return out, s.audit(c, moderation.ActionMerge, content.Ref{Kind: content.KindIdea, ID: dup.ID}, dup.AuthorID, out.Title)
-}
-
 func (s *Server) ownIdea(c *fiber.Ctx) (*community.Idea, error) {
-	i, err := s.ideaFromPath(c, "id")
+	i, err := web.IdeaFromPath(c, s.deps.Community, "id")
 	if err != nil {
 		return nil, err
 	}

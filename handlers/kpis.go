@@ -1,17 +1,13 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/customers"
-	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/insights"
@@ -21,43 +17,6 @@ import (
 func (s *Server) kpiRoutes(app *fiber.App) {
 	product := web.RequireRole(customers.RoleProduct)
 	app.Get("/staff/kpis", product, s.kpiPage)
-	app.Get("/api/v1/insights/kpis", s.apiScopes, product, s.apiKPIs)
-	staff := web.RequireRole(customers.RoleModerator, customers.RoleProduct)
-	app.Get("/api/v1/customers", s.apiScopes, staff, s.apiCustomers)
-	app.Get("/api/v1/customers/:id", s.apiScopes, staff, s.apiCustomer)
-}
-
-// kpiQuery reads ?days=30|90|365 or ?from=&to= (dates), and ?touchpoint=.
-func kpiQuery(c *fiber.Ctx) (feedback.KPIQuery, error) {
-	q := feedback.KPIQuery{Touchpoint: c.Query("touchpoint"), Product: c.Query("product")}
-	if q.Touchpoint != "" && !slicesContains(feedback.Touchpoints, q.Touchpoint) {
-		return q, errs.Field("touchpoint", "field.choose_one")
-	}
-	if from, to := c.Query("from"), c.Query("to"); from != "" || to != "" {
-		f, err1 := time.Parse("2006-01-02", from)
-		t, err2 := time.Parse("2006-01-02", to)
-		if err1 != nil || err2 != nil || !t.After(f) || t.Sub(f) > 3*366*24*time.Hour {
-			return q, errs.Field("from", "kpi.bad_period")
-		}
-		q.From, q.To = f, t.AddDate(0, 0, 1) // "to" includes its day
-		return q, nil
-	}
-	days, _ := strconv.Atoi(c.Query("days", "90"))
-	if days != 30 && days != 90 && days != 365 {
-		days = 90
-	}
-	end := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-	q.From, q.To = end.AddDate(0, 0, -days), end
-	return q, nil
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type kpiData struct {
@@ -150,7 +109,7 @@ func buildCharts(k *feedback.KPIs, lang string) ([]trendChart, []stageBar) {
 }
 
 func (s *Server) kpiPage(c *fiber.Ctx) error {
-	q, err := kpiQuery(c)
+	q, err := web.KPIQuery(c)
 	if err != nil {
 		return err
 	}
@@ -169,91 +128,4 @@ func (s *Server) kpiPage(c *fiber.Ctx) error {
 		}
 	}
 	return s.render(c, fiber.StatusOK, "staff/kpis", "kpi.title", d)
-}
-
-func (s *Server) apiKPIs(c *fiber.Ctx) error {
-	q, err := kpiQuery(c)
-	if err != nil {
-		return err
-	}
-	k, err := s.deps.Feedback.KPIs(c.UserContext(), q)
-	if err != nil {
-		return err
-	}
-	return c.JSON(k)
-}
-
-// customerJSON is the record as the API shows it; email and purchases only for product
-// and admin.
-type customerJSON struct {
-	ID           string                  `json:"id"`
-	DisplayName  string                  `json:"display_name"`
-	Email        string                  `json:"email,omitempty"`
-	Purchases    []customers.Purchase    `json:"purchases,omitempty"`
-	Value        *customers.Value        `json:"value,omitempty"`
-	Satisfaction customers.Satisfaction  `json:"satisfaction"`
-	Risk         customers.Risk          `json:"risk"`
-	FollowUps    customers.FollowUps     `json:"followups"`
-	Stage        customers.Stage         `json:"stage"`
-	StageHistory []customers.StageChange `json:"stage_history"`
-	Counters     customers.Counters      `json:"counters"`
-	CreatedAt    time.Time               `json:"created_at"`
-	LastActiveAt time.Time               `json:"last_active_at"`
-}
-
-func recordJSON(m *customers.Customer, full bool) customerJSON {
-	out := customerJSON{ID: m.ID.Hex(), DisplayName: m.DisplayName, Satisfaction: m.Satisfaction, Risk: m.Risk, FollowUps: m.FollowUps, Stage: m.Stage,
-		StageHistory: m.StageHistory, Counters: m.Counters, CreatedAt: m.CreatedAt, LastActiveAt: m.LastActiveAt}
-	if full {
-		out.Email, out.Purchases, out.Value = m.Email, m.Purchases, &m.Value
-	}
-	return out
-}
-
-func (s *Server) apiCustomer(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return customers.ErrNotFound
-	}
-	m, err := s.deps.Customers.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(recordJSON(m, web.User(c).HasRole(customers.RoleProduct)))
-}
-
-func (s *Server) apiCustomers(c *fiber.Ctx) error {
-	full := web.User(c).HasRole(customers.RoleProduct)
-	// ?email= finds one customer by address (the shop's or CRM's key): for those who may see
-	// addresses; a moderator's look-up would tell them who has an account.
-	if email := c.Query("email"); email != "" {
-		if !full {
-			return errs.New(errs.ErrForbidden, "api.email_lookup")
-		}
-		m, err := s.deps.Customers.FindByEmail(c.UserContext(), email)
-		if errors.Is(err, customers.ErrNotFound) {
-			return c.JSON(fiber.Map{"customers": []customerJSON{}, "next_before": ""})
-		}
-		if err != nil {
-			return err
-		}
-		return c.JSON(fiber.Map{"customers": []customerJSON{recordJSON(m, true)}, "next_before": ""})
-	}
-	q := customers.Query{Stage: customers.Stage(c.Query("stage")), Band: c.Query("band"), NPS: c.Query("nps"), Limit: 100}
-	if id, err := bson.ObjectIDFromHex(c.Query("before")); err == nil {
-		q.Before = id
-	}
-	list, err := s.deps.Customers.Search(c.UserContext(), q)
-	if err != nil {
-		return err
-	}
-	out := make([]customerJSON, len(list))
-	for i, m := range list {
-		out[i] = recordJSON(m, full)
-	}
-	next := ""
-	if len(list) == q.Limit {
-		next = list[len(list)-1].ID.Hex()
-	}
-	return c.JSON(fiber.Map{"customers": out, "next_before": next})
 }

@@ -37,15 +37,6 @@ func (s *Server) loyaltyRoutes(app *fiber.App) {
 	admin.Post("/badges", s.adminBadge)
 }
 
-func (s *Server) loyaltyAPIRoutes(api fiber.Router) {
-	if s.deps.Loyalty == nil {
-		return
-	}
-	api.Get("/members/:id/badges", s.apiMemberBadges)
-	api.Get("/leaderboard", s.apiLeaderboard)
-	api.Post("/rewards/:id/redeem", web.RequireActive, s.apiRedeem)
-}
-
 // rewardView is a reward with what is left of it.
 type rewardView struct {
 	*loyalty.Reward
@@ -119,21 +110,15 @@ func (s *Server) leaderboardPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) leaderboard(c *fiber.Ctx) (*leaderboardData, error) {
-	d := &leaderboardData{Period: c.Query("period", "month"), Month: time.Now()}
-	period, scope := loyalty.MonthOf(d.Month), loyalty.ScopeAll
-	if d.Period == "all" {
-		period = loyalty.PeriodAll
-	} else {
-		d.Period = "month"
+	d := &leaderboardData{Period: "month", Month: time.Now()}
+	period, scope, product, err := web.Leaderboard(c, s.deps.Reviews, d.Month)
+	if err != nil {
+		return nil, err
 	}
-	if slug := c.Query("product"); slug != "" {
-		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
-		if err != nil {
-			return nil, err
-		}
-		d.Product, scope = p, p.ID.Hex()
+	if period == loyalty.PeriodAll {
+		d.Period = "all"
 	}
-	var err error
+	d.Product = product
 	d.Ranks, err = s.deps.Loyalty.Leaderboard(c.UserContext(), period, scope, 20)
 	return d, err
 }
@@ -326,7 +311,7 @@ func (s *Server) adminRewardCreate(c *fiber.Ctx) error {
 	}
 	r, err := s.deps.Loyalty.CreateReward(c.UserContext(), in)
 	if err == nil && in.Kind == loyalty.KindCoupon {
-		if files := multipartFiles(c, "codes"); len(files) == 1 {
+		if files := web.MultipartFiles(c, "codes"); len(files) == 1 {
 			err = s.addCodes(c, r.ID, files[0])
 		}
 	}
@@ -359,7 +344,7 @@ func (s *Server) adminRewardUnits(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if files := multipartFiles(c, "codes"); len(files) == 1 {
+	if files := web.MultipartFiles(c, "codes"); len(files) == 1 {
 		if err := s.addCodes(c, id, files[0]); err != nil {
 			return err
 		}
@@ -422,77 +407,4 @@ func (s *Server) adminBadge(c *fiber.Ctx) error {
 		s.flash(c, "flash.badge_given")
 	}
 	return c.Redirect("/admin/loyalty/#badges", fiber.StatusSeeOther)
-}
-
-func (s *Server) apiMemberBadges(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return errs.New(errs.ErrNotFound, "error.404.message")
-	}
-	m, err := s.deps.Customers.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	held, err := s.deps.Loyalty.BadgesOf(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	lang := s.language(c)
-	type badgeJSON struct {
-		Badge     string    `json:"badge"`
-		Name      string    `json:"name"`
-		Icon      string    `json:"icon"`
-		AwardedAt time.Time `json:"awarded_at"`
-	}
-	out := []badgeJSON{}
-	for _, h := range held {
-		b, _ := loyalty.BadgeByKey(h.Badge)
-		out = append(out, badgeJSON{Badge: h.Badge, Name: s.catalog.T(lang, "badge."+h.Badge+".name"), Icon: b.Icon, AwardedAt: h.At})
-	}
-	return c.JSON(fiber.Map{"member_id": m.ID, "level": m.Loyalty.Level, "points": m.Loyalty.Points, "badges": out})
-}
-
-func (s *Server) apiLeaderboard(c *fiber.Ctx) error {
-	d, err := s.leaderboard(c)
-	if err != nil {
-		return err
-	}
-	type rankJSON struct {
-		Place  int           `json:"place"`
-		Member bson.ObjectID `json:"member_id"`
-		Name   string        `json:"name"`
-		Level  int           `json:"level"`
-		Points int           `json:"points"`
-	}
-	out := []rankJSON{}
-	for _, r := range d.Ranks {
-		out = append(out, rankJSON{Place: r.Place, Member: r.Member.ID, Name: r.Member.DisplayName, Level: r.Member.Loyalty.Level, Points: r.Points})
-	}
-	return c.JSON(fiber.Map{"period": d.Period, "ranks": out})
-}
-
-// apiRedeem redeems a reward for the signed-in member; the Idempotency-Key header names the
-// request, so a retry redeems once.
-func (s *Server) apiRedeem(c *fiber.Ctx) error {
-	id, err := s.rewardID(c)
-	if err != nil {
-		return err
-	}
-	key := c.Get("Idempotency-Key")
-	if key == "" {
-		return errs.Field("Idempotency-Key", "loyalty.bad_request_key")
-	}
-	red, err := s.deps.Loyalty.Redeem(c.UserContext(), web.User(c), id, key)
-	if err != nil {
-		return err
-	}
-	out := fiber.Map{"redemption": red}
-	if red.Code != "" {
-		code, hidden, err := s.deps.Loyalty.CodeFor(c.UserContext(), red)
-		if err != nil {
-			return err
-		}
-		out["code"], out["code_hidden"] = code, hidden
-	}
-	return c.Status(fiber.StatusCreated).JSON(out)
 }

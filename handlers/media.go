@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"mime/multipart"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,28 +11,9 @@ import (
 )
 
 func (s *Server) mediaRoutes(app *fiber.App) {
-	app.Post("/uploads", web.RequireActive, s.uploadImage)
+	app.Post("/uploads", web.RequireActive, s.api.Upload)
 	app.Post("/profile/avatar", web.RequireActive, s.avatarSubmit)
 	app.Post("/profile/avatar/remove", web.SignedIn, s.avatarRemove)
-}
-
-// multipartFiles are the files chosen in a form's file input: none when the form was not
-// sent as multipart or nothing was chosen (browsers send one empty part then).
-func multipartFiles(c *fiber.Ctx, field string) []*multipart.FileHeader {
-	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEMultipartForm) {
-		return nil
-	}
-	f, err := c.MultipartForm()
-	if err != nil {
-		return nil
-	}
-	var out []*multipart.FileHeader
-	for _, fh := range f.File[field] {
-		if fh.Size > 0 {
-			out = append(out, fh)
-		}
-	}
-	return out
 }
 
 // formValues are every value of a repeated form field, multipart or not.
@@ -56,7 +36,7 @@ func (s *Server) formPhotos(c *fiber.Ctx) ([]media.Photo, error) {
 	if s.deps.Media == nil {
 		return nil, nil
 	}
-	keep, files := formValues(c, "keep_photo"), multipartFiles(c, "photos")
+	keep, files := formValues(c, "keep_photo"), web.MultipartFiles(c, "photos")
 	if len(keep)+len(files) > media.MaxPerReview {
 		return nil, errs.Field("photos", "media.too_many", "Max", media.MaxPerReview)
 	}
@@ -65,7 +45,7 @@ func (s *Server) formPhotos(c *fiber.Ctx) ([]media.Photo, error) {
 		return nil, media.AsField("photos", err)
 	}
 	for _, fh := range files {
-		p, err := s.saveFile(c, fh, media.KindPhoto)
+		p, err := web.SaveFile(c, s.deps.Media, fh, media.KindPhoto)
 		if err != nil {
 			return nil, media.AsField("photos", err)
 		}
@@ -74,56 +54,21 @@ func (s *Server) formPhotos(c *fiber.Ctx) ([]media.Photo, error) {
 	return photos, nil
 }
 
-func (s *Server) saveFile(c *fiber.Ctx, fh *multipart.FileHeader, kind media.Kind) (media.Photo, error) {
-	if fh.Size > media.MaxBytes {
-		return media.Photo{}, media.ErrTooLarge
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return media.Photo{}, err
-	}
-	defer f.Close()
-	return s.deps.Media.Save(c.UserContext(), web.User(c).ID, kind, f)
-}
-
-// uploadImage stores one picture for a post's text and answers with the Markdown that
-// shows it: what the editor's drag and drop inserts (the form's file input does the same
-// without JavaScript). Also the API's POST /api/v1/uploads.
-func (s *Server) uploadImage(c *fiber.Ctx) error {
-	if s.deps.Media == nil {
-		return fiber.ErrNotFound
-	}
-	files := multipartFiles(c, "file")
-	if len(files) != 1 {
-		return errs.Field("file", "media.one_file")
-	}
-	p, err := s.saveFile(c, files[0], media.KindPhoto)
-	if err != nil {
-		return media.AsField("file", err)
-	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"photo": p, "markdown": imageMarkdown(p)})
-}
-
-// imageMarkdown shows a stored picture in a post, linked to its full size.
-func imageMarkdown(p media.Photo) string {
-	return "[![](" + p.ThumbURL() + ")](" + p.URL() + ")"
-}
-
 // appendImages stores the files of a post form's image input and adds them to its text.
 func (s *Server) appendImages(c *fiber.Ctx, body string) (string, error) {
 	if s.deps.Media == nil {
 		return body, nil
 	}
-	files := multipartFiles(c, "images")
+	files := web.MultipartFiles(c, "images")
 	if len(files) > media.MaxPerReview {
 		return body, errs.Field("body", "media.too_many", "Max", media.MaxPerReview)
 	}
 	for _, fh := range files {
-		p, err := s.saveFile(c, fh, media.KindPhoto)
+		p, err := web.SaveFile(c, s.deps.Media, fh, media.KindPhoto)
 		if err != nil {
 			return body, media.AsField("body", err)
 		}
-		body = strings.TrimRight(body, "\n") + "\n\n" + imageMarkdown(p)
+		body = strings.TrimRight(body, "\n") + "\n\n" + web.ImageMarkdown(p)
 	}
 	return strings.TrimLeft(body, "\n"), nil
 }
@@ -132,13 +77,13 @@ func (s *Server) avatarSubmit(c *fiber.Ctx) error {
 	if s.deps.Media == nil {
 		return fiber.ErrNotFound
 	}
-	files := multipartFiles(c, "avatar")
+	files := web.MultipartFiles(c, "avatar")
 	var err error
 	if len(files) != 1 {
 		err = errs.Field("avatar", "media.one_file")
 	} else {
 		var p media.Photo
-		if p, err = s.saveFile(c, files[0], media.KindAvatar); err == nil {
+		if p, err = web.SaveFile(c, s.deps.Media, files[0], media.KindAvatar); err == nil {
 			err = s.deps.Customers.SetAvatar(c.UserContext(), web.User(c).ID, p.URL())
 		}
 	}

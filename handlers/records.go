@@ -143,31 +143,9 @@ type safeCSV struct{ *csv.Writer }
 
 func (w safeCSV) Write(row []string) error {
 	for i, v := range row {
-		row[i] = csvCell(v)
+		row[i] = web.CSVCell(v)
 	}
 	return w.Writer.Write(row)
-}
-
-// csvCell defuses a cell Excel, LibreOffice or Sheets would run as a formula (OWASP's list:
-// = + - @, tab and carriage return) by making it text with a leading quote.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
-// timelinePage is how many entries of the timeline a page shows.
-const timelinePage = 30
-
-// timelineEntry is one thing a customer did, or that was decided about them.
-type timelineEntry struct {
-	At      string
-	Kind    string // message ID of what it was
-	Text    string
-	URL     string
-	Status  string
-	sortKey int64
 }
 
 type recordData struct {
@@ -175,7 +153,7 @@ type recordData struct {
 	Member    *customers.Customer
 	Full      bool // product and admin: email, identities, purchases
 	Products  map[bson.ObjectID]*reviews.Product
-	Timeline  []timelineEntry
+	Timeline  []web.TimelineEntry
 	Sparkline string // SVG points of the score after each signal
 	Loyalty   memberLoyalty
 }
@@ -220,9 +198,9 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 		}
 		maps.Copy(d.Products, more)
 	}
-	if len(d.Timeline) > timelinePage {
-		d.Timeline = d.Timeline[:timelinePage]
-		d.Next = fmt.Sprintf("/staff/customers/%s?before=%d#timeline", id.Hex(), d.Timeline[timelinePage-1].sortKey)
+	if len(d.Timeline) > web.TimelinePage {
+		d.Timeline = d.Timeline[:web.TimelinePage]
+		d.Next = fmt.Sprintf("/staff/customers/%s?before=%d#timeline", id.Hex(), d.Timeline[web.TimelinePage-1].SortKey)
 	}
 
 	// The score's history: replay the signals, keeping the score after each.
@@ -241,19 +219,19 @@ func (s *Server) recordPage(c *fiber.Ctx) error {
 // timeline is everything a customer did, or that was decided about them, before a time
 // (zero: now), newest first: each source gives at most a page from before it; the caller
 // keeps a page. full: product staff's view, with the follow-ups.
-func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time, full bool) ([]timelineEntry, map[bson.ObjectID]*reviews.Product, error) {
+func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time, full bool) ([]web.TimelineEntry, map[bson.ObjectID]*reviews.Product, error) {
 	ctx := c.UserContext()
 	lang := s.language(c)
 	id := m.ID
-	var out []timelineEntry
-	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, before, timelinePage+1)
+	var out []web.TimelineEntry
+	revs, products, err := s.deps.Reviews.ReviewsByAuthor(ctx, id, before, web.TimelinePage+1)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, r := range revs {
 		p := products[r.ProductID]
-		e := timelineEntry{At: web.FormatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
-			Status: s.catalog.T(lang, "status."+string(r.Status)), sortKey: r.CreatedAt.UnixNano()}
+		e := web.TimelineEntry{At: web.FormatDate(r.CreatedAt, lang), Kind: "kind.review", Text: r.Title,
+			Status: s.catalog.T(lang, "status."+string(r.Status)), SortKey: r.CreatedAt.UnixNano()}
 		if p != nil {
 			e.URL = "/products/" + p.Slug + "#review-" + r.ID.Hex()
 			if e.Text == "" {
@@ -267,10 +245,10 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		return nil, nil, err
 	}
 	for _, t := range tms {
-		out = append(out, timelineEntry{At: web.FormatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
-			Text: t.Quote, Status: s.catalog.T(lang, "testimonial.status."+string(t.Status)), sortKey: t.CreatedAt.UnixNano()})
+		out = append(out, web.TimelineEntry{At: web.FormatDate(t.CreatedAt, lang), Kind: "kind.testimonial",
+			Text: t.Quote, Status: s.catalog.T(lang, "testimonial.status."+string(t.Status)), SortKey: t.CreatedAt.UnixNano()})
 	}
-	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, timelinePage+1)
+	answers, err := s.deps.Feedback.ResponsesBy(ctx, id, before, web.TimelinePage+1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,15 +257,15 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		if a.Comment != "" {
 			text += " — " + a.Comment
 		}
-		out = append(out, timelineEntry{At: web.FormatDate(a.At, lang), Kind: "record.answer", Text: text,
-			Status: s.catalog.T(lang, "channel."+a.Channel), sortKey: a.At.UnixNano()})
+		out = append(out, web.TimelineEntry{At: web.FormatDate(a.At, lang), Kind: "record.answer", Text: text,
+			Status: s.catalog.T(lang, "channel."+a.Channel), SortKey: a.At.UnixNano()})
 	}
-	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, timelinePage+1)
+	helpful, err := s.deps.Reviews.HelpfulVotesBy(ctx, id, before, web.TimelinePage+1)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, v := range helpful {
-		e := timelineEntry{At: web.FormatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, sortKey: v.At.UnixNano()}
+		e := web.TimelineEntry{At: web.FormatDate(v.At, lang), Kind: "record.helpful_vote", Text: v.Review.Title, SortKey: v.At.UnixNano()}
 		if v.Product != nil {
 			e.URL = "/products/" + v.Product.Slug + "#review-" + v.Review.ID.Hex()
 			if e.Text == "" {
@@ -301,15 +279,15 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		}
 		out = append(out, e)
 	}
-	acts, err := s.deps.Community.ActivityBy(ctx, id, before, timelinePage+1)
+	acts, err := s.deps.Community.ActivityBy(ctx, id, before, web.TimelinePage+1)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, a := range acts {
-		out = append(out, timelineEntry{At: web.FormatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
-			URL: a.URL, Status: activityStatus(s.catalog, lang, a.Status), sortKey: a.At.UnixNano()})
+		out = append(out, web.TimelineEntry{At: web.FormatDate(a.At, lang), Kind: "record.community." + a.Kind, Text: a.Title,
+			URL: a.URL, Status: activityStatus(s.catalog, lang, a.Status), SortKey: a.At.UnixNano()})
 	}
-	lq := moderation.LogQuery{Author: id, Limit: timelinePage + 1}
+	lq := moderation.LogQuery{Author: id, Limit: web.TimelinePage + 1}
 	if !before.IsZero() {
 		lq.Before = bson.NewObjectIDFromTimestamp(before)
 	}
@@ -318,26 +296,26 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		return nil, nil, err
 	}
 	for _, e := range log {
-		out = append(out, timelineEntry{At: web.FormatDate(e.At, lang), Kind: "action." + string(e.Action),
-			Text: e.Reason, sortKey: e.At.UnixNano()})
+		out = append(out, web.TimelineEntry{At: web.FormatDate(e.At, lang), Kind: "action." + string(e.Action),
+			Text: e.Reason, SortKey: e.At.UnixNano()})
 	}
 	if s.deps.FollowUps != nil && full { // follow-ups are product's work
-		tasks, err := s.deps.FollowUps.Of(ctx, id, before, timelinePage+1)
+		tasks, err := s.deps.FollowUps.Of(ctx, id, before, web.TimelinePage+1)
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, t := range tasks {
 			rule := s.catalog.T(lang, "followup.rule."+t.Rule)
 			url := "/staff/followups/" + t.ID
-			out = append(out, timelineEntry{At: web.FormatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
-				sortKey: t.CreatedAt.UnixNano()})
+			out = append(out, web.TimelineEntry{At: web.FormatDate(t.CreatedAt, lang), Kind: "followup.opened_entry", Text: rule, URL: url,
+				SortKey: t.CreatedAt.UnixNano()})
 			if t.Reply != nil && (before.IsZero() || t.Reply.At.Before(before)) {
-				out = append(out, timelineEntry{At: web.FormatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
-					sortKey: t.Reply.At.UnixNano()})
+				out = append(out, web.TimelineEntry{At: web.FormatDate(t.Reply.At, lang), Kind: "followup.replied_badge", Text: t.Reply.Text, URL: url,
+					SortKey: t.Reply.At.UnixNano()})
 			}
 			if t.DoneAt != nil && (before.IsZero() || t.DoneAt.Before(before)) {
-				out = append(out, timelineEntry{At: web.FormatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
-					Status: s.catalog.T(lang, "followup.outcome."+t.Outcome), sortKey: t.DoneAt.UnixNano()})
+				out = append(out, web.TimelineEntry{At: web.FormatDate(*t.DoneAt, lang), Kind: "followup.resolved_entry", Text: rule, URL: url,
+					Status: s.catalog.T(lang, "followup.outcome."+t.Outcome), SortKey: t.DoneAt.UnixNano()})
 			}
 		}
 	}
@@ -345,16 +323,16 @@ func (s *Server) timeline(c *fiber.Ctx, m *customers.Customer, before time.Time,
 		if !before.IsZero() && !h.At.Before(before) {
 			continue
 		}
-		out = append(out, timelineEntry{At: web.FormatDate(h.At, lang), Kind: "record.stage_change",
-			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + causeText(s.catalog, lang, h.Cause), sortKey: h.At.UnixNano()})
+		out = append(out, web.TimelineEntry{At: web.FormatDate(h.At, lang), Kind: "record.stage_change",
+			Text: s.catalog.T(lang, "stage."+string(h.To)) + " — " + causeText(s.catalog, lang, h.Cause), SortKey: h.At.UnixNano()})
 	}
 	sortTimeline(out)
 	return out, products, nil
 }
 
-func sortTimeline(t []timelineEntry) {
+func sortTimeline(t []web.TimelineEntry) {
 	for i := 1; i < len(t); i++ { // insertion sort: the lists are short
-		for j := i; j > 0 && t[j].sortKey > t[j-1].sortKey; j-- {
+		for j := i; j > 0 && t[j].SortKey > t[j-1].SortKey; j-- {
 			t[j], t[j-1] = t[j-1], t[j]
 		}
 	}

@@ -299,7 +299,7 @@ func (s *Server) formFailed(c *fiber.Ctx, err error, values map[string]string) (
 	lang := s.language(c)
 	var fields *errs.Fields
 	if errors.As(err, &fields) {
-		return &form{Values: values, Errors: s.fieldMessages(lang, fields)}, nil
+		return &form{Values: values, Errors: web.FieldMessages(s.catalog, lang, fields)}, nil
 	}
 	var domain *errs.Error
 	if errors.As(err, &domain) && web.Status(err) < 500 {

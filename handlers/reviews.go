@@ -74,8 +74,6 @@ type productData struct {
 	JSONLD     template.JS
 	Staff      bool
 	CanReply   bool
-
-	nextQuery url.Values // the next page's query, for the page's link and the API's
 }
 
 func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
@@ -84,27 +82,14 @@ func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := reviews.Query{ProductID: p.ID, Sort: c.Query("sort", reviews.SortHelpful), After: c.Query("after"),
-		VerifiedOnly: c.Query("verified") == "1", WithPhotos: c.Query("photos") == "1"}
-	q.Stars, _ = strconv.Atoi(c.Query("stars"))
+	q := web.ReviewQuery(c, p.ID)
 	page, err := s.deps.Reviews.Reviews(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	d := &productData{Product: p, Sort: q.Sort, Stars: q.Stars, Verified: q.VerifiedOnly, WithPhotos: q.WithPhotos, Sorts: reviews.Sorts}
 	if page.Next != "" {
-		next := url.Values{"sort": {q.Sort}, "after": {page.Next}}
-		if q.Stars > 0 {
-			next.Set("stars", strconv.Itoa(q.Stars))
-		}
-		if q.VerifiedOnly {
-			next.Set("verified", "1")
-		}
-		if q.WithPhotos {
-			next.Set("photos", "1")
-		}
-		d.nextQuery = next
-		d.Next = "/products/" + p.Slug + "?" + next.Encode() + "#reviews"
+		d.Next = "/products/" + p.Slug + "?" + web.ReviewNextQuery(q, page.Next).Encode() + "#reviews"
 	}
 	viewer := web.User(c)
 	var viewerID bson.ObjectID

@@ -16,22 +16,6 @@ import (
 func (s *Server) searchRoutes(app *fiber.App) {
 	app.Get("/search", s.cached(s.searchPage))
 	app.Get("/search/suggest", s.cached(s.searchSuggest))
-	app.Get("/api/v1/search", s.apiScopes, s.apiSearch)
-}
-
-// searchQuery reads a search from the query string. Only staff may look beyond published.
-func (s *Server) searchQuery(c *fiber.Ctx) search.Query {
-	q := search.Query{Text: c.Query("q"), Kind: c.Query("kind"), Product: c.Query("product"), Category: c.Query("category"),
-		Forum: c.Query("forum"), Lang: c.Query("lang_filter"), Sort: c.Query("sort")}
-	q.Rating, _ = strconv.Atoi(c.Query("rating"))
-	q.Page, _ = strconv.Atoi(c.Query("page"))
-	if u := web.User(c); u != nil && u.HasAnyRole(customers.RoleModerator, customers.RoleProduct) {
-		if st := c.Query("status"); st == "pending" || st == "published" {
-			q.Statuses = []string{st}
-		}
-	}
-	q.Normalize()
-	return q
 }
 
 // runSearch asks the index; an index that is down is a 503 with a message, not a 500.
@@ -83,7 +67,7 @@ func link(c *fiber.Ctx, set map[string]string) string {
 }
 
 func (s *Server) searchPage(c *fiber.Ctx) error {
-	q := s.searchQuery(c)
+	q := web.SearchQuery(c)
 	d := searchData{Query: q, Sorts: []string{search.SortRelevance, search.SortNewest, search.SortRating}, Names: search.Facets, Status: c.Query("status")}
 	if u := web.User(c); u != nil {
 		d.Staff = u.HasAnyRole(customers.RoleModerator, customers.RoleProduct)
@@ -168,17 +152,9 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 	return s.render(c, fiber.StatusOK, "search", "search.title", d)
 }
 
-func (s *Server) apiSearch(c *fiber.Ctx) error {
-	res, err := s.runSearch(c, s.searchQuery(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(res)
-}
-
 // searchSuggest answers search-as-you-type and "similar questions" with a few titles.
 func (s *Server) searchSuggest(c *fiber.Ctx) error {
-	q := s.searchQuery(c)
+	q := web.SearchQuery(c)
 	q.PerPage, q.Page, q.Sort, q.NoFacets = 5, 1, search.SortRelevance, true
 	if len([]rune(q.Text)) < 2 {
 		return c.JSON(fiber.Map{"suggestions": []any{}})

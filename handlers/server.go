@@ -25,6 +25,7 @@ import (
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
+	"github.com/guyub/guyub/handlers/apiv1"
 	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/idempotency"
 	"github.com/guyub/guyub/identity"
@@ -116,7 +117,7 @@ type Server struct {
 	nav       []navItem
 	proxies   []*net.IPNet
 	admission *admission
-	exports   chan struct{} // the insights exports streaming now, a few at most
+	api       *apiv1.API // the JSON API; the pages borrow its exports
 }
 
 // New builds the Fiber app with its middleware and routes.
@@ -170,7 +171,6 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		}
 	}
 	s := &Server{
-		exports:   make(chan struct{}, 2),
 		admission: newAdmission(),
 		cfg:       cfg,
 		deps:      deps,
@@ -182,6 +182,11 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 			{Label: "roadmap.title", URL: "/roadmap"}, {Label: "nav.reviews", URL: "/products"}, {Label: "nav.testimonials", URL: "/testimonials"}, {Label: "nav.search", URL: "/search"}},
 		proxies: proxies,
 	}
+
+	s.api = apiv1.New(apiv1.Deps{Customers: deps.Customers, Identity: deps.Identity, Reviews: deps.Reviews,
+		Community: deps.Community, Moderation: deps.Moderation, Search: deps.Search, Feedback: deps.Feedback, Insights: deps.Insights,
+		Loyalty: deps.Loyalty, Media: deps.Media, Importer: deps.Importer, Idempotency: deps.Idempotency, Catalog: catalog,
+		Cached: s.cached, Timeline: s.timeline, Log: cfg.Logger})
 
 	app := fiber.New(fiber.Config{
 		AppName:               "guyub",
@@ -252,11 +257,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.adminRoutes(app)
 	s.loyaltyRoutes(app)
 	s.seoRoutes(app)
-	api := app.Group("/api/v1", s.apiScopes, s.private, s.idempotent)
-	s.apiRoutes(api)
-	s.communityAPIRoutes(api)
-	s.moreAPIRoutes(api)
-	s.loyaltyAPIRoutes(api)
+	s.api.Mount(app.Group("/api/v1"))
 	return app, nil
 }
 

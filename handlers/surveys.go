@@ -24,7 +24,6 @@ func (s *Server) surveyRoutes(app *fiber.App) {
 	app.Post("/admin/surveys/:id", product, s.surveySave)
 	app.Post("/admin/surveys/:id/link", product, s.surveyLink)
 	app.Post("/admin/surveys/:id/invite", product, s.surveyInvite)
-	app.Post("/api/v1/surveys/:id/responses", s.apiScopes, product, s.apiSurveyResponse)
 }
 
 type surveyData struct {
@@ -211,37 +210,4 @@ func (s *Server) surveyLink(c *fiber.Ctx) error {
 		return err
 	}
 	return s.renderSurveysAdmin(c, fiber.StatusCreated, nil, s.cfg.BaseURL+"/s/"+token)
-}
-
-// apiSurveyResponse takes an answer collected elsewhere (CRM, call centre); the same key
-// twice records it once.
-func (s *Server) apiSurveyResponse(c *fiber.Ctx) error {
-	var in struct {
-		feedback.AnswerInput
-		CustomerID string `json:"customer_id"`
-	}
-	if err := web.ParseJSON(c, &in); err != nil {
-		return err
-	}
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return feedback.ErrSurveyNotFound
-	}
-	cid, err := bson.ObjectIDFromHex(in.CustomerID)
-	if err != nil {
-		return customers.ErrNotFound
-	}
-	who, err := s.deps.Customers.Get(c.UserContext(), cid)
-	if err != nil {
-		return err
-	}
-	r, created, err := s.deps.Feedback.Answer(c.UserContext(), who, id, in.AnswerInput, "api")
-	if err != nil {
-		return err
-	}
-	status := fiber.StatusOK
-	if created {
-		status = fiber.StatusCreated
-	}
-	return c.Status(status).JSON(r)
 }

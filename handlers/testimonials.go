@@ -75,15 +75,11 @@ type wallData struct {
 
 // wall reads the filter shared by the wall page, the widget and the API.
 func (s *Server) wall(c *fiber.Ctx, limit int) ([]testimonialView, string, string, error) {
-	q := reviews.WallQuery{After: c.Query("after"), Limit: limit}
-	slug := c.Query("product")
-	if slug != "" {
-		p, err := s.deps.Reviews.Product(c.UserContext(), slug)
-		if err != nil {
-			return nil, "", "", err
-		}
-		q.ProductID = p.ID
+	q, err := web.WallQuery(c, s.deps.Reviews, limit)
+	if err != nil {
+		return nil, "", "", err
 	}
+	slug := c.Query("product")
 	list, next, err := s.deps.Reviews.Wall(c.UserContext(), q)
 	if err != nil {
 		return nil, "", "", err

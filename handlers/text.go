@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/handlers/web"
 )
 
 // checkText refuses, before any handler runs, a request whose text could not be stored as
@@ -20,7 +19,7 @@ import (
 func checkText(c *fiber.Ctx) error {
 	var bad string
 	visit := func(key, value []byte) {
-		if bad == "" && (!cleanText(key) || !cleanText(value)) {
+		if bad == "" && (!web.CleanText(key) || !web.CleanText(value)) {
 			bad = fieldName(key)
 		}
 	}
@@ -48,23 +47,9 @@ func checkText(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// cleanText reports whether b is valid UTF-8 without control characters (C0, DEL, C1) other
-// than tab, line feed and carriage return, and without U+FFFD, which is what a decoder
-// makes of broken text (an escaped lone surrogate in JSON, for one).
-func cleanText(b []byte) bool {
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r') {
-			return false
-		}
-		b = b[size:]
-	}
-	return true
-}
-
 // fieldName is how a field is named in an error: itself if printable, else "body".
 func fieldName(key []byte) string {
-	if !cleanText(key) || len(key) == 0 || len(key) > 64 {
+	if !web.CleanText(key) || len(key) == 0 || len(key) > 64 {
 		return "body"
 	}
 	return string(key)
@@ -74,7 +59,7 @@ func fieldName(key []byte) string {
 // the text is not inside a named field), or "" if all is well. A body that is not JSON is
 // left to its handler to refuse; only its bytes are checked.
 func badJSONText(body []byte) string {
-	if !cleanText(body) {
+	if !web.CleanText(body) {
 		return "body" // raw bytes: JSON allows no other control character outside strings either
 	}
 	if bytes.IndexByte(body, '\\') < 0 {
@@ -122,7 +107,7 @@ func badJSONValues(b []byte) (bad string, ok bool) {
 				wantKey = len(inObject) > 0 && inObject[len(inObject)-1]
 			}
 		case string:
-			if !cleanText([]byte(t)) {
+			if !web.CleanText([]byte(t)) {
 				if wantKey {
 					return "body", true
 				}

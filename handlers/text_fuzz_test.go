@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/guyub/guyub/handlers/web"
 )
 
 // badJSONText passes a body only if every string in it is clean text, and never panics.
@@ -33,7 +35,7 @@ func walkStrings(t *testing.T, body []byte, v any) {
 	{
 		switch v := v.(type) {
 		case string:
-			if !cleanText([]byte(v)) {
+			if !web.CleanText([]byte(v)) {
 				t.Fatalf("%q passed with the string %q in it", body, v)
 			}
 		case []any:

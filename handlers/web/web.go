@@ -7,11 +7,14 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
+	"github.com/guyub/guyub/frontend"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/store"
 )
@@ -166,4 +169,36 @@ func MonthName(m time.Month, lang string) string {
 // FormatDate writes a date the way each language does: "23 November 2026" in both.
 func FormatDate(t time.Time, lang string) string {
 	return t.Format("2") + " " + MonthName(t.Month(), lang) + " " + t.Format("2006")
+}
+
+// CleanText reports whether b is valid UTF-8 without control characters (C0, DEL, C1) other
+// than tab, line feed and carriage return, and without U+FFFD, which is what a decoder
+// makes of broken text (an escaped lone surrogate in JSON, for one).
+func CleanText(b []byte) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r') {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
+}
+
+// FieldMessages localises a message per field.
+func FieldMessages(catalog *frontend.Catalog, lang string, f *errs.Fields) map[string]string {
+	out := make(map[string]string, len(f.Order))
+	for name, m := range f.ByName {
+		out[name] = catalog.T(lang, m.ID, m.Args...)
+	}
+	return out
+}
+
+// CSVCell defuses a cell Excel, LibreOffice or Sheets would run as a formula (OWASP's list:
+// = + - @, tab and carriage return) by making it text with a leading quote.
+func CSVCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }

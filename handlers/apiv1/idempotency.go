@@ -1,4 +1,4 @@
-package handlers
+package apiv1
 
 import (
 	"bytes"
@@ -20,14 +20,14 @@ const idempotencyHeader = "Idempotency-Key"
 // with the first answer, without running it again (as Stripe's API does). Answers are kept
 // for a day, whatever their status, except a 503 or 429: those refused the request before it
 // did anything, so its retry runs.
-func (s *Server) idempotent(c *fiber.Ctx) error {
+func (a *API) idempotent(c *fiber.Ctx) error {
 	key := c.Get(idempotencyHeader)
-	keys := s.deps.Idempotency
+	keys := a.Idempotency
 	u := web.User(c)
 	if key == "" || keys == nil || u == nil || (c.Method() != fiber.MethodPost && c.Method() != fiber.MethodPatch) {
 		return c.Next()
 	}
-	if len(key) > 255 || !cleanText([]byte(key)) {
+	if len(key) > 255 || !web.CleanText([]byte(key)) {
 		return errs.Field(idempotencyHeader, "api.idempotency_key_invalid")
 	}
 	req := idempotency.Request{Caller: u.ID.Hex(), Key: key, Method: c.Method(), Path: c.OriginalURL(), Body: c.Body()}
@@ -52,7 +52,7 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 
 	if err := c.Next(); err != nil {
 		// Answered here, so the answer stored is the one sent.
-		if herr := s.handleError(c, err); herr != nil {
+		if herr := c.App().Config().ErrorHandler(c, err); herr != nil {
 			return herr
 		}
 	}
@@ -68,7 +68,7 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 			Location: string(resp.Header.Peek(fiber.HeaderLocation)), Body: bytes.Clone(resp.Body())})
 	}
 	if err != nil {
-		s.log.Warn("idempotency key not kept", "err", err)
+		a.Log.Warn("idempotency key not kept", "err", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package apiv1
 
 import (
 	"strconv"
@@ -20,25 +20,6 @@ import (
 // What the pages do that the API did not: surveys, testimonials, product edits, idea
 // comments, edits and deletions of posts, a member's notification choices, a customer's
 // timeline and look-up by address.
-func (s *Server) moreAPIRoutes(api fiber.Router) {
-	product := web.RequireRole(customers.RoleProduct)
-	moderator := web.RequireRole(customers.RoleModerator)
-	api.Get("/surveys", product, s.apiSurveys)
-	api.Post("/surveys", product, s.apiSurveySave)
-	api.Patch("/surveys/:id", product, s.apiSurveySave)
-	api.Get("/surveys/:id/results", product, s.apiSurveyResults)
-	api.Post("/testimonials", web.RequireActive, s.apiTestimonialSubmit)
-	api.Get("/testimonials/pending", moderator, s.apiTestimonialsPending)
-	api.Post("/testimonials/:id/decision", moderator, s.apiTestimonialDecide)
-	api.Patch("/products/:slug", product, s.apiProductUpdate)
-	api.Post("/ideas/:id/comments", web.RequireActive, s.apiIdeaComment)
-	api.Patch("/posts/:id", web.RequireActive, s.apiPostEdit)
-	api.Delete("/posts/:id", web.SignedIn, s.apiPostDelete)
-	api.Get("/me/notification-preferences", web.SignedIn, s.apiEmailPrefs)
-	api.Patch("/me/notification-preferences", web.SignedIn, s.apiEmailPrefsSave)
-	api.Get("/customers/:id/timeline", web.RequireRole(customers.RoleModerator, customers.RoleProduct), s.apiTimeline)
-}
-
 // surveyJSON is a survey with how it is answered over the last 30 days.
 type surveyJSON struct {
 	*feedback.Survey
@@ -46,12 +27,12 @@ type surveyJSON struct {
 	Score30   float64 `json:"score_30d"`
 }
 
-func (s *Server) apiSurveys(c *fiber.Ctx) error {
-	list, err := s.deps.Feedback.Surveys(c.UserContext())
+func (a *API) apiSurveys(c *fiber.Ctx) error {
+	list, err := a.Feedback.Surveys(c.UserContext())
 	if err != nil {
 		return err
 	}
-	scores, err := s.deps.Feedback.SurveyScores(c.UserContext(), list, 30)
+	scores, err := a.Feedback.SurveyScores(c.UserContext(), list, 30)
 	if err != nil {
 		return err
 	}
@@ -59,11 +40,11 @@ func (s *Server) apiSurveys(c *fiber.Ctx) error {
 	for i, sv := range list {
 		out[i] = surveyJSON{Survey: sv, Answers30: scores[sv.ID].Answers, Score30: scores[sv.ID].Score}
 	}
-	return c.JSON(fiber.Map{"surveys": out})
+	return c.JSON(surveysJSON{Surveys: out})
 }
 
 // apiSurveySave creates a survey (POST) or changes one (PATCH: the whole survey again).
-func (s *Server) apiSurveySave(c *fiber.Ctx) error {
+func (a *API) apiSurveySave(c *fiber.Ctx) error {
 	var id bson.ObjectID
 	if c.Method() == fiber.MethodPatch {
 		var err error
@@ -75,7 +56,7 @@ func (s *Server) apiSurveySave(c *fiber.Ctx) error {
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	sv, err := s.deps.Feedback.SaveSurvey(c.UserContext(), web.User(c), id, in)
+	sv, err := a.Feedback.SaveSurvey(c.UserContext(), web.User(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -87,7 +68,7 @@ func (s *Server) apiSurveySave(c *fiber.Ctx) error {
 }
 
 // apiSurveyResults is a survey's score over the last days (30 by default, up to 365).
-func (s *Server) apiSurveyResults(c *fiber.Ctx) error {
+func (a *API) apiSurveyResults(c *fiber.Ctx) error {
 	id, err := bson.ObjectIDFromHex(c.Params("id"))
 	if err != nil {
 		return feedback.ErrSurveyNotFound
@@ -96,72 +77,69 @@ func (s *Server) apiSurveyResults(c *fiber.Ctx) error {
 	if days < 1 || days > 365 {
 		return errs.Field("days", "field.range", "Min", 1, "Max", 365)
 	}
-	sv, err := s.deps.Feedback.Survey(c.UserContext(), id)
+	sv, err := a.Feedback.Survey(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
-	scores, err := s.deps.Feedback.SurveyScores(c.UserContext(), []*feedback.Survey{sv}, days)
+	scores, err := a.Feedback.SurveyScores(c.UserContext(), []*feedback.Survey{sv}, days)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"survey": sv, "days": days, "answers": scores[id].Answers, "score": scores[id].Score})
+	return c.JSON(surveyResultsJSON{Survey: sv, Days: days, Answers: scores[id].Answers, Score: scores[id].Score})
 }
 
-func (s *Server) apiTestimonialSubmit(c *fiber.Ctx) error {
+func (a *API) apiTestimonialSubmit(c *fiber.Ctx) error {
 	var in reviews.TestimonialInput
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	t, err := s.deps.Reviews.SubmitTestimonial(c.UserContext(), web.User(c), in)
+	t, err := a.Reviews.SubmitTestimonial(c.UserContext(), web.User(c), in)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(t)
 }
 
-func (s *Server) apiTestimonialsPending(c *fiber.Ctx) error {
-	list, err := s.deps.Reviews.Pending(c.UserContext(), min(max(c.QueryInt("limit", 50), 1), 200))
+func (a *API) apiTestimonialsPending(c *fiber.Ctx) error {
+	list, err := a.Reviews.Pending(c.UserContext(), min(max(c.QueryInt("limit", 50), 1), 200))
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"testimonials": list})
+	return c.JSON(pendingTestimonialsJSON{Testimonials: list})
 }
 
-func (s *Server) apiTestimonialDecide(c *fiber.Ctx) error {
+func (a *API) apiTestimonialDecide(c *fiber.Ctx) error {
 	id, err := bson.ObjectIDFromHex(c.Params("id"))
 	if err != nil {
 		return reviews.ErrTestimonialNotFound
 	}
-	var in struct {
-		Decision string `json:"decision"` // approve, feature, unfeature, reject
-		Reason   string `json:"reason"`
-	}
+	var in testimonialDecision
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	if err := s.deps.Reviews.Decide(c.UserContext(), web.User(c), id, reviews.Decision(in.Decision), in.Reason); err != nil {
+	if err := a.Reviews.Decide(c.UserContext(), web.User(c), id, reviews.Decision(in.Decision), in.Reason); err != nil {
 		return err
 	}
-	t, err := s.deps.Reviews.Testimonial(c.UserContext(), id)
+	t, err := a.Reviews.Testimonial(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(t)
 }
 
-func (s *Server) apiProductUpdate(c *fiber.Ctx) error {
+func (a *API) apiProductUpdate(c *fiber.Ctx) error {
 	var in reviews.ProductInput
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := s.deps.Reviews.UpdateProduct(c.UserContext(), c.Params("slug"), in)
+	p, err := a.Reviews.UpdateProduct(c.UserContext(), c.Params("slug"), in)
 	if err != nil {
 		return err
 	}
 	return c.JSON(p)
 }
 
-func (s *Server) apiIdeaComment(c *fiber.Ctx) error {
+func (a *API) apiIdeaComment(c *fiber.Ctx) error {
 	id, err := bson.ObjectIDFromHex(c.Params("id"))
 	if err != nil {
 		return community.ErrIdeaNotFound
@@ -170,7 +148,7 @@ func (s *Server) apiIdeaComment(c *fiber.Ctx) error {
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := s.deps.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindIdea, ID: id}, in)
+	p, err := a.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindIdea, ID: id}, in)
 	if err != nil {
 		return err
 	}
@@ -179,7 +157,7 @@ func (s *Server) apiIdeaComment(c *fiber.Ctx) error {
 
 // apiPostEdit edits a reply, a comment or a thread's opening post (then its title and tags
 // too): its author, or a moderator.
-func (s *Server) apiPostEdit(c *fiber.Ctx) error {
+func (a *API) apiPostEdit(c *fiber.Ctx) error {
 	id, err := bson.ObjectIDFromHex(c.Params("id"))
 	if err != nil {
 		return community.ErrPostNotFound
@@ -188,7 +166,7 @@ func (s *Server) apiPostEdit(c *fiber.Ctx) error {
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := s.deps.Community.EditPost(c.UserContext(), web.User(c), id, in)
+	p, err := a.Community.EditPost(c.UserContext(), web.User(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -197,52 +175,50 @@ func (s *Server) apiPostEdit(c *fiber.Ctx) error {
 
 // apiPostDelete deletes a post (a thread's opening post deletes the thread): its author, or
 // a moderator.
-func (s *Server) apiPostDelete(c *fiber.Ctx) error {
+func (a *API) apiPostDelete(c *fiber.Ctx) error {
 	id, err := bson.ObjectIDFromHex(c.Params("id"))
 	if err != nil {
 		return community.ErrPostNotFound
 	}
-	if _, err := s.deps.Community.DeletePost(c.UserContext(), web.User(c), id); err != nil {
+	if _, err := a.Community.DeletePost(c.UserContext(), web.User(c), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
 // apiEmailPrefs is how each kind of notification is emailed to the caller.
-func (s *Server) apiEmailPrefs(c *fiber.Ctx) error {
+func (a *API) apiEmailPrefs(c *fiber.Ctx) error {
 	u := web.User(c)
 	out := map[string]string{}
 	for _, k := range community.EmailKinds {
 		out[k.Kind] = community.EmailPref(u, k.Kind)
 	}
-	return c.JSON(fiber.Map{"email": out})
+	return c.JSON(emailPrefsJSON{Email: out})
 }
 
 // apiEmailPrefsSave sets some kinds: {"email": {"reply": "daily", …}} (off, instant, daily,
 // weekly).
-func (s *Server) apiEmailPrefsSave(c *fiber.Ctx) error {
-	var in struct {
-		Email map[string]string `json:"email"`
-	}
+func (a *API) apiEmailPrefsSave(c *fiber.Ctx) error {
+	var in emailPrefsJSON
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	u := web.User(c)
 	var f errs.Fields
 	for kind, pref := range in.Email {
-		if err := s.deps.Customers.SetEmailPref(c.UserContext(), u.ID, kind, pref); err != nil {
+		if err := a.Customers.SetEmailPref(c.UserContext(), u.ID, kind, pref); err != nil {
 			f.Add("email."+kind, "field.choose_one")
 		}
 	}
 	if err := f.Err(); err != nil {
 		return err
 	}
-	fresh, err := s.deps.Customers.Get(c.UserContext(), u.ID)
+	fresh, err := a.Customers.Get(c.UserContext(), u.ID)
 	if err != nil {
 		return err
 	}
 	web.SetUser(c, fresh)
-	return s.apiEmailPrefs(c)
+	return a.apiEmailPrefs(c)
 }
 
 // timelineJSON is one entry of a customer's timeline.
@@ -256,12 +232,12 @@ type timelineJSON struct {
 
 // apiTimeline is a customer's timeline, newest first, a page at a time (?before= the
 // previous page's "next").
-func (s *Server) apiTimeline(c *fiber.Ctx) error {
+func (a *API) apiTimeline(c *fiber.Ctx) error {
 	id, err := bson.ObjectIDFromHex(c.Params("id"))
 	if err != nil {
 		return customers.ErrNotFound
 	}
-	m, err := s.deps.Customers.Get(c.UserContext(), id)
+	m, err := a.Customers.Get(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -269,19 +245,19 @@ func (s *Server) apiTimeline(c *fiber.Ctx) error {
 	if ns, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil {
 		before = time.Unix(0, ns).UTC()
 	}
-	entries, _, err := s.timeline(c, m, before, web.User(c).HasRole(customers.RoleProduct))
+	entries, _, err := a.Timeline(c, m, before, web.User(c).HasRole(customers.RoleProduct))
 	if err != nil {
 		return err
 	}
 	out := []timelineJSON{}
 	next := ""
 	for i, e := range entries {
-		if i == timelinePage {
-			next = strconv.FormatInt(entries[timelinePage-1].sortKey, 10)
+		if i == web.TimelinePage {
+			next = strconv.FormatInt(entries[web.TimelinePage-1].SortKey, 10)
 			break
 		}
-		out = append(out, timelineJSON{At: time.Unix(0, e.sortKey).UTC().Format(time.RFC3339), Kind: strings.TrimPrefix(e.Kind, "record."),
+		out = append(out, timelineJSON{At: time.Unix(0, e.SortKey).UTC().Format(time.RFC3339), Kind: strings.TrimPrefix(e.Kind, "record."),
 			Text: e.Text, URL: e.URL, Status: e.Status})
 	}
-	return c.JSON(fiber.Map{"timeline": out, "next": next})
+	return c.JSON(timelinePageJSON{Timeline: out, Next: next})
 }
