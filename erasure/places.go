@@ -7,6 +7,7 @@ import (
 
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
+	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/idempotency"
@@ -27,7 +28,8 @@ import (
 func Places() []store.MemberData {
 	var all []store.MemberData
 	for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
-		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData, followups.MemberData, importer.MemberData} {
+		feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData, followups.MemberData, importer.MemberData,
+		exports.MemberData} {
 		all = append(all, set...)
 	}
 	return all

@@ -8,6 +8,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/erasure"
+	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/identity"
@@ -25,7 +26,7 @@ import (
 func TestPlaces_EachFoundByAnIndex(t *testing.T) {
 	var all []store.Indexes
 	for _, set := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, feedback.Indexes,
-		moderation.Indexes, loyalty.Indexes, media.Indexes, followups.Indexes, importer.Indexes} {
+		moderation.Indexes, loyalty.Indexes, media.Indexes, followups.Indexes, importer.Indexes, exports.Indexes} {
 		all = append(all, set...)
 	}
 	indexed := func(coll, field string) bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Each call the pages had and the API lacked: its role guard, a 422 with a message per field,
@@ -90,6 +91,16 @@ func TestAPI_CompleteWithGuardsAnd422s(t *testing.T) {
 		t.Fatalf("look-up by address: %v", found)
 	}
 	expect(asStaff(http.MethodGet, "/api/v1/customers?email=nobody@example.com", ""), http.StatusOK, `"customers":[]`)
+
+	// An idea; a review's helpful votes and the company's reply.
+	expect(asBudi(http.MethodGet, "/api/v1/ideas/"+idea.ID.Hex(), ""), http.StatusOK, "Refill pouches")
+	expect(asBudi(http.MethodGet, "/api/v1/ideas/"+bson.NewObjectID().Hex(), ""), http.StatusNotFound)
+	r := e.review(ayu, e.product("Teh"), 4, "Harum, tapi kemasannya mudah sobek.")
+	expect(asBudi(http.MethodPost, "/api/v1/reviews/"+r.ID.Hex()+"/helpful", `{}`), http.StatusBadRequest)
+	expect(asBudi(http.MethodPost, "/api/v1/reviews/"+r.ID.Hex()+"/helpful", `{"helpful": true}`), http.StatusOK, `"helpful_yes":1`)
+	expect(asBudi(http.MethodPost, "/api/v1/reviews/"+r.ID.Hex()+"/reply", `{"body": "Thanks"}`), http.StatusForbidden)
+	expect(asStaff(http.MethodPost, "/api/v1/reviews/"+r.ID.Hex()+"/reply", `{"body": ""}`), http.StatusUnprocessableEntity, `"body"`)
+	expect(asStaff(http.MethodPost, "/api/v1/reviews/"+r.ID.Hex()+"/reply", `{"body": "Terima kasih, kemasan baru segera hadir."}`), http.StatusOK, "kemasan baru")
 }
 
 // A shop posts a review for its signed-in customer with a token that may act on their behalf:

@@ -24,6 +24,7 @@ import (
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/erasure"
+	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
@@ -65,6 +66,7 @@ type env struct {
 	followups  *followups.Service
 	webhooks   *webhooks.Service
 	erasure    *erasure.Service
+	exports    *exports.Service
 }
 
 // cheap keeps tests fast; production uses argon2id's defaults (64 MiB).
@@ -75,7 +77,7 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	all := []store.Indexes{ratelimit.Indexes, mail.Indexes, idempotency.Indexes}
-	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes, importer.Indexes, media.Indexes} {
+	for _, sets := range [][]store.Indexes{customers.Indexes, identity.Indexes, reviews.Indexes, community.Indexes, moderation.Indexes, feedback.Indexes, insights.Indexes, loyalty.Indexes, followups.Indexes, webhooks.Indexes, importer.Indexes, media.Indexes, exports.Indexes} {
 		all = append(all, sets...)
 	}
 	if err := store.EnsureIndexes(ctx, db, all...); err != nil {
@@ -132,7 +134,18 @@ func newEnv(t testing.TB) *env {
 	e.moderation.SetFlagListener(e.webhooks.FlagRaised)
 	e.erasure = erasure.New(db, e.customers, e.moderation, erasure.Places(), erasure.Refs(), []erasure.Remover{e.reviews, e.community},
 		erasure.Forget(e.outbox, e.limiter, idempotency.New(db), e.webhooks, e.loyalty, e.feedback))
+	e.exports = e.newExports(exports.Config{})
 	return e
+}
+
+// newExports is the data downloads on the env's database, as the server wires them.
+func (e *env) newExports(cfg exports.Config) *exports.Service {
+	if cfg.Owner == "" {
+		cfg.Owner = "test"
+	}
+	x := exports.New(e.db, erasure.Places(), cfg)
+	x.SetTeller(e.customers, e.community, e.outbox)
+	return x
 }
 
 // app builds the web tier on the env's services (deps may override them).
@@ -187,15 +200,8 @@ func (e *env) app(cfg handlers.Config, deps handlers.Deps) *fiber.App {
 	if deps.Loyalty == nil {
 		deps.Loyalty = e.loyalty
 	}
-	if deps.MemberData == nil {
-		deps.MemberData = func(ctx context.Context, member bson.ObjectID, fn func(string, []bson.M) error) error {
-			var all []store.MemberData
-			for _, set := range [][]store.MemberData{customers.MemberData, identity.MemberData, reviews.MemberData, community.MemberData,
-				feedback.MemberData, moderation.MemberData, loyalty.MemberData, media.MemberData} {
-				all = append(all, set...)
-			}
-			return store.ExportMember(ctx, e.db, member, all, fn)
-		}
+	if deps.Exports == nil {
+		deps.Exports = e.exports
 	}
 	if cfg.RateLimit > 0 && deps.Limiter == nil {
 		deps.Limiter = e.limiter
@@ -282,6 +288,7 @@ func (b *browser) do(req *http.Request) response {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
+	checkAPIAnswer(b.t, req, res, body)
 	b.last = response{res, string(body)}
 	return b.last
 }

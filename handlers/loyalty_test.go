@@ -118,6 +118,23 @@ func TestLoyalty_EarnSeeAndRedeem(t *testing.T) {
 		!strings.Contains(other.body, `"badge":"first_review"`) || !strings.Contains(other.body, `"points":2`) {
 		t.Errorf("API badges: %d %s", other.StatusCode, other.body)
 	}
+	// The API redeems with the request's Idempotency-Key: once, however often it is sent.
+	e.review(sari, e.product("Teh"), 5, "Wangi melati, pas untuk sore hari.")
+	redeem := func(key string) response {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/rewards/"+r.ID.Hex()+"/redeem", nil)
+		req.Header.Set("X-CSRF-Token", b.csrf())
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		return b.do(req)
+	}
+	if res := redeem(""); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("API redeem without a key: %d %s", res.StatusCode, res.body)
+	}
+	viaAPI, again2 := redeem("shop-order-77"), redeem("shop-order-77")
+	if viaAPI.StatusCode != http.StatusCreated || !regexp.MustCompile(`"code":"KOPI-[12]"`).MatchString(viaAPI.body) || again2.body != viaAPI.body {
+		t.Errorf("API redeem: %d %s, again %s", viaAPI.StatusCode, viaAPI.body, again2.body)
+	}
 	// Nobody else sees the code.
 	c := newBrowser(t, base)
 	c.signIn(e.person("curious@example.com").Email)

@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"time"
 
@@ -35,6 +32,8 @@ func (s *Server) profileRoutes(app *fiber.App) {
 	app.Post("/profile/tokens", web.RequireRole(customers.RoleModerator, customers.RoleProduct), s.tokenCreate)
 	app.Post("/profile/tokens/:id/revoke", web.SignedIn, s.tokenRevoke)
 	app.Get("/profile/export", web.SignedIn, s.profileExport)
+	app.Post("/profile/export", web.SignedIn, s.profileExport)
+	app.Get("/exports/:member/:attempt", web.SignedIn, s.exportDownload)
 	app.Get("/members/:id", s.memberPage)
 }
 
@@ -58,6 +57,7 @@ type profileData struct {
 	TokenForm     *form
 	EmailPrefs    []emailPref
 	Choices       []string
+	Export        *exportState // the download of their data being prepared, or ready
 }
 
 // emailPref is one kind of notification and how the member has it emailed.
@@ -85,6 +85,9 @@ func (s *Server) profileData(c *fiber.Ctx) (*profileData, error) {
 		return nil, err
 	}
 	if d.Loyalty, err = s.loyaltyOf(c, u.ID, true); err != nil {
+		return nil, err
+	}
+	if d.Export, err = s.exportState(c, u.ID); err != nil {
 		return nil, err
 	}
 	mine, err := s.deps.Reviews.TestimonialsBy(c.UserContext(), u.ID)
@@ -432,47 +435,4 @@ func (s *Server) unsubscribeSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, fiber.StatusOK, "unsubscribe", "unsubscribe.title", unsubscribeData{Kind: kind, Done: true})
-}
-
-// profileExport downloads everything the portal stores about the signed-in member, as one
-// JSON file: a section per collection, each document in relaxed Extended JSON (dates and
-// IDs readable), secrets (password hash, session and token hashes) left out.
-func (s *Server) profileExport(c *fiber.Ctx) error {
-	if s.deps.MemberData == nil {
-		return fiber.ErrNotFound
-	}
-	u := web.User(c)
-	sections := map[string][]json.RawMessage{}
-	var order []string
-	err := s.deps.MemberData(c.UserContext(), u.ID, func(collection string, docs []bson.M) error {
-		if _, seen := sections[collection]; !seen {
-			order = append(order, collection)
-			sections[collection] = []json.RawMessage{}
-		}
-		for _, d := range docs {
-			b, err := bson.MarshalExtJSON(d, false, false)
-			if err != nil {
-				return err
-			}
-			sections[collection] = append(sections[collection], b)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "{\n \"member_id\": %q,\n \"exported_at\": %q,\n \"collections\": {", u.ID.Hex(), time.Now().UTC().Format(time.RFC3339))
-	for i, name := range order {
-		if i > 0 {
-			out.WriteString(",")
-		}
-		list, _ := json.Marshal(sections[name]) // raw documents already valid JSON
-		fmt.Fprintf(&out, "\n  %q: %s", name, list)
-	}
-	out.WriteString("\n }\n}\n")
-	c.Set(fiber.HeaderContentType, "application/json; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="guyub-`+u.ID.Hex()+`.json"`)
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return c.Send(out.Bytes())
 }

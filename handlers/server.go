@@ -1,5 +1,6 @@
-// Package handlers holds the Fiber routes for pages and /api/v1: it parses and validates
-// input, calls one service, and renders a page or JSON. It has no MongoDB code.
+// Package handlers holds the pages: each route parses and validates input, calls one
+// service, and renders a page. It builds the Fiber app and mounts the JSON API (package
+// apiv1) beside them; both share package web. It has no MongoDB code.
 package handlers
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/erasure"
+	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
@@ -101,9 +103,9 @@ type Deps struct {
 	Erasure *erasure.Service
 	// Importer brings content in from other systems through the API (nil: not offered).
 	Importer *importer.Service
-	// MemberData hands fn everything stored about a member, collection by collection (for
-	// their download; nil: none offered).
-	MemberData func(ctx context.Context, member bson.ObjectID, fn func(collection string, docs []bson.M) error) error
+	// Exports answers a member's download of their data, preparing large ones in the
+	// background (nil: none offered).
+	Exports *exports.Service
 }
 
 // Server renders pages and answers the API.
@@ -257,6 +259,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.adminRoutes(app)
 	s.loyaltyRoutes(app)
 	s.seoRoutes(app)
+	app.Get("/developers", s.cached(s.developersPage))
 	s.api.Mount(app.Group("/api/v1"))
 	return app, nil
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/guyub/guyub/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) { storetest.Main(m, reportValidated) }
 
 type response struct {
 	*http.Response

@@ -138,7 +138,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 		Webhooks:   svc.webhooks,
 		Erasure:    svc.erasure,
 		Importer:   importer.New(svc.store.DB, svc.customers, svc.reviews, svc.community),
-		MemberData: svc.exportMember,
+		Exports:    svc.exports,
 		Providers:  providers,
 		Limiter:    svc.limiter,
 		Readiness: []handlers.ReadinessCheck{
@@ -183,6 +183,8 @@ func (p program) serve(ctx context.Context, args []string) error {
 		{Name: "repair in flight", Every: time.Minute, Run: svc.repairInFlight(log)},
 		{Name: "repair", First: repairDelay(svc.store), Every: time.Hour, Run: svc.repairJob(log)},
 		{Name: "idea voters", First: time.Minute, Every: time.Hour, Run: svc.community.RefreshVoterValues},
+		{Name: "member exports", Every: 5 * time.Second, Run: svc.exports.Build, MaxBackoff: time.Minute},
+		{Name: "purge member exports", Every: time.Hour, Run: svc.exports.Purge},
 	} {
 		supervisor.Go(workers, &running, job)
 	}

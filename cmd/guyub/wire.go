@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/guyub/guyub/community"
@@ -16,6 +15,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/demo"
 	"github.com/guyub/guyub/erasure"
+	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/followups"
 	"github.com/guyub/guyub/frontend"
@@ -53,6 +53,7 @@ type services struct {
 	followups  *followups.Service
 	webhooks   *webhooks.Service
 	erasure    *erasure.Service
+	exports    *exports.Service
 	owner      string // this process, for leases (store.NewOwner)
 }
 
@@ -72,6 +73,7 @@ func indexes() []store.Indexes {
 	all = append(all, webhooks.Indexes...)
 	all = append(all, importer.Indexes...)
 	all = append(all, media.Indexes...)
+	all = append(all, exports.Indexes...)
 	return all
 }
 
@@ -176,6 +178,8 @@ func buildServices(ctx context.Context, st *store.Store, cfg config) (*services,
 	s.moderation.SetFlagListener(s.webhooks.FlagRaised)
 	s.erasure = erasure.New(st.DB, s.customers, s.moderation, erasure.Places(), erasure.Refs(),
 		[]erasure.Remover{s.reviews, s.community}, erasure.Forget(s.outbox, s.limiter, idempotency.New(st.DB), s.webhooks, s.loyalty, s.feedback))
+	s.exports = exports.New(st.DB, erasure.Places(), exports.Config{Owner: s.owner})
+	s.exports.SetTeller(s.customers, s.community, s.outbox)
 	return s, nil
 }
 
@@ -192,11 +196,6 @@ func (s *services) webhookOff(ctx context.Context, e *webhooks.Endpoint) error {
 		}
 	}
 	return nil
-}
-
-// exportMember hands fn everything stored about a member.
-func (s *services) exportMember(ctx context.Context, member bson.ObjectID, fn func(string, []bson.M) error) error {
-	return store.ExportMember(ctx, s.store.DB, member, erasure.Places(), fn)
 }
 
 // openUploads is where uploaded pictures are kept: the S3 bucket when configured, else a

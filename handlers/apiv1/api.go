@@ -49,6 +49,7 @@ func (a *API) apiQueue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	items = orEmpty(items)
 	next := ""
 	if after != "" {
 		next = "/api/v1/moderation/queue?" + url.Values{"kind": {c.Query("kind")}, "product": {c.Query("product")}, "category": {q.Category},

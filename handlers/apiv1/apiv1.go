@@ -126,3 +126,11 @@ func (a *API) contentLanguage(c *fiber.Ctx, claimed string) string {
 	}
 	return web.Language(c)
 }
+
+// orEmpty is list, or an empty one for nil: lists are answered as [], never null.
+func orEmpty[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
+}

@@ -43,7 +43,7 @@ type customerJSON struct {
 
 func recordJSON(m *customers.Customer, full bool) customerJSON {
 	out := customerJSON{ID: m.ID.Hex(), DisplayName: m.DisplayName, Satisfaction: m.Satisfaction, Risk: m.Risk, FollowUps: m.FollowUps, Stage: m.Stage,
-		StageHistory: m.StageHistory, Counters: m.Counters, CreatedAt: m.CreatedAt, LastActiveAt: m.LastActiveAt}
+		StageHistory: orEmpty(m.StageHistory), Counters: m.Counters, CreatedAt: m.CreatedAt, LastActiveAt: m.LastActiveAt}
 	if full {
 		out.Email, out.Purchases, out.Value = m.Email, m.Purchases, &m.Value
 	}

@@ -53,12 +53,30 @@ func Describe() (*openapi3.T, error) {
 			Responses: openapi3.ResponseBodies{},
 		},
 	}
-	schema := func(v any) (*openapi3.SchemaRef, error) {
+	// Answers say which properties are always there and that there are no others; bodies
+	// name what is accepted (the service says, per field, what it needs), under names of
+	// their own when a type is both.
+	schema := func(v any, input bool) (*openapi3.SchemaRef, error) {
+		names, custom := schemaName, customize
+		if input {
+			names = func(t reflect.Type) string {
+				n := schemaName(t)
+				if n != "" && !strings.HasSuffix(n, "Input") {
+					n += "Input"
+				}
+				return n
+			}
+			custom = func(name string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
+				err := customize(name, t, tag, s)
+				s.Required, s.AdditionalProperties = nil, openapi3.AdditionalProperties{}
+				return err
+			}
+		}
 		gen := openapi3gen.NewGenerator( // one a type: a generator registers only the components it made itself
 			openapi3gen.UseAllExportedFields(), // as encoding/json: exported fields without a tag are sent too
 			openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{ExportComponentSchemas: true, ExportTopLevelSchema: true}),
-			openapi3gen.CreateTypeNameGenerator(schemaName),
-			openapi3gen.SchemaCustomizer(customize),
+			openapi3gen.CreateTypeNameGenerator(names),
+			openapi3gen.SchemaCustomizer(custom),
 		)
 		ref, err := gen.NewSchemaRefForValue(v, doc.Components.Schemas)
 		if err != nil {
@@ -66,7 +84,7 @@ func Describe() (*openapi3.T, error) {
 		}
 		return ref, nil
 	}
-	errRef, err := schema(errorJSON{})
+	errRef, err := schema(errorJSON{}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +111,7 @@ func Describe() (*openapi3.T, error) {
 		}
 		switch {
 		case op.Body != nil:
-			ref, err := schema(op.Body)
+			ref, err := schema(op.Body, true)
 			if err != nil {
 				return nil, err
 			}
@@ -108,7 +126,7 @@ func Describe() (*openapi3.T, error) {
 		}
 		ok := openapi3.NewResponse().WithDescription(http.StatusText(status))
 		if op.Returns != nil {
-			ref, err := schema(op.Returns)
+			ref, err := schema(op.Returns, false)
 			if err != nil {
 				return nil, err
 			}
@@ -185,8 +203,8 @@ var (
 )
 
 // customize writes what the generator cannot know: an ObjectID is sent as its hex string,
-// a photo as its addresses, null where encoding/json sends null (a nil slice, map or
-// pointer without omitempty), and which properties are always there.
+// a photo as its addresses, null where a pointer may be nil, and which properties are
+// always there. Lists are never null: the API answers [] (the tests check every answer).
 func customize(_ string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
 	switch t {
 	case objectIDType:
@@ -198,10 +216,6 @@ func customize(_ string, t reflect.Type, tag reflect.StructTag, s *openapi3.Sche
 		s.Required = []string{"key", "url", "thumb_url", "width", "height"}
 	case durationType:
 		s.Description = "nanoseconds"
-	}
-	omitEmpty := slices.Contains(strings.Split(tag.Get("json"), ",")[1:], "omitempty")
-	if (t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 || t.Kind() == reflect.Map) && !omitEmpty && tag != "" {
-		s.Nullable = true
 	}
 	if s.Nullable && s.Type != nil {
 		s.Type = &openapi3.Types{(*s.Type)[0], "null"} // 3.1 writes null as a type

@@ -33,8 +33,11 @@ var (
 )
 
 // Main runs the package's tests and then stops the shared server and removes its files.
-func Main(m *testing.M) {
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if os.Getenv("GUYUB_TEST_SCANS") != "" {
 		scans.Lock()
 		for db, list := range scans.by {
