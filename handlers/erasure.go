@@ -17,6 +17,7 @@ func (s *Server) erasureRoutes(app *fiber.App) {
 	}
 	app.Post("/profile/delete", web.SignedIn, s.profileDelete)
 	app.Post("/admin/accounts/:id/erase", web.RequireRole(customers.RoleAdmin), s.accountErase)
+	app.Post("/admin/accounts/:id/export", web.RequireRole(customers.RoleAdmin), s.accountExport)
 }
 
 // eraseInput is the deletion form: keep or remove what they wrote, and a confirmation (the

@@ -13,6 +13,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/handlers/web"
+	"github.com/guyub/guyub/moderation"
 )
 
 // A member's download of everything the portal stores about them (package exports): at
@@ -77,6 +78,50 @@ func (s *Server) profileExport(c *fiber.Ctx) error {
 		return err
 	}
 	archiveHeaders(c, u.ID)
+	return c.Send(out.Bytes())
+}
+
+// accountExport downloads a member's data for an admin, on the member's request to the
+// company: at once when it is small; otherwise it is prepared in the background (the member
+// is told too) and the same button downloads it once ready. The audit log keeps the fact.
+func (s *Server) accountExport(c *fiber.Ctx) error {
+	if s.deps.Exports == nil {
+		return fiber.ErrNotFound
+	}
+	id, err := s.accountID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if _, err := s.deps.Customers.Get(ctx, id); err != nil {
+		return err
+	}
+	audit := func() error {
+		return s.deps.Moderation.Append(ctx, moderation.Entry{Actor: web.User(c).ID, Action: moderation.ActionDataExport, TargetAuthor: id})
+	}
+	if e, err := s.deps.Exports.Status(ctx, id); err != nil {
+		return err
+	} else if e != nil && e.Ready(time.Now()) {
+		if err := audit(); err != nil {
+			return err
+		}
+		return c.Redirect(exportLink(e), fiber.StatusSeeOther)
+	}
+	direct, err := s.deps.Exports.Request(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !direct {
+		return s.backToAccounts(c, "flash.export_preparing_admin")
+	}
+	var out bytes.Buffer
+	if err := s.deps.Exports.Write(ctx, &out, id); err != nil {
+		return err
+	}
+	if err := audit(); err != nil {
+		return err
+	}
+	archiveHeaders(c, id)
 	return c.Send(out.Bytes())
 }
 

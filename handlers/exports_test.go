@@ -18,6 +18,7 @@ import (
 	"github.com/guyub/guyub/exports"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/store/storetest"
 )
 
@@ -182,6 +183,22 @@ func TestProfileExport_LargeDataPreparedInTheBackground(t *testing.T) {
 	if res := other.get(link); res.StatusCode != http.StatusNotFound {
 		t.Errorf("another member: %d", res.StatusCode)
 	}
+	// On the member's request, an admin's button downloads the prepared file, and the audit
+	// log keeps the fact; a member may not press it.
+	onRequest := "/admin/accounts/" + ayu.ID.Hex() + "/export"
+	if res := admin.post(onRequest, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != link {
+		t.Errorf("the admin's download on request: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := other.post(onRequest, nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a member pressed the admin's button: %d", res.StatusCode)
+	}
+	logged, err := e.moderation.Log(ctx, moderation.LogQuery{Author: ayu.ID, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countAction(logged, moderation.ActionDataExport); n != 1 {
+		t.Errorf("audit log: %d data exports, want 1", n)
+	}
 	if res := newBrowser(t, base).get(link); res.StatusCode == http.StatusOK {
 		t.Error("a signed-out visitor downloaded the file")
 	}
@@ -260,6 +277,15 @@ func TestProfileExport_SmallDataAtOnce(t *testing.T) {
 	if status, err := e.exports.Status(context.Background(), ayu.ID); status != nil || err != nil {
 		t.Errorf("a small download recorded a request: %+v, %v", status, err)
 	}
+	admin := newBrowser(t, b.base)
+	admin.signIn(e.person("admin@example.com", customers.RoleAdmin).Email)
+	admin.get("/admin/accounts?lang=id")
+	if !strings.Contains(admin.last.body, "Unduh data mereka") {
+		t.Error("the accounts page has no button for a member's data")
+	}
+	if m, _ := archiveOf(t, admin.post("/admin/accounts/"+ayu.ID.Hex()+"/export", nil)); m != ayu.ID.Hex() {
+		t.Errorf("the admin downloaded %s", m)
+	}
 }
 
 func must[T any](v T, err error) T {
@@ -267,4 +293,14 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func countAction(log []*moderation.Entry, action moderation.Action) int {
+	n := 0
+	for _, e := range log {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
 }

@@ -40,11 +40,12 @@ const (
 	ActionBadgeTaken Action = "badge_revoke" // an admin took a badge back
 	ActionErase      Action = "erase"        // an account deleted, on its member's request
 	ActionActAs      Action = "act_as"       // a staff token wrote on behalf of a member
+	ActionDataExport Action = "data_export"  // an admin downloaded a member's data, on their request
 )
 
 // Actions lists every action, for the log's filter.
 var Actions = []Action{ActionScreen, ActionAutoHide, ActionApprove, ActionReject, ActionSuspend, ActionReinstate,
-	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge, ActionBadge, ActionBadgeTaken, ActionErase, ActionActAs}
+	ActionRoles, ActionRules, ActionPin, ActionUnpin, ActionLock, ActionUnlock, ActionMove, ActionIdeaStatus, ActionMerge, ActionBadge, ActionBadgeTaken, ActionErase, ActionActAs, ActionDataExport}
 
 // Entry is one line of the audit log. The log is append-only: nothing here updates or
 // deletes an entry.
