@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/search"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Each call the pages had and the API lacked: its role guard, a 422 with a message per field,

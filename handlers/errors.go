@@ -20,17 +20,6 @@ type errorPage struct {
 	RequestID string
 }
 
-// apiError is the JSON body of every /api/v1 error.
-type apiError struct {
-	Error struct {
-		Status    int               `json:"status"`
-		Message   string            `json:"message"`
-		Fields    map[string]string `json:"fields,omitempty"`
-		Link      string            `json:"link,omitempty"`
-		RequestID string            `json:"request_id,omitempty"`
-	} `json:"error"`
-}
-
 // localisedStatuses have their own messages; other codes use their class's (400 or 500).
 var localisedStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true,
 	410: true, 413: true, 422: true, 429: true, 500: true, 503: true}
@@ -75,7 +64,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	// A body may be half-written when the error struck; the headers (request ID, security) stay.
 	c.Response().ResetBody()
 	if answersJSON(c) {
-		var body apiError
+		var body web.ErrorBody
 		body.Error.Status, body.Error.Message, body.Error.RequestID = status, message, requestID
 		if fields != nil {
 			body.Error.Fields = web.FieldMessages(s.catalog, lang, fields)

@@ -102,10 +102,7 @@ func (s *Server) accountExport(c *fiber.Ctx) error {
 	if e, err := s.deps.Exports.Status(ctx, id); err != nil {
 		return err
 	} else if e != nil && e.Ready(time.Now()) {
-		if err := audit(); err != nil {
-			return err
-		}
-		return c.Redirect(exportLink(e), fiber.StatusSeeOther)
+		return c.Redirect(exportLink(e), fiber.StatusSeeOther) // the download keeps the fact
 	}
 	direct, err := s.deps.Exports.Request(ctx, id)
 	if err != nil {
@@ -139,7 +136,8 @@ func (s *Server) exportDownload(c *fiber.Ctx) error {
 	if err != nil {
 		return exports.ErrNotFound
 	}
-	if u := web.User(c); u.ID != member && !u.HasRole(customers.RoleAdmin) {
+	u := web.User(c)
+	if u.ID != member && !u.HasRole(customers.RoleAdmin) {
 		return exports.ErrNotFound
 	}
 	// The body is written after the handler returns: the reads outlive the request's
@@ -149,6 +147,12 @@ func (s *Server) exportDownload(c *fiber.Ctx) error {
 	if err != nil {
 		cancel()
 		return err
+	}
+	if u.ID != member { // an admin, on the member's request: the log keeps the fact
+		if err := s.deps.Moderation.Append(ctx, moderation.Entry{Actor: u.ID, Action: moderation.ActionDataExport, TargetAuthor: member}); err != nil {
+			cancel()
+			return err
+		}
 	}
 	archiveHeaders(c, member)
 	c.Context().SetBodyStream(&closingReader{Reader: archive, close: cancel}, int(archive.Size))

@@ -153,6 +153,9 @@ func TestProfileExport_LargeDataPreparedInTheBackground(t *testing.T) {
 		t.Errorf("the profile has no link to the file:\n%s", page)
 	}
 	member, prepared := archiveOf(t, b.get(link))
+	if b.last.Header.Get("ETag") != "" { // an ETag would read the whole stream into memory first
+		t.Error("the prepared archive was hashed for an ETag, not streamed")
+	}
 	if member != directMember || member != ayu.ID.Hex() {
 		t.Errorf("member %s, direct %s", member, directMember)
 	}

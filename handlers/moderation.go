@@ -75,17 +75,12 @@ type queueData struct {
 
 func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
 	ctx := c.UserContext()
-	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
+	q, err := web.QueueQuery(c, s.deps.Reviews)
+	if err != nil {
+		return nil, err
+	}
 	d := &queueData{Kind: c.Query("kind"), Product: c.Query("product"), Category: q.Category, Rule: q.Rule,
 		Kinds: []content.Kind{content.KindReview, content.KindThread, content.KindPost, content.KindIdea}, Rules: []string{"watched_word", "too_many_links", "duplicate", "new_account", "flagged"}}
-	if d.Product != "" {
-		p, err := s.deps.Reviews.Product(ctx, d.Product)
-		if err != nil {
-			return nil, err
-		}
-		q.ProductID = p.ID
-	}
-	var err error
 	if d.Products, _, err = s.deps.Reviews.Products(ctx, "", 100); err != nil {
 		return nil, err
 	}
@@ -97,7 +92,7 @@ func (s *Server) queueData(c *fiber.Ctx) (*queueData, error) {
 		return nil, err
 	}
 	if next != "" {
-		d.Next = "/moderation?" + url.Values{"kind": {d.Kind}, "product": {d.Product}, "category": {d.Category}, "rule": {d.Rule}, "after": {next}}.Encode()
+		d.Next = "/moderation?" + web.QueueNext(c, next).Encode()
 	}
 	// Authors, histories, flags and products for the whole page: four queries.
 	authorIDs := make([]bson.ObjectID, len(items))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -222,7 +223,9 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		})
 	}
 	app.Use(compress.New())
-	app.Use(etag.New())
+	// An ETag is a hash of the whole body: a streamed download (a member's archive, the
+	// insights export) would be read into memory first, so it gets none.
+	app.Use(etag.New(etag.Config{Next: func(c *fiber.Ctx) bool { return streamed(c.Path()) }}))
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
@@ -262,6 +265,11 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	app.Get("/developers", s.cached(s.developersPage))
 	s.api.Mount(app.Group("/api/v1"))
 	return app, nil
+}
+
+// streamed reports whether a path's answer is written as it is read, however long.
+func streamed(path string) bool {
+	return strings.HasPrefix(path, "/exports/") || strings.HasPrefix(path, "/insights/export") || path == "/api/v1/insights/export"
 }
 
 // requestDeadline is how long a request may work: Fiber's WriteTimeout, after which the

@@ -23,7 +23,7 @@ import (
 	"github.com/guyub/guyub/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m, reportValidated) }
+func TestMain(m *testing.M) { storetest.Main(m, everyOperationChecked) }
 
 type response struct {
 	*http.Response

@@ -73,7 +73,7 @@ type wallData struct {
 	Next         string
 }
 
-// wall reads the filter shared by the wall page, the widget and the API.
+// wall reads the wall page's and the widget's testimonials.
 func (s *Server) wall(c *fiber.Ctx, limit int) ([]testimonialView, string, string, error) {
 	q, err := web.WallQuery(c, s.deps.Reviews, limit)
 	if err != nil {

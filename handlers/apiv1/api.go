@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
@@ -37,13 +35,9 @@ func (a *API) apiFlag(c *fiber.Ctx) error {
 }
 
 func (a *API) apiQueue(c *fiber.Ctx) error {
-	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
-	if slug := c.Query("product"); slug != "" {
-		p, err := a.Reviews.Product(c.UserContext(), slug)
-		if err != nil {
-			return err
-		}
-		q.ProductID = p.ID
+	q, err := web.QueueQuery(c, a.Reviews)
+	if err != nil {
+		return err
 	}
 	items, after, err := a.Moderation.Queue(c.UserContext(), q)
 	if err != nil {
@@ -52,17 +46,16 @@ func (a *API) apiQueue(c *fiber.Ctx) error {
 	items = orEmpty(items)
 	next := ""
 	if after != "" {
-		next = "/api/v1/moderation/queue?" + url.Values{"kind": {c.Query("kind")}, "product": {c.Query("product")}, "category": {q.Category},
-			"rule": {q.Rule}, "after": {after}}.Encode()
+		next = "/api/v1/moderation/queue?" + web.QueueNext(c, after).Encode()
 	}
 	return c.JSON(queueJSON{Items: items, Next: next})
 }
 
-// apiDecisions takes one decision or a list: {"refs": [...], "action": "reject", "reason": "…"}
-// or [{…}, {…}].
 // maxDecisionBatch caps the decisions one API call may carry (each holds up to 100 refs).
 const maxDecisionBatch = 100
 
+// apiDecisions takes one decision or a list: {"refs": [...], "action": "reject", "reason": "…"}
+// or [{…}, {…}].
 func (a *API) apiDecisions(c *fiber.Ctx) error {
 	var many []moderation.DecisionInput
 	body := bytes.TrimSpace(c.Body())

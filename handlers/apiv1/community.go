@@ -1,6 +1,8 @@
 package apiv1
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -64,8 +66,8 @@ func (a *API) apiThread(c *fiber.Ctx) error {
 		return err
 	}
 	out := threadJSON{Thread: t, Posts: posts, Next: next}
-	if after == "" { // the first page carries the question
-		if out.Opening, err = a.Community.Post(c.UserContext(), t.OpeningPostID); err != nil {
+	if after == "" { // the first page carries the question, when it is there
+		if out.Opening, err = a.Community.Post(c.UserContext(), t.OpeningPostID); err != nil && !errors.Is(err, community.ErrPostNotFound) {
 			return err
 		}
 	}

@@ -5,10 +5,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 func (a *API) apiKPIs(c *fiber.Ctx) error {
@@ -51,11 +52,7 @@ func recordJSON(m *customers.Customer, full bool) customerJSON {
 }
 
 func (a *API) apiCustomer(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return customers.ErrNotFound
-	}
-	m, err := a.Customers.Get(c.UserContext(), id)
+	m, err := a.customerFromPath(c)
 	if err != nil {
 		return err
 	}
@@ -96,4 +93,13 @@ func (a *API) apiCustomers(c *fiber.Ctx) error {
 		next = list[len(list)-1].ID.Hex()
 	}
 	return c.JSON(customersJSON{Customers: out, NextBefore: next})
+}
+
+// customerFromPath is the customer the path's {id} names.
+func (a *API) customerFromPath(c *fiber.Ctx) (*customers.Customer, error) {
+	id, err := pathID(c, "id", customers.ErrNotFound)
+	if err != nil {
+		return nil, err
+	}
+	return a.Customers.Get(c.UserContext(), id)
 }

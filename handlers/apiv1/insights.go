@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/insights"
@@ -128,7 +129,7 @@ func (a *API) InsightsExport(c *fiber.Ctx) error {
 	select {
 	case a.exports <- struct{}{}:
 	default:
-		return errs.New(errs.ErrUnavailable, "insighta.exports_busy")
+		return errs.New(errs.ErrUnavailable, "insights.exports_busy")
 	}
 	if format == "csv" {
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")

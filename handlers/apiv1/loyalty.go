@@ -4,10 +4,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/loyalty"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 func (a *API) apiMemberBadges(c *fiber.Ctx) error {

@@ -2,6 +2,7 @@ package apiv1
 
 import (
 	"github.com/gofiber/fiber/v2"
+
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
 	"github.com/guyub/guyub/media"

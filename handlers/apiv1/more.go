@@ -233,11 +233,7 @@ type timelineJSON struct {
 // apiTimeline is a customer's timeline, newest first, a page at a time (?before= the
 // previous page's "next").
 func (a *API) apiTimeline(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return customers.ErrNotFound
-	}
-	m, err := a.Customers.Get(c.UserContext(), id)
+	m, err := a.customerFromPath(c)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ type Operation struct {
 	Anchor                string // the operation's ID, for links
 	Access                string // a message ID: who may call it
 	Status                int
-	Query                 []param
+	Query, Headers        []Param
 	Body, Returns         *Shape
 	Format                string // a body or answer that is not JSON
 }
@@ -49,7 +49,7 @@ var Reference = sync.OnceValues(func() ([]Section, error) {
 	for _, op := range (&API{}).operations() {
 		o := doc.Paths.Value(op.Path).GetOperation(op.Method)
 		ref := Operation{Method: op.Method, Path: "/api/v1" + op.Path, Summary: op.Summary, Anchor: o.OperationID,
-			Access: "api.access." + accessNames[op.Access], Status: op.Status, Query: op.Query, Format: op.Format}
+			Access: "api.access." + accessNames[op.Access], Status: op.Status, Query: op.Query, Headers: op.Headers, Format: op.Format}
 		if ref.Status == 0 {
 			ref.Status = http.StatusOK
 		}

@@ -2,10 +2,11 @@ package apiv1
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/feedback"
 	"github.com/guyub/guyub/handlers/web"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // apiSurveyResponse takes an answer collected elsewhere (CRM, call centre); the same key

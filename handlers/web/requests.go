@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"math"
 	"net/url"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/guyub/guyub/community"
 	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/customers"
@@ -19,7 +22,6 @@ import (
 	"github.com/guyub/guyub/moderation"
 	"github.com/guyub/guyub/reviews"
 	"github.com/guyub/guyub/search"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // KPIQuery reads ?days=30|90|365 or ?from=&to= (dates), and ?touchpoint=.
@@ -100,7 +102,7 @@ func SearchQuery(c *fiber.Ctx) search.Query {
 	return q
 }
 
-// seesVoters says whether the viewer may see what an idea's voters are worth, how many are
+// SeesVoters says whether the viewer may see what an idea's voters are worth, how many are
 // at risk and their stages: product staff (and admins), never customers or visitors.
 func SeesVoters(u *customers.Customer) bool { return u != nil && u.HasRole(customers.RoleProduct) }
 
@@ -122,11 +124,9 @@ func IdeaQuery(c *fiber.Ctx, products *reviews.Service) (community.IdeaQuery, er
 	return q, nil
 }
 
-// visibleTo says whether a viewer may see content of a status by author: published is
-// public, pending is for its author and moderators, hidden and deleted for moderators.
-// visibleTo says whether someone may read content: everyone what is published; its
-// author and moderators also what waits for a moderator or was hidden (with its status and
-// the moderator's reason, never a dead end).
+// Visible says whether someone may read content: everyone what is published; its author
+// and moderators also what waits for a moderator or was hidden (with its status and the
+// moderator's reason, never a dead end); deleted content only moderators.
 func Visible(u *customers.Customer, st content.Status, author bson.ObjectID) bool {
 	switch {
 	case st == content.StatusPublished:
@@ -150,38 +150,52 @@ func Unseen(st content.Status, notFound error) error {
 
 // ThreadFromPath is the thread the path names, if the viewer may see it.
 func ThreadFromPath(c *fiber.Ctx, com *community.Service, param string) (*community.Thread, error) {
-	id, ok := community.ParseSlugID(c.Params(param))
-	if !ok {
-		return nil, community.ErrThreadNotFound
-	}
-	t, err := com.Thread(c.UserContext(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !Visible(User(c), t.Status, t.AuthorID) {
-		return nil, Unseen(t.Status, community.ErrThreadNotFound)
-	}
-	return t, nil
+	return visibleFromPath(c, param, com.Thread, func(t *community.Thread) (content.Status, bson.ObjectID) { return t.Status, t.AuthorID },
+		community.ErrThreadNotFound)
 }
 
 // IdeaFromPath is the idea the path names, if the viewer may see it.
 func IdeaFromPath(c *fiber.Ctx, com *community.Service, param string) (*community.Idea, error) {
-	id, ok := community.ParseSlugID(c.Params(param))
-	if !ok {
-		return nil, community.ErrIdeaNotFound
-	}
-	i, err := com.Idea(c.UserContext(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !Visible(User(c), i.Status, i.AuthorID) {
-		return nil, Unseen(i.Status, community.ErrIdeaNotFound)
-	}
-	return i, nil
+	return visibleFromPath(c, param, com.Idea, func(i *community.Idea) (content.Status, bson.ObjectID) { return i.Status, i.AuthorID },
+		community.ErrIdeaNotFound)
 }
 
-// audit puts a staff action on forum content on the moderation audit log.
-// Audit records what staff did in the audit log.
+func visibleFromPath[T any](c *fiber.Ctx, param string, get func(context.Context, bson.ObjectID) (T, error),
+	whose func(T) (content.Status, bson.ObjectID), notFound error) (T, error) {
+	var none T
+	id, ok := community.ParseSlugID(c.Params(param))
+	if !ok {
+		return none, notFound
+	}
+	v, err := get(c.UserContext(), id)
+	if err != nil {
+		return none, err
+	}
+	if status, author := whose(v); !Visible(User(c), status, author) {
+		return none, Unseen(status, notFound)
+	}
+	return v, nil
+}
+
+// QueueQuery reads the moderation queue's filter: ?kind=&product=&category=&rule=&after=.
+func QueueQuery(c *fiber.Ctx, products *reviews.Service) (moderation.QueueQuery, error) {
+	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
+	if slug := c.Query("product"); slug != "" {
+		p, err := products.Product(c.UserContext(), slug)
+		if err != nil {
+			return q, err
+		}
+		q.ProductID = p.ID
+	}
+	return q, nil
+}
+
+// QueueNext is the query of the queue's page after the one that ended at after.
+func QueueNext(c *fiber.Ctx, after string) url.Values {
+	return url.Values{"kind": {c.Query("kind")}, "product": {c.Query("product")}, "category": {c.Query("category")}, "rule": {c.Query("rule")}, "after": {after}}
+}
+
+// Audit puts what staff did to content on the moderation audit log.
 func Audit(c *fiber.Ctx, mod *moderation.Service, action moderation.Action, target content.Ref, author bson.ObjectID, reason string) error {
 	return mod.Append(c.UserContext(), moderation.Entry{Actor: User(c).ID, Action: action,
 		Target: &target, TargetAuthor: author, Reason: reason})
@@ -251,11 +265,11 @@ func Purchase(c *fiber.Ctx, people *customers.Service, products *reviews.Service
 	return p, f.Err()
 }
 
-// timelineEntry is one thing a customer did, or that was decided about them.
 // TimelinePage is how many entries of a customer's timeline a page shows.
 const TimelinePage = 30
 
-// TimelineEntry is one line of a customer's timeline, as the record page and the API show it.
+// TimelineEntry is one thing a customer did, or that was decided about them, as the record
+// page and the API show it.
 type TimelineEntry struct {
 	At      string
 	Kind    string // message ID of what it was

@@ -79,6 +79,18 @@ func ParseJSON(c *fiber.Ctx, v any) error {
 	return nil
 }
 
+// ErrorBody is the JSON body of every /api/v1 error: one message, and one per field when
+// the input was wrong (422).
+type ErrorBody struct {
+	Error struct {
+		Status    int               `json:"status"`
+		Message   string            `json:"message"`
+		Fields    map[string]string `json:"fields,omitempty"`
+		Link      string            `json:"link,omitempty"`
+		RequestID string            `json:"request_id,omitempty"`
+	} `json:"error"`
+}
+
 // Status maps the kinds of domain error to HTTP status codes.
 func Status(err error) int {
 	var fe *fiber.Error

@@ -33,10 +33,12 @@ var (
 )
 
 // Main runs the package's tests and then stops the shared server and removes its files.
-func Main(m *testing.M, after ...func()) {
+func Main(m *testing.M, after ...func() bool) {
 	code := m.Run()
-	for _, f := range after {
-		f()
+	for _, ok := range after { // checks of the whole run: false fails it
+		if !ok() && code == 0 {
+			code = 1
+		}
 	}
 	if os.Getenv("GUYUB_TEST_SCANS") != "" {
 		scans.Lock()
