@@ -114,11 +114,11 @@ func IdeaQuery(c *fiber.Ctx, products *reviews.Service) (community.IdeaQuery, er
 	if q.Sort == community.IdeasVotersValue && !SeesVoters(User(c)) {
 		q.Sort = community.IdeasTop
 	}
-	if slug := c.Query("product"); slug != "" {
-		p, err := products.Product(c.UserContext(), slug)
-		if err != nil {
-			return q, err
-		}
+	p, err := ProductFromQuery(c, products)
+	if err != nil {
+		return q, err
+	}
+	if p != nil {
 		q.ProductID = p.ID
 	}
 	return q, nil
@@ -180,11 +180,11 @@ func visibleFromPath[T any](c *fiber.Ctx, param string, get func(context.Context
 // QueueQuery reads the moderation queue's filter: ?kind=&product=&category=&rule=&after=.
 func QueueQuery(c *fiber.Ctx, products *reviews.Service) (moderation.QueueQuery, error) {
 	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
-	if slug := c.Query("product"); slug != "" {
-		p, err := products.Product(c.UserContext(), slug)
-		if err != nil {
-			return q, err
-		}
+	p, err := ProductFromQuery(c, products)
+	if err != nil {
+		return q, err
+	}
+	if p != nil {
 		q.ProductID = p.ID
 	}
 	return q, nil
@@ -305,11 +305,11 @@ func ReviewNextQuery(q reviews.Query, after string) url.Values {
 // WallQuery reads the testimonial wall's filter: ?product=&after=.
 func WallQuery(c *fiber.Ctx, products *reviews.Service, limit int) (reviews.WallQuery, error) {
 	q := reviews.WallQuery{After: c.Query("after"), Limit: limit}
-	if slug := c.Query("product"); slug != "" {
-		p, err := products.Product(c.UserContext(), slug)
-		if err != nil {
-			return q, err
-		}
+	p, err := ProductFromQuery(c, products)
+	if err != nil {
+		return q, err
+	}
+	if p != nil {
 		q.ProductID = p.ID
 	}
 	return q, nil
@@ -322,11 +322,20 @@ func Leaderboard(c *fiber.Ctx, products *reviews.Service, now time.Time) (period
 	if c.Query("period") == "all" {
 		period = loyalty.PeriodAll
 	}
-	if slug := c.Query("product"); slug != "" {
-		if product, err = products.Product(c.UserContext(), slug); err != nil {
-			return "", "", nil, err
-		}
+	if product, err = ProductFromQuery(c, products); err != nil {
+		return "", "", nil, err
+	}
+	if product != nil {
 		scope = product.ID.Hex()
 	}
 	return period, scope, product, nil
+}
+
+// ProductFromQuery is the product ?product= names by its slug, or nil when it names none.
+func ProductFromQuery(c *fiber.Ctx, products *reviews.Service) (*reviews.Product, error) {
+	slug := c.Query("product")
+	if slug == "" {
+		return nil, nil
+	}
+	return products.Product(c.UserContext(), slug)
 }
