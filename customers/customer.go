@@ -42,8 +42,12 @@ const (
 	StatusErased Status = "erased"
 )
 
-// ErasedName is the name an erased member's kept contributions are shown under.
+// ErasedName is the name an erased member's kept contributions are shown under (stored,
+// and what the API says); NameIn gives it in the reader's language.
 const ErasedName = "Deleted member"
+
+// erasedNames is ErasedName in each language the portal speaks.
+var erasedNames = map[string]string{"en": ErasedName, "id": "Anggota terhapus"}
 
 // Identity is a sign-in with a social or OpenID Connect provider.
 type Identity struct {
@@ -203,6 +207,15 @@ func (c *Customer) IsSuspended() bool { return c.SuspendedAt(time.Now()) }
 // HasIdentity reports whether the customer signs in with provider.
 func (c *Customer) HasIdentity(provider string) bool {
 	return slices.ContainsFunc(c.Identities, func(i Identity) bool { return i.Provider == provider })
+}
+
+// NameIn is the name a reader of lang sees: the member's own, or for an erased member's
+// pseudonym the words for it in that language.
+func (c *Customer) NameIn(lang string) string {
+	if name, ok := erasedNames[lang]; ok && c.Status == StatusErased {
+		return name
+	}
+	return c.DisplayName
 }
 
 // Initials are shown when there is no avatar: up to two letters of the display name.

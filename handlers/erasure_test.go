@@ -183,6 +183,12 @@ func TestErasure_KeptUnderAPseudonymNothingPersonalLeftCountsExact(t *testing.T)
 	if by, _ := e.customers.Get(ctx, r.AuthorID); by == nil || by.DisplayName != customers.ErasedName || by.Email != "" {
 		t.Fatalf("the review's author now: %+v", by)
 	}
+	// Shown to each reader in their language.
+	for lang, name := range map[string]string{"en": "Deleted member", "id": "Anggota terhapus"} {
+		if page := newBrowser(t, base).get("/members/" + r.AuthorID.Hex() + "?lang=" + lang).body; !strings.Contains(page, "<h1>"+name+"</h1>") {
+			t.Errorf("the pseudonym's page in %s does not say %q", lang, name)
+		}
+	}
 	if again := newBrowser(t, base).post("/signin", url.Values{"email": {m.Email}, "password": {"correct horse battery"}}); again.StatusCode == http.StatusSeeOther {
 		t.Fatal("the deleted account still signs in")
 	}

@@ -312,7 +312,7 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 	}
 	d.Badges = l.Badges
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return s.renderTitled(c, fiber.StatusOK, "member", m.DisplayName, d)
+	return s.renderTitled(c, fiber.StatusOK, "member", m.NameIn(s.language(c)), d)
 }
 
 // confirmAgainSubmit sends the link that confirms the signed-in member's address again.
