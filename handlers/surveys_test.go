@@ -71,15 +71,27 @@ func TestSurveys_PromptPageLinkAPIAndRecord(t *testing.T) {
 
 	// The API, idempotent by key.
 	secret, _, _ := e.identity.CreateToken(ctx, staff, identity.NewToken{Name: "crm", Scopes: []string{"read", "write"}})
-	api := func() int {
-		req, _ := http.NewRequest("POST", base+"/api/v1/surveys/"+nps.ID.Hex()+"/responses",
-			strings.NewReader(`{"customer_id":"`+other.ID.Hex()+`","score":10,"key":"call-1","at":"2026-11-01T10:00:00Z"}`))
+	send := func(body, idempotencyKey string) response {
+		req, _ := http.NewRequest("POST", base+"/api/v1/surveys/"+nps.ID.Hex()+"/responses", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+secret)
 		req.Header.Set("Content-Type", "application/json")
-		return newBrowser(t, base).do(req).StatusCode
+		if idempotencyKey != "" {
+			req.Header.Set("Idempotency-Key", idempotencyKey)
+		}
+		return newBrowser(t, base).do(req)
 	}
-	if first, second := api(), api(); first != 201 || second != 200 {
+	answer := `{"customer_id":"` + other.ID.Hex() + `","score":10,"key":"call-1","at":"2026-11-01T10:00:00Z"}`
+	if first, second := send(answer, "").StatusCode, send(answer, "").StatusCode; first != 201 || second != 200 {
 		t.Fatalf("API answers: %d then %d, want 201 then 200", first, second)
+	}
+	// The header every API write takes works here too: a retry is answered as the first time.
+	retry := `{"customer_id":"` + other.ID.Hex() + `","score":8,"key":"call-2","at":"2026-11-02T10:00:00Z"}`
+	first, again := send(retry, "crm-42"), send(retry, "crm-42")
+	if first.StatusCode != 201 || again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" || again.body != first.body {
+		t.Fatalf("Idempotency-Key: %d then %d (replayed %q)", first.StatusCode, again.StatusCode, again.Header.Get("Idempotent-Replayed"))
+	}
+	if other := send(answer, "crm-42"); other.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("the key with another answer: %d", other.StatusCode)
 	}
 
 	got, _ := e.customers.Get(ctx, cust.ID)
