@@ -152,14 +152,6 @@ func (s *Server) accountFailed(c *fiber.Ctx, id bson.ObjectID, err error) error 
 	return s.render(c, fiber.StatusUnprocessableEntity, "admin/accounts", "admin.accounts.title", d)
 }
 
-func (s *Server) accountID(c *fiber.Ctx) (bson.ObjectID, error) {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return id, customers.ErrNotFound
-	}
-	return id, nil
-}
-
 // backToAccounts returns to the list the form was on.
 func (s *Server) backToAccounts(c *fiber.Ctx, flash string) error {
 	s.flash(c, flash)
@@ -171,7 +163,7 @@ func (s *Server) backToAccounts(c *fiber.Ctx, flash string) error {
 }
 
 func (s *Server) accountRoles(c *fiber.Ctx) error {
-	id, err := s.accountID(c)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -189,7 +181,7 @@ func (s *Server) accountRoles(c *fiber.Ctx) error {
 }
 
 func (s *Server) accountSuspend(c *fiber.Ctx) error {
-	id, err := s.accountID(c)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -204,7 +196,7 @@ func (s *Server) accountSuspend(c *fiber.Ctx) error {
 }
 
 func (s *Server) accountReinstate(c *fiber.Ctx) error {
-	id, err := s.accountID(c)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func (s *Server) adminProductUpdate(c *fiber.Ctx) error {
 }
 
 func (s *Server) accountPurchase(c *fiber.Ctx) error {
-	id, err := s.accountID(c)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func (s *Server) profileDelete(c *fiber.Ctx) error {
 // accountErase deletes a member's account on their request, by an admin, who types the
 // member's address (or ID, for an account without one) to confirm.
 func (s *Server) accountErase(c *fiber.Ctx) error {
-	id, err := s.accountID(c)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (s *Server) accountExport(c *fiber.Ctx) error {
 	if s.deps.Exports == nil {
 		return fiber.ErrNotFound
 	}
-	id, err := s.accountID(c)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return err
 	}

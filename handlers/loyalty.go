@@ -159,16 +159,8 @@ func (s *Server) badgePage(c *fiber.Ctx) error {
 	return s.renderTitled(c, fiber.StatusOK, "badge", s.catalog.T(s.language(c), "badge."+b.Key+".name"), d)
 }
 
-func (s *Server) rewardID(c *fiber.Ctx) (bson.ObjectID, error) {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return id, loyalty.ErrNoReward
-	}
-	return id, nil
-}
-
 func (s *Server) redeemSubmit(c *fiber.Ctx) error {
-	id, err := s.rewardID(c)
+	id, err := web.PathID(c, "id", loyalty.ErrNoReward)
 	if err != nil {
 		return err
 	}
@@ -340,7 +332,7 @@ func (s *Server) addCodes(c *fiber.Ctx, id bson.ObjectID, fh *multipart.FileHead
 
 // adminRewardUnits adds codes (a file, one per line) or items to a reward.
 func (s *Server) adminRewardUnits(c *fiber.Ctx) error {
-	id, err := s.rewardID(c)
+	id, err := web.PathID(c, "id", loyalty.ErrNoReward)
 	if err != nil {
 		return err
 	}

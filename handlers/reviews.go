@@ -228,14 +228,6 @@ func (s *Server) reviewCreate(c *fiber.Ctx) error {
 	return c.Redirect("/products/"+c.Params("slug")+"#review-"+r.ID.Hex(), fiber.StatusSeeOther)
 }
 
-func (s *Server) reviewID(c *fiber.Ctx) (bson.ObjectID, error) {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return id, reviews.ErrReviewNotFound
-	}
-	return id, nil
-}
-
 // backToReview returns to the review on its product page.
 func (s *Server) backToReview(c *fiber.Ctx, r *reviews.Review, flash string) error {
 	p, err := s.deps.Reviews.ProductByID(c.UserContext(), r.ProductID)
@@ -256,7 +248,7 @@ type reviewEditData struct {
 }
 
 func (s *Server) ownReview(c *fiber.Ctx) (*reviews.Review, *reviews.Product, error) {
-	id, err := s.reviewID(c)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -311,7 +303,7 @@ func (s *Server) reviewEdit(c *fiber.Ctx) error {
 }
 
 func (s *Server) reviewDelete(c *fiber.Ctx) error {
-	id, err := s.reviewID(c)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return err
 	}
@@ -326,7 +318,7 @@ func (s *Server) reviewDelete(c *fiber.Ctx) error {
 }
 
 func (s *Server) reviewHelpful(c *fiber.Ctx) error {
-	id, err := s.reviewID(c)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return err
 	}
@@ -338,7 +330,7 @@ func (s *Server) reviewHelpful(c *fiber.Ctx) error {
 }
 
 func (s *Server) reviewReply(c *fiber.Ctx) error {
-	id, err := s.reviewID(c)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return err
 	}
@@ -354,7 +346,7 @@ func (s *Server) reviewReply(c *fiber.Ctx) error {
 }
 
 func (s *Server) reviewPromote(c *fiber.Ctx) error {
-	id, err := s.reviewID(c)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return err
 	}

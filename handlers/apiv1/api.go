@@ -228,7 +228,7 @@ func (a *API) apiReviewCreate(c *fiber.Ctx) error {
 }
 
 func (a *API) apiReviewHelpful(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", reviews.ErrReviewNotFound)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (a *API) apiReviewHelpful(c *fiber.Ctx) error {
 }
 
 func (a *API) apiReviewReply(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", reviews.ErrReviewNotFound)
+	id, err := web.PathID(c, "id", reviews.ErrReviewNotFound)
 	if err != nil {
 		return err
 	}
@@ -264,9 +264,9 @@ func (a *API) apiReviewReply(c *fiber.Ctx) error {
 
 // apiPurchase lets a shop or CRM report a purchase; the same order twice is recorded once.
 func (a *API) apiPurchase(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
-		return customers.ErrNotFound
+		return err
 	}
 	var in web.PurchaseInput
 	if err := web.ParseJSON(c, &in); err != nil {

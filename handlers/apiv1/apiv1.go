@@ -75,15 +75,6 @@ func (a *API) Mount(r fiber.Router) {
 	}
 }
 
-// pathID reads an ObjectID from the path; anything else is notFound.
-func pathID(c *fiber.Ctx, param string, notFound error) (bson.ObjectID, error) {
-	id, err := bson.ObjectIDFromHex(c.Params(param))
-	if err != nil {
-		return id, notFound
-	}
-	return id, nil
-}
-
 // displayName is a person's public name; "—" for one no longer there.
 func displayName(m *customers.Customer) string {
 	if m == nil {

@@ -133,9 +133,9 @@ func toggle(c *fiber.Ctx, field string) (bool, error) {
 }
 
 func (a *API) apiPostLike(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", community.ErrPostNotFound)
 	if err != nil {
-		return community.ErrPostNotFound
+		return err
 	}
 	like, err := toggle(c, "like")
 	if err != nil {

@@ -97,7 +97,7 @@ func (a *API) apiCustomers(c *fiber.Ctx) error {
 
 // customerFromPath is the customer the path's {id} names.
 func (a *API) customerFromPath(c *fiber.Ctx) (*customers.Customer, error) {
-	id, err := pathID(c, "id", customers.ErrNotFound)
+	id, err := web.PathID(c, "id", customers.ErrNotFound)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (a *API) apiLeaderboard(c *fiber.Ctx) error {
 // apiRedeem redeems a reward for the signed-in member; the Idempotency-Key header names the
 // request, so a retry redeems once.
 func (a *API) apiRedeem(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", loyalty.ErrNoReward)
+	id, err := web.PathID(c, "id", loyalty.ErrNoReward)
 	if err != nil {
 		return err
 	}

@@ -69,9 +69,9 @@ func (a *API) apiSurveySave(c *fiber.Ctx) error {
 
 // apiSurveyResults is a survey's score over the last days (30 by default, up to 365).
 func (a *API) apiSurveyResults(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", feedback.ErrSurveyNotFound)
 	if err != nil {
-		return feedback.ErrSurveyNotFound
+		return err
 	}
 	days := c.QueryInt("days", 30)
 	if days < 1 || days > 365 {
@@ -109,9 +109,9 @@ func (a *API) apiTestimonialsPending(c *fiber.Ctx) error {
 }
 
 func (a *API) apiTestimonialDecide(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", reviews.ErrTestimonialNotFound)
 	if err != nil {
-		return reviews.ErrTestimonialNotFound
+		return err
 	}
 	var in testimonialDecision
 	if err := web.ParseJSON(c, &in); err != nil {
@@ -140,9 +140,9 @@ func (a *API) apiProductUpdate(c *fiber.Ctx) error {
 }
 
 func (a *API) apiIdeaComment(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", community.ErrIdeaNotFound)
 	if err != nil {
-		return community.ErrIdeaNotFound
+		return err
 	}
 	var in community.PostInput
 	if err := web.ParseJSON(c, &in); err != nil {
@@ -158,9 +158,9 @@ func (a *API) apiIdeaComment(c *fiber.Ctx) error {
 // apiPostEdit edits a reply, a comment or a thread's opening post (then its title and tags
 // too): its author, or a moderator.
 func (a *API) apiPostEdit(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", community.ErrPostNotFound)
 	if err != nil {
-		return community.ErrPostNotFound
+		return err
 	}
 	var in community.EditInput
 	if err := web.ParseJSON(c, &in); err != nil {
@@ -176,9 +176,9 @@ func (a *API) apiPostEdit(c *fiber.Ctx) error {
 // apiPostDelete deletes a post (a thread's opening post deletes the thread): its author, or
 // a moderator.
 func (a *API) apiPostDelete(c *fiber.Ctx) error {
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", community.ErrPostNotFound)
 	if err != nil {
-		return community.ErrPostNotFound
+		return err
 	}
 	if _, err := a.Community.DeletePost(c.UserContext(), web.User(c), id); err != nil {
 		return err

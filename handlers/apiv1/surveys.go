@@ -16,9 +16,9 @@ func (a *API) apiSurveyResponse(c *fiber.Ctx) error {
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
+	id, err := web.PathID(c, "id", feedback.ErrSurveyNotFound)
 	if err != nil {
-		return feedback.ErrSurveyNotFound
+		return err
 	}
 	cid, err := bson.ObjectIDFromHex(in.CustomerID)
 	if err != nil {

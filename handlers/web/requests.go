@@ -114,12 +114,9 @@ func IdeaQuery(c *fiber.Ctx, products *reviews.Service) (community.IdeaQuery, er
 	if q.Sort == community.IdeasVotersValue && !SeesVoters(User(c)) {
 		q.Sort = community.IdeasTop
 	}
-	p, err := ProductFromQuery(c, products)
-	if err != nil {
+	var err error
+	if q.ProductID, err = productIDFromQuery(c, products); err != nil {
 		return q, err
-	}
-	if p != nil {
-		q.ProductID = p.ID
 	}
 	return q, nil
 }
@@ -180,12 +177,9 @@ func visibleFromPath[T any](c *fiber.Ctx, param string, get func(context.Context
 // QueueQuery reads the moderation queue's filter: ?kind=&product=&category=&rule=&after=.
 func QueueQuery(c *fiber.Ctx, products *reviews.Service) (moderation.QueueQuery, error) {
 	q := moderation.QueueQuery{Kind: content.Kind(c.Query("kind")), Category: c.Query("category"), Rule: c.Query("rule"), After: c.Query("after")}
-	p, err := ProductFromQuery(c, products)
-	if err != nil {
+	var err error
+	if q.ProductID, err = productIDFromQuery(c, products); err != nil {
 		return q, err
-	}
-	if p != nil {
-		q.ProductID = p.ID
 	}
 	return q, nil
 }
@@ -305,12 +299,9 @@ func ReviewNextQuery(q reviews.Query, after string) url.Values {
 // WallQuery reads the testimonial wall's filter: ?product=&after=.
 func WallQuery(c *fiber.Ctx, products *reviews.Service, limit int) (reviews.WallQuery, error) {
 	q := reviews.WallQuery{After: c.Query("after"), Limit: limit}
-	p, err := ProductFromQuery(c, products)
-	if err != nil {
+	var err error
+	if q.ProductID, err = productIDFromQuery(c, products); err != nil {
 		return q, err
-	}
-	if p != nil {
-		q.ProductID = p.ID
 	}
 	return q, nil
 }
@@ -331,6 +322,15 @@ func Leaderboard(c *fiber.Ctx, products *reviews.Service, now time.Time) (period
 	return period, scope, product, nil
 }
 
+// productIDFromQuery is the ID of the product ?product= names, or zero when it names none.
+func productIDFromQuery(c *fiber.Ctx, products *reviews.Service) (bson.ObjectID, error) {
+	p, err := ProductFromQuery(c, products)
+	if err != nil || p == nil {
+		return bson.ObjectID{}, err
+	}
+	return p.ID, nil
+}
+
 // ProductFromQuery is the product ?product= names by its slug, or nil when it names none.
 func ProductFromQuery(c *fiber.Ctx, products *reviews.Service) (*reviews.Product, error) {
 	slug := c.Query("product")
@@ -338,4 +338,13 @@ func ProductFromQuery(c *fiber.Ctx, products *reviews.Service) (*reviews.Product
 		return nil, nil
 	}
 	return products.Product(c.UserContext(), slug)
+}
+
+// PathID reads an ObjectID from the path's param; anything else is notFound.
+func PathID(c *fiber.Ctx, param string, notFound error) (bson.ObjectID, error) {
+	id, err := bson.ObjectIDFromHex(c.Params(param))
+	if err != nil {
+		return id, notFound
+	}
+	return id, nil
 }
