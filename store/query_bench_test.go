@@ -110,3 +110,20 @@ func BenchmarkEmbedded_DirtyPoll(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEmbedded_GroupManyKeys counts 20,000 posts by a key each holds alone: a repair's
+// recount of replies per thread at scale has as many groups.
+func BenchmarkEmbedded_GroupManyKeys(b *testing.B) {
+	coll, _, _ := postsForBench(b)
+	ctx := context.Background()
+	for b.Loop() {
+		cur, err := coll.Aggregate(ctx, bson.A{bson.M{"$group": bson.M{"_id": "$created_at", "n": bson.M{"$sum": 1}}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rows []bson.Raw
+		if err := cur.All(ctx, &rows); err != nil || len(rows) != benchPostCount {
+			b.Fatal(len(rows), err)
+		}
+	}
+}

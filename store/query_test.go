@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -293,3 +294,46 @@ func (l *scanLog) Handle(_ context.Context, r slog.Record) error {
 }
 func (l *scanLog) reset()        { l.mu.Lock(); l.msgs = nil; l.mu.Unlock() }
 func (l *scanLog) all() []string { l.mu.Lock(); defer l.mu.Unlock(); return slices.Clone(l.msgs) }
+
+// $group puts values MongoDB counts equal in one group whatever their type: numbers by value
+// (1, 1.0 and int64 1; 0 and -0), null with a missing field, documents key by key in
+// order, arrays element by element.
+func TestQueries_GroupMatchesMongoDBSemantics(t *testing.T) {
+	ctx := context.Background()
+	coll := storetest.DB(t).Collection("grouped")
+	oid := bson.NewObjectID()
+	keys := []any{int32(1), int64(1), 1.0, 0.0, math.Copysign(0, -1), "1", oid, oid, nil,
+		bson.D{{Key: "a", Value: 1}, {Key: "b", Value: "x"}}, bson.D{{Key: "a", Value: 1.0}, {Key: "b", Value: "x"}},
+		bson.D{{Key: "b", Value: "x"}, {Key: "a", Value: 1}}, bson.A{1, 2}, bson.A{1.0, 2}, true, day(1), day(1)}
+	docs := []any{bson.M{"_id": "missing"}}
+	for i, k := range keys {
+		docs = append(docs, bson.M{"_id": fmt.Sprint(i), "k": k})
+	}
+	if _, err := coll.InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := coll.Aggregate(ctx, bson.A{bson.M{"$group": bson.M{"_id": "$k", "n": bson.M{"$sum": 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []struct {
+		ID bson.RawValue `bson:"_id"`
+		N  int           `bson:"n"`
+	}
+	if err := cur.All(ctx, &groups); err != nil {
+		t.Fatal(err)
+	}
+	var counts []int
+	one := 0
+	for _, g := range groups {
+		counts = append(counts, g.N)
+		if n, ok := g.ID.AsInt64OK(); ok && n == 1 && g.ID.Type != bson.TypeBoolean {
+			one = g.N
+		}
+	}
+	slices.Sort(counts)
+	// 1 ×3; 0, the ObjectID, null, {a:1,b:"x"}, [1,2], the date ×2; "1", {b:"x",a:1}, true ×1.
+	if want := []int{1, 1, 1, 2, 2, 2, 2, 2, 2, 3}; !slices.Equal(counts, want) || one != 3 {
+		t.Fatalf("group sizes %v (the group of 1: %d), want %v (3)", counts, one, want)
+	}
+}

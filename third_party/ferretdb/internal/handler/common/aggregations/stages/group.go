@@ -16,8 +16,11 @@ package stages
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"math"
 	"time"
 
 	"github.com/FerretDB/FerretDB/internal/handler/common"
@@ -363,28 +366,110 @@ type groupedDocuments struct {
 }
 
 // groupMap holds groups of documents.
+//
+// Guyub: groups are found by a hash of their key, then compared as upstream did. Upstream compared
+// every document's key with every group so far, so grouping n documents into g groups took n×g
+// comparisons: a recount of 100,000 posts by their 10,000 threads held both cores for minutes.
 type groupMap struct {
-	docs []groupedDocuments
+	docs   []groupedDocuments
+	byHash map[uint64][]int // indexes into docs, by groupKeyHash
 }
 
 // addOrAppend adds a groupID documents pair if the groupID does not exist,
 // if the groupID exists it appends the documents to the slice.
 func (m *groupMap) addOrAppend(groupKey any, docs ...*types.Document) {
-	for i, g := range m.docs {
+	h := groupKeyHash(groupKey)
+	for _, i := range m.byHash[h] {
 		// groupID is a distinct key and can be any BSON type including array and Binary,
 		// so we cannot use structure like map.
 		// Compare is used to check if groupID exists in groupMap, because
 		// numbers are grouped for the same value regardless of their number type.
-		if types.CompareForAggregation(groupKey, g.groupID) == types.Equal {
+		if types.CompareForAggregation(groupKey, m.docs[i].groupID) == types.Equal {
 			m.docs[i].documents = append(m.docs[i].documents, docs...)
 			return
 		}
 	}
 
+	if m.byHash == nil {
+		m.byHash = map[uint64][]int{}
+	}
+	m.byHash[h] = append(m.byHash[h], len(m.docs))
 	m.docs = append(m.docs, groupedDocuments{
 		groupID:   groupKey,
 		documents: docs,
 	})
+}
+
+// groupKeySeed seeds groupKeyHash.
+var groupKeySeed = maphash.MakeSeed()
+
+// groupKeyHash hashes a group key so that keys CompareForAggregation finds equal hash alike: numbers
+// by their float64 value, whatever their type. Keys of other kinds (arrays, binaries, documents
+// holding them...) all hash to 0 and are told apart by comparison alone, as upstream did.
+func groupKeyHash(key any) uint64 {
+	var h maphash.Hash
+	h.SetSeed(groupKeySeed)
+	if doc, ok := key.(*types.Document); ok {
+		h.WriteByte('d')
+		values := doc.Values()
+		for i, k := range doc.Keys() {
+			h.WriteString(k)
+			h.WriteByte(0)
+			if !hashScalar(&h, values[i]) {
+				return 0
+			}
+		}
+	} else if !hashScalar(&h, key) {
+		return 0
+	}
+	return h.Sum64() | 1 // never 0, which is the bucket of keys not hashed
+}
+
+// hashScalar writes v's kind and value, and says whether it could.
+func hashScalar(h *maphash.Hash, v any) bool {
+	var f float64
+	switch v := v.(type) {
+	case string:
+		h.WriteByte('s')
+		h.WriteString(v)
+		h.WriteByte(0)
+		return true
+	case types.ObjectID:
+		h.WriteByte('o')
+		h.Write(v[:])
+		return true
+	case bool:
+		if v {
+			h.WriteByte('T')
+		} else {
+			h.WriteByte('F')
+		}
+		return true
+	case types.NullType:
+		h.WriteByte('n')
+		return true
+	case time.Time:
+		h.WriteByte('t')
+		binary.Write(h, binary.LittleEndian, v.UnixMilli())
+		return true
+	case float64:
+		f = v
+	case int32:
+		f = float64(v)
+	case int64:
+		f = float64(v)
+	default:
+		return false
+	}
+	switch {
+	case math.IsNaN(f):
+		f = math.NaN() // every NaN groups with every other
+	case f == 0:
+		f = 0 // -0 groups with 0
+	}
+	h.WriteByte('f')
+	binary.Write(h, binary.LittleEndian, math.Float64bits(f))
+	return true
 }
 
 // processGroupStageError takes internal error related to operator evaluation and
