@@ -244,11 +244,15 @@ func (s *Service) Get(ctx context.Context, id bson.ObjectID) (*Customer, error) 
 
 // GetMany returns the customers with the given IDs, in one query, keyed by ID.
 func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Customer, error) {
+	return s.getMany(ctx, ids)
+}
+
+func (s *Service) getMany(ctx context.Context, ids []bson.ObjectID, opts ...options.Lister[options.FindOptions]) (map[bson.ObjectID]*Customer, error) {
 	out := make(map[bson.ObjectID]*Customer, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cur, err := s.customers.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	cur, err := s.customers.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("get customers: %w", err)
 	}
@@ -261,6 +265,18 @@ func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) (map[bson.Ob
 	}
 	return out, nil
 }
+
+// Profiles returns what pages show of the customers with the given IDs — name, avatar,
+// roles, standing and level — in one query, keyed by ID. Reading only these fields lets the
+// page cache keep a page that shows an author while the author's counters, scores and
+// points move.
+func (s *Service) Profiles(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Customer, error) {
+	return s.getMany(ctx, ids, options.Find().SetProjection(profileFields))
+}
+
+// profileFields are the fields Profiles reads.
+var profileFields = bson.D{{Key: "display_name", Value: 1}, {Key: "avatar_url", Value: 1}, {Key: "roles", Value: 1},
+	{Key: "staff", Value: 1}, {Key: "status", Value: 1}, {Key: "suspension", Value: 1}, {Key: "loyalty.level", Value: 1}}
 
 // FindByEmail returns the customer with that address.
 func (s *Service) FindByEmail(ctx context.Context, email string) (*Customer, error) {

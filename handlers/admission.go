@@ -26,6 +26,9 @@ func newAdmission() *admission {
 
 // admit runs the rest of the request once there is room for it.
 func (s *Server) admit(c *fiber.Ctx) error {
+	if c.Locals(refreshLocal) != nil {
+		return c.Next() // a page the cache renders again: bounded by its own slots
+	}
 	slots := s.admission.reads
 	if m := c.Method(); m != fiber.MethodGet && m != fiber.MethodHead {
 		slots = s.admission.writes

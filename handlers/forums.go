@@ -95,7 +95,7 @@ func (s *Server) threadViews(c *fiber.Ctx, list []*community.Thread, cats []*com
 			ids = append(ids, t.LastPosterID)
 		}
 	}
-	authors, err := s.deps.Customers.GetMany(c.UserContext(), ids)
+	authors, err := s.deps.Customers.Profiles(c.UserContext(), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +356,7 @@ func (s *Server) postViews(c *fiber.Ctx, list []*community.Post, extraIDs []bson
 	for _, p := range quoted {
 		authorIDs = append(authorIDs, p.AuthorID)
 	}
-	authors, err := s.deps.Customers.GetMany(ctx, authorIDs)
+	authors, err := s.deps.Customers.Profiles(ctx, authorIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"hash/maphash"
+	"maps"
+	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
@@ -29,11 +34,13 @@ import (
 // and, for reads that name no ObjectID (the latest threads, the top ideas), the whole
 // collection. Each write then marks what it touched: an insert the ObjectIDs it holds (a
 // reply names its thread, a like its post), an update or delete the ObjectIDs in its filter,
-// and every write its collection. An entry is fresh while nothing it read has been marked
-// since it was rendered.
+// and every write its collection. A read with a projection (the authors' names on a thread)
+// notes only the fields it asked for, and an update marks only the fields it changes, so a
+// member's counters moving leaves the pages that show their name alone. An entry is fresh
+// while nothing it read has been marked since it was rendered.
 //
-// When an entry goes stale, one request renders it again while the others are still given
-// the stale copy, so readers never queue behind a render. Entries also expire after ttl:
+// When an entry goes stale, it is rendered again in the background while visitors are still
+// given the stale copy, so readers never queue behind a render. Entries also expire after ttl:
 // with several instances on one MongoDB each sees only its own writes, so their ttl is short.
 type PageCache struct {
 	ttl      time.Duration
@@ -43,16 +50,20 @@ type PageCache struct {
 	rerender time.Duration
 
 	seq     atomic.Uint64          // counts writes; every mark is the write's number
-	marks   [1 << 16]atomic.Uint64 // the last write to touch an ObjectID, by a hash of it
+	log     markLog                // what the latest writes touched, by key
 	colls   sync.Map               // collection name → *atomic.Uint64, the last write to it
-	seed    maphash.Seed           // for the ObjectID hash
+	seed    maphash.Seed           // for the keys
 	pending sync.Map               // driver request ID → *pendingCommand
 	mu      sync.Mutex             // guards pages, bytes, refreshing
 	pages   map[string]*cachedPage // by language and URL
 	bytes   int                    // size of the pages held
 	busy    map[string]bool        // pages being rendered again
-	soon    map[string]bool        // sources with a change still to tell (ChangedWithin)
-	hits    [3]atomic.Uint64       // hit, stale, miss: for /metrics
+	renders chan struct{}          // a slot per page rendered again in the background
+	// refreshWait is how long a visitor who finds a page stale waits for it to be rendered
+	// again before being given the stale copy (0: not at all).
+	refreshWait time.Duration
+	soon        map[string]bool  // sources with a change still to tell (ChangedWithin)
+	hits        [3]atomic.Uint64 // hit, stale, miss: for /metrics
 }
 
 // bookkeeping are fields that pages do not show: an update that only sets them (the search
@@ -62,8 +73,13 @@ var bookkeeping = map[string]bool{"search_dirty": true, "voters": true} // voter
 // NewPageCache returns a cache whose entries live at most ttl and take at most maxBytes.
 func NewPageCache(ttl time.Duration, maxBytes int) *PageCache {
 	return &PageCache{ttl: ttl, maxBytes: maxBytes, rerender: time.Second, seed: maphash.MakeSeed(),
-		pages: map[string]*cachedPage{}, busy: map[string]bool{}}
+		pages: map[string]*cachedPage{}, busy: map[string]bool{}, renders: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
+
+// SetRefreshWait sets how long a visitor who finds a page stale waits for its new rendering
+// before being given the stale copy (by default not at all: a visitor never waits for a
+// render of a page already seen).
+func (pc *PageCache) SetRefreshWait(d time.Duration) { pc.refreshWait = d }
 
 // SetRerenderInterval sets how often one page may be rendered again (a second by default).
 func (pc *PageCache) SetRerenderInterval(d time.Duration) { pc.rerender = d }
@@ -76,47 +92,86 @@ type cachedPage struct {
 	plain       []byte
 	mu          sync.Mutex // guards br and gz, made on demand
 	gz, br      []byte
-	reads       []read
-	rendered    uint64    // the write count when the render began
-	at          time.Time // when it was stored
+	colls       []*atomic.Uint64 // whole collections it read
+	keys        []uint64         // documents, referred ObjectIDs and fields it read, sorted
+	rendered    uint64           // the write count when the render began
+	checked     atomic.Uint64    // the write count up to which no mark names its keys
+	at          time.Time        // when it was stored
 }
 
 // size is what a page takes: its body, a third more for the compressed copies made later,
 // and its reads.
-func (p *cachedPage) size() int { return len(p.plain)*4/3 + 16*len(p.reads) }
-
-// read is something a render read: an ObjectID (by its hash) or a whole collection.
-type read struct {
-	slot uint32 // the ObjectID's hash; unused for a collection
-	coll *atomic.Uint64
-}
+func (p *cachedPage) size() int { return len(p.plain)*4/3 + 8*len(p.keys) + 8*len(p.colls) }
 
 // readSet collects a render's reads; the driver monitor finds it in the request's context.
 type readSet struct {
 	pc    *PageCache
 	mu    sync.Mutex
-	reads []read
-	seen  map[read]bool
+	keys  map[uint64]bool
+	colls map[*atomic.Uint64]bool
 }
 
 // ReadCollection notes a read served without the driver (store.Cached).
-func (rs *readSet) ReadCollection(name string) { rs.add(read{coll: rs.pc.collection(name)}) }
+func (rs *readSet) ReadCollection(name string) { rs.addCollection(rs.pc.collection(name)) }
 
-func (rs *readSet) add(r read) {
+func (rs *readSet) addCollection(c *atomic.Uint64) {
 	rs.mu.Lock()
-	if !rs.seen[r] {
-		rs.seen[r] = true
-		rs.reads = append(rs.reads, r)
-	}
+	rs.colls[c] = true
 	rs.mu.Unlock()
+}
+
+func (rs *readSet) add(key uint64) {
+	rs.mu.Lock()
+	rs.keys[key] = true
+	rs.mu.Unlock()
+}
+
+// markLog keeps the keys the latest writes touched, in the order of their write numbers, so a
+// page checks only what was written since it last looked. A page that last looked before the
+// oldest kept mark is stale.
+type markLog struct {
+	mu      sync.RWMutex
+	entries [1 << 16]mark // a ring
+	next    uint64        // marks ever added; the newest is at (next-1) % len
+	lost    uint64        // the write number of the newest mark dropped from the ring
+}
+
+type mark struct{ seq, key uint64 }
+
+// fresh says whether no mark after seq names one of keys (sorted), and returns the newest
+// write number it looked at.
+func (l *markLog) fresh(keys []uint64, seq uint64) (bool, uint64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.lost > seq {
+		return false, seq
+	}
+	size := uint64(len(l.entries))
+	oldest := l.next - min(l.next, size)
+	// The first mark after seq: marks are in write order.
+	i := oldest + uint64(sort.Search(int(l.next-oldest), func(i int) bool { return l.entries[(oldest+uint64(i))%size].seq > seq }))
+	newest := seq
+	for ; i < l.next; i++ {
+		m := l.entries[i%size]
+		if _, found := slices.BinarySearch(keys, m.key); found {
+			return false, seq
+		}
+		newest = m.seq
+	}
+	return true, newest
 }
 
 // pendingCommand is a command the driver has sent and not yet had answered.
 type pendingCommand struct {
 	name  string   // the collection
 	reads *readSet // a read: the documents in its answer are read too
-	marks []uint32 // a write: the ObjectIDs it touches, marked once it is done
+	marks []uint64 // a write: the ObjectIDs (and fields) it touches, marked once it is done
 	coll  *atomic.Uint64
+	// A read with a projection (an author's name and avatar) depends on those fields of the
+	// documents it gets back, not on the rest: a member's counters moving leaves every page
+	// that shows their name alone. wanted are the _ids it asked for, whose absence it shows.
+	fields []string
+	wanted []bson.ObjectID
 }
 
 // fresh says whether nothing p read has been written since p was rendered.
@@ -124,26 +179,155 @@ func (pc *PageCache) fresh(p *cachedPage, now time.Time) bool {
 	if now.Sub(p.at) > pc.ttl {
 		return false
 	}
-	for _, r := range p.reads {
-		if r.coll != nil {
-			if r.coll.Load() > p.rendered {
-				return false
-			}
-		} else if pc.marks[r.slot].Load() > p.rendered {
+	for _, c := range p.colls {
+		if c.Load() > p.rendered {
 			return false
 		}
 	}
-	return true
+	checked := p.checked.Load()
+	fresh, upTo := pc.log.fresh(p.keys, checked)
+	if fresh && upTo > checked {
+		p.checked.CompareAndSwap(checked, upTo) // a later look starts there
+	}
+	return fresh
 }
 
-// slot is where the marks of one document, or of the documents that refer to one ObjectID,
-// in one collection are kept: a write can only change what reads of its own collection see.
-func (pc *PageCache) slot(coll string, id bson.ObjectID) uint32 {
+// key names one document, or the documents that refer to one ObjectID, in one collection (a
+// write can only change what reads of its own collection see) — with a token, one field of
+// that document (readTokens, writeTokens).
+func (pc *PageCache) key(coll string, id bson.ObjectID, token string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(pc.seed)
 	h.WriteString(coll)
+	h.WriteByte(0)
 	h.Write(id[:])
-	return uint32(h.Sum64()) & (1<<16 - 1)
+	h.WriteString(token)
+	return h.Sum64()
+}
+
+// wholeDocument is the token every write that may change any field marks (a delete, a
+// replacement) and every read of fields notes.
+const wholeDocument = "!"
+
+// Field tokens: a write to path W conflicts with a read of path R when one is a prefix of the
+// other (or they are equal). A read notes "=P" for R and each prefix P of it, and "<R"; a
+// write marks "=W" and "<P" for each proper prefix P of W. So a write of "loyalty.points"
+// leaves a read of "loyalty.level" alone, and a write of "loyalty" does not.
+func readTokens(paths []string) []string {
+	out := []string{wholeDocument}
+	for _, r := range paths {
+		for i := range len(r) {
+			if r[i] == '.' {
+				out = append(out, "="+r[:i])
+			}
+		}
+		out = append(out, "="+r, "<"+r)
+	}
+	return out
+}
+
+func writeTokens(paths []string) []string {
+	var out []string
+	for _, w := range paths {
+		out = append(out, "="+w)
+		for i := range len(w) {
+			if w[i] == '.' {
+				out = append(out, "<"+w[:i])
+			}
+		}
+	}
+	return out
+}
+
+// updateMarks appends what an update (u), or a delete (u unset), of the documents a filter
+// names by ids marks: each document, and the fields the update changes — or the whole
+// document when it is not an update by operators (a replacement, a pipeline, a delete).
+func (pc *PageCache) updateMarks(marks []uint64, coll string, ids []bson.ObjectID, u bson.RawValue) []uint64 {
+	paths, known := changedPaths(u)
+	tokens := writeTokens(paths)
+	if !known {
+		tokens = []string{wholeDocument}
+	}
+	for _, id := range ids {
+		marks = append(marks, pc.key(coll, id, ""))
+		for _, t := range tokens {
+			marks = append(marks, pc.key(coll, id, t))
+		}
+	}
+	return marks
+}
+
+// changedPaths lists the paths an update by operators ($set, $inc, $push…) changes, and says
+// whether u is such an update.
+func changedPaths(u bson.RawValue) (paths []string, known bool) {
+	doc, ok := u.DocumentOK()
+	if !ok {
+		return nil, false
+	}
+	elems, err := doc.Elements()
+	if err != nil || len(elems) == 0 {
+		return nil, false
+	}
+	for _, op := range elems {
+		if !strings.HasPrefix(op.Key(), "$") {
+			return nil, false // a replacement
+		}
+		fields, ok := op.Value().DocumentOK()
+		if !ok {
+			return nil, false
+		}
+		fieldElems, _ := fields.Elements()
+		for _, f := range fieldElems {
+			paths = append(paths, f.Key())
+			if to, ok := f.Value().StringValueOK(); ok && op.Key() == "$rename" {
+				paths = append(paths, to)
+			}
+		}
+	}
+	return paths, true
+}
+
+// projected returns the paths an inclusion projection keeps, or nil for none (or an
+// exclusion, which keeps fields nobody named).
+func projected(v bson.RawValue) []string {
+	doc, ok := v.DocumentOK()
+	if !ok {
+		return nil
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return nil
+	}
+	var paths []string
+	for _, el := range elems {
+		if el.Key() == "_id" {
+			continue
+		}
+		if n, ok := el.Value().AsInt64OK(); !ok || n != 1 {
+			if b, ok := el.Value().BooleanOK(); !ok || !b {
+				return nil
+			}
+		}
+		paths = append(paths, el.Key())
+	}
+	return paths
+}
+
+// objectIDsBesideID splits a filter's ObjectIDs: those under its top-level _id, and the
+// others (what it refers to).
+func objectIDsBesideID(filter bson.Raw) (others, ids []bson.ObjectID) {
+	elems, err := filter.Elements()
+	if err != nil {
+		return nil, nil
+	}
+	for _, el := range elems {
+		if el.Key() == "_id" {
+			ids = objectIDsIn(el.Value(), ids)
+		} else {
+			others = objectIDsIn(el.Value(), others)
+		}
+	}
+	return others, ids
 }
 
 func (pc *PageCache) collection(name string) *atomic.Uint64 {
@@ -161,6 +345,9 @@ func (pc *PageCache) Monitor() *event.CommandMonitor {
 
 func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) {
 	coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+	if e.CommandName == "getMore" { // its first value is the cursor
+		coll, _ = e.Command.Lookup("collection").StringValueOK()
+	}
 	switch e.CommandName {
 	case "find", "aggregate", "count", "distinct", "getMore":
 		rs, _ := store.ReadObserverFrom(ctx).(*readSet)
@@ -183,8 +370,18 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 			}
 		}
 		cmd := &pendingCommand{reads: rs, name: coll}
+		if e.CommandName == "find" {
+			cmd.fields = projected(e.Command.Lookup("projection"))
+		}
 		if e.CommandName != "getMore" {
-			ids := objectIDs(filter, nil)
+			var ids []bson.ObjectID
+			if cmd.fields != nil {
+				// The _ids asked for are noted with the answer: the fields of those found,
+				// the absence of the others.
+				ids, cmd.wanted = objectIDsBesideID(filter)
+			} else {
+				ids = objectIDs(filter, nil)
+			}
 			// A look-up of one document by a key (FindOne: limit 1, no sort) depends on the
 			// document it finds; what it does not find may be inserted by anyone, so a miss,
 			// like a list, depends on the whole collection.
@@ -192,11 +389,11 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 			_, sorted := e.Command.Lookup("sort").DocumentOK()
 			if e.CommandName == "find" && limit == 1 && !sorted {
 				cmd.coll = pc.collection(coll)
-			} else if len(ids) == 0 {
-				rs.add(read{coll: pc.collection(coll)})
+			} else if len(ids) == 0 && len(cmd.wanted) == 0 {
+				rs.addCollection(pc.collection(coll))
 			}
 			for _, id := range ids {
-				rs.add(read{slot: pc.slot(coll, id)})
+				rs.add(pc.key(coll, id, ""))
 			}
 		}
 		pc.pending.Store(e.RequestID, cmd)
@@ -219,7 +416,7 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 			for _, v := range values {
 				if doc, ok := v.DocumentOK(); ok && !onlyBookkeeping(doc.Lookup("u")) {
 					q, _ := doc.Lookup("q").DocumentOK()
-					ids, shown = objectIDs(q, ids), true
+					w.marks, shown = pc.updateMarks(w.marks, coll, objectIDs(q, nil), doc.Lookup("u")), true
 				}
 			}
 			if !shown {
@@ -231,15 +428,19 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 			for _, v := range values {
 				if doc, ok := v.DocumentOK(); ok {
 					q, _ := doc.Lookup("q").DocumentOK()
-					ids = objectIDs(q, ids)
+					w.marks = pc.updateMarks(w.marks, coll, objectIDs(q, nil), bson.RawValue{})
 				}
 			}
 		case "findAndModify":
 			q, _ := e.Command.Lookup("query").DocumentOK()
-			ids = objectIDs(q, ids)
+			update := e.Command.Lookup("update")
+			if remove, _ := e.Command.Lookup("remove").BooleanOK(); remove {
+				update = bson.RawValue{}
+			}
+			w.marks = pc.updateMarks(w.marks, coll, objectIDs(q, nil), update)
 		}
 		for _, id := range ids {
-			w.marks = append(w.marks, pc.slot(coll, id))
+			w.marks = append(w.marks, pc.key(coll, id, ""))
 		}
 		pc.pending.Store(e.RequestID, w)
 	}
@@ -288,13 +489,23 @@ func (pc *PageCache) succeeded(_ context.Context, e *event.CommandSucceededEvent
 				found++
 				if doc, ok := d.DocumentOK(); ok {
 					if id, ok := doc.Lookup("_id").ObjectIDOK(); ok {
-						cmd.reads.add(read{slot: pc.slot(cmd.name, id)})
+						if cmd.fields == nil {
+							cmd.reads.add(pc.key(cmd.name, id, ""))
+							continue
+						}
+						for _, token := range readTokens(cmd.fields) {
+							cmd.reads.add(pc.key(cmd.name, id, token))
+						}
+						cmd.wanted = slices.DeleteFunc(cmd.wanted, func(w bson.ObjectID) bool { return w == id })
 					}
 				}
 			}
 		}
+		for _, id := range cmd.wanted { // asked for and not there: an insert of it changes the page
+			cmd.reads.add(pc.key(cmd.name, id, ""))
+		}
 		if cmd.coll != nil && found == 0 { // a look-up that found nothing
-			cmd.reads.add(read{coll: cmd.coll})
+			cmd.reads.addCollection(cmd.coll)
 		}
 		return
 	}
@@ -308,11 +519,22 @@ func (pc *PageCache) failed(_ context.Context, e *event.CommandFailedEvent) {
 	}
 }
 
+// written numbers a write and logs its marks. The number is taken under the log's lock, so
+// the log is in write order.
 func (pc *PageCache) written(w *pendingCommand) {
+	l := &pc.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	n := pc.seq.Add(1)
 	w.coll.Store(n)
-	for _, s := range w.marks {
-		pc.marks[s].Store(n)
+	size := uint64(len(l.entries))
+	for _, key := range w.marks {
+		slot := &l.entries[l.next%size]
+		if l.next >= size {
+			l.lost = slot.seq
+		}
+		*slot = mark{seq: n, key: key}
+		l.next++
 	}
 }
 
@@ -361,9 +583,17 @@ func topObjectIDs(doc bson.Raw, out []bson.ObjectID) []bson.ObjectID {
 
 // servePages answers an anonymous visitor's GET from the cache when it holds the page, so
 // such a request does no other work (not even wait for admission). A page gone stale is
-// served stale while one request, let through here, renders it again.
+// rendered again in the background (refresh) while visitors are given the stale copy, so no
+// visitor waits for a render once a page has been seen; only a page never seen is rendered
+// in the request that asks for it.
 func (s *Server) servePages(c *fiber.Ctx) error {
 	pc := s.deps.Pages
+	if key, ok := c.Locals(refreshLocal).(string); ok {
+		if web.User(c) == nil {
+			c.Locals(pageKeyLocal, key)
+		}
+		return c.Next()
+	}
 	if pc == nil || c.Method() != fiber.MethodGet || web.User(c) != nil || s.cookie(c, flashCookie) != "" ||
 		c.Get(fiber.HeaderCacheControl) == "no-cache" { // a reload that asks for a fresh page (and guyub bench --uncached)
 		return c.Next()
@@ -373,33 +603,89 @@ func (s *Server) servePages(c *fiber.Ctx) error {
 	pc.mu.Lock()
 	page := pc.pages[key]
 	fresh := page != nil && pc.fresh(page, now)
-	refresh := page == nil
-	// A stale page is rendered again by one request at a time, and at most once a
-	// rerender interval: a list that every write changes is not rendered for every write.
-	if page != nil && !fresh && !pc.busy[key] && now.Sub(page.at) >= pc.rerender {
-		pc.busy[key], refresh = true, true
+	// A stale page is rendered again by one render at a time, and at most once a rerender
+	// interval: a list that every write changes is not rendered for every write.
+	refresh := page != nil && !fresh && !pc.busy[key] && now.Sub(page.at) >= pc.rerender
+	if refresh {
+		pc.busy[key] = true
 	}
 	pc.mu.Unlock()
-	if !refresh {
-		if fresh {
-			pc.hits[0].Add(1)
-			c.Set("X-Cache", "hit")
-		} else {
-			pc.hits[1].Add(1)
-			c.Set("X-Cache", "stale")
+	if page == nil {
+		pc.hits[2].Add(1)
+		c.Locals(pageKeyLocal, key)
+		return c.Next()
+	}
+	result := "hit"
+	if !fresh {
+		result = "stale"
+	}
+	if refresh {
+		done := s.refresh(c, key)
+		if pc.refreshWait > 0 {
+			t := time.NewTimer(pc.refreshWait)
+			select {
+			case <-done:
+				pc.mu.Lock()
+				if p := pc.pages[key]; p != nil && p != page {
+					page, result = p, "miss" // rendered for this request after all
+				}
+				pc.mu.Unlock()
+			case <-t.C:
+			}
+			t.Stop()
 		}
-		return page.write(c)
 	}
-	pc.hits[2].Add(1)
-	if page != nil {
+	switch result {
+	case "hit":
+		pc.hits[0].Add(1)
+	case "stale":
+		pc.hits[1].Add(1)
+	default:
+		pc.hits[2].Add(1)
+	}
+	c.Set("X-Cache", result)
+	return page.write(c)
+}
+
+// refreshLocal marks the background request that renders a stale page again; it holds the
+// page's cache key.
+const refreshLocal = "page_refresh"
+
+// refresh renders the page c asked for again in the background, as the same anonymous request
+// would, and keeps it; done is closed when it is kept or given up. At most as many pages
+// render at once as there are cores: beyond that the stale copy stays until a later visit.
+// The render skips the rate limit and admission (its visitor was already answered; the
+// render slots bound it instead).
+func (s *Server) refresh(c *fiber.Ctx, key string) (done <-chan struct{}) {
+	pc := s.deps.Pages
+	finished := make(chan struct{})
+	release := func() {
+		pc.mu.Lock()
+		delete(pc.busy, key)
+		pc.mu.Unlock()
+		close(finished)
+	}
+	select {
+	case pc.renders <- struct{}{}:
+	default:
+		release()
+		return finished
+	}
+	req := new(fasthttp.Request)
+	c.Request().CopyTo(req)
+	req.Header.Del(fiber.HeaderAcceptEncoding) // kept uncompressed: the cache compresses per encoding
+	remote := c.Context().RemoteAddr()
+	go func() {
 		defer func() {
-			pc.mu.Lock()
-			delete(pc.busy, key)
-			pc.mu.Unlock()
+			<-pc.renders
+			release()
 		}()
-	}
-	c.Locals(pageKeyLocal, key)
-	return c.Next()
+		var rctx fasthttp.RequestCtx
+		rctx.Init(req, remote, nil)
+		rctx.SetUserValue(refreshLocal, key)
+		s.handler(&rctx)
+	}()
+	return finished
 }
 
 // pageKeyLocal is the cache key of a page servePages let through to be rendered.
@@ -416,17 +702,25 @@ func (s *Server) cached(h fiber.Handler) fiber.Handler {
 			return h(c)
 		}
 		rendered := pc.seq.Load()
-		rs := &readSet{pc: pc, seen: map[read]bool{}}
+		rs := &readSet{pc: pc, keys: map[uint64]bool{}, colls: map[*atomic.Uint64]bool{}}
 		ctx := c.UserContext()
 		c.SetUserContext(store.WithReadObserver(ctx, rs))
 		err := h(c)
 		c.SetUserContext(ctx)
 		resp := c.Response()
 		if err != nil || resp.StatusCode() != fiber.StatusOK || c.Locals(noCacheLocal) != nil || hasSetCookie(resp) {
+			if c.Locals(refreshLocal) != nil {
+				pc.drop(key) // gone, failing or now personal: the next visitor's request renders it
+			}
 			return err
 		}
 		page := &cachedPage{status: resp.StatusCode(), contentType: string(resp.Header.ContentType()),
-			plain: bytes.Clone(resp.Body()), reads: rs.reads, rendered: rendered, at: time.Now()}
+			plain: bytes.Clone(resp.Body()), rendered: rendered, at: time.Now()}
+		rs.mu.Lock()
+		page.keys = slices.Sorted(maps.Keys(rs.keys))
+		page.colls = slices.Collect(maps.Keys(rs.colls))
+		rs.mu.Unlock()
+		page.checked.Store(rendered)
 		for _, name := range []string{fiber.HeaderVary, fiber.HeaderCacheControl, fiber.HeaderContentLanguage} {
 			if v := resp.Header.Peek(name); len(v) > 0 {
 				page.headers = append(page.headers, [2]string{name, string(v)})
@@ -519,10 +813,20 @@ func (pc *PageCache) store(key string, p *cachedPage) {
 	pc.bytes += p.size()
 }
 
+// drop forgets a page.
+func (pc *PageCache) drop(key string) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if old := pc.pages[key]; old != nil {
+		pc.bytes -= old.size()
+		delete(pc.pages, key)
+	}
+}
+
 // Changed tells the cache that source, something pages read outside MongoDB (the search
 // index), has changed: every page that read it is stale.
 func (pc *PageCache) Changed(source string) {
-	pc.collection(source).Store(pc.seq.Add(1))
+	pc.written(&pendingCommand{coll: pc.collection(source)})
 }
 
 // ChangedWithin is Changed for a source that changes all the time (the search index takes

@@ -10,7 +10,7 @@ import (
 // rateLimit counts requests per client IP in MongoDB, shared by every instance. If the
 // counter store fails the request goes through: a limiter outage must not take the site down.
 func (s *Server) rateLimit(c *fiber.Ctx) error {
-	if s.cfg.RateLimit <= 0 {
+	if s.cfg.RateLimit <= 0 || c.Locals(refreshLocal) != nil {
 		return c.Next()
 	}
 	d, err := s.deps.Limiter.Allow(c.UserContext(), "ip:"+s.clientIP(c), s.cfg.RateLimit, s.cfg.RateWindow)

@@ -105,7 +105,7 @@ func (s *Server) productData(c *fiber.Ctx) (*productData, error) {
 	for i, r := range page.Reviews {
 		authorIDs[i] = r.AuthorID
 	}
-	authors, err := s.deps.Customers.GetMany(ctx, authorIDs)
+	authors, err := s.deps.Customers.Profiles(ctx, authorIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/fiber/v2/utils"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/community"
@@ -121,6 +122,8 @@ type Server struct {
 	proxies   []*net.IPNet
 	admission *admission
 	api       *apiv1.API // the JSON API; the pages borrow its exports
+	// handler serves a request in process: the page cache renders stale pages through it.
+	handler fasthttp.RequestHandler
 }
 
 // New builds the Fiber app with its middleware and routes.
@@ -264,6 +267,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s.seoRoutes(app)
 	app.Get("/developers", s.cached(s.developersPage))
 	s.api.Mount(app.Group("/api/v1"))
+	s.handler = app.Handler()
 	return app, nil
 }
 

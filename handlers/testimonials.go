@@ -40,7 +40,7 @@ func (s *Server) testimonialViews(c *fiber.Ctx, list []*reviews.Testimonial) ([]
 	for i, t := range list {
 		ids[i] = t.AuthorID
 	}
-	authors, err := s.deps.Customers.GetMany(c.UserContext(), ids)
+	authors, err := s.deps.Customers.Profiles(c.UserContext(), ids)
 	if err != nil {
 		return nil, err
 	}

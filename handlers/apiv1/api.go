@@ -190,7 +190,7 @@ func (a *API) apiReviews(c *fiber.Ctx) error {
 	for i, r := range page.Reviews {
 		ids[i] = r.AuthorID
 	}
-	authors, err := a.Customers.GetMany(ctx, ids) // one query for the page's authors
+	authors, err := a.Customers.Profiles(ctx, ids) // one query for the page's authors
 	if err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ func (a *API) apiTestimonials(c *fiber.Ctx) error {
 	for i, t := range list {
 		ids[i] = t.AuthorID
 	}
-	authors, err := a.Customers.GetMany(c.UserContext(), ids)
+	authors, err := a.Customers.Profiles(c.UserContext(), ids)
 	if err != nil {
 		return err
 	}
