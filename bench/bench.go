@@ -49,6 +49,9 @@ type RouteStats struct {
 	Max      Millis         `json:"max_ms"`
 	Errors   uint64         `json:"errors"`       // 5xx, timeouts and transport errors
 	Statuses map[string]int `json:"status_codes"` // every status seen, "0" for no answer
+	// Cache counts how the page cache answered (its X-Cache header): hit, stale (while the
+	// page is rendered again), miss (rendered for the request).
+	Cache map[string]int `json:"page_cache,omitempty"`
 }
 
 // Millis is a duration printed in milliseconds.
@@ -111,7 +114,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	attack := func(workers int, targeter vegeta.Targeter, name string) {
 		a := vegeta.NewAttacker(vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)),
 			vegeta.Connections(workers), vegeta.MaxConnections(workers), vegeta.Timeout(cfg.Timeout),
-			vegeta.Redirects(vegeta.NoFollow), vegeta.KeepAlive(true))
+			vegeta.Redirects(vegeta.NoFollow), vegeta.KeepAlive(true),
+			vegeta.MaxBody(0)) // read and dropped, not kept: this process shares the machine
 		attackers.Go(func() {
 			for r := range a.Attack(targeter, vegeta.Rate{}, cfg.Duration, name) {
 				results <- r
@@ -148,15 +152,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	per := map[string]*vegeta.Metrics{}
 	total := map[string]*vegeta.Metrics{"read": {}, "write": {}}
-	codes := map[string]map[string]int{}
+	codes, cache := map[string]map[string]int{}, map[string]map[string]int{}
 	for r := range results {
 		route := routes.of(r.Method, r.URL)
 		if per[route] == nil {
-			per[route], codes[route] = &vegeta.Metrics{}, map[string]int{}
+			per[route], codes[route], cache[route] = &vegeta.Metrics{}, map[string]int{}, map[string]int{}
 		}
 		per[route].Add(r)
 		total[r.Attack].Add(r)
 		codes[route][fmt.Sprint(r.Code)]++
+		if x := r.Headers.Get("X-Cache"); x != "" {
+			cache[route][x]++
+		}
 	}
 	close(stopReady)
 	<-readyDone
@@ -166,7 +173,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Writers = cfg.Writers
 	}
 	for route, m := range per {
-		rep.Routes = append(rep.Routes, stats(route, m, codes[route]))
+		st := stats(route, m, codes[route])
+		if len(cache[route]) > 0 {
+			st.Cache = cache[route]
+		}
+		rep.Routes = append(rep.Routes, st)
 	}
 	slices.SortFunc(rep.Routes, func(a, b RouteStats) int { return strings.Compare(a.Route, b.Route) })
 	rep.Reads = stats("all reads", total["read"], nil)

@@ -18,14 +18,14 @@ import (
 // handler for scale.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "route\trequests\tper s\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tstatus codes\t\n")
+	fmt.Fprintf(tw, "route\trequests\tper s\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tstatus codes\tpage cache\t\n")
 	row := func(s RouteStats) {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", s.Route, s.Requests, s.PerSec, s.P50, s.P95, s.P99, s.Max, s.Errors, codes(s.Statuses))
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", s.Route, s.Requests, s.PerSec, s.P50, s.P95, s.P99, s.Max, s.Errors, codes(s.Statuses), codes(s.Cache))
 	}
 	for _, s := range r.Routes {
 		row(s)
 	}
-	fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t\n")
+	fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t\t\n")
 	row(r.Reads)
 	if r.Writers > 0 {
 		row(r.Writes)
