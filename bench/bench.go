@@ -29,6 +29,7 @@ type Config struct {
 	BaseURL  string        // the portal, e.g. http://localhost:8080
 	Duration time.Duration // how long the load runs
 	Readers  int           // concurrent anonymous readers (connections)
+	ReadRate int           // reads per second in all (0: each reader as fast as it can)
 	Writers  int           // concurrent signed-in writers; 0 for reads only
 	Members  []Member      // who the writers sign in as
 	Timeout  time.Duration // a request slower than this counts as an error
@@ -69,6 +70,7 @@ type Report struct {
 	BaseURL  string       `json:"base_url"`
 	Duration string       `json:"duration"`
 	Readers  int          `json:"readers"`
+	ReadRate int          `json:"read_rate,omitempty"` // reads per second asked for; 0: as many as they could
 	Writers  int          `json:"writers"`
 	Routes   []RouteStats `json:"routes"`
 	Reads    RouteStats   `json:"reads"`
@@ -111,21 +113,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	routes := &routeTable{byURL: map[string]string{}}
 	results := make(chan *vegeta.Result, 1024)
 	var attackers sync.WaitGroup
-	attack := func(workers int, targeter vegeta.Targeter, name string) {
+	attack := func(workers int, rate vegeta.Rate, targeter vegeta.Targeter, name string) {
 		a := vegeta.NewAttacker(vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)),
 			vegeta.Connections(workers), vegeta.MaxConnections(workers), vegeta.Timeout(cfg.Timeout),
 			vegeta.Redirects(vegeta.NoFollow), vegeta.KeepAlive(true),
 			vegeta.MaxBody(0)) // read and dropped, not kept: this process shares the machine
 		attackers.Go(func() {
-			for r := range a.Attack(targeter, vegeta.Rate{}, cfg.Duration, name) {
+			for r := range a.Attack(targeter, rate, cfg.Duration, name) {
 				results <- r
 			}
 		})
 		go func() { <-ctx.Done(); a.Stop() }()
 	}
-	attack(cfg.Readers, site.readTargeter(base, routes, cfg.Uncached), "read")
+	// A rate is an open loop, as visitors arrive: a slow answer does not slow the arrivals.
+	attack(cfg.Readers, vegeta.Rate{Freq: cfg.ReadRate, Per: time.Second}, site.readTargeter(base, routes, cfg.Uncached), "read")
 	if len(writers) > 0 {
-		attack(cfg.Writers, site.writeTargeter(base, writers, routes), "write")
+		attack(cfg.Writers, vegeta.Rate{}, site.writeTargeter(base, writers, routes), "write")
 	}
 	go func() { attackers.Wait(); close(results) }()
 	readyChecks, readyNotOK := 0, 0
@@ -167,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	close(stopReady)
 	<-readyDone
-	rep := &Report{BaseURL: base, Duration: cfg.Duration.String(), Readers: cfg.Readers, Uncached: cfg.Uncached}
+	rep := &Report{BaseURL: base, Duration: cfg.Duration.String(), Readers: cfg.Readers, ReadRate: cfg.ReadRate, Uncached: cfg.Uncached}
 	rep.Readiness.Checks, rep.Readiness.NotOK = readyChecks, readyNotOK
 	if len(writers) > 0 {
 		rep.Writers = cfg.Writers
@@ -368,9 +371,7 @@ func (s *site) writeTargeter(base string, writers []*writer, routes *routeTable)
 	}
 	mix := []weighted{
 		{"write reply", 40, func(r *rand.Rand) vegeta.Target {
-			seq++
-			return post(r, "/api/v1/threads/"+oneOf(r, s.threadID)+"/posts", map[string]string{
-				"body": fmt.Sprintf("Bench reply %d: pengiriman cepat, kualitas bagus. Thanks for the tips!", seq)})
+			return post(r, "/api/v1/threads/"+oneOf(r, s.threadID)+"/posts", map[string]string{"body": replyText(r)})
 		}},
 		{"write like", 25, func(r *rand.Rand) vegeta.Target {
 			return post(r, "/api/v1/posts/"+oneOf(r, s.posts)+"/like", map[string]bool{"like": r.IntN(2) == 0})
@@ -385,6 +386,26 @@ func (s *site) writeTargeter(base string, writers []*writer, routes *routeTable)
 		}},
 	}
 	return targeter(mix, routes)
+}
+
+// Replies are put together from these, so that they read like members' words: a member who
+// posts the same words twice is held for a moderator (the duplicate rule), which is not the
+// path a reply usually takes.
+var replyParts = [][]string{
+	{"Thanks for the tips!", "Makasih infonya.", "Good question.", "Saya juga pernah begitu.", "Same here.", "Setuju banget.", "Interesting.", "Wah, baru tahu."},
+	{"Pengiriman cepat, kualitas bagus.", "Mine arrived in two days.", "Baterainya awet seharian.", "The price went up last month.", "Sudah saya coba tiga kali.", "Customer service answered within an hour.", "Ukurannya pas.", "It works fine with the older model."},
+	{"Try resetting it first.", "Coba hubungi CS lewat chat.", "I would buy it again.", "Semoga membantu.", "Check the warranty card.", "Jangan lupa simpan struknya.", "The manual explains it on page 4.", "Nanti saya kabari hasilnya."},
+	{"", "Cheers.", "Salam.", "Good luck!", "Semangat!", "Thanks all.", "Terima kasih.", "Have a nice day."},
+}
+
+func replyText(r *rand.Rand) string {
+	parts := make([]string, 0, len(replyParts))
+	for _, options := range replyParts {
+		if p := oneOf(r, options); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // writer is a signed-in member: a session cookie and the CSRF token for its browser.
