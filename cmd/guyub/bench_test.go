@@ -27,7 +27,7 @@ func TestBench_EveryRouteRunsWithoutScansOrServerErrors(t *testing.T) {
 	for i := range 2 {
 		members = append(members, bench.Member{Email: seed.MemberEmail(i), Password: seed.BenchPassword})
 	}
-	rep, err := bench.Run(context.Background(), bench.Config{BaseURL: r.URL, Duration: 4 * time.Second, Readers: 4, Writers: 2, Members: members})
+	rep, err := bench.Run(context.Background(), bench.Config{BaseURL: r.URL, Duration: 4 * time.Second, Readers: 4, ReadRate: 150, Writers: 2, Members: members})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +38,12 @@ func TestBench_EveryRouteRunsWithoutScansOrServerErrors(t *testing.T) {
 		if route.Errors > 0 || route.Requests == 0 {
 			t.Errorf("%s: %d requests, %d errors, statuses %v", route.Route, route.Requests, route.Errors, route.Statuses)
 		}
+	}
+	if rep.Reads.Requests > 150*4+1 {
+		t.Errorf("%d reads in 4 s at 150 a second", rep.Reads.Requests)
+	}
+	if rep.Routes[0].Cache["hit"] == 0 && rep.Routes[0].Cache["stale"] == 0 {
+		t.Errorf("%s was never answered from the page cache: %v", rep.Routes[0].Route, rep.Routes[0].Cache)
 	}
 	if rep.Readiness.Checks == 0 || rep.Readiness.NotOK > 0 {
 		t.Errorf("/readyz during the run: %+v", rep.Readiness)
