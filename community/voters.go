@@ -102,7 +102,7 @@ func (s *Service) sumVoters(ctx context.Context, idea bson.ObjectID) (Voters, in
 	votes := 0
 	err := s.forVoters(ctx, idea, func(ids []bson.ObjectID) error {
 		votes += len(ids)
-		people, err := s.customers.GetMany(ctx, ids)
+		people, err := s.customers.GetManyFields(ctx, ids, "value", "risk", "stage") // what add reads
 		if err != nil {
 			return err
 		}

@@ -271,12 +271,19 @@ func (s *Service) getMany(ctx context.Context, ids []bson.ObjectID, opts ...opti
 // page cache keep a page that shows an author while the author's counters, scores and
 // points move.
 func (s *Service) Profiles(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*Customer, error) {
-	return s.getMany(ctx, ids, options.Find().SetProjection(profileFields))
+	return s.GetManyFields(ctx, ids, "display_name", "avatar_url", "roles", "staff", "status", "suspension", "loyalty.level")
 }
 
-// profileFields are the fields Profiles reads.
-var profileFields = bson.D{{Key: "display_name", Value: 1}, {Key: "avatar_url", Value: 1}, {Key: "roles", Value: 1},
-	{Key: "staff", Value: 1}, {Key: "status", Value: 1}, {Key: "suspension", Value: 1}, {Key: "loyalty.level", Value: 1}}
+// GetManyFields is GetMany reading only the named fields (and _id): a record carries its
+// purchases, identities and score trail, which a caller that needs a few fields of thousands
+// of customers should not read and decode.
+func (s *Service) GetManyFields(ctx context.Context, ids []bson.ObjectID, fields ...string) (map[bson.ObjectID]*Customer, error) {
+	projection := bson.D{}
+	for _, f := range fields {
+		projection = append(projection, bson.E{Key: f, Value: 1})
+	}
+	return s.getMany(ctx, ids, options.Find().SetProjection(projection))
+}
 
 // FindByEmail returns the customer with that address.
 func (s *Service) FindByEmail(ctx context.Context, email string) (*Customer, error) {
