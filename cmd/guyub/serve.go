@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	log := cfg.logger(p.stderr)
 	slog.SetDefault(log) // what the services log (store.FollowUp) goes where the server's log goes
 	tuneGC(p.environ)
+	go releaseWhenIdle(ctx, time.Minute)
 
 	// Listen before anything slow, so a port in use is reported at once.
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -240,6 +242,57 @@ func tuneGC(environ []string) {
 	if !set["GOMEMLIMIT"] {
 		debug.SetMemoryLimit(512 << 20)
 	}
+}
+
+// releaseWhenIdle hands memory back to the system once the server has been idle for a
+// period: under load the heap grows to four times what is live (tuneGC), and the runtime
+// would keep that for as long as it lasts; an idle instance needs only what is live.
+func releaseWhenIdle(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	var idle idleWatch
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if idle.justWentIdle(busyCPU(), period) {
+			debug.FreeOSMemory()
+		}
+	}
+}
+
+// idleWatch tells, from the CPU time used so far, when a period of work has ended.
+type idleWatch struct {
+	used     time.Duration // CPU time at the last look
+	released bool          // memory was given back since the last busy period
+}
+
+// justWentIdle says whether the last period used under 2 % of a core after busier ones
+// (once per idle spell: giving memory back costs a full collection).
+func (w *idleWatch) justWentIdle(used, period time.Duration) bool {
+	busy := used-w.used > period/50
+	w.used = used
+	if busy {
+		w.released = false
+		return false
+	}
+	if w.released {
+		return false
+	}
+	w.released = true
+	return true
+}
+
+// busyCPU is the CPU time the process has used, as the runtime counts it.
+func busyCPU() time.Duration {
+	samples := []metrics.Sample{{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"}}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() != metrics.KindFloat64 || samples[1].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration((samples[0].Value.Float64() - samples[1].Value.Float64()) * float64(time.Second))
 }
 
 // servedURL is the address a browser on this machine opens: a listener on every interface

@@ -150,3 +150,29 @@ func TestRun_UnknownCommand(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Memory is given back once per idle spell: after the first quiet minute, not again while it
+// stays quiet, and again after the next busy one.
+func TestIdleWatch_ReleasesOncePerIdleSpell(t *testing.T) {
+	var w idleWatch
+	used := time.Duration(0)
+	look := func(spent time.Duration) bool {
+		used += spent
+		return w.justWentIdle(used, time.Minute)
+	}
+	for i, c := range []struct {
+		spent time.Duration
+		want  bool
+	}{
+		{30 * time.Second, false}, // busy
+		{100 * time.Millisecond, true},
+		{100 * time.Millisecond, false},
+		{time.Second, false}, // 1.7 % of a core: still idle
+		{5 * time.Second, false},
+		{0, true},
+	} {
+		if got := look(c.spent); got != c.want {
+			t.Fatalf("look %d (%s used): %v, want %v", i, c.spent, got, c.want)
+		}
+	}
+}
