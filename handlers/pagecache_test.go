@@ -149,22 +149,30 @@ func TestPageCache_RendersAChangingPageInTheBackgroundAtMostOnceAnInterval(t *te
 	}
 }
 
+// threadBehindCache is a thread by Ayu, and a visitor to a portal whose page cache renders a
+// changed page again at once, the visitor waiting up to wait for it.
+func threadBehindCache(t *testing.T, wait time.Duration) (*env, *community.Thread, *browser) {
+	t.Helper()
+	e := newEnv(t)
+	pc := handlers.NewPageCache(time.Hour, 8<<20)
+	pc.SetRerenderInterval(0)
+	pc.SetRefreshWait(wait)
+	storetest.Watch(t, pc.Monitor())
+	e.category("Help", false)
+	ayu := e.person("ayu@example.com")
+	th, err := e.community.CreateThread(context.Background(), ayu, community.ThreadInput{Category: "help", Title: "Router keeps rebooting", Body: "Every hour."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, th, newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{Pages: pc})))
+}
+
 // A cached page whose content is gone is not served stale for ever: its background render
 // finds it gone and drops it, and the next visitor gets the answer of the moment.
 func TestPageCache_APageThatIsGoneIsDropped(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	pc := handlers.NewPageCache(time.Hour, 8<<20)
-	pc.SetRerenderInterval(0)
-	storetest.Watch(t, pc.Monitor())
-	e.category("Help", false)
-	ayu, mod := e.person("ayu@example.com"), e.person("mod@example.com", "moderator")
-	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: "help", Title: "Router keeps rebooting", Body: "Every hour."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := listen(t, e.app(handlers.Config{}, handlers.Deps{Pages: pc}))
-	visitor := newBrowser(t, base)
+	e, th, visitor := threadBehindCache(t, 0)
+	mod := e.person("mod@example.com", "moderator")
 	visitor.get(th.URL())
 	if res := visitor.get(th.URL()); res.Header.Get("X-Cache") != "hit" {
 		t.Fatalf("second visit: X-Cache %q", res.Header.Get("X-Cache"))
@@ -190,19 +198,8 @@ func TestPageCache_APageThatIsGoneIsDropped(t *testing.T) {
 // moving (every contribution moves them), only by what it shows: name, avatar, level.
 func TestPageCache_AnAuthorsPageWaitsOnlyForWhatItShowsOfThem(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	pc := handlers.NewPageCache(time.Hour, 8<<20)
-	pc.SetRerenderInterval(0)
-	pc.SetRefreshWait(time.Minute)
-	storetest.Watch(t, pc.Monitor())
-	e.category("Help", false)
-	ayu := e.person("ayu@example.com")
-	th, err := e.community.CreateThread(ctx, ayu, community.ThreadInput{Category: "help", Title: "Router keeps rebooting", Body: "Every hour."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := listen(t, e.app(handlers.Config{}, handlers.Deps{Pages: pc}))
-	visitor := newBrowser(t, base)
+	e, th, visitor := threadBehindCache(t, time.Minute)
+	ayu := th.AuthorID
 	visit := func(want string) string {
 		t.Helper()
 		res := visitor.get(th.URL())
@@ -213,19 +210,19 @@ func TestPageCache_AnAuthorsPageWaitsOnlyForWhatItShowsOfThem(t *testing.T) {
 	}
 	visit("miss")
 	visit("hit")
-	if err := e.customers.Contributed(ctx, ayu.ID, "posts", bson.ObjectID{}); err != nil {
+	if err := e.customers.Contributed(ctx, ayu, "posts", bson.ObjectID{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.customers.AddPoints(ctx, ayu.ID, 25, true); err != nil {
+	if _, err := e.customers.AddPoints(ctx, ayu, 25, true); err != nil {
 		t.Fatal(err)
 	}
 	visit("hit")
-	if err := e.customers.SetLevel(ctx, ayu.ID, 2); err != nil {
+	if err := e.customers.SetLevel(ctx, ayu, 2); err != nil {
 		t.Fatal(err)
 	}
 	visit("miss")
 	visit("hit")
-	if err := e.customers.UpdateProfile(ctx, ayu.ID, customers.Profile{DisplayName: "Ayu Lestari"}); err != nil {
+	if err := e.customers.UpdateProfile(ctx, ayu, customers.Profile{DisplayName: "Ayu Lestari"}); err != nil {
 		t.Fatal(err)
 	}
 	if body := visit("miss"); !strings.Contains(body, "Ayu Lestari") {
