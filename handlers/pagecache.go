@@ -172,6 +172,8 @@ type pendingCommand struct {
 	// that shows their name alone. wanted are the _ids it asked for, whose absence it shows.
 	fields []string
 	wanted []bson.ObjectID
+	// unnamed is the collection's count of writes that name no document by an ObjectID.
+	unnamed *atomic.Uint64
 }
 
 // fresh says whether nothing p read has been written since p was rendered.
@@ -330,6 +332,58 @@ func objectIDsBesideID(filter bson.Raw) (others, ids []bson.ObjectID) {
 	return others, ids
 }
 
+// unnamed is the number of the last write to a collection that named no document by an
+// ObjectID, under which every document read from it may have changed.
+func (pc *PageCache) unnamed(name string) *atomic.Uint64 { return pc.collection(name + "\x00unnamed") }
+
+// namesDocuments says whether each of a write's filters names the documents it changes by
+// ObjectIDs (objectIDs), so that marking those covers every document it may change.
+func namesDocuments(e *event.CommandStartedEvent) bool {
+	var filters []bson.Raw
+	switch e.CommandName {
+	case "findAndModify":
+		q, _ := e.Command.Lookup("query").DocumentOK()
+		filters = append(filters, q)
+	case "update", "delete":
+		list, _ := e.Command.Lookup(e.CommandName + "s").ArrayOK()
+		values, _ := list.Values()
+		for _, v := range values {
+			doc, _ := v.DocumentOK()
+			q, _ := doc.Lookup("q").DocumentOK()
+			filters = append(filters, q)
+		}
+	}
+	for _, q := range filters {
+		if len(objectIDs(q, nil)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldsOf appends the fields a filter or sort document names, at any depth of $and, $or
+// and $nor, but not _id.
+func fieldsOf(doc bson.Raw, out []string) []string {
+	elems, _ := doc.Elements()
+	for _, el := range elems {
+		key := el.Key()
+		if strings.HasPrefix(key, "$") {
+			list, _ := el.Value().ArrayOK()
+			values, _ := list.Values()
+			for _, v := range values {
+				if d, ok := v.DocumentOK(); ok {
+					out = fieldsOf(d, out)
+				}
+			}
+			continue
+		}
+		if key != "_id" && !slices.Contains(out, key) {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
 func (pc *PageCache) collection(name string) *atomic.Uint64 {
 	if v, ok := pc.colls.Load(name); ok {
 		return v.(*atomic.Uint64)
@@ -371,8 +425,14 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 		}
 		cmd := &pendingCommand{reads: rs, name: coll}
 		if e.CommandName == "find" {
-			cmd.fields = projected(e.Command.Lookup("projection"))
+			// What it shows, and what chose and ordered the documents it got.
+			if cmd.fields = projected(e.Command.Lookup("projection")); cmd.fields != nil {
+				sort, _ := e.Command.Lookup("sort").DocumentOK()
+				cmd.fields = fieldsOf(sort, fieldsOf(filter, cmd.fields))
+			}
 		}
+		// Every document a read gets back also depends on writes that name none (below).
+		rs.addCollection(pc.unnamed(coll))
 		if e.CommandName != "getMore" {
 			var ids []bson.ObjectID
 			if cmd.fields != nil {
@@ -399,6 +459,11 @@ func (pc *PageCache) started(ctx context.Context, e *event.CommandStartedEvent) 
 		pc.pending.Store(e.RequestID, cmd)
 	case "insert", "update", "delete", "findAndModify":
 		w := &pendingCommand{coll: pc.collection(coll)}
+		if e.CommandName != "insert" && !namesDocuments(e) {
+			// It may change any document (a purge, a bulk update): every page that read one
+			// from this collection is stale.
+			w.unnamed = pc.unnamed(coll)
+		}
 		var ids []bson.ObjectID
 		switch e.CommandName {
 		case "insert":
@@ -527,6 +592,9 @@ func (pc *PageCache) written(w *pendingCommand) {
 	defer l.mu.Unlock()
 	n := pc.seq.Add(1)
 	w.coll.Store(n)
+	if w.unnamed != nil {
+		w.unnamed.Store(n)
+	}
 	size := uint64(len(l.entries))
 	for _, key := range w.marks {
 		slot := &l.entries[l.next%size]
@@ -555,7 +623,20 @@ func objectIDsIn(v bson.RawValue, out []bson.ObjectID) []bson.ObjectID {
 		return append(out, id)
 	}
 	if doc, ok := v.DocumentOK(); ok {
-		return objectIDs(doc, out)
+		// A bound ({_id: {$lt: x}}) or an exclusion names no document: the documents it
+		// matches are not found by x.
+		elems, err := doc.Elements()
+		if err != nil {
+			return out
+		}
+		for _, el := range elems {
+			switch el.Key() {
+			case "$gt", "$gte", "$lt", "$lte", "$ne", "$nin", "$not":
+			default:
+				out = objectIDsIn(el.Value(), out)
+			}
+		}
+		return out
 	}
 	if arr, ok := v.ArrayOK(); ok {
 		values, _ := arr.Values()
@@ -602,6 +683,9 @@ func (s *Server) servePages(c *fiber.Ctx) error {
 	now := time.Now()
 	pc.mu.Lock()
 	page := pc.pages[key]
+	if page != nil && now.Sub(page.at) > pc.ttl {
+		page = nil // too old to be given even while it is rendered again (other instances' writes)
+	}
 	fresh := page != nil && pc.fresh(page, now)
 	// A stale page is rendered again by one render at a time, and at most once a rerender
 	// interval: a list that every write changes is not rendered for every write.

@@ -230,6 +230,41 @@ func TestPageCache_AnAuthorsPageWaitsOnlyForWhatItShowsOfThem(t *testing.T) {
 	}
 }
 
+// A write that names no document (a bulk update, a purge) may change any: every page that
+// read from its collection is stale.
+func TestPageCache_AWriteThatNamesNoDocumentStalesItsCollectionsPages(t *testing.T) {
+	e, th, visitor := threadBehindCache(t, time.Minute)
+	visitor.get(th.URL())
+	if res := visitor.get(th.URL()); res.Header.Get("X-Cache") != "hit" {
+		t.Fatalf("second visit: X-Cache %q", res.Header.Get("X-Cache"))
+	}
+	if _, err := e.db.Collection("threads").UpdateMany(context.Background(), bson.M{"title": "Router keeps rebooting"},
+		bson.M{"$set": bson.M{"title": "Router reboots hourly"}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := visitor.get(th.URL()); res.Header.Get("X-Cache") != "miss" || !strings.Contains(res.body, "Router reboots hourly") {
+		t.Fatalf("after a bulk update: X-Cache %q", res.Header.Get("X-Cache"))
+	}
+}
+
+// A page older than the cache's ttl (on MongoDB, what bounds other instances' writes) is not
+// given to a visitor even while it is rendered again: it is rendered for them.
+func TestPageCache_APagePastItsTTLIsRenderedForTheVisitor(t *testing.T) {
+	e := newEnv(t)
+	pc := handlers.NewPageCache(100*time.Millisecond, 8<<20)
+	storetest.Watch(t, pc.Monitor())
+	visitor := newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{Pages: pc})))
+	for _, want := range []string{"miss", "hit"} {
+		if got := visitor.get("/forums").Header.Get("X-Cache"); got != want {
+			t.Fatalf("X-Cache %q, want %q", got, want)
+		}
+	}
+	time.Sleep(150 * time.Millisecond)
+	if got := visitor.get("/forums").Header.Get("X-Cache"); got != "miss" {
+		t.Fatalf("past the ttl: X-Cache %q, want miss", got)
+	}
+}
+
 // BenchmarkCachedPage is an anonymous visitor's page served from the cache through every
 // middleware, without a network: what a hit costs the portal itself.
 func BenchmarkCachedPage(b *testing.B) {
