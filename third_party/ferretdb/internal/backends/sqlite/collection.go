@@ -16,6 +16,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -260,7 +261,11 @@ func (c *collection) DeleteAll(ctx context.Context, params *backends.DeleteAllPa
 
 	q := fmt.Sprintf(`DELETE FROM %q WHERE %s IN (%s)`, meta.TableName, column, strings.Join(placeholders, ", "))
 
-	res, err := db.ExecContext(ctx, q, args...)
+	var res sql.Result
+	err := db.Write(func() (err error) { // Guyub: in turn with the other writes
+		res, err = db.ExecContext(ctx, q, args...)
+		return err
+	})
 	if err != nil {
 		return nil, lazyerrors.Error(err)
 	}
