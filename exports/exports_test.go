@@ -179,24 +179,34 @@ func TestBuild_OneInstanceAtATime(t *testing.T) {
 	}
 }
 
-// An account erased during the build (its request gone) leaves no chunk behind.
-func TestBuild_ErasedMeanwhileLeavesNothing(t *testing.T) {
-	w := newWorld(t, 3)
+// buildInterrupted requests the member's archive and builds it, running meanwhile once the
+// first chunk is stored.
+func (w *world) buildInterrupted(meanwhile func() error) {
+	w.t.Helper()
 	ctx := context.Background()
 	if _, err := w.s.Request(ctx, w.member); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	e, _ := w.s.Status(ctx, w.member)
 	flushes := 0
 	keep := func() error {
-		if flushes++; flushes == 2 { // after the first chunk is stored
-			return store.EraseMember(ctx, w.db, w.member, bson.NewObjectID(), MemberData, nil, false)
+		if flushes++; flushes == 2 {
+			return meanwhile()
 		}
 		return nil
 	}
 	if err := w.s.build(ctx, e, keep); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
+}
+
+// An account erased during the build (its request gone) leaves no chunk behind.
+func TestBuild_ErasedMeanwhileLeavesNothing(t *testing.T) {
+	w := newWorld(t, 3)
+	ctx := context.Background()
+	w.buildInterrupted(func() error {
+		return store.EraseMember(ctx, w.db, w.member, bson.NewObjectID(), MemberData, nil, false)
+	})
 	if n := w.chunksLeft(1, 4); n != 0 {
 		t.Errorf("%d chunks left", n)
 	}
@@ -210,21 +220,10 @@ func TestBuild_ErasedMeanwhileLeavesNothing(t *testing.T) {
 func TestBuild_TakenOverTakesItsChunksAway(t *testing.T) {
 	w := newWorld(t, 3)
 	ctx := context.Background()
-	if _, err := w.s.Request(ctx, w.member); err != nil {
-		t.Fatal(err)
-	}
-	e, _ := w.s.Status(ctx, w.member)
-	flushes := 0
-	keep := func() error {
-		if flushes++; flushes == 2 { // after the first chunk is stored
-			_, err := w.s.requests.UpdateOne(ctx, bson.M{"_id": w.member}, bson.M{"$set": bson.M{"attempt": 2, "chunks": 0}})
-			return err
-		}
-		return nil
-	}
-	if err := w.s.build(ctx, e, keep); err != nil {
-		t.Fatal(err)
-	}
+	w.buildInterrupted(func() error {
+		_, err := w.s.requests.UpdateOne(ctx, bson.M{"_id": w.member}, bson.M{"$set": bson.M{"attempt": 2, "chunks": 0}})
+		return err
+	})
 	if n := w.chunksLeft(1, 4); n != 0 {
 		t.Errorf("%d chunks of the stale build are left", n)
 	}
