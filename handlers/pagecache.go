@@ -54,7 +54,7 @@ type PageCache struct {
 	colls   sync.Map               // collection name → *atomic.Uint64, the last write to it
 	seed    maphash.Seed           // for the keys
 	pending sync.Map               // driver request ID → *pendingCommand
-	mu      sync.Mutex             // guards pages, bytes, refreshing
+	mu      sync.Mutex             // guards pages, bytes, busy, soon
 	pages   map[string]*cachedPage // by language and URL
 	bytes   int                    // size of the pages held
 	busy    map[string]bool        // pages being rendered again
@@ -683,17 +683,23 @@ func (s *Server) servePages(c *fiber.Ctx) error {
 	now := time.Now()
 	pc.mu.Lock()
 	page := pc.pages[key]
+	pc.mu.Unlock()
 	if page != nil && now.Sub(page.at) > pc.ttl {
 		page = nil // too old to be given even while it is rendered again (other instances' writes)
 	}
+	// Checked outside the cache's lock (a stored page does not change): hits on other pages
+	// do not wait for this one's look through the marks.
 	fresh := page != nil && pc.fresh(page, now)
 	// A stale page is rendered again by one render at a time, and at most once a rerender
 	// interval: a list that every write changes is not rendered for every write.
-	refresh := page != nil && !fresh && !pc.busy[key] && now.Sub(page.at) >= pc.rerender
-	if refresh {
-		pc.busy[key] = true
+	refresh := false
+	if page != nil && !fresh && now.Sub(page.at) >= pc.rerender {
+		pc.mu.Lock()
+		if refresh = !pc.busy[key]; refresh {
+			pc.busy[key] = true
+		}
+		pc.mu.Unlock()
 	}
-	pc.mu.Unlock()
 	if page == nil {
 		pc.hits[2].Add(1)
 		c.Locals(pageKeyLocal, key)
