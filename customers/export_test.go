@@ -6,3 +6,6 @@ import "time"
 var AssessRisk = assessRisk
 
 func (s *Service) SetNow(now func() time.Time) { s.now = now }
+
+// AfterStored runs fn between storing a signal and counting it.
+func (s *Service) AfterStored(fn func(Signal)) { s.afterStored = fn }

@@ -62,6 +62,10 @@ func (r Risk) Level() string {
 type ScorePoint struct {
 	At    time.Time `bson:"at"`
 	Score int       `bson:"score"`
+	// The weighted sums as of At, so that a signal arriving late can be added to the
+	// points after it (zero on points stored before they were kept).
+	S float64 `bson:"s,omitempty"`
+	W float64 `bson:"w,omitempty"`
 }
 
 // trailLength is how many score points a record keeps.

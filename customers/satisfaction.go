@@ -3,6 +3,8 @@ package customers
 import (
 	"math"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Bands of the satisfaction score.
@@ -36,6 +38,9 @@ type Satisfaction struct {
 	NPSCat  string    `bson:"nps_category,omitempty" json:"nps_category,omitempty"`
 	Signals int       `bson:"signals" json:"signals"`
 	Version int       `bson:"version" json:"-"`
+	// Stored is the latest Signal.Stored counted: a signal stored after it cannot be in
+	// the sums yet, so it can be added without replaying the others.
+	Stored bson.ObjectID `bson:"stored,omitempty" json:"-"`
 }
 
 // HasScore reports whether any signal has been counted.

@@ -85,6 +85,7 @@ type Service struct {
 	// scoreSettings are read by every signal: cached, and forgotten when saved here.
 	scoreSettings *store.Cached[ScoreSettings]
 	watchers      []Watcher
+	afterStored   func(Signal) // tests: what happens between storing a signal and counting it
 }
 
 // NewService returns the service on db; languages are the locales a customer may prefer.

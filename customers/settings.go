@@ -1,10 +1,12 @@
 package customers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -81,28 +83,85 @@ type Replayed struct {
 }
 
 // Replay folds raw signals, oldest first, into a satisfaction, its trail and the mood, as
-// `repair`, a settings change and every edit or removal of a signal do; the incremental
-// path gives the same result to within rounding. Each kind weighs what the settings say,
-// whatever it weighed when it was recorded.
+// `repair`, a settings change and every edit or removal of a signal do. Each kind weighs
+// what the settings say, whatever it weighed when it was recorded.
 func (st ScoreSettings) Replay(signals []Signal) Replayed {
 	r := Replayed{Satisfaction: Satisfaction{NPS: -1}, Trail: []ScorePoint{}} // stored as an array, never null
-	hl := st.HalfLife()
 	for _, sig := range signals {
-		r.Satisfaction = r.Satisfaction.add(sig.Value, st.Weight(sig.Kind), sig.At, hl)
-		if sig.Kind == SignalNPS {
-			r.Satisfaction = r.Satisfaction.withNPS(int(sig.Raw), sig.At)
-		}
-		if sig.Kind == SignalSentiment {
-			r.Mood = r.Mood.add(sig.Value, sig.At)
-		}
+		r = st.count(r, sig)
 		if r.Satisfaction.HasScore() {
-			r.Trail = append(r.Trail, ScorePoint{At: sig.At, Score: r.Satisfaction.Score})
+			sat := r.Satisfaction
+			f := decay(sig.At.Sub(sat.T0), st.HalfLife()) // 1 but after a signal weighed at nothing
+			r.Trail = append(r.Trail, ScorePoint{At: sig.At, Score: sat.Score, S: sat.S * f, W: sat.W * f})
 		}
 	}
 	if len(r.Trail) > trailLength {
 		r.Trail = r.Trail[len(r.Trail)-trailLength:]
 	}
 	return r
+}
+
+// count adds a signal to the sums, the latest NPS and the mood, which come out the same
+// whatever order signals are counted in.
+func (st ScoreSettings) count(r Replayed, sig Signal) Replayed {
+	r.Satisfaction = r.Satisfaction.add(sig.Value, st.Weight(sig.Kind), sig.At, st.HalfLife())
+	if sig.Kind == SignalNPS {
+		r.Satisfaction = r.Satisfaction.withNPS(int(sig.Raw), sig.At)
+	}
+	if sig.Kind == SignalSentiment {
+		r.Mood = r.Mood.add(sig.Value, sig.At)
+	}
+	if bytes.Compare(sig.Stored[:], r.Satisfaction.Stored[:]) > 0 {
+		r.Satisfaction.Stored = sig.Stored
+	}
+	return r
+}
+
+// Add adds one more signal to a replay, of any age, and gives what replaying them all
+// would, without the others: the sums do not depend on the order, a point is put in the
+// trail at the signal's time, and each later point gains the signal's share decayed to
+// its time. sig must have been stored after every signal in r. false when the trail cannot
+// tell: the signal is older than the trail kept, or the points predate their sums being
+// kept; replay then.
+func (st ScoreSettings) Add(r Replayed, sig Signal) (Replayed, bool) {
+	trail, w := r.Trail, st.Weight(sig.Kind)
+	if len(trail) == 0 && r.Satisfaction.HasScore() {
+		return r, false
+	}
+	// After the points as old as it: it was stored after them (see Signals).
+	i := sort.Search(len(trail), func(i int) bool { return trail[i].At.After(sig.At) })
+	if i == 0 && len(trail) == trailLength {
+		return r, false
+	}
+	for _, p := range trail[max(i-1, 0):] {
+		if p.W == 0 {
+			return r, false
+		}
+	}
+	hl := st.HalfLife()
+	at := ScorePoint{At: sig.At, S: w * sig.Value, W: w}
+	if i > 0 {
+		f := decay(sig.At.Sub(trail[i-1].At), hl)
+		at.S, at.W = trail[i-1].S*f+at.S, trail[i-1].W*f+at.W
+	}
+	next := make([]ScorePoint, 0, len(trail)+1)
+	next = append(next, trail[:i]...)
+	if at.W > 0 { // a replay puts a point once a signal is weighed
+		at.Score = int(math.Round(at.S / at.W))
+		next = append(next, at)
+	}
+	for _, p := range trail[i:] {
+		f := decay(p.At.Sub(sig.At), hl)
+		p.S, p.W = p.S+w*sig.Value*f, p.W+w*f
+		p.Score = int(math.Round(p.S / p.W))
+		next = append(next, p)
+	}
+	if len(next) > trailLength {
+		next = next[len(next)-trailLength:]
+	}
+	r = st.count(r, sig)
+	r.Trail = next
+	return r, true
 }
 
 // ScoreSettings are the settings in force: the defaults until an admin saves some.
@@ -343,7 +402,8 @@ func (s *Service) PreviewScoreSettings(ctx context.Context, proposed ScoreSettin
 	return pv, nil
 }
 
-// signalsOf reads the signals of a batch of customers in one indexed query, oldest first.
+// signalsOf reads the signals of a batch of customers in one indexed query, in the order of
+// Signals.
 func (s *Service) signalsOf(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID][]Signal, error) {
 	signals, err := store.FindAll[Signal](ctx, s.signals, bson.M{"customer_id": bson.M{"$in": ids}},
 		options.Find().SetSort(bson.D{{Key: "customer_id", Value: 1}, {Key: "at", Value: 1}}))
@@ -353,6 +413,9 @@ func (s *Service) signalsOf(ctx context.Context, ids []bson.ObjectID) (map[bson.
 	by := map[bson.ObjectID][]Signal{}
 	for _, sig := range signals {
 		by[sig.CustomerID] = append(by[sig.CustomerID], *sig)
+	}
+	for _, list := range by {
+		sortSignals(list)
 	}
 	return by, nil
 }

@@ -1,9 +1,11 @@
 package customers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -38,6 +40,7 @@ type Signal struct {
 	Raw        float64       `bson:"raw"` // the answer as given (the NPS 0–10 for the category)
 	Weight     float64       `bson:"weight"`
 	At         time.Time     `bson:"at"`
+	Stored     bson.ObjectID `bson:"stored,omitempty"` // when it was stored, in the order of stores: new on every record
 }
 
 // ReviewSignal is a review's rating r (1–5) as a signal: 25(r−1).
@@ -73,22 +76,71 @@ var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexMo
 // hear of it each time and act once per cause; their failure is the caller's, so a retry
 // gives them another chance.
 //
-// The score is replayed from the customer's signals (one indexed read) rather than added in
-// O(1) as ARCHITECTURE §4 first had it: an addition cannot tell whether a replay running
-// beside it (an edit, a withdrawal, the recompute) already counted the new signal.
+// A new signal is added to the record without reading the customer's other signals (an
+// active member has hundreds); an edited one replays them (see replay).
 func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
-	if _, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true)); err != nil {
+	sig.Stored = bson.NewObjectID()
+	res, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true))
+	if err != nil {
 		return fmt.Errorf("record signal: %w", err)
+	}
+	if s.afterStored != nil {
+		s.afterStored(sig)
 	}
 	var touch bson.M
 	if sig.Kind != SignalFollowUp { // the customer spoke; a follow-up resolved is staff's doing
 		touch = bson.M{"last_active_at": s.now()}
 	}
-	after, err := s.replay(ctx, sig.CustomerID, touch)
-	if err != nil {
-		return err
+	var after *Customer
+	if res.UpsertedCount == 1 {
+		if after, err = s.foldNew(ctx, sig, touch); err != nil {
+			return err
+		}
+	}
+	if after == nil {
+		if after, err = s.replay(ctx, sig.CustomerID, touch); err != nil {
+			return err
+		}
 	}
 	return s.notify(ctx, Event{Customer: after, Signal: &sig})
+}
+
+// foldNew adds a newly stored signal to its customer's record without reading their other
+// signals, when that is sure to give what a replay would: the signal was stored after every
+// one the record has counted (so no replay that saw it has written the record yet), it is
+// still stored once the record is read (so no withdrawal's replay has left it out since),
+// and the trail can place it (ScoreSettings.Add). The write is guarded by the version
+// read. nil: replay instead.
+func (s *Service) foldNew(ctx context.Context, sig Signal, set bson.M) (*Customer, error) {
+	st, err := s.ScoreSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for range 5 { // other writes move the record too: a contribution counted, points
+		c, err := s.Get(ctx, sig.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Compare(sig.Stored[:], c.Satisfaction.Stored[:]) <= 0 {
+			return nil, nil
+		}
+		r, ok := st.Add(Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}, sig)
+		if !ok {
+			return nil, nil
+		}
+		err = s.signals.FindOne(ctx, bson.M{"_id": sig.ID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record signal: %w", err)
+		}
+		after, done, err := s.storeReplay(ctx, c, r, st, set)
+		if err != nil || done {
+			return after, err
+		}
+	}
+	return nil, nil
 }
 
 // WithdrawSignal removes a signal whose source is gone (a hidden or deleted review) and
@@ -365,7 +417,8 @@ func (s *Service) forEach(ctx context.Context, fn func(context.Context, bson.Obj
 	}
 }
 
-// Signals lists a customer's signals, oldest first.
+// Signals lists a customer's signals, oldest first, and those as old as each other in the
+// order they were stored.
 func (s *Service) Signals(ctx context.Context, customer bson.ObjectID) ([]Signal, error) {
 	cur, err := s.signals.Find(ctx, bson.M{"customer_id": customer}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}))
 	if err != nil {
@@ -375,7 +428,19 @@ func (s *Service) Signals(ctx context.Context, customer bson.ObjectID) ([]Signal
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("signals: %w", err)
 	}
+	sortSignals(out)
 	return out, nil
+}
+
+// sortSignals orders signals as a replay takes them: by time, then by when they were
+// stored (the index gives the first, not the second).
+func sortSignals(signals []Signal) {
+	slices.SortStableFunc(signals, func(a, b Signal) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.Stored[:], b.Stored[:])
+	})
 }
 
 // ActiveBetween lists the customers with a signal or a purchase in [from, to): one

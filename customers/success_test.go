@@ -271,3 +271,144 @@ func TestSignals_CountedOnceBesideReplays(t *testing.T) {
 			want.Signals, want.Score, want.W)
 	}
 }
+
+// assertReplayed fails unless the customer's record holds what a replay of their stored
+// signals gives: the score's sums, the trail, the mood and the latest NPS.
+func assertReplayed(t *testing.T, s *customers.Service, id bson.ObjectID, when string) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signals, _ := s.Signals(ctx, id)
+	want := customers.DefaultScoreSettings().Replay(signals)
+	g, w := got.Satisfaction, want.Satisfaction
+	if g.Signals != w.Signals || g.Score != w.Score || math.Abs(g.S-w.S) > 1e-6 || math.Abs(g.W-w.W) > 1e-9 ||
+		!g.T0.Equal(w.T0) || g.Stored != w.Stored || g.NPS != w.NPS {
+		t.Fatalf("%s: record %+v, replay %+v", when, g, w)
+	}
+	if got.Mood.N != want.Mood.N || math.Abs(got.Mood.S-want.Mood.S) > 1e-6 {
+		t.Fatalf("%s: mood %+v, replay %+v", when, got.Mood, want.Mood)
+	}
+	if len(got.ScoreTrail) != len(want.Trail) {
+		t.Fatalf("%s: trail of %d points, replay %d", when, len(got.ScoreTrail), len(want.Trail))
+	}
+	for i := range want.Trail {
+		g, w := got.ScoreTrail[i], want.Trail[i]
+		if g.Score != w.Score || !g.At.Equal(w.At) || math.Abs(g.S-w.S) > 1e-6 || math.Abs(g.W-w.W) > 1e-9 {
+			t.Fatalf("%s: trail %v, replay %v", when, got.ScoreTrail, want.Trail)
+		}
+	}
+}
+
+// A member's new signal is added to their record without reading their others (an active
+// member has hundreds), also one that arrives after later ones (a reply's sentiment after
+// the member's next review); an edit, or a signal older than the trail the record keeps,
+// replays them. Either way the record is what a replay gives.
+func TestSignals_ANewSignalIsAddedWithoutReadingTheHistory(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	s := customers.NewService(db, []string{"en", "id"})
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "active@example.com"})
+	base := time.Now().UTC().Add(-100 * 24 * time.Hour).Truncate(time.Millisecond)
+	day := func(d float64) time.Time { return base.Add(time.Duration(d * float64(24*time.Hour))) }
+	replays := func() int {
+		n := 0
+		for _, cmd := range storetest.Commands(db) {
+			if cmd.Name == "find" && cmd.Collection == "signals" && cmd.Filter.Lookup("customer_id").Type != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	record := func(sig customers.Signal, replayed bool, what string) {
+		t.Helper()
+		if err := s.RecordSignal(ctx, sig); err != nil {
+			t.Fatal(err)
+		}
+		if n := replays(); replayed != (n > 0) {
+			t.Fatalf("%s: the history was read %d times", what, n)
+		}
+		assertReplayed(t, s, c.ID, what)
+		storetest.Commands(db) // not the replay the check read
+	}
+	for i := range 40 { // past the trail's length
+		what := fmt.Sprint("signal ", i)
+		switch i % 4 {
+		case 0:
+			record(customers.SurveySignal(c.ID, customers.SignalNPS, fmt.Sprint("n", i), i%11, day(float64(i))), false, what)
+		case 1:
+			record(customers.SentimentSignal(c.ID, fmt.Sprint("p", i), float64(i%5)/2-1, day(float64(i))), false, what)
+		case 2:
+			record(customers.ReviewSignal(c.ID, fmt.Sprint("r", i), 1+i%5, day(float64(i))), false, what)
+		default:
+			record(customers.SurveySignal(c.ID, customers.SignalCES, fmt.Sprint("e", i), 1+i%7, day(float64(i))), false, what)
+		}
+	}
+	record(customers.ReviewSignal(c.ID, "late", 1, day(36.5)), false, "a signal after later ones")
+	record(customers.SentimentSignal(c.ID, "later", 0.9, day(20.25)), false, "another, further back")
+	record(customers.SurveySignal(c.ID, customers.SignalNPS, "old", 2, day(33.5)), false, "an NPS answer older than the latest")
+	record(customers.ReviewSignal(c.ID, "older", 5, day(3.5)), true, "a signal older than the trail")
+	record(customers.ReviewSignal(c.ID, "tie", 4, day(38)), false, "a signal as old as another")
+	record(customers.ReviewSignal(c.ID, "r2", 5, day(2)), true, "an edited signal")
+}
+
+// A signal withdrawn (its review hidden) between being stored and being counted is not
+// counted: the withdrawal's replay has left it out, and it stays out.
+func TestSignals_WithdrawnBeforeItIsCounted(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "racing@example.com"})
+	at := time.Now().UTC().Add(-time.Hour)
+	if err := s.RecordSignal(ctx, customers.ReviewSignal(c.ID, "kept", 5, at)); err != nil {
+		t.Fatal(err)
+	}
+	s.AfterStored(func(sig customers.Signal) {
+		if err := s.WithdrawSignal(ctx, sig.ID); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := s.RecordSignal(ctx, customers.ReviewSignal(c.ID, "hidden", 1, at.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	assertReplayed(t, s, c.ID, "after the withdrawal")
+	if got, _ := s.Get(ctx, c.ID); got.Satisfaction.Signals != 1 {
+		t.Fatalf("%d signals counted, want the one kept", got.Satisfaction.Signals)
+	}
+}
+
+// A signal recorded while it is withdrawn (its review hidden at that moment), beside
+// recomputes, never stays in the record once it is gone.
+func TestSignals_RecordedAndWithdrawnAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "racing@example.com"})
+	at := time.Now().UTC().Add(-time.Hour)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		sig := customers.ReviewSignal(c.ID, fmt.Sprint("r", i), 1+i%5, at.Add(time.Duration(i)*time.Second))
+		wg.Go(func() {
+			if err := s.RecordSignal(ctx, sig); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if err := s.WithdrawSignal(ctx, sig.ID); err != nil {
+				t.Error(err)
+			}
+		})
+		if i%3 == 0 {
+			wg.Go(func() {
+				if err := s.RecomputeSatisfaction(ctx, c.ID); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	assertReplayed(t, s, c.ID, "after the race")
+}
