@@ -7,5 +7,5 @@ var AssessRisk = assessRisk
 
 func (s *Service) SetNow(now func() time.Time) { s.now = now }
 
-// AfterStored runs fn between storing a signal and counting it.
-func (s *Service) AfterStored(fn func(Signal)) { s.afterStored = fn }
+// AfterStored runs fn between storing signals and counting them.
+func (s *Service) AfterStored(fn func([]Signal)) { s.afterStored = fn }

@@ -85,7 +85,7 @@ type Service struct {
 	// scoreSettings are read by every signal: cached, and forgotten when saved here.
 	scoreSettings *store.Cached[ScoreSettings]
 	watchers      []Watcher
-	afterStored   func(Signal) // tests: what happens between storing a signal and counting it
+	afterStored   func([]Signal) // tests: what happens between storing signals and counting them
 }
 
 // NewService returns the service on db; languages are the locales a customer may prefer.

@@ -79,61 +79,105 @@ var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexMo
 // A new signal is added to the record without reading the customer's other signals (an
 // active member has hundreds); an edited one replays them (see replay).
 func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
-	sig.Stored = bson.NewObjectID()
-	res, err := s.signals.ReplaceOne(ctx, bson.M{"_id": sig.ID}, sig, options.Replace().SetUpsert(true))
+	return s.record(ctx, sig.CustomerID, []Signal{sig})
+}
+
+// RecordSignals records signals as RecordSignal does each, and counts each customer's on
+// their record in one write (the insights feed brings a batch of texts at a time, several
+// by the same active member). A customer who is gone is skipped.
+func (s *Service) RecordSignals(ctx context.Context, signals []Signal) error {
+	by := map[bson.ObjectID][]Signal{}
+	var order []bson.ObjectID
+	for _, sig := range signals {
+		if by[sig.CustomerID] == nil {
+			order = append(order, sig.CustomerID)
+		}
+		by[sig.CustomerID] = append(by[sig.CustomerID], sig)
+	}
+	var failed []error
+	for _, id := range order {
+		if err := s.record(ctx, id, by[id]); err != nil && !errors.Is(err, ErrNotFound) {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// record stores some of one customer's signals and counts them on their record.
+func (s *Service) record(ctx context.Context, customer bson.ObjectID, signals []Signal) error {
+	signals = slices.Clone(signals)
+	models := make([]mongo.WriteModel, len(signals))
+	var touch bson.M
+	for i := range signals {
+		signals[i].Stored = bson.NewObjectID() // increasing: Add takes them in this order
+		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": signals[i].ID}).SetReplacement(signals[i]).SetUpsert(true)
+		if signals[i].Kind != SignalFollowUp { // the customer spoke; a follow-up resolved is staff's doing
+			touch = bson.M{"last_active_at": s.now()}
+		}
+	}
+	res, err := s.signals.BulkWrite(ctx, models)
 	if err != nil {
 		return fmt.Errorf("record signal: %w", err)
 	}
 	if s.afterStored != nil {
-		s.afterStored(sig)
-	}
-	var touch bson.M
-	if sig.Kind != SignalFollowUp { // the customer spoke; a follow-up resolved is staff's doing
-		touch = bson.M{"last_active_at": s.now()}
+		s.afterStored(signals)
 	}
 	var after *Customer
-	if res.UpsertedCount == 1 {
-		if after, err = s.foldNew(ctx, sig, touch); err != nil {
+	if res.UpsertedCount == int64(len(signals)) {
+		if after, err = s.foldNew(ctx, customer, signals, touch); err != nil {
 			return err
 		}
 	}
 	if after == nil {
-		if after, err = s.replay(ctx, sig.CustomerID, touch); err != nil {
+		if after, err = s.replay(ctx, customer, touch); err != nil {
 			return err
 		}
 	}
-	return s.notify(ctx, Event{Customer: after, Signal: &sig})
+	var failed []error
+	for i := range signals {
+		if err := s.notify(ctx, Event{Customer: after, Signal: &signals[i]}); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
 }
 
-// foldNew adds a newly stored signal to its customer's record without reading their other
-// signals, when that is sure to give what a replay would: the signal was stored after every
-// one the record has counted (so no replay that saw it has written the record yet), it is
-// still stored once the record is read (so no withdrawal's replay has left it out since),
-// and the trail can place it (ScoreSettings.Add). The write is guarded by the version
-// read. nil: replay instead.
-func (s *Service) foldNew(ctx context.Context, sig Signal, set bson.M) (*Customer, error) {
+// foldNew adds newly stored signals to their customer's record without reading the others,
+// when that is sure to give what a replay would: each was stored after every signal the
+// record has counted (so no replay that saw it has written the record yet), each is still
+// stored once the record is read (so no withdrawal's replay has left it out since), and the
+// trail can place each (ScoreSettings.Add). The write is guarded by the version read. nil:
+// replay instead.
+func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals []Signal, set bson.M) (*Customer, error) {
 	st, err := s.ScoreSettings(ctx)
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(signals))
+	for i, sig := range signals {
+		ids[i] = sig.ID
+	}
 	for range 5 { // other writes move the record too: a contribution counted, points
-		c, err := s.Get(ctx, sig.CustomerID)
+		c, err := s.Get(ctx, customer)
 		if err != nil {
 			return nil, err
 		}
-		if bytes.Compare(sig.Stored[:], c.Satisfaction.Stored[:]) <= 0 {
-			return nil, nil
+		r := Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}
+		for _, sig := range signals {
+			if bytes.Compare(sig.Stored[:], r.Satisfaction.Stored[:]) <= 0 {
+				return nil, nil
+			}
+			var ok bool
+			if r, ok = st.Add(r, sig); !ok {
+				return nil, nil
+			}
 		}
-		r, ok := st.Add(Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}, sig)
-		if !ok {
-			return nil, nil
-		}
-		err = s.signals.FindOne(ctx, bson.M{"_id": sig.ID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			return nil, nil
-		}
+		stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"_id": 1}))
 		if err != nil {
 			return nil, fmt.Errorf("record signal: %w", err)
+		}
+		if len(stored) < len(ids) {
+			return nil, nil
 		}
 		after, done, err := s.storeReplay(ctx, c, r, st, set)
 		if err != nil || done {

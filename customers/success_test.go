@@ -367,8 +367,8 @@ func TestSignals_WithdrawnBeforeItIsCounted(t *testing.T) {
 	if err := s.RecordSignal(ctx, customers.ReviewSignal(c.ID, "kept", 5, at)); err != nil {
 		t.Fatal(err)
 	}
-	s.AfterStored(func(sig customers.Signal) {
-		if err := s.WithdrawSignal(ctx, sig.ID); err != nil {
+	s.AfterStored(func(signals []customers.Signal) {
+		if err := s.WithdrawSignal(ctx, signals[0].ID); err != nil {
 			t.Error(err)
 		}
 	})
@@ -411,4 +411,64 @@ func TestSignals_RecordedAndWithdrawnAtOnce(t *testing.T) {
 	}
 	wg.Wait()
 	assertReplayed(t, s, c.ID, "after the race")
+}
+
+// A batch of signals (the insights feed's texts) is counted with one write per member, each
+// record as a replay gives it; every signal is told to the watchers; a member who is gone
+// is skipped.
+func TestRecordSignals_OneWritePerMember(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	s := customers.NewService(db, []string{"en", "id"})
+	told := 0
+	s.Watch(func(_ context.Context, e customers.Event) error {
+		if e.Signal != nil {
+			told++
+		}
+		return nil
+	})
+	ana, _ := s.Create(ctx, customers.NewCustomer{Email: "ana@example.com"})
+	budi, _ := s.Create(ctx, customers.NewCustomer{Email: "budi@example.com"})
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	if err := s.RecordSignal(ctx, customers.ReviewSignal(ana.ID, "first", 4, at)); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Commands(db)
+	told = 0
+	var batch []customers.Signal
+	for i, minutes := range []int{9, 3, 7, 1, 5} { // not in time order
+		batch = append(batch, customers.SentimentSignal(ana.ID, fmt.Sprint("a", i), float64(i)/3-0.6, at.Add(time.Duration(minutes)*time.Minute)))
+	}
+	batch = append(batch, customers.SentimentSignal(bson.NewObjectID(), "gone", 0.5, at),
+		customers.SentimentSignal(budi.ID, "b1", 0.8, at.Add(2*time.Minute)), customers.SentimentSignal(budi.ID, "b2", -0.4, at.Add(time.Minute)))
+	if err := s.RecordSignals(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	writes := map[string]int{}
+	for _, cmd := range storetest.Commands(db) {
+		if cmd.Collection == "customers" && (cmd.Name == "findAndModify" || cmd.Name == "update") {
+			writes[cmd.Filter.Lookup("_id").ObjectID().Hex()]++
+		}
+	}
+	if writes[ana.ID.Hex()] != 1 || writes[budi.ID.Hex()] != 1 || len(writes) != 2 {
+		t.Errorf("record writes by member: %v", writes)
+	}
+	if told != 7 {
+		t.Errorf("the watchers were told of %d signals, want 7", told)
+	}
+	assertReplayed(t, s, ana.ID, "ana's batch")
+	assertReplayed(t, s, budi.ID, "budi's batch")
+
+	// A batch with an edited text replays.
+	if err := s.RecordSignals(ctx, []customers.Signal{customers.SentimentSignal(ana.ID, "a9", 0.1, at.Add(20*time.Minute)),
+		customers.SentimentSignal(ana.ID, "a1", 0.9, at.Add(3*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	assertReplayed(t, s, ana.ID, "a batch with an edit")
+	if got, _ := s.Get(ctx, ana.ID); got.Satisfaction.Signals != 7 {
+		t.Errorf("%d signals counted, want 7", got.Satisfaction.Signals)
+	}
 }

@@ -2,7 +2,6 @@ package insights
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -54,7 +53,7 @@ type Item struct {
 // SignalRecorder puts the sentiment of a customer's own words on their record;
 // customers.Service implements it.
 type SignalRecorder interface {
-	RecordSignal(ctx context.Context, s customers.Signal) error
+	RecordSignals(ctx context.Context, signals []customers.Signal) error
 	WithdrawSignals(ctx context.Context, ids []string) error
 }
 
@@ -223,21 +222,21 @@ func (s *Service) analyse(a *Analyser, version string, it *Item) {
 }
 
 // recordSentiment puts the sentiment of each item on its author's record (a signal per
-// item: an edit replaces it).
+// item: an edit replaces it), one write per author.
 func (s *Service) recordSentiment(ctx context.Context, items []*Item) error {
 	if s.signals == nil {
 		return nil
 	}
+	var signals []customers.Signal
 	for _, it := range items {
-		if it.AuthorID.IsZero() {
-			continue
-		}
-		err := s.signals.RecordSignal(ctx, customers.SentimentSignal(it.AuthorID, it.ID, it.Score, it.CreatedAt))
-		if err != nil && !errors.Is(err, customers.ErrNotFound) {
-			return err
+		if !it.AuthorID.IsZero() {
+			signals = append(signals, customers.SentimentSignal(it.AuthorID, it.ID, it.Score, it.CreatedAt))
 		}
 	}
-	return nil
+	if len(signals) == 0 {
+		return nil
+	}
+	return s.signals.RecordSignals(ctx, signals)
 }
 
 // Delete forgets feedback that left public view (hidden, deleted), and its sentiment on
