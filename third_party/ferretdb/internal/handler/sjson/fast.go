@@ -43,9 +43,16 @@ var errSlowPath = errors.New("sjson: take the general decoder")
 var schemas struct {
 	sync.RWMutex
 	byText map[string]*schema
+	bytes  int // the length of the texts held
 }
 
-const maxCachedSchemas = 4096
+// The cache is emptied when it would pass either bound. Guyub: a document with arrays of
+// objects (a customer's record) has a schema of its own, of several KB, which decodes to
+// about four times that; 4,096 of them held 46 MB, most of an idle server's live heap.
+const (
+	maxCachedSchemas     = 4096
+	maxCachedSchemaBytes = 2 << 20
+)
 
 func cachedSchema(text []byte) (*schema, error) {
 	schemas.RLock()
@@ -66,10 +73,11 @@ func cachedSchema(text []byte) (*schema, error) {
 	}
 
 	schemas.Lock()
-	if schemas.byText == nil || len(schemas.byText) >= maxCachedSchemas {
-		schemas.byText = map[string]*schema{}
+	if schemas.byText == nil || len(schemas.byText) >= maxCachedSchemas || schemas.bytes+len(text) > maxCachedSchemaBytes {
+		schemas.byText, schemas.bytes = map[string]*schema{}, 0
 	}
 	schemas.byText[string(text)] = sch
+	schemas.bytes += len(text)
 	schemas.Unlock()
 
 	return sch, nil
