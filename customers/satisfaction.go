@@ -38,9 +38,11 @@ type Satisfaction struct {
 	NPSCat  string    `bson:"nps_category,omitempty" json:"nps_category,omitempty"`
 	Signals int       `bson:"signals" json:"signals"`
 	Version int       `bson:"version" json:"-"`
-	// Stored is the latest Signal.Stored counted: a signal stored after it cannot be in
-	// the sums yet, so it can be added without replaying the others.
+	// Stored is the greatest Signal.Stored counted: a copy stored after it cannot be in the
+	// sums yet, so it can be added without replaying the others (see foldNew).
 	Stored bson.ObjectID `bson:"stored,omitempty" json:"-"`
+	// Settings is the version of the score settings it was counted with.
+	Settings int `bson:"settings,omitempty" json:"-"`
 }
 
 // HasScore reports whether any signal has been counted.

@@ -86,7 +86,7 @@ type Replayed struct {
 // `repair`, a settings change and every edit or removal of a signal do. Each kind weighs
 // what the settings say, whatever it weighed when it was recorded.
 func (st ScoreSettings) Replay(signals []Signal) Replayed {
-	r := Replayed{Satisfaction: Satisfaction{NPS: -1}, Trail: []ScorePoint{}} // stored as an array, never null
+	r := Replayed{Satisfaction: Satisfaction{NPS: -1, Settings: st.Version}, Trail: []ScorePoint{}} // stored as an array, never null
 	for _, sig := range signals {
 		r = st.count(r, sig)
 		if r.Satisfaction.HasScore() {
@@ -118,7 +118,7 @@ func (st ScoreSettings) count(r Replayed, sig Signal) Replayed {
 }
 
 // Add adds one more signal to a replay, of any age, and gives what replaying them all
-// would, without the others: the sums do not depend on the order, a point is put in the
+// would (to within rounding), without the others: the sums do not depend on the order, a point is put in the
 // trail at the signal's time, and each later point gains the signal's share decayed to
 // its time. sig must have been stored after every signal in r. false when the trail cannot
 // tell: the signal is older than the trail kept, or the points predate their sums being
@@ -130,7 +130,10 @@ func (st ScoreSettings) Add(r Replayed, sig Signal) (Replayed, bool) {
 	}
 	// After the points as old as it: it was stored after them (see Signals).
 	i := sort.Search(len(trail), func(i int) bool { return trail[i].At.After(sig.At) })
-	if i == 0 && len(trail) == trailLength {
+	if i == 0 && (len(trail) == trailLength || r.Satisfaction.Signals != len(trail)) {
+		// Older than every point: a replay knows what came before only if nothing has
+		// been trimmed and every signal has a point (signals weighed at nothing before
+		// the first weighed one have none, and would gain one after this one).
 		return r, false
 	}
 	for _, p := range trail[max(i-1, 0):] {

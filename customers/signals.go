@@ -40,7 +40,7 @@ type Signal struct {
 	Raw        float64       `bson:"raw"` // the answer as given (the NPS 0–10 for the category)
 	Weight     float64       `bson:"weight"`
 	At         time.Time     `bson:"at"`
-	Stored     bson.ObjectID `bson:"stored,omitempty"` // when it was stored, in the order of stores: new on every record
+	Stored     bson.ObjectID `bson:"stored,omitempty"` // this copy: new on every store (see foldNew)
 }
 
 // ReviewSignal is a review's rating r (1–5) as a signal: 25(r−1).
@@ -77,7 +77,9 @@ var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexMo
 // gives them another chance.
 //
 // A new signal is added to the record without reading the customer's other signals (an
-// active member has hundreds); an edited one replays them (see replay).
+// active member has hundreds); an edited one replays them (see replay). Records written by
+// a version of Guyub from before this (without Stored and the trail's sums) are replayed;
+// instances of both versions should not run side by side.
 func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
 	return s.record(ctx, sig.CustomerID, []Signal{sig})
 }
@@ -86,9 +88,16 @@ func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
 // their record in one write (the insights feed brings a batch of texts at a time, several
 // by the same active member). A customer who is gone is skipped.
 func (s *Service) RecordSignals(ctx context.Context, signals []Signal) error {
+	last := map[string]int{} // a signal given twice counts as given last
+	for i, sig := range signals {
+		last[sig.ID] = i
+	}
 	by := map[bson.ObjectID][]Signal{}
 	var order []bson.ObjectID
-	for _, sig := range signals {
+	for i, sig := range signals {
+		if last[sig.ID] != i {
+			continue
+		}
 		if by[sig.CustomerID] == nil {
 			order = append(order, sig.CustomerID)
 		}
@@ -142,12 +151,18 @@ func (s *Service) record(ctx context.Context, customer bson.ObjectID, signals []
 	return errors.Join(failed...)
 }
 
-// foldNew adds newly stored signals to their customer's record without reading the others,
-// when that is sure to give what a replay would: each was stored after every signal the
-// record has counted (so no replay that saw it has written the record yet), each is still
-// stored once the record is read (so no withdrawal's replay has left it out since), and the
-// trail can place each (ScoreSettings.Add). The write is guarded by the version read. nil:
-// replay instead.
+// foldNew adds newly stored signals (their IDs were not stored before) to their customer's
+// record without reading the others, when that is sure to give what a replay would:
+//   - each copy was stored after every signal the record has counted, by Stored, so no
+//     replay that saw this copy has written the record yet (Stored is unique per store and
+//     increases within a process; between processes its order is arbitrary, which only
+//     sends more signals to a replay);
+//   - each copy is still the one stored once the record is read, so no withdrawal's replay
+//     has left it out since, and no later store of the same ID has replaced it;
+//   - the record was counted with the settings in force, and the trail can place each
+//     signal (ScoreSettings.Add).
+//
+// The write is guarded by the version read. nil: replay instead.
 func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals []Signal, set bson.M) (*Customer, error) {
 	st, err := s.ScoreSettings(ctx)
 	if err != nil {
@@ -157,10 +172,16 @@ func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals [
 	for i, sig := range signals {
 		ids[i] = sig.ID
 	}
-	for range 5 { // other writes move the record too: a contribution counted, points
+	for range 5 { // other writes move the record too (a contribution counted, points earned)
 		c, err := s.Get(ctx, customer)
 		if err != nil {
 			return nil, err
+		}
+		if c.Satisfaction.Settings != st.Version {
+			if c.Satisfaction.Settings > st.Version { // saved by another instance: read them afresh for the replay
+				s.scoreSettings.Forget()
+			}
+			return nil, nil
 		}
 		r := Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}
 		for _, sig := range signals {
@@ -172,12 +193,18 @@ func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals [
 				return nil, nil
 			}
 		}
-		stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"_id": 1}))
+		stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"stored": 1}))
 		if err != nil {
 			return nil, fmt.Errorf("record signal: %w", err)
 		}
-		if len(stored) < len(ids) {
-			return nil, nil
+		copies := map[string]bson.ObjectID{}
+		for _, sig := range stored {
+			copies[sig.ID] = sig.Stored
+		}
+		for _, sig := range signals {
+			if copies[sig.ID] != sig.Stored {
+				return nil, nil
+			}
 		}
 		after, done, err := s.storeReplay(ctx, c, r, st, set)
 		if err != nil || done {

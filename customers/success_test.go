@@ -281,14 +281,21 @@ func assertReplayed(t *testing.T, s *customers.Service, id bson.ObjectID, when s
 	if err != nil {
 		t.Fatal(err)
 	}
-	signals, _ := s.Signals(ctx, id)
-	want := customers.DefaultScoreSettings().Replay(signals)
+	signals, err := s.Signals(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.ScoreSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := st.Replay(signals)
 	g, w := got.Satisfaction, want.Satisfaction
 	if g.Signals != w.Signals || g.Score != w.Score || math.Abs(g.S-w.S) > 1e-6 || math.Abs(g.W-w.W) > 1e-9 ||
-		!g.T0.Equal(w.T0) || g.Stored != w.Stored || g.NPS != w.NPS {
+		!g.T0.Equal(w.T0) || g.Stored != w.Stored || g.NPS != w.NPS || g.NPSCat != w.NPSCat || g.Band != w.Band || g.Settings != w.Settings {
 		t.Fatalf("%s: record %+v, replay %+v", when, g, w)
 	}
-	if got.Mood.N != want.Mood.N || math.Abs(got.Mood.S-want.Mood.S) > 1e-6 {
+	if got.Mood.N != want.Mood.N || math.Abs(got.Mood.S-want.Mood.S) > 1e-6 || math.Abs(got.Mood.W-want.Mood.W) > 1e-9 || !got.Mood.T0.Equal(want.Mood.T0) {
 		t.Fatalf("%s: mood %+v, replay %+v", when, got.Mood, want.Mood)
 	}
 	if len(got.ScoreTrail) != len(want.Trail) {
@@ -381,36 +388,85 @@ func TestSignals_WithdrawnBeforeItIsCounted(t *testing.T) {
 	}
 }
 
-// A signal recorded while it is withdrawn (its review hidden at that moment), beside
-// recomputes, never stays in the record once it is gone.
-func TestSignals_RecordedAndWithdrawnAtOnce(t *testing.T) {
+// A signal withdrawn and stored again (a review hidden and shown again) between its first
+// store and its count is counted once, as stored last.
+func TestSignals_WithdrawnAndStoredAgainBeforeItIsCounted(t *testing.T) {
 	ctx := context.Background()
-	s := newService(t)
-	c, _ := s.Create(ctx, customers.NewCustomer{Email: "racing@example.com"})
-	at := time.Now().UTC().Add(-time.Hour)
-	var wg sync.WaitGroup
-	for i := range 10 {
-		sig := customers.ReviewSignal(c.ID, fmt.Sprint("r", i), 1+i%5, at.Add(time.Duration(i)*time.Second))
-		wg.Go(func() {
-			if err := s.RecordSignal(ctx, sig); err != nil {
-				t.Error(err)
-			}
-		})
-		wg.Go(func() {
-			if err := s.WithdrawSignal(ctx, sig.ID); err != nil {
-				t.Error(err)
-			}
-		})
-		if i%3 == 0 {
-			wg.Go(func() {
-				if err := s.RecomputeSatisfaction(ctx, c.ID); err != nil {
-					t.Error(err)
-				}
-			})
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	s := customers.NewService(db, []string{"en", "id"})
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "again@example.com"})
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	s.AfterStored(func(signals []customers.Signal) {
+		if err := s.WithdrawSignal(ctx, signals[0].ID); err != nil {
+			t.Error(err)
+		}
+		again := customers.ReviewSignal(c.ID, "shown-again", 5, at) // stored, not yet counted
+		again.Stored = bson.NewObjectID()
+		if _, err := db.Collection("signals").InsertOne(ctx, again); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := s.RecordSignal(ctx, customers.ReviewSignal(c.ID, "shown-again", 1, at)); err != nil {
+		t.Fatal(err)
+	}
+	assertReplayed(t, s, c.ID, "after the second store")
+	if got, _ := s.Get(ctx, c.ID); got.Satisfaction.Signals != 1 || got.Satisfaction.Score != 100 {
+		t.Fatalf("%d signals counted, score %d; want the one stored last, 100", got.Satisfaction.Signals, got.Satisfaction.Score)
+	}
+}
+
+// With a kind weighed at nothing, a weighed signal older than it gives it a point in the
+// trail, as a replay does; and an instance whose cache still holds the settings a record
+// was recomputed away from replays it with the new ones.
+func TestSignals_KindsWeighedAtNothingAndNewSettings(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
+		t.Fatal(err)
+	}
+	s := customers.NewService(db, []string{"en", "id"})
+	c, _ := s.Create(ctx, customers.NewCustomer{Email: "quiet@example.com"})
+	st := customers.DefaultScoreSettings()
+	st.Weights[customers.SignalSentiment] = 0
+	if err := s.SaveScoreSettings(ctx, st, bson.NewObjectID()); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Millisecond)
+	record := func(sig customers.Signal, what string) {
+		t.Helper()
+		if err := s.RecordSignal(ctx, sig); err != nil {
+			t.Fatal(err)
+		}
+		assertReplayed(t, s, c.ID, what)
+	}
+	record(customers.SentimentSignal(c.ID, "p1", 0.5, at.Add(10*24*time.Hour)), "a text weighed at nothing")
+	record(customers.ReviewSignal(c.ID, "r1", 4, at.Add(5*24*time.Hour)), "an older review")
+	record(customers.SentimentSignal(c.ID, "p2", -0.5, at.Add(12*24*time.Hour)), "a later text")
+	if got, _ := s.Get(ctx, c.ID); len(got.ScoreTrail) != 3 {
+		t.Fatalf("trail of %d points, want 3", len(got.ScoreTrail))
+	}
+	// Another instance has the old settings in its cache when new ones are saved.
+	other := customers.NewService(db, []string{"en", "id"})
+	if _, err := other.ScoreSettings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Weights[customers.SignalSentiment] = 2
+	if err := s.SaveScoreSettings(ctx, st, bson.NewObjectID()); err != nil {
+		t.Fatal(err)
+	}
+	for more := true; more; {
+		var err error
+		if more, err = s.RecomputeStep(ctx); err != nil {
+			t.Fatal(err)
 		}
 	}
-	wg.Wait()
-	assertReplayed(t, s, c.ID, "after the race")
+	if err := other.RecordSignal(ctx, customers.SentimentSignal(c.ID, "p3", 0.9, at.Add(14*24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	assertReplayed(t, s, c.ID, "a text counted by an instance with the old settings")
 }
 
 // A batch of signals (the insights feed's texts) is counted with one write per member, each
