@@ -15,9 +15,7 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
-	"slices"
 
 	"github.com/FerretDB/FerretDB/internal/backends"
 	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
@@ -47,31 +45,22 @@ func (db *database) Collection(name string) (backends.Collection, error) {
 //
 //nolint:lll // for readability
 func (db *database) ListCollections(ctx context.Context, params *backends.ListCollectionsParams) (*backends.ListCollectionsResult, error) {
-	list, err := db.r.CollectionList(ctx, db.name)
-	if err != nil {
-		return nil, lazyerrors.Error(err)
-	}
-
-	var res []backends.CollectionInfo
+	var list []*metadata.Collection
 
 	if params != nil && len(params.Name) > 0 {
-		nameList := make([]string, len(list))
-		for i, c := range list {
-			nameList[i] = c.Name
+		// Guyub: every find asks for its own collection; copy that one's metadata, not every
+		// collection's (3 % of the CPU under load).
+		if c := db.r.CollectionGet(ctx, db.name, params.Name); c != nil {
+			list = []*metadata.Collection{c}
 		}
-
-		i, found := slices.BinarySearchFunc(nameList, params.Name, func(collectionName, t string) int {
-			return cmp.Compare(collectionName, t)
-		})
-
-		var filteredList []*metadata.Collection
-		if found {
-			filteredList = append(filteredList, list[i])
+	} else {
+		var err error
+		if list, err = db.r.CollectionList(ctx, db.name); err != nil {
+			return nil, lazyerrors.Error(err)
 		}
-		list = filteredList
 	}
 
-	res = make([]backends.CollectionInfo, len(list))
+	res := make([]backends.CollectionInfo, len(list))
 	for i, c := range list {
 		res[i] = backends.CollectionInfo{
 			Name:            c.Name,
