@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
@@ -22,11 +23,18 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 func newService(t *testing.T) *customers.Service {
 	t.Helper()
+	s, _ := newServiceOn(t)
+	return s
+}
+
+// newServiceOn is newService with its database, for tests that look at what was sent to it.
+func newServiceOn(t *testing.T) (*customers.Service, *mongo.Database) {
+	t.Helper()
 	db := storetest.DB(t)
 	if err := store.EnsureIndexes(context.Background(), db, customers.Indexes...); err != nil {
 		t.Fatal(err)
 	}
-	return customers.NewService(db, []string{"en", "id"})
+	return customers.NewService(db, []string{"en", "id"}), db
 }
 
 func TestCreate_EmailIsUniqueWhateverItsCase(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
-	"github.com/guyub/guyub/store"
 	"github.com/guyub/guyub/store/storetest"
 )
 
@@ -211,11 +210,7 @@ func TestRisk_ReasonsOnHandMadeHistories(t *testing.T) {
 // the repair stores each once, in minor units of the portal's currency, and rebuilds the value.
 func TestRepair_OldDuplicatePurchasesBecomeOne(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
-		t.Fatal(err)
-	}
-	s := customers.NewService(db, []string{"en", "id"})
+	s, db := newServiceOn(t)
 	c, _ := s.Create(ctx, customers.NewCustomer{Email: "old@example.com"})
 	p := bson.NewObjectID()
 	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -315,11 +310,7 @@ func assertReplayed(t *testing.T, s *customers.Service, id bson.ObjectID, when s
 // replays them. Either way the record is what a replay gives.
 func TestSignals_ANewSignalIsAddedWithoutReadingTheHistory(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
-		t.Fatal(err)
-	}
-	s := customers.NewService(db, []string{"en", "id"})
+	s, db := newServiceOn(t)
 	c, _ := s.Create(ctx, customers.NewCustomer{Email: "active@example.com"})
 	base := time.Now().UTC().Add(-100 * 24 * time.Hour).Truncate(time.Millisecond)
 	day := func(d float64) time.Time { return base.Add(time.Duration(d * float64(24*time.Hour))) }
@@ -392,11 +383,7 @@ func TestSignals_WithdrawnBeforeItIsCounted(t *testing.T) {
 // store and its count is counted once, as stored last.
 func TestSignals_WithdrawnAndStoredAgainBeforeItIsCounted(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
-		t.Fatal(err)
-	}
-	s := customers.NewService(db, []string{"en", "id"})
+	s, db := newServiceOn(t)
 	c, _ := s.Create(ctx, customers.NewCustomer{Email: "again@example.com"})
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	s.AfterStored(func(signals []customers.Signal) {
@@ -423,11 +410,7 @@ func TestSignals_WithdrawnAndStoredAgainBeforeItIsCounted(t *testing.T) {
 // was recomputed away from replays it with the new ones.
 func TestSignals_KindsWeighedAtNothingAndNewSettings(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
-		t.Fatal(err)
-	}
-	s := customers.NewService(db, []string{"en", "id"})
+	s, db := newServiceOn(t)
 	c, _ := s.Create(ctx, customers.NewCustomer{Email: "quiet@example.com"})
 	st := customers.DefaultScoreSettings()
 	st.Weights[customers.SignalSentiment] = 0
@@ -474,11 +457,7 @@ func TestSignals_KindsWeighedAtNothingAndNewSettings(t *testing.T) {
 // is skipped.
 func TestRecordSignals_OneWritePerMember(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.DB(t)
-	if err := store.EnsureIndexes(ctx, db, customers.Indexes...); err != nil {
-		t.Fatal(err)
-	}
-	s := customers.NewService(db, []string{"en", "id"})
+	s, db := newServiceOn(t)
 	told := 0
 	s.Watch(func(_ context.Context, e customers.Event) error {
 		if e.Signal != nil {
