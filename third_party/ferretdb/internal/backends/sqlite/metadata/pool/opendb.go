@@ -53,6 +53,7 @@ func openDB(name, uri string, memory bool, l *slog.Logger, sp *state.Provider) (
 	if memory {
 		db.SetMaxIdleConns(1)
 		db.SetMaxOpenConns(1)
+		db.SetConnMaxIdleTime(0) // Guyub: its one connection is the database
 	}
 
 	if err = db.Ping(); err != nil {
