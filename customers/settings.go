@@ -118,11 +118,11 @@ func (st ScoreSettings) count(r Replayed, sig Signal) Replayed {
 }
 
 // Add adds one more signal to a replay, of any age, and gives what replaying them all
-// would (to within rounding), without the others: the sums do not depend on the order, a point is put in the
-// trail at the signal's time, and each later point gains the signal's share decayed to
-// its time. sig must have been stored after every signal in r. false when the trail cannot
-// tell: the signal is older than the trail kept, or the points predate their sums being
-// kept; replay then.
+// would (to within rounding), without the others: the sums do not depend on the order, a
+// point is put in the trail at the signal's time, and each later point gains the signal's
+// share decayed to its time. sig must have been stored after every signal in r. false when
+// the trail cannot tell: the signal is older than the trail kept, or the points predate
+// their sums being kept; replay then.
 func (st ScoreSettings) Add(r Replayed, sig Signal) (Replayed, bool) {
 	trail, w := r.Trail, st.Weight(sig.Kind)
 	if len(trail) == 0 && r.Satisfaction.HasScore() {

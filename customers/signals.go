@@ -120,7 +120,7 @@ func (s *Service) record(ctx context.Context, customer bson.ObjectID, signals []
 	for i := range signals {
 		signals[i].Stored = bson.NewObjectID() // increasing: Add takes them in this order
 		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": signals[i].ID}).SetReplacement(signals[i]).SetUpsert(true)
-		if signals[i].Kind != SignalFollowUp { // the customer spoke; a follow-up resolved is staff's doing
+		if signals[i].Kind != SignalFollowUp && touch == nil { // the customer spoke; a follow-up resolved is staff's doing
 			touch = bson.M{"last_active_at": s.now()}
 		}
 	}
