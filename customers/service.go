@@ -88,6 +88,9 @@ type Service struct {
 	afterStored   func([]Signal) // tests: what happens between storing signals and counting them
 }
 
+// SetClock replaces the clock, for tests (other packages' too, as loyalty's).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // NewService returns the service on db; languages are the locales a customer may prefer.
 func NewService(db *mongo.Database, languages []string) *Service {
 	s := &Service{

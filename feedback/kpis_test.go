@@ -26,6 +26,8 @@ import (
 //	stages now: exploration A B C, dissolution D, expansion E F G, awareness (the staff member).
 func TestKPIs_HandComputed(t *testing.T) {
 	w := newWorld(t)
+	// Stages move when the records are written: late in the period, whenever the test runs.
+	w.customers.SetClock(func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) })
 	ces, err := w.feedback.SaveSurvey(w.ctx, w.staff, bson.ObjectID{}, feedback.SurveyInput{Kind: "ces", Touchpoint: "support",
 		QuestionEN: "How easy?", QuestionID: "Seberapa mudah?", Active: true})
 	if err != nil {
