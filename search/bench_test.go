@@ -63,6 +63,7 @@ func BenchmarkSearch100k(b *testing.B) {
 		{Text: "kopi"}, {Text: "pelayanan pelanggan"}, {Text: "reveiw"}, {Text: "coffee delivery"},
 		{Text: "broken lid", Kind: "review"}, {Text: "baterai", Sort: search.SortNewest}, {Text: "mura"},
 		{Product: "product-7"}, {Text: "service", Rating: 5, Lang: "id"}, {Text: "grinder aroma", Page: 3},
+		{Text: "kata"}, // the start of 20,000 made-up words, as you type
 	}
 	for _, mode := range []struct {
 		name     string

@@ -1,9 +1,11 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"slices"
 	"strconv"
@@ -11,12 +13,14 @@ import (
 	uni "unicode"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
-	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/token/edgengram"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/token/unicodenorm"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -31,45 +35,137 @@ type Bleve struct {
 // nothing: the same words work in English and Indonesian, and typo tolerance covers plurals.
 const textAnalyzer = "guyub_text"
 
-func bleveMapping() (*mapping.IndexMappingImpl, error) {
-	m := bleve.NewIndexMapping()
-	if err := m.AddCustomTokenFilter("guyub_fold", map[string]any{"type": unicodenorm.Name, "form": unicodenorm.NFKD}); err != nil {
-		return nil, err
-	}
-	err := m.AddCustomAnalyzer(textAnalyzer, map[string]any{
-		"type":          custom.Name,
-		"tokenizer":     unicode.Name,
-		"token_filters": []string{lowercase.Name, "guyub_fold"},
+// Analyzers of the fields only the public's searches read (see bleveMapping).
+const (
+	// searchAnalyzer is textAnalyzer that also gives each word of a synonym group its
+	// group's token (synonymToken).
+	searchAnalyzer = "guyub_search"
+	// startsAnalyzer and shortStartsAnalyzer are textAnalyzer that gives each word its
+	// starts (edge n-grams) of four letters or more — with its synonyms' — and of two and
+	// three: a word typed so far is one term to look up, however many words start with it.
+	startsAnalyzer      = "guyub_starts"
+	shortStartsAnalyzer = "guyub_short_starts"
+	// maxStart is the longest start indexed; a longer one is looked up in the dictionary.
+	maxStart = 20
+)
+
+// synonymFilter is the token filter behind searchAnalyzer ("group": true) and
+// startsAnalyzer.
+const synonymFilter = "guyub_synonyms"
+
+func init() {
+	err := registry.RegisterTokenFilter(synonymFilter, func(config map[string]any, _ *registry.Cache) (analysis.TokenFilter, error) {
+		group, _ := config["group"].(bool)
+		return synonymTokens{group: group}, nil
 	})
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
+}
+
+// synonymTokens adds, after each word of a synonym group, at the same place, the group's
+// token (group): a search for any word of the group reads one list of postings; or the
+// group's other words: their starts are then the word's too.
+type synonymTokens struct{ group bool }
+
+func (f synonymTokens) Filter(in analysis.TokenStream) analysis.TokenStream {
+	out := make(analysis.TokenStream, 0, len(in))
+	for _, t := range in {
+		out = append(out, t)
+		word := string(t.Term)
+		if f.group {
+			if group := synonymToken(word); group != "" {
+				g := *t
+				g.Term = []byte(group)
+				out = append(out, &g)
+			}
+			continue
+		}
+		for _, other := range synonymsOf(word) {
+			o := *t
+			o.Term = []byte(other)
+			out = append(out, &o)
+		}
+	}
+	return out
+}
+
+// synonymToken names a word's synonym group in the index, or is "" for a word in none. It
+// starts with a character no word has, so it is never found as a word or a word's start.
+func synonymToken(word string) string {
+	for _, group := range Synonyms {
+		if slices.Contains(group, word) {
+			return "~" + group[0]
+		}
+	}
+	return ""
+}
+
+func bleveMapping() (*mapping.IndexMappingImpl, error) {
+	m := bleve.NewIndexMapping()
+	for name, filter := range map[string]map[string]any{
+		"guyub_fold":          {"type": unicodenorm.Name, "form": unicodenorm.NFKD},
+		"guyub_starts":        {"type": edgengram.Name, "min": 4.0, "max": float64(maxStart)},
+		"guyub_short_starts":  {"type": edgengram.Name, "min": 2.0, "max": 3.0},
+		"guyub_synonym_group": {"type": synonymFilter, "group": true},
+		"guyub_synonym_words": {"type": synonymFilter},
+	} {
+		if err := m.AddCustomTokenFilter(name, filter); err != nil {
+			return nil, err
+		}
+	}
+	for name, extra := range map[string][]string{textAnalyzer: nil, searchAnalyzer: {"guyub_synonym_group"},
+		startsAnalyzer: {"guyub_synonym_words", "guyub_starts"}, shortStartsAnalyzer: {"guyub_short_starts"}} {
+		err := m.AddCustomAnalyzer(name, map[string]any{
+			"type":          custom.Name,
+			"tokenizer":     unicode.Name,
+			"token_filters": append([]string{lowercase.Name, "guyub_fold"}, extra...),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Only the fields below are indexed, each once: no "_all" field, nothing unmapped.
+	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
 	doc := bleve.NewDocumentMapping()
-	text := func() *mapping.FieldMapping {
-		f := bleve.NewTextFieldMapping()
-		f.Analyzer = textAnalyzer
-		f.Store, f.IncludeTermVectors = true, true
+	doc.Dynamic = false
+	field := func(f *mapping.FieldMapping, store, docValues bool) *mapping.FieldMapping {
+		f.Store, f.DocValues, f.IncludeInAll, f.IncludeTermVectors = store, docValues, false, false
 		return f
 	}
-	kw := func() *mapping.FieldMapping {
-		f := bleve.NewKeywordFieldMapping()
-		f.Analyzer = keyword.Name
-		f.Store = true
+	text := func(analyzer string, store bool) *mapping.FieldMapping {
+		f := field(bleve.NewTextFieldMapping(), store, false)
+		f.Analyzer = analyzer
+		f.IncludeTermVectors = store // the highlights' positions
 		return f
 	}
-	num := func() *mapping.FieldMapping {
-		f := bleve.NewNumericFieldMapping()
-		f.Store = true
-		return f
-	}
+	// Title and body are stored, and shown with the words highlighted. The public's searches
+	// find and rank matches on fields that hold published documents only, so no filter by
+	// status is walked beside them: "text", the title twice and the body, where a word and its
+	// synonyms are one list of postings to walk, not one per word and field; and, for the
+	// word being typed, the starts of words: "starts" of four letters or more in the title and
+	// body, "title_starts" of two or three in the title (a short start in the body matches
+	// nearly every text).
 	for _, name := range []string{"title", "body"} {
-		doc.AddFieldMappingsAt(name, text())
+		doc.AddFieldMappingsAt(name, text(textAnalyzer, true))
 	}
-	for _, name := range []string{"kind", "product", "category", "forum", "tags", "status", "visibility", "author", "lang", "url", "rating_s"} {
-		doc.AddFieldMappingsAt(name, kw())
+	doc.AddFieldMappingsAt("text", text(searchAnalyzer, false))
+	doc.AddFieldMappingsAt("starts", text(startsAnalyzer, false))
+	doc.AddFieldMappingsAt("title_starts", text(shortStartsAnalyzer, false))
+	// Keywords: filters and shown values; sorts' values (doc values); and every facet's
+	// value as "name=value" in one field, so that counting them reads one list of doc values,
+	// not one per facet.
+	for _, name := range []string{"kind", "product", "category", "forum", "tags", "lang", "status", "visibility", "author", "url"} {
+		doc.AddFieldMappingsAt(name, field(bleve.NewKeywordFieldMapping(), true, false))
 	}
+	doc.AddFieldMappingsAt("rating_s", field(bleve.NewKeywordFieldMapping(), false, true))
+	doc.AddFieldMappingsAt("created_key", field(bleve.NewKeywordFieldMapping(), false, true))
+	doc.AddFieldMappingsAt("facets", field(bleve.NewKeywordFieldMapping(), false, true))
+	// Numbers are only shown: sorting by a numeric field reads sixteen terms per document.
 	for _, name := range []string{"rating", "created_at", "sentiment"} {
-		doc.AddFieldMappingsAt(name, num())
+		f := field(bleve.NewNumericFieldMapping(), true, false)
+		f.Index = false
+		doc.AddFieldMappingsAt(name, f)
 	}
 	m.DefaultMapping = doc
 	m.DefaultAnalyzer = textAnalyzer
@@ -78,8 +174,15 @@ func bleveMapping() (*mapping.IndexMappingImpl, error) {
 
 // schemaVersion changes whenever the mapping does; an index made with another one is made
 // anew, since Bleve cannot change the mapping of an index. 2: forum categories apart from
-// product categories.
-const schemaVersion = "2"
+// product categories. 3: the public's fields, sorts on keywords. The synonyms are part of it:
+// they are in the index.
+var schemaVersion = func() string {
+	h := fnv.New64a()
+	for _, group := range Synonyms {
+		fmt.Fprintln(h, strings.Join(group, " "))
+	}
+	return fmt.Sprintf("3-%x", h.Sum64())
+}()
 
 var schemaKey = []byte("guyub_schema")
 
@@ -135,17 +238,36 @@ func OpenBleveMemory() (*Bleve, error) {
 	return &Bleve{index: idx}, nil
 }
 
-// bleveDoc is what Bleve stores: the document plus the rating as a keyword for its facet.
+// bleveDoc is what Bleve indexes: the document; for a published one, the words the public
+// searches in (the title twice: a word in the title counts more); the rating and date as
+// keywords to sort by; and the facets' values.
 type bleveDoc struct {
 	Document
-	RatingS string `json:"rating_s,omitempty"`
+	Text        string   `json:"text,omitempty"`
+	Starts      string   `json:"starts,omitempty"`
+	TitleStarts string   `json:"title_starts,omitempty"`
+	Facets      []string `json:"facets"`
+	RatingS     string   `json:"rating_s,omitempty"`
+	CreatedKey  string   `json:"created_key"`
 }
+
+// createdKey orders by date as text: fixed-width hexadecimal seconds.
+func createdKey(unix int64) string { return fmt.Sprintf("%016x", max(unix, 0)) }
 
 // Upsert adds or replaces documents in one batch.
 func (b *Bleve) Upsert(_ context.Context, docs ...Document) error {
 	batch := b.index.NewBatch()
 	for _, d := range docs {
-		bd := bleveDoc{Document: d}
+		bd := bleveDoc{Document: d, CreatedKey: createdKey(d.CreatedAt)}
+		for _, name := range Facets {
+			if v := d.facet(name); v != "" {
+				bd.Facets = append(bd.Facets, name+"="+v)
+			}
+		}
+		if d.Status == published {
+			bd.Text, bd.TitleStarts = d.Title+"\n"+d.Title+"\n"+d.Body, d.Title
+			bd.Starts = bd.Text
+		}
 		if d.Rating > 0 {
 			bd.RatingS = strconv.Itoa(d.Rating)
 		}
@@ -234,23 +356,24 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 			return &Results{Page: q.Page, PerPage: q.PerPage, Facets: map[string]map[string]int{}}, nil // nothing to be alike in
 		}
 	}
-	filters := b.filters(q)
+	public := slices.Equal(q.Statuses, []string{published})
 	page := q.PerPage
 	from := (q.Page - 1) * q.PerPage
 	keep := from + page
 	if !q.NoFacets {
 		keep = max(keep, facetSample)
 	}
-	text := textQuery(ws, false, asYouType, q.AnyWord)
-	res, err := b.ids(ctx, q, text, filters, keep)
+	typos := false
+	text, onlyPublished := textQuery(ws, typos, asYouType, q.AnyWord, public)
+	res, err := b.ids(ctx, q, text, b.filters(q, !onlyPublished), keep)
 	if err != nil {
 		return nil, err
 	}
 	if res.Total == 0 && len(ws) > 0 {
-		if text = textQuery(ws, true, asYouType, q.AnyWord); text != nil {
-			if res, err = b.ids(ctx, q, text, filters, keep); err != nil {
-				return nil, err
-			}
+		typos = true
+		text, onlyPublished = textQuery(ws, typos, asYouType, q.AnyWord, public)
+		if res, err = b.ids(ctx, q, text, b.filters(q, !onlyPublished), keep); err != nil {
+			return nil, err
 		}
 	}
 	out := &Results{Total: int(res.Total), Page: q.Page, PerPage: q.PerPage, Pages: pages(int(res.Total), q.PerPage),
@@ -263,7 +386,9 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 		}
 	}
 	if len(pageIDs) > 0 {
-		if out.Hits, err = b.hits(ctx, pageIDs, text, !q.NoFacets); err != nil {
+		// The words are highlighted where they are: in the title or the body.
+		shown, _ := textQuery(ws, typos, asYouType, q.AnyWord, false)
+		if out.Hits, err = b.hits(ctx, pageIDs, shown, !q.NoFacets); err != nil {
 			return nil, err
 		}
 	}
@@ -276,18 +401,21 @@ func (b *Bleve) Search(ctx context.Context, q Query) (*Results, error) {
 	return out, nil
 }
 
-// filters are the query's conditions other than its words.
-func (b *Bleve) filters(q Query) []query.Query {
+// filters are the query's conditions other than its words; byStatus: with its statuses.
+func (b *Bleve) filters(q Query, byStatus bool) []query.Query {
 	term := func(field, value string) query.Query {
 		tq := bleve.NewTermQuery(value)
 		tq.SetField(field)
 		return tq
 	}
-	var statuses []query.Query
-	for _, st := range q.Statuses {
-		statuses = append(statuses, term("status", st))
+	var must []query.Query
+	if byStatus {
+		var statuses []query.Query
+		for _, st := range q.Statuses {
+			statuses = append(statuses, term("status", st))
+		}
+		must = append(must, bleve.NewDisjunctionQuery(statuses...))
 	}
-	must := []query.Query{bleve.NewDisjunctionQuery(statuses...)}
 	for field, value := range map[string]string{"kind": q.Kind, "product": q.Product, "category": q.Category, "forum": q.Forum, "lang": q.Lang} {
 		if value != "" {
 			must = append(must, term(field, value))
@@ -299,52 +427,93 @@ func (b *Bleve) filters(q Query) []query.Query {
 	return must
 }
 
-// textQuery matches every word in the title (which counts double) or the body, as typed or
-// as a synonym. With typos, words of five letters or more may be one or two letters off.
-// As the words are typed (asYouType), the last one is also the start of a longer word: a
-// prefix stands for many words, so it is left out of searches made with the whole words.
-// anyWord needs only one of the words. nil: no words.
-func textQuery(ws []string, typos, asYouType, anyWord bool) query.Query {
-	fields := []string{"title", "body"}
+// textQuery matches every word, as typed or as a synonym. With typos, words of five letters
+// or more may be one or two letters off. As the words are typed (asYouType), the last one is
+// also the start of a longer word: of two or three letters in the title, of four or more in
+// the title or body. anyWord needs only one of the words. nil: no words.
+//
+// public looks in the fields that hold published documents only ("text" and the starts);
+// else the words are looked for in the title (which counts double) and the body of every
+// document. onlyPublished says whether the query matches published documents only, so that
+// it needs no filter by status.
+func textQuery(ws []string, typos, asYouType, anyWord, public bool) (q query.Query, onlyPublished bool) {
+	match := func(field, word string) *query.MatchQuery {
+		mq := bleve.NewMatchQuery(word)
+		mq.SetField(field)
+		mq.Analyzer = textAnalyzer // the word as typed, not its synonym group's token
+		if typos {
+			mq.SetFuzziness(fuzziness(word))
+		}
+		return mq
+	}
+	onlyPublished = public
 	var must []query.Query
 	for i, w := range ws {
+		n := len([]rune(w))
+		typing := asYouType && i == len(ws)-1 && n >= 2
+		if typing && public && n >= 4 && n <= maxStart && !typos {
+			// The word's starts hold the word itself and its synonyms.
+			must = append(must, match("starts", w))
+			continue
+		}
 		var alternatives []query.Query
-		for _, term := range append([]string{w}, synonymsOf(w)...) {
-			for _, field := range fields {
-				mq := bleve.NewMatchQuery(term)
-				mq.SetField(field)
-				if typos {
-					mq.SetFuzziness(fuzziness(term))
-				}
-				if field == "title" {
-					mq.SetBoost(2)
-				}
-				alternatives = append(alternatives, mq)
+		switch group := synonymToken(w); {
+		case public && group != "" && !typos:
+			tq := bleve.NewTermQuery(group)
+			tq.SetField("text")
+			alternatives = append(alternatives, tq)
+		case public:
+			for _, term := range append([]string{w}, synonymsOf(w)...) {
+				alternatives = append(alternatives, match("text", term))
+			}
+		default:
+			for _, term := range append([]string{w}, synonymsOf(w)...) {
+				title := match("title", term)
+				title.SetBoost(2)
+				alternatives = append(alternatives, title, match("body", term))
 			}
 		}
-		// A short prefix stands for many words: two letters search titles, four the bodies.
-		if n := len([]rune(w)); asYouType && i == len(ws)-1 && n >= 2 {
-			for _, field := range fields {
-				if field == "body" && n < 4 {
-					continue
+		if typing {
+			switch {
+			case public && n <= maxStart:
+				start := match("starts", w)
+				if n < 4 {
+					start.SetField("title_starts")
 				}
-				pq := bleve.NewPrefixQuery(w)
-				pq.SetField(field)
-				alternatives = append(alternatives, pq)
+				start.SetFuzziness(0)
+				alternatives = append(alternatives, start)
+			default:
+				// Looked up in the dictionary: a short start stands for many words, so two
+				// letters search titles, four the bodies.
+				for _, field := range []string{"title", "body"} {
+					if field == "body" && (n < 4 || public) {
+						continue
+					}
+					pq := bleve.NewPrefixQuery(w)
+					pq.SetField(field)
+					alternatives = append(alternatives, pq)
+				}
+				onlyPublished = false
 			}
 		}
-		must = append(must, bleve.NewDisjunctionQuery(alternatives...))
+		if len(alternatives) == 1 {
+			must = append(must, alternatives[0])
+		} else {
+			must = append(must, bleve.NewDisjunctionQuery(alternatives...))
+		}
 	}
-	if len(must) == 0 {
-		return nil
-	}
-	if anyWord {
+	switch {
+	case len(must) == 0:
+		return nil, false
+	case anyWord:
 		// Alike means sharing more than one word, when there are several to share.
 		d := bleve.NewDisjunctionQuery(must...)
 		d.SetMin(float64(min(2, len(must))))
-		return d
+		return d, onlyPublished
+	case len(must) == 1:
+		return must[0], onlyPublished
 	}
-	return bleve.NewConjunctionQuery(must...)
+	return bleve.NewConjunctionQuery(must...), onlyPublished
 }
 
 // significant keeps the words that say what a text is about, the first 16: the short ones
@@ -377,18 +546,22 @@ func (b *Bleve) ids(ctx context.Context, q Query, text query.Query, filters []qu
 	must := append([]query.Query{}, filters...)
 	if text != nil {
 		must = append(must, text)
-	} else {
+	} else if len(must) == 0 {
 		must = append(must, bleve.NewMatchAllQuery())
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), keep, 0, false)
+	var all query.Query = bleve.NewConjunctionQuery(must...)
+	if len(must) == 1 {
+		all = must[0]
+	}
+	req := bleve.NewSearchRequestOptions(all, keep, 0, false)
 	switch q.Sort {
 	case SortNewest:
-		req.SortBy([]string{"-created_at", "-_score"})
+		req.SortBy([]string{"-created_key", "-_score"})
 	case SortRating:
-		req.SortBy([]string{"-rating", "-_score"})
+		req.SortBy([]string{"-rating_s", "-_score"})
 	case SortRelevance:
 		if text == nil { // no words: every match is as relevant, so the newest first
-			req.SortBy([]string{"-created_at"})
+			req.SortBy([]string{"-created_key"})
 		} else {
 			// By score alone: a tie-break on a stored value costs a look-up per match,
 			// and doubled the time of a common word's search.
@@ -441,31 +614,34 @@ func (b *Bleve) hits(ctx context.Context, ids []string, text query.Query, highli
 	return out, nil
 }
 
-// facets counts the values of each facet field among the documents ids.
+// facets counts the values of each facet among the documents ids, the 20 commonest of each.
 func (b *Bleve) facets(ctx context.Context, ids []string) (map[string]map[string]int, error) {
 	req := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), 0, 0, false)
-	for _, f := range Facets {
-		field := f
-		if f == "rating" {
-			field = "rating_s"
-		}
-		req.AddFacet(f, bleve.NewFacetRequest(field, 20))
-	}
+	req.AddFacet("facets", bleve.NewFacetRequest("facets", len(ids)*len(Facets)))
 	res, err := b.index.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := map[string]map[string]int{}
-	for name, fr := range res.Facets {
-		counts := map[string]int{}
-		if fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				if t.Term != "" && t.Term != "0" { // no rating, no language: not a value to filter by
-					counts[t.Term] = t.Count
-				}
+	type count struct {
+		value string
+		n     int
+	}
+	byFacet := map[string][]count{}
+	if fr := res.Facets["facets"]; fr != nil && fr.Terms != nil {
+		for _, t := range fr.Terms.Terms() {
+			if name, value, ok := strings.Cut(t.Term, "="); ok {
+				byFacet[name] = append(byFacet[name], count{value, t.Count})
 			}
 		}
-		out[name] = counts
+	}
+	out := map[string]map[string]int{}
+	for _, name := range Facets {
+		counts := byFacet[name]
+		slices.SortFunc(counts, func(a, b count) int { return cmp.Or(b.n-a.n, strings.Compare(a.value, b.value)) })
+		out[name] = map[string]int{}
+		for _, c := range counts[:min(len(counts), 20)] {
+			out[name][c.value] = c.n
+		}
 	}
 	return out, nil
 }

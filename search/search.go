@@ -9,6 +9,7 @@ import (
 	"html"
 	"html/template"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -93,6 +94,9 @@ type Query struct {
 	AnyWord bool
 }
 
+// published is the status of what the public may see.
+const published = "published"
+
 // Normalize fills in defaults and bounds.
 func (q *Query) Normalize() {
 	q.Text = strings.TrimSpace(q.Text)
@@ -100,7 +104,7 @@ func (q *Query) Normalize() {
 		q.Text = string(r[:200])
 	}
 	if len(q.Statuses) == 0 {
-		q.Statuses = []string{"published"}
+		q.Statuses = []string{published}
 	}
 	if q.Page < 1 {
 		q.Page = 1
@@ -141,6 +145,27 @@ type Results struct {
 
 // Facets are the fields counted for every search.
 var Facets = []string{"kind", "product", "category", "forum", "rating", "lang"}
+
+// facet is a document's value of a facet: "" for none (no rating, no language).
+func (d *Document) facet(name string) string {
+	switch name {
+	case "kind":
+		return d.Kind
+	case "product":
+		return d.Product
+	case "category":
+		return d.Category
+	case "forum":
+		return d.Forum
+	case "rating":
+		if d.Rating > 0 {
+			return strconv.Itoa(d.Rating)
+		}
+	case "lang":
+		return d.Lang
+	}
+	return ""
+}
 
 // Index is a search index.
 type Index interface {
