@@ -142,7 +142,7 @@ func (p *Purchase) keyed() {
 func (s *Service) rebuildPurchases(ctx context.Context, id bson.ObjectID) error {
 	for range 20 {
 		c, err := store.FindOne[Customer](ctx, s.customers, bson.M{"_id": id}, ErrNotFound,
-			options.FindOne().SetProjection(bson.M{"version": 1}))
+			options.FindOne().SetProjection(bson.M{"version": 1, "purchases": 1, "value": 1}))
 		if err != nil {
 			return err
 		}
@@ -150,8 +150,12 @@ func (s *Service) rebuildPurchases(ctx context.Context, id bson.ObjectID) error 
 		if err != nil {
 			return err
 		}
+		value := valueOf(list, s.currency)
+		if sameBSON(c.Purchases, list) && sameBSON(c.Value, value) {
+			return nil // the copy is right already: the daily repair of most members
+		}
 		res, err := s.customers.UpdateOne(ctx, bson.M{"_id": id, "version": c.Version},
-			bson.M{"$set": bson.M{"purchases": list, "value": valueOf(list, s.currency), "updated_at": s.now()}, "$inc": bson.M{"version": 1}})
+			bson.M{"$set": bson.M{"purchases": list, "value": value, "updated_at": s.now()}, "$inc": bson.M{"version": 1}})
 		if err != nil {
 			return fmt.Errorf("purchases: %w", err)
 		}
@@ -206,13 +210,43 @@ func (s *Service) BuyersOf(ctx context.Context, product, after bson.ObjectID, li
 // own one (recorded before "purchases" existed, or by a write that stopped half-way), in
 // the portal's currency if they had none, then rebuilds the record from the documents:
 // which also drops a purchase the record held twice.
+// insertMissing inserts those of docs whose _id is not stored yet: the record's copy of its
+// purchases is mostly stored already, and an insert refused as a duplicate is still a write.
+func (s *Service) insertMissing(ctx context.Context, docs []purchaseDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	stored, err := store.FindAll[struct {
+		ID string `bson:"_id"`
+	}](ctx, s.purchases, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return fmt.Errorf("purchases: %w", err)
+	}
+	have := map[string]bool{}
+	for _, d := range stored {
+		have[d.ID] = true
+	}
+	var missing []any
+	for _, d := range docs {
+		if !have[d.ID] {
+			missing = append(missing, d)
+		}
+	}
+	_, err = store.InsertNew(ctx, s.purchases, missing)
+	return err
+}
+
 func (s *Service) repairPurchases(ctx context.Context, id bson.ObjectID) error {
 	c, err := store.FindOne[Customer](ctx, s.customers, bson.M{"_id": id}, ErrNotFound,
 		options.FindOne().SetProjection(bson.M{"purchases": 1, "value": 1}))
 	if err != nil {
 		return err
 	}
-	docs := make([]any, len(c.Purchases))
+	docs := make([]purchaseDoc, len(c.Purchases))
 	for i, p := range c.Purchases {
 		if p.Key == "" { // recorded before purchases had keys
 			p.keyed()
@@ -223,7 +257,7 @@ func (s *Service) repairPurchases(ctx context.Context, id bson.ObjectID) error {
 		p.LegacyAmount = 0
 		docs[i] = purchaseDocOf(c.ID, p)
 	}
-	if _, err := store.InsertNew(ctx, s.purchases, docs); err != nil {
+	if err := s.insertMissing(ctx, docs); err != nil {
 		return err
 	}
 	// Documents stored without a key, under "<customer>/", were given one just above.
