@@ -11,14 +11,27 @@ import (
 )
 
 func TestBleve_Contract(t *testing.T) {
-	searchtest.Run(t, func(t *testing.T) search.Index {
-		idx, err := search.OpenBleve(t.TempDir() + "/index")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { idx.Close() })
-		return idx
-	})
+	searchtest.Run(t, func(t *testing.T) search.Index { return tempBleve(t) })
+}
+
+// tempBleve is an empty index on disk, closed when the test ends.
+func tempBleve(t *testing.T) *search.Bleve {
+	t.Helper()
+	idx, err := search.OpenBleve(t.TempDir() + "/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	return idx
+}
+
+// hitIDs are the IDs of a page's hits, in order.
+func hitIDs(res *search.Results) []string {
+	var ids []string
+	for _, h := range res.Hits {
+		ids = append(ids, h.ID)
+	}
+	return ids
 }
 
 // An index made with an older mapping is made anew when opened (Bleve cannot change a
@@ -54,11 +67,7 @@ func TestOpenBleve_RebuildsAnOlderSchema(t *testing.T) {
 // and not those sharing only the small words every text has.
 func TestBleve_AnyWordFindsAlikeIdeas(t *testing.T) {
 	ctx := context.Background()
-	idx, err := search.OpenBleve(t.TempDir() + "/index")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
+	idx := tempBleve(t)
 	for id, title := range map[string]string{"idea-1": "Dark mode for the mobile app", "idea-2": "A better lid seal for the rice cooker",
 		"idea-3": "Steam basket for the rice cooker", "review-4": "The lid seal is leaking"} {
 		kind, _, _ := strings.Cut(id, "-")
@@ -70,11 +79,7 @@ func TestBleve_AnyWordFindsAlikeIdeas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, h := range res.Hits {
-		got = append(got, h.ID)
-	}
-	if strings.Join(got, ",") != "idea-2,idea-3" {
+	if got := hitIDs(res); strings.Join(got, ",") != "idea-2,idea-3" {
 		t.Fatalf("ideas like the complaint: %v, want idea-2 then idea-3", got)
 	}
 	// Only small words: nothing is alike, rather than everything.
@@ -92,11 +97,7 @@ func TestBleve_AnyWordFindsAlikeIdeas(t *testing.T) {
 // the public may see is suggested, whichever way the start is looked up.
 func TestBleve_AsYouType(t *testing.T) {
 	ctx := context.Background()
-	idx, err := search.OpenBleve(t.TempDir() + "/index")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
+	idx := tempBleve(t)
 	long := strings.Repeat("panjang", 4) // 28 letters: longer than any start indexed
 	docs := []search.Document{
 		{ID: "review-1", Kind: "review", Title: "Kopi Gayo", Body: "Pelayanannya ramah sekali.", Rating: 5},
@@ -120,10 +121,7 @@ func TestBleve_AsYouType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, h := range res.Hits {
-			got = append(got, h.ID)
-		}
+		got := hitIDs(res)
 		slices.Sort(got)
 		return got
 	}
@@ -166,11 +164,7 @@ func TestBleve_AsYouType(t *testing.T) {
 // newest comes first however far apart the dates are.
 func TestBleve_SortsByKeywords(t *testing.T) {
 	ctx := context.Background()
-	idx, err := search.OpenBleve(t.TempDir() + "/index")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
+	idx := tempBleve(t)
 	docs := []search.Document{
 		{ID: "thread-1", Kind: "thread", Title: "Kopi", CreatedAt: 9},
 		{ID: "review-1", Kind: "review", Title: "Kopi", Rating: 2, CreatedAt: 1_900_000_000},
@@ -192,12 +186,8 @@ func TestBleve_SortsByKeywords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, h := range res.Hits {
-			got = append(got, h.ID)
-		}
-		if joined := strings.Join(got, ","); !strings.HasPrefix(joined, want) || len(got) != 5 {
-			t.Errorf("sorted by %s: %s, want %s…", sort, joined, want)
+		if got := hitIDs(res); !strings.HasPrefix(strings.Join(got, ","), want) || len(got) != 5 {
+			t.Errorf("sorted by %s: %v, want %s…", sort, got, want)
 		}
 	}
 }
