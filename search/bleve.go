@@ -93,10 +93,8 @@ func (f synonymTokens) Filter(in analysis.TokenStream) analysis.TokenStream {
 // synonymToken names a word's synonym group in the index, or is "" for a word in none. It
 // starts with a character no word has, so it is never found as a word or a word's start.
 func synonymToken(word string) string {
-	for _, group := range Synonyms {
-		if slices.Contains(group, word) {
-			return "~" + group[0]
-		}
+	if group := synonymGroup[word]; group != nil {
+		return "~" + group[0]
 	}
 	return ""
 }

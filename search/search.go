@@ -187,22 +187,27 @@ var Synonyms = [][]string{
 	{"question", "pertanyaan"}, {"idea", "ide"}, {"problem", "masalah"}, {"sound", "suara"},
 }
 
-// synonymsOf returns the other words of a word's group.
-func synonymsOf(word string) []string {
+// synonymGroup is each word's group in Synonyms: the index looks words up for every word it
+// indexes.
+var synonymGroup = func() map[string][]string {
+	m := map[string][]string{}
 	for _, group := range Synonyms {
 		for _, w := range group {
-			if w == word {
-				var out []string
-				for _, o := range group {
-					if o != word {
-						out = append(out, o)
-					}
-				}
-				return out
-			}
+			m[w] = group
 		}
 	}
-	return nil
+	return m
+}()
+
+// synonymsOf returns the other words of a word's group.
+func synonymsOf(word string) []string {
+	var out []string
+	for _, o := range synonymGroup[word] {
+		if o != word {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Span is a matched range of a field, in bytes.
