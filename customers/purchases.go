@@ -206,10 +206,6 @@ func (s *Service) BuyersOf(ctx context.Context, product, after bson.ObjectID, li
 	return out, nil
 }
 
-// repairPurchases gives the purchases on a customer's record that have no document of their
-// own one (recorded before "purchases" existed, or by a write that stopped half-way), in
-// the portal's currency if they had none, then rebuilds the record from the documents:
-// which also drops a purchase the record held twice.
 // insertMissing inserts those of docs whose _id is not stored yet: the record's copy of its
 // purchases is mostly stored already, and an insert refused as a duplicate is still a write.
 func (s *Service) insertMissing(ctx context.Context, docs []purchaseDoc) error {
@@ -240,6 +236,10 @@ func (s *Service) insertMissing(ctx context.Context, docs []purchaseDoc) error {
 	return err
 }
 
+// repairPurchases gives the purchases on a customer's record that have no document of their
+// own one (recorded before "purchases" existed, or by a write that stopped half-way), in
+// the portal's currency if they had none, then rebuilds the record from the documents:
+// which also drops a purchase the record held twice.
 func (s *Service) repairPurchases(ctx context.Context, id bson.ObjectID) error {
 	c, err := store.FindOne[Customer](ctx, s.customers, bson.M{"_id": id}, ErrNotFound,
 		options.FindOne().SetProjection(bson.M{"purchases": 1, "value": 1}))

@@ -301,8 +301,9 @@ func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st S
 	a := s.assessment(&next, st)
 	// A replay that finds the record as it is (most members, on most days' repair) writes
 	// nothing.
-	if len(a.set) == 0 && len(set) == 0 && sameBSON(c.ScoreTrail, r.Trail) && sameBSON(c.Mood, r.Mood) &&
-		sameBSON(c.Satisfaction, func(s Satisfaction) Satisfaction { s.Version = c.Satisfaction.Version; return s }(r.Satisfaction)) {
+	unchanged := r.Satisfaction
+	unchanged.Version = c.Satisfaction.Version
+	if len(a.set) == 0 && len(set) == 0 && sameBSON(c.Satisfaction, unchanged) && sameBSON(c.ScoreTrail, r.Trail) && sameBSON(c.Mood, r.Mood) {
 		return c, true, nil
 	}
 	a.set["satisfaction"], a.set["score_trail"], a.set["mood"] = r.Satisfaction, r.Trail, r.Mood
