@@ -37,8 +37,7 @@ func (p program) serve(ctx context.Context, args []string) error {
 	}
 	log := cfg.logger(p.stderr)
 	slog.SetDefault(log) // what the services log (store.FollowUp) goes where the server's log goes
-	tuneGC(p.environ)
-	go releaseWhenIdle(ctx, time.Minute)
+	go releaseWhenIdle(ctx, tuneGC(p.environ))
 
 	// Listen before anything slow, so a port in use is reported at once.
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -226,63 +225,103 @@ func (p program) serve(ctx context.Context, args []string) error {
 	return err
 }
 
-// tuneGC trades memory for CPU unless the operator set GOGC or GOMEMLIMIT: the server's live
-// heap is small (tens of MB), so collecting at three times it instead of twice costs little
-// memory and gave 6 % more reads and 13 % more writes under load (guyub bench, medium); a
-// soft limit of 512 MiB brings collection forward before memory runs away.
-func tuneGC(environ []string) {
+// GC targets: under load the heap may grow to four times what is live before a collection
+// (gcPercentBusy), which costs little memory at the server's live heap of tens of MB and gave
+// 6 % more reads and 13 % more writes (guyub bench, medium); idle, twice (Go's default), so
+// the memory a burst took goes back to the system and stays back.
+const (
+	gcPercentBusy = 300
+	gcPercentIdle = 100
+)
+
+// tuneGC trades memory for CPU while the server works, unless the operator set GOGC or
+// GOMEMLIMIT, and says whether the collection target is the server's to change (GOGC unset).
+// A soft limit of 512 MiB brings collection forward before memory runs away.
+func tuneGC(environ []string) (tuned bool) {
 	set := map[string]bool{}
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		set[name] = true
 	}
 	if !set["GOGC"] {
-		debug.SetGCPercent(300)
+		debug.SetGCPercent(gcPercentBusy)
 	}
 	if !set["GOMEMLIMIT"] {
 		debug.SetMemoryLimit(512 << 20)
 	}
+	return !set["GOGC"]
 }
 
-// releaseWhenIdle hands memory back to the system once the server has been idle for a
-// period: under load the heap grows to four times what is live (tuneGC), and the runtime
-// would keep that for as long as it lasts; an idle instance needs only what is live.
-func releaseWhenIdle(ctx context.Context, period time.Duration) {
-	t := time.NewTicker(period)
+// releaseWhenIdle hands memory back to the system once the server has been quiet for a
+// minute, and, when tuned, collects at the idle target until work comes back: the runtime
+// would otherwise keep the heap a burst grew to, and let idle work grow it back to four times
+// what is live. Work is noticed within a look (ten seconds), so a burst runs at the busy
+// target for all but its first seconds.
+func releaseWhenIdle(ctx context.Context, tuned bool) {
+	const look = 10 * time.Second
+	t := time.NewTicker(look)
 	defer t.Stop()
-	var idle idleWatch
+	idle := idleWatch{quiet: time.Minute}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if idle.justWentIdle(busyCPU(), period) {
+		switch idle.look(busyCPU(), look) {
+		case wentIdle:
+			if tuned {
+				debug.SetGCPercent(gcPercentIdle)
+			}
 			debug.FreeOSMemory()
+			idle.skip(busyCPU()) // the collection it just ran is not work coming back
+		case wentBusy:
+			if tuned {
+				debug.SetGCPercent(gcPercentBusy)
+			}
 		}
 	}
 }
 
-// idleWatch tells, from the CPU time used so far, when a period of work has ended.
+// idleWatch tells, from the CPU time used so far, when a spell of work or of quiet begins.
 type idleWatch struct {
+	quiet time.Duration // how long under 2 % of a core counts as idle
+
 	used     time.Duration // CPU time at the last look
-	released bool          // memory was given back since the last busy period
+	quietFor time.Duration // since the last busy look
+	idle     bool
 }
 
-// justWentIdle says whether the last period used under 2 % of a core after busier ones
-// (once per idle spell: giving memory back costs a full collection).
-func (w *idleWatch) justWentIdle(used, period time.Duration) bool {
-	busy := used-w.used > period/50
+type idleChange int
+
+const (
+	noChange idleChange = iota
+	wentIdle            // quiet for the whole of idleWatch.quiet, after work
+	wentBusy            // a look found work after an idle spell
+)
+
+// skip leaves the CPU time used since the last look out of the next one.
+func (w *idleWatch) skip(used time.Duration) { w.used = used }
+
+// look takes the CPU time used so far, every interval, and says what changed: a look that
+// used 2 % of a core or more is work.
+func (w *idleWatch) look(used, interval time.Duration) idleChange {
+	busy := used-w.used >= interval/50
 	w.used = used
 	if busy {
-		w.released = false
-		return false
+		w.quietFor = 0
+		if w.idle {
+			w.idle = false
+			return wentBusy
+		}
+		return noChange
 	}
-	if w.released {
-		return false
+	w.quietFor += interval
+	if !w.idle && w.quietFor >= w.quiet {
+		w.idle = true
+		return wentIdle
 	}
-	w.released = true
-	return true
+	return noChange
 }
 
 // busyCPU is the CPU time the process has used, as the runtime counts it.

@@ -151,27 +151,29 @@ func TestRun_UnknownCommand(t *testing.T) {
 	}
 }
 
-// Memory is given back once per idle spell: after the first quiet minute, not again while it
-// stays quiet, and again after the next busy one.
+// Memory is given back once per idle spell: after a quiet minute, not again while it stays
+// quiet, and again after the next busy spell; the first busy look after an idle spell says so
+// at once (the collection target goes back up), and a look under 2 % of a core is quiet.
 func TestIdleWatch_ReleasesOncePerIdleSpell(t *testing.T) {
-	var w idleWatch
+	w := idleWatch{quiet: time.Minute}
 	used := time.Duration(0)
-	look := func(spent time.Duration) bool {
-		used += spent
-		return w.justWentIdle(used, time.Minute)
-	}
 	for i, c := range []struct {
-		spent time.Duration
-		want  bool
+		spent time.Duration // in a look of 20 s
+		want  idleChange
 	}{
-		{30 * time.Second, false}, // busy
-		{100 * time.Millisecond, true},
-		{100 * time.Millisecond, false},
-		{time.Second, false}, // 1.7 % of a core: still idle
-		{5 * time.Second, false},
-		{0, true},
+		{10 * time.Second, noChange}, // busy, from the start
+		{100 * time.Millisecond, noChange},
+		{100 * time.Millisecond, noChange},
+		{300 * time.Millisecond, wentIdle}, // 1.5 %: quiet; a minute so far
+		{0, noChange},
+		{time.Second, wentBusy}, // 5 %
+		{5 * time.Second, noChange},
+		{0, noChange},
+		{0, noChange},
+		{0, wentIdle},
 	} {
-		if got := look(c.spent); got != c.want {
+		used += c.spent
+		if got := w.look(used, 20*time.Second); got != c.want {
 			t.Fatalf("look %d (%s used): %v, want %v", i, c.spent, got, c.want)
 		}
 	}
