@@ -128,6 +128,7 @@ type Service struct {
 	units     *mongo.Collection
 	redeemed  *mongo.Collection
 	settings  *mongo.Collection
+	cached    *store.Cached[Settings] // read by every point a like or vote earns
 	notifier  Notifier
 	log       *slog.Logger
 	now       func() time.Time
@@ -136,10 +137,12 @@ type Service struct {
 
 // New builds the programme's service on db.
 func New(db *mongo.Database, cust *customers.Service, log *slog.Logger) *Service {
-	return &Service{customers: cust, ledger: db.Collection("points"), awards: db.Collection("point_awards"),
+	s := &Service{customers: cust, ledger: db.Collection("points"), awards: db.Collection("point_awards"),
 		counters: db.Collection("point_counters"), standings: db.Collection("standings"), held: db.Collection("badges_held"),
 		rewards: db.Collection("rewards"), units: db.Collection("reward_units"), redeemed: db.Collection("redemptions"),
 		settings: db.Collection("loyalty_settings"), log: log, now: time.Now, settle: 2 * time.Second}
+	s.cached = store.NewCached("loyalty_settings", 5*time.Second, s.loadSettings)
+	return s
 }
 
 // SetNotifier lets badges be announced.
@@ -196,8 +199,13 @@ var Indexes = []store.Indexes{
 	}},
 }
 
-// Settings are the programme's settings, the defaults until an admin saves some.
+// Settings are the programme's settings, the defaults until an admin saves some. They are
+// shared: callers must not change Points.
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
+	return s.cached.Get(ctx)
+}
+
+func (s *Service) loadSettings(ctx context.Context) (Settings, error) {
 	st, err := store.FindOne[Settings](ctx, s.settings, bson.M{"_id": "settings"}, errNoSettings)
 	if errors.Is(err, errNoSettings) {
 		return DefaultSettings(), nil
@@ -219,6 +227,7 @@ func (s *Service) SaveSettings(ctx context.Context, st Settings) error {
 		return err
 	}
 	_, err := s.settings.ReplaceOne(ctx, bson.M{"_id": "settings"}, st, options.Replace().SetUpsert(true))
+	s.cached.Forget()
 	if err != nil {
 		return fmt.Errorf("save loyalty settings: %w", err)
 	}
