@@ -36,7 +36,8 @@ type Post struct {
 	History          []Revision     `bson:"history,omitempty" json:"-"`
 	EditedAt         *time.Time     `bson:"edited_at,omitempty" json:"edited_at,omitempty"`
 	// Counted says whether the post adds one to its parent's reply_count now; moving it
-	// first, guarded by its old value, is what keeps the count exact under retries.
+	// first, guarded by its old value, is what keeps the count exact under retries. A new
+	// published reply is inserted counted (Reply).
 	Counted     bool      `bson:"counted" json:"-"`
 	Lang        string    `bson:"lang,omitempty" json:"lang,omitempty"`
 	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
@@ -184,6 +185,11 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 		return nil, err
 	}
 	p.Status = verdict.Status
+	// A published reply counts from its insert, and the parent's count follows: one write
+	// fewer than turning its flag after. A moderator who hides it in between turns the flag
+	// back and takes one off, so the count still meets; a crash in between leaves the mark,
+	// and the repair recounts the parent.
+	p.Counted = p.Status == content.StatusPublished
 	end, err := s.inFlight.Begin(ctx, string(to.Kind), to.ID)
 	if err != nil {
 		return nil, err
@@ -195,9 +201,11 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 	}
 	followed = store.FollowUp(ctx, "reply",
 		func() error { return s.screen.Record(ctx, sub, verdict) },
-		func() (err error) {
-			p.Counted, err = s.countPost(ctx, p, par)
-			return err
+		func() error {
+			if !p.Counted {
+				return nil
+			}
+			return s.countInParent(ctx, p, true, par)
 		},
 		func() error { return s.contributed(ctx, author.ID, "posts") })
 	return p, nil
@@ -265,19 +273,25 @@ func (s *Service) countPost(ctx context.Context, p *Post, par *parent) (bool, er
 			}
 			continue
 		}
-		update := bson.M{"$inc": bson.M{"reply_count": -1}}
-		if want {
-			update = bson.M{"$inc": bson.M{"reply_count": 1}, "$set": bson.M{"last_post_at": s.now(), "last_poster_id": p.AuthorID}}
-		}
-		if _, err := s.parentCollection(p.ParentKind).UpdateOne(ctx, bson.M{"_id": p.ParentID}, update); err != nil {
-			return false, fmt.Errorf("count reply: %w", err)
-		}
-		if want {
-			return true, s.notifyReply(ctx, p, par)
-		}
-		return false, nil
+		return want, s.countInParent(ctx, p, want, par)
 	}
 	return false, ErrConflict
+}
+
+// countInParent adds a reply whose flag was just turned on to its parent's count, its last
+// activity and the notifications, or takes one whose flag was turned off out of the count.
+func (s *Service) countInParent(ctx context.Context, p *Post, counted bool, par *parent) error {
+	update := bson.M{"$inc": bson.M{"reply_count": -1}}
+	if counted {
+		update = bson.M{"$inc": bson.M{"reply_count": 1}, "$set": bson.M{"last_post_at": s.now(), "last_poster_id": p.AuthorID}}
+	}
+	if _, err := s.parentCollection(p.ParentKind).UpdateOne(ctx, bson.M{"_id": p.ParentID}, update); err != nil {
+		return fmt.Errorf("count reply: %w", err)
+	}
+	if counted {
+		return s.notifyReply(ctx, p, par)
+	}
+	return nil
 }
 
 // EditInput is the edit form of a post; Title and Tags apply to a thread's opening post.
