@@ -391,6 +391,30 @@ func TestLikes_CountExactlyAndRepair(t *testing.T) {
 	}
 }
 
+// A published reply is stored counted, with its thread's count, so a repair right after it
+// finds nothing to fix; hidden, it takes its count back out, and a repair still agrees.
+func TestReply_CountsFromItsInsert(t *testing.T) {
+	w := newWorld(t)
+	ani, budi := w.person("Ani"), w.person("Budi")
+	th := w.thread(ani, "Gula aren atau gula pasir?")
+	p := w.reply(budi, th, "Gula aren, lebih harum.")
+	if got := w.reload(th).ReplyCount; got != 1 {
+		t.Fatalf("reply_count = %d, want 1", got)
+	}
+	if rep, err := w.svc.Repair(w.ctx); err != nil || rep.PostsFixed+rep.ThreadsFixed != 0 {
+		t.Fatalf("repair after a reply = %+v, %v", rep, err)
+	}
+	if _, err := w.svc.SetPostStatus(w.ctx, p.ID, content.StatusHidden, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.reload(th).ReplyCount; got != 0 {
+		t.Fatalf("reply_count after hiding = %d, want 0", got)
+	}
+	if rep, err := w.svc.Repair(w.ctx); err != nil || rep.PostsFixed+rep.ThreadsFixed != 0 {
+		t.Fatalf("repair after hiding = %+v, %v", rep, err)
+	}
+}
+
 func TestPosts_KeyPaginationWhileRepliesArrive(t *testing.T) {
 	w := newWorld(t)
 	ani, budi := w.person("Ani"), w.person("Budi")
