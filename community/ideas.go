@@ -159,7 +159,7 @@ func (s *Service) CreateIdea(ctx context.Context, author *customers.Customer, in
 		func() error { return s.screen.Record(ctx, sub, verdict) },
 		func() error { return s.contributed(ctx, author.ID, "ideas") },
 		func() error {
-			_, err := s.vote(ctx, idea.ID, author.ID, true)
+			_, err := s.vote(ctx, idea.ID, author.ID, true, nil)
 			return err
 		},
 		func() error {
@@ -300,7 +300,8 @@ type IdeaVote struct {
 
 // Vote sets whether a customer votes for an idea (vote true or false, so the same request
 // twice changes nothing). The count moves only when the vote document was inserted or
-// deleted. A merged idea's votes belong to the idea it was merged into.
+// deleted. A merged idea's votes belong to the idea it was merged into. voter is the
+// member's record as the request read it: what it is worth moves the idea's summary.
 func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.ObjectID, vote bool) (*Idea, error) {
 	if err := suspended(voter); err != nil {
 		return nil, err
@@ -309,7 +310,16 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	if err != nil {
 		return nil, err
 	}
-	counted, err := s.vote(ctx, id, voter.ID, vote)
+	// The voter's share of the summary moves with the count, in the same write, when the
+	// idea has a summary to move: one write instead of summing every voter again.
+	var share *customers.Customer
+	if !idea.Voters.At.IsZero() && idea.Voters.Currency == s.customers.Currency() {
+		share = voter
+	}
+	counted, err := s.vote(ctx, id, voter.ID, vote, share)
+	if share != nil && counted != nil {
+		return counted, err
+	}
 	return s.afterVote(ctx, idea, counted, err)
 }
 
@@ -321,7 +331,7 @@ func (s *Service) CountAsVoter(ctx context.Context, customer, id, staff bson.Obj
 	if err != nil {
 		return nil, err
 	}
-	counted, _, err := s.markVote(ctx, id, customer, s.now(), true, staff)
+	counted, _, err := s.markVote(ctx, id, customer, s.now(), true, staff, nil)
 	return s.afterVote(ctx, idea, counted, err)
 }
 
@@ -369,9 +379,10 @@ func (s *Service) afterVote(ctx context.Context, idea, counted *Idea, err error)
 
 // vote sets or withdraws a customer's vote; the idea's count and the customer's record
 // move only when the vote document did.
-// It returns the idea as counted, or nil when nothing moved (a retry).
-func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) (*Idea, error) {
-	counted, moved, err := s.markVote(ctx, idea, voter, content.Now(ctx, s.now), on, bson.ObjectID{})
+// It returns the idea as counted, or nil when nothing moved (a retry). share is as for
+// markVote.
+func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool, share *customers.Customer) (*Idea, error) {
+	counted, moved, err := s.markVote(ctx, idea, voter, content.Now(ctx, s.now), on, bson.ObjectID{}, share)
 	switch {
 	case err != nil:
 		return nil, err
@@ -383,8 +394,10 @@ func (s *Service) vote(ctx context.Context, idea, voter bson.ObjectID, on bool) 
 	return nil, nil
 }
 
-// by is the member of staff who counted the vote, if it was not the voter's own.
-func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool, by bson.ObjectID) (_ *Idea, _ int, err error) {
+// by is the member of staff who counted the vote, if it was not the voter's own. share, if
+// not nil, is the voter's record, whose value, risk and stage the idea's stored summary
+// (Voters) gains or loses with the count.
+func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at time.Time, on bool, by bson.ObjectID, share *customers.Customer) (_ *Idea, _ int, err error) {
 	end, err := s.inFlight.Begin(ctx, string(content.KindIdea), idea)
 	if err != nil {
 		return nil, 0, err
@@ -412,6 +425,18 @@ func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at ti
 		inc["vote_count"] = -1
 		if gone.InWindow {
 			inc["trend_votes"] = -1
+		}
+	}
+	if share != nil {
+		sign := int64(inc["vote_count"].(int))
+		if share.Value.Currency == s.customers.Currency() && share.Value.CLTV != 0 {
+			inc["voters.value"] = sign * share.Value.CLTV
+		}
+		if share.Risk.AtRisk() {
+			inc["voters.at_risk"] = sign
+		}
+		if share.Stage != "" {
+			inc["voters.stages."+string(share.Stage)] = sign
 		}
 	}
 	var counted Idea
