@@ -572,7 +572,8 @@ func (s *Service) Like(ctx context.Context, who *customers.Customer, id bson.Obj
 	if err != nil {
 		return nil, err
 	}
-	s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseLike, Ref: p.ID.Hex() + ":" + who.ID.Hex(), Actor: who.ID}, like)
+	s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseLike, Ref: p.ID.Hex() + ":" + who.ID.Hex(), Actor: who.ID,
+		ActorSince: who.CreatedAt}, like)
 	if delta == 0 {
 		return p, nil // liked (or not) already: a retry
 	}

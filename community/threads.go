@@ -315,7 +315,8 @@ func (s *Service) Accept(ctx context.Context, who *customers.Customer, threadID,
 	if p.AuthorID == t.AuthorID || p.AuthorID == who.ID {
 		return &out, nil // answering your own question, or accepting your own reply, is not counted
 	}
-	s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseAnswer, Ref: p.ID.Hex(), Actor: who.ID, Lang: p.Lang}, true)
+	s.reward(ctx, content.Reward{Member: p.AuthorID, Cause: content.CauseAnswer, Ref: p.ID.Hex(), Actor: who.ID,
+		ActorSince: who.CreatedAt, Lang: p.Lang}, true)
 	if err := s.notify(ctx, Notification{CustomerID: p.AuthorID, Kind: NotifyAccepted, ActorID: who.ID,
 		Title: t.Title, URL: t.URL() + "#post-" + p.ID.Hex(), Key: "accepted:" + p.ID.Hex()}); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ package content
 import (
 	"context"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -114,6 +115,9 @@ type Reward struct {
 	Actor   bson.ObjectID // who gave it (a voter, a liker), when someone else did
 	Product bson.ObjectID // its product community, if any
 	Lang    string        // the language it was written in, if the member wrote it
+	// ActorSince is when the actor's account was made, if the caller has their record: the
+	// rewarder then need not read it to tell a young account.
+	ActorSince time.Time
 }
 
 // Rewarder books rewards: on while the cause holds, off once it is undone (hidden,

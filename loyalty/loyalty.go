@@ -309,11 +309,15 @@ var errNoAward = errors.New("no award")
 func (s *Service) counts(ctx context.Context, r content.Reward, st Settings) (bool, error) {
 	now := s.now()
 	if !r.Actor.IsZero() {
-		actor, err := s.customers.Get(ctx, r.Actor)
-		if err != nil {
-			return false, err
+		since := r.ActorSince
+		if since.IsZero() {
+			actor, err := s.customers.Get(ctx, r.Actor)
+			if err != nil {
+				return false, err
+			}
+			since = actor.CreatedAt
 		}
-		if now.Sub(actor.CreatedAt) < time.Duration(st.YoungDays)*24*time.Hour {
+		if now.Sub(since) < time.Duration(st.YoungDays)*24*time.Hour {
 			return false, nil
 		}
 		n, err := s.bump(ctx, fmt.Sprintf("pair:%s:%s:%s:%s", r.Member.Hex(), r.Actor.Hex(), r.Cause, now.UTC().Format("2006-01")), 1, r.Member, r.Actor)

@@ -142,6 +142,18 @@ func TestReward_AntiGaming(t *testing.T) {
 	if b := e.balance(ayu); b != 0 {
 		t.Fatalf("a vote from a minutes-old account counted: %d", b)
 	}
+	// A caller with the voter's record says when the account was made, and is believed:
+	// the rewarder does not read the record again.
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Actor: young.ID, ActorSince: young.CreatedAt, Cause: content.CauseHelpful,
+		Ref: bson.NewObjectID().Hex() + ":" + young.ID.Hex()}, true)
+	if b := e.balance(ayu); b != 0 {
+		t.Fatalf("a vote from a minutes-old account, its age given, counted: %d", b)
+	}
+	e.loyalty.Reward(ctx, content.Reward{Member: budi.ID, Actor: young.ID, ActorSince: young.CreatedAt.AddDate(-1, 0, 0), Cause: content.CauseHelpful,
+		Ref: bson.NewObjectID().Hex() + ":" + young.ID.Hex()}, true)
+	if b := e.balance(budi); b != 2 {
+		t.Fatalf("a vote from an account said to be a year old: balance %d, want 2", b)
+	}
 	e.loyalty.SetClock(func() time.Time { return e.clock })
 	for range 4 {
 		vote(budi) // the same member over and over: two count

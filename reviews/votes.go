@@ -86,7 +86,7 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, reviewID 
 // when the vote turns to "not helpful".
 func (s *Service) rewardVote(ctx context.Context, r *Review, voter *customers.Customer, helpful bool) {
 	s.reward(ctx, content.Reward{Member: r.AuthorID, Cause: content.CauseHelpful, Ref: r.ID.Hex() + ":" + voter.ID.Hex(),
-		Actor: voter.ID, Product: r.ProductID}, helpful)
+		Actor: voter.ID, ActorSince: voter.CreatedAt, Product: r.ProductID}, helpful)
 }
 
 // rewardVotes keeps the points of a review's helpful votes in step with whether the review
