@@ -60,6 +60,12 @@ func (iter *projectionIterator) Next() (struct{}, *types.Document, error) {
 		return unused, nil, lazyerrors.Error(err)
 	}
 
+	// Guyub: no projection is the whole document, which is the iterator's own; the
+	// general path made three deep copies of it.
+	if iter.projection.Len() == 0 {
+		return unused, doc, nil
+	}
+
 	projected, err := ProjectDocument(doc, iter.projection, iter.filter, iter.inclusion)
 	if err != nil {
 		return unused, nil, lazyerrors.Error(err)

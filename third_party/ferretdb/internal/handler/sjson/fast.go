@@ -63,13 +63,16 @@ func cachedSchema(text []byte) (*schema, error) {
 		return sch, nil
 	}
 
-	sch = new(schema)
+	sch, err := parseSchema(text)
+	if err != nil {
+		sch = new(schema)
 
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.DisallowUnknownFields()
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
 
-	if err := dec.Decode(sch); err != nil {
-		return nil, err
+		if err := dec.Decode(sch); err != nil {
+			return nil, err
+		}
 	}
 
 	schemas.Lock()
