@@ -28,6 +28,7 @@ import (
 // Bleve is the embedded index: Bleve on disk, in-process.
 type Bleve struct {
 	index   bleve.Index
+	dir     string // "" in memory
 	created bool
 }
 
@@ -190,7 +191,7 @@ func OpenBleve(dir string) (*Bleve, error) {
 	idx, err := bleve.Open(dir)
 	if err == nil {
 		if v, verr := idx.GetInternal(schemaKey); verr == nil && string(v) == schemaVersion {
-			return &Bleve{index: idx}, nil
+			return &Bleve{index: idx, dir: dir}, nil
 		}
 		_ = idx.Close()
 		if err := os.RemoveAll(dir); err != nil {
@@ -216,12 +217,22 @@ func OpenBleve(dir string) (*Bleve, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search index %s: %w", dir, err)
 	}
-	return &Bleve{index: idx, created: created}, nil
+	return &Bleve{index: idx, dir: dir, created: created}, nil
 }
 
 // Created reports whether the index was made empty when opened: new, or rebuilt for a new
 // mapping.
 func (b *Bleve) Created() bool { return b.created }
+
+// PageOut hands the memory that holds the index's files back to the kernel, for a server
+// gone quiet: Bleve maps its segments, and the pages a burst of searches read stay in the
+// process's resident memory until the kernel needs them. The next search reads them again.
+func (b *Bleve) PageOut() (int64, error) {
+	if b.dir == "" {
+		return 0, nil
+	}
+	return pageOutMapped(b.dir)
+}
 
 // OpenBleveMemory is an index in memory, for tests.
 func OpenBleveMemory() (*Bleve, error) {
