@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -318,9 +319,54 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	}
 	counted, err := s.vote(ctx, id, voter.ID, vote, share)
 	if share != nil && counted != nil {
+		if err == nil && vote {
+			err = s.reshare(ctx, id, share)
+		}
 		return counted, err
 	}
 	return s.afterVote(ctx, idea, counted, err)
+}
+
+// voterShare is what a voter adds to (sign 1) or takes from (-1) an idea's stored summary,
+// as $inc operands.
+func (s *Service) voterShare(c *customers.Customer, sign int64) bson.M {
+	inc := bson.M{}
+	if c.Value.Currency == s.customers.Currency() && c.Value.CLTV != 0 {
+		inc["voters.value"] = sign * c.Value.CLTV
+	}
+	if c.Risk.AtRisk() {
+		inc["voters.at_risk"] = sign
+	}
+	if c.Stage != "" {
+		inc["voters.stages."+string(c.Stage)] = sign
+	}
+	return inc
+}
+
+// reshare counts a new voter in the idea's summary as they stand after their vote: a first
+// contribution moves a member on (to exploration, off the at-risk list), and the summary
+// counted them as they were before it. One read, and a write only when they moved.
+func (s *Service) reshare(ctx context.Context, idea bson.ObjectID, before *customers.Customer) error {
+	after, err := s.customers.Get(ctx, before.ID)
+	if err != nil {
+		return err
+	}
+	inc := s.voterShare(after, 1)
+	for k, v := range s.voterShare(before, -1) {
+		n, _ := inc[k].(int64)
+		if n += v.(int64); n == 0 {
+			delete(inc, k)
+		} else {
+			inc[k] = n
+		}
+	}
+	if len(inc) == 0 {
+		return nil
+	}
+	if _, err := s.ideas.UpdateOne(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}); err != nil {
+		return fmt.Errorf("voters of idea %s: %w", idea.Hex(), err)
+	}
+	return nil
 }
 
 // CountAsVoter counts a customer as a voter for an idea their feedback is about, on staff's
@@ -428,16 +474,7 @@ func (s *Service) markVote(ctx context.Context, idea, voter bson.ObjectID, at ti
 		}
 	}
 	if share != nil {
-		sign := int64(inc["vote_count"].(int))
-		if share.Value.Currency == s.customers.Currency() && share.Value.CLTV != 0 {
-			inc["voters.value"] = sign * share.Value.CLTV
-		}
-		if share.Risk.AtRisk() {
-			inc["voters.at_risk"] = sign
-		}
-		if share.Stage != "" {
-			inc["voters.stages."+string(share.Stage)] = sign
-		}
+		maps.Copy(inc, s.voterShare(share, int64(inc["vote_count"].(int))))
 	}
 	var counted Idea
 	err = s.ideas.FindOneAndUpdate(ctx, bson.M{"_id": idea}, bson.M{"$inc": inc}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&counted)

@@ -18,9 +18,9 @@ import (
 // are at risk of leaving and where they are in their relationship with the company. It is
 // for product staff only: the API and a member's download never give it out.
 //
-// A copy is kept on the idea (Idea.Voters) so that staff can sort by it: each vote and
-// withdrawal adds or takes off the voter's share as their record stands then, in the write
-// that counts the vote, and every hour (RefreshVoterValues) it is worked out again, since
+// A copy is kept on the idea (Idea.Voters) so that staff can sort by it: a vote adds the
+// voter's share (as they stand after it) and a withdrawal takes it off, with the write that
+// counts the vote, and every hour (RefreshVoterValues) it is worked out again, since
 // the voters' values, risks and stages move without votes. A stage its last voter left
 // stays at 0. The idea page works it out live (VoterSummary).
 type Voters struct {

@@ -71,7 +71,11 @@ func newVotersWorld(t *testing.T) *votersWorld {
 		who  *customers.Customer
 		idea *community.Idea
 	}{{budi, w.dark}, {cita, w.maps}} {
-		if _, err := e.community.Vote(ctx, v.who, v.idea.ID, true); err != nil {
+		voter, err := e.customers.Get(ctx, v.who.ID) // as a request reads it: after the purchases
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.community.Vote(ctx, voter, v.idea.ID, true); err != nil {
 			t.Fatal(err)
 		}
 	}

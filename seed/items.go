@@ -200,7 +200,12 @@ func (s *Seeder) idea(ctx context.Context, i int) error {
 	}
 	votes := min(int(r.ExpFloat64()*4), 200)
 	for range votes {
-		voter := s.members[r.IntN(len(s.members))]
+		// As a request does, with the voter's record as it stands now (after their purchases
+		// and answers): what they are worth moves the idea's summary.
+		voter, err := s.deps.Customers.Get(ctx, s.members[r.IntN(len(s.members))].ID)
+		if err != nil {
+			return err
+		}
 		if _, err := s.deps.Community.Vote(ctx, voter, idea.ID, true); err != nil {
 			return fmt.Errorf("vote: %w", err)
 		}
