@@ -143,6 +143,25 @@ func TestQueries_MatchMongoDBSemantics(t *testing.T) {
 	}
 }
 
+// A find of a few fields still filters and sorts on the others (the embedded server decodes
+// only the fields a find reads).
+func TestQueries_ProjectionFiltersAndSortsOnOtherFields(t *testing.T) {
+	_, coll := itemsForQueries(t)
+	filter := bson.M{"$or": bson.A{bson.M{"kind": "k1"}, bson.M{"sub.v": 3}}}
+	list, err := store.FindAll[bson.M](context.Background(), coll, filter,
+		options.Find().SetProjection(bson.M{"n": 1}).SetSort(bson.D{{Key: "at", Value: -1}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range list {
+		got = append(got, fmt.Sprint((*d)["_id"], ":", (*d)["n"], ":", len(*d)))
+	}
+	if want := []string{"c:7:2", "b:5:2", "a:5:2"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v (_id:n:fields), want %v", got, want)
+	}
+}
+
 func TestQueries_AnArrayWrittenLaterIsStillMatched(t *testing.T) {
 	ctx := context.Background()
 	_, coll := itemsForQueries(t)

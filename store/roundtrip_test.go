@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/store/storetest"
 )
@@ -46,6 +47,23 @@ func TestEmbedded_DocumentsComeBackExactly(t *testing.T) {
 		have, _ := bson.Marshal(got)
 		if !bytes.Equal(want, have) {
 			t.Errorf("document %v changed:\nput %s\ngot %s", id, bson.Raw(want), bson.Raw(have))
+		}
+	}
+
+	// A find of one field decodes only that one (and _id): every kind of value before and
+	// after it is skipped.
+	for _, d := range docs {
+		for _, field := range d[1:] {
+			var got bson.D
+			err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: d[0].Value}}, options.FindOne().SetProjection(bson.D{{Key: field.Key, Value: 1}})).Decode(&got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := bson.Marshal(bson.D{d[0], field})
+			have, _ := bson.Marshal(got)
+			if !bytes.Equal(want, have) {
+				t.Errorf("document %v, field %s alone:\nwant %s\ngot  %s", d[0].Value, field.Key, bson.Raw(want), bson.Raw(have))
+			}
 		}
 	}
 }

@@ -83,6 +83,11 @@ type QueryParams struct {
 	// a backend that returns them in that order sets QueryResult.Sorted (Guyub addition).
 	FieldSort *types.Document
 
+	// Fields, if not nil, are the top-level fields the caller reads (a find's inclusion
+	// projection, filter and sort): a backend may leave the others out of the documents it
+	// returns (Guyub addition).
+	Fields []string
+
 	OnlyRecordIDs bool
 	Comment       string
 }

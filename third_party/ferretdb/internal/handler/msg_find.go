@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -288,9 +290,82 @@ func (h *Handler) makeFindQueryParams(ctx context.Context, params *common.FindPa
 		qp.Limit = params.Limit
 	}
 
+	// Guyub: the backend may decode only the fields this find reads.
+	if !h.DisablePushdown {
+		qp.Fields = readFields(params)
+	}
+
 	h.L.DebugContext(ctx, fmt.Sprintf("Converted %+v for %+v to %+v.", params, cInfo, qp))
 
 	return qp, nil
+}
+
+// readFields returns the top-level fields a find reads, with _id: those its inclusion
+// projection keeps, its filter tests and its sort orders by; nil (all of them) for a find
+// without a projection, an exclusion, or an operator it does not follow (Guyub addition).
+func readFields(params *common.FindParams) []string {
+	projection, inclusion, err := common.ValidateProjection(params.Projection)
+	if err != nil || !inclusion {
+		return nil
+	}
+
+	fields := map[string]bool{"_id": true}
+
+	for _, k := range projection.Keys() {
+		if _, ok := must.NotFail(projection.Get(k)).(*types.Document); ok || strings.ContainsRune(k, '$') {
+			return nil // $elemMatch, $slice, positional
+		}
+
+		fields[firstField(k)] = true
+	}
+
+	if !filterFields(params.Filter, fields) {
+		return nil
+	}
+
+	for _, k := range params.Sort.Keys() {
+		if strings.HasPrefix(k, "$") {
+			return nil
+		}
+
+		fields[firstField(k)] = true
+	}
+
+	return slices.Sorted(maps.Keys(fields))
+}
+
+// filterFields adds the top-level fields a filter tests to fields, and says whether it
+// could name them all.
+func filterFields(filter *types.Document, fields map[string]bool) bool {
+	for _, k := range filter.Keys() {
+		switch {
+		case k == "$and" || k == "$or" || k == "$nor":
+			arr, ok := must.NotFail(filter.Get(k)).(*types.Array)
+			if !ok {
+				return false
+			}
+
+			for i := range arr.Len() {
+				sub, ok := must.NotFail(arr.Get(i)).(*types.Document)
+				if !ok || !filterFields(sub, fields) {
+					return false
+				}
+			}
+		case k == "$comment":
+		case strings.HasPrefix(k, "$"):
+			return false // $expr, $where, $text…
+		default:
+			fields[firstField(k)] = true
+		}
+	}
+
+	return true
+}
+
+// firstField is the top-level field of a dotted path.
+func firstField(path string) string {
+	first, _, _ := strings.Cut(path, ".")
+	return first
 }
 
 // makeFindIter creates an iterator chain for the find command.

@@ -101,8 +101,18 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 		return nil, lazyerrors.Error(err)
 	}
 
+	iter := newQueryIterator(ctx, rows, params.OnlyRecordIDs)
+
+	// Guyub: only the fields the caller reads are decoded.
+	if params.Fields != nil {
+		iter.keep = make(map[string]bool, len(params.Fields))
+		for _, f := range params.Fields {
+			iter.keep[f] = true
+		}
+	}
+
 	return &backends.QueryResult{
-		Iter:   newQueryIterator(ctx, rows, params.OnlyRecordIDs),
+		Iter:   iter,
 		Sorted: sorted,
 	}, nil
 }

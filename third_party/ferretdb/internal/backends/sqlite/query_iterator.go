@@ -39,6 +39,7 @@ type queryIterator struct {
 	token         *resource.Token
 	m             sync.Mutex
 	onlyRecordIDs bool
+	keep          map[string]bool // Guyub: if not nil, the top-level fields to decode
 }
 
 // newQueryIterator returns a new queryIterator for the given *sql.Rows.
@@ -50,7 +51,7 @@ type queryIterator struct {
 //
 // Nil rows are possible and return already done iterator.
 // It still should be Close'd.
-func newQueryIterator(ctx context.Context, rows *fsql.Rows, onlyRecordIDs bool) types.DocumentsIterator {
+func newQueryIterator(ctx context.Context, rows *fsql.Rows, onlyRecordIDs bool) *queryIterator {
 	iter := &queryIterator{
 		ctx:           ctx,
 		rows:          rows,
@@ -120,7 +121,7 @@ func (iter *queryIterator) Next() (struct{}, *types.Document, error) {
 	doc := must.NotFail(types.NewDocument())
 
 	if !iter.onlyRecordIDs {
-		if doc, err = sjson.Unmarshal(b); err != nil {
+		if doc, err = sjson.UnmarshalFields(b, iter.keep); err != nil {
 			iter.close()
 			return unused, nil, lazyerrors.Error(err)
 		}

@@ -92,7 +92,7 @@ type fastDecoder struct {
 	pos  int
 }
 
-func unmarshalFast(data []byte) (*types.Document, error) {
+func unmarshalFast(data []byte, keep map[string]bool) (*types.Document, error) {
 	const prefix = `{"$s":`
 	if !bytes.HasPrefix(data, []byte(prefix)) {
 		return nil, errSlowPath
@@ -122,6 +122,14 @@ func unmarshalFast(data []byte) (*types.Document, error) {
 
 		if !d.consume('"') || !d.consume(':') {
 			return nil, errSlowPath
+		}
+
+		if keep != nil && !keep[key] {
+			if err := d.skipAny(); err != nil {
+				return nil, err
+			}
+
+			continue
 		}
 
 		v, err := d.value(sch.Properties[key])
@@ -430,7 +438,28 @@ func hex4(b []byte, at int) (rune, bool) {
 	return rune(n), true
 }
 
-// skipValue moves pos past the JSON value at pos.
+// skipAny moves pos past the JSON value at pos, of any kind.
+func (d *fastDecoder) skipAny() error {
+	if d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case '{', '[', '"':
+			return d.skipValue()
+		}
+	}
+
+	start := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] != ',' && d.data[d.pos] != '}' {
+		d.pos++
+	}
+
+	if d.pos == start {
+		return errSlowPath
+	}
+
+	return nil
+}
+
+// skipValue moves pos past the object, array or string at pos.
 func (d *fastDecoder) skipValue() error {
 	depth := 0
 

@@ -72,3 +72,37 @@ func TestParseSchema_AsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// Guyub: a find of a few fields decodes only those, in one pass: every kind of value before
+// and after a kept field is skipped, not handed to the slow path.
+func TestUnmarshalFast_KeepsOnlyTheFieldsRead(t *testing.T) {
+	doc := func(pairs ...any) *types.Document { return must.NotFail(types.NewDocument(pairs...)) }
+	arr := func(values ...any) *types.Array { return must.NotFail(types.NewArray(values...)) }
+	full := doc("_id", types.ObjectID{1}, "s", `quo"te \ end`, "d", -1.5e-3, "b", true, "f", false, "t", time.UnixMilli(1),
+		"n", types.Null, "i", int32(-1), "l", int64(2), "ts", types.Timestamp(3),
+		"bin", types.Binary{B: []byte{1}, Subtype: types.BinaryUser}, "re", types.Regex{Pattern: "a", Options: "i"},
+		"sub", doc("x", arr(doc("y", "}"), "]")), "list", arr(int32(1), "two", arr()), "last", "end")
+
+	data, err := Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, key := range full.Keys() {
+		if key == "ts" || key == "bin" || key == "re" {
+			continue // kept, the rare kinds go to the general decoder; passed over, they are skipped
+		}
+
+		got, err := unmarshalFast(data, map[string]bool{key: true})
+		if err != nil {
+			t.Errorf("keeping %s: %v", key, err)
+
+			continue
+		}
+
+		want, _ := Marshal(doc(key, must.NotFail(full.Get(key))))
+		if have, _ := Marshal(got); string(have) != string(want) {
+			t.Errorf("keeping %s:\ngot  %s\nwant %s", key, have, want)
+		}
+	}
+}

@@ -175,8 +175,15 @@ func toSJSON(v any) sjsontype {
 // Unmarshal decodes the top-level document.
 // It decodes document's schema from the `$s` field and uses it to decode the data of the document.
 func Unmarshal(data []byte) (*types.Document, error) {
+	return UnmarshalFields(data, nil)
+}
+
+// UnmarshalFields is Unmarshal leaving out, if it can, the top-level fields not in keep (nil:
+// none are left out). Guyub addition: a find of a few fields of large documents (the names
+// and avatars of a page's authors) need not decode the rest.
+func UnmarshalFields(data []byte, keep map[string]bool) (*types.Document, error) {
 	// Guyub: documents Marshal wrote are read in one pass (fast.go)
-	if doc, err := unmarshalFast(data); err == nil {
+	if doc, err := unmarshalFast(data, keep); err == nil {
 		return doc, nil
 	}
 
