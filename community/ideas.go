@@ -320,7 +320,9 @@ func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.O
 	counted, err := s.vote(ctx, id, voter.ID, vote, share)
 	if share != nil && counted != nil {
 		if err == nil && vote {
-			err = s.reshare(ctx, id, share)
+			// Like the summary's refresh: the vote stands whatever happens to this (the hourly
+			// refresh puts it right).
+			store.FollowUp(ctx, "vote", func() error { return s.reshare(ctx, id, share) })
 		}
 		return counted, err
 	}
