@@ -232,14 +232,13 @@ func (p program) serve(ctx context.Context, args []string) error {
 
 // GC targets: under load the heap may grow to four times what is live before a collection
 // (gcPercentBusy), which costs little memory at the server's live heap of tens of MB and gave
-// 6 % more reads and 13 % more writes (guyub bench, medium); idle, one and a half times, so
-// the memory a burst took goes back to the system and stays back: the jobs an idle server
-// runs allocate little, so collecting more often costs next to nothing (idle, 0.5 % of a
-// core either way at medium), and after a burst it held 88 MB of its own memory instead of
-// 97 MB at Go's default (twice).
+// 6 % more reads and 13 % more writes (guyub bench, medium); idle, twice (Go's default), so
+// the memory a burst took goes back to the system and stays back. (One and a half times was
+// tried: 88 and 97 MB of the server's own memory after a burst, against 97 MB at twice, too
+// close to tell apart from one run to the next.)
 const (
 	gcPercentBusy = 300
-	gcPercentIdle = 50
+	gcPercentIdle = 100
 )
 
 // tuneGC trades memory for CPU while the server works, unless the operator set GOGC or
