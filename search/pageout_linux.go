@@ -1,8 +1,6 @@
 package search
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,9 +29,8 @@ func pageOutMapped(dir string) (int64, error) {
 	prefix := filepath.Clean(dir) + string(filepath.Separator)
 	var asked int64
 	var firstErr error
-	sc := bufio.NewScanner(bytes.NewReader(maps))
-	for sc.Scan() {
-		start, end, path, ok := parseMapsLine(sc.Text())
+	for line := range strings.SplitSeq(string(maps), "\n") {
+		start, end, path, ok := parseMapsLine(line)
 		if !ok || !strings.HasPrefix(path, prefix) {
 			continue
 		}
