@@ -167,6 +167,41 @@ func threadBehindCache(t *testing.T, wait time.Duration) (*env, *community.Threa
 	return e, th, newBrowser(t, listen(t, e.app(handlers.Config{}, handlers.Deps{Pages: pc})))
 }
 
+// A page keeps its ETag from the cache, in every encoding, and a browser that already holds it
+// gets 304 Not Modified without the body.
+func TestPageCache_AHitAnswersAConditionalRequest(t *testing.T) {
+	_, th, visitor := threadBehindCache(t, 0)
+	visit := func(encoding, ifNoneMatch string) response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, visitor.base+th.URL(), nil)
+		req.Header.Set("Accept-Encoding", encoding)
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		return visitor.do(req)
+	}
+	miss := visit("gzip", "")
+	etag := miss.Header.Get("ETag")
+	if miss.Header.Get("X-Cache") != "miss" || etag == "" {
+		t.Fatalf("first visit: X-Cache %q, ETag %q", miss.Header.Get("X-Cache"), etag)
+	}
+	for _, encoding := range []string{"gzip", "br", "identity"} {
+		hit := visit(encoding, "")
+		if hit.StatusCode != http.StatusOK || hit.Header.Get("X-Cache") != "hit" || hit.Header.Get("ETag") != etag || hit.body == "" {
+			t.Fatalf("%s hit: %d, X-Cache %q, ETag %q (rendered with %q), %d bytes",
+				encoding, hit.StatusCode, hit.Header.Get("X-Cache"), hit.Header.Get("ETag"), etag, len(hit.body))
+		}
+		for _, held := range []string{etag, "W/" + etag, `"0-0", ` + etag} {
+			if res := visit(encoding, held); res.StatusCode != http.StatusNotModified || res.body != "" {
+				t.Fatalf("%s, If-None-Match %s: %d with %d bytes, want 304 without a body", encoding, held, res.StatusCode, len(res.body))
+			}
+		}
+	}
+	if res := visit("gzip", `"0-0"`); res.StatusCode != http.StatusOK || res.body == "" {
+		t.Fatalf("an old copy: %d with %d bytes, want the page", res.StatusCode, len(res.body))
+	}
+}
+
 // A cached page whose content is gone is not served stale for ever: its background render
 // finds it gone and drops it, and the next visitor gets the answer of the moment.
 func TestPageCache_APageThatIsGoneIsDropped(t *testing.T) {
