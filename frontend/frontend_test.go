@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"fmt"
 	"io/fs"
 	"regexp"
 	"slices"
@@ -76,10 +77,21 @@ func TestCatalog_MatchAndTranslate(t *testing.T) {
 		{"", "en"},
 		{";;;garbage", "en"},
 	}
-	for _, tt := range tests {
-		if got := c.Match(tt.accept, "en"); got != tt.want {
-			t.Errorf("Match(%q) = %q, want %q", tt.accept, got, tt.want)
+	for round := range 2 { // the second round is answered from what the first remembered
+		for _, tt := range tests {
+			if got := c.Match(tt.accept, "en"); got != tt.want {
+				t.Errorf("round %d: Match(%q) = %q, want %q", round, tt.accept, got, tt.want)
+			}
 		}
+	}
+	if got := c.Match("fr-FR", "id"); got != "id" {
+		t.Errorf("a remembered header without a match: %q, want the fallback id", got)
+	}
+	for i := range 2 * maxMatches {
+		c.Match(fmt.Sprintf("x-%d", i), "en")
+	}
+	if n := c.matched.Load(); n > maxMatches {
+		t.Errorf("%d matches kept, want at most %d", n, maxMatches)
 	}
 	if got := c.T("id", "home.heading", "Site", "Guyub"); got != "Selamat datang di Guyub" {
 		t.Errorf("T = %q", got)
