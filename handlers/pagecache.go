@@ -888,6 +888,9 @@ func (p *cachedPage) write(c *fiber.Ctx) error {
 		c.Set(h[0], h[1])
 	}
 	c.Set(fiber.HeaderETag, p.etag)
+	if compressible(p.plain) {
+		c.Vary(fiber.HeaderAcceptEncoding) // on a 304 too, as on the 200 it stands for
+	}
 	// If-None-Match compares weakly (RFC 9110 13.1.2), W/"x" matching "x", and may list several.
 	if strings.Contains(c.Get(fiber.HeaderIfNoneMatch), p.etag) {
 		return c.SendStatus(fiber.StatusNotModified)
@@ -896,9 +899,6 @@ func (p *cachedPage) write(c *fiber.Ctx) error {
 	body, encoding := p.encoded(c.Get(fiber.HeaderAcceptEncoding))
 	if encoding != "" {
 		c.Set(fiber.HeaderContentEncoding, encoding)
-	}
-	if compressible(p.plain) {
-		c.Vary(fiber.HeaderAcceptEncoding)
 	}
 	return c.Status(p.status).Send(body)
 }
