@@ -114,23 +114,31 @@ func (s *Service) parent(ctx context.Context, ref content.Ref) (*parent, error) 
 		if err != nil {
 			return nil, err
 		}
-		p := &parent{Ref: ref, Title: t.Title, URL: t.URL(), AuthorID: t.AuthorID, Status: t.Status, Locked: t.Locked, LockReason: t.LockReason}
-		if c, err := s.CategoryByID(ctx, t.CategoryID); err == nil {
-			p.Category = c.Slug
-		}
-		return p, nil
+		return s.threadParent(ctx, t), nil
 	case content.KindIdea:
 		i, err := s.Idea(ctx, ref.ID)
 		if err != nil {
 			return nil, err
 		}
-		p := &parent{Ref: ref, Title: i.Title, URL: i.URL(), AuthorID: i.AuthorID, Status: i.Status, ProductID: i.productID()}
-		if i.MergedInto != nil || i.State.Closed() {
-			p.Locked = true
-		}
-		return p, nil
+		return ideaParent(i), nil
 	}
 	return nil, ErrPostNotFound
+}
+
+func (s *Service) threadParent(ctx context.Context, t *Thread) *parent {
+	p := &parent{Ref: content.Ref{Kind: content.KindThread, ID: t.ID}, Title: t.Title, URL: t.URL(), AuthorID: t.AuthorID, Status: t.Status, Locked: t.Locked, LockReason: t.LockReason}
+	if c, err := s.CategoryByID(ctx, t.CategoryID); err == nil {
+		p.Category = c.Slug
+	}
+	return p
+}
+
+func ideaParent(i *Idea) *parent {
+	p := &parent{Ref: content.Ref{Kind: content.KindIdea, ID: i.ID}, Title: i.Title, URL: i.URL(), AuthorID: i.AuthorID, Status: i.Status, ProductID: i.productID()}
+	if i.MergedInto != nil || i.State.Closed() {
+		p.Locked = true
+	}
+	return p
 }
 
 func (s *Service) parentCollection(kind content.Kind) *mongo.Collection {
@@ -142,7 +150,26 @@ func (s *Service) parentCollection(kind content.Kind) *mongo.Collection {
 
 // Reply adds a reply to a thread or a comment to an idea. A locked thread takes replies
 // from staff only; the others are told why it is locked.
-func (s *Service) Reply(ctx context.Context, author *customers.Customer, to content.Ref, in PostInput) (_ *Post, err error) {
+func (s *Service) Reply(ctx context.Context, author *customers.Customer, to content.Ref, in PostInput) (*Post, error) {
+	par, err := s.parent(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	return s.reply(ctx, author, par, in)
+}
+
+// ReplyToThread is Reply to a thread the caller has just read (a request checks that its
+// visitor may see it): the thread is not read again.
+func (s *Service) ReplyToThread(ctx context.Context, author *customers.Customer, t *Thread, in PostInput) (*Post, error) {
+	return s.reply(ctx, author, s.threadParent(ctx, t), in)
+}
+
+// CommentOnIdea is Reply to an idea the caller has just read.
+func (s *Service) CommentOnIdea(ctx context.Context, author *customers.Customer, i *Idea, in PostInput) (*Post, error) {
+	return s.reply(ctx, author, ideaParent(i), in)
+}
+
+func (s *Service) reply(ctx context.Context, author *customers.Customer, par *parent, in PostInput) (_ *Post, err error) {
 	if err := suspended(author); err != nil {
 		return nil, err
 	}
@@ -152,10 +179,7 @@ func (s *Service) Reply(ctx context.Context, author *customers.Customer, to cont
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	par, err := s.parent(ctx, to)
-	if err != nil {
-		return nil, err
-	}
+	to := par.Ref
 	if par.Status != content.StatusPublished {
 		return nil, errs.New(errs.ErrConflict, "thread.not_open")
 	}

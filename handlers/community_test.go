@@ -17,6 +17,7 @@ import (
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/handlers"
 	"github.com/guyub/guyub/identity"
+	"github.com/guyub/guyub/store/storetest"
 )
 
 // apiAs calls the JSON API as who: staff with a personal token, customers from their
@@ -89,10 +90,21 @@ func TestAPI_ThreadsPostsLikesAccept(t *testing.T) {
 		t.Fatalf("create thread: %d %s", res.StatusCode, res.body)
 	}
 	tid := thread.ID.Hex()
+	storetest.Commands(e.db)
 	res = asBudi("POST", "/api/v1/threads/"+tid+"/posts", `{"body":"Update the firmware."}`)
 	var post community.Post
 	if err := json.Unmarshal([]byte(res.body), &post); res.StatusCode != 201 || err != nil {
 		t.Fatalf("reply: %d %s", res.StatusCode, res.body)
+	}
+	// The request reads the thread to check that Budi may see it, and the reply uses that.
+	threadReads := 0
+	for _, c := range storetest.Commands(e.db) {
+		if c.Name == "find" && c.Collection == "threads" {
+			threadReads++
+		}
+	}
+	if threadReads != 1 {
+		t.Errorf("a reply read its thread %d times, want once", threadReads)
 	}
 	if res := asBudi("POST", "/api/v1/threads/"+tid+"/posts", `{"body":"","quote_of":"zzz"}`); res.StatusCode != 422 {
 		t.Fatalf("empty reply: %d %s", res.StatusCode, res.body)

@@ -421,7 +421,7 @@ func (s *Server) threadReply(c *fiber.Ctx) error {
 	var p *community.Post
 	var replyErr error
 	if in.Body, replyErr = s.appendImages(c, in.Body); replyErr == nil {
-		p, replyErr = s.deps.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindThread, ID: t.ID}, in)
+		p, replyErr = s.deps.Community.ReplyToThread(c.UserContext(), web.User(c), t, in)
 	}
 	if replyErr != nil {
 		f, err := s.formFailed(c, replyErr, map[string]string{"body": in.Body})

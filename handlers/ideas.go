@@ -301,7 +301,7 @@ func (s *Server) ideaComment(c *fiber.Ctx) error {
 	var p *community.Post
 	var postErr error
 	if in.Body, postErr = s.appendImages(c, in.Body); postErr == nil {
-		p, postErr = s.deps.Community.Reply(c.UserContext(), web.User(c), content.Ref{Kind: content.KindIdea, ID: i.ID}, in)
+		p, postErr = s.deps.Community.CommentOnIdea(c.UserContext(), web.User(c), i, in)
 	}
 	if postErr != nil {
 		return s.ideaFailed(c, i, postErr, map[string]string{"body": in.Body, "quote_of": in.QuoteOf}, false)

@@ -7,7 +7,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/guyub/guyub/community"
-	"github.com/guyub/guyub/content"
 	"github.com/guyub/guyub/errs"
 	"github.com/guyub/guyub/handlers/web"
 )
@@ -79,16 +78,12 @@ func (a *API) apiThreadReply(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return a.apiReply(c, content.Ref{Kind: content.KindThread, ID: t.ID})
-}
-
-func (a *API) apiReply(c *fiber.Ctx, to content.Ref) error {
 	var in community.PostInput
 	if err := web.ParseJSON(c, &in); err != nil {
 		return err
 	}
 	in.Lang = a.contentLanguage(c, in.Lang)
-	p, err := a.Community.Reply(c.UserContext(), web.User(c), to, in)
+	p, err := a.Community.ReplyToThread(c.UserContext(), web.User(c), t, in)
 	if err != nil {
 		return err
 	}
