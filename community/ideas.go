@@ -304,13 +304,23 @@ type IdeaVote struct {
 // deleted. A merged idea's votes belong to the idea it was merged into. voter is the
 // member's record as the request read it: what it is worth moves the idea's summary.
 func (s *Service) Vote(ctx context.Context, voter *customers.Customer, id bson.ObjectID, vote bool) (*Idea, error) {
-	if err := suspended(voter); err != nil {
-		return nil, err
-	}
-	idea, err := s.votable(ctx, id)
+	idea, err := s.Idea(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	return s.VoteOn(ctx, voter, idea, vote)
+}
+
+// VoteOn is Vote on an idea the caller has just read (a request checks that its visitor
+// may see it): the idea is not read again.
+func (s *Service) VoteOn(ctx context.Context, voter *customers.Customer, idea *Idea, vote bool) (*Idea, error) {
+	if err := suspended(voter); err != nil {
+		return nil, err
+	}
+	if err := s.votable(ctx, idea); err != nil {
+		return nil, err
+	}
+	id := idea.ID
 	// The voter's share of the summary moves with the count, in the same write, when the
 	// idea has a summary to move: one write instead of summing every voter again.
 	var share *customers.Customer
@@ -375,34 +385,33 @@ func (s *Service) reshare(ctx context.Context, idea bson.ObjectID, before *custo
 // word (a follow-up): a vote like theirs, marked as counted by staff, that neither counts as
 // their contribution nor makes them active.
 func (s *Service) CountAsVoter(ctx context.Context, customer, id, staff bson.ObjectID) (*Idea, error) {
-	idea, err := s.votable(ctx, id)
+	idea, err := s.Idea(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.votable(ctx, idea); err != nil {
 		return nil, err
 	}
 	counted, _, err := s.markVote(ctx, id, customer, s.now(), true, staff, nil)
 	return s.afterVote(ctx, idea, counted, err)
 }
 
-// votable is an idea that takes votes: published, not merged, not closed.
-func (s *Service) votable(ctx context.Context, id bson.ObjectID) (*Idea, error) {
-	idea, err := s.Idea(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+// votable says whether an idea takes votes: published, not merged, not closed.
+func (s *Service) votable(ctx context.Context, idea *Idea) error {
 	if idea.Status != content.StatusPublished {
-		return nil, ErrIdeaNotFound
+		return ErrIdeaNotFound
 	}
 	if idea.MergedInto != nil {
 		target, err := s.Idea(ctx, *idea.MergedInto)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return nil, &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "idea.merged"}, Link: target.URL()}
+		return &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "idea.merged"}, Link: target.URL()}
 	}
 	if idea.State.Closed() {
-		return nil, ErrIdeaClosed
+		return ErrIdeaClosed
 	}
-	return idea, nil
+	return nil
 }
 
 // afterVote brings the voters' summary up to date after a vote and says what the idea is now.

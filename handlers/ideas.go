@@ -282,7 +282,7 @@ func (s *Server) ideaVote(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Community.Vote(c.UserContext(), web.User(c), i.ID, c.FormValue("vote") != "0"); err != nil {
+	if _, err := s.deps.Community.VoteOn(c.UserContext(), web.User(c), i, c.FormValue("vote") != "0"); err != nil {
 		return err
 	}
 	back := localPath(c.FormValue("back"))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/guyub/guyub/customers"
@@ -39,16 +40,17 @@ func (s *Service) stand(ctx context.Context, e *Entry) error {
 	if month == "" {
 		month = MonthOf(e.At)
 	}
+	// One command for the two to four standings: each is its own upsert by _id.
+	var moves []mongo.WriteModel
 	for _, period := range []string{PeriodAll, month} {
 		for _, scope := range scopes {
-			id := period + ":" + scope + ":" + e.MemberID.Hex()
-			_, err := s.standings.UpdateOne(ctx, bson.M{"_id": id},
-				bson.M{"$inc": bson.M{"points": e.Points}, "$set": bson.M{"period": period, "scope": scope, "member_id": e.MemberID}},
-				options.UpdateOne().SetUpsert(true))
-			if err != nil {
-				return fmt.Errorf("standings: %w", err)
-			}
+			moves = append(moves, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": period + ":" + scope + ":" + e.MemberID.Hex()}).
+				SetUpdate(bson.M{"$inc": bson.M{"points": e.Points}, "$set": bson.M{"period": period, "scope": scope, "member_id": e.MemberID}}).
+				SetUpsert(true))
 		}
+	}
+	if _, err := s.standings.BulkWrite(ctx, moves); err != nil {
+		return fmt.Errorf("standings: %w", err)
 	}
 	return nil
 }

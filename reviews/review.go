@@ -194,7 +194,7 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	followed = store.FollowUp(ctx, "create review",
 		func() error { return s.reviewed(ctx, author.ID, p.ID) },
 		func() error { return s.screen.Record(ctx, sub, verdict) },
-		func() error { return s.syncRating(ctx, r.ID) },
+		func() error { return s.syncRating(ctx, r.ID, r) },
 		func() error {
 			if s.signals == nil {
 				return nil
@@ -293,7 +293,7 @@ func (s *Service) revise(ctx context.Context, r *Review, editor bson.ObjectID, i
 	if err := s.screen.Record(ctx, sub, verdict); err != nil {
 		return nil, err
 	}
-	if err := s.syncRating(ctx, r.ID); err != nil {
+	if err := s.syncRating(ctx, r.ID, nil); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -344,7 +344,7 @@ func (s *Service) SetStatus(ctx context.Context, id bson.ObjectID, status Status
 	if err := s.syncTestimonial(ctx, id, status == StatusPublished); err != nil {
 		return "", err
 	}
-	return before.Status, s.syncRating(ctx, id)
+	return before.Status, s.syncRating(ctx, id, nil)
 }
 
 // Describe is a review as moderation sees it.
@@ -361,12 +361,17 @@ func (s *Service) Describe(ctx context.Context, id bson.ObjectID) (content.Submi
 // published review counts its rating, any other counts nothing. The review's
 // counted_rating moves first, guarded by its old value, and only the call that moved it
 // changes the product, so a retry or a concurrent call cannot count twice. A crash between
-// the two writes leaves a difference that repair removes.
-func (s *Service) syncRating(ctx context.Context, id bson.ObjectID) error {
+// the two writes leaves a difference that repair removes. stored, if not nil, is the review
+// as the caller has just written it: the first look is at it instead of a read (a guess
+// the guarded write checks).
+func (s *Service) syncRating(ctx context.Context, id bson.ObjectID, stored *Review) error {
 	for range 5 {
-		r, err := s.Review(ctx, id)
-		if err != nil {
-			return err
+		r := stored
+		if stored = nil; r == nil {
+			var err error
+			if r, err = s.Review(ctx, id); err != nil {
+				return err
+			}
 		}
 		want := 0
 		if r.Status == StatusPublished {

@@ -194,7 +194,7 @@ func (a *API) apiIdeaVote(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := a.Community.Vote(c.UserContext(), web.User(c), i.ID, vote)
+	out, err := a.Community.VoteOn(c.UserContext(), web.User(c), i, vote)
 	if err != nil {
 		return err
 	}
