@@ -183,7 +183,7 @@ func TestEmbedded_SaysWhenItHasOutgrownItself(t *testing.T) {
 	if err := f.Truncate(store.EmbeddedLimit + 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CheckSize(ctx); err == nil || !strings.Contains(err.Error(), "past the 2 GiB") {
+	if err := s.CheckSize(ctx); err == nil || !strings.Contains(err.Error(), "past the 3 GiB") {
 		t.Fatalf("an outgrown store: %v", err)
 	}
 }
