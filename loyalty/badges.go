@@ -2,6 +2,7 @@ package loyalty
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -81,29 +82,57 @@ func (s *Service) give(ctx context.Context, h Held) (bool, error) {
 }
 
 // badgesFor gives the automatic badges a member's count of a cause has reached. Badges are
-// kept once earned: a count that falls again does not take one back.
+// kept once earned: a count that falls again does not take one back. Past a badge's count it
+// was given when the count reached it: a read confirms so (an insert refused as a duplicate
+// took the write lock for nothing on every later contribution), and gives it if that failed.
 func (s *Service) badgesFor(ctx context.Context, c *customers.Customer, cause string, n int) error {
 	for _, b := range Badges {
-		if b.Cause == cause && n >= b.Count {
-			if _, err := s.give(ctx, Held{Badge: b.Key, MemberID: c.ID, At: s.now()}); err != nil {
+		if b.Cause != cause || n < b.Count {
+			continue
+		}
+		if n > b.Count {
+			held, err := s.holds(ctx, b.Key, c.ID)
+			if err != nil {
 				return err
 			}
+			if held {
+				continue
+			}
+		}
+		if _, err := s.give(ctx, Held{Badge: b.Key, MemberID: c.ID, At: s.now()}); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// holds reports whether member holds badge.
+func (s *Service) holds(ctx context.Context, badge string, member bson.ObjectID) (bool, error) {
+	err := s.held.FindOne(ctx, bson.M{"_id": heldID(badge, member)}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("badge: %w", err)
+	}
+	return true, nil
+}
+
 // bilingual gives the bilingual badge to a member whose contributions have earned points
-// in both of the portal's languages.
+// in both of the portal's languages. The two counts exist for this badge alone: a holder's
+// are left as they are, and the other language's is read, not moved by nothing.
 func (s *Service) bilingual(ctx context.Context, c *customers.Customer, e *Entry) error {
 	if e.Points <= 0 || (e.Lang != "en" && e.Lang != "id") {
 		return nil
+	}
+	if held, err := s.holds(ctx, "bilingual", c.ID); err != nil || held {
+		return err
 	}
 	if _, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+e.Lang, 1, c.ID, bson.ObjectID{}); err != nil {
 		return err
 	}
 	other := map[string]string{"en": "id", "id": "en"}[e.Lang]
-	n, err := s.bump(ctx, "lang:"+c.ID.Hex()+":"+other, 0, c.ID, bson.ObjectID{})
+	n, err := s.count(ctx, "lang:"+c.ID.Hex()+":"+other)
 	if err != nil || n == 0 {
 		return err
 	}

@@ -347,6 +347,18 @@ func (s *Service) bump(ctx context.Context, key string, delta int, member, actor
 	return c.N, nil
 }
 
+// count reads a counter; one never moved is 0.
+func (s *Service) count(ctx context.Context, key string) (int, error) {
+	var c struct {
+		N int `bson:"n"`
+	}
+	err := s.counters.FindOne(ctx, bson.M{"_id": key}).Decode(&c)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, fmt.Errorf("counter %s: %w", key, err)
+	}
+	return c.N, nil
+}
+
 // booked follows a new ledger entry: the balance, the leaderboards, the count of the
 // cause (for badges) and the level.
 func (s *Service) booked(ctx context.Context, e *Entry) error {

@@ -432,6 +432,36 @@ func TestBadges_Bilingual(t *testing.T) {
 	}
 }
 
+// Once a member holds a badge, a later contribution only reads that it is held: it does not
+// insert it again (refused as a duplicate, a write for nothing), and a count kept for the
+// bilingual badge alone is read, not moved by nothing. A badge whose give failed is given by
+// the next contribution.
+func TestBadges_LaterContributionsWriteNoBadge(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ayu := e.person("ayu")
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r1", Lang: "id"}, true)
+	storetest.Commands(e.db)
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r2", Lang: "id"}, true)
+	for _, c := range storetest.Commands(e.db) {
+		if c.Name == "insert" && c.Collection == "badges_held" {
+			t.Errorf("a later review gave a held badge again: %s", c)
+		}
+		if c.Name != "find" && strings.Contains(c.String(), ":en") {
+			t.Errorf("a review in Indonesian moved the English count: %s", c)
+		}
+	}
+
+	// A give that failed (the badge missing past its count) is made good.
+	if _, err := e.db.Collection("badges_held").DeleteMany(ctx, bson.M{"member_id": ayu.ID}); err != nil {
+		t.Fatal(err)
+	}
+	e.loyalty.Reward(ctx, content.Reward{Member: ayu.ID, Cause: content.CauseReview, Ref: "r3", Lang: "id"}, true)
+	if held, _ := e.loyalty.BadgesOf(ctx, ayu.ID); len(held) != 1 || held[0].Badge != "first_review" {
+		t.Errorf("badges after a lost give: %v", held)
+	}
+}
+
 // A redemption a crash left half-way (points taken, no unit) is finished by the next try
 // with its key, and spending points never lowers a member's level.
 func TestRedeem_ResumedAfterACrashAndLevelsKept(t *testing.T) {
