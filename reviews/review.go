@@ -367,7 +367,8 @@ func (s *Service) Describe(ctx context.Context, id bson.ObjectID) (content.Submi
 func (s *Service) syncRating(ctx context.Context, id bson.ObjectID, stored *Review) error {
 	for range 5 {
 		r := stored
-		if stored = nil; r == nil {
+		stored = nil // only the first look; a retry reads what is stored now
+		if r == nil {
 			var err error
 			if r, err = s.Review(ctx, id); err != nil {
 				return err
