@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -23,9 +24,20 @@ type InFlight struct {
 	owner string
 	now   func() time.Time
 
-	mu    sync.Mutex
-	ended []bson.ObjectID // marks whose writes are done, deleted together soon
+	mu      sync.Mutex
+	ended   []bson.ObjectID // marks whose writes are done, deleted together soon
+	begun   []*begun        // marks waiting to be written together
+	writing bool            // a writer of begun marks is at work
 }
+
+// begun is a mark waiting to be written, and where its writer says how that went.
+type begun struct {
+	mark Mark
+	done chan error
+}
+
+// errLead hands the writing of the begun marks to the one it is sent to.
+var errLead = errors.New("write the begun marks")
 
 // endBatch is how long ended marks wait to be deleted together: one delete for many writes
 // instead of one each (a mark left a little longer only makes the repair wait for it).
@@ -59,7 +71,7 @@ func NewInFlight(db *mongo.Database) *InFlight {
 // half done. A mark that cannot be ended only makes the repair recount its target.
 func (f *InFlight) Begin(ctx context.Context, kind string, target bson.ObjectID) (end func(done bool), err error) {
 	m := Mark{ID: bson.NewObjectID(), Kind: kind, Target: target, Owner: f.owner, At: f.now()}
-	if _, err := f.coll.InsertOne(ctx, m); err != nil {
+	if err := f.write(ctx, m); err != nil {
 		return nil, fmt.Errorf("mark %s in flight: %w", kind, err)
 	}
 	return func(done bool) {
@@ -67,6 +79,49 @@ func (f *InFlight) Begin(ctx context.Context, kind string, target bson.ObjectID)
 			f.end(m.ID)
 		}
 	}, nil
+}
+
+// write stores a mark together with those begun while the marks before them were being
+// written (a group commit): with many writes at once, one insert for several instead of one
+// each, and none waits longer than the insert before its own. The first caller writes; when
+// it is done it hands the next batch to the first of those waiting.
+func (f *InFlight) write(ctx context.Context, m Mark) error {
+	me := &begun{mark: m, done: make(chan error, 1)}
+	f.mu.Lock()
+	f.begun = append(f.begun, me)
+	lead := !f.writing
+	f.writing = true
+	f.mu.Unlock()
+	if !lead {
+		if err := <-me.done; err != errLead {
+			return err
+		}
+	}
+	f.mu.Lock()
+	batch := f.begun
+	f.begun = nil
+	f.mu.Unlock()
+	docs := make([]any, len(batch))
+	for i, b := range batch {
+		docs[i] = b.mark
+	}
+	// The batch's marks are others' too: written whatever becomes of this request.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	_, err := f.coll.InsertMany(wctx, docs)
+	cancel()
+	for _, b := range batch {
+		if b != me {
+			b.done <- err
+		}
+	}
+	f.mu.Lock()
+	if len(f.begun) > 0 {
+		f.begun[0].done <- errLead
+	} else {
+		f.writing = false
+	}
+	f.mu.Unlock()
+	return err
 }
 
 // end queues a mark for deletion; the first in a batch schedules the delete.

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -96,6 +98,75 @@ func TestEnsureIndexes_IdempotentAndUnique(t *testing.T) {
 	_, err := coll.InsertOne(ctx, bson.M{"slug": "a"})
 	if !mongo.IsDuplicateKeyError(err) {
 		t.Fatalf("second insert: err = %v, want a duplicate-key error", err)
+	}
+}
+
+// The embedded store writes the documents one update command changes together (the
+// FerretDB fork's WriteBatch); its statements must still see each other's changes, as on
+// MongoDB, and a refused one must leave those before it written.
+func TestEmbedded_UpdatesOfOneCommandSeeEachOther(t *testing.T) {
+	ctx := context.Background()
+	coll := storetest.DB(t).Collection("batched")
+	var docs []any
+	for i := range 250 {
+		docs = append(docs, bson.M{"_id": i, "group": "many", "n": 0})
+	}
+	docs = append(docs, bson.M{"_id": "a", "n": 0}, bson.M{"_id": "b"})
+	if _, err := coll.InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	res, err := coll.BulkWrite(ctx, []mongo.WriteModel{
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": "a"}).SetUpdate(bson.M{"$inc": bson.M{"n": 1}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": "a"}).SetUpdate(bson.M{"$inc": bson.M{"n": 1}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": "b"}).SetUpdate(bson.M{"$set": bson.M{"x": 1}}),
+		mongo.NewUpdateManyModel().SetFilter(bson.M{"x": 1}).SetUpdate(bson.M{"$set": bson.M{"y": 2}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": "c"}).SetUpdate(bson.M{"$set": bson.M{"z": 1}}).SetUpsert(true),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": "c"}).SetUpdate(bson.M{"$inc": bson.M{"z": 1}}).SetUpsert(true),
+		mongo.NewUpdateManyModel().SetFilter(bson.M{"group": "many"}).SetUpdate(bson.M{"$inc": bson.M{"n": 1}}),
+	}, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ModifiedCount != 2+1+1+1+250 || res.UpsertedCount != 1 {
+		t.Errorf("modified %d, upserted %d; want 255 and 1", res.ModifiedCount, res.UpsertedCount)
+	}
+	var got []struct {
+		ID   any `bson:"_id"`
+		N, Y int
+		Z    int
+	}
+	cur, err := coll.Find(ctx, bson.M{"_id": bson.M{"$in": bson.A{"a", "b", "c"}}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil || cur.All(ctx, &got) != nil || len(got) != 3 {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if got[0].N != 2 || got[1].Y != 2 || got[2].Z != 2 {
+		t.Errorf("a.n = %d (want 2), b.y = %d (want 2), c.z = %d (want 2)", got[0].N, got[1].Y, got[2].Z)
+	}
+	if n, _ := coll.CountDocuments(ctx, bson.M{"group": "many", "n": 1}); n != 250 {
+		t.Errorf("%d of 250 documents of one update counted", n)
+	}
+
+	// A unique index refuses the second update: the first stays written, the second's
+	// document is unchanged.
+	unique := storetest.DB(t).Collection("batched_unique")
+	if _, err := unique.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unique.InsertMany(ctx, []any{bson.M{"_id": 0, "email": "a"}, bson.M{"_id": 1, "email": "b"}, bson.M{"_id": 2, "email": "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = unique.BulkWrite(ctx, []mongo.WriteModel{
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": 0}).SetUpdate(bson.M{"$set": bson.M{"email": "z"}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": 1}).SetUpdate(bson.M{"$set": bson.M{"email": "c"}}),
+	}, options.BulkWrite().SetOrdered(true))
+	if err == nil {
+		t.Fatal("an update against a unique index was not refused")
+	}
+	if n, _ := unique.CountDocuments(ctx, bson.M{"_id": 0, "email": "z"}); n != 1 {
+		t.Error("the update before the refused one was not written")
+	}
+	if n, _ := unique.CountDocuments(ctx, bson.M{"_id": 1, "email": "b"}); n != 1 {
+		t.Error("the refused update was written")
 	}
 }
 
@@ -301,5 +372,55 @@ func TestInFlight_MarksLiveWhileAWriteRuns(t *testing.T) {
 	}
 	if n, _ := db.Collection("in_flight").CountDocuments(ctx, bson.M{}); n != 1 {
 		t.Fatalf("%d marks after clearing two of three", n)
+	}
+}
+
+// Writes that begin while another's mark is being written have theirs written together, in
+// one insert, and each mark is stored before its Begin returns.
+func TestInFlight_MarksBegunTogetherAreWrittenTogether(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	f := store.NewInFlight(db)
+	const writes = 40
+	var begun, inserts atomic.Int32
+	storetest.Watch(t, &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if coll, _ := e.Command.Lookup("insert").StringValueOK(); e.DatabaseName != db.Name() || coll != "in_flight" {
+			return
+		}
+		if inserts.Add(1) == 1 {
+			// The first insert waits until every other write has begun.
+			for begun.Load() < writes {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}})
+	var wg sync.WaitGroup
+	errs := make(chan error, writes)
+	for range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			target := bson.NewObjectID()
+			begun.Add(1)
+			if _, err := f.Begin(ctx, "thread", target); err != nil {
+				errs <- err
+				return
+			}
+			if busy, err := f.Busy(ctx, "thread", target, nil); !busy {
+				errs <- fmt.Errorf("Begin returned before its mark was stored (%v)", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n, _ := db.Collection("in_flight").CountDocuments(ctx, bson.M{}); n != writes {
+		t.Errorf("%d marks stored for %d writes", n, writes)
+	}
+	if n := inserts.Load(); n > 3 {
+		t.Errorf("%d inserts for %d marks begun together, want 2", n, writes)
 	}
 }

@@ -197,7 +197,7 @@ func (h *Handler) findAndModifyDocument(ctx context.Context, params *common.Find
 	}
 
 	// TODO https://github.com/FerretDB/FerretDB/issues/2168
-	updateRes, err := common.UpdateDocument(ctx, c, "findAndModify", iter, update)
+	updateRes, err := common.UpdateDocument(ctx, c, "findAndModify", iter, update, nil)
 	if err != nil {
 		return nil, lazyerrors.Error(err)
 	}

@@ -97,14 +97,22 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 		return 0, 0, nil, lazyerrors.Error(err)
 	}
 
-	for _, u := range params.Updates {
-		c, err := db.Collection(params.Collection)
-		if err != nil {
-			if backends.ErrorCodeIs(err, backends.ErrorCodeCollectionNameIsInvalid) {
-				msg := fmt.Sprintf("Invalid collection name: %s", params.Collection)
-				return 0, 0, nil, handlererrors.NewCommandErrorMsgWithArgument(handlererrors.ErrInvalidNamespace, msg, "insert")
-			}
+	c, err := db.Collection(params.Collection)
+	if err != nil {
+		if backends.ErrorCodeIs(err, backends.ErrorCodeCollectionNameIsInvalid) {
+			msg := fmt.Sprintf("Invalid collection name: %s", params.Collection)
+			return 0, 0, nil, handlererrors.NewCommandErrorMsgWithArgument(handlererrors.ErrInvalidNamespace, msg, "insert")
+		}
 
+		return 0, 0, nil, lazyerrors.Error(err)
+	}
+
+	// Guyub: the command's writes are made together (see common.WriteBatch); the caller
+	// holds the collection's lock.
+	batch := common.NewWriteBatch(c)
+
+	for _, u := range params.Updates {
+		if err = batch.Before(ctx, u.Filter); err != nil {
 			return 0, 0, nil, lazyerrors.Error(err)
 		}
 
@@ -133,7 +141,7 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 				iter = common.LimitIterator(iter, closer, 1)
 			}
 
-			return common.UpdateDocument(ctx, c, "update", iter, &u)
+			return common.UpdateDocument(ctx, c, "update", iter, &u, batch)
 		}()
 		if err != nil {
 			return 0, 0, nil, lazyerrors.Error(err)
@@ -152,6 +160,10 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 			// in case of upsert, MongoDB sets the matched count to 1
 			matched++
 		}
+	}
+
+	if err = batch.Flush(ctx); err != nil {
+		return 0, 0, nil, lazyerrors.Error(err)
 	}
 
 	return matched, modified, &upserted, nil

@@ -45,7 +45,9 @@ type kvOp struct {
 // In case of updating multiple documents, UpdateDocument returns an error immediately after one of the
 // operation fails. The rest of the documents are not processed.
 // TODO https://github.com/FerretDB/FerretDB/issues/2612
-func UpdateDocument(ctx context.Context, c backends.Collection, cmd string, iter types.DocumentsIterator, param *Update) (*UpdateResult, error) { //nolint:lll // for readability
+//
+// Guyub: with a batch, the documents are gathered in it instead of written one by one.
+func UpdateDocument(ctx context.Context, c backends.Collection, cmd string, iter types.DocumentsIterator, param *Update, batch *WriteBatch) (*UpdateResult, error) { //nolint:lll // for readability
 	result := new(UpdateResult)
 
 	isFindAndModify := (strings.ToLower(cmd) == "findandmodify")
@@ -100,7 +102,11 @@ func UpdateDocument(ctx context.Context, c backends.Collection, cmd string, iter
 		}
 
 		if upsert {
-			_, err = c.InsertAll(ctx, &backends.InsertAllParams{Docs: []*types.Document{doc}})
+			if batch != nil {
+				err = batch.add(ctx, doc, true)
+			} else {
+				_, err = c.InsertAll(ctx, &backends.InsertAllParams{Docs: []*types.Document{doc}})
+			}
 			if err != nil {
 				return nil, lazyerrors.Error(err)
 			}
@@ -109,7 +115,11 @@ func UpdateDocument(ctx context.Context, c backends.Collection, cmd string, iter
 			// upsert happens only once, no need to iterate further
 			return result, nil
 		} else if modified {
-			_, err := c.UpdateAll(ctx, &backends.UpdateAllParams{Docs: []*types.Document{doc}})
+			if batch != nil {
+				err = batch.add(ctx, doc, false)
+			} else {
+				_, err = c.UpdateAll(ctx, &backends.UpdateAllParams{Docs: []*types.Document{doc}})
+			}
 			if err != nil {
 				return nil, lazyerrors.Error(err)
 			}
