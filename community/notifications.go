@@ -35,7 +35,7 @@ const (
 // Mailer queues an email (mail.Outbox implements it).
 type Mailer interface {
 	Letter(ctx context.Context, to, lang, kind, key, path string, args ...any) error
-	Notice(ctx context.Context, to, lang, key, path, unsubscribe, what string, args ...any) error
+	Notices(ctx context.Context, notices ...mail.Notice) error
 	Digest(ctx context.Context, to, lang, key, unsubscribe, period string, items, popular []mail.Item) error
 }
 
@@ -110,12 +110,22 @@ func (s *Service) EmailNotifications(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The batch's emails in one write, then each state's notifications in one: queued
+		// first, so a failure in between queues them again, which changes nothing.
+		var notices []mail.Notice
+		byState := map[string][]bson.ObjectID{}
 		for _, n := range list {
-			state, err := s.emailOne(ctx, n, people[n.CustomerID], people[n.ActorID])
-			if err != nil {
-				return err
+			state, notice := s.emailOne(n, people[n.CustomerID], people[n.ActorID])
+			if notice != nil {
+				notices = append(notices, *notice)
 			}
-			if _, err := s.notifications.UpdateOne(ctx, bson.M{"_id": n.ID, "email_state": emailPending},
+			byState[state] = append(byState[state], n.ID)
+		}
+		if err := s.mailer.Notices(ctx, notices...); err != nil {
+			return err
+		}
+		for state, ids := range byState {
+			if _, err := s.notifications.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "email_state": emailPending},
 				bson.M{"$set": bson.M{"email_state": state}}); err != nil {
 				return fmt.Errorf("notification email: %w", err)
 			}
@@ -240,8 +250,9 @@ func mailable(c *customers.Customer) bool {
 	return c != nil && c.Email != "" && c.EmailVerified && !c.IsSuspended()
 }
 
-// emailOne sends one notification at once, or says it waits for a digest or is not sent.
-func (s *Service) emailOne(ctx context.Context, n *Notification, to, actor *customers.Customer) (string, error) {
+// emailOne is how a notification is emailed: its email to send at once, or the digest it
+// waits for, or not at all.
+func (s *Service) emailOne(n *Notification, to, actor *customers.Customer) (string, *mail.Notice) {
 	if !mailable(to) || n.Read {
 		return emailSkipped, nil
 	}
@@ -252,9 +263,8 @@ func (s *Service) emailOne(ctx context.Context, n *Notification, to, actor *cust
 	default:
 		return emailSkipped, nil
 	}
-	err := s.mailer.Notice(ctx, to.Email, to.Locale, "notify:"+n.ID.Hex(), "/notifications/"+n.ID.Hex(),
-		s.unsubscribe(to.ID, n.Kind), "notifications."+n.Kind, n.words(actor)...)
-	return emailSent, err
+	return emailSent, &mail.Notice{To: to.Email, Lang: to.Locale, Key: "notify:" + n.ID.Hex(), Path: "/notifications/" + n.ID.Hex(),
+		Unsubscribe: s.unsubscribe(to.ID, n.Kind), What: "notifications." + n.Kind, Args: n.words(actor)}
 }
 
 // words fill the notification's message in an email (notifications.<kind>), as on its page.

@@ -147,16 +147,32 @@ func (o *Outbox) Account(ctx context.Context, to, lang, kind, key, path string, 
 	return o.Queue(ctx, m)
 }
 
-// Notice queues a notification's email: what is the catalog message that says what
-// happened (filled with args), path the page it happened on, and unsubscribe the path that
-// stops this kind of email in one click (RFC 8058), which every such email carries.
+// Notice is a notification's email: What is the catalog message that says what happened
+// (filled with Args), Path the page it happened on, and Unsubscribe the path that stops
+// this kind of email in one click (RFC 8058), which every such email carries.
+type Notice struct {
+	To, Lang, Key, Path, Unsubscribe, What string
+	Args                                   []any
+}
+
+// Notice queues one notification's email (see Notice).
 func (o *Outbox) Notice(ctx context.Context, to, lang, key, path, unsubscribe, what string, args ...any) error {
-	m, err := o.Letters.Write(to, lang, "notice", key, path, "What", o.Letters.T(lang, what, o.Letters.translated(lang, args)...), "Unsubscribe", o.Letters.BaseURL+unsubscribe)
-	if err != nil {
-		return err
+	return o.Notices(ctx, Notice{To: to, Lang: lang, Key: key, Path: path, Unsubscribe: unsubscribe, What: what, Args: args})
+}
+
+// Notices queues notifications' emails in one write: the notification job's batch.
+func (o *Outbox) Notices(ctx context.Context, notices ...Notice) error {
+	msgs := make([]Message, 0, len(notices))
+	for _, n := range notices {
+		m, err := o.Letters.Write(n.To, n.Lang, "notice", n.Key, n.Path,
+			"What", o.Letters.T(n.Lang, n.What, o.Letters.translated(n.Lang, n.Args)...), "Unsubscribe", o.Letters.BaseURL+n.Unsubscribe)
+		if err != nil {
+			return err
+		}
+		m.Headers = unsubscribeHeaders(o.Letters.BaseURL + n.Unsubscribe)
+		msgs = append(msgs, m)
 	}
-	m.Headers = unsubscribeHeaders(o.Letters.BaseURL + unsubscribe)
-	return o.Queue(ctx, m)
+	return o.Queue(ctx, msgs...)
 }
 
 // unsubscribeHeaders let a mail client stop a kind of email in one click (RFC 8058).

@@ -54,6 +54,8 @@ type Message struct {
 	LastError string     `bson:"last_error,omitempty" json:"last_error,omitempty"`
 	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
 	SentAt    *time.Time `bson:"sent_at,omitempty" json:"sent_at,omitempty"`
+	// Claim is the last sender's claim on it (see Outbox.claim).
+	Claim bson.ObjectID `bson:"claim,omitempty" json:"-"`
 }
 
 // MessageID is the message's Message-ID header: the same on every attempt, so a message
@@ -118,18 +120,21 @@ func NewOutbox(db *mongo.Database, sender Sender, letters Writer, log *slog.Logg
 // Register adds the outbox's metrics to reg.
 func (o *Outbox) Register(reg prometheus.Registerer) error { return reg.Register(o.messages) }
 
-// Queue puts a message in the outbox. The same recipient and key again changes nothing.
-func (o *Outbox) Queue(ctx context.Context, m Message) error {
+// Queue puts messages in the outbox, in one write. The same recipient and key again
+// changes nothing.
+func (o *Outbox) Queue(ctx context.Context, msgs ...Message) error {
 	now := o.now()
-	m.ID, m.Status, m.Attempts, m.NextAt, m.CreatedAt, m.SentAt = bson.NewObjectID(), StatusQueued, 0, now, now, nil
-	_, err := o.coll.InsertOne(ctx, m)
-	if mongo.IsDuplicateKeyError(err) {
-		return nil // queued already: a retry
+	docs := make([]any, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		m.ID, m.Status, m.Attempts, m.NextAt, m.CreatedAt, m.SentAt = bson.NewObjectID(), StatusQueued, 0, now, now, nil
+		docs[i] = m
 	}
+	n, err := store.InsertNew(ctx, o.coll, docs) // a message queued already is a retry
 	if err != nil {
 		return fmt.Errorf("queue email: %w", err)
 	}
-	o.messages.WithLabelValues("queued").Inc()
+	o.messages.WithLabelValues("queued").Add(float64(n))
 	return nil
 }
 
@@ -152,10 +157,12 @@ func (o *Outbox) Pass(ctx context.Context) error {
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		for _, m := range due {
-			if err := o.deliver(ctx, m); err != nil {
-				return err
-			}
+		mine, err := o.claim(ctx, due)
+		if err != nil {
+			return err
+		}
+		if err := o.deliver(ctx, mine); err != nil {
+			return err
 		}
 	}
 }
@@ -168,44 +175,99 @@ func (o *Outbox) due() bson.M {
 // mid-send, the message is tried again after it (with the same Message-ID).
 const claimFor = 10 * time.Minute
 
-// deliver tries one message and records the outcome. It claims the message first, so that
-// a second instance (its lease expired under a long batch) cannot send it too.
-func (o *Outbox) deliver(ctx context.Context, m *Message) error {
-	now := o.now()
-	claim, err := o.coll.UpdateOne(ctx, bson.M{"_id": m.ID, "status": StatusQueued, "next_at": m.NextAt},
-		bson.M{"$set": bson.M{"next_at": now.Add(claimFor)}})
+// claim takes due messages for this sender, in one write, so that a second instance (its
+// lease expired under a long batch) cannot send them too, and returns those it took.
+func (o *Outbox) claim(ctx context.Context, due []*Message) ([]*Message, error) {
+	token := bson.NewObjectID() // this claim's, to find what it took
+	until := o.now().Add(claimFor)
+	models := make([]mongo.WriteModel, len(due))
+	for i, m := range due {
+		models[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ID, "status": StatusQueued, "next_at": m.NextAt}).
+			SetUpdate(bson.M{"$set": bson.M{"next_at": until, "claim": token}})
+	}
+	res, err := o.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	if claim.ModifiedCount == 0 {
-		return nil // another sender has it
+	if int(res.ModifiedCount) == len(due) {
+		return due, nil
 	}
-	set := bson.M{"attempts": m.Attempts + 1}
-	result := ""
-	switch err := o.send(ctx, m); {
-	case o.sender == nil:
-		set["status"], set["sent_at"], result = StatusKept, now, "kept"
-		o.log.Info("email kept in the outbox (no SMTP server set): admins read it at /admin/outbox", "to", m.To, "subject", m.Subject)
-	case err == nil:
-		set["status"], set["sent_at"], result = StatusSent, now, "sent"
-		if m.Secret {
-			set["text"], set["html"] = "", ""
+	// Another sender took some: ours carry our claim.
+	ids := make([]bson.ObjectID, len(due))
+	for i, m := range due {
+		ids[i] = m.ID
+	}
+	taken, err := store.FindAll[Message](ctx, o.coll, bson.M{"_id": bson.M{"$in": ids}, "claim": token},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	ours := map[bson.ObjectID]bool{}
+	for _, m := range taken {
+		ours[m.ID] = true
+	}
+	mine := make([]*Message, 0, len(taken))
+	for _, m := range due {
+		if ours[m.ID] {
+			mine = append(mine, m)
 		}
-	case errors.Is(err, context.Canceled):
-		return err // stopping: the message stays due
-	case errors.As(err, new(permanent)) || m.Attempts+1 >= o.MaxAttempts:
-		set["status"], set["last_error"], result = StatusFailed, err.Error(), "failed"
-		o.log.Warn("email failed for good", "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "err", err)
-	default:
-		wait := o.Backoff << min(m.Attempts, 6)
-		set["next_at"], set["last_error"], result = now.Add(min(wait, time.Hour)), err.Error(), "retried"
-		o.log.Warn("email not sent; trying again later", "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "err", err)
 	}
-	if _, err := o.coll.UpdateOne(ctx, bson.M{"_id": m.ID, "status": StatusQueued}, bson.M{"$set": set}); err != nil {
-		return fmt.Errorf("outbox: %w", err)
+	return mine, nil
+}
+
+// outcomesAtOnce is how many messages' outcomes are recorded in one write: a crash before
+// it sends them again (after claimFor, with the same Message-ID), so not too many.
+const outcomesAtOnce = 20
+
+// deliver tries claimed messages and records their outcomes.
+func (o *Outbox) deliver(ctx context.Context, claimed []*Message) error {
+	var outcomes []mongo.WriteModel
+	var results []string
+	record := func() error {
+		if len(outcomes) == 0 {
+			return nil
+		}
+		if _, err := o.coll.BulkWrite(ctx, outcomes, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		for _, r := range results {
+			o.messages.WithLabelValues(r).Inc()
+		}
+		outcomes, results = outcomes[:0], results[:0]
+		return nil
 	}
-	o.messages.WithLabelValues(result).Inc()
-	return nil
+	for _, m := range claimed {
+		now := o.now()
+		set := bson.M{"attempts": m.Attempts + 1}
+		result := ""
+		switch err := o.send(ctx, m); {
+		case o.sender == nil:
+			set["status"], set["sent_at"], result = StatusKept, now, "kept"
+			o.log.Info("email kept in the outbox (no SMTP server set): admins read it at /admin/outbox", "to", m.To, "subject", m.Subject)
+		case err == nil:
+			set["status"], set["sent_at"], result = StatusSent, now, "sent"
+			if m.Secret {
+				set["text"], set["html"] = "", ""
+			}
+		case errors.Is(err, context.Canceled):
+			return errors.Join(err, record()) // stopping: the message stays claimed, and is tried after claimFor
+		case errors.As(err, new(permanent)) || m.Attempts+1 >= o.MaxAttempts:
+			set["status"], set["last_error"], result = StatusFailed, err.Error(), "failed"
+			o.log.Warn("email failed for good", "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "err", err)
+		default:
+			wait := o.Backoff << min(m.Attempts, 6)
+			set["next_at"], set["last_error"], result = now.Add(min(wait, time.Hour)), err.Error(), "retried"
+			o.log.Warn("email not sent; trying again later", "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "err", err)
+		}
+		outcomes = append(outcomes, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ID, "status": StatusQueued}).SetUpdate(bson.M{"$set": set}))
+		results = append(results, result)
+		if len(outcomes) == outcomesAtOnce {
+			if err := record(); err != nil {
+				return err
+			}
+		}
+	}
+	return record()
 }
 
 func (o *Outbox) send(ctx context.Context, m *Message) error {

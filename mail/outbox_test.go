@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net"
@@ -152,6 +153,64 @@ func TestOutbox_WithoutSMTPKeepsMessages(t *testing.T) {
 	m, err := o.Get(ctx, list[0].ID)
 	if err != nil || !strings.Contains(m.HTML, `href="https://portal.example/forgot"`) || !strings.Contains(m.Subject, "already have") {
 		t.Fatalf("kept message: %+v %v", m, err)
+	}
+}
+
+// A batch of notices is queued in one write and sent in one pass, each once: outcomes are
+// recorded a batch at a time, and a notice queued again (a retried job) is not sent twice.
+func TestOutbox_SendsABatchOfNoticesOnce(t *testing.T) {
+	ctx := context.Background()
+	server := smtptest.Start(t)
+	o, _ := newOutbox(t, server)
+	var notices []mail.Notice
+	for i := range 45 {
+		notices = append(notices, mail.Notice{To: fmt.Sprintf("m%d@example.com", i), Lang: "en", Key: fmt.Sprintf("notify:%d", i),
+			Path: "/notifications/1", Unsubscribe: "/unsubscribe/x", What: "notifications.reply", Args: []any{"Name", "Sari", "Title", "Printers"}})
+	}
+	if err := o.Notices(ctx, notices[:30]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Notices(ctx, notices...); err != nil { // the first 30 again
+		t.Fatal(err)
+	}
+	if err := o.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := server.Received(""); len(got) != 45 {
+		t.Fatalf("%d messages arrived, want 45", len(got))
+	}
+	list, _, err := o.List(ctx, bson.ObjectID{}, 100)
+	if err != nil || len(list) != 45 {
+		t.Fatalf("%d messages in the outbox (%v), want 45", len(list), err)
+	}
+	for _, m := range list {
+		if m.Status != mail.StatusSent || m.Attempts != 1 || m.Headers["List-Unsubscribe"] != "<https://portal.example/unsubscribe/x>" {
+			t.Fatalf("message %+v: want sent on its first attempt, with its unsubscribe header", m)
+		}
+	}
+}
+
+// Two senders that read the same due messages (one's lease expired under a long batch) send
+// each once: the second takes only those the first has not claimed.
+func TestOutbox_TwoSendersClaimEachMessageOnce(t *testing.T) {
+	ctx := context.Background()
+	o, reopen := newOutbox(t, nil)
+	for i := range 3 {
+		if err := o.Account(ctx, fmt.Sprintf("c%d@example.com", i), "en", "exists", "exists:1", "/forgot", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, _, err := o.List(ctx, bson.ObjectID{}, 10)
+	if err != nil || len(due) != 3 {
+		t.Fatalf("%d due: %v", len(due), err)
+	}
+	other := reopen()
+	if took, err := other.Claim(ctx, due[1:2]); err != nil || len(took) != 1 {
+		t.Fatalf("the other sender took %d: %v", len(took), err)
+	}
+	took, err := o.Claim(ctx, due)
+	if err != nil || len(took) != 2 || took[0].ID != due[0].ID || took[1].ID != due[2].ID {
+		t.Fatalf("took %d of 3 (%v), want the two the other did not", len(took), err)
 	}
 }
 
