@@ -59,12 +59,11 @@ var Indexes = []store.Indexes{
 		{Keys: bson.D{{Key: "staff", Value: 1}, {Key: "_id", Value: -1}}},                                              // the customers list
 		{Keys: bson.D{{Key: "risk.rank", Value: -1}, {Key: "_id", Value: -1}}},                                         // the at-risk list
 		{Keys: bson.D{{Key: "value.cltv", Value: -1}, {Key: "_id", Value: -1}}},                                        // by value
-		{Keys: bson.D{{Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}},                                    // by last activity
-		{Keys: bson.D{{Key: "last_active_at", Value: -1}}},
+		{Keys: bson.D{{Key: "last_active_at", Value: -1}, {Key: "_id", Value: -1}}},                                    // by last activity; active since, inactive since
 		{Keys: bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 		{Keys: bson.D{{Key: "email_verified", Value: 1}, {Key: "_id", Value: -1}}},
-	}},
+	}, Retired: []string{"last_active_at_-1"}}, // served by last activity's
 	{Collection: "identities", Models: []mongo.IndexModel{
 		{Keys: bson.D{{Key: "customer_id", Value: 1}}},
 	}},

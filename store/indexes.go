@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -12,6 +13,9 @@ import (
 type Indexes struct {
 	Collection string
 	Models     []mongo.IndexModel
+	// Retired names indexes an earlier version declared and this one does not: each costs
+	// every write to the collection, so EnsureIndexes drops them where they remain.
+	Retired []string
 }
 
 // EnsureIndexes creates the declared indexes. Creating an index that exists with the same
@@ -25,6 +29,19 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database, sets ...Indexes) err
 				return fmt.Errorf("indexes on %s: %w", set.Collection, err)
 			}
 		}
+		for _, name := range set.Retired {
+			var cmdErr mongo.CommandError
+			if err := db.Collection(set.Collection).Indexes().DropOne(ctx, name); err != nil &&
+				!(errors.As(err, &cmdErr) && (cmdErr.Code == indexNotFound || cmdErr.Code == namespaceNotFound)) {
+				return fmt.Errorf("retired index %s on %s: %w", name, set.Collection, err)
+			}
+		}
 	}
 	return nil
 }
+
+// Codes of the errors that say a retired index is gone already.
+const (
+	namespaceNotFound = 26
+	indexNotFound     = 27
+)

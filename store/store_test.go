@@ -99,6 +99,26 @@ func TestEnsureIndexes_IdempotentAndUnique(t *testing.T) {
 	if !mongo.IsDuplicateKeyError(err) {
 		t.Fatalf("second insert: err = %v, want a duplicate-key error", err)
 	}
+
+	// An index no longer declared is dropped, once; so is nothing on a collection not made yet.
+	set.Models, set.Retired = set.Models[:1], []string{"kind_1__id_-1"}
+	for range 2 {
+		if err := store.EnsureIndexes(ctx, db, set, store.Indexes{Collection: "not_yet", Retired: []string{"x_1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range specs {
+		if spec.Name == "kind_1__id_-1" {
+			t.Fatalf("the retired index is still there: %+v", specs)
+		}
+	}
+	if len(specs) != 2 {
+		t.Fatalf("indexes %+v, want _id and slug", specs)
+	}
 }
 
 // The embedded store writes the documents one update command changes together (the
