@@ -4,5 +4,6 @@ import "context"
 
 // Claim is claim, for a test of two senders at once.
 func (o *Outbox) Claim(ctx context.Context, due []*Message) ([]*Message, error) {
-	return o.claim(ctx, due)
+	c, err := o.claim(ctx, due)
+	return c.messages, err
 }

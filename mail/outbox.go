@@ -157,11 +157,11 @@ func (o *Outbox) Pass(ctx context.Context) error {
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		mine, err := o.claim(ctx, due)
+		c, err := o.claim(ctx, due)
 		if err != nil {
 			return err
 		}
-		if err := o.deliver(ctx, mine); err != nil {
+		if err := o.deliver(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -175,59 +175,70 @@ func (o *Outbox) due() bson.M {
 // mid-send, the message is tried again after it (with the same Message-ID).
 const claimFor = 10 * time.Minute
 
+// sendTimeout is how long one message may take to send.
+const sendTimeout = time.Minute
+
+// claimed are the messages one claim took, until when, and its token.
+type claimed struct {
+	messages []*Message
+	until    time.Time
+	token    bson.ObjectID
+}
+
 // claim takes due messages for this sender, in one write, so that a second instance (its
 // lease expired under a long batch) cannot send them too, and returns those it took.
-func (o *Outbox) claim(ctx context.Context, due []*Message) ([]*Message, error) {
-	token := bson.NewObjectID() // this claim's, to find what it took
-	until := o.now().Add(claimFor)
+func (o *Outbox) claim(ctx context.Context, due []*Message) (claimed, error) {
+	c := claimed{messages: due, until: o.now().Add(claimFor), token: bson.NewObjectID()}
 	models := make([]mongo.WriteModel, len(due))
 	for i, m := range due {
 		models[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ID, "status": StatusQueued, "next_at": m.NextAt}).
-			SetUpdate(bson.M{"$set": bson.M{"next_at": until, "claim": token}})
+			SetUpdate(bson.M{"$set": bson.M{"next_at": c.until, "claim": c.token}})
 	}
 	res, err := o.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+		return c, fmt.Errorf("outbox: %w", err)
 	}
 	if int(res.ModifiedCount) == len(due) {
-		return due, nil
+		return c, nil
 	}
 	// Another sender took some: ours carry our claim.
 	ids := make([]bson.ObjectID, len(due))
 	for i, m := range due {
 		ids[i] = m.ID
 	}
-	taken, err := store.FindAll[Message](ctx, o.coll, bson.M{"_id": bson.M{"$in": ids}, "claim": token},
+	taken, err := store.FindAll[Message](ctx, o.coll, bson.M{"_id": bson.M{"$in": ids}, "claim": c.token},
 		options.Find().SetProjection(bson.M{"_id": 1}))
 	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+		return c, fmt.Errorf("outbox: %w", err)
 	}
 	ours := map[bson.ObjectID]bool{}
 	for _, m := range taken {
 		ours[m.ID] = true
 	}
-	mine := make([]*Message, 0, len(taken))
+	c.messages = make([]*Message, 0, len(taken))
 	for _, m := range due {
 		if ours[m.ID] {
-			mine = append(mine, m)
+			c.messages = append(c.messages, m)
 		}
 	}
-	return mine, nil
+	return c, nil
 }
 
 // outcomesAtOnce is how many messages' outcomes are recorded in one write: a crash before
 // it sends them again (after claimFor, with the same Message-ID), so not too many.
 const outcomesAtOnce = 20
 
-// deliver tries claimed messages and records their outcomes.
-func (o *Outbox) deliver(ctx context.Context, claimed []*Message) error {
+// deliver tries claimed messages and records their outcomes. It stops where a send could
+// outlast the claim (a slow mail server): the rest are due again when the claim ends.
+func (o *Outbox) deliver(ctx context.Context, c claimed) error {
 	var outcomes []mongo.WriteModel
 	var results []string
 	record := func() error {
 		if len(outcomes) == 0 {
 			return nil
 		}
-		if _, err := o.coll.BulkWrite(ctx, outcomes, options.BulkWrite().SetOrdered(false)); err != nil {
+		// Recorded even when stopping: these messages have been sent.
+		if _, err := o.coll.BulkWrite(context.WithoutCancel(ctx), outcomes, options.BulkWrite().SetOrdered(false)); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
 		for _, r := range results {
@@ -236,8 +247,11 @@ func (o *Outbox) deliver(ctx context.Context, claimed []*Message) error {
 		outcomes, results = outcomes[:0], results[:0]
 		return nil
 	}
-	for _, m := range claimed {
+	for _, m := range c.messages {
 		now := o.now()
+		if now.Add(sendTimeout).After(c.until) {
+			break
+		}
 		set := bson.M{"attempts": m.Attempts + 1}
 		result := ""
 		switch err := o.send(ctx, m); {
@@ -259,7 +273,8 @@ func (o *Outbox) deliver(ctx context.Context, claimed []*Message) error {
 			set["next_at"], set["last_error"], result = now.Add(min(wait, time.Hour)), err.Error(), "retried"
 			o.log.Warn("email not sent; trying again later", "to", m.To, "subject", m.Subject, "attempts", m.Attempts+1, "err", err)
 		}
-		outcomes = append(outcomes, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ID, "status": StatusQueued}).SetUpdate(bson.M{"$set": set}))
+		outcomes = append(outcomes, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ID, "status": StatusQueued, "claim": c.token}).
+			SetUpdate(bson.M{"$set": set}))
 		results = append(results, result)
 		if len(outcomes) == outcomesAtOnce {
 			if err := record(); err != nil {
@@ -274,7 +289,7 @@ func (o *Outbox) send(ctx context.Context, m *Message) error {
 	if o.sender == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	return o.sender.Send(ctx, m)
 }

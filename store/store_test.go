@@ -188,6 +188,22 @@ func TestEmbedded_UpdatesOfOneCommandSeeEachOther(t *testing.T) {
 	if n, _ := unique.CountDocuments(ctx, bson.M{"_id": 1, "email": "b"}); n != 1 {
 		t.Error("the refused update was written")
 	}
+	// So does an upsert before a refused update, and an update before a statement that fails
+	// before it writes (an $inc of text).
+	_, err = unique.BulkWrite(ctx, []mongo.WriteModel{
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": 10}).SetUpdate(bson.M{"$set": bson.M{"email": "q"}}).SetUpsert(true),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": 1}).SetUpdate(bson.M{"$set": bson.M{"email": "c"}}),
+	}, options.BulkWrite().SetOrdered(true))
+	if n, _ := unique.CountDocuments(ctx, bson.M{"_id": 10}); err == nil || n != 1 {
+		t.Errorf("err = %v, upserted %d; want the refusal, and the upsert before it written", err, n)
+	}
+	_, err = unique.BulkWrite(ctx, []mongo.WriteModel{
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": 2}).SetUpdate(bson.M{"$set": bson.M{"seen": true}}),
+		mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": 1}).SetUpdate(bson.M{"$inc": bson.M{"email": 1}}),
+	}, options.BulkWrite().SetOrdered(true))
+	if n, _ := unique.CountDocuments(ctx, bson.M{"_id": 2, "seen": true}); err == nil || n != 1 {
+		t.Errorf("err = %v, written %d; want the $inc refused, and the update before it written", err, n)
+	}
 }
 
 // FerretDB v1 updates by read-then-write; the embedded store must still count every $inc.

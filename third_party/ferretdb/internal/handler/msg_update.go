@@ -16,6 +16,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/FerretDB/wire"
@@ -144,6 +145,12 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 			return common.UpdateDocument(ctx, c, "update", iter, &u, batch)
 		}()
 		if err != nil {
+			// What the statements before this one changed is written, as it was without
+			// the batch.
+			if ferr := batch.Flush(ctx); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
+
 			return 0, 0, nil, lazyerrors.Error(err)
 		}
 

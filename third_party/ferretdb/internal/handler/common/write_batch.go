@@ -34,10 +34,15 @@ import (
 // The caller must hold the collection's update lock (Handler.lockCollection) from the first
 // document gathered until Flush.
 type WriteBatch struct {
-	c       backends.Collection
-	updates []*types.Document
-	inserts []*types.Document
-	ids     map[any]struct{}
+	c   backends.Collection
+	ops []batchOp // in the command's order
+	ids map[any]struct{}
+}
+
+// batchOp is a document to update, or to insert (an upsert).
+type batchOp struct {
+	doc    *types.Document
+	insert bool
 }
 
 // maxBatch bounds a batch, so that one command does not hold SQLite's writer for long.
@@ -70,11 +75,7 @@ func (b *WriteBatch) Before(ctx context.Context, filter *types.Document) error {
 
 // add gathers a document to write.
 func (b *WriteBatch) add(ctx context.Context, doc *types.Document, insert bool) error {
-	if insert {
-		b.inserts = append(b.inserts, doc)
-	} else {
-		b.updates = append(b.updates, doc)
-	}
+	b.ops = append(b.ops, batchOp{doc: doc, insert: insert})
 
 	id, _ := doc.Get("_id")
 
@@ -85,47 +86,63 @@ func (b *WriteBatch) add(ctx context.Context, doc *types.Document, insert bool) 
 
 	b.ids[key] = struct{}{}
 
-	if len(b.updates)+len(b.inserts) >= maxBatch {
+	if len(b.ops) >= maxBatch {
 		return b.Flush(ctx)
 	}
 
 	return nil
 }
 
-// Flush writes what the batch holds. If a write of several documents fails (a unique
-// index), they are written one at a time, so that those before the failing one are
-// written and its error is returned, as without the batch.
+// Flush writes what the batch holds, in order: each run of updates in one transaction, and
+// each run of inserts in one. If a run fails (a unique index), its documents are written
+// one at a time, so that those before the failing one are written and its error is
+// returned, and nothing after it is, as without the batch.
 func (b *WriteBatch) Flush(ctx context.Context) error {
-	updates, inserts := b.updates, b.inserts
-	b.updates, b.inserts = nil, nil
+	ops := b.ops
+	b.ops = nil
 	clear(b.ids)
 
-	if len(updates) > 0 {
-		if _, err := b.c.UpdateAll(ctx, &backends.UpdateAllParams{Docs: updates}); err != nil {
-			if len(updates) == 1 {
-				return lazyerrors.Error(err)
-			}
+	for len(ops) > 0 {
+		n := 1
+		for n < len(ops) && ops[n].insert == ops[0].insert {
+			n++
+		}
 
-			for _, doc := range updates {
-				if _, err := b.c.UpdateAll(ctx, &backends.UpdateAllParams{Docs: []*types.Document{doc}}); err != nil {
-					return lazyerrors.Error(err)
+		run := make([]*types.Document, n)
+		for i, op := range ops[:n] {
+			run[i] = op.doc
+		}
+
+		insert := ops[0].insert
+
+		err := b.write(ctx, run, insert)
+		if err != nil && n > 1 {
+			for _, doc := range run {
+				if err = b.write(ctx, []*types.Document{doc}, insert); err != nil {
+					break
 				}
 			}
 		}
+
+		if err != nil {
+			return err
+		}
+
+		ops = ops[n:]
 	}
 
-	if len(inserts) > 0 {
-		if _, err := b.c.InsertAll(ctx, &backends.InsertAllParams{Docs: inserts}); err != nil {
-			if len(inserts) == 1 {
-				return err // a duplicate key is told as such
-			}
+	return nil
+}
 
-			for _, doc := range inserts {
-				if _, err := b.c.InsertAll(ctx, &backends.InsertAllParams{Docs: []*types.Document{doc}}); err != nil {
-					return err
-				}
-			}
-		}
+// write updates or inserts docs in one transaction.
+func (b *WriteBatch) write(ctx context.Context, docs []*types.Document, insert bool) error {
+	if insert {
+		_, err := b.c.InsertAll(ctx, &backends.InsertAllParams{Docs: docs})
+		return err // a duplicate key is told as such
+	}
+
+	if _, err := b.c.UpdateAll(ctx, &backends.UpdateAllParams{Docs: docs}); err != nil {
+		return lazyerrors.Error(err)
 	}
 
 	return nil
