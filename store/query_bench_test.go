@@ -111,6 +111,24 @@ func BenchmarkEmbedded_DirtyPoll(b *testing.B) {
 	}
 }
 
+// BenchmarkEmbedded_MarkIndexed is the search sync marking 500 posts indexed: one bulk write
+// of 500 updates, each guarded by the version it read (search.MarkIndexed).
+func BenchmarkEmbedded_MarkIndexed(b *testing.B) {
+	coll, _, ids := postsForBench(b)
+	ctx := context.Background()
+	models := make([]mongo.WriteModel, 500)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		for j := range models {
+			models[j] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": ids[(i*500+j)%len(ids)], "version": bson.M{"$gte": 1}}).
+				SetUpdate(bson.M{"$set": bson.M{"search_dirty": i%2 == 0}})
+		}
+		if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkEmbedded_GroupManyKeys counts 20,000 posts by a key each holds alone: a repair's
 // recount of replies per thread at scale has as many groups.
 func BenchmarkEmbedded_GroupManyKeys(b *testing.B) {
