@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -156,6 +157,17 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 	if p.Archived {
 		return nil, ErrProductArchived
 	}
+	// A member whose record says they reviewed this product is answered from that review
+	// with nothing written; the unique index below still guards a record out of date.
+	if slices.Contains(author.ReviewedProducts, p.ID) {
+		existing, err := s.findReview(ctx, bson.M{"product_id": p.ID, "author_id": author.ID})
+		if err == nil {
+			return s.again(ctx, existing, author.ID, in)
+		}
+		if !errors.Is(err, ErrReviewNotFound) {
+			return nil, err
+		}
+	}
 	now := content.Now(ctx, s.now)
 	imported, _ := content.ImportedFrom(ctx)
 	r := &Review{
@@ -182,11 +194,7 @@ func (s *Service) Create(ctx context.Context, author *customers.Customer, produc
 		if ferr != nil {
 			return nil, ferr
 		}
-		if existing.Status != StatusDeleted {
-			return nil, &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "review.exists"},
-				Link: "/reviews/" + existing.ID.Hex() + "/edit"}
-		}
-		return s.revise(ctx, existing, author.ID, in)
+		return s.again(ctx, existing, author.ID, in)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create review: %w", err)
@@ -445,6 +453,16 @@ func (s *Service) Review(ctx context.Context, id bson.ObjectID) (*Review, error)
 // ReviewBy returns a customer's review of a product, if any (deleted ones included).
 func (s *Service) ReviewBy(ctx context.Context, author, product bson.ObjectID) (*Review, error) {
 	return s.findReview(ctx, bson.M{"product_id": product, "author_id": author})
+}
+
+// again answers a second review of a product: refused with a link to the first, or written
+// over the first if its author deleted it.
+func (s *Service) again(ctx context.Context, existing *Review, author bson.ObjectID, in Input) (*Review, error) {
+	if existing.Status != StatusDeleted {
+		return nil, &errs.Error{Kind: errs.ErrConflict, Message: errs.Message{ID: "review.exists"},
+			Link: "/reviews/" + existing.ID.Hex() + "/edit"}
+	}
+	return s.revise(ctx, existing, author, in)
 }
 
 func (s *Service) findReview(ctx context.Context, filter bson.M) (*Review, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/guyub/guyub/customers"
 	"github.com/guyub/guyub/errs"
@@ -24,6 +25,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 type world struct {
 	t         *testing.T
 	ctx       context.Context
+	db        *mongo.Database
 	customers *customers.Service
 	reviews   *reviews.Service
 }
@@ -44,7 +46,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	cust := customers.NewService(db, []string{"en", "id"})
-	return &world{t: t, ctx: ctx, customers: cust, reviews: reviews.NewService(db, cust, cust, markdown.New())}
+	return &world{t: t, ctx: ctx, db: db, customers: cust, reviews: reviews.NewService(db, cust, cust, markdown.New())}
 }
 
 func (w *world) person(name string, roles ...customers.Role) *customers.Customer {
@@ -128,6 +130,36 @@ func TestCreate_OneReviewPerCustomerPerProductEvenConcurrently(t *testing.T) {
 	}
 	if s := w.summary(p); s.Count != 1 || s.Sum != mine.Rating {
 		t.Fatalf("summary %+v after one review of %d stars", s, mine.Rating)
+	}
+}
+
+// A member whose record says they reviewed the product is refused with nothing written (a
+// bench's reviewers hit this half the time); one whose review was deleted writes over it.
+func TestCreate_ASecondReviewWritesNothing(t *testing.T) {
+	w := newWorld(t)
+	ayu, p := w.person("Ayu"), w.product("Kopi Gayo")
+	first := w.review(ayu, p, 4)
+	ayu, err := w.customers.Get(w.ctx, ayu.ID) // as a request reads the member
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Commands(w.db)
+	_, err = w.reviews.Create(w.ctx, ayu, p.Slug, reviews.Input{Rating: 2, Body: "Lagi"})
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Message.ID != "review.exists" || e.Link != "/reviews/"+first.ID.Hex()+"/edit" {
+		t.Fatalf("err = %v, want review.exists linking to the first", err)
+	}
+	for _, c := range storetest.Commands(w.db) {
+		if c.Name != "find" && c.Name != "aggregate" {
+			t.Errorf("the refused review sent %s to %s", c.Name, c.Collection)
+		}
+	}
+	if err := w.reviews.Delete(w.ctx, ayu, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.reviews.Create(w.ctx, ayu, p.Slug, reviews.Input{Rating: 2, Body: "Lagi"})
+	if err != nil || again.ID != first.ID || again.Rating != 2 {
+		t.Fatalf("a review after deleting the first: %+v %v, want the first written over", again, err)
 	}
 }
 
