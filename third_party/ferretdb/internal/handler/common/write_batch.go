@@ -24,8 +24,8 @@ import (
 )
 
 // WriteBatch gathers the documents one update command changes and inserts, and writes them
-// together: one transaction for the updates and one for the inserts instead of one for each
-// document (Guyub addition). On SQLite every transaction waits for the one writer and pays a
+// together: one transaction for each run of updates and each run of inserts, in the
+// command's order, instead of one for each document (Guyub addition). On SQLite every transaction waits for the one writer and pays a
 // commit, and a bulk write of 500 updates (a search sync marking what it indexed) or one
 // update of many documents held that writer 500 times.
 //
