@@ -81,70 +81,159 @@ var signalIndexes = store.Indexes{Collection: "signals", Models: []mongo.IndexMo
 // a version of Guyub from before this (without Stored and the trail's sums) are replayed;
 // instances of both versions should not run side by side.
 func (s *Service) RecordSignal(ctx context.Context, sig Signal) error {
-	return s.record(ctx, sig.CustomerID, []Signal{sig})
+	return s.record(ctx, []Signal{sig}, false)
 }
 
 // RecordSignals records signals as RecordSignal does each, and counts each customer's on
 // their record in one write (the insights feed brings a batch of texts at a time, several
 // by the same active member). A customer who is gone is skipped.
+//
+// However many customers, the signals are stored in one write and the records and stored
+// copies read in one query each: the feed of a few hundred members' texts is then a write
+// per member, not four.
 func (s *Service) RecordSignals(ctx context.Context, signals []Signal) error {
+	return s.record(ctx, signals, true)
+}
+
+// record stores signals and counts each customer's on their record; skipGone: a customer who
+// is gone is not an error.
+func (s *Service) record(ctx context.Context, signals []Signal, skipGone bool) error {
 	last := map[string]int{} // a signal given twice counts as given last
 	for i, sig := range signals {
 		last[sig.ID] = i
 	}
-	by := map[bson.ObjectID][]Signal{}
-	var order []bson.ObjectID
+	var kept []Signal
 	for i, sig := range signals {
-		if last[sig.ID] != i {
-			continue
-		}
-		if by[sig.CustomerID] == nil {
-			order = append(order, sig.CustomerID)
-		}
-		by[sig.CustomerID] = append(by[sig.CustomerID], sig)
-	}
-	var failed []error
-	for _, id := range order {
-		if err := s.record(ctx, id, by[id]); err != nil && !errors.Is(err, ErrNotFound) {
-			failed = append(failed, err)
+		if last[sig.ID] == i {
+			sig.Stored = bson.NewObjectID() // increasing: Add takes them in this order
+			kept = append(kept, sig)
 		}
 	}
-	return errors.Join(failed...)
-}
-
-// record stores some of one customer's signals and counts them on their record.
-func (s *Service) record(ctx context.Context, customer bson.ObjectID, signals []Signal) error {
-	signals = slices.Clone(signals)
-	models := make([]mongo.WriteModel, len(signals))
-	var touch bson.M
-	for i := range signals {
-		signals[i].Stored = bson.NewObjectID() // increasing: Add takes them in this order
-		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": signals[i].ID}).SetReplacement(signals[i]).SetUpsert(true)
-		if signals[i].Kind != SignalFollowUp && touch == nil { // the customer spoke; a follow-up resolved is staff's doing
-			touch = bson.M{"last_active_at": s.now()}
-		}
+	if len(kept) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, len(kept))
+	for i := range kept {
+		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": kept[i].ID}).SetReplacement(kept[i]).SetUpsert(true)
 	}
 	res, err := s.signals.BulkWrite(ctx, models)
 	if err != nil {
 		return fmt.Errorf("record signal: %w", err)
 	}
 	if s.afterStored != nil {
-		s.afterStored(signals)
+		s.afterStored(kept)
 	}
+
+	// Each customer's signals, in order, and whether every one of them is new.
+	by := map[bson.ObjectID]*signalGroup{}
+	var groups []*signalGroup
+	for i, sig := range kept {
+		g := by[sig.CustomerID]
+		if g == nil {
+			g = &signalGroup{customer: sig.CustomerID, allNew: true}
+			by[sig.CustomerID] = g
+			groups = append(groups, g)
+		}
+		g.signals = append(g.signals, sig)
+		if _, upserted := res.UpsertedIDs[int64(i)]; !upserted {
+			g.allNew = false
+		}
+		if sig.Kind != SignalFollowUp && g.touch == nil { // the customer spoke; a follow-up resolved is staff's doing
+			g.touch = bson.M{"last_active_at": s.now()}
+		}
+	}
+	read, err := s.readForFold(ctx, groups)
+	if err != nil {
+		return err
+	}
+	var failed []error
+	for _, g := range groups {
+		if err := s.count(ctx, g, read); err != nil && !(skipGone && errors.Is(err, ErrNotFound)) {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// signalGroup is one customer's signals just stored.
+type signalGroup struct {
+	customer bson.ObjectID
+	signals  []Signal
+	allNew   bool   // every signal's ID was new: it may be folded in (see foldNew)
+	touch    bson.M // fields set with the count
+}
+
+// foldReads is what foldNew reads, read for several customers at once.
+type foldReads struct {
+	settings ScoreSettings
+	records  map[bson.ObjectID]*Customer
+	copies   map[string]bson.ObjectID // each signal's stored copy
+}
+
+// readForFold reads the records, and the stored copies of the signals, of the groups whose
+// signals are all new, in one query each.
+func (s *Service) readForFold(ctx context.Context, groups []*signalGroup) (*foldReads, error) {
+	st, err := s.ScoreSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var customers []bson.ObjectID
+	var ids []string
+	for _, g := range groups {
+		if !g.allNew {
+			continue
+		}
+		customers = append(customers, g.customer)
+		for _, sig := range g.signals {
+			ids = append(ids, sig.ID)
+		}
+	}
+	read := &foldReads{settings: st, records: map[bson.ObjectID]*Customer{}, copies: map[string]bson.ObjectID{}}
+	if len(customers) == 0 {
+		return read, nil
+	}
+	if read.records, err = s.getMany(ctx, customers); err != nil {
+		return nil, err
+	}
+	stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"stored": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("record signal: %w", err)
+	}
+	for _, sig := range stored {
+		read.copies[sig.ID] = sig.Stored
+	}
+	return read, nil
+}
+
+// count counts one customer's stored signals on their record, from what was read for them
+// when it can, and tells the watchers.
+func (s *Service) count(ctx context.Context, g *signalGroup, read *foldReads) error {
 	var after *Customer
-	if res.UpsertedCount == int64(len(signals)) {
-		if after, err = s.foldNew(ctx, customer, signals, touch); err != nil {
+	if g.allNew {
+		c := read.records[g.customer]
+		if c == nil {
+			return ErrNotFound
+		}
+		var done bool
+		var err error
+		if after, done, err = s.foldOnto(ctx, c, g.signals, read.copies, read.settings, g.touch); err != nil {
 			return err
+		}
+		if !done { // the record moved since it was read
+			if after, err = s.foldNew(ctx, g.customer, g.signals, g.touch); err != nil {
+				return err
+			}
 		}
 	}
 	if after == nil {
-		if after, err = s.replay(ctx, customer, touch); err != nil {
+		var err error
+		if after, err = s.replay(ctx, g.customer, g.touch); err != nil {
 			return err
 		}
 	}
 	var failed []error
-	for i := range signals {
-		if err := s.notify(ctx, Event{Customer: after, Signal: &signals[i]}); err != nil {
+	for i := range g.signals {
+		if err := s.notify(ctx, Event{Customer: after, Signal: &g.signals[i]}); err != nil {
 			failed = append(failed, err)
 		}
 	}
@@ -152,17 +241,8 @@ func (s *Service) record(ctx context.Context, customer bson.ObjectID, signals []
 }
 
 // foldNew adds newly stored signals (their IDs were not stored before) to their customer's
-// record without reading the others, when that is sure to give what a replay would:
-//   - each copy was stored after every signal the record has counted, by Stored, so no
-//     replay that saw this copy has written the record yet (Stored is unique per store and
-//     increases within a process; between processes its order is arbitrary, which only
-//     sends more signals to a replay);
-//   - each copy is still the one stored once the record is read, so no withdrawal's replay
-//     has left it out since, and no later store of the same ID has replaced it;
-//   - the record was counted with the settings in force, and the trail can place each
-//     signal (ScoreSettings.Add).
-//
-// The write is guarded by the version read. nil: replay instead.
+// record without reading the others, reading the record and the stored copies again while
+// other writes move the record (a contribution counted, points earned). nil: replay instead.
 func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals []Signal, set bson.M) (*Customer, error) {
 	st, err := s.ScoreSettings(ctx)
 	if err != nil {
@@ -172,26 +252,10 @@ func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals [
 	for i, sig := range signals {
 		ids[i] = sig.ID
 	}
-	for range 5 { // other writes move the record too (a contribution counted, points earned)
+	for range 5 {
 		c, err := s.Get(ctx, customer)
 		if err != nil {
 			return nil, err
-		}
-		if c.Satisfaction.Settings != st.Version {
-			if c.Satisfaction.Settings > st.Version { // saved by another instance: read them afresh for the replay
-				s.scoreSettings.Forget()
-			}
-			return nil, nil
-		}
-		r := Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}
-		for _, sig := range signals {
-			if bytes.Compare(sig.Stored[:], r.Satisfaction.Stored[:]) <= 0 {
-				return nil, nil
-			}
-			var ok bool
-			if r, ok = st.Add(r, sig); !ok {
-				return nil, nil
-			}
 		}
 		stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"stored": 1}))
 		if err != nil {
@@ -201,17 +265,46 @@ func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals [
 		for _, sig := range stored {
 			copies[sig.ID] = sig.Stored
 		}
-		for _, sig := range signals {
-			if copies[sig.ID] != sig.Stored {
-				return nil, nil
-			}
-		}
-		after, done, err := s.storeReplay(ctx, c, r, st, set)
+		after, done, err := s.foldOnto(ctx, c, signals, copies, st, set)
 		if err != nil || done {
 			return after, err
 		}
 	}
 	return nil, nil
+}
+
+// foldOnto adds newly stored signals to the record read as c when that is sure to give what
+// a replay would:
+//   - each copy was stored after every signal the record has counted, by Stored, so no
+//     replay that saw this copy has written the record yet (Stored is unique per store and
+//     increases within a process; between processes its order is arbitrary, which only
+//     sends more signals to a replay);
+//   - each copy is still the one stored once the record is read (copies, read after c), so
+//     no withdrawal's replay has left it out since, and no later store of the same ID has
+//     replaced it;
+//   - the record was counted with the settings in force, and the trail can place each
+//     signal (ScoreSettings.Add).
+//
+// The write is guarded by the version read: false, the record changed since. A nil record
+// with true: replay instead.
+func (s *Service) foldOnto(ctx context.Context, c *Customer, signals []Signal, copies map[string]bson.ObjectID, st ScoreSettings, set bson.M) (*Customer, bool, error) {
+	if c.Satisfaction.Settings != st.Version {
+		if c.Satisfaction.Settings > st.Version { // saved by another instance: read them afresh for the replay
+			s.scoreSettings.Forget()
+		}
+		return nil, true, nil
+	}
+	r := Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}
+	for _, sig := range signals {
+		if bytes.Compare(sig.Stored[:], r.Satisfaction.Stored[:]) <= 0 || copies[sig.ID] != sig.Stored {
+			return nil, true, nil
+		}
+		var ok bool
+		if r, ok = st.Add(r, sig); !ok {
+			return nil, true, nil
+		}
+	}
+	return s.storeReplay(ctx, c, r, st, set)
 }
 
 // WithdrawSignal removes a signal whose source is gone (a hidden or deleted review) and

@@ -570,3 +570,57 @@ func TestRepair_WritesOnlyWhatDiffers(t *testing.T) {
 		t.Errorf("the lost purchase document: %d after the repair", n)
 	}
 }
+
+// Signals of several customers at once — some new, one an edit of a signal counted before —
+// are counted on each record as a replay would count them, with one write per record: the
+// signals stored together and the records read together.
+func TestSignals_ManyCustomersAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s, db := newServiceOn(t)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var ids []bson.ObjectID
+	for _, email := range []string{"first@example.com", "edits@example.com", "third@example.com", "fourth@example.com"} {
+		c, err := s.Create(ctx, customers.NewCustomer{Email: email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	if err := s.RecordSignal(ctx, customers.ReviewSignal(ids[1], "edited", 1, at)); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Commands(db)
+	err := s.RecordSignals(ctx, []customers.Signal{
+		customers.SentimentSignal(ids[0], "a", 0.5, at),
+		customers.ReviewSignal(ids[1], "edited", 5, at), // replaces the one counted: replayed
+		customers.SentimentSignal(ids[2], "c", -0.5, at),
+		customers.SentimentSignal(ids[0], "a2", 1, at.Add(time.Minute)),
+		customers.SentimentSignal(ids[3], "d", 0, at),
+		customers.SentimentSignal(bson.NewObjectID(), "gone", 0, at), // a member since erased: skipped
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for _, c := range storetest.Commands(db) {
+		if c.Collection == "customers" && (c.Name == "findAndModify" || c.Name == "update") {
+			writes++
+		}
+	}
+	// One for each record the new signals were folded into, one for the replayed edit.
+	if writes != 4 {
+		t.Errorf("%d writes of customers' records, want 4", writes)
+	}
+	for i, id := range ids {
+		assertReplayed(t, s, id, fmt.Sprintf("customer %d", i))
+	}
+	want := []int{2, 1, 1, 1}
+	for i, id := range ids {
+		if got, _ := s.Get(ctx, id); got.Satisfaction.Signals != want[i] {
+			t.Errorf("customer %d: %d signals counted, want %d", i, got.Satisfaction.Signals, want[i])
+		}
+	}
+	if err := s.RecordSignal(ctx, customers.SentimentSignal(bson.NewObjectID(), "gone", 0, at)); !errors.Is(err, customers.ErrNotFound) {
+		t.Errorf("one signal of a member who is gone: %v, want ErrNotFound", err)
+	}
+}

@@ -112,7 +112,7 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 	// holds the collection's lock.
 	batch := common.NewWriteBatch(c)
 
-	for _, u := range params.Updates {
+	for i, u := range params.Updates {
 		if err = batch.Before(ctx, u.Filter); err != nil {
 			return 0, 0, nil, lazyerrors.Error(err)
 		}
@@ -159,8 +159,10 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 
 		if result.Upserted.Doc != nil {
 			doc := result.Upserted.Doc
+			// Guyub: the index of the statement that upserted, as MongoDB reports it; upstream
+			// numbered the upserts themselves, so a driver matched them to the wrong statements.
 			upserted.Append(must.NotFail(types.NewDocument(
-				"index", int32(upserted.Len()),
+				"index", int32(i),
 				"_id", must.NotFail(doc.Get("_id")),
 			)))
 
