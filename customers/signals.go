@@ -188,21 +188,30 @@ func (s *Service) readForFold(ctx context.Context, groups []*signalGroup) (*fold
 			ids = append(ids, sig.ID)
 		}
 	}
-	read := &foldReads{settings: st, records: map[bson.ObjectID]*Customer{}, copies: map[string]bson.ObjectID{}}
+	read := &foldReads{settings: st}
 	if len(customers) == 0 {
 		return read, nil
 	}
 	if read.records, err = s.getMany(ctx, customers); err != nil {
 		return nil, err
 	}
+	if read.copies, err = s.storedCopies(ctx, ids); err != nil {
+		return nil, err
+	}
+	return read, nil
+}
+
+// storedCopies returns the Stored of each signal with one of ids, as stored now.
+func (s *Service) storedCopies(ctx context.Context, ids []string) (map[string]bson.ObjectID, error) {
 	stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"stored": 1}))
 	if err != nil {
 		return nil, fmt.Errorf("record signal: %w", err)
 	}
+	copies := make(map[string]bson.ObjectID, len(stored))
 	for _, sig := range stored {
-		read.copies[sig.ID] = sig.Stored
+		copies[sig.ID] = sig.Stored
 	}
-	return read, nil
+	return copies, nil
 }
 
 // count counts one customer's stored signals on their record, from what was read for them
@@ -257,13 +266,9 @@ func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals [
 		if err != nil {
 			return nil, err
 		}
-		stored, err := store.FindAll[Signal](ctx, s.signals, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(bson.M{"stored": 1}))
+		copies, err := s.storedCopies(ctx, ids)
 		if err != nil {
-			return nil, fmt.Errorf("record signal: %w", err)
-		}
-		copies := map[string]bson.ObjectID{}
-		for _, sig := range stored {
-			copies[sig.ID] = sig.Stored
+			return nil, err
 		}
 		after, done, err := s.foldOnto(ctx, c, signals, copies, st, set)
 		if err != nil || done {
