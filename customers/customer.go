@@ -102,6 +102,9 @@ type Customer struct {
 	// Loyalty is the member's place in the loyalty programme, kept by package loyalty.
 	Loyalty Loyalty `bson:"loyalty"`
 	Version int     `bson:"version"`
+	// SignalsBatch marks the record with the last batch of signals (RecordSignals) counted
+	// on it: the batch's writes go in one command, which tells how many landed but not which.
+	SignalsBatch bson.ObjectID `bson:"signals_batch,omitempty"`
 }
 
 // Loyalty is a member's points balance, trust level and standing.

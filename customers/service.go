@@ -85,6 +85,7 @@ type Service struct {
 	scoreSettings *store.Cached[ScoreSettings]
 	watchers      []Watcher
 	afterStored   func([]Signal) // tests: what happens between storing signals and counting them
+	beforeFold    func()         // tests: what happens between reading records and folding signals onto them
 }
 
 // SetClock replaces the clock, for tests (other packages' too, as loyalty's).

@@ -146,9 +146,13 @@ func (s *Service) record(ctx context.Context, signals []Signal, skipGone bool) e
 	if err != nil {
 		return err
 	}
+	folds, err := s.foldAll(ctx, groups, read)
+	if err != nil {
+		return err
+	}
 	var failed []error
-	for _, g := range groups {
-		if err := s.count(ctx, g, read); err != nil && !(skipGone && errors.Is(err, ErrNotFound)) {
+	for i, g := range groups {
+		if err := s.count(ctx, g, read, folds[i]); err != nil && !(skipGone && errors.Is(err, ErrNotFound)) {
 			failed = append(failed, err)
 		}
 	}
@@ -214,24 +218,21 @@ func (s *Service) storedCopies(ctx context.Context, ids []string) (map[string]bs
 	return copies, nil
 }
 
-// count counts one customer's stored signals on their record, from what was read for them
-// when it can, and tells the watchers.
-func (s *Service) count(ctx context.Context, g *signalGroup, read *foldReads) error {
-	var after *Customer
-	if g.allNew {
-		c := read.records[g.customer]
-		if c == nil {
-			return ErrNotFound
-		}
-		var done bool
+// count counts one customer's stored signals on their record — folded in already by
+// foldAll, or else by reading the record again or replaying them all — and tells the
+// watchers.
+func (s *Service) count(ctx context.Context, g *signalGroup, read *foldReads, f fold) error {
+	if f.err != nil {
+		return f.err
+	}
+	after := f.after
+	if g.allNew && read.records[g.customer] == nil {
+		return ErrNotFound
+	}
+	if after == nil && f.moved {
 		var err error
-		if after, done, err = s.foldOnto(ctx, c, g.signals, read.copies, read.settings, g.touch); err != nil {
+		if after, err = s.foldNew(ctx, g.customer, g.signals, g.touch); err != nil {
 			return err
-		}
-		if !done { // the record moved since it was read
-			if after, err = s.foldNew(ctx, g.customer, g.signals, g.touch); err != nil {
-				return err
-			}
 		}
 	}
 	if after == nil {
@@ -247,6 +248,90 @@ func (s *Service) count(ctx context.Context, g *signalGroup, read *foldReads) er
 		}
 	}
 	return errors.Join(failed...)
+}
+
+// fold is what foldAll did for one group: after, the record as written; or moved, the
+// record changed since it was read (read it again); or neither: replay the signals.
+type fold struct {
+	after *Customer
+	moved bool
+	err   error // from the watchers told of the record's move
+}
+
+// foldAll folds the new signals of every group whose signals are all new onto the record
+// read for it (see foldOnto), writing every record with one command.
+func (s *Service) foldAll(ctx context.Context, groups []*signalGroup, read *foldReads) ([]fold, error) {
+	folds := make([]fold, len(groups))
+	var befores []*Customer
+	var writes []assessed
+	var at []int
+	for i, g := range groups {
+		c := read.records[g.customer]
+		if !g.allNew || c == nil {
+			continue
+		}
+		a, ok := s.planFold(c, g.signals, read.copies, read.settings, g.touch)
+		switch {
+		case !ok: // replay instead
+		case a == nil:
+			folds[i].after = c
+		default:
+			befores, writes, at = append(befores, c), append(writes, *a), append(at, i)
+		}
+	}
+	if s.beforeFold != nil {
+		s.beforeFold()
+	}
+	afters, err := s.storeMany(ctx, befores, writes)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range at {
+		if folds[i].after = afters[k]; afters[k] == nil {
+			folds[i].moved = true
+			continue
+		}
+		folds[i].err = s.toldMove(ctx, befores[k], afters[k], writes[k].moved)
+	}
+	return folds, nil
+}
+
+// storeMany writes many records' assessments in one command, each guarded by the version
+// its record was read at as storeAssessed's is, and returns each record as written (nil:
+// it changed since it was read). The command tells how many writes landed, not which: when
+// some did not, the records are read again for the batch's mark (signals_batch).
+func (s *Service) storeMany(ctx context.Context, befores []*Customer, writes []assessed) ([]*Customer, error) {
+	if len(writes) == 0 {
+		return nil, nil
+	}
+	batch := bson.NewObjectID()
+	models := make([]mongo.WriteModel, len(writes))
+	ids := make([]bson.ObjectID, len(writes))
+	for i, a := range writes {
+		a.set["signals_batch"] = batch
+		ids[i] = befores[i].ID
+		models[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": befores[i].ID, "version": befores[i].Version}).SetUpdate(a.update())
+	}
+	res, err := s.customers.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return nil, fmt.Errorf("recompute satisfaction: %w", err)
+	}
+	var now map[bson.ObjectID]*Customer
+	if int(res.MatchedCount) < len(writes) {
+		if now, err = s.GetManyFields(ctx, ids, "signals_batch"); err != nil {
+			return nil, err
+		}
+	}
+	afters := make([]*Customer, len(writes))
+	for i, a := range writes {
+		if now != nil && (now[ids[i]] == nil || now[ids[i]].SignalsBatch != batch) {
+			continue
+		}
+		if afters[i], err = a.applied(befores[i]); err != nil {
+			return nil, err
+		}
+	}
+	return afters, nil
 }
 
 // foldNew adds newly stored signals (their IDs were not stored before) to their customer's
@@ -293,23 +378,32 @@ func (s *Service) foldNew(ctx context.Context, customer bson.ObjectID, signals [
 // The write is guarded by the version read: false, the record changed since. A nil record
 // with true: replay instead.
 func (s *Service) foldOnto(ctx context.Context, c *Customer, signals []Signal, copies map[string]bson.ObjectID, st ScoreSettings, set bson.M) (*Customer, bool, error) {
+	a, ok := s.planFold(c, signals, copies, st, set)
+	if !ok {
+		return nil, true, nil
+	}
+	return s.storeAssessed(ctx, c, a)
+}
+
+// planFold is foldOnto's write, not made yet: false, replay instead; nil, nothing changes.
+func (s *Service) planFold(c *Customer, signals []Signal, copies map[string]bson.ObjectID, st ScoreSettings, set bson.M) (*assessed, bool) {
 	if c.Satisfaction.Settings != st.Version {
 		if c.Satisfaction.Settings > st.Version { // saved by another instance: read them afresh for the replay
 			s.scoreSettings.Forget()
 		}
-		return nil, true, nil
+		return nil, false
 	}
 	r := Replayed{Satisfaction: c.Satisfaction, Trail: c.ScoreTrail, Mood: c.Mood}
 	for _, sig := range signals {
 		if bytes.Compare(sig.Stored[:], r.Satisfaction.Stored[:]) <= 0 || copies[sig.ID] != sig.Stored {
-			return nil, true, nil
+			return nil, false
 		}
 		var ok bool
 		if r, ok = st.Add(r, sig); !ok {
-			return nil, true, nil
+			return nil, false
 		}
 	}
-	return s.storeReplay(ctx, c, r, st, set)
+	return s.planReplay(c, r, st, set), true
 }
 
 // WithdrawSignal removes a signal whose source is gone (a hidden or deleted review) and
@@ -393,6 +487,11 @@ func (s *Service) replay(ctx context.Context, id bson.ObjectID, set bson.M) (*Cu
 // to and any other fields in set, in one write guarded by the record's version; false: the
 // record changed meanwhile. A move to another stage is told to the watchers.
 func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st ScoreSettings, set bson.M) (*Customer, bool, error) {
+	return s.storeAssessed(ctx, c, s.planReplay(c, r, st, set))
+}
+
+// planReplay is storeReplay's write, not made yet; nil, nothing changes.
+func (s *Service) planReplay(c *Customer, r Replayed, st ScoreSettings, set bson.M) *assessed {
 	r.Satisfaction.Version = c.Satisfaction.Version + 1
 	next := *c
 	next.Satisfaction, next.ScoreTrail, next.Mood = r.Satisfaction, r.Trail, r.Mood
@@ -402,11 +501,20 @@ func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st S
 	unchanged := r.Satisfaction
 	unchanged.Version = c.Satisfaction.Version
 	if len(a.set) == 0 && len(set) == 0 && sameBSON(c.Satisfaction, unchanged) && sameBSON(c.ScoreTrail, r.Trail) && sameBSON(c.Mood, r.Mood) {
-		return c, true, nil
+		return nil
 	}
 	a.set["satisfaction"], a.set["score_trail"], a.set["mood"] = r.Satisfaction, r.Trail, r.Mood
 	for k, v := range set {
 		a.set[k] = v
+	}
+	return &a
+}
+
+// storeAssessed writes a onto the record read as c, guarded by its version; false: the
+// record changed meanwhile. A nil a writes nothing.
+func (s *Service) storeAssessed(ctx context.Context, c *Customer, a *assessed) (*Customer, bool, error) {
+	if a == nil {
+		return c, true, nil
 	}
 	var after Customer
 	err := s.customers.FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "version": c.Version}, a.update(),
@@ -417,10 +525,15 @@ func (s *Service) storeReplay(ctx context.Context, c *Customer, r Replayed, st S
 	if err != nil {
 		return nil, false, fmt.Errorf("recompute satisfaction: %w", err)
 	}
-	if a.moved != nil || c.Satisfaction.Band != after.Satisfaction.Band || c.Satisfaction.NPSCat != after.Satisfaction.NPSCat {
-		return &after, true, s.notify(ctx, Event{Customer: &after, Before: c, StageChange: a.moved})
+	return &after, true, s.toldMove(ctx, c, &after, a.moved)
+}
+
+// toldMove tells the watchers of a record's move to another stage, band or NPS category.
+func (s *Service) toldMove(ctx context.Context, before, after *Customer, moved *StageChange) error {
+	if moved != nil || before.Satisfaction.Band != after.Satisfaction.Band || before.Satisfaction.NPSCat != after.Satisfaction.NPSCat {
+		return s.notify(ctx, Event{Customer: after, Before: before, StageChange: moved})
 	}
-	return &after, true, nil
+	return nil
 }
 
 // Contributed counts a contribution (a review, post, vote…) and re-evaluates the stage.
@@ -510,6 +623,34 @@ func (a assessed) update() bson.M {
 		u["$push"] = bson.M{"stage_history": a.moved}
 	}
 	return u
+}
+
+// applied is the record read as before once the update is made, as stored (times to the
+// millisecond): what a write made in a batch, which returns no document, returned.
+func (a assessed) applied(before *Customer) (*Customer, error) {
+	raw, err := bson.Marshal(before)
+	if err != nil {
+		return nil, err
+	}
+	var after Customer
+	if err := bson.Unmarshal(raw, &after); err != nil {
+		return nil, err
+	}
+	changes := bson.M{"version": before.Version + 1}
+	for k, v := range a.set {
+		changes[k] = v
+	}
+	if a.moved != nil {
+		changes["stage_history"] = append(slices.Clone(before.StageHistory), *a.moved)
+	}
+	// Unmarshal leaves the fields the changes do not name as they are.
+	if raw, err = bson.Marshal(changes); err != nil {
+		return nil, err
+	}
+	if err := bson.Unmarshal(raw, &after); err != nil {
+		return nil, err
+	}
+	return &after, nil
 }
 
 func (s *Service) assessment(c *Customer, st ScoreSettings) assessed {

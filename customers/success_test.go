@@ -482,14 +482,17 @@ func TestRecordSignals_OneWritePerMember(t *testing.T) {
 	if err := s.RecordSignals(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	writes := map[string]int{}
+	writes, commands := map[string]int{}, 0
 	for _, cmd := range storetest.Commands(db) {
-		if cmd.Collection == "customers" && (cmd.Name == "findAndModify" || cmd.Name == "update") {
-			writes[cmd.Filter.Lookup("_id").ObjectID().Hex()]++
+		if cmd.Collection == "customers" && cmd.Name == "update" {
+			commands++
+			for _, q := range cmd.Updates {
+				writes[q.Lookup("_id").ObjectID().Hex()]++
+			}
 		}
 	}
-	if writes[ana.ID.Hex()] != 1 || writes[budi.ID.Hex()] != 1 || len(writes) != 2 {
-		t.Errorf("record writes by member: %v", writes)
+	if writes[ana.ID.Hex()] != 1 || writes[budi.ID.Hex()] != 1 || len(writes) != 2 || commands != 1 {
+		t.Errorf("record writes by member: %v, in %d commands, want one each in one", writes, commands)
 	}
 	if told != 7 {
 		t.Errorf("the watchers were told of %d signals, want 7", told)
@@ -601,15 +604,22 @@ func TestSignals_ManyCustomersAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writes := 0
+	writes, commands := 0, 0
 	for _, c := range storetest.Commands(db) {
-		if c.Collection == "customers" && (c.Name == "findAndModify" || c.Name == "update") {
+		switch {
+		case c.Collection != "customers":
+		case c.Name == "update":
+			commands++
+			writes += len(c.Updates)
+		case c.Name == "findAndModify":
+			commands++
 			writes++
 		}
 	}
-	// One for each record the new signals were folded into, one for the replayed edit.
-	if writes != 4 {
-		t.Errorf("%d writes of customers' records, want 4", writes)
+	// One for each record the new signals were folded into, all in one command, and one
+	// for the replayed edit.
+	if writes != 4 || commands != 2 {
+		t.Errorf("%d writes of customers' records in %d commands, want 4 in 2", writes, commands)
 	}
 	for i, id := range ids {
 		assertReplayed(t, s, id, fmt.Sprintf("customer %d", i))
@@ -622,5 +632,54 @@ func TestSignals_ManyCustomersAtOnce(t *testing.T) {
 	}
 	if err := s.RecordSignal(ctx, customers.SentimentSignal(bson.NewObjectID(), "gone", 0, at)); !errors.Is(err, customers.ErrNotFound) {
 		t.Errorf("one signal of a member who is gone: %v, want ErrNotFound", err)
+	}
+}
+
+// A batch whose records are written in one command, one of them changed since it was read:
+// the others are counted as written, the changed one read again and counted once, and the
+// watchers are told each record exactly as it was stored.
+func TestSignals_BatchWithARecordChangedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var ids []bson.ObjectID
+	for _, email := range []string{"one@example.com", "changed@example.com", "three@example.com"} {
+		c, err := s.Create(ctx, customers.NewCustomer{Email: email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	told := map[bson.ObjectID]*customers.Customer{}
+	s.Watch(func(_ context.Context, e customers.Event) error {
+		told[e.Customer.ID] = e.Customer
+		return nil
+	})
+	s.BeforeFold(func() {
+		if err := s.Contributed(ctx, ids[1], "posts", bson.ObjectID{}); err != nil {
+			t.Error(err)
+		}
+	})
+	var batch []customers.Signal
+	for i, id := range ids {
+		batch = append(batch, customers.SentimentSignal(id, fmt.Sprint("s", i), 0.9-float64(i), at.Add(time.Duration(i)*time.Minute)),
+			customers.SentimentSignal(id, fmt.Sprint("t", i), -0.5, at.Add(time.Duration(i+5)*time.Minute)))
+	}
+	if err := s.RecordSignals(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		assertReplayed(t, s, id, fmt.Sprintf("customer %d", i))
+		got, _ := s.Get(ctx, id)
+		if got.Satisfaction.Signals != 2 {
+			t.Errorf("customer %d: %d signals counted, want 2", i, got.Satisfaction.Signals)
+		}
+		if i == 1 && got.Counters.Posts != 1 {
+			t.Errorf("the contribution made meanwhile: %d posts counted, want 1", got.Counters.Posts)
+		}
+		stored, _ := bson.Marshal(got)
+		if seen, _ := bson.Marshal(told[id]); string(seen) != string(stored) {
+			t.Errorf("customer %d: the watchers were told %+v, but the record stored is %+v", i, told[id], got)
+		}
 	}
 }

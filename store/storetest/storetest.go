@@ -162,7 +162,8 @@ var commands = struct {
 type Command struct {
 	Name       string
 	Collection string
-	Filter     bson.Raw
+	Filter     bson.Raw   // an update's: its first statement's
+	Updates    []bson.Raw // an update's: every statement's filter
 }
 
 func (c Command) String() string {
@@ -189,10 +190,15 @@ func recordCommand(ctx context.Context, e *event.CommandStartedEvent) {
 	}
 	if v, err := e.Command.LookupErr("updates"); err == nil {
 		if arr, ok := v.ArrayOK(); ok {
-			if first, err := arr.IndexErr(0); err == nil {
-				if doc, ok := first.DocumentOK(); ok {
-					c.Filter, _ = doc.Lookup("q").DocumentOK()
+			values, _ := arr.Values()
+			for _, u := range values {
+				if doc, ok := u.DocumentOK(); ok {
+					q, _ := doc.Lookup("q").DocumentOK()
+					c.Updates = append(c.Updates, q)
 				}
+			}
+			if len(c.Updates) > 0 {
+				c.Filter = c.Updates[0]
 			}
 		}
 	}
