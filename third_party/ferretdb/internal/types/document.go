@@ -238,6 +238,12 @@ func (d *Document) Keys() []string {
 	return keys
 }
 
+// Field returns the key and value of the i-th field, 0 <= i < Len(). Guyub addition: Keys
+// and Values copy them all, which a writer of every document (sjson.Marshal) need not.
+func (d *Document) Field(i int) (string, any) {
+	return d.fields[i].key, d.fields[i].value
+}
+
 // Values returns a copy of document's values in the same order as Keys().
 //
 // If document or document's fields are not set (nil), it returns nil.

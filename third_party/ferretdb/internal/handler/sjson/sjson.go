@@ -339,6 +339,13 @@ func Marshal(d *types.Document) ([]byte, error) {
 		panic("v is nil")
 	}
 
+	// Guyub: in one pass (marshal_fast.go); marshalSlow is upstream's code, which the tests
+	// compare it with.
+	return marshalFast(d)
+}
+
+// marshalSlow is upstream's Marshal.
+func marshalSlow(d *types.Document) ([]byte, error) {
 	schema, err := marshalSchemaForDoc(d)
 	if err != nil {
 		return nil, err
