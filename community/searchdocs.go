@@ -33,7 +33,7 @@ func dirtyFirst(limit int) *options.FindOptionsBuilder {
 }
 
 func (s *Service) authorNames(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]*customers.Customer, error) {
-	return s.customers.GetMany(ctx, ids)
+	return s.customers.GetManyFields(ctx, ids, "display_name") // not the whole records, 7 KB each
 }
 
 func name(m map[bson.ObjectID]*customers.Customer, id bson.ObjectID) string {

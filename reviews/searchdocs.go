@@ -112,7 +112,7 @@ func (r reviewSource) find(ctx context.Context, filter bson.M, opts *options.Fin
 	if err != nil {
 		return nil, err
 	}
-	authors, err := r.s.customers.GetMany(ctx, authorIDs)
+	authors, err := r.s.customers.GetManyFields(ctx, authorIDs, "display_name")
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (t testimonialSource) find(ctx context.Context, filter bson.M, opts *option
 	for i, tm := range list {
 		authorIDs[i] = tm.AuthorID
 	}
-	authors, err := t.s.customers.GetMany(ctx, authorIDs)
+	authors, err := t.s.customers.GetManyFields(ctx, authorIDs, "display_name")
 	if err != nil {
 		return nil, err
 	}
