@@ -626,14 +626,16 @@ func (a assessed) update() bson.M {
 }
 
 // applied is the record read as before once the update is made, as stored (times to the
-// millisecond): what a write made in a batch, which returns no document, returned.
+// millisecond): what a write made in a batch, which returns no document, returned. Like
+// $set, each field set replaces the field whole (a risk without reasons has none after);
+// the fields set are top-level ones, as assessment and its callers set them.
 func (a assessed) applied(before *Customer) (*Customer, error) {
 	raw, err := bson.Marshal(before)
 	if err != nil {
 		return nil, err
 	}
-	var after Customer
-	if err := bson.Unmarshal(raw, &after); err != nil {
+	var doc bson.D
+	if err := bson.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
 	changes := bson.M{"version": before.Version + 1}
@@ -643,10 +645,19 @@ func (a assessed) applied(before *Customer) (*Customer, error) {
 	if a.moved != nil {
 		changes["stage_history"] = append(slices.Clone(before.StageHistory), *a.moved)
 	}
-	// Unmarshal leaves the fields the changes do not name as they are.
-	if raw, err = bson.Marshal(changes); err != nil {
+	for i := range doc {
+		if v, ok := changes[doc[i].Key]; ok {
+			doc[i].Value = v
+			delete(changes, doc[i].Key)
+		}
+	}
+	for k, v := range changes { // fields the record did not have yet
+		doc = append(doc, bson.E{Key: k, Value: v})
+	}
+	if raw, err = bson.Marshal(doc); err != nil {
 		return nil, err
 	}
+	var after Customer
 	if err := bson.Unmarshal(raw, &after); err != nil {
 		return nil, err
 	}

@@ -683,3 +683,42 @@ func TestSignals_BatchWithARecordChangedMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// The record a batch's write is taken to have made is the one stored: a field set replaces
+// the field whole, as $set does (a risk whose reasons are gone has none, a satisfaction
+// without a band has none), the version moves on, and a stage move is appended to the history.
+func TestApplied_AsTheDatabaseStoresIt(t *testing.T) {
+	ctx := context.Background()
+	s, db := newServiceOn(t)
+	c, err := s.Create(ctx, customers.NewCustomer{Email: "applied@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	if _, err := db.Collection("customers").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{
+		"risk":         customers.Risk{Score: 40, Reasons: []customers.RiskReason{{Key: "low_score", N: 20}}, Trend: -5},
+		"satisfaction": customers.Satisfaction{Score: 20, Band: "at_risk", W: 1, Signals: 1},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Get(ctx, c.ID)
+	set := map[string]any{"risk": customers.Risk{Score: 0, Trend: 3}, "satisfaction": customers.Satisfaction{Score: 0, Signals: 0},
+		"last_active_at": at, "signals_batch": bson.NewObjectID()}
+	moved := &customers.StageChange{From: before.Stage, To: customers.StageExploration, Cause: "test", At: at}
+	got, err := customers.Applied(before, set, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := bson.M{"$set": set, "$inc": bson.M{"version": 1}, "$push": bson.M{"stage_history": moved}}
+	if _, err := db.Collection("customers").UpdateOne(ctx, bson.M{"_id": c.ID}, update); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := s.Get(ctx, c.ID)
+	want, _ := bson.Marshal(stored)
+	if b, _ := bson.Marshal(got); string(b) != string(want) {
+		t.Errorf("applied %+v\nstored  %+v", got, stored)
+	}
+	if len(got.Risk.Reasons) != 0 || got.Satisfaction.Band != "" || got.Version != before.Version+1 || len(got.StageHistory) != len(before.StageHistory)+1 {
+		t.Errorf("applied: risk %+v, band %q, version %d, history %d", got.Risk, got.Satisfaction.Band, got.Version, len(got.StageHistory))
+	}
+}
