@@ -167,7 +167,7 @@ type signalGroup struct {
 	touch    bson.M // fields set with the count
 }
 
-// foldReads is what foldNew reads, read for several customers at once.
+// foldReads is what foldAll folds onto, read for several customers at once.
 type foldReads struct {
 	settings ScoreSettings
 	records  map[bson.ObjectID]*Customer
@@ -222,21 +222,19 @@ func (s *Service) storedCopies(ctx context.Context, ids []string) (map[string]bs
 // foldAll, or else by reading the record again or replaying them all — and tells the
 // watchers.
 func (s *Service) count(ctx context.Context, g *signalGroup, read *foldReads, f fold) error {
-	if f.err != nil {
-		return f.err
+	after, err := f.after, f.err
+	if err != nil {
+		return err
 	}
-	after := f.after
 	if g.allNew && read.records[g.customer] == nil {
 		return ErrNotFound
 	}
 	if after == nil && f.moved {
-		var err error
 		if after, err = s.foldNew(ctx, g.customer, g.signals, g.touch); err != nil {
 			return err
 		}
 	}
 	if after == nil {
-		var err error
 		if after, err = s.replay(ctx, g.customer, g.touch); err != nil {
 			return err
 		}
